@@ -1,0 +1,597 @@
+/**
+ * What the seed generates: a deterministic, skewed, internally consistent shop, as COPY text chunks.
+ *
+ * Shape of the data (see also README "Seed data"):
+ * - customers: names from a small international list; email `first.last<id>@example.{com,org,net}`
+ *   (unique by construction, ~4 % written with capitals to exercise the case-insensitive unique
+ *   index); order frequency per customer is log-normal (σ = 1): some order often, some never.
+ * - products: 7 categories with category-specific nouns, sizes, materials and brands. `metadata` always
+ *   has category, brand, colour, size, material; `tags` (bestseller / eco / clearance /
+ *   limited-edition) only when a product has some. Selectivities span both ends, e.g.
+ *   {"category":"apparel"} ≈ 28 %, {"colour":"black"} ≈ 22 %, {"colour":"red"} ≈ 5 %,
+ *   {"colour":"chartreuse"} ≈ 0.3 %, {"tags":["limited-edition"]} ≈ 0.5 %, {"material":"titanium"} ≈ 0.02 %.
+ * - popularity: Zipf (s = 1) over a random ranking of products: the top 1 % of products take ~half
+ *   of all order lines, the top 20 % ~85 %.
+ * - orders: spread over the 365 days before `asOf`, growing ~50 % over the year, busier on weekends,
+ *   in late November/December and in the evening; order_id increases with order_date (as an identity
+ *   column would); 1–5 distinct products per order (30/25/20/15/10 %, mean 2.5), quantity 1–5
+ *   (mostly 1). ~35 % of products changed price during the year: older lines keep the old
+ *   `unit_price`, so history differs from today's price as it does in production.
+ * - money is integer cents end to end: total_amount = Σ quantity × unit_price exactly.
+ * - stock_quantity is what is left after these sales (never negative): popular products carry more,
+ *   ~3 % are sold out, ~5 % nearly so.
+ */
+import { AliasSampler, permutation, Rng, zipfWeights } from './seed-random.js';
+
+/** Keys every product's metadata has (plus optional `tags`). */
+export const METADATA_KEYS = ['category', 'brand', 'colour', 'size', 'material'] as const;
+
+export interface SeedCounts {
+  customers: number;
+  products: number;
+  orders: number;
+}
+
+export interface GeneratorOptions extends SeedCounts {
+  seed: number;
+  /** End of the 12-month order window (exclusive). */
+  asOf: Date;
+}
+
+/** A piece of COPY text input and how many rows it holds. */
+export interface Chunk {
+  text: string;
+  rows: number;
+}
+
+export const COPY_COLUMNS = {
+  customers: ['customer_id', 'name', 'email', 'created_at'],
+  products: ['product_id', 'name', 'price', 'stock_quantity', 'metadata', 'created_at'],
+  orders: ['order_id', 'customer_id', 'order_date', 'total_amount'],
+  order_items: ['item_id', 'order_id', 'product_id', 'quantity', 'unit_price'],
+} as const;
+
+export type SeedTable = keyof typeof COPY_COLUMNS;
+
+// --- catalogue -------------------------------------------------------------------------------------
+
+type Weighted = ReadonlyArray<readonly [string, number]>;
+
+interface Category {
+  name: string;
+  weight: number;
+  /** Price range in cents (log-uniform). */
+  minCents: number;
+  maxCents: number;
+  nouns: readonly string[];
+  sizes: Weighted;
+  materials: Weighted;
+  /** Fictional brands, most popular first (Zipf-weighted); the last one is rare. */
+  brands: readonly string[];
+}
+
+const CATEGORIES: readonly Category[] = [
+  {
+    name: 'apparel',
+    weight: 28,
+    minCents: 999,
+    maxCents: 14_999,
+    nouns: ['T-Shirt', 'Hoodie', 'Jacket', 'Jeans', 'Dress', 'Sweater', 'Shirt', 'Skirt', 'Coat', 'Shorts', 'Leggings', 'Cardigan'],
+    sizes: [['XS', 6], ['S', 18], ['M', 30], ['L', 26], ['XL', 14], ['XXL', 6]],
+    materials: [['cotton', 40], ['polyester', 20], ['denim', 12], ['wool', 10], ['linen', 8], ['merino', 6], ['silk', 3], ['cashmere', 1]],
+    brands: ['Northvale', 'Urban Thread', 'Kestrel', 'Mosswear', 'Halden & Co', 'Ferro', 'Bluecoast', 'Atelier Nine', 'Quillon'],
+  },
+  {
+    name: 'footwear',
+    weight: 12,
+    minCents: 2_999,
+    maxCents: 24_999,
+    nouns: ['Sneakers', 'Boots', 'Sandals', 'Loafers', 'Running Shoes', 'Trail Shoes', 'Slippers'],
+    sizes: [['36', 3], ['37', 6], ['38', 10], ['39', 13], ['40', 15], ['41', 15], ['42', 14], ['43', 11], ['44', 7], ['45', 4], ['46', 2]],
+    materials: [['leather', 40], ['canvas', 20], ['synthetic', 20], ['suede', 15], ['cork', 1]],
+    brands: ['Stridewell', 'Kestrel', 'Pathmark', 'Softstep', 'Granite Peak', 'Lumo', 'Ostara'],
+  },
+  {
+    name: 'electronics',
+    weight: 14,
+    minCents: 999,
+    maxCents: 199_999,
+    nouns: ['Headphones', 'Earbuds', 'Speaker', 'Charger', 'Power Bank', 'Keyboard', 'Mouse', 'Webcam', 'Smartwatch', 'USB-C Cable'],
+    sizes: [['standard', 70], ['compact', 20], ['large', 10]],
+    materials: [['plastic', 50], ['aluminium', 35], ['glass', 10], ['carbon fibre', 4.85], ['titanium', 0.15]],
+    brands: ['Voltari', 'Nexon Audio', 'Pixelcraft', 'Arcwave', 'Ohmline', 'Syntek', 'Quanta Labs', 'Heliox'],
+  },
+  {
+    name: 'home',
+    weight: 16,
+    minCents: 499,
+    maxCents: 39_999,
+    nouns: ['Mug', 'Vase', 'Lamp', 'Cushion', 'Throw Blanket', 'Cutting Board', 'Candle', 'Picture Frame', 'Planter', 'Towel Set'],
+    sizes: [['small', 30], ['medium', 45], ['large', 25]],
+    materials: [['ceramic', 25], ['wood', 22], ['cotton', 18], ['glass', 14], ['bamboo', 10], ['steel', 10], ['marble', 1]],
+    brands: ['Hearth & Oak', 'Casa Lumen', 'Nordby', 'Kiln Studio', 'Willowmere', 'Tidyhome', 'Solenne'],
+  },
+  {
+    name: 'sports',
+    weight: 10,
+    minCents: 599,
+    maxCents: 49_999,
+    nouns: ['Yoga Mat', 'Water Bottle', 'Dumbbell Set', 'Resistance Bands', 'Backpack', 'Cycling Gloves', 'Tennis Racket', 'Football'],
+    sizes: [['S', 20], ['M', 35], ['L', 25], ['one size', 20]],
+    materials: [['rubber', 25], ['nylon', 22], ['polyester', 20], ['steel', 15], ['neoprene', 15], ['carbon fibre', 3]],
+    brands: ['Peakform', 'Velocity', 'Trailhead', 'Corefit', 'Apex Motion', 'Summitline'],
+  },
+  {
+    name: 'accessories',
+    weight: 12,
+    minCents: 499,
+    maxCents: 29_999,
+    nouns: ['Wallet', 'Belt', 'Scarf', 'Cap', 'Sunglasses', 'Watch', 'Tote Bag', 'Beanie', 'Necklace'],
+    sizes: [['one size', 70], ['S', 10], ['M', 12], ['L', 8]],
+    materials: [['leather', 35], ['cotton', 20], ['steel', 15], ['wool', 12], ['silver', 10], ['acetate', 7.5], ['gold', 0.5]],
+    brands: ['Maren', 'Ferro', 'Brightwell', 'Oakhurst', 'Lune', 'Cavallo', 'Ivory Lane'],
+  },
+  {
+    name: 'beauty',
+    weight: 8,
+    minCents: 299,
+    maxCents: 8_999,
+    nouns: ['Moisturiser', 'Serum', 'Shampoo', 'Conditioner', 'Lip Balm', 'Sunscreen', 'Face Mask', 'Hand Cream'],
+    sizes: [['30 ml', 20], ['50 ml', 35], ['100 ml', 30], ['250 ml', 15]],
+    materials: [['plastic tube', 40], ['glass jar', 30], ['aluminium tube', 20], ['refill pouch', 10]],
+    brands: ['Bloomery', 'Purelle', 'Dewdrop', 'Verdant', 'Skinwise', 'Aurora Botanics'],
+  },
+];
+
+const COLOURS: Weighted = [
+  ['black', 22], ['white', 14], ['grey', 10], ['navy', 9], ['blue', 8], ['green', 6], ['red', 5], ['beige', 5],
+  ['brown', 5], ['pink', 4], ['yellow', 3], ['orange', 2.5], ['purple', 2.5], ['silver', 2], ['gold', 1],
+  ['teal', 0.7], ['chartreuse', 0.3],
+];
+
+const ADJECTIVES = [
+  'Classic', 'Essential', 'Premium', 'Everyday', 'Urban', 'Vintage', 'Sport', 'Pro', 'Lite', 'Signature',
+  'Heritage', 'Studio', 'Travel', 'Modern', 'Original', 'Active', 'Soft', 'Ultra',
+];
+
+const FIRST_NAMES = [
+  'Anna', 'James', 'Maria', 'Wei', 'Olivia', 'Liam', 'Sofia', 'Noah', 'Emma', 'Lucas', 'Aisha', 'Mateo', 'Chloe',
+  'Ethan', 'Yuki', 'Ravi', 'Fatima', 'Lukas', 'Ingrid', 'Omar', 'Zoë', 'Kenji', 'Priya', 'Diego', 'Hannah',
+  'Mohammed', 'Elena', 'Jakub', 'Amara', 'Finn', 'Léa', 'Santiago', 'Mia', 'Arjun', 'Nora', 'Tomás', 'Freya',
+  'Kwame', 'Isabel', 'Hiro', 'Sara', 'Oscar', 'Leila', 'Jonas', 'Grace', 'Ahmed', 'Julia', 'Mei', 'Daniel', 'Ewa',
+];
+
+const LAST_NAMES = [
+  'Smith', 'Garcia', 'Müller', 'Chen', 'Kowalski', 'Johnson', 'Rossi', 'Nguyen', 'Silva', 'Andersson', 'Khan',
+  'Dubois', 'Tanaka', 'Okafor', 'Novak', 'Hernández', 'Patel', 'Schmidt', "O'Brien", 'Kim', 'Jensen', 'Costa',
+  'Ivanova', 'Lopez', 'Yamamoto', 'Haddad', 'Murphy', 'Fischer', 'Sato', 'Brown', 'Nowak', 'Larsen', 'Moreau',
+  'Mensah', 'Ali', 'Wilson', 'Bianchi', 'Santos', 'Virtanen', 'Horvat',
+];
+
+const EMAIL_DOMAINS: Weighted = [['example.com', 50], ['example.org', 25], ['example.net', 25]];
+
+/** Lines per order: 1..5 with these weights (mean 2.5). */
+const ITEMS_PER_ORDER = [30, 25, 20, 15, 10];
+/** Quantity per line: 1..5 (mean ≈ 1.26). */
+const QUANTITY = [80, 13, 4, 2, 1];
+const MEAN_ITEMS = 2.5;
+const MEAN_QUANTITY = 1.26;
+
+/** UTC hour-of-day weights (the shop's customers are in one time zone, for simplicity UTC). */
+const HOUR_WEIGHTS = [2, 1.2, 0.8, 0.6, 0.6, 0.9, 1.8, 3, 4, 4.8, 5.2, 5.6, 6.2, 5.8, 5.2, 5, 5, 5.4, 6.2, 7, 7.4, 6.6, 4.8, 3.2];
+
+const DAY_SECONDS = 86_400;
+const WINDOW_DAYS = 365;
+/** Orders are generated in blocks with their own random stream: memory stays O(block). */
+const ORDER_BLOCK = 8192;
+const ENTITY_BLOCK = 4096;
+/** Target size of one COPY chunk (characters). */
+const CHUNK_CHARS = 256 * 1024;
+
+const STREAM = {
+  customerWeights: 1,
+  customerText: 2,
+  productNumbers: 3,
+  productText: 4,
+  popularity: 5,
+  orders: 6,
+} as const;
+
+// --- formatting helpers ----------------------------------------------------------------------------
+
+const TWO_DIGITS: string[] = Array.from({ length: 100 }, (_, i) => String(i).padStart(2, '0'));
+
+/** Integer cents → exact decimal text ("1234.05"). */
+export function centsToText(cents: number): string {
+  return `${Math.floor(cents / 100)}.${TWO_DIGITS[cents % 100]}`;
+}
+
+/** Formats epoch seconds as a timestamptz literal, caching the date part per day. */
+class TimestampFormatter {
+  private day = Number.NaN;
+  private dayText = '';
+
+  format(epochSeconds: number): string {
+    const day = Math.floor(epochSeconds / DAY_SECONDS);
+    if (day !== this.day) {
+      this.day = day;
+      this.dayText = new Date(day * DAY_SECONDS * 1000).toISOString().slice(0, 10);
+    }
+    let rest = epochSeconds - day * DAY_SECONDS;
+    const h = Math.floor(rest / 3600);
+    rest -= h * 3600;
+    const m = Math.floor(rest / 60);
+    return `${this.dayText} ${TWO_DIGITS[h]}:${TWO_DIGITS[m]}:${TWO_DIGITS[rest - m * 60]}+00`;
+  }
+}
+
+function weightedSampler(items: Weighted): { sampler: AliasSampler; values: string[] } {
+  return { sampler: new AliasSampler(items.map(([, w]) => w)), values: items.map(([v]) => v) };
+}
+
+/** Rounds a price to a shop-like ending: mostly .99, some .49, .95 or whole. */
+function shopPrice(cents: number, rng: Rng): number {
+  const units = Math.max(0, Math.floor(cents / 100));
+  const r = rng.float();
+  const ending = r < 0.7 ? 99 : r < 0.85 ? 49 : r < 0.9 ? 95 : 0;
+  return Math.max(units * 100 + ending, 99);
+}
+
+// --- the generator ---------------------------------------------------------------------------------
+
+interface CategorySamplers {
+  nouns: readonly string[];
+  sizes: { sampler: AliasSampler; values: string[] };
+  materials: { sampler: AliasSampler; values: string[] };
+  brands: AliasSampler;
+}
+
+/**
+ * Generates the four tables as COPY text. Customers and products are pure functions of (seed, id);
+ * orders and their lines of (seed, order block). `orders()` and `orderItems()` regenerate the same
+ * blocks (cheap) rather than buffering millions of lines in memory.
+ */
+export class SeedDataGenerator {
+  readonly counts: SeedCounts;
+  private readonly seed: number;
+  private readonly asOf: number; // epoch seconds
+  private readonly windowStart: number;
+
+  // products (index = product_id - 1)
+  private readonly category: Uint8Array;
+  private readonly priceCents: Int32Array;
+  private readonly oldPriceCents: Int32Array;
+  private readonly priceChangedAt: Float64Array;
+  private readonly priceText: string[];
+  private readonly oldPriceText: string[];
+  private readonly popularityRank: Int32Array;
+  private readonly popularityWeight: Float64Array;
+  private readonly popularityTotal: number;
+  private readonly productSampler: AliasSampler | undefined;
+  private readonly customerSampler: AliasSampler | undefined;
+  /** Cumulative share of orders per hour of the window (length hours + 1, from 0 to 1). */
+  private readonly hourCumulative: Float64Array;
+
+  private readonly itemsSampler = new AliasSampler(ITEMS_PER_ORDER);
+  private readonly quantitySampler = new AliasSampler(QUANTITY);
+
+  // per-block scratch
+  private readonly bCustomer = new Int32Array(ORDER_BLOCK);
+  private readonly bTime = new Float64Array(ORDER_BLOCK);
+  private readonly bTotal = new Float64Array(ORDER_BLOCK);
+  private readonly bItemStart = new Int32Array(ORDER_BLOCK + 1);
+  private readonly bProduct = new Int32Array(ORDER_BLOCK * 5);
+  private readonly bQuantity = new Uint8Array(ORDER_BLOCK * 5);
+  private readonly bOldPrice = new Uint8Array(ORDER_BLOCK * 5);
+
+  private itemTotal: number | undefined;
+
+  constructor(options: GeneratorOptions) {
+    const { customers, products, orders } = options;
+    this.counts = { customers, products, orders };
+    this.seed = options.seed;
+    this.asOf = Math.floor(options.asOf.getTime() / 1000);
+    this.windowStart = this.asOf - WINDOW_DAYS * DAY_SECONDS;
+
+    // Products: category, price and price history.
+    this.category = new Uint8Array(products);
+    this.priceCents = new Int32Array(products);
+    this.oldPriceCents = new Int32Array(products);
+    this.priceChangedAt = new Float64Array(products);
+    this.priceText = new Array<string>(products);
+    this.oldPriceText = new Array<string>(products);
+    const categorySampler = new AliasSampler(CATEGORIES.map((c) => c.weight));
+    for (let block = 0; block * ENTITY_BLOCK < products; block++) {
+      const rng = new Rng(this.seed, STREAM.productNumbers, block);
+      const end = Math.min(products, (block + 1) * ENTITY_BLOCK);
+      for (let p = block * ENTITY_BLOCK; p < end; p++) {
+        const c = categorySampler.sample(rng);
+        const cat = CATEGORIES[c] as Category;
+        const logPrice = Math.log(cat.minCents) + rng.float() * (Math.log(cat.maxCents) - Math.log(cat.minCents));
+        const price = shopPrice(Math.exp(logPrice), rng);
+        this.category[p] = c;
+        this.priceCents[p] = price;
+        this.priceText[p] = centsToText(price);
+        if (rng.chance(0.35)) {
+          const old = shopPrice(price * (0.8 + 0.4 * rng.float()), rng);
+          this.oldPriceCents[p] = old;
+          this.oldPriceText[p] = centsToText(old);
+          this.priceChangedAt[p] = this.windowStart + rng.float() * WINDOW_DAYS * DAY_SECONDS;
+        } else {
+          this.oldPriceCents[p] = price;
+          this.oldPriceText[p] = this.priceText[p] as string;
+          this.priceChangedAt[p] = -Infinity;
+        }
+      }
+    }
+
+    // Popularity: Zipf over a random ranking, so best sellers are spread over ids and categories.
+    this.popularityRank = permutation(products, new Rng(this.seed, STREAM.popularity));
+    this.popularityWeight = new Float64Array(products);
+    const zipf = zipfWeights(products, 1);
+    let total = 0;
+    for (let p = 0; p < products; p++) {
+      const w = zipf[this.popularityRank[p] as number] as number;
+      this.popularityWeight[p] = w;
+      total += w;
+    }
+    this.popularityTotal = total;
+    this.productSampler = products > 0 ? new AliasSampler(this.popularityWeight) : undefined;
+
+    // Customers: log-normal order frequency.
+    if (customers > 0 && orders > 0) {
+      const weights = new Float64Array(customers);
+      for (let block = 0; block * ENTITY_BLOCK < customers; block++) {
+        const rng = new Rng(this.seed, STREAM.customerWeights, block);
+        const end = Math.min(customers, (block + 1) * ENTITY_BLOCK);
+        for (let i = block * ENTITY_BLOCK; i < end; i++) weights[i] = Math.exp(rng.normal());
+      }
+      this.customerSampler = new AliasSampler(weights);
+    }
+
+    // Order time density: hourly buckets over the window.
+    const hours = WINDOW_DAYS * 24;
+    this.hourCumulative = new Float64Array(hours + 1);
+    let acc = 0;
+    for (let h = 0; h < hours; h++) {
+      const start = this.windowStart + h * 3600;
+      const date = new Date(start * 1000);
+      const dayOfWindow = Math.floor(h / 24);
+      const growth = 1 + (0.5 * dayOfWindow) / WINDOW_DAYS;
+      const weekday = date.getUTCDay();
+      const weekdayFactor = weekday === 0 ? 1.15 : weekday === 6 ? 1.1 : weekday === 1 ? 1.05 : 1;
+      const month = date.getUTCMonth();
+      const day = date.getUTCDate();
+      const season =
+        (month === 10 && day >= 24) || (month === 11 && day <= 20) ? 1.5 : (month === 11 && day >= 26) || (month === 0 && day <= 3) ? 1.2 : 1;
+      acc += growth * weekdayFactor * season * (HOUR_WEIGHTS[date.getUTCHours()] as number);
+      this.hourCumulative[h + 1] = acc;
+    }
+    for (let h = 1; h <= hours; h++) this.hourCumulative[h] = (this.hourCumulative[h] as number) / acc;
+    this.hourCumulative[hours] = 1;
+  }
+
+  /** Number of order_items rows (known after one pass over the orders; computed on demand). */
+  get orderItemCount(): number {
+    if (this.itemTotal === undefined) {
+      let total = 0;
+      const blocks = Math.ceil(this.counts.orders / ORDER_BLOCK);
+      for (let b = 0; b < blocks; b++) total += this.generateOrderBlock(b);
+      this.itemTotal = total;
+    }
+    return this.itemTotal;
+  }
+
+  *customers(): Generator<Chunk> {
+    const n = this.counts.customers;
+    const domains = weightedSampler(EMAIL_DOMAINS);
+    // Email local parts keep only a–z ("Zoë O'Brien" → "zoe.obrien").
+    const emailName = (s: string) => s.normalize('NFD').toLowerCase().replace(/[^a-z]/g, '');
+    const emailFirst = FIRST_NAMES.map(emailName);
+    const emailLast = LAST_NAMES.map(emailName);
+    const ts = new TimestampFormatter();
+    let text = '';
+    let rows = 0;
+    for (let block = 0; block * ENTITY_BLOCK < n; block++) {
+      const rng = new Rng(this.seed, STREAM.customerText, block);
+      const end = Math.min(n, (block + 1) * ENTITY_BLOCK);
+      for (let i = block * ENTITY_BLOCK; i < end; i++) {
+        const id = i + 1;
+        const f = rng.int(FIRST_NAMES.length);
+        const l = rng.int(LAST_NAMES.length);
+        const domain = domains.values[domains.sampler.sample(rng)] as string;
+        const local = `${emailFirst[f]}.${emailLast[l]}${id}`;
+        const email = rng.chance(0.04) ? `${local.charAt(0).toUpperCase()}${local.slice(1)}@${domain.toUpperCase()}` : `${local}@${domain}`;
+        const created = this.windowStart - WINDOW_DAYS * DAY_SECONDS + Math.floor(rng.float() * WINDOW_DAYS * DAY_SECONDS);
+        text += `${id}\t${FIRST_NAMES[f]} ${LAST_NAMES[l]}\t${email}\t${ts.format(created)}\n`;
+        rows++;
+        if (text.length >= CHUNK_CHARS) {
+          yield { text, rows };
+          text = '';
+          rows = 0;
+        }
+      }
+    }
+    if (rows > 0) yield { text, rows };
+  }
+
+  *products(): Generator<Chunk> {
+    const n = this.counts.products;
+    const colours = weightedSampler(COLOURS);
+    const perCategory: CategorySamplers[] = CATEGORIES.map((c) => ({
+      nouns: c.nouns,
+      sizes: weightedSampler(c.sizes),
+      materials: weightedSampler(c.materials),
+      brands: new AliasSampler(c.brands.map((_, i) => (i === c.brands.length - 1 ? 0.02 : 1 / Math.pow(i + 1, 1.1)))),
+    }));
+    // Expected units sold per product over the year, to size the stock that is left.
+    const expectedUnits = this.counts.orders * MEAN_ITEMS * MEAN_QUANTITY;
+    const bestsellerRanks = Math.max(1, Math.floor(n / 100));
+    const ts = new TimestampFormatter();
+    let text = '';
+    let rows = 0;
+    for (let block = 0; block * ENTITY_BLOCK < n; block++) {
+      const rng = new Rng(this.seed, STREAM.productText, block);
+      const end = Math.min(n, (block + 1) * ENTITY_BLOCK);
+      for (let p = block * ENTITY_BLOCK; p < end; p++) {
+        const c = this.category[p] as number;
+        const cat = CATEGORIES[c] as Category;
+        const s = perCategory[c] as CategorySamplers;
+        const brand = cat.brands[s.brands.sample(rng)] as string;
+        const noun = rng.pick(s.nouns);
+        const adjective = rng.pick(ADJECTIVES);
+        const colour = colours.values[colours.sampler.sample(rng)] as string;
+        const size = s.sizes.values[s.sizes.sampler.sample(rng)] as string;
+        const material = s.materials.values[s.materials.sampler.sample(rng)] as string;
+        const tags: string[] = [];
+        if ((this.popularityRank[p] as number) < bestsellerRanks) tags.push('bestseller');
+        if (rng.chance(0.03)) tags.push('clearance');
+        if (rng.chance(0.07)) tags.push('eco');
+        if (rng.chance(0.005)) tags.push('limited-edition');
+        const tagsJson = tags.length > 0 ? `,"tags":["${tags.join('","')}"]` : '';
+        const metadata = `{"category":"${cat.name}","brand":"${brand}","colour":"${colour}","size":"${size}","material":"${material}"${tagsJson}}`;
+
+        const r = rng.float();
+        const monthlySales = (expectedUnits * (this.popularityWeight[p] as number)) / this.popularityTotal / 12;
+        const stock =
+          r < 0.03 ? 0 : r < 0.08 ? rng.range(1, 5) : Math.round(monthlySales * (0.5 + 2.5 * rng.float())) + rng.range(5, 60);
+        const created = this.windowStart - WINDOW_DAYS * DAY_SECONDS + Math.floor(rng.float() * WINDOW_DAYS * DAY_SECONDS);
+
+        text += `${p + 1}\t${brand} ${adjective} ${noun}\t${this.priceText[p]}\t${stock}\t${metadata}\t${ts.format(created)}\n`;
+        rows++;
+        if (text.length >= CHUNK_CHARS) {
+          yield { text, rows };
+          text = '';
+          rows = 0;
+        }
+      }
+    }
+    if (rows > 0) yield { text, rows };
+  }
+
+  *orders(): Generator<Chunk> {
+    const blocks = Math.ceil(this.counts.orders / ORDER_BLOCK);
+    const ts = new TimestampFormatter();
+    let items = 0;
+    let text = '';
+    let rows = 0;
+    for (let b = 0; b < blocks; b++) {
+      items += this.generateOrderBlock(b);
+      const first = b * ORDER_BLOCK;
+      const n = Math.min(ORDER_BLOCK, this.counts.orders - first);
+      for (let k = 0; k < n; k++) {
+        const total = this.bTotal[k] as number;
+        text += `${first + k + 1}\t${this.bCustomer[k]}\t${ts.format(this.bTime[k] as number)}\t${Math.floor(total / 100)}.${TWO_DIGITS[total % 100]}\n`;
+      }
+      rows += n;
+      if (text.length >= CHUNK_CHARS) {
+        yield { text, rows };
+        text = '';
+        rows = 0;
+      }
+    }
+    if (rows > 0) yield { text, rows };
+    this.itemTotal = items;
+  }
+
+  *orderItems(): Generator<Chunk> {
+    const blocks = Math.ceil(this.counts.orders / ORDER_BLOCK);
+    let itemId = 0;
+    let text = '';
+    let rows = 0;
+    for (let b = 0; b < blocks; b++) {
+      const lines = this.generateOrderBlock(b);
+      const first = b * ORDER_BLOCK;
+      const n = Math.min(ORDER_BLOCK, this.counts.orders - first);
+      for (let k = 0; k < n; k++) {
+        const orderId = first + k + 1;
+        const end = this.bItemStart[k + 1] as number;
+        for (let j = this.bItemStart[k] as number; j < end; j++) {
+          const p = this.bProduct[j] as number;
+          const price = this.bOldPrice[j] === 1 ? this.oldPriceText[p] : this.priceText[p];
+          text += `${++itemId}\t${orderId}\t${p + 1}\t${this.bQuantity[j]}\t${price}\n`;
+        }
+      }
+      rows += lines;
+      if (text.length >= CHUNK_CHARS) {
+        yield { text, rows };
+        text = '';
+        rows = 0;
+      }
+    }
+    if (rows > 0) yield { text, rows };
+    this.itemTotal = itemId;
+  }
+
+  /**
+   * Fills the block scratch arrays for orders [b*ORDER_BLOCK, …) and returns the number of lines.
+   * Order times are stratified: order i falls in the quantile slice [i/N, (i+1)/N) of the time
+   * density, so times are non-decreasing in order_id and follow the density exactly.
+   */
+  private generateOrderBlock(b: number): number {
+    const rng = new Rng(this.seed, STREAM.orders, b);
+    const n = this.counts.orders;
+    const first = b * ORDER_BLOCK;
+    const count = Math.min(ORDER_BLOCK, n - first);
+    const products = this.counts.products;
+    const cum = this.hourCumulative;
+    const hours = cum.length - 1;
+    const customerSampler = this.customerSampler as AliasSampler;
+    const productSampler = this.productSampler as AliasSampler;
+
+    // Locate the first order's hour bucket by binary search, then walk forward.
+    let bucket = 0;
+    {
+      const u0 = first / n;
+      let lo = 0;
+      let hi = hours - 1;
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >> 1;
+        if ((cum[mid] as number) <= u0) lo = mid;
+        else hi = mid - 1;
+      }
+      bucket = lo;
+    }
+
+    let line = 0;
+    for (let k = 0; k < count; k++) {
+      const i = first + k;
+      const u = (i + rng.float()) / n;
+      while (bucket < hours - 1 && (cum[bucket + 1] as number) <= u) bucket++;
+      const lo = cum[bucket] as number;
+      const width = (cum[bucket + 1] as number) - lo;
+      const offset = width > 0 ? Math.min(0.999_999, (u - lo) / width) : 0;
+      const t = Math.floor(this.windowStart + (bucket + offset) * 3600);
+      this.bTime[k] = t;
+      this.bCustomer[k] = customerSampler.sample(rng) + 1;
+      this.bItemStart[k] = line;
+
+      const lines = Math.min(this.itemsSampler.sample(rng) + 1, products);
+      let total = 0;
+      const start = line;
+      for (let j = 0; j < lines; j++) {
+        // Distinct products per order (unique (order_id, product_id)): redraw duplicates; after
+        // 32 misses (only with tiny catalogues) take the next free product id deterministically.
+        let p = productSampler.sample(rng);
+        for (let attempt = 0; this.chosen(start, line, p); attempt++) {
+          p = attempt < 32 ? productSampler.sample(rng) : (p + 1) % products;
+        }
+        const quantity = this.quantitySampler.sample(rng) + 1;
+        const old = t < (this.priceChangedAt[p] as number);
+        this.bProduct[line] = p;
+        this.bQuantity[line] = quantity;
+        this.bOldPrice[line] = old ? 1 : 0;
+        total += quantity * (old ? (this.oldPriceCents[p] as number) : (this.priceCents[p] as number));
+        line++;
+      }
+      this.bTotal[k] = total;
+    }
+    this.bItemStart[count] = line;
+    return line;
+  }
+
+  private chosen(start: number, end: number, product: number): boolean {
+    for (let j = start; j < end; j++) if (this.bProduct[j] === product) return true;
+    return false;
+  }
+}

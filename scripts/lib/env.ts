@@ -1,0 +1,31 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseEnv } from 'node:util';
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/**
+ * The local environment: `.env.example` (committed local defaults) overlaid by `.env` (yours, ignored
+ * by git), overlaid by the real process environment. Scripts pass this to the processes they start.
+ */
+export function localEnv(overrides: Record<string, string> = {}): Record<string, string> {
+  const fromFile = (name: string) => {
+    const path = `${ROOT}${name}`;
+    return existsSync(path) ? (parseEnv(readFileSync(path, 'utf8')) as Record<string, string>) : {};
+  };
+  const env: Record<string, string> = { ...fromFile('.env.example'), ...fromFile('.env') };
+  for (const [key, value] of Object.entries(process.env)) if (value !== undefined) env[key] = value;
+  return { ...env, ...overrides };
+}
+
+/** Loads localEnv() into process.env (for scripts that use shared/ modules directly). */
+export function loadLocalEnv(overrides: Record<string, string> = {}): void {
+  Object.assign(process.env, localEnv(overrides));
+}
+
+/** The same URL with another database name (tests use their own database next to the dev one). */
+export function withDatabase(databaseUrl: string, database: string): string {
+  const url = new URL(databaseUrl);
+  url.pathname = `/${database}`;
+  return url.toString();
+}

@@ -1,0 +1,41 @@
+import { MongoClient, type Db } from 'mongodb';
+import { getConfig, type Config } from '../config.js';
+
+/**
+ * One MongoClient per container. The driver connects lazily on the first operation and keeps its
+ * (small) pool while the container is warm. Every operation is bounded by the timeouts below, so an
+ * unreachable server becomes a fast error (mapped to 503) instead of a hung invocation.
+ */
+export function mongoClientOptions(config: Config['mongo'], appName: string) {
+  return {
+    appName,
+    maxPoolSize: config.poolMax,
+    minPoolSize: 0,
+    maxIdleTimeMS: 60_000,
+    serverSelectionTimeoutMS: config.timeoutMs,
+    connectTimeoutMS: config.timeoutMs,
+    socketTimeoutMS: config.timeoutMs * 2,
+    waitQueueTimeoutMS: config.timeoutMs,
+    retryWrites: false,
+  } as const;
+}
+
+let client: MongoClient | undefined;
+
+export function getMongoClient(): MongoClient {
+  if (!client) {
+    const config = getConfig();
+    client = new MongoClient(config.mongo.uri, mongoClientOptions(config.mongo, `${config.serviceName}-${config.stage}`));
+  }
+  return client;
+}
+
+export function getMongoDb(): Db {
+  return getMongoClient().db(getConfig().mongo.database);
+}
+
+export async function closeMongo(): Promise<void> {
+  const current = client;
+  client = undefined;
+  await current?.close();
+}

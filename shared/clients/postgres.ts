@@ -1,0 +1,59 @@
+import postgres from 'postgres';
+import { getConfig, type Config } from '../config.js';
+
+/** The postgres.js client type used across shared/ (int8 parsed to number, see postgresOptions). */
+export type Sql = postgres.Sql;
+
+/**
+ * postgres.js options for one Lambda container. A container serves one request at a time, so the pool
+ * is tiny: Lambda scales by adding containers, and containers x max must stay below max_connections
+ * (or go through a pooler: set DATABASE_PREPARE=false for PgBouncer transaction mode / RDS Proxy).
+ */
+export function postgresOptions(config: Config['database'], applicationName: string): postgres.Options<Record<string, postgres.PostgresType>> {
+  return {
+    max: config.poolMax,
+    prepare: config.prepare,
+    idle_timeout: config.idleTimeoutSeconds,
+    connect_timeout: config.connectTimeoutSeconds,
+    // Recycle connections now and then so a failover or a pooler restart is picked up.
+    max_lifetime: 60 * 30,
+    connection: {
+      application_name: applicationName,
+      statement_timeout: config.statementTimeoutMs,
+      // A transaction left open by a crashed container must not hold row locks forever.
+      idle_in_transaction_session_timeout: 10_000,
+    },
+    types: {
+      // int8 (bigint ids, counts) as JS numbers: our ids stay far below 2^53, and JSON has no bigint.
+      bigint: {
+        to: 20,
+        from: [20],
+        serialize: (value: number | bigint) => value.toString(),
+        parse: (value: string) => Number(value),
+      },
+    },
+    onnotice: () => {},
+  };
+}
+
+let sql: Sql | undefined;
+
+export function applicationName(config: Config = getConfig()): string {
+  return `${config.serviceName}-${config.stage}`;
+}
+
+/** The container's pool, created on first use and reused across warm invocations. */
+export function getSql(): Sql {
+  if (!sql) {
+    const config = getConfig();
+    sql = postgres(config.database.url, postgresOptions(config.database, applicationName(config))) as unknown as Sql;
+  }
+  return sql;
+}
+
+/** Closes the container's pool (scripts and tests; Lambda simply freezes the container). */
+export async function closeSql(): Promise<void> {
+  const current = sql;
+  sql = undefined;
+  await current?.end({ timeout: 5 });
+}

@@ -1,0 +1,29 @@
+import { Redis } from '@upstash/redis';
+import { getConfig, type Config } from '../config.js';
+
+/**
+ * The Upstash REST client: plain HTTPS requests, nothing to connect or pool, which is why it suits
+ * Lambda. Retries are off: the cache is an optimisation, and a slow cache must fall back to Postgres
+ * quickly rather than retry (callers bound each call with their own timeout).
+ */
+export function createRedis(config: Config['redis']): Redis {
+  return new Redis({
+    url: config.url,
+    token: config.token,
+    retry: false,
+    enableTelemetry: false,
+    keepAlive: true,
+  });
+}
+
+let redis: Redis | undefined;
+
+export function getRedis(): Redis {
+  redis ??= createRedis(getConfig().redis);
+  return redis;
+}
+
+/** Key prefix for this service and stage, so stages sharing one Redis never see each other's keys. */
+export function cacheKey(...parts: Array<string | number>): string {
+  return [getConfig().redis.namespace, ...parts].join(':');
+}

@@ -1,0 +1,107 @@
+import { z } from 'zod';
+
+/**
+ * Typed configuration, read from the environment once per container and validated at cold start.
+ * A missing or malformed variable fails the container's init with the variable's name, instead of
+ * surfacing later as a confusing driver error on the first request.
+ */
+const booleanString = z
+  .enum(['true', 'false', '1', '0'])
+  .transform((value) => value === 'true' || value === '1');
+
+const EnvSchema = z.object({
+  STAGE: z.string().min(1).default('dev'),
+  SERVICE_NAME: z.string().min(1).default('ecommerce-pipeline'),
+
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }),
+  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(50).default(2),
+  DATABASE_PREPARE: booleanString.default(true),
+  DATABASE_CONNECT_TIMEOUT_SECONDS: z.coerce.number().positive().max(30).default(3),
+  DATABASE_IDLE_TIMEOUT_SECONDS: z.coerce.number().positive().max(3600).default(20),
+  DATABASE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(900_000).default(5_000),
+
+  UPSTASH_REDIS_REST_URL: z.url({ protocol: /^https?$/ }),
+  UPSTASH_REDIS_REST_TOKEN: z.string().min(1),
+  CACHE_NAMESPACE: z.string().min(1).optional(),
+  CACHE_TIMEOUT_MS: z.coerce.number().int().min(10).max(10_000).default(150),
+
+  MONGODB_URI: z.string().regex(/^mongodb(\+srv)?:\/\//, 'must start with mongodb:// or mongodb+srv://'),
+  MONGODB_DATABASE: z.string().min(1).default('shop'),
+  MONGODB_POOL_MAX: z.coerce.number().int().min(1).max(50).default(2),
+  MONGODB_TIMEOUT_MS: z.coerce.number().int().min(100).max(30_000).default(2_000),
+
+  CORS_ALLOWED_ORIGINS: z
+    .string()
+    .default('')
+    .transform((value) =>
+      value
+        .split(',')
+        .map((origin) => origin.trim())
+        .filter(Boolean),
+    ),
+});
+
+export type Env = z.infer<typeof EnvSchema>;
+
+export interface Config {
+  stage: string;
+  serviceName: string;
+  database: {
+    url: string;
+    poolMax: number;
+    prepare: boolean;
+    connectTimeoutSeconds: number;
+    idleTimeoutSeconds: number;
+    statementTimeoutMs: number;
+  };
+  redis: { url: string; token: string; namespace: string; timeoutMs: number };
+  mongo: { uri: string; database: string; poolMax: number; timeoutMs: number };
+  cors: { allowedOrigins: string[] };
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Parses an environment (process.env by default). Throws ConfigError naming every bad variable. */
+export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const result = EnvSchema.safeParse(env);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
+  }
+  const e = result.data;
+  return {
+    stage: e.STAGE,
+    serviceName: e.SERVICE_NAME,
+    database: {
+      url: e.DATABASE_URL,
+      poolMax: e.DATABASE_POOL_MAX,
+      prepare: e.DATABASE_PREPARE,
+      connectTimeoutSeconds: e.DATABASE_CONNECT_TIMEOUT_SECONDS,
+      idleTimeoutSeconds: e.DATABASE_IDLE_TIMEOUT_SECONDS,
+      statementTimeoutMs: e.DATABASE_STATEMENT_TIMEOUT_MS,
+    },
+    redis: {
+      url: e.UPSTASH_REDIS_REST_URL,
+      token: e.UPSTASH_REDIS_REST_TOKEN,
+      namespace: e.CACHE_NAMESPACE ?? `${e.SERVICE_NAME}:${e.STAGE}`,
+      timeoutMs: e.CACHE_TIMEOUT_MS,
+    },
+    mongo: {
+      uri: e.MONGODB_URI,
+      database: e.MONGODB_DATABASE,
+      poolMax: e.MONGODB_POOL_MAX,
+      timeoutMs: e.MONGODB_TIMEOUT_MS,
+    },
+    cors: { allowedOrigins: e.CORS_ALLOWED_ORIGINS },
+  };
+}
+
+let cached: Config | undefined;
+
+/** The container's configuration, parsed on first use and reused while the container is warm. */
+export function getConfig(): Config {
+  cached ??= parseConfig();
+  return cached;
+}

@@ -1,0 +1,65 @@
+import { fileURLToPath } from 'node:url';
+import postgres from 'postgres';
+import shift from 'postgres-shift';
+
+export const MIGRATIONS_DIR = fileURLToPath(new URL('../../sql/', import.meta.url));
+
+// Any constant works; it only has to be the same for every process that migrates this database.
+const MIGRATION_LOCK_ID = 727_274_001;
+
+export interface MigrateResult {
+  applied: string[];
+}
+
+/** Creates the target database if it does not exist yet (connects to the `postgres` maintenance db). */
+export async function ensureDatabase(databaseUrl: string): Promise<boolean> {
+  const url = new URL(databaseUrl);
+  const name = decodeURIComponent(url.pathname.slice(1));
+  if (!name) throw new Error('DATABASE_URL has no database name');
+  url.pathname = '/postgres';
+  const admin = postgres(url.toString(), { max: 1, onnotice: () => {}, connect_timeout: 5 });
+  try {
+    const [existing] = await admin`select 1 from pg_database where datname = ${name}`;
+    if (existing) return false;
+    try {
+      await admin`create database ${admin(name)}`;
+    } catch (error) {
+      // Two processes may race to create it; the loser sees duplicate_database (42P04).
+      if ((error as { code?: string }).code !== '42P04') throw error;
+    }
+    return true;
+  } finally {
+    await admin.end({ timeout: 5 });
+  }
+}
+
+/**
+ * Applies pending forward-only migrations from sql/ with postgres-shift (by postgres.js's author):
+ * numbered plain-SQL files, applied in order inside one transaction, each recorded in the
+ * `migrations` table. We add what it lacks: a session advisory lock, so concurrent runners (parallel
+ * test workers, two deploys) apply each migration exactly once.
+ */
+export async function migrate(databaseUrl: string, log: (line: string) => void = () => {}): Promise<MigrateResult> {
+  await ensureDatabase(databaseUrl);
+  // One connection, so the advisory lock and the migration transaction share a session.
+  const sql = postgres(databaseUrl, { max: 1, onnotice: () => {}, connect_timeout: 5 });
+  const applied: string[] = [];
+  try {
+    await sql`select pg_advisory_lock(${MIGRATION_LOCK_ID})`;
+    try {
+      await shift({
+        sql,
+        path: MIGRATIONS_DIR,
+        before: ({ migration_id, name }: { migration_id: number; name: string }) =>
+          log(`applying migration ${migration_id}: ${name}`),
+        after: ({ migration_id, name }: { migration_id: number; name: string }) =>
+          applied.push(`${String(migration_id).padStart(5, '0')} ${name}`),
+      });
+    } finally {
+      await sql`select pg_advisory_unlock(${MIGRATION_LOCK_ID})`;
+    }
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+  return { applied };
+}

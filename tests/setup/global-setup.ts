@@ -1,0 +1,37 @@
+import type { TestProject } from 'vitest/node';
+import { servicesDown, servicesUp } from '../../scripts/services.js';
+import { startOffline, type Offline } from '../../scripts/lib/offline.js';
+import { migrate } from '../../shared/db/migrate.js';
+import { testEnv } from './test-env.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    offlineHttpUrl: string;
+    offlineLambdaEndpoint: string;
+  }
+}
+
+let offline: Offline | undefined;
+let startedServices: Awaited<ReturnType<typeof servicesUp>> = [];
+
+/**
+ * Once per `npm test`: bring up missing services (or say exactly what is missing), migrate the test
+ * database, and start one serverless-offline for the end-to-end tests.
+ */
+export async function setup(project: TestProject): Promise<void> {
+  const env = testEnv();
+  startedServices = await servicesUp({ log: (line) => console.log(`[setup] ${line}`) });
+  await migrate(env.DATABASE_URL!);
+  offline = await startOffline(env, {
+    httpPort: Number(env.OFFLINE_HTTP_PORT),
+    lambdaPort: Number(env.OFFLINE_LAMBDA_PORT),
+  });
+  project.provide('offlineHttpUrl', offline.httpUrl);
+  project.provide('offlineLambdaEndpoint', offline.lambdaEndpoint);
+}
+
+export async function teardown(): Promise<void> {
+  await offline?.stop();
+  // Leave services running between local runs unless this run started them in CI.
+  if (process.env.CI && startedServices.length > 0) await servicesDown(startedServices, () => {});
+}

@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, parseConfig } from '../../shared/config.js';
+
+const valid = {
+  DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/shop',
+  UPSTASH_REDIS_REST_URL: 'http://127.0.0.1:8079',
+  UPSTASH_REDIS_REST_TOKEN: 'token',
+  MONGODB_URI: 'mongodb://127.0.0.1:27017',
+};
+
+describe('parseConfig', () => {
+  it('parses a valid environment with defaults', () => {
+    const config = parseConfig(valid);
+    expect(config.database).toMatchObject({ poolMax: 2, prepare: true, connectTimeoutSeconds: 3 });
+    expect(config.redis.namespace).toBe('ecommerce-pipeline:dev');
+    expect(config.mongo).toMatchObject({ database: 'shop', poolMax: 2 });
+  });
+
+  it.each(['DATABASE_URL', 'UPSTASH_REDIS_REST_URL', 'UPSTASH_REDIS_REST_TOKEN', 'MONGODB_URI'])(
+    'fails fast naming a missing %s',
+    (name) => {
+      const env: Record<string, string> = { ...valid };
+      delete env[name];
+      expect(() => parseConfig(env)).toThrow(ConfigError);
+      expect(() => parseConfig(env)).toThrow(name);
+    },
+  );
+
+  it('rejects malformed values with the variable name', () => {
+    expect(() => parseConfig({ ...valid, DATABASE_URL: 'mysql://x/y' })).toThrow('DATABASE_URL');
+    expect(() => parseConfig({ ...valid, DATABASE_POOL_MAX: '0' })).toThrow('DATABASE_POOL_MAX');
+    expect(() => parseConfig({ ...valid, DATABASE_PREPARE: 'maybe' })).toThrow('DATABASE_PREPARE');
+    expect(() => parseConfig({ ...valid, MONGODB_URI: 'http://x' })).toThrow('MONGODB_URI');
+  });
+
+  it('switches prepared statements off for poolers', () => {
+    expect(parseConfig({ ...valid, DATABASE_PREPARE: 'false' }).database.prepare).toBe(false);
+  });
+
+  it('splits the CORS allow-list', () => {
+    expect(parseConfig({ ...valid, CORS_ALLOWED_ORIGINS: 'https://a.example, https://b.example' }).cors.allowedOrigins).toEqual([
+      'https://a.example',
+      'https://b.example',
+    ]);
+  });
+});

@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { AppError, ConflictError, NotFoundError, ValidationError } from '../../shared/errors.js';
+import { errorResponse } from '../../shared/http/error-response.js';
+
+const parse = (error: unknown) => {
+  const response = errorResponse(error);
+  return { status: response.statusCode, headers: response.headers, body: JSON.parse(response.body) };
+};
+
+describe('errorResponse', () => {
+  it('maps named errors to their status with the error envelope', () => {
+    expect(parse(new ValidationError('bad', [{ field: 'body.x', message: 'nope' }]))).toMatchObject({
+      status: 400,
+      body: { error: { code: 'VALIDATION_ERROR', message: 'bad', details: [{ field: 'body.x', message: 'nope' }] } },
+    });
+    expect(parse(new NotFoundError('CART_NOT_FOUND', 'none')).status).toBe(404);
+    expect(parse(new ConflictError('INSUFFICIENT_STOCK', 'short')).status).toBe(409);
+    expect(parse(new AppError(422, 'IDEMPOTENCY_KEY_REUSED', 'reused')).status).toBe(422);
+  });
+
+  it('turns database connection failures into 503 with Retry-After', () => {
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+    const result = parse(refused);
+    expect(result.status).toBe(503);
+    expect(result.headers['Retry-After']).toBe('2');
+    expect(result.body.error.code).toBe('DATABASE_UNAVAILABLE');
+    expect(parse(Object.assign(new Error('shutdown'), { code: '57P01' })).status).toBe(503);
+    expect(parse(new AggregateError([refused], 'both addresses failed')).status).toBe(503);
+  });
+
+  it('turns MongoDB selection/network failures into 503', () => {
+    const error = Object.assign(new Error('Server selection timed out'), { name: 'MongoServerSelectionError' });
+    expect(parse(error)).toMatchObject({ status: 503, body: { error: { code: 'CART_STORE_UNAVAILABLE' } } });
+  });
+
+  it('maps body-parser errors: 415 for a non-JSON content type, 400 for malformed JSON', () => {
+    expect(parse(Object.assign(new Error('Unsupported Media Type'), { statusCode: 415 })).status).toBe(415);
+    expect(parse(Object.assign(new Error('Invalid or malformed JSON was provided'), { statusCode: 422 }))).toMatchObject({
+      status: 400,
+      body: { error: { code: 'VALIDATION_ERROR' } },
+    });
+  });
+
+  it('hides unexpected errors behind a 500 without internals', () => {
+    const result = parse(new TypeError('secret internals at /var/task'));
+    expect(result.status).toBe(500);
+    expect(result.body).toEqual({ error: { code: 'INTERNAL_ERROR', message: 'An unexpected error occurred.' } });
+  });
+});
