@@ -1,9 +1,20 @@
 import { getSql } from '../shared/clients/postgres.js';
+import { getRedis } from '../shared/clients/redis.js';
+import { getConfig } from '../shared/config.js';
 import { httpHandler } from '../shared/http/handler.js';
 import { createOrder } from '../shared/orders/create-order.js';
-import { CreateOrderBodySchema } from '../shared/orders/schemas.js';
+import { CreateOrderBodySchema, parseIdempotencyKeyHeader } from '../shared/orders/schemas.js';
+import { recordSale } from '../shared/products/leaderboard.js';
 
-export const handler = httpHandler('createOrder', { body: CreateOrderBodySchema }, async ({ body }) => {
-  const order = await createOrder(getSql(), body);
+/** POST /orders — contract and semantics in docs/orders.md. */
+export const handler = httpHandler('createOrder', { body: CreateOrderBodySchema }, async ({ body, headers }) => {
+  const idempotencyKey = parseIdempotencyKeyHeader(headers);
+  const { order, replayed } = await createOrder(getSql(), body, { idempotencyKey });
+  if (replayed) {
+    return { statusCode: 201, body: order, headers: { 'Idempotent-Replayed': 'true' } };
+  }
+  // After commit; never throws and is bounded by the cache timeout (a cache problem never fails an order).
+  const config = getConfig();
+  await recordSale({ redis: getRedis(), namespace: config.redis.namespace, timeoutMs: config.redis.timeoutMs }, order);
   return { statusCode: 201, body: order };
 });

@@ -1,22 +1,34 @@
 import middy from '@middy/core';
-import { z } from 'zod';
-import { runBenchmarks } from '../shared/benchmarks/run-benchmarks.js';
-import { getSql } from '../shared/clients/postgres.js';
-import { ValidationError } from '../shared/errors.js';
-import { validationDetails } from '../shared/http/handler.js';
+import type { Context } from 'aws-lambda';
+import { parseBenchmarkEvent } from '../shared/benchmarks/request.js';
+import { BenchmarkFailedError, runBenchmarks } from '../shared/benchmarks/run-benchmarks.js';
+import { applicationName, getSql } from '../shared/clients/postgres.js';
+import { cacheKey, getRedis } from '../shared/clients/redis.js';
+import { getConfig } from '../shared/config.js';
 import { logger } from '../shared/logger.js';
 
-/** Invoked by the schedule (its `input`) or through the Lambda API; both are trusted (IAM). */
-const PayloadSchema = z.strictObject({
-  scale: z.enum(['small', 'medium', 'large']).default('small'),
-});
-
-export const handler = middy(async (event: unknown) => {
-  const parsed = PayloadSchema.safeParse(event ?? {});
-  if (!parsed.success) {
-    throw new ValidationError('Invalid benchmark payload.', validationDetails('payload', parsed.error));
-  }
-  const run = await runBenchmarks(getSql(), parsed.data);
-  logger.info('benchmark run finished', { scale: run.scale, suites: Object.keys(run.suites) });
+/**
+ * Invoked by the schedule (its `input`, or a bare EventBridge event) or through the Lambda API
+ * (`npm run invoke -- runBenchmarks '{"scale":"small"}'`); both are trusted (IAM). Not an HTTP route.
+ * A refused run (invalid payload, would not fit in the time left, another run in progress) and a
+ * failed run are function errors with a clear message; a failed run is still stored.
+ */
+export const handler = middy(async (event: unknown, context: Context) => {
+  const request = parseBenchmarkEvent(event);
+  const config = getConfig();
+  const run = await runBenchmarks(
+    {
+      sql: getSql(),
+      database: config.database,
+      applicationName: applicationName(config),
+      redis: getRedis(),
+      cacheKey,
+      remainingTimeMs: () => context.getRemainingTimeInMillis(),
+      lambda: { functionName: context.functionName, memoryLimitInMB: String(context.memoryLimitInMB) },
+      log: (message, fields) => logger.info(message, fields ?? {}),
+    },
+    request,
+  );
+  if (run.status !== 'succeeded') throw new BenchmarkFailedError({ ...run, plans: null });
   return run;
 });

@@ -1,9 +1,15 @@
 import { saveCart } from '../shared/carts/carts.js';
-import { CartPathSchema, SaveCartBodySchema } from '../shared/carts/schemas.js';
+import { CartPathSchema, etag, parseIfMatchHeader, SaveCartBodySchema } from '../shared/carts/schemas.js';
 import { getMongoDb } from '../shared/clients/mongo.js';
+import { getConfig } from '../shared/config.js';
 import { httpHandler } from '../shared/http/handler.js';
 
-export const handler = httpHandler('saveCart', { path: CartPathSchema, body: SaveCartBodySchema }, async ({ path, body }) => {
-  const cart = await saveCart(getMongoDb(), path.customerId, body);
-  return { statusCode: 200, body: cart };
+/** PUT /carts/{customerId} — replaces the cart; optional If-Match. Contract: docs/carts.md. */
+export const handler = httpHandler('saveCart', { path: CartPathSchema, body: SaveCartBodySchema }, async ({ path, body, headers }) => {
+  const ifMatch = parseIfMatchHeader(headers);
+  const cart = await saveCart(getMongoDb(), path.customerId, body, {
+    ...(ifMatch === undefined ? {} : { ifMatch }),
+    ttlSeconds: getConfig().carts.ttlSeconds,
+  });
+  return { statusCode: 200, body: cart, headers: { ETag: etag(cart.version) } };
 });

@@ -129,7 +129,7 @@ async function startFerretDb(): Promise<StartedBy> {
   if (!commandExists('go') && !existsSync(`${CACHE}bin/ferretdb`)) {
     throw new ServiceError(
       `Nothing answers on 127.0.0.1:${PORTS.mongo} (MongoDB) and no Docker engine is available. ` +
-        'Install Go 1.22+ (FerretDB v1.24.2 is built from the Go module proxy), or start Docker, or run MongoDB 7 yourself.',
+        'Install Go 1.24+ (FerretDB v1.24.2 is built from the Go module proxy), or start Docker, or run MongoDB 7 yourself.',
     );
   }
   run('bash', ['scripts/ferretdb.sh', 'build']);

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * Typed configuration, read from the environment once per container and validated at cold start.
@@ -29,6 +29,15 @@ const EnvSchema = z.object({
   MONGODB_DATABASE: z.string().min(1).default('shop'),
   MONGODB_POOL_MAX: z.coerce.number().int().min(1).max(50).default(2),
   MONGODB_TIMEOUT_MS: z.coerce.number().int().min(100).max(30_000).default(2_000),
+  /** Inactivity period after which a cart expires (every write moves expiresAt to now + this). */
+  CART_TTL_SECONDS: z.coerce.number().int().min(1).max(365 * 24 * 3600).default(7 * 24 * 3600),
+
+  AUTH_JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  AUTH_JWKS_URL: z.url({ protocol: /^https?$/ }).optional(),
+  AUTH_ISSUER: z.string().min(1).default('ecommerce-pipeline-local'),
+  AUTH_AUDIENCE: z.string().min(1).default('ecommerce-pipeline'),
+  AUTH_CLOCK_SKEW_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
+  AUTH_ADMIN_SCOPE: z.string().min(1).default('admin'),
 
   CORS_ALLOWED_ORIGINS: z
     .string()
@@ -56,6 +65,15 @@ export interface Config {
   };
   redis: { url: string; token: string; namespace: string; timeoutMs: number };
   mongo: { uri: string; database: string; poolMax: number; timeoutMs: number };
+  carts: { ttlSeconds: number };
+  auth: {
+    secret?: string;
+    jwksUrl?: string;
+    issuer: string;
+    audience: string;
+    clockSkewSeconds: number;
+    adminScope: string;
+  };
   cors: { allowedOrigins: string[] };
 }
 
@@ -65,12 +83,17 @@ export class ConfigError extends Error {
 
 /** Parses an environment (process.env by default). Throws ConfigError naming every bad variable. */
 export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const result = EnvSchema.safeParse(env);
+  // An empty variable means "not set" (serverless.yml's `${env:X, ''}` fallbacks produce empty strings).
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
+  const result = EnvSchema.safeParse(present);
   if (!result.success) {
     const problems = result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
     throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
   }
   const e = result.data;
+  if (!e.AUTH_JWT_SECRET && !e.AUTH_JWKS_URL) {
+    throw new ConfigError('Invalid configuration: AUTH_JWKS_URL (cloud) or AUTH_JWT_SECRET (local) must be set');
+  }
   return {
     stage: e.STAGE,
     serviceName: e.SERVICE_NAME,
@@ -93,6 +116,15 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
       database: e.MONGODB_DATABASE,
       poolMax: e.MONGODB_POOL_MAX,
       timeoutMs: e.MONGODB_TIMEOUT_MS,
+    },
+    carts: { ttlSeconds: e.CART_TTL_SECONDS },
+    auth: {
+      ...(e.AUTH_JWT_SECRET === undefined ? {} : { secret: e.AUTH_JWT_SECRET }),
+      ...(e.AUTH_JWKS_URL === undefined ? {} : { jwksUrl: e.AUTH_JWKS_URL }),
+      issuer: e.AUTH_ISSUER,
+      audience: e.AUTH_AUDIENCE,
+      clockSkewSeconds: e.AUTH_CLOCK_SKEW_SECONDS,
+      adminScope: e.AUTH_ADMIN_SCOPE,
     },
     cors: { allowedOrigins: e.CORS_ALLOWED_ORIGINS },
   };

@@ -20,7 +20,7 @@ create table products (
   metadata        jsonb not null default '{}'::jsonb check (jsonb_typeof(metadata) = 'object'),
   created_at      timestamptz not null default now()
 );
--- Containment queries (metadata @> '{"color":"red"}'); jsonb_path_ops is smaller and faster for @>.
+-- Containment queries (metadata @> '{"colour":"red"}'); jsonb_path_ops is smaller and faster for @>.
 create index products_metadata_idx on products using gin (metadata jsonb_path_ops);
 
 create table orders (

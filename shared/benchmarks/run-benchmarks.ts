@@ -1,33 +1,186 @@
-import type { Sql } from '../clients/postgres.js';
-
-export interface BenchmarkRequest {
-  scale: 'small' | 'medium' | 'large';
-}
-
-export interface BenchmarkRun {
-  startedAt: string;
-  finishedAt: string;
-  scale: BenchmarkRequest['scale'];
-  postgresVersion: string;
-  suites: Record<string, unknown>;
-}
+import type { Redis } from '@upstash/redis';
+import postgres from 'postgres';
+import { postgresOptions, type Sql } from '../clients/postgres.js';
+import type { Config } from '../config.js';
+import { AppError, ConflictError } from '../errors.js';
+import {
+  BenchmarkDeadlineError,
+  BenchmarkTooLargeError,
+  Deadline,
+  calibrate,
+  estimateRun,
+  safetyMarginMs,
+  type Estimate,
+} from './budget.js';
+import { describeEnvironment } from './environment.js';
+import { BENCH_SCHEMA, dropBenchSchema, resetBenchSchema } from './fixtures.js';
+import type { ExplainOutput } from './measure.js';
+import type { BenchmarkRequest, SuiteName } from './request.js';
+import { finishRun, insertRun, markAbandonedRuns, type StoredRun } from './store.js';
+import { runBtreeSuite } from './suites/btree.js';
+import { runCacheSuite } from './suites/cache.js';
+import type { SuiteContext } from './suites/context.js';
+import { runGinSuite } from './suites/gin.js';
+import { runOrdersSuite } from './suites/orders.js';
 
 /**
- * First cut (foundation): measures the customer-history query on the live tables with
- * EXPLAIN ANALYZE (read-only). The full suites (B-tree, GIN crossover, cache, orders) on generated
- * fixtures in a separate schema come with the runBenchmarks issue.
+ * One benchmark run: refuse it up front if it cannot fit in the time left, take the advisory lock
+ * (or refuse: another run is in progress), record the run, build fixtures in the `bench` schema and
+ * run the suites on a dedicated connection, drop the fixtures, store the results. The live tables are
+ * never written; the only live table this touches is `benchmark_runs`.
  */
-export async function runBenchmarks(sql: Sql, request: BenchmarkRequest): Promise<BenchmarkRun> {
-  const startedAt = new Date().toISOString();
-  const [{ version } = { version: 'unknown' }] = await sql<Array<{ version: string }>>`select version()`;
-  const [customer] = await sql<Array<{ customerId: number }>>`select customer_id as "customerId" from orders limit 1`;
-  const suites: Record<string, unknown> = {};
-  if (customer) {
-    const [row] = await sql<Array<{ plan: Array<{ 'Execution Time': number; Plan: { 'Node Type': string } }> }>>`
-      explain (analyze, format json) select order_id, order_date, total_amount from orders
-      where customer_id = ${customer.customerId} order by order_date desc`;
-    const plan = row?.plan[0];
-    suites.customerHistory = { executionMs: plan?.['Execution Time'], nodeType: plan?.Plan['Node Type'] };
+
+/** Session-level advisory lock key held for the whole run (any constant; same for every runner). */
+export const BENCHMARK_LOCK_ID = 727_274_007;
+
+export class BenchmarkAlreadyRunningError extends ConflictError {
+  constructor(running?: { runId: number; startedAt: string }) {
+    super(
+      'BENCHMARK_ALREADY_RUNNING',
+      running
+        ? `A benchmark run is already running (run ${running.runId}, started ${running.startedAt}); this one was not started. Try again when it has finished.`
+        : 'A benchmark run is already running; this one was not started. Try again when it has finished.',
+      running,
+    );
   }
-  return { startedAt, finishedAt: new Date().toISOString(), scale: request.scale, postgresVersion: version, suites };
+}
+
+export class BenchmarkFailedError extends AppError {
+  constructor(run: StoredRun) {
+    super(500, 'BENCHMARK_FAILED', `Benchmark run ${run.runId} failed: ${run.error ?? 'unknown error'}`, { runId: run.runId });
+  }
+}
+
+const SUITE_RUNNERS: Record<SuiteName, (context: SuiteContext) => Promise<unknown>> = {
+  btree: runBtreeSuite,
+  gin: runGinSuite,
+  cache: runCacheSuite,
+  orders: runOrdersSuite,
+};
+
+export interface RunBenchmarksDeps {
+  /** The application pool: benchmark_runs is written through it. */
+  sql: Sql;
+  /** Connection settings for the run's own dedicated connections. */
+  database: Config['database'];
+  applicationName: string;
+  redis: Redis;
+  cacheKey: (...parts: Array<string | number>) => string;
+  /** Time left in this invocation (Lambda's context.getRemainingTimeInMillis). */
+  remainingTimeMs: () => number;
+  lambda?: { functionName: string; memoryLimitInMB: string };
+  log?: (message: string, fields?: Record<string, unknown>) => void;
+}
+
+/** A stored run as the Lambda returns it: without the plans (they stay in the table), with their count. */
+export type RunSummary = Omit<StoredRun, 'plans'> & { plansStored: number };
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+function benchConnection(deps: RunBenchmarksDeps, name: string, max: number, statementTimeoutMs: number, extra: Record<string, string> = {}): Sql {
+  const base = postgresOptions(deps.database, `${deps.applicationName}-${name}`);
+  return postgres(deps.database.url, {
+    ...base,
+    max,
+    // The advisory lock lives in this session: never close it for idleness or age during a run.
+    idle_timeout: 0,
+    max_lifetime: 60 * 60,
+    connection: { ...base.connection, statement_timeout: statementTimeoutMs, ...extra },
+  }) as unknown as Sql;
+}
+
+export async function runBenchmarks(deps: RunBenchmarksDeps, request: BenchmarkRequest): Promise<RunSummary> {
+  const log = deps.log ?? (() => {});
+  const invocationStarted = performance.now();
+  const remainingMs = deps.remainingTimeMs();
+  const availableMs = remainingMs - safetyMarginMs(remainingMs);
+  const session = benchConnection(deps, 'bench', 1, Math.max(1_000, availableMs));
+  try {
+    const calibrationFactor = await calibrate(session);
+    const estimate: Estimate = estimateRun(request, calibrationFactor);
+    if (estimate.totalMs > availableMs) throw new BenchmarkTooLargeError(estimate, Math.max(0, availableMs), remainingMs);
+
+    const [lock] = await session<Array<{ locked: boolean }>>`select pg_try_advisory_lock(${BENCHMARK_LOCK_ID}) as locked`;
+    if (!lock?.locked) {
+      const [running] = await deps.sql<Array<{ runId: number; startedAt: Date }>>`
+        select run_id as "runId", started_at as "startedAt" from benchmark_runs
+        where status = 'running' order by started_at desc limit 1`;
+      throw new BenchmarkAlreadyRunningError(running ? { runId: running.runId, startedAt: running.startedAt.toISOString() } : undefined);
+    }
+    try {
+      const abandoned = await markAbandonedRuns(deps.sql);
+      if (abandoned > 0) log('marked abandoned benchmark runs', { abandoned });
+      const environment = { ...(await describeEnvironment(session, deps.lambda)), calibrationFactor };
+      const { runId } = await insertRun(deps.sql, {
+        trigger: request.trigger,
+        params: request,
+        estimatedMs: estimate.totalMs,
+        environment,
+      });
+      log('benchmark run started', { runId, scale: request.scale, suites: request.suites, estimatedMs: estimate.totalMs });
+
+      const deadline = new Deadline(availableMs - (performance.now() - invocationStarted));
+      const timings: Record<string, number> = {};
+      const plans: Record<string, ExplainOutput> = {};
+      const results: Record<string, unknown> = { estimate };
+      const failures: string[] = [];
+      const context: SuiteContext = {
+        sql: session,
+        request,
+        runId,
+        deadline,
+        time: (phase, ms) => {
+          timings[phase] = ms;
+        },
+        plan: (key, plan) => {
+          plans[key] = plan;
+        },
+        log,
+        redis: deps.redis,
+        cacheKey: deps.cacheKey,
+        connectBench: (max) => benchConnection(deps, 'bench-orders', max, Math.max(1_000, deadline.remainingMs()), { search_path: BENCH_SCHEMA }),
+      };
+      try {
+        await resetBenchSchema(session);
+        for (const suite of request.suites) {
+          const started = performance.now();
+          try {
+            deadline.check(suite);
+            results[suite] = await SUITE_RUNNERS[suite](context);
+          } catch (error) {
+            log('benchmark suite failed', { runId, suite, error: errorMessage(error) });
+            results[suite] = { error: errorMessage(error) };
+            failures.push(`${suite}: ${errorMessage(error)}`);
+            if (error instanceof BenchmarkDeadlineError) break;
+          } finally {
+            timings[`suite.${suite}`] = Math.round(performance.now() - started);
+          }
+        }
+      } catch (error) {
+        // Outside any suite (the schema reset): the run is still finished and stored as failed.
+        failures.push(`run: ${errorMessage(error)}`);
+      } finally {
+        const started = performance.now();
+        await dropBenchSchema(session).catch((error) => log('could not drop the bench schema', { error: errorMessage(error) }));
+        timings.cleanup = Math.round(performance.now() - started);
+      }
+      timings.total = Math.round(performance.now() - invocationStarted);
+      const stored = await finishRun(deps.sql, runId, {
+        status: failures.length === 0 ? 'succeeded' : 'failed',
+        results,
+        plans,
+        timings,
+        error: failures.length === 0 ? null : failures.join('; '),
+      });
+      log('benchmark run finished', { runId, status: stored.status, durationMs: stored.durationMs });
+      const { plans: _omitted, ...summary } = stored;
+      return { ...summary, plansStored: Object.keys(plans).length };
+    } finally {
+      await session`select pg_advisory_unlock(${BENCHMARK_LOCK_ID})`.catch(() => undefined);
+    }
+  } finally {
+    await session.end({ timeout: 5 });
+  }
 }

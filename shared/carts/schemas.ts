@@ -1,19 +1,172 @@
-import { z } from 'zod';
+import * as z from 'zod';
+import { ValidationError } from '../errors.js';
 import { id, idParam } from '../http/schemas.js';
 
+/**
+ * The cart contract's input rules (docs/carts.md). Everything a client sends is checked here, before any
+ * database call: the HTTP layer rejects a bad request with 400 VALIDATION_ERROR naming each bad field.
+ */
 export const MAX_CART_ITEMS = 100;
+export const MAX_ITEM_QUANTITY = 1000;
+export const MAX_NOTE_LENGTH = 1000;
+
+/** Bounds of the free-form `attributes` object of one cart line. */
+export const ATTRIBUTE_LIMITS = {
+  /** Containers (objects/arrays) on any path, the attributes object itself being level 1. */
+  maxDepth: 5,
+  /** Keys of any one object. */
+  maxKeys: 50,
+  /** Values (keys + array elements, at every level) in one line's attributes. */
+  maxNodes: 200,
+  maxArrayLength: 50,
+  maxKeyLength: 100,
+  maxStringLength: 500,
+} as const;
+
+/**
+ * Keys that must never reach a document: `$…` (operators — MongoDB would treat them as such in some
+ * positions, FerretDB rejects them), dotted keys (path syntax), the empty key and NUL (not a valid BSON
+ * key), and the prototype-pollution names.
+ */
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+function keyProblem(key: string): string | undefined {
+  if (key.length === 0) return 'attribute keys must not be empty';
+  if (key.length > ATTRIBUTE_LIMITS.maxKeyLength) return `attribute keys must be at most ${ATTRIBUTE_LIMITS.maxKeyLength} characters`;
+  if (key.startsWith('$')) return "attribute keys must not start with '$'";
+  if (key.includes('.')) return "attribute keys must not contain '.'";
+  if (key.includes('\u0000')) return 'attribute keys must not contain NUL';
+  if (FORBIDDEN_KEYS.has(key)) return `attribute key "${key}" is not allowed`;
+  return undefined;
+}
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value) &&
+  (Object.getPrototypeOf(value) === Object.prototype || Object.getPrototypeOf(value) === null);
+
+export type AttributeValue = string | number | boolean | null | AttributeValue[] | { [key: string]: AttributeValue };
+export type Attributes = { [key: string]: AttributeValue };
+
+/** At most this many issues are reported for one attributes object (a hostile payload must not make a huge answer). */
+const MAX_ISSUES = 10;
+
+/**
+ * Walks the attributes breadth-first with explicit limits, so a deep or wide payload costs bounded work
+ * and never recurses on the stack. Reports issues with their path (`items.0.attributes.a.b`).
+ */
+function checkAttributes(value: unknown, ctx: z.RefinementCtx): void {
+  if (!isPlainObject(value)) {
+    ctx.addIssue({ code: 'custom', message: 'attributes must be an object' });
+    return;
+  }
+  let issues = 0;
+  const report = (path: PropertyKey[], message: string) => {
+    if (issues++ < MAX_ISSUES) ctx.addIssue({ code: 'custom', path: path as Array<string | number>, message });
+  };
+  let nodes = 0;
+  const queue: Array<{ value: unknown; path: Array<string | number>; depth: number }> = [{ value, path: [], depth: 1 }];
+  for (let head = 0; head < queue.length; head++) {
+    const { value: current, path, depth } = queue[head]!;
+    if (depth > ATTRIBUTE_LIMITS.maxDepth) {
+      report(path, `attributes must not be nested deeper than ${ATTRIBUTE_LIMITS.maxDepth} levels`);
+      continue;
+    }
+    const children: Array<[string | number, unknown]> = [];
+    if (Array.isArray(current)) {
+      if (current.length > ATTRIBUTE_LIMITS.maxArrayLength) {
+        report(path, `attribute arrays must have at most ${ATTRIBUTE_LIMITS.maxArrayLength} elements`);
+        continue;
+      }
+      current.forEach((element, index) => children.push([index, element]));
+    } else {
+      const keys = Object.keys(current as object);
+      if (keys.length > ATTRIBUTE_LIMITS.maxKeys) {
+        report(path, `attribute objects must have at most ${ATTRIBUTE_LIMITS.maxKeys} keys`);
+        continue;
+      }
+      for (const key of keys) {
+        const problem = keyProblem(key);
+        if (problem) report([...path, key], problem);
+        else children.push([key, (current as Record<string, unknown>)[key]]);
+      }
+    }
+    nodes += children.length;
+    if (nodes > ATTRIBUTE_LIMITS.maxNodes) {
+      report([], `attributes must hold at most ${ATTRIBUTE_LIMITS.maxNodes} values in all`);
+      return;
+    }
+    for (const [key, child] of children) {
+      const childPath = [...path, key];
+      if (typeof child === 'string') {
+        if (child.length > ATTRIBUTE_LIMITS.maxStringLength) {
+          report(childPath, `attribute strings must be at most ${ATTRIBUTE_LIMITS.maxStringLength} characters`);
+        }
+      } else if (typeof child === 'number') {
+        if (!Number.isFinite(child)) report(childPath, 'attribute numbers must be finite');
+      } else if (typeof child === 'boolean' || child === null) {
+        // fine
+      } else if (Array.isArray(child) && Array.isArray(current)) {
+        // FerretDB v1 rejects arrays directly inside arrays; refuse them everywhere so both servers agree.
+        report(childPath, 'attribute arrays must not directly contain arrays (wrap them in an object)');
+      } else if (Array.isArray(child) || isPlainObject(child)) {
+        queue.push({ value: child, path: childPath, depth: depth + 1 });
+      } else {
+        report(childPath, 'attribute values must be JSON (string, number, boolean, null, array or object)');
+      }
+    }
+  }
+}
+
+export const AttributesSchema = z
+  .unknown()
+  .superRefine(checkAttributes)
+  .transform((value) => value as Attributes);
+
+const quantity = z
+  .number()
+  .int(`must be an integer between 1 and ${MAX_ITEM_QUANTITY}`)
+  .min(1, `must be an integer between 1 and ${MAX_ITEM_QUANTITY}`)
+  .max(MAX_ITEM_QUANTITY, `must be an integer between 1 and ${MAX_ITEM_QUANTITY}`);
 
 export const CartItemSchema = z.strictObject({
   productId: id,
-  quantity: z.number().int().min(1).max(1000),
-  attributes: z.record(z.string().max(100), z.unknown()).optional(),
+  quantity,
+  attributes: AttributesSchema.optional(),
 });
 
+/** PUT /carts/{customerId} body. Strict: unknown fields (a `customerId`, an `$set`…) are rejected. */
 export const SaveCartBodySchema = z.strictObject({
-  items: z.array(CartItemSchema).max(MAX_CART_ITEMS),
-  note: z.string().max(1000).optional(),
+  items: z.array(CartItemSchema).max(MAX_CART_ITEMS, `must contain at most ${MAX_CART_ITEMS} items`),
+  note: z.string().max(MAX_NOTE_LENGTH).optional(),
 });
 
 export const CartPathSchema = z.strictObject({ customerId: idParam });
 
-export type SaveCartBody = z.infer<typeof SaveCartBodySchema>;
+export type CartItem = z.output<typeof CartItemSchema>;
+export type SaveCartBody = z.output<typeof SaveCartBodySchema>;
+
+/**
+ * `If-Match` precondition: a version the client last saw (`3` or the ETag form `"3"`), or `*` (the cart
+ * must exist). Weak validators (`W/"3"`) and lists are rejected: a cart write needs a strong match.
+ */
+export type IfMatch = number | '*';
+
+const IF_MATCH = /^(?:([1-9][0-9]{0,14})|"([1-9][0-9]{0,14})"|(\*))$/;
+
+export function parseIfMatchHeader(headers: Record<string, string | undefined>): IfMatch | undefined {
+  const raw = headers['if-match'];
+  if (raw === undefined) return undefined;
+  const match = IF_MATCH.exec(raw.trim());
+  if (!match) {
+    throw new ValidationError('Invalid If-Match header.', [
+      { field: 'headers.if-match', message: 'must be a cart version (e.g. 3 or "3") or *' },
+    ]);
+  }
+  if (match[3]) return '*';
+  return Number(match[1] ?? match[2]);
+}
+
+/** The ETag of a cart version (strong; the version is the whole validator). */
+export function etag(version: number): string {
+  return `"${version}"`;
+}

@@ -24,8 +24,11 @@ export async function ensureDatabase(databaseUrl: string): Promise<boolean> {
     try {
       await admin`create database ${admin(name)}`;
     } catch (error) {
-      // Two processes may race to create it; the loser sees duplicate_database (42P04).
-      if ((error as { code?: string }).code !== '42P04') throw error;
+      // Two processes may race to create it: the loser sees duplicate_database (42P04) or, when both
+      // passed the existence check, a unique violation on the catalog's name index.
+      const { code, constraint_name } = error as { code?: string; constraint_name?: string };
+      const alreadyExists = code === '42P04' || (code === '23505' && constraint_name === 'pg_database_datname_index');
+      if (!alreadyExists) throw error;
     }
     return true;
   } finally {

@@ -1,5 +1,15 @@
 import type { Sql } from '../clients/postgres.js';
-import { ConflictError, NotFoundError } from '../errors.js';
+import { AppError, ConflictError, NotFoundError, ValidationError } from '../errors.js';
+import { logger } from '../logger.js';
+import {
+  IDEMPOTENCY_KEY_TTL_SECONDS,
+  isValidIdempotencyKey,
+  PURGE_BATCH_SIZE,
+  PURGE_PROBABILITY,
+  purgeExpiredIdempotencyKeys,
+  requestHash,
+} from './idempotency.js';
+import { DEFAULT_RETRY_POLICY, withRetry } from './retry.js';
 
 export interface OrderItemInput {
   productId: number;
@@ -11,6 +21,7 @@ export interface CreateOrderInput {
   items: OrderItemInput[];
 }
 
+/** The 201 body of POST /orders. Amounts are decimal strings ("59.80"); orderDate is ISO 8601 UTC (ms). */
 export interface Order {
   orderId: number;
   customerId: number;
@@ -19,74 +30,267 @@ export interface Order {
   items: Array<{ productId: number; quantity: number; unitPrice: string }>;
 }
 
+export interface CreateOrderOptions {
+  /** Client-chosen key (1–128 visible ASCII chars), scoped to the customer; see docs/orders.md. */
+  idempotencyKey?: string;
+}
+
+export interface CreateOrderResult {
+  order: Order;
+  /** True when `order` is the stored answer to an earlier request with the same key. */
+  replayed: boolean;
+}
+
 /** Merges duplicate product lines and sorts by product id (the lock order that prevents deadlocks). */
-export function mergeItems(items: OrderItemInput[]): OrderItemInput[] {
+export function mergeItems(items: readonly OrderItemInput[]): OrderItemInput[] {
   const quantities = new Map<number, number>();
   for (const { productId, quantity } of items) quantities.set(productId, (quantities.get(productId) ?? 0) + quantity);
   return [...quantities.entries()].sort(([a], [b]) => a - b).map(([productId, quantity]) => ({ productId, quantity }));
 }
 
 /**
- * Places an order in one transaction: product rows locked in ascending id order (FOR UPDATE), customer
- * and stock checked, prices read from the database, order + lines inserted with the unit price
- * snapshot, total computed in numeric, stock decremented. Any error rolls everything back.
+ * The whole order as ONE statement, i.e. one implicit transaction and one round trip (docs/orders.md
+ * has the measurements against a BEGIN / lock / write / COMMIT version). Parameters:
+ *   $1 customer id · $2 product ids (merged, ascending) · $3 quantities · $4 idempotency key or null
+ *   $5 request hash or null · $6 key TTL in seconds.
+ *
+ * How it stays exact under concurrency (READ COMMITTED):
+ * - `existing`: a live key committed before this statement started → replay it, lock nothing.
+ * - `locked`: product rows locked FOR UPDATE in ascending id order (LockRows above the Sort). A row
+ *   another order holds is waited for and then re-read at its newest committed version, so `stock`
+ *   and `price` below are current and cannot change until we commit.
+ * - `checked` aggregates over every locked row (count(*) consumes the whole CTE), so all locks are
+ *   taken before any write, and every write below is gated on its verdict: an error changes nothing
+ *   (not even the key table) — only a sequence value is spent.
+ * - the order id comes from the identity's sequence up front, so the key row can be written before
+ *   the order row; the order, its lines and the stock update are gated on the key insert having
+ *   succeeded. A concurrent first attempt with the same key makes this insert wait on the unique
+ *   index until that transaction ends: if it commits, ON CONFLICT leaves its row alone, nothing is
+ *   written here and the caller replays the committed answer; if it rolls back, we insert and go on.
+ *   An expired key row is overwritten in place (ON CONFLICT … DO UPDATE … WHERE expired).
+ * - the UPDATE re-reads the rows we hold (EvalPlanQual), so `stock - quantity` applies to the
+ *   current value; CHECK (stock_quantity >= 0) remains the last line of defence.
+ * - the 201 body is built here, stored with the key (json keeps its text), and returned, so a replay
+ *   is byte-for-byte the first answer.
  */
-export async function createOrder(sql: Sql, input: CreateOrderInput): Promise<Order> {
+const PLACE_ORDER_SQL = `
+with
+req as (
+  select r.product_id, r.quantity from unnest($2::int[], $3::int[]) as r(product_id, quantity)
+),
+existing as materialized (
+  select k.request_hash, k.response
+  from idempotency_keys k
+  where k.customer_id = $1::int and k.idempotency_key = $4::text and k.expires_at > now()
+),
+locked as materialized (
+  select p.product_id, p.price, p.stock_quantity
+  from products p
+  where p.product_id = any($2::int[])
+    and not exists (select from existing)
+    and exists (select from customers c where c.customer_id = $1::int)
+  order by p.product_id
+  for update
+),
+checked as materialized (
+  select
+    exists (select from customers c where c.customer_id = $1::int) as customer_found,
+    (select count(*) from locked) as locked_count,
+    coalesce(array_agg(r.product_id order by r.product_id) filter (where l.product_id is null), '{}') as missing,
+    coalesce(json_agg(json_build_object('productId', r.product_id, 'requested', r.quantity, 'available', l.stock_quantity)
+      order by r.product_id) filter (where l.stock_quantity < r.quantity), '[]') as short,
+    count(*) filter (where l.stock_quantity < r.quantity) as short_count,
+    sum(l.price * r.quantity) as total
+  from req r left join locked l using (product_id)
+),
+new_order as materialized (
+  -- The identity sequence of orders.order_id (generated by default, so an explicit id is allowed).
+  select nextval('orders_order_id_seq') as order_id, now() as order_date, c.total::numeric(12, 2) as total_amount
+  from checked c
+  where c.customer_found and c.locked_count = cardinality($2::int[]) and c.short_count = 0
+),
+lines as materialized (
+  select r.product_id, r.quantity, l.price as unit_price
+  from req r join locked l using (product_id)
+  where exists (select from new_order)
+),
+body as materialized (
+  select o.order_id, json_build_object(
+    'orderId', o.order_id,
+    'customerId', $1::int,
+    'orderDate', to_char(o.order_date at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+    'totalAmount', o.total_amount::text,
+    'items', (select json_agg(json_build_object('productId', l.product_id, 'quantity', l.quantity, 'unitPrice', l.unit_price::text)
+              order by l.product_id) from lines l)
+  ) as response
+  from new_order o
+),
+saved_key as (
+  insert into idempotency_keys as k (customer_id, idempotency_key, request_hash, order_id, response, expires_at)
+  select $1::int, $4::text, $5::bytea, b.order_id, b.response, now() + make_interval(secs => $6::int)
+  from body b
+  where $4::text is not null
+  on conflict (customer_id, idempotency_key) do update
+    set request_hash = excluded.request_hash, order_id = excluded.order_id, response = excluded.response,
+        created_at = excluded.created_at, expires_at = excluded.expires_at
+    where k.expires_at <= now()
+  returning k.order_id
+),
+saved_order as (
+  insert into orders (order_id, customer_id, order_date, total_amount)
+  select o.order_id, $1::int, o.order_date, o.total_amount
+  from new_order o
+  where $4::text is null or exists (select from saved_key)
+  returning order_id
+),
+saved_lines as (
+  insert into order_items (order_id, product_id, quantity, unit_price)
+  select o.order_id, l.product_id, l.quantity, l.unit_price
+  from saved_order o cross join lines l
+),
+stock as (
+  update products p set stock_quantity = p.stock_quantity - l.quantity
+  from lines l
+  where p.product_id = any($2::int[]) and p.product_id = l.product_id and exists (select from saved_order)
+)
+select
+  (select b.response from body b where exists (select from saved_order)) as created,
+  e.response as replay,
+  e.request_hash as replay_hash,
+  c.customer_found,
+  c.missing,
+  c.short
+from checked c left join existing e on true`;
+
+interface PlaceOrderRow {
+  created: Order | null;
+  replay: Order | null;
+  replay_hash: Buffer | null;
+  customer_found: boolean;
+  missing: number[];
+  short: Array<{ productId: number; requested: number; available: number }>;
+}
+
+interface StoredKey {
+  request_hash: Buffer;
+  response: Order;
+}
+
+/** How often the statement is re-run when every check passed but a vanished key row let nothing be written. */
+const MAX_KEY_RACE_ATTEMPTS = 3;
+
+function replayOrReject(stored: StoredKey, hash: Buffer, key: string): CreateOrderResult {
+  if (!stored.request_hash.equals(hash)) {
+    throw new AppError(
+      422,
+      'IDEMPOTENCY_KEY_REUSED',
+      'This Idempotency-Key was already used for a different order; use a new key for a new order.',
+      { idempotencyKey: key },
+    );
+  }
+  return { order: stored.response, replayed: true };
+}
+
+async function lookupKey(sql: Sql, customerId: number, key: string): Promise<StoredKey | undefined> {
+  const [row] = await sql<StoredKey[]>`
+    select request_hash, response from idempotency_keys
+    where customer_id = ${customerId} and idempotency_key = ${key} and expires_at > now()`;
+  return row;
+}
+
+/** SQLSTATEs of races the statement cannot see coming, turned into the contract's errors. */
+function mapRaceError(error: unknown, customerId: number): unknown {
+  const { code, constraint_name: constraint } = (error ?? {}) as { code?: string; constraint_name?: string };
+  // The customer was deleted between our existence check and the FK check at the end of the statement.
+  if (code === '23503' && constraint === 'orders_customer_id_fkey') {
+    return new NotFoundError('CUSTOMER_NOT_FOUND', `Customer ${customerId} does not exist.`, { customerId });
+  }
+  // numeric(12,2) overflow of the total (quantities ≤ 1000 × 50 lines × a very large price).
+  if (code === '22003') {
+    return new AppError(422, 'ORDER_TOTAL_TOO_LARGE', 'The order total exceeds the largest amount an order can hold.');
+  }
+  return error;
+}
+
+async function maybePurge(sql: Sql): Promise<void> {
+  if (Math.random() >= PURGE_PROBABILITY) return;
+  try {
+    const purged = await purgeExpiredIdempotencyKeys(sql, PURGE_BATCH_SIZE);
+    if (purged > 0) logger.info('purged expired idempotency keys', { purged });
+  } catch (error) {
+    // The order has committed; housekeeping must never fail it.
+    logger.warn('idempotency key purge failed', { error: error instanceof Error ? error.message : String(error) });
+  }
+}
+
+/**
+ * Places an order: one transaction (a single statement, one round trip) that merges duplicate lines,
+ * locks the product rows in ascending id order, checks customer, products and stock, reads prices from
+ * the database, inserts the order and its lines with the unit-price snapshot and a numeric total,
+ * decrements stock and — with an idempotency key — records the answer under (customerId, key).
+ * Deadlocks and serialization failures are retried with jittered backoff (retry.ts).
+ *
+ * Errors (nothing is written in any of them): 404 CUSTOMER_NOT_FOUND, 404 PRODUCT_NOT_FOUND
+ * (`details.productIds`), 409 INSUFFICIENT_STOCK (`details.products[{productId, requested, available}]`),
+ * 422 IDEMPOTENCY_KEY_REUSED, 400 VALIDATION_ERROR for a malformed key; connection failures propagate
+ * as postgres.js errors (the HTTP layer maps them to 503).
+ */
+export async function createOrder(
+  sql: Sql,
+  input: CreateOrderInput,
+  options: CreateOrderOptions = {},
+): Promise<CreateOrderResult> {
+  const { customerId } = input;
+  const key = options.idempotencyKey;
+  if (key !== undefined && !isValidIdempotencyKey(key)) {
+    throw new ValidationError('Invalid idempotency key.', [
+      { field: 'idempotencyKey', message: 'must be 1–128 visible ASCII characters' },
+    ]);
+  }
   const items = mergeItems(input.items);
   const productIds = items.map((item) => item.productId);
   const quantities = items.map((item) => item.quantity);
+  const hash = key === undefined ? null : requestHash(customerId, items);
+  const params = [customerId, productIds, quantities, key ?? null, hash, IDEMPOTENCY_KEY_TTL_SECONDS];
 
-  return sql.begin(async (tx) => {
-    const locked = await tx<Array<{ productId: number; price: string; stock: number }>>`
-      select product_id as "productId", price, stock_quantity as stock
-      from products
-      where product_id = any(${productIds}::int[])
-      order by product_id
-      for update`;
-    const [customer] = await tx`select 1 from customers where customer_id = ${input.customerId}`;
-    if (!customer) {
-      throw new NotFoundError('CUSTOMER_NOT_FOUND', `Customer ${input.customerId} does not exist.`, {
-        customerId: input.customerId,
+  for (let attempt = 1; ; attempt++) {
+    let row: PlaceOrderRow;
+    try {
+      [row] = (await withRetry(
+        () => sql.unsafe(PLACE_ORDER_SQL, params as never[], { prepare: true }),
+        DEFAULT_RETRY_POLICY,
+        { onRetry: (info) => logger.info('order transaction retried', info) },
+      )) as unknown as [PlaceOrderRow];
+    } catch (error) {
+      throw mapRaceError(error, customerId);
+    }
+
+    if (row.replay && row.replay_hash && key !== undefined && hash) {
+      return replayOrReject({ request_hash: row.replay_hash, response: row.replay }, hash, key);
+    }
+    if (row.created) {
+      if (key !== undefined) await maybePurge(sql);
+      return { order: row.created, replayed: false };
+    }
+    // Nothing was written. With a key, a concurrent request with the same key may have committed while
+    // we waited for its locks: its answer wins over any error we computed from the older snapshot.
+    if (key !== undefined && hash) {
+      const stored = await lookupKey(sql, customerId, key);
+      if (stored) return replayOrReject(stored, hash, key);
+    }
+    if (!row.customer_found) {
+      throw new NotFoundError('CUSTOMER_NOT_FOUND', `Customer ${customerId} does not exist.`, { customerId });
+    }
+    if (row.missing.length > 0) {
+      throw new NotFoundError('PRODUCT_NOT_FOUND', `Unknown product ids: ${row.missing.join(', ')}.`, {
+        productIds: row.missing,
       });
     }
-    const found = new Map(locked.map((row) => [row.productId, row]));
-    const missing = productIds.filter((id) => !found.has(id));
-    if (missing.length > 0) {
-      throw new NotFoundError('PRODUCT_NOT_FOUND', `Unknown product ids: ${missing.join(', ')}.`, { productIds: missing });
+    if (row.short.length > 0) {
+      throw new ConflictError('INSUFFICIENT_STOCK', 'Not enough stock for some products.', { products: row.short });
     }
-    const short = items
-      .map((item) => ({ ...item, available: found.get(item.productId)?.stock ?? 0 }))
-      .filter((item) => item.quantity > item.available)
-      .map(({ productId, quantity, available }) => ({ productId, requested: quantity, available }));
-    if (short.length > 0) {
-      throw new ConflictError('INSUFFICIENT_STOCK', 'Not enough stock for some products.', { products: short });
-    }
-
-    const [order] = await tx<Array<{ orderId: number; orderDate: Date; totalAmount: string }>>`
-      insert into orders (customer_id, total_amount)
-      select ${input.customerId}, sum(p.price * l.quantity)
-      from unnest(${productIds}::int[], ${quantities}::int[]) as l(product_id, quantity)
-      join products p using (product_id)
-      returning order_id as "orderId", order_date as "orderDate", total_amount as "totalAmount"`;
-    if (!order) throw new Error('order insert returned no row');
-    const lines = await tx<Array<{ productId: number; quantity: number; unitPrice: string }>>`
-      insert into order_items (order_id, product_id, quantity, unit_price)
-      select ${order.orderId}, l.product_id, l.quantity, p.price
-      from unnest(${productIds}::int[], ${quantities}::int[]) as l(product_id, quantity)
-      join products p using (product_id)
-      order by l.product_id
-      returning product_id as "productId", quantity, unit_price as "unitPrice"`;
-    await tx`
-      update products p set stock_quantity = p.stock_quantity - l.quantity
-      from unnest(${productIds}::int[], ${quantities}::int[]) as l(product_id, quantity)
-      where p.product_id = l.product_id`;
-
-    return {
-      orderId: order.orderId,
-      customerId: input.customerId,
-      orderDate: order.orderDate.toISOString(),
-      totalAmount: order.totalAmount,
-      items: lines.sort((a, b) => a.productId - b.productId),
-    };
-  });
+    // Every check passed yet the key insert found a conflicting row that is gone by now (it expired and
+    // was purged in between): run the statement again.
+    if (attempt >= MAX_KEY_RACE_ATTEMPTS) throw new Error('createOrder: idempotency key race did not settle');
+  }
 }

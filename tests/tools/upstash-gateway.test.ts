@@ -374,6 +374,19 @@ describe('upstash-gateway with the official @upstash/redis client (default setti
     expect(pipe.json).toEqual([{ error: expect.stringMatching(/not allowed/) as unknown }, { result: 'PONG' }]);
   });
 
+  it('runs blocking commands on their own connection without stalling other requests', async () => {
+    const k = key('blpop');
+    const pending = raw('/', { body: JSON.stringify(['BLPOP', k, 5]) });
+    await new Promise((r) => setTimeout(r, 100));
+    const started = Date.now();
+    expect(await redis.lpush(k, 'p1')).toBe(1); // would wait for BLPOP's timeout if it shared the connection
+    expect(Date.now() - started).toBeLessThan(1000);
+    const res = await pending;
+    expect(res.status).toBe(200);
+    expect(res.json).toEqual({ result: [k, 'p1'] });
+    expect(await direct.exists(k)).toBe(0);
+  });
+
   it('answers 503 quickly when Redis goes away, and startGateway fails fast if Redis is unreachable', async () => {
     // A TCP proxy in front of the real Redis lets us cut the connection.
     const sockets = new Set<net.Socket>();

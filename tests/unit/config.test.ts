@@ -6,6 +6,7 @@ const valid = {
   UPSTASH_REDIS_REST_URL: 'http://127.0.0.1:8079',
   UPSTASH_REDIS_REST_TOKEN: 'token',
   MONGODB_URI: 'mongodb://127.0.0.1:27017',
+  AUTH_JWT_SECRET: 'a-local-secret-that-is-long-enough-1234',
 };
 
 describe('parseConfig', () => {

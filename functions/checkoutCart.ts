@@ -1,0 +1,35 @@
+import { checkoutCart } from '../shared/carts/checkout.js';
+import { CartPathSchema, parseIfMatchHeader } from '../shared/carts/schemas.js';
+import { getMongoDb } from '../shared/clients/mongo.js';
+import { getSql } from '../shared/clients/postgres.js';
+import { getRedis } from '../shared/clients/redis.js';
+import { getConfig } from '../shared/config.js';
+import { httpHandler } from '../shared/http/handler.js';
+import { parseIdempotencyKeyHeader } from '../shared/orders/schemas.js';
+import { recordSale } from '../shared/products/leaderboard.js';
+
+/**
+ * POST /carts/{customerId}/checkout — places the cart's order through the POST /orders code, empties the
+ * cart, 201 with the order (`Idempotent-Replayed: true` on a replay). Contract: docs/carts.md.
+ */
+export const handler = httpHandler('checkoutCart', { path: CartPathSchema }, async ({ path, headers }) => {
+  const idempotencyKey = parseIdempotencyKeyHeader(headers);
+  const ifMatch = parseIfMatchHeader(headers);
+  const config = getConfig();
+  const { order, replayed } = await checkoutCart(
+    {
+      db: getMongoDb(),
+      sql: getSql(),
+      // As POST /orders does after a new order: bounded by the cache timeout, never throws.
+      onNewOrder: (placed) =>
+        recordSale({ redis: getRedis(), namespace: config.redis.namespace, timeoutMs: config.redis.timeoutMs }, placed),
+    },
+    path.customerId,
+    {
+      ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
+      ...(ifMatch === undefined ? {} : { ifMatch }),
+      ttlSeconds: config.carts.ttlSeconds,
+    },
+  );
+  return { statusCode: 201, body: order, ...(replayed ? { headers: { 'Idempotent-Replayed': 'true' } } : {}) };
+});

@@ -1,0 +1,26 @@
+import { getSql } from '../shared/clients/postgres.js';
+import { getRedis } from '../shared/clients/redis.js';
+import { getConfig } from '../shared/config.js';
+import { logger } from '../shared/logger.js';
+import { reconcileTopProducts, type ReconcileMode, type ReconcileResult } from '../shared/products/reconcile.js';
+
+const MODES = new Set<ReconcileMode>(['auto', 'full', 'recent']);
+
+/**
+ * Scheduled every minute: keeps the Redis top-products leaderboard equal to Postgres (full rebuild
+ * when missing or a day old, otherwise today's and yesterday's sales). Also invokable with
+ * `{"mode":"full"}`. A failure is logged and thrown (the next minute's run starts over).
+ */
+export async function handler(event?: unknown): Promise<ReconcileResult> {
+  const requested = (event as { mode?: unknown } | null | undefined)?.mode;
+  const mode = typeof requested === 'string' && MODES.has(requested as ReconcileMode) ? (requested as ReconcileMode) : 'auto';
+  const config = getConfig();
+  try {
+    const result = await reconcileTopProducts({ sql: getSql(), redis: getRedis(), namespace: config.redis.namespace }, { mode });
+    logger.info('top-products reconcile', { ...result });
+    return result;
+  } catch (error) {
+    logger.error('top-products reconcile failed', { error: error instanceof Error ? error : String(error) });
+    throw error;
+  }
+}

@@ -1,0 +1,20 @@
+import { loadLocalEnv, withDatabase } from '../lib/env.js';
+loadLocalEnv();
+const db = process.argv[2] ?? 'bench_dev_scratch';
+process.env.DATABASE_URL = withDatabase(process.env.DATABASE_URL!, db);
+process.env.CACHE_NAMESPACE = 'ecommerce-pipeline:devscratch';
+const { migrate } = await import('../../shared/db/migrate.js');
+await migrate(process.env.DATABASE_URL);
+const { parseBenchmarkEvent } = await import('../../shared/benchmarks/request.js');
+const { runBenchmarks } = await import('../../shared/benchmarks/run-benchmarks.js');
+const { getSql, closeSql, applicationName } = await import('../../shared/clients/postgres.js');
+const { getRedis, cacheKey } = await import('../../shared/clients/redis.js');
+const { getConfig } = await import('../../shared/config.js');
+const payload = JSON.parse(process.argv[3] ?? '{}');
+const config = getConfig();
+const t = performance.now();
+const run = await runBenchmarks({ sql: getSql(), database: config.database, applicationName: applicationName(config), redis: getRedis(), cacheKey,
+  remainingTimeMs: () => 900_000, log: (m, f) => console.error(new Date().toISOString(), m, JSON.stringify(f ?? {})) }, parseBenchmarkEvent(payload));
+console.log(JSON.stringify(run, null, 1).slice(0, Number(process.argv[4] ?? 4000)));
+console.error('wall', Math.round(performance.now() - t));
+await closeSql();

@@ -1,0 +1,101 @@
+import { createRemoteJWKSet, jwtVerify, SignJWT, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { AppError } from '../errors.js';
+
+/**
+ * Bearer-token authentication with `jose`. Locally, tokens are HS256 signed with a secret from config
+ * (`npm run --silent token`); in the cloud they are verified against the identity provider's JWKS
+ * (e.g. Cognito). Issuer, audience, expiry and not-before are checked, with a small clock skew.
+ */
+export interface AuthConfig {
+  /** HS256 secret for local tokens (≥ 32 chars). Ignored when jwksUrl is set. */
+  secret?: string;
+  /** JWKS endpoint of the identity provider (cloud). */
+  jwksUrl?: string;
+  issuer: string;
+  audience: string;
+  clockSkewSeconds: number;
+  /** The scope (space-separated `scope` claim) or group (`cognito:groups`) that makes a caller admin. */
+  adminScope: string;
+}
+
+export interface Principal {
+  subject: string;
+  /** The customer this token acts for: `sub` when it is a customer id, else null. */
+  customerId: number | null;
+  isAdmin: boolean;
+}
+
+export class UnauthorizedError extends AppError {
+  constructor(message: string, reason: 'invalid_request' | 'invalid_token' = 'invalid_token') {
+    super(401, 'UNAUTHORIZED', message, undefined, {
+      'WWW-Authenticate': `Bearer realm="ecommerce-pipeline", error="${reason}"`,
+    });
+  }
+}
+
+export class ForbiddenError extends AppError {
+  constructor(message = 'You may not access this resource.') {
+    super(403, 'FORBIDDEN', message);
+  }
+}
+
+function principalFrom(payload: JWTPayload, adminScope: string): Principal {
+  const subject = payload.sub;
+  if (!subject) throw new UnauthorizedError('The token has no subject.');
+  const scopes = typeof payload.scope === 'string' ? payload.scope.split(' ') : [];
+  const groups = Array.isArray(payload['cognito:groups']) ? (payload['cognito:groups'] as unknown[]) : [];
+  const customerId = /^[1-9][0-9]{0,9}$/.test(subject) && Number(subject) <= 2_147_483_647 ? Number(subject) : null;
+  return { subject, customerId, isAdmin: scopes.includes(adminScope) || groups.includes(adminScope) };
+}
+
+export type TokenVerifier = (authorization: string | undefined) => Promise<Principal>;
+
+/** Builds the verifier once per container (the JWKS is fetched lazily and cached by jose). */
+export function createTokenVerifier(config: AuthConfig): TokenVerifier {
+  let key: Uint8Array | JWTVerifyGetKey;
+  let algorithms: string[];
+  if (config.jwksUrl) {
+    key = createRemoteJWKSet(new URL(config.jwksUrl), { timeoutDuration: 2_000, cooldownDuration: 30_000 });
+    algorithms = ['RS256', 'ES256'];
+  } else if (config.secret) {
+    key = new TextEncoder().encode(config.secret);
+    algorithms = ['HS256'];
+  } else {
+    throw new Error('auth needs AUTH_JWKS_URL or AUTH_JWT_SECRET');
+  }
+  return async (authorization) => {
+    const match = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/.exec(authorization?.trim() ?? '');
+    if (!authorization) throw new UnauthorizedError('A bearer token is required.', 'invalid_request');
+    if (!match) throw new UnauthorizedError('The Authorization header must be "Bearer <JWT>".', 'invalid_request');
+    try {
+      const { payload } = await jwtVerify(match[1]!, key as Uint8Array, {
+        algorithms,
+        issuer: config.issuer,
+        audience: config.audience,
+        clockTolerance: config.clockSkewSeconds,
+        requiredClaims: ['exp', 'sub'],
+      });
+      return principalFrom(payload, config.adminScope);
+    } catch (error) {
+      if (error instanceof AppError) throw error;
+      const code = (error as { code?: string }).code;
+      throw new UnauthorizedError(code === 'ERR_JWT_EXPIRED' ? 'The token has expired.' : 'The token is invalid.');
+    }
+  };
+}
+
+/** Signs a local HS256 token (development and tests only; the cloud uses the identity provider). */
+export async function signLocalToken(
+  config: Pick<AuthConfig, 'secret' | 'issuer' | 'audience' | 'adminScope'>,
+  claims: { sub: string; admin?: boolean; ttlSeconds?: number },
+): Promise<string> {
+  if (!config.secret) throw new Error('AUTH_JWT_SECRET is not set');
+  return new SignJWT(claims.admin ? { scope: config.adminScope } : {})
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setSubject(claims.sub)
+    .setIssuer(config.issuer)
+    .setAudience(config.audience)
+    .setIssuedAt()
+    .setExpirationTime(Math.floor(Date.now() / 1000) + (claims.ttlSeconds ?? 3600))
+    .sign(new TextEncoder().encode(config.secret));
+}

@@ -1,0 +1,122 @@
+import type { Sql } from '../clients/postgres.js';
+import type { BenchmarkRequest, Trigger } from './request.js';
+import type { BenchmarkEnvironment } from './environment.js';
+import type { ExplainOutput } from './measure.js';
+
+/** benchmark_runs (sql/00003_benchmark_runs.sql): one row per admitted run. */
+
+export type RunStatus = 'running' | 'succeeded' | 'failed' | 'abandoned';
+
+export interface StoredRun {
+  runId: number;
+  formatVersion: number;
+  status: RunStatus;
+  trigger: Trigger;
+  params: BenchmarkRequest;
+  startedAt: string;
+  finishedAt: string | null;
+  durationMs: number | null;
+  estimatedMs: number | null;
+  environment: BenchmarkEnvironment;
+  /** Per-suite results (see shared/benchmarks/types.ts) — a suite that failed has `{ error }`. */
+  results: Record<string, unknown> | null;
+  plans: Record<string, ExplainOutput> | null;
+  timings: Record<string, number> | null;
+  error: string | null;
+}
+
+const COLUMNS = (sql: Sql, withPlans: boolean) => sql`
+  run_id as "runId", format_version as "formatVersion", status, trigger, params,
+  started_at as "startedAt", finished_at as "finishedAt", duration_ms as "durationMs",
+  estimated_ms as "estimatedMs", environment, results,
+  ${withPlans ? sql`plans` : sql`null::jsonb as plans`}, timings, error`;
+
+interface Row extends Omit<StoredRun, 'startedAt' | 'finishedAt'> {
+  startedAt: Date;
+  finishedAt: Date | null;
+}
+
+function toRun(row: Row): StoredRun {
+  return { ...row, startedAt: row.startedAt.toISOString(), finishedAt: row.finishedAt?.toISOString() ?? null };
+}
+
+/** Marks runs left 'running' as abandoned. Only call while holding the benchmark lock. */
+export async function markAbandonedRuns(sql: Sql): Promise<number> {
+  const rows = await sql`
+    update benchmark_runs
+    set status = 'abandoned', finished_at = now(),
+        error = 'The run stopped without finishing (its Lambda timed out or crashed); found by a later run.'
+    where status = 'running'
+    returning run_id`;
+  return rows.length;
+}
+
+export async function insertRun(
+  sql: Sql,
+  run: { trigger: Trigger; params: BenchmarkRequest; estimatedMs: number; environment: BenchmarkEnvironment },
+): Promise<{ runId: number; startedAt: string }> {
+  const [row] = await sql<Array<{ runId: number; startedAt: Date }>>`
+    insert into benchmark_runs (status, trigger, params, estimated_ms, environment)
+    values ('running', ${run.trigger}, ${sql.json(run.params as never)}, ${run.estimatedMs}, ${sql.json(run.environment as never)})
+    returning run_id as "runId", started_at as "startedAt"`;
+  if (!row) throw new Error('benchmark run insert returned no row');
+  return { runId: row.runId, startedAt: row.startedAt.toISOString() };
+}
+
+export async function finishRun(
+  sql: Sql,
+  runId: number,
+  outcome: {
+    status: 'succeeded' | 'failed';
+    results: Record<string, unknown>;
+    plans: Record<string, ExplainOutput>;
+    timings: Record<string, number>;
+    error: string | null;
+  },
+): Promise<StoredRun> {
+  const [row] = await sql<Row[]>`
+    update benchmark_runs
+    set status = ${outcome.status}, finished_at = now(),
+        duration_ms = greatest(0, round(extract(epoch from now() - started_at) * 1000))::int,
+        results = ${sql.json(outcome.results as never)}, plans = ${sql.json(outcome.plans as never)},
+        timings = ${sql.json(outcome.timings as never)}, error = ${outcome.error}
+    where run_id = ${runId}
+    returning ${COLUMNS(sql, false)}`;
+  if (!row) throw new Error(`benchmark run ${runId} vanished before it could be stored`);
+  return toRun(row);
+}
+
+export async function getRun(sql: Sql, runId: number, options: { plans?: boolean } = {}): Promise<StoredRun | undefined> {
+  const [row] = await sql<Row[]>`select ${COLUMNS(sql, options.plans ?? true)} from benchmark_runs where run_id = ${runId}`;
+  return row ? toRun(row) : undefined;
+}
+
+/** The newest run; by default the newest that succeeded (a failed run has partial results). */
+export async function getLatestRun(
+  sql: Sql,
+  options: { status?: RunStatus | 'any'; plans?: boolean } = {},
+): Promise<StoredRun | undefined> {
+  const status = options.status ?? 'succeeded';
+  const [row] = await sql<Row[]>`
+    select ${COLUMNS(sql, options.plans ?? true)} from benchmark_runs
+    ${status === 'any' ? sql`` : sql`where status = ${status}`}
+    order by started_at desc, run_id desc
+    limit 1`;
+  return row ? toRun(row) : undefined;
+}
+
+export interface RunListing {
+  runId: number;
+  status: RunStatus;
+  trigger: Trigger;
+  scale: string;
+  startedAt: string;
+  durationMs: number | null;
+}
+
+export async function listRuns(sql: Sql, limit = 20): Promise<RunListing[]> {
+  const rows = await sql<Array<Omit<RunListing, 'startedAt'> & { startedAt: Date }>>`
+    select run_id as "runId", status, trigger, params->>'scale' as scale, started_at as "startedAt", duration_ms as "durationMs"
+    from benchmark_runs order by started_at desc, run_id desc limit ${limit}`;
+  return rows.map((row) => ({ ...row, startedAt: row.startedAt.toISOString() }));
+}

@@ -1,0 +1,83 @@
+import { AGG_ORDER_ITEMS, TOP_PRODUCTS_QUERY, buildAggregateFixture } from '../fixtures.js';
+import { explainAnalyze, measureLatency, planShape, round, type PlanShape, type Timing } from '../measure.js';
+import { timed, type SuiteContext } from './context.js';
+
+/**
+ * Cache: what a top-products cache hit costs (one GET through @upstash/redis, the app's own client
+ * and protocol) against what a miss costs (the Postgres aggregate over all order lines, same
+ * statement shape as the app's). Both as the client sees them (wall clock), plus the server-side
+ * execution time and plan of the aggregate.
+ */
+export const MIN_CACHE_SAMPLES = 25;
+const REDIS_CALL_TIMEOUT_MS = 5_000;
+
+export interface CacheResult {
+  orderItems: number;
+  products: number;
+  /** Postgres aggregate, wall clock at the client. */
+  postgres: Timing;
+  /** Postgres aggregate, server execution time of the representative EXPLAIN (ANALYZE, BUFFERS) run. */
+  postgresServer: { executionMs: number; planningMs: number; shape: PlanShape };
+  /** Redis GET of the cached JSON (hit), wall clock at the client. */
+  redisHit: Timing;
+  valueBytes: number;
+  /** Postgres median ÷ Redis median (both client-side). */
+  speedup: number;
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+export async function runCacheSuite(context: SuiteContext): Promise<CacheResult> {
+  const { sql, request, redis } = context;
+  const { cacheOrderItems, cacheProducts } = request.sizes;
+  await timed(context, 'cache.fixture', () => buildAggregateFixture(sql, cacheOrderItems, cacheProducts));
+  context.deadline.check('cache postgres');
+
+  const postgres = await measureLatency(() => sql.unsafe(TOP_PRODUCTS_QUERY), request.repetitions);
+  // The aggregate is the slow side (seconds at millions of lines): one more run, with its plan, for
+  // the server's own execution time rather than a second timed series.
+  const plan = await explainAnalyze(sql, TOP_PRODUCTS_QUERY);
+  context.plan('cache/postgres', plan);
+  const postgresServer = {
+    executionMs: round(plan['Execution Time'] ?? Number.NaN),
+    planningMs: round(plan['Planning Time'] ?? Number.NaN),
+    shape: planShape(plan.Plan),
+  };
+
+  context.deadline.check('cache redis');
+  const products = await sql.unsafe(TOP_PRODUCTS_QUERY);
+  const value = { products: [...products], generatedAt: new Date().toISOString(), window: { days: null } };
+  const key = context.cacheKey('bench', 'top-products', context.runId);
+  let redisHit: Timing;
+  try {
+    await withTimeout(redis.set(key, value, { ex: 600 }), REDIS_CALL_TIMEOUT_MS, 'Redis SET');
+    redisHit = await measureLatency(
+      async () => {
+        const cached = await withTimeout(redis.get<typeof value>(key), REDIS_CALL_TIMEOUT_MS, 'Redis GET');
+        if (!cached || !Array.isArray(cached.products) || cached.products.length !== products.length) {
+          throw new Error('the cached top products did not come back intact from Redis');
+        }
+      },
+      Math.max(request.repetitions, MIN_CACHE_SAMPLES),
+      3,
+    );
+  } finally {
+    await withTimeout(redis.del(key), REDIS_CALL_TIMEOUT_MS, 'Redis DEL').catch(() => undefined);
+  }
+  await sql.unsafe(`drop table ${AGG_ORDER_ITEMS}`);
+  return {
+    orderItems: cacheOrderItems,
+    products: cacheProducts,
+    postgres,
+    postgresServer,
+    redisHit,
+    valueBytes: Buffer.byteLength(JSON.stringify(value)),
+    speedup: round(postgres.medianMs / redisHit.medianMs, 1),
+  };
+}

@@ -1,0 +1,51 @@
+import { createHash } from 'node:crypto';
+import type { Sql } from '../clients/postgres.js';
+import type { OrderItemInput } from './create-order.js';
+
+/**
+ * Idempotency keys for order creation (semantics in docs/orders.md):
+ * - scope: one customer — the key's identity is (customerId, key);
+ * - reuse: the same key with a different normalised payload is rejected (422 IDEMPOTENCY_KEY_REUSED);
+ * - expiry: 24 h after the order; an expired key is ignored (a new order may take it over) and
+ *   expired rows are purged in bounded batches (opportunistically after keyed orders, or by a job).
+ */
+export const IDEMPOTENCY_KEY_TTL_SECONDS = 24 * 60 * 60;
+
+/** 1–128 visible ASCII characters (RFC 5234 VCHAR, %x21-7E). The table has the same CHECK. */
+export const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7E]{1,128}$/;
+
+export function isValidIdempotencyKey(key: string): boolean {
+  return IDEMPOTENCY_KEY_PATTERN.test(key);
+}
+
+/**
+ * SHA-256 of the normalised payload: the customer and the merged, id-sorted items. Two requests that
+ * describe the same order (lines in another order, a product split over two lines) hash the same.
+ * `items` must already be merged and sorted (mergeItems).
+ */
+export function requestHash(customerId: number, mergedItems: readonly OrderItemInput[]): Buffer {
+  const normalised = JSON.stringify([customerId, mergedItems.map(({ productId, quantity }) => [productId, quantity])]);
+  return createHash('sha256').update(normalised).digest();
+}
+
+/** Share of keyed orders that also purge a batch of expired keys afterwards. */
+export const PURGE_PROBABILITY = 0.01;
+export const PURGE_BATCH_SIZE = 500;
+
+/**
+ * Deletes up to `batchSize` expired keys (oldest first, skipping rows another transaction holds) and
+ * returns how many it deleted. Cheap (index on expires_at) and safe to run concurrently; a scheduled
+ * job can call it in a loop until it returns less than `batchSize`.
+ */
+export async function purgeExpiredIdempotencyKeys(sql: Sql, batchSize = PURGE_BATCH_SIZE): Promise<number> {
+  const result = await sql`
+    delete from idempotency_keys
+    where (customer_id, idempotency_key) in (
+      select customer_id, idempotency_key from idempotency_keys
+      where expires_at <= now()
+      order by expires_at
+      limit ${batchSize}
+      for update skip locked
+    )`;
+  return result.count;
+}

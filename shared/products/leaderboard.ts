@@ -1,0 +1,229 @@
+/**
+ * The Redis leaderboard behind top products, maintained incrementally:
+ *
+ * - `recordSale` (called by POST /orders after each commit) adds the order's lines to today's sorted
+ *   sets (units, revenue) and to the all-time sets, in ONE REST call (MULTI/EXEC: all or nothing).
+ * - `readLeaderboard` answers "top N of a window" from those sets: all time = one ZRANGE; N days =
+ *   today's set ∪ a cached union of the N − 1 previous days (ZUNIONSTORE, see docs/top-products.md).
+ * - The reconcile job (reconcile.ts) rebuilds the sets from Postgres and corrects drift.
+ *
+ * Key layout and conventions: keys.ts.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Redis } from '@upstash/redis';
+import * as z from 'zod';
+import type { Sql } from '../clients/postgres.js';
+import { logger } from '../logger.js';
+import { bounded, describeError } from './cache.js';
+import { decodeMember, encodeMember, topProductsKeys } from './keys.js';
+import { productNames, type TopProduct } from './queries.js';
+import { DAY_MS, dayStartMs, pastDays, utcDay, type SalesWindow } from './window.js';
+
+/** A day's sets live until the day can no longer be inside a 365-day window (plus a day of margin). */
+export const DAY_KEY_LIFETIME_MS = 366 * DAY_MS;
+/** All-time sets: refreshed by every full rebuild (daily); gone after a week without reconcile. */
+export const ALL_TIME_TTL_SECONDS = 8 * 86_400;
+/** The "leaderboard is loaded" marker expires before the data it vouches for. */
+export const META_TTL_SECONDS = 7 * 86_400;
+/** Cached unions of past days (they change only through late orders near midnight and reconciles). */
+export const PAST_UNION_TTL_SECONDS = 60;
+/** Rebuild a cached past union that has less than this left, so it cannot expire mid-read. */
+const PAST_UNION_MARGIN_MS = 5_000;
+const SCRATCH_TTL_SECONDS = 60;
+
+/** What the leaderboard needs to know about a committed order. */
+export interface SoldOrder {
+  orderDate: string;
+  items: Array<{ productId: number; quantity: number; unitPrice: string }>;
+}
+
+export interface LeaderboardDeps {
+  redis: Redis;
+  /** Key prefix for this service and stage (config.redis.namespace). */
+  namespace: string;
+  /** Upper bound for the whole call; the order has already committed and must not wait longer. */
+  timeoutMs: number;
+}
+
+export const LeaderboardMetaSchema = z.object({
+  builtAt: z.iso.datetime(),
+  /** First and last UTC day loaded by the rebuild. */
+  firstDay: z.string(),
+  lastDay: z.string(),
+});
+export type LeaderboardMeta = z.infer<typeof LeaderboardMetaSchema>;
+
+const SoldOrderSchema = z.object({
+  orderDate: z.string().refine((value) => !Number.isNaN(Date.parse(value)), 'must be a date'),
+  items: z
+    .array(
+      z.object({
+        productId: z.number().int().min(1).max(2_147_483_647),
+        quantity: z.number().int().min(1),
+        unitPrice: z.string().regex(/^[0-9]{1,13}(\.[0-9]{1,2})?$/),
+      }),
+    )
+    .min(1),
+});
+
+/** "12.5" → 1250: money as integer cents, no floating point. */
+export function toCents(amount: string): number {
+  const [whole = '0', fraction = ''] = amount.split('.');
+  return Number(whole) * 100 + Number(fraction.padEnd(2, '0'));
+}
+
+/** 1250 → "12.50" (the API's money format). */
+export function formatCents(cents: number): string {
+  const whole = Math.trunc(cents / 100);
+  const fraction = String(Math.abs(cents % 100)).padStart(2, '0');
+  return `${whole}.${fraction}`;
+}
+
+/** Unix seconds at which a day's sets expire. */
+export function dayKeyExpiry(day: string): number {
+  return Math.floor((dayStartMs(day) + DAY_KEY_LIFETIME_MS) / 1000);
+}
+
+/**
+ * Tells the top-products leaderboard about a committed order. Never throws and never takes longer
+ * than `timeoutMs`: a cache failure must not fail or slow an order. A sale lost here (Redis down or
+ * slow, Lambda killed between commit and this call) is restored by the reconcile job within a minute.
+ */
+export async function recordSale(deps: LeaderboardDeps, order: SoldOrder): Promise<void> {
+  try {
+    const parsed = SoldOrderSchema.safeParse(order);
+    if (!parsed.success) {
+      logger.warn('top-products: recordSale ignored an order it cannot read', { issues: parsed.error.issues.length });
+      return;
+    }
+    const day = utcDay(Date.parse(parsed.data.orderDate));
+    const keys = topProductsKeys(deps.namespace);
+    const [dayUnits, dayRevenue] = [keys.dayUnits(day), keys.dayRevenue(day)];
+    const tx = deps.redis.multi();
+    for (const item of parsed.data.items) {
+      const member = encodeMember(item.productId);
+      const cents = item.quantity * toCents(item.unitPrice);
+      tx.zincrby(dayUnits, -item.quantity, member);
+      tx.zincrby(dayRevenue, cents, member);
+      tx.zincrby(keys.allUnits, -item.quantity, member);
+      tx.zincrby(keys.allRevenue, cents, member);
+    }
+    const expiry = dayKeyExpiry(day);
+    tx.expireat(dayUnits, expiry);
+    tx.expireat(dayRevenue, expiry);
+    // Only sets a TTL on sets this call created; the rebuild owns the all-time sets' lifetime.
+    tx.expire(keys.allUnits, ALL_TIME_TTL_SECONDS, 'NX');
+    tx.expire(keys.allRevenue, ALL_TIME_TTL_SECONDS, 'NX');
+    await bounded('recordSale', deps.timeoutMs, () => tx.exec());
+  } catch (error) {
+    logger.warn('top-products: recordSale failed; the reconcile job will restore the sale', {
+      error: describeError(error),
+      orderDate: order?.orderDate,
+    });
+  }
+}
+
+export interface LeaderboardReadDeps {
+  sql: Sql;
+  redis: Redis;
+  namespace: string;
+}
+
+/** Reads the marker; null when the leaderboard has not been (fully) loaded. */
+export function parseMeta(value: unknown): LeaderboardMeta | null {
+  const parsed = LeaderboardMetaSchema.safeParse(value);
+  return parsed.success ? parsed.data : null;
+}
+
+/**
+ * Top `size` products of `window` from the leaderboard, or null when the leaderboard is not loaded
+ * (no marker) or disagrees with Postgres about which products exist. Throws CacheError when Redis
+ * is slow or down (each REST call bounded by `timeoutMs`).
+ */
+export async function readLeaderboard(
+  deps: LeaderboardReadDeps,
+  window: SalesWindow,
+  size: number,
+  timeoutMs: number,
+): Promise<TopProduct[] | null> {
+  const keys = topProductsKeys(deps.namespace);
+  const { redis } = deps;
+  let unitsKey: string;
+  let revenueKey: string;
+  let ranked: unknown[];
+  const scratch: string[] = [];
+
+  if (window.days === null || window.days === 1) {
+    unitsKey = window.days === null ? keys.allUnits : keys.dayUnits(window.today);
+    revenueKey = window.days === null ? keys.allRevenue : keys.dayRevenue(window.today);
+    const [meta, top] = await bounded('leaderboard read', timeoutMs, () => {
+      const p = redis.pipeline();
+      p.get(keys.meta);
+      p.zrange(unitsKey, 0, size - 1, { withScores: true });
+      return p.exec<[unknown, unknown[]]>();
+    });
+    if (!parseMeta(meta)) return null;
+    ranked = top;
+  } else {
+    const pastUnits = keys.pastUnits(window.today, window.days);
+    const pastRevenue = keys.pastRevenue(window.today, window.days);
+    const [meta, unitsTtl, revenueTtl] = await bounded('leaderboard read', timeoutMs, () => {
+      const p = redis.pipeline();
+      p.get(keys.meta);
+      p.pttl(pastUnits);
+      p.pttl(pastRevenue);
+      return p.exec<[unknown, number, number]>();
+    });
+    if (!parseMeta(meta)) return null;
+    const id = randomUUID();
+    unitsKey = keys.tmp(`${id}:units`);
+    revenueKey = keys.tmp(`${id}:revenue`);
+    scratch.push(unitsKey, revenueKey);
+    const results = await bounded('leaderboard union', timeoutMs, () => {
+      const p = redis.pipeline();
+      if (unitsTtl < PAST_UNION_MARGIN_MS || revenueTtl < PAST_UNION_MARGIN_MS) {
+        const days = pastDays(window);
+        p.zunionstore(pastUnits, days.length, days.map(keys.dayUnits));
+        p.zunionstore(pastRevenue, days.length, days.map(keys.dayRevenue));
+        p.expire(pastUnits, PAST_UNION_TTL_SECONDS);
+        p.expire(pastRevenue, PAST_UNION_TTL_SECONDS);
+      }
+      p.zunionstore(unitsKey, 2, [keys.dayUnits(window.today), pastUnits]);
+      p.zunionstore(revenueKey, 2, [keys.dayRevenue(window.today), pastRevenue]);
+      p.expire(unitsKey, SCRATCH_TTL_SECONDS);
+      p.expire(revenueKey, SCRATCH_TTL_SECONDS);
+      p.zrange(unitsKey, 0, size - 1, { withScores: true });
+      return p.exec<unknown[]>();
+    });
+    ranked = results.at(-1) as unknown[];
+  }
+
+  const top: Array<{ productId: number; unitsSold: number }> = [];
+  for (let i = 0; i + 1 < ranked.length; i += 2) {
+    const unitsSold = -Number(ranked[i + 1]);
+    if (!(unitsSold > 0)) break; // ascending by −units: the rest sold nothing
+    top.push({ productId: decodeMember(ranked[i]), unitsSold });
+  }
+
+  const [revenues] = await bounded('leaderboard revenue', timeoutMs, () => {
+    const p = redis.pipeline();
+    if (top.length > 0) p.zmscore(revenueKey, top.map((t) => encodeMember(t.productId)));
+    else p.exists(revenueKey);
+    if (scratch.length > 0) p.del(...scratch);
+    return p.exec<[Array<number | null> | number, ...unknown[]]>();
+  });
+  const names = await productNames(deps.sql, top.map((t) => t.productId));
+  if (names.size !== top.length) {
+    logger.warn('top-products: leaderboard lists products Postgres does not have; using Postgres', {
+      window: window.id,
+      unknown: top.length - names.size,
+    });
+    return null;
+  }
+  return top.map((t, i) => ({
+    productId: t.productId,
+    name: names.get(t.productId)!,
+    unitsSold: t.unitsSold,
+    revenue: formatCents(Array.isArray(revenues) ? Number(revenues[i] ?? 0) : 0),
+  }));
+}

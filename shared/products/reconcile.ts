@@ -1,0 +1,257 @@
+/**
+ * Keeps the Redis leaderboard honest against Postgres (the source of truth). Run every minute by
+ * functions/reconcileTopProducts.ts:
+ *
+ * - full rebuild — when the leaderboard is not loaded (first deploy, key-version bump, Redis flushed
+ *   or evicted, marker expired) and otherwise once a day: one streamed aggregate per (UTC day,
+ *   product) for the last 365 days plus all time, each set written to a scratch key and RENAMEd over
+ *   the live one (readers never see a half-written set), then the marker.
+ * - recent pass — every other run: today's and yesterday's sales from Postgres compared with the
+ *   day sets; differences (sales recordSale never delivered, or delivered twice) are applied to the
+ *   day sets and the all-time sets in one MULTI. So drift from a lost recordSale lasts ≤ 1 run.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Redis } from '@upstash/redis';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Sql } from '../clients/postgres.js';
+import { bounded, tryLockKey, unlockKey } from './cache.js';
+import { decodeMember, encodeMember, topProductsKeys, type TopProductsKeys } from './keys.js';
+import { ALL_TIME_TTL_SECONDS, dayKeyExpiry, META_TTL_SECONDS, parseMeta, type LeaderboardMeta } from './leaderboard.js';
+import { salesByDaySince, streamFullSales, type DaySales } from './queries.js';
+import { DAY_MS, dayStartMs, MAX_WINDOW_DAYS, startOfUtcDay, utcDay } from './window.js';
+
+export interface ReconcileDeps {
+  sql: Sql;
+  redis: Redis;
+  namespace: string;
+  /** Bound per Redis call (a background job: generous). Default 10 s. */
+  redisTimeoutMs?: number;
+}
+
+export type ReconcileMode = 'auto' | 'full' | 'recent';
+
+export interface ReconcileOptions {
+  /** auto (default): full when the leaderboard is missing or older than `fullEveryMs`, else recent. */
+  mode?: ReconcileMode;
+  /** Default: a day. */
+  fullEveryMs?: number;
+  /** Wait this long for another run's lock instead of skipping (tests, manual runs). Default 0. */
+  waitForLockMs?: number;
+  now?: () => number;
+}
+
+export interface ReconcileResult {
+  mode: 'full' | 'recent' | 'skipped';
+  reason: string;
+  /** Full: day sets written. Recent: days compared. */
+  days: number;
+  /** Full: products in the all-time set. Recent: (day, product) pairs corrected. */
+  products: number;
+  /** Recent only: units added (+) / removed (−) by the corrections. */
+  unitsCorrected: number;
+  elapsedMs: number;
+}
+
+export const FULL_REBUILD_EVERY_MS = 86_400_000;
+const LOCK_TTL_MS = 10 * 60_000;
+const ZADD_CHUNK = 1_000;
+
+export async function reconcileTopProducts(deps: ReconcileDeps, options: ReconcileOptions = {}): Promise<ReconcileResult> {
+  const started = performance.now();
+  const now = options.now ?? Date.now;
+  const timeoutMs = deps.redisTimeoutMs ?? 10_000;
+  const keys = topProductsKeys(deps.namespace);
+  const waitUntil = now() + (options.waitForLockMs ?? 0);
+  let token = await tryLockKey(deps.redis, keys.reconcileLock, LOCK_TTL_MS, timeoutMs);
+  while (!token && now() < waitUntil) {
+    await sleep(100);
+    token = await tryLockKey(deps.redis, keys.reconcileLock, LOCK_TTL_MS, timeoutMs);
+  }
+  const elapsed = () => Math.round(performance.now() - started);
+  if (!token) {
+    return { mode: 'skipped', reason: 'another reconcile is running', days: 0, products: 0, unitsCorrected: 0, elapsedMs: elapsed() };
+  }
+  try {
+    const meta = parseMeta(await bounded('reconcile meta', timeoutMs, () => deps.redis.get<unknown>(keys.meta)));
+    const requested = options.mode ?? 'auto';
+    let mode: 'full' | 'recent';
+    let reason: string;
+    if (requested !== 'auto') {
+      mode = requested;
+      reason = 'requested';
+    } else if (!meta) {
+      mode = 'full';
+      reason = 'leaderboard not loaded';
+    } else if (now() - Date.parse(meta.builtAt) >= (options.fullEveryMs ?? FULL_REBUILD_EVERY_MS)) {
+      mode = 'full';
+      reason = 'daily rebuild';
+    } else {
+      mode = 'recent';
+      reason = 'today and yesterday';
+    }
+    const stats =
+      mode === 'full'
+        ? await rebuild(deps.sql, deps.redis, keys, now(), timeoutMs)
+        : await reconcileRecent(deps.sql, deps.redis, keys, now(), timeoutMs);
+    return { mode, reason, ...stats, elapsedMs: elapsed() };
+  } finally {
+    await unlockKey(deps.redis, keys.reconcileLock, token, timeoutMs).catch(() => {});
+  }
+}
+
+type Stats = Pick<ReconcileResult, 'days' | 'products' | 'unitsCorrected'>;
+
+/** Writes one sorted-set pair (units, revenue) via scratch keys + RENAME, with the given expiry. */
+async function replaceSets(
+  redis: Redis,
+  keys: TopProductsKeys,
+  target: { units: string; revenue: string },
+  rows: DaySales[],
+  expire: { at: number } | { in: number },
+  timeoutMs: number,
+): Promise<void> {
+  if (rows.length === 0) {
+    await bounded('reconcile DEL', timeoutMs, () => redis.del(target.units, target.revenue));
+    return;
+  }
+  const id = randomUUID();
+  const tmpUnits = keys.tmp(`${id}:units`);
+  const tmpRevenue = keys.tmp(`${id}:revenue`);
+  const p = redis.pipeline();
+  for (let i = 0; i < rows.length; i += ZADD_CHUNK) {
+    const chunk = rows.slice(i, i + ZADD_CHUNK);
+    const units = chunk.map((row) => ({ score: -row.units, member: encodeMember(row.productId) }));
+    const revenue = chunk.map((row) => ({ score: row.cents, member: encodeMember(row.productId) }));
+    p.zadd(tmpUnits, units[0]!, ...units.slice(1));
+    p.zadd(tmpRevenue, revenue[0]!, ...revenue.slice(1));
+  }
+  for (const key of [tmpUnits, tmpRevenue]) {
+    if ('at' in expire) p.expireat(key, expire.at);
+    else p.expire(key, expire.in);
+  }
+  p.rename(tmpUnits, target.units);
+  p.rename(tmpRevenue, target.revenue);
+  await bounded('reconcile write', timeoutMs, () => p.exec());
+}
+
+async function rebuild(sql: Sql, redis: Redis, keys: TopProductsKeys, nowMs: number, timeoutMs: number): Promise<Stats> {
+  const todayStart = startOfUtcDay(nowMs);
+  const firstDay = utcDay(todayStart - (MAX_WINDOW_DAYS - 1) * DAY_MS);
+  const lastDay = utcDay(todayStart);
+  const written = new Set<string>();
+  const allTime: DaySales[] = [];
+  let current: { day: string; rows: DaySales[] } | undefined;
+
+  const flush = async () => {
+    if (!current) return;
+    const { day, rows } = current;
+    current = undefined;
+    await replaceSets(redis, keys, { units: keys.dayUnits(day), revenue: keys.dayRevenue(day) }, rows, { at: dayKeyExpiry(day) }, timeoutMs);
+    written.add(day);
+  };
+
+  await streamFullSales(sql, new Date(dayStartMs(firstDay)), async (batch) => {
+    for (const row of batch) {
+      if (row.day === null) {
+        allTime.push(row);
+        continue;
+      }
+      if (current && current.day !== row.day) await flush();
+      current ??= { day: row.day, rows: [] };
+      current.rows.push(row);
+    }
+  });
+  await flush();
+
+  // Days without a single sale: no set at all (a stale one from before would count old sales).
+  const empty: string[] = [];
+  for (let ms = dayStartMs(firstDay); ms <= todayStart; ms += DAY_MS) {
+    const day = utcDay(ms);
+    if (!written.has(day)) empty.push(keys.dayUnits(day), keys.dayRevenue(day));
+  }
+  for (let i = 0; i < empty.length; i += 200) {
+    const chunk = empty.slice(i, i + 200);
+    await bounded('reconcile DEL', timeoutMs, () => redis.del(...chunk));
+  }
+  await replaceSets(redis, keys, { units: keys.allUnits, revenue: keys.allRevenue }, allTime, { in: ALL_TIME_TTL_SECONDS }, timeoutMs);
+  const meta: LeaderboardMeta = { builtAt: new Date(nowMs).toISOString(), firstDay, lastDay };
+  await bounded('reconcile meta', timeoutMs, () => redis.set(keys.meta, meta, { ex: META_TTL_SECONDS }));
+  return { days: written.size, products: allTime.length, unitsCorrected: 0 };
+}
+
+type Totals = Map<number, { units: number; cents: number }>;
+
+function fromRanked(units: unknown[], revenue: unknown[]): Totals {
+  const totals: Totals = new Map();
+  for (let i = 0; i + 1 < units.length; i += 2) {
+    totals.set(decodeMember(units[i]), { units: -Number(units[i + 1]), cents: 0 });
+  }
+  for (let i = 0; i + 1 < revenue.length; i += 2) {
+    const id = decodeMember(revenue[i]);
+    const entry = totals.get(id) ?? { units: 0, cents: 0 };
+    entry.cents = Number(revenue[i + 1]);
+    totals.set(id, entry);
+  }
+  return totals;
+}
+
+async function reconcileRecent(sql: Sql, redis: Redis, keys: TopProductsKeys, nowMs: number, timeoutMs: number): Promise<Stats> {
+  const todayStart = startOfUtcDay(nowMs);
+  const days = [utcDay(todayStart - DAY_MS), utcDay(todayStart)];
+  // Postgres first, then Redis: a sale committed in between is counted by Redis only and corrected
+  // on the next run (the window is milliseconds wide either way).
+  const sales = await salesByDaySince(sql, new Date(dayStartMs(days[0]!)));
+  const truth = new Map<string, Totals>(days.map((day) => [day, new Map()]));
+  for (const row of sales) truth.get(row.day!)?.set(row.productId, { units: row.units, cents: row.cents });
+
+  const ranked = await bounded('reconcile read', timeoutMs, () => {
+    const p = redis.pipeline();
+    for (const day of days) {
+      p.zrange(keys.dayUnits(day), 0, -1, { withScores: true });
+      p.zrange(keys.dayRevenue(day), 0, -1, { withScores: true });
+    }
+    return p.exec<unknown[][]>();
+  });
+
+  const tx = redis.multi();
+  let corrections = 0;
+  let unitsCorrected = 0;
+  days.forEach((day, index) => {
+    const cached = fromRanked(ranked[index * 2] ?? [], ranked[index * 2 + 1] ?? []);
+    const real = truth.get(day)!;
+    const members = new Set([...cached.keys(), ...real.keys()]);
+    let changed = false;
+    for (const productId of members) {
+      const want = real.get(productId) ?? { units: 0, cents: 0 };
+      const have = cached.get(productId) ?? { units: 0, cents: 0 };
+      const du = want.units - have.units;
+      const dc = want.cents - have.cents;
+      if (du === 0 && dc === 0) continue;
+      const member = encodeMember(productId);
+      if (du !== 0) {
+        tx.zincrby(keys.dayUnits(day), -du, member);
+        tx.zincrby(keys.allUnits, -du, member);
+      }
+      if (dc !== 0) {
+        tx.zincrby(keys.dayRevenue(day), dc, member);
+        tx.zincrby(keys.allRevenue, dc, member);
+      }
+      corrections++;
+      unitsCorrected += du;
+      changed = true;
+    }
+    if (changed) {
+      // A product whose sales were all taken back leaves the sets (score 0 = sold nothing).
+      tx.zremrangebyscore(keys.dayUnits(day), 0, '+inf');
+      tx.zremrangebyscore(keys.dayRevenue(day), '-inf', 0);
+      tx.expireat(keys.dayUnits(day), dayKeyExpiry(day));
+      tx.expireat(keys.dayRevenue(day), dayKeyExpiry(day));
+    }
+  });
+  if (corrections > 0) {
+    tx.zremrangebyscore(keys.allUnits, 0, '+inf');
+    tx.zremrangebyscore(keys.allRevenue, '-inf', 0);
+    await bounded('reconcile apply', timeoutMs, () => tx.exec());
+  }
+  return { days: days.length, products: corrections, unitsCorrected };
+}

@@ -1,0 +1,60 @@
+import postgres from 'postgres';
+import { withDatabase } from '../../scripts/lib/env.js';
+
+export const SHOP_TABLES = ['customers', 'products', 'orders', 'order_items'] as const;
+
+/** The test database (shop_test, from tests/setup/test-env.ts), never the dev one. */
+export function testDatabaseUrl(): string {
+  const url = process.env.DATABASE_URL;
+  if (!url || !new URL(url).pathname.endsWith('_test')) throw new Error(`tests need DATABASE_URL on a *_test database, got ${url}`);
+  return url;
+}
+
+/** A small client for assertions; int8 as JS numbers. */
+export function connect(databaseUrl = testDatabaseUrl()): postgres.Sql {
+  return postgres(databaseUrl, {
+    max: 2,
+    onnotice: () => {},
+    types: {
+      bigint: { to: 20, from: [20], serialize: (v: number) => String(v), parse: (v: string) => Number(v) },
+    },
+  }) as unknown as postgres.Sql;
+}
+
+/** Empties the shop tables (and what references them), identities restarted. */
+export async function truncateShop(sql: postgres.Sql): Promise<void> {
+  await sql`truncate order_items, orders, products, customers restart identity cascade`;
+}
+
+/** A throwaway database name next to the test database. */
+export function scratchDatabaseUrl(suffix: string): string {
+  return withDatabase(testDatabaseUrl(), `shop_test_${suffix}_${process.pid}`);
+}
+
+export async function dropDatabase(databaseUrl: string): Promise<void> {
+  const name = decodeURIComponent(new URL(databaseUrl).pathname.slice(1));
+  const admin = postgres(withDatabase(databaseUrl, 'postgres'), { max: 1, onnotice: () => {} });
+  try {
+    await admin.unsafe(`drop database if exists "${name.replace(/"/g, '""')}" with (force)`);
+  } finally {
+    await admin.end({ timeout: 5 });
+  }
+}
+
+/** md5 over every column of every row of the shop tables, in id order: equal ⇔ identical data. */
+export async function shopDigest(sql: postgres.Sql): Promise<Record<string, string>> {
+  const [row] = await sql<Array<Record<string, string>>>`
+    select
+      (select coalesce(md5(string_agg(t::text, E'\\n' order by t.customer_id)), '') from customers t) as customers,
+      (select coalesce(md5(string_agg(t::text, E'\\n' order by t.product_id)), '') from products t) as products,
+      (select coalesce(md5(string_agg(t::text, E'\\n' order by t.order_id)), '') from orders t) as orders,
+      (select coalesce(md5(string_agg(t::text, E'\\n' order by t.item_id)), '') from order_items t) as order_items`;
+  return row!;
+}
+
+export async function rowCounts(sql: postgres.Sql): Promise<Record<string, number>> {
+  const [row] = await sql<Array<Record<string, number>>>`
+    select (select count(*) from customers)::int as customers, (select count(*) from products)::int as products,
+           (select count(*) from orders)::int as orders, (select count(*) from order_items)::int as order_items`;
+  return row!;
+}

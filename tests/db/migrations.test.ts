@@ -1,0 +1,116 @@
+import { readdirSync } from 'node:fs';
+import postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureDatabase, migrate, MIGRATIONS_DIR } from '../../shared/db/migrate.js';
+import { schemaFingerprint } from '../../scripts/db/seed-schema.js';
+import { dropDatabase, scratchDatabaseUrl, SHOP_TABLES } from './helpers.js';
+
+/** Migrations on a database of their own, created (by migrate) and dropped here. */
+const url = scratchDatabaseUrl('migrations');
+const migrationFiles = readdirSync(MIGRATIONS_DIR).filter((name) => /^\d{5}_.+\.sql$/.test(name));
+let sql: postgres.Sql;
+
+beforeAll(async () => {
+  await dropDatabase(url);
+});
+
+afterAll(async () => {
+  await sql?.end({ timeout: 5 });
+  await dropDatabase(url);
+});
+
+describe('migrations', () => {
+  it('create the missing database and apply every migration in order', async () => {
+    const { applied } = await migrate(url);
+    expect(applied).toHaveLength(migrationFiles.length);
+    expect(applied.map((line) => line.slice(0, 5))).toEqual(migrationFiles.map((name) => name.slice(0, 5)));
+    sql = postgres(url, { max: 1, onnotice: () => {} });
+    const [row] = await sql<Array<{ count: number }>>`select count(*)::int as count from migrations`;
+    expect(row?.count).toBe(migrationFiles.length);
+  });
+
+  it('create the shop tables with their columns, keys and money/time types', async () => {
+    const columns = await sql<Array<{ table: string; column: string; type: string; nullable: string }>>`
+      select table_name as table, column_name as column, data_type as type, is_nullable as nullable
+      from information_schema.columns
+      where table_schema = 'public' and table_name in ('customers', 'products', 'orders', 'order_items')`;
+    const type = (table: string, column: string) => columns.find((c) => c.table === table && c.column === column);
+    for (const [table, column] of [
+      ['products', 'price'],
+      ['orders', 'total_amount'],
+      ['order_items', 'unit_price'],
+    ] as const) {
+      expect(type(table, column)).toMatchObject({ type: 'numeric', nullable: 'NO' });
+    }
+    expect(type('orders', 'order_date')).toMatchObject({ type: 'timestamp with time zone', nullable: 'NO' });
+    expect(type('products', 'metadata')).toMatchObject({ type: 'jsonb', nullable: 'NO' });
+    expect(type('order_items', 'quantity')).toMatchObject({ nullable: 'NO' });
+    const [precision] = await sql<Array<{ precision: number; scale: number }>>`
+      select numeric_precision as precision, numeric_scale as scale from information_schema.columns
+      where table_name = 'products' and column_name = 'price'`;
+    expect(precision).toEqual({ precision: 12, scale: 2 });
+  });
+
+  it('create the indexes the queries rely on', async () => {
+    const indexes = await sql<Array<{ name: string; definition: string }>>`
+      select indexname as name, indexdef as definition from pg_indexes where schemaname = 'public'`;
+    const def = (name: string) => indexes.find((i) => i.name === name)?.definition ?? `missing index ${name}`;
+    expect(def('customers_email_key')).toMatch(/UNIQUE INDEX .* \(lower\(email\)\)/);
+    expect(def('products_metadata_idx')).toMatch(/USING gin \(metadata jsonb_path_ops\)/);
+    expect(def('orders_customer_id_idx')).toMatch(/btree \(customer_id, order_date DESC\)/);
+    expect(def('orders_order_date_idx')).toMatch(/btree \(order_date\)/);
+    expect(def('order_items_order_product_key')).toMatch(/UNIQUE INDEX .* \(order_id, product_id\)/);
+    expect(def('order_items_product_id_idx')).toMatch(/btree \(product_id\)/);
+  });
+
+  it('create the foreign keys and CHECK constraints', async () => {
+    const constraints = await sql<Array<{ table: string; definition: string }>>`
+      select conrelid::regclass::text as table, pg_get_constraintdef(oid) as definition
+      from pg_constraint where conrelid = any(${SHOP_TABLES as unknown as string[]}::regclass[])`;
+    const defs = (table: string) => constraints.filter((c) => c.table === table).map((c) => c.definition);
+    expect(defs('orders')).toContain('FOREIGN KEY (customer_id) REFERENCES customers(customer_id)');
+    expect(defs('order_items')).toEqual(
+      expect.arrayContaining([
+        'FOREIGN KEY (order_id) REFERENCES orders(order_id) ON DELETE CASCADE',
+        'FOREIGN KEY (product_id) REFERENCES products(product_id)',
+        'CHECK ((quantity > 0))',
+        'CHECK ((unit_price >= (0)::numeric))',
+      ]),
+    );
+    expect(defs('products')).toEqual(
+      expect.arrayContaining(['CHECK ((price >= (0)::numeric))', 'CHECK ((stock_quantity >= 0))']),
+    );
+  });
+
+  it('are a no-op on a migrated database (nothing applied, schema unchanged)', async () => {
+    const before = await schemaFingerprint(sql, SHOP_TABLES);
+    const { applied } = await migrate(url);
+    expect(applied).toEqual([]);
+    expect(await schemaFingerprint(sql, SHOP_TABLES)).toEqual(before);
+    const [row] = await sql<Array<{ count: number }>>`select count(*)::int as count from migrations`;
+    expect(row?.count).toBe(migrationFiles.length);
+  });
+
+  it('apply each migration once when several runners start together (advisory lock)', async () => {
+    await sql.end({ timeout: 5 });
+    await dropDatabase(url);
+    await ensureDatabase(url);
+    const results = await Promise.all([migrate(url), migrate(url), migrate(url)]);
+    expect(results.map((r) => r.applied.length).sort()).toEqual([0, 0, migrationFiles.length]);
+    sql = postgres(url, { max: 1, onnotice: () => {} });
+    const [row] = await sql<Array<{ count: number }>>`select count(*)::int as count from migrations`;
+    expect(row?.count).toBe(migrationFiles.length);
+  });
+
+  it('create the database once when several runners start together on a fresh server', async () => {
+    await sql.end({ timeout: 5 });
+    await dropDatabase(url);
+    // Concurrent CREATE DATABASE: the loser fails with 42P04 or, as often, with 23505 on
+    // pg_database_datname_index; either way every runner must end up on the one database.
+    const created = await Promise.all([ensureDatabase(url), ensureDatabase(url), ensureDatabase(url)]);
+    expect(created.filter(Boolean).length).toBeLessThanOrEqual(1);
+    const results = await Promise.all([migrate(url), migrate(url)]);
+    expect(results.map((r) => r.applied.length).sort()).toEqual([0, migrationFiles.length]);
+    sql = postgres(url, { max: 1, onnotice: () => {} });
+  });
+});

@@ -1,0 +1,110 @@
+import type { Redis } from '@upstash/redis';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { topProductsKeys } from '../../shared/products/keys.js';
+import { reconcileTopProducts } from '../../shared/products/reconcile.js';
+import { getTopProducts, type TopProductsAnswer } from '../../shared/products/top-products.js';
+import { testSql } from '../helpers/db.js';
+import { countingAggregate, deleteTopProductsKeys, deps, groundTruth, newRedis, seedSales } from './helpers.js';
+
+const NS_COLD = 'ecommerce-pipeline:test-products-stampede-cold';
+const NS_LOADED = 'ecommerce-pipeline:test-products-stampede';
+const CALLERS = 50;
+/**
+ * These tests are about the lock, not the 150 ms bound (degradation.test.ts covers that): 50 "Lambdas"
+ * here share one process, one local gateway and two loaded cores, so 50 simultaneous first requests
+ * can take longer than 150 ms, which would (correctly) turn them into BYPASS answers.
+ */
+const TIMEOUT_MS = 1_000;
+const sql = testSql();
+const redis: Redis = newRedis();
+
+beforeAll(async () => {
+  await deleteTopProductsKeys(redis, NS_COLD);
+  await deleteTopProductsKeys(redis, NS_LOADED);
+  await seedSales(sql, { seed: 11 });
+  await reconcileTopProducts({ sql, redis, namespace: NS_LOADED }, { mode: 'full', waitForLockMs: 15_000 });
+});
+
+beforeEach(async () => {
+  // Every test starts cold: no snapshot, no lock (the leaderboard of NS_LOADED stays).
+  const p = redis.pipeline();
+  for (const ns of [NS_COLD, NS_LOADED]) {
+    for (const id of ['all', 'd30', 'd7']) {
+      p.del(topProductsKeys(ns).snapshot(id));
+      p.del(topProductsKeys(ns).snapshotLock(id));
+    }
+  }
+  await p.exec();
+});
+
+afterAll(async () => {
+  await deleteTopProductsKeys(redis, NS_COLD);
+  await deleteTopProductsKeys(redis, NS_LOADED);
+  await sql.end();
+});
+
+const tally = (answers: TopProductsAnswer[]) =>
+  answers.reduce<Record<string, number>>((acc, a) => ({ ...acc, [a.cache]: (acc[a.cache] ?? 0) + 1 }), {});
+
+describe(`${CALLERS} concurrent cold requests, each with its own deps (own Redis client, like separate Lambdas)`, () => {
+  it('run the Postgres aggregate once when the leaderboard is not loaded', async () => {
+    // A slow aggregate (real query + 300 ms) keeps every caller arriving while the refresh runs.
+    const aggregate = countingAggregate(300);
+    const answers = await Promise.all(
+      Array.from({ length: CALLERS }, () => getTopProducts(deps(sql, NS_COLD, { aggregate, timeoutMs: TIMEOUT_MS }), { limit: 10, days: 30 })),
+    );
+    expect(tally(answers)).toEqual({ MISS: 1, HIT: CALLERS - 1 });
+    expect(aggregate.calls).toBe(1);
+    const truth = await groundTruth(sql, 10, 30);
+    for (const answer of answers) expect(answer.result.products).toEqual(truth);
+  });
+
+  it('refresh once from the leaderboard when it is loaded (no aggregate at all)', async () => {
+    const aggregate = countingAggregate();
+    const answers = await Promise.all(
+      Array.from({ length: CALLERS }, () => getTopProducts(deps(sql, NS_LOADED, { aggregate, timeoutMs: TIMEOUT_MS }), { limit: 10 })),
+    );
+    expect(tally(answers)).toEqual({ MISS: 1, HIT: CALLERS - 1 });
+    expect(aggregate.calls).toBe(0);
+    const truth = await groundTruth(sql, 10);
+    for (const answer of answers) expect(answer.result.products).toEqual(truth);
+  });
+
+  it('serve the previous snapshot at once while one caller refreshes a stale one', async () => {
+    const settings = { freshMs: 300 };
+    const warm = countingAggregate();
+    const first = await getTopProducts(deps(sql, NS_COLD, { aggregate: warm, settings }), { limit: 10, days: 7 });
+    expect(first.cache).toBe('MISS');
+    await new Promise((resolve) => setTimeout(resolve, 400)); // now stale
+
+    const aggregate = countingAggregate(1_000);
+    const started = performance.now();
+    const timed = await Promise.all(
+      Array.from({ length: CALLERS }, async () => {
+        const answer = await getTopProducts(deps(sql, NS_COLD, { aggregate, settings, timeoutMs: TIMEOUT_MS }), { limit: 10, days: 7 });
+        return { answer, ms: performance.now() - started };
+      }),
+    );
+    expect(aggregate.calls).toBe(1);
+    expect(tally(timed.map((t) => t.answer))).toEqual({ MISS: 1, HIT: CALLERS - 1 });
+    // Nobody but the refresher waited for the (1 s) refresh: they all got the previous copy first.
+    const refresher = timed.find((t) => t.answer.cache === 'MISS')!;
+    const hits = timed.filter((t) => t.answer.cache === 'HIT');
+    for (const hit of hits) expect(hit.answer.result.generatedAt).toBe(first.result.generatedAt);
+    expect(Math.max(...hits.map((h) => h.ms))).toBeLessThan(refresher.ms);
+    expect(refresher.answer.result.generatedAt > first.result.generatedAt).toBe(true);
+  });
+
+  it('take over when the lock holder died (the lock expires), still with one aggregate', async () => {
+    const keys = topProductsKeys(NS_COLD);
+    await redis.set(keys.snapshotLock('all'), 'a-crashed-lambda', { px: 400 });
+    const aggregate = countingAggregate(100);
+    const answers = await Promise.all(
+      Array.from({ length: CALLERS }, () => getTopProducts(deps(sql, NS_COLD, { aggregate, timeoutMs: TIMEOUT_MS }), { limit: 5 })),
+    );
+    expect(tally(answers)).toEqual({ MISS: 1, HIT: CALLERS - 1 });
+    expect(aggregate.calls).toBe(1);
+    const truth = await groundTruth(sql, 5);
+    for (const answer of answers) expect(answer.result.products).toEqual(truth);
+  });
+});
