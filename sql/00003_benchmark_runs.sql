@@ -1,8 +1,8 @@
 -- Benchmark history: one row per runBenchmarks invocation that got past validation, the time-budget
 -- check and the advisory lock. A run is inserted as 'running' and finished as 'succeeded' or 'failed';
 -- a row left 'running' by a container that died mid-run is marked 'abandoned' by the next run.
--- The measurements live in JSONB (their shape is versioned by `format_version`, see
--- shared/benchmarks/types.ts): the schema of results evolves with the suites, the table does not.
+-- The measurements live in JSONB (their shape is versioned by `format_version`; the types are in
+-- shared/benchmarks/suites/): the shape of results evolves with the suites, the table does not.
 
 create table benchmark_runs (
   run_id          bigint generated always as identity primary key,

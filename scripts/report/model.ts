@@ -65,7 +65,7 @@ export function count(value: number): string {
 
 export function percent(fraction: number): string {
   const value = fraction * 100;
-  return `${value < 1 ? value.toFixed(1) : value.toFixed(value < 10 ? 0 : 0)} %`;
+  return `${value < 1 ? value.toFixed(1) : Math.round(value)} %`;
 }
 
 export function bytes(value: number): string {

@@ -37,9 +37,11 @@ export interface TopCustomer {
 export interface DimensionSales {
   /** The category or brand; null for products whose metadata has none. */
   name: string | null;
+  /** Units sold and revenue (quantity × unit price paid) of its products in the window. */
   units: number;
   revenue: string;
-  orders: number;
+  /** How many of its products sold in the window. */
+  products: number;
 }
 
 export interface AnalyticsSummary {
@@ -77,7 +79,7 @@ interface DimensionRow {
   name: string | null;
   units: number;
   revenue: string;
-  orders: number;
+  products: number;
 }
 
 /** The summary's three statements, not yet run (so they can be EXPLAINed too: scripts/report/analytics-plans.ts). */
@@ -108,28 +110,30 @@ export function analyticsQueries(sql: Sql, query: AnalyticsQuery, window: { from
       join customers c using (customer_id)
       order by s.spend desc, s.customer_id`,
 
-    // Categories and brands in one pass over the window's order lines. The window's order ids are
-    // collected first (orders_order_date_idx) and their lines fetched by id (order_items' unique
-    // (order_id, product_id) index): a plain join makes the planner hash-join against a sequential scan
-    // of every order line ever written (1.2 s at 2M lines), which grows with the history, not the window.
+    // Categories and brands: the window's order lines summed per product first (a few thousand rows at
+    // most), then joined to products once per product and grouped both ways in one pass. The window's
+    // order ids are collected first (orders_order_date_idx) and their lines fetched by id (order_items'
+    // unique (order_id, product_id) index): a plain join makes the planner hash-join against a
+    // sequential scan of every order line ever written, which grows with the history, not the window.
     dimensions: sql<DimensionRow[]>`
-      with lines as (
-        select p.metadata ->> 'category' as category, p.metadata ->> 'brand' as brand,
-               oi.order_id, oi.quantity, oi.quantity * oi.unit_price as revenue
+      with sold as (
+        select oi.product_id, sum(oi.quantity) as units, sum(oi.quantity * oi.unit_price) as revenue
         from order_items oi
-        join products p on p.product_id = oi.product_id
         where oi.order_id = any (array(select order_id from orders where order_date >= ${from} and order_date < ${to}))
+        group by oi.product_id
       ), grouped as (
-        select case when grouping(category) = 0 then 'category' else 'brand' end as dimension,
-               case when grouping(category) = 0 then category else brand end as name,
-               sum(quantity)::int as units, sum(revenue) as revenue, count(distinct order_id)::int as orders
-        from lines
-        group by grouping sets ((category), (brand))
+        select case when grouping(p.category) = 0 then 'category' else 'brand' end as dimension,
+               case when grouping(p.category) = 0 then p.category else p.brand end as name,
+               sum(s.units)::int as units, sum(s.revenue) as revenue, count(*)::int as products
+        from sold s
+        join (select product_id, metadata ->> 'category' as category, metadata ->> 'brand' as brand from products) p
+          on p.product_id = s.product_id
+        group by grouping sets ((p.category), (p.brand))
       ), ranked as (
         select *, row_number() over (partition by dimension order by revenue desc, name nulls last) as rank
         from grouped
       )
-      select dimension, name, units, revenue::text as revenue, orders
+      select dimension, name, units, revenue::text as revenue, products
       from ranked where rank <= ${query.top}
       order by dimension, rank`,
   };
@@ -153,7 +157,7 @@ export async function getAnalyticsSummary(sql: Sql, query: AnalyticsQuery, now: 
   const pick = (dimension: 'category' | 'brand'): DimensionSales[] =>
     dimensions
       .filter((row) => row.dimension === dimension)
-      .map(({ name, units, revenue, orders }) => ({ name, units, revenue, orders }));
+      .map(({ name, units, revenue, products }) => ({ name, units, revenue, products }));
 
   return {
     window: { days: query.days, from: from.toISOString(), to: to.toISOString(), timeZone: 'UTC' },

@@ -18,7 +18,7 @@ export interface StoredRun {
   durationMs: number | null;
   estimatedMs: number | null;
   environment: BenchmarkEnvironment;
-  /** Per-suite results (see shared/benchmarks/types.ts) — a suite that failed has `{ error }`. */
+  /** Per-suite results (types in shared/benchmarks/suites/*.ts) plus `estimate`; a suite that failed has `{ error }`. */
   results: Record<string, unknown> | null;
   plans: Record<string, ExplainOutput> | null;
   timings: Record<string, number> | null;

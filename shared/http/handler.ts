@@ -5,6 +5,7 @@ import httpJsonBodyParser from '@middy/http-json-body-parser';
 import httpSecurityHeaders from '@middy/http-security-headers';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { z } from 'zod';
+import { createTokenVerifier, ForbiddenError, type Principal } from '../auth/tokens.js';
 import { getConfig } from '../config.js';
 import { AppError, ValidationError, type ErrorDetail } from '../errors.js';
 import { logger } from '../logger.js';
@@ -12,13 +13,26 @@ import { errorResponse } from './error-response.js';
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
+/**
+ * Who may call a route:
+ * - `public`: anyone (no token needed);
+ * - `admin`: a valid token with the admin scope;
+ * - `{ customer }`: a valid token whose subject is the customer the request acts for (as returned by
+ *   the function, read from the validated request), or an admin.
+ */
+export type Access =
+  | 'public'
+  | 'admin'
+  | { customer: (request: { body: any; path: any; query: any }) => number };
+
 export interface RouteSchemas {
   body?: z.ZodType;
   path?: z.ZodType;
   query?: z.ZodType;
+  access?: Access;
 }
 
-type Parsed<S, K extends keyof RouteSchemas> = S extends Record<K, infer T extends z.ZodType> ? z.output<T> : undefined;
+type Parsed<S, K extends 'body' | 'path' | 'query'> = S extends Record<K, infer T extends z.ZodType> ? z.output<T> : undefined;
 
 export interface HttpRequest<S extends RouteSchemas> {
   body: Parsed<S, 'body'>;
@@ -27,6 +41,8 @@ export interface HttpRequest<S extends RouteSchemas> {
   /** Lower-cased header names. */
   headers: Record<string, string | undefined>;
   requestId: string;
+  /** The authenticated caller; undefined on public routes. */
+  principal: Principal | undefined;
   event: APIGatewayProxyEventV2;
 }
 
@@ -110,15 +126,28 @@ export function httpHandler<S extends RouteSchemas>(
   fn: (request: HttpRequest<S>, context: Context) => Promise<HttpResult>,
 ) {
   const config = getConfig();
+  // Once per container: the HS256 key or the JWKS client (which caches the provider's keys).
+  const verifyToken = (schemas.access ?? 'public') === 'public' ? undefined : createTokenVerifier(config.auth);
   const core = async (event: HttpEvent, context: Context): Promise<HttpResponse> => {
+    const headers = (event.headers ?? {}) as Record<string, string | undefined>;
+    // Authentication first (401), then the admin check (403), then validation (400), then ownership (403).
+    const principal = verifyToken ? await verifyToken(headers.authorization) : undefined;
+    if (schemas.access === 'admin' && !principal?.isAdmin) throw new ForbiddenError('This route is for administrators.');
     const request = {
       body: parsePart('body', schemas.body, event.body),
       path: parsePart('path', schemas.path, event.pathParameters),
       query: parsePart('query', schemas.query, event.queryStringParameters),
-      headers: (event.headers ?? {}) as Record<string, string | undefined>,
+      headers,
       requestId: context.awsRequestId,
+      principal,
       event,
     } as HttpRequest<S>;
+    if (typeof schemas.access === 'object' && !principal?.isAdmin) {
+      const customerId = schemas.access.customer(request);
+      if (principal?.customerId !== customerId) {
+        throw new ForbiddenError(`This token may not act for customer ${customerId}.`);
+      }
+    }
     const result = await fn(request, context);
     return {
       statusCode: result.statusCode,

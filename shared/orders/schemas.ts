@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ValidationError } from '../errors.js';
 import { id } from '../http/schemas.js';
 import { IDEMPOTENCY_KEY_PATTERN } from './idempotency.js';

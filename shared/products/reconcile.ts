@@ -72,7 +72,13 @@ export async function reconcileTopProducts(deps: ReconcileDeps, options: Reconci
     return { mode: 'skipped', reason: 'another reconcile is running', days: 0, products: 0, unitsCorrected: 0, elapsedMs: elapsed() };
   }
   try {
-    const meta = parseMeta(await bounded('reconcile meta', timeoutMs, () => deps.redis.get<unknown>(keys.meta)));
+    const [rawMeta, allTimeExists] = await bounded('reconcile meta', timeoutMs, () => {
+      const p = deps.redis.pipeline();
+      p.get(keys.meta);
+      p.exists(keys.allUnits);
+      return p.exec<[unknown, number]>();
+    });
+    const meta = parseMeta(rawMeta);
     const requested = options.mode ?? 'auto';
     let mode: 'full' | 'recent';
     let reason: string;
@@ -82,6 +88,9 @@ export async function reconcileTopProducts(deps: ReconcileDeps, options: Reconci
     } else if (!meta) {
       mode = 'full';
       reason = 'leaderboard not loaded';
+    } else if (!allTimeExists) {
+      mode = 'full';
+      reason = 'leaderboard incomplete (all-time set missing: evicted?)';
     } else if (now() - Date.parse(meta.builtAt) >= (options.fullEveryMs ?? FULL_REBUILD_EVERY_MS)) {
       mode = 'full';
       reason = 'daily rebuild';
@@ -251,6 +260,8 @@ async function reconcileRecent(sql: Sql, redis: Redis, keys: TopProductsKeys, no
   if (corrections > 0) {
     tx.zremrangebyscore(keys.allUnits, 0, '+inf');
     tx.zremrangebyscore(keys.allRevenue, '-inf', 0);
+    tx.expire(keys.allUnits, ALL_TIME_TTL_SECONDS, 'NX');
+    tx.expire(keys.allRevenue, ALL_TIME_TTL_SECONDS, 'NX');
     await bounded('reconcile apply', timeoutMs, () => tx.exec());
   }
   return { days: days.length, products: corrections, unitsCorrected };

@@ -196,8 +196,10 @@ export async function getTopProducts(deps: TopProductsDeps, query: TopProductsQu
       continue;
     }
     if (token) {
-      // Double-checked: a refresh may have completed between our read and our lock.
-      const current = await read();
+      // Double-checked: a refresh may have completed between our read and our lock (one retry if
+      // that read fails: refreshing again costs a whole refresh).
+      let current = await read();
+      if (current instanceof CacheError) current = await read();
       if (newer(current)) {
         await cache.unlock(window, token).catch(() => {});
         return { result: present(current, query.limit), cache: 'HIT' };

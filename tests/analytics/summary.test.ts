@@ -76,9 +76,9 @@ async function groundTruth(days: number) {
     from orders o join customers c on c.customer_id = o.customer_id
     where o.order_date >= ${from} and o.order_date < ${to}
     group by c.customer_id, c.name order by sum(o.total_amount) desc, c.customer_id`;
-  const byKey = (key: 'category' | 'brand') => sql<Array<{ name: string | null; units: number; revenue: string; orders: number }>>`
+  const byKey = (key: 'category' | 'brand') => sql<Array<{ name: string | null; units: number; revenue: string; products: number }>>`
     select p.metadata ->> ${key} as name, sum(oi.quantity)::int as units, sum(oi.quantity * oi.unit_price)::text as revenue,
-           count(distinct o.order_id)::int as orders
+           count(distinct p.product_id)::int as products
     from orders o join order_items oi on oi.order_id = o.order_id join products p on p.product_id = oi.product_id
     where o.order_date >= ${from} and o.order_date < ${to}
     group by 1 order by sum(oi.quantity * oi.unit_price) desc, 1 nulls last`;
@@ -105,14 +105,14 @@ describe('analytics summary (known data set)', () => {
       { customerId: ids.bob, name: 'Bob', orders: 1, spend: '45.00' },
     ]);
     expect(summary.topCategories).toEqual([
-      { name: 'apparel', units: 5, revenue: '185.00', orders: 3 },
-      { name: 'kitchen', units: 3, revenue: '25.50', orders: 2 },
-      { name: null, units: 3, revenue: '15.00', orders: 1 },
+      { name: 'apparel', units: 5, revenue: '185.00', products: 2 },
+      { name: 'kitchen', units: 3, revenue: '25.50', products: 1 },
+      { name: null, units: 3, revenue: '15.00', products: 1 },
     ]);
     expect(summary.topBrands).toEqual([
-      { name: 'Denimco', units: 3, revenue: '145.00', orders: 2 },
-      { name: 'Acme', units: 5, revenue: '65.50', orders: 2 },
-      { name: null, units: 3, revenue: '15.00', orders: 1 },
+      { name: 'Denimco', units: 3, revenue: '145.00', products: 1 },
+      { name: 'Acme', units: 5, revenue: '65.50', products: 2 },
+      { name: null, units: 3, revenue: '15.00', products: 1 },
     ]);
   });
 

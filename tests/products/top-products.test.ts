@@ -201,6 +201,12 @@ describe('reconcile: drift cannot last', () => {
     const rebuilt = await reconcileTopProducts({ sql, redis, namespace: NS }, { waitForLockMs: 15_000 });
     expect(rebuilt).toMatchObject({ mode: 'full', reason: 'leaderboard not loaded' });
 
+    // A set lost to eviction while the marker survived: rebuilt too.
+    await redis.del(keys.allUnits);
+    const evicted = await reconcileTopProducts({ sql, redis, namespace: NS }, { waitForLockMs: 15_000 });
+    expect(evicted.mode).toBe('full');
+    expect(evicted.reason).toContain('incomplete');
+
     // And the daily rebuild: a marker older than fullEveryMs triggers another full pass.
     const daily = await reconcileTopProducts({ sql, redis, namespace: NS }, { waitForLockMs: 15_000, fullEveryMs: 0 });
     expect(daily).toMatchObject({ mode: 'full', reason: 'daily rebuild' });

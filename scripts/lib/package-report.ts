@@ -1,0 +1,125 @@
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { zipEntries } from './zip.js';
+
+/** Per-function budget for the zipped artifact (what Lambda downloads and unpacks at a cold start). */
+export const BUDGET_BYTES = 150 * 1024;
+
+const MONGO_REASON =
+  'bundles the MongoDB driver (mongodb 7 + bson + mongodb-connection-string-url + saslprep: ~525 KB minified, ' +
+  '~165 KB of the zip). A shared Lambda layer would only move those bytes: the driver is still loaded at every ' +
+  'cold start, and loading it from node_modules measured slower here than from the one minified bundle.';
+
+/**
+ * Functions allowed over the budget, each with its reason and a ceiling (measured size + ~15 %) that still
+ * fails the build when it grows. Everything else must stay within BUDGET_BYTES.
+ */
+export const BUDGET_EXCEPTIONS: Readonly<Record<string, { ceilingBytes: number; reason: string }>> = {
+  getCart: { ceilingBytes: 240 * 1024, reason: MONGO_REASON },
+  saveCart: { ceilingBytes: 240 * 1024, reason: MONGO_REASON },
+  deleteCart: { ceilingBytes: 240 * 1024, reason: MONGO_REASON },
+  checkoutCart: {
+    ceilingBytes: 290 * 1024,
+    reason: `${MONGO_REASON} It also carries the POST /orders code (postgres.js, Upstash client).`,
+  },
+};
+
+export interface FunctionArtifact {
+  name: string;
+  zipPath: string;
+  zippedBytes: number;
+  /** Sum of the uncompressed files in the zip (the minified bundle). */
+  rawBytes: number;
+  files: string[];
+  limitBytes: number;
+  exception: string | undefined;
+  status: 'ok' | 'exception' | 'over';
+  /** From the CloudFormation template next to the zips, when there is one. */
+  memorySize?: number;
+  timeout?: number;
+}
+
+interface TemplateFunction {
+  Type: string;
+  Properties: { Code?: { S3Key?: string }; MemorySize?: number; Timeout?: number };
+}
+
+/** Memory and timeout of each function in the template, by zip name (the function's short name). */
+function templateSettings(directory: string): Map<string, { memorySize?: number; timeout?: number }> {
+  const path = join(directory, 'cloudformation-template-update-stack.json');
+  const settings = new Map<string, { memorySize?: number; timeout?: number }>();
+  if (!existsSync(path)) return settings;
+  const template = JSON.parse(readFileSync(path, 'utf8')) as { Resources: Record<string, TemplateFunction> };
+  for (const resource of Object.values(template.Resources)) {
+    const key = resource.Type === 'AWS::Lambda::Function' ? resource.Properties.Code?.S3Key : undefined;
+    if (!key) continue;
+    const name = key.slice(key.lastIndexOf('/') + 1).replace(/\.zip$/, '');
+    settings.set(name, { memorySize: resource.Properties.MemorySize, timeout: resource.Properties.Timeout });
+  }
+  return settings;
+}
+
+export interface PackageReport {
+  directory: string;
+  functions: FunctionArtifact[];
+  ok: boolean;
+}
+
+/** Reads every function zip in a `sls package` output directory and checks it against the budget. */
+export function packageReport(directory: string): PackageReport {
+  const settings = templateSettings(directory);
+  const functions = readdirSync(directory)
+    .filter((file) => file.endsWith('.zip'))
+    .sort()
+    .map((file): FunctionArtifact => {
+      const zipPath = join(directory, file);
+      const name = file.slice(0, -'.zip'.length);
+      const entries = zipEntries(zipPath);
+      const zippedBytes = statSync(zipPath).size;
+      const exception = BUDGET_EXCEPTIONS[name];
+      const limitBytes = exception?.ceilingBytes ?? BUDGET_BYTES;
+      const status = zippedBytes <= BUDGET_BYTES ? 'ok' : zippedBytes <= limitBytes ? 'exception' : 'over';
+      return {
+        name,
+        zipPath,
+        zippedBytes,
+        rawBytes: entries.reduce((sum, entry) => sum + entry.uncompressedBytes, 0),
+        files: entries.map((entry) => entry.name),
+        limitBytes,
+        exception: exception?.reason,
+        status,
+        ...settings.get(name),
+      };
+    });
+  return { directory, functions, ok: functions.length > 0 && functions.every((fn) => fn.status !== 'over') };
+}
+
+export function kb(bytes: number): string {
+  return `${(bytes / 1024).toFixed(1)} KB`;
+}
+
+/** The table `npm run package` prints. */
+export function formatPackageReport(report: PackageReport): string {
+  const width = Math.max(8, ...report.functions.map((fn) => fn.name.length));
+  const lines = [
+    `${'function'.padEnd(width)}  ${'memory'.padStart(7)}  ${'timeout'.padStart(7)}  ${'bundle'.padStart(10)}  ${'zipped'.padStart(10)}  budget ${kb(BUDGET_BYTES)}`,
+  ];
+  for (const fn of report.functions) {
+    const verdict =
+      fn.status === 'ok'
+        ? 'ok'
+        : fn.status === 'exception'
+          ? `over budget — accepted exception (ceiling ${kb(fn.limitBytes)}, see below)`
+          : `OVER ${fn.exception ? `its ceiling of ${kb(fn.limitBytes)}` : 'budget'}`;
+    const maps = fn.files.some((file) => file.endsWith('.map')) ? ' [contains .map files]' : '';
+    const memory = fn.memorySize === undefined ? '' : `${fn.memorySize} MB`;
+    const timeout = fn.timeout === undefined ? '' : `${fn.timeout} s`;
+    lines.push(`${fn.name.padEnd(width)}  ${memory.padStart(7)}  ${timeout.padStart(7)}  ${kb(fn.rawBytes).padStart(10)}  ${kb(fn.zippedBytes).padStart(10)}  ${verdict}${maps}`);
+  }
+  const reasons = new Map<string, string[]>();
+  for (const fn of report.functions.filter((f) => f.status !== 'ok' && f.exception)) {
+    reasons.set(fn.exception!, [...(reasons.get(fn.exception!) ?? []), fn.name]);
+  }
+  for (const [reason, names] of reasons) lines.push('', `${names.join(', ')}: ${reason}`);
+  return lines.join('\n');
+}

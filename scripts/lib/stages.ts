@@ -1,0 +1,83 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { parseEnv } from 'node:util';
+import { ROOT } from './env.js';
+
+export const SERVICE = 'ecommerce-pipeline';
+
+/**
+ * The secrets serverless.yml reads: from the deploy's environment when set, else from SSM Parameter Store
+ * at /ecommerce-pipeline/<stage>/<parameter> (SecureString; osls decrypts it at deploy time).
+ */
+export const SECRETS = [
+  { variable: 'DATABASE_URL', parameter: 'database-url', what: 'PostgreSQL URL, through RDS Proxy or your provider’s pooler' },
+  { variable: 'UPSTASH_REDIS_REST_URL', parameter: 'upstash-redis-rest-url', what: 'Upstash Redis REST URL (https://…upstash.io)' },
+  { variable: 'UPSTASH_REDIS_REST_TOKEN', parameter: 'upstash-redis-rest-token', what: 'Upstash Redis REST token' },
+  { variable: 'MONGODB_URI', parameter: 'mongodb-uri', what: 'MongoDB Atlas connection string (mongodb+srv://…)' },
+] as const;
+
+export function ssmParameterName(stage: string, parameter: string): string {
+  return `/${SERVICE}/${stage}/${parameter}`;
+}
+
+/** Where each secret will come from for a deploy run with this environment. */
+export function secretSources(stage: string, env: Record<string, string | undefined>): Array<{ variable: string; source: string }> {
+  return SECRETS.map(({ variable, parameter }) => ({
+    variable,
+    source: env[variable] == null ? `SSM ${ssmParameterName(stage, parameter)}` : 'the environment of this deploy',
+  }));
+}
+
+interface TemplateResource {
+  Type: string;
+  Properties?: { FunctionName?: string; Environment?: { Variables?: Record<string, string> } };
+}
+
+/** The public development secret from .env.example: it must never sign tokens in a cloud stage. */
+function developmentSecret(): string | undefined {
+  const path = `${ROOT}.env.example`;
+  return existsSync(path) ? (parseEnv(readFileSync(path, 'utf8')) as Record<string, string>).AUTH_JWT_SECRET : undefined;
+}
+
+function isLocalHost(value: string): boolean {
+  try {
+    return ['localhost', '127.0.0.1', '[::1]', '0.0.0.0'].includes(new URL(value).hostname);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Checks a packaged CloudFormation template before it is deployed: problems stop the deploy, warnings
+ * are printed. Looks at every function's environment.
+ */
+export function preflight(template: { Resources: Record<string, TemplateResource> }): { problems: string[]; warnings: string[] } {
+  const problems = new Set<string>();
+  const warnings = new Set<string>();
+  const devSecret = developmentSecret();
+  for (const resource of Object.values(template.Resources)) {
+    if (resource.Type !== 'AWS::Lambda::Function') continue;
+    const env = resource.Properties?.Environment?.Variables ?? {};
+    for (const [name, value] of Object.entries(env)) {
+      if (typeof value !== 'string') continue;
+      if (value.includes('placeholder-from-fake-ssm:')) {
+        problems.add(`${name} is a rehearsal placeholder (${value}): package with real SSM (npm run deploy does)`);
+      }
+      const placeholder = /<[a-z][a-z0-9-]*>/.exec(value);
+      if (placeholder) {
+        problems.add(`${name} still contains the placeholder ${placeholder[0]}: set it in serverless.yml (params) or pass --param`);
+      }
+    }
+    for (const name of ['DATABASE_URL', 'UPSTASH_REDIS_REST_URL', 'MONGODB_URI']) {
+      if (env[name] && isLocalHost(env[name])) problems.add(`${name} points at this machine (${new URL(env[name]).host}), which Lambda cannot reach`);
+    }
+    if (devSecret && env.AUTH_JWT_SECRET === devSecret) {
+      problems.add('AUTH_JWT_SECRET is the public development secret from .env.example: anyone could sign tokens');
+    }
+    if (!env.AUTH_JWKS_URL && !env.AUTH_JWT_SECRET) {
+      problems.add('neither AUTH_JWKS_URL nor AUTH_JWT_SECRET is set: every cold start would fail its configuration check');
+    }
+    if (env.UPSTASH_REDIS_REST_URL?.startsWith('http://')) warnings.add('UPSTASH_REDIS_REST_URL is plain http://');
+    if (/localhost|127\.0\.0\.1/.test(env.CORS_ALLOWED_ORIGINS ?? '')) warnings.add('CORS_ALLOWED_ORIGINS allows a localhost origin');
+  }
+  return { problems: [...problems], warnings: [...warnings] };
+}

@@ -1,0 +1,223 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROOT } from '../../scripts/lib/env.js';
+import { placeholderFor } from '../../scripts/lib/fake-ssm.js';
+import { BUDGET_BYTES, BUDGET_EXCEPTIONS, formatPackageReport, packageReport, type PackageReport } from '../../scripts/lib/package-report.js';
+import { slsPackage, type PackageRun } from '../../scripts/lib/sls.js';
+import { readZipEntry } from '../../scripts/lib/zip.js';
+import { preflight, SECRETS, ssmParameterName } from '../../scripts/lib/stages.js';
+import { cleanEnv, type Resource, type Template } from './helpers.js';
+
+/**
+ * `sls package --stage dev` once, offline, into a temporary directory, with a bare environment (no
+ * DATABASE_URL …) so every secret goes through the SSM reference, answered by a local stand-in. Then the
+ * CloudFormation template and the zips are checked against serverless.yml as osls resolved it.
+ */
+let dir: string;
+let run: PackageRun;
+let template: Template;
+let functions: Record<string, { name: string; handler: string; events: Array<Record<string, any>> }>;
+let report: PackageReport;
+
+const resources = (type: string): Array<[string, Resource]> =>
+  Object.entries(template.Resources).filter(([, resource]) => resource.Type === type);
+
+function lambdaOf(name: string): Resource {
+  const found = resources('AWS::Lambda::Function').find(([, r]) => r.Properties.FunctionName === `ecommerce-pipeline-dev-${name}`);
+  if (!found) throw new Error(`no AWS::Lambda::Function for ${name}`);
+  return found[1];
+}
+
+function logicalIdOf(name: string): string {
+  return resources('AWS::Lambda::Function').find(([, r]) => r.Properties.FunctionName === `ecommerce-pipeline-dev-${name}`)![0];
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'ecommerce-package-'));
+  // A local .env (or the test environment) must not matter: osls reads no .env, and we pass a bare env.
+  run = await slsPackage({ stage: 'dev', outDir: dir, env: cleanEnv(), fakeSsm: true });
+  if (run.code !== 0) throw new Error(`sls package failed:\n${run.output}`);
+  template = JSON.parse(readFileSync(join(dir, 'cloudformation-template-update-stack.json'), 'utf8'));
+  functions = JSON.parse(readFileSync(join(dir, 'serverless-state.json'), 'utf8')).service.functions;
+  report = packageReport(dir);
+}, 240_000);
+
+afterAll(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('sls package --stage dev (offline, CloudFormation template)', () => {
+  it('has one Lambda function per function in serverless.yml, on nodejs22.x and arm64', () => {
+    const names = Object.keys(functions).sort();
+    expect(names.length).toBeGreaterThanOrEqual(8);
+    expect(resources('AWS::Lambda::Function')).toHaveLength(names.length);
+    for (const name of names) {
+      const fn = lambdaOf(name);
+      expect(fn.Properties.Runtime, name).toBe('nodejs22.x');
+      expect(fn.Properties.Architectures, name).toEqual(['arm64']);
+      expect(fn.Properties.Handler, name).toBe(functions[name]!.handler);
+      expect(fn.Properties.Handler, name).toMatch(/^functions\/\w+\.handler$/);
+    }
+  });
+
+  it('gives HTTP functions a timeout under the HTTP API’s 30 s, background ones more, runBenchmarks the most', () => {
+    const timeouts = Object.fromEntries(Object.keys(functions).map((name) => [name, lambdaOf(name).Properties.Timeout as number]));
+    const memory = Object.fromEntries(Object.keys(functions).map((name) => [name, lambdaOf(name).Properties.MemorySize as number]));
+    for (const [name, fn] of Object.entries(functions)) {
+      expect(memory[name], name).toBeGreaterThanOrEqual(512);
+      expect(memory[name], name).toBeLessThanOrEqual(1769); // one full vCPU; more is waste for I/O-bound code
+      if (fn.events.some((event) => event.httpApi)) {
+        expect(timeouts[name], name).toBeGreaterThanOrEqual(5);
+        expect(timeouts[name], name).toBeLessThan(30);
+      }
+    }
+    expect(timeouts.runBenchmarks).toBe(900);
+    expect(Math.max(...Object.values(timeouts))).toBe(timeouts.runBenchmarks);
+    expect(memory.runBenchmarks).toBeGreaterThan(memory.createOrder!);
+    expect(timeouts.reconcileTopProducts).toBeGreaterThan(timeouts.createOrder!);
+    expect(timeouts.reconcileTopProducts).toBeLessThanOrEqual(300);
+  });
+
+  it('routes every httpApi event of serverless.yml to its function, and nothing else', () => {
+    const expected = Object.entries(functions).flatMap(([name, fn]) =>
+      fn.events.filter((event) => event.httpApi).map((event) => ({ name, routeKey: `${event.httpApi.method.toUpperCase()} ${event.httpApi.path}` })),
+    );
+    expect(expected.length).toBeGreaterThanOrEqual(8);
+    const routes = resources('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties);
+    expect(routes.map((route) => route.RouteKey).sort()).toEqual(expected.map((route) => route.routeKey).sort());
+    for (const { name, routeKey } of expected) {
+      const route = routes.find((r) => r.RouteKey === routeKey)!;
+      const integrationId = route.Target['Fn::Join'][1][1].Ref as string;
+      const integration = template.Resources[integrationId]!.Properties;
+      expect(integration.IntegrationUri, routeKey).toEqual({ 'Fn::GetAtt': [logicalIdOf(name), 'Arn'] });
+      expect(integration.PayloadFormatVersion).toBe('2.0');
+    }
+    // CORS is answered by the functions (@middy/http-cors with the configured allow-list), not by API Gateway.
+    expect(resources('AWS::ApiGatewayV2::Api')[0]![1].Properties.CorsConfiguration).toBeUndefined();
+  });
+
+  it('schedules reconcileTopProducts and runBenchmarks with EventBridge rules (runBenchmarks with its input)', () => {
+    const rules = resources('AWS::Events::Rule').map(([, r]) => r.Properties);
+    const scheduled = Object.entries(functions).flatMap(([name, fn]) => fn.events.filter((e) => e.schedule).map((e) => ({ name, schedule: e.schedule })));
+    expect(scheduled.map((s) => s.name).sort()).toEqual(['reconcileTopProducts', 'runBenchmarks']);
+    expect(rules).toHaveLength(scheduled.length);
+    for (const { name, schedule } of scheduled) {
+      const rule = rules.find((r) => r.Targets[0].Arn['Fn::GetAtt'][0] === logicalIdOf(name))!;
+      expect(rule, name).toBeDefined();
+      expect(rule.ScheduleExpression).toBe([schedule.rate].flat()[0]);
+      expect(rule.State).toBe('ENABLED');
+    }
+    const benchmarks = rules.find((r) => r.Targets[0].Arn['Fn::GetAtt'][0] === logicalIdOf('runBenchmarks'))!;
+    expect(benchmarks.ScheduleExpression).toBe('rate(1 day)');
+    expect(JSON.parse(benchmarks.Targets[0].Input)).toEqual({ scale: 'small', trigger: 'schedule' });
+    expect(rules.find((r) => r.Targets[0].Arn['Fn::GetAtt'][0] === logicalIdOf('reconcileTopProducts'))!.ScheduleExpression).toBe('rate(1 minute)');
+    // EventBridge may invoke exactly the scheduled functions.
+    const eventPermissions = resources('AWS::Lambda::Permission').filter(([, p]) => p.Properties.Principal === 'events.amazonaws.com');
+    expect(eventPermissions).toHaveLength(scheduled.length);
+  });
+
+  it('creates every function’s log group with the stage’s retention (14 days in dev)', () => {
+    const groups = resources('AWS::Logs::LogGroup').map(([, r]) => r.Properties);
+    for (const name of Object.keys(functions)) {
+      const group = groups.find((g) => g.LogGroupName === `/aws/lambda/ecommerce-pipeline-dev-${name}`);
+      expect(group, name).toBeDefined();
+      expect(group!.RetentionInDays, name).toBe(14);
+    }
+    expect(groups).toHaveLength(Object.keys(functions).length);
+  });
+
+  it('takes the environment from the stage config: secrets from SSM /ecommerce-pipeline/dev/*, no local .env value', () => {
+    expect([...run.ssmRequested].sort()).toEqual(SECRETS.map((s) => ssmParameterName('dev', s.parameter)).sort());
+    for (const name of Object.keys(functions)) {
+      const env = lambdaOf(name).Properties.Environment.Variables as Record<string, string>;
+      expect(env, name).toMatchObject({
+        STAGE: 'dev',
+        SERVICE_NAME: 'ecommerce-pipeline',
+        DATABASE_URL: placeholderFor('/ecommerce-pipeline/dev/database-url'),
+        UPSTASH_REDIS_REST_URL: placeholderFor('/ecommerce-pipeline/dev/upstash-redis-rest-url'),
+        UPSTASH_REDIS_REST_TOKEN: placeholderFor('/ecommerce-pipeline/dev/upstash-redis-rest-token'),
+        MONGODB_URI: placeholderFor('/ecommerce-pipeline/dev/mongodb-uri'),
+        DATABASE_POOL_MAX: '2',
+        DATABASE_PREPARE: 'true',
+        CACHE_NAMESPACE: 'ecommerce-pipeline:dev',
+        MONGODB_DATABASE: 'shop',
+        LOG_LEVEL: 'INFO',
+        AUTH_JWT_SECRET: '',
+      });
+    }
+    const text = JSON.stringify(template);
+    expect(text).not.toContain('local-development-secret');
+    expect(text).not.toContain('127.0.0.1');
+    // The rehearsal's placeholders are exactly what `npm run deploy` refuses to ship.
+    expect(preflight(template).problems.join('\n')).toMatch(/DATABASE_URL is a rehearsal placeholder/);
+  });
+
+  it('grants the functions nothing but writing their own logs (least privilege, no wildcard action)', () => {
+    const roles = resources('AWS::IAM::Role');
+    expect(roles.map(([id]) => id)).toEqual(['LambdaExecutionRole']);
+    expect(resources('AWS::IAM::Policy')).toEqual([]);
+    expect(resources('AWS::IAM::ManagedPolicy')).toEqual([]);
+    const role = roles[0]![1].Properties;
+    expect(role.ManagedPolicyArns).toBeUndefined();
+    expect(role.AssumeRolePolicyDocument.Statement).toEqual([
+      { Effect: 'Allow', Principal: { Service: ['lambda.amazonaws.com'] }, Action: ['sts:AssumeRole'] },
+    ]);
+    const statements = role.Policies.flatMap((policy: any) => policy.PolicyDocument.Statement);
+    const actions = statements.flatMap((statement: any) => [statement.Action].flat());
+    expect(actions.sort()).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
+    for (const statement of statements) {
+      expect(statement.Effect).toBe('Allow');
+      for (const resource of [statement.Resource].flat()) {
+        const arn = resource['Fn::Join'][1].map((part: unknown) => (typeof part === 'string' ? part : '{ref}')).join('');
+        expect(arn).toBe('arn:{ref}:logs:{ref}:{ref}:log-group:/aws/lambda/ecommerce-pipeline-dev-*:*');
+      }
+    }
+    for (const name of Object.keys(functions)) {
+      expect(lambdaOf(name).Properties.Role, name).toEqual({ 'Fn::GetAtt': ['LambdaExecutionRole', 'Arn'] });
+    }
+  });
+});
+
+describe('sls package --stage dev (zips)', () => {
+  it('zips each function as its one minified .mjs bundle: no source map, no node_modules', () => {
+    expect(report.functions.map((fn) => fn.name).sort()).toEqual(Object.keys(functions).sort());
+    for (const fn of report.functions) {
+      expect(fn.files, fn.name).toEqual([`functions/${fn.name}.mjs`]);
+      expect(lambdaOf(fn.name).Properties.Code.S3Key, fn.name).toMatch(new RegExp(`/${fn.name}\\.zip$`));
+    }
+  });
+
+  it(`keeps every zip within ${BUDGET_BYTES / 1024} KB, except the documented MongoDB functions within their ceilings`, () => {
+    const table = formatPackageReport(report);
+    console.log(table);
+    for (const fn of report.functions) {
+      const exception = BUDGET_EXCEPTIONS[fn.name];
+      expect(fn.zippedBytes, `${fn.name}: ${fn.zippedBytes} bytes`).toBeLessThanOrEqual(exception?.ceilingBytes ?? BUDGET_BYTES);
+      expect(table).toContain(fn.name);
+    }
+    // The exceptions are the functions that talk to MongoDB, and nothing else.
+    expect(Object.keys(BUDGET_EXCEPTIONS).sort()).toEqual(['checkoutCart', 'deleteCart', 'getCart', 'saveCart']);
+    expect(report.ok).toBe(true);
+  });
+
+  it('imports zod as a namespace everywhere it is bundled (`{ z }` drags ~360 KB of locales into a bundle)', () => {
+    const offenders = ['functions', 'shared']
+      .flatMap((folder) => readdirSync(join(ROOT, folder), { recursive: true, encoding: 'utf8' }).map((file) => join(folder, file)))
+      .filter((file) => file.endsWith('.ts') && /^import \{ z \} from 'zod'/m.test(readFileSync(join(ROOT, file), 'utf8')));
+    expect(offenders).toEqual([]);
+  });
+
+  it('keeps the AWS SDK out of the bundles, and the MongoDB driver out of the functions that do not use it', () => {
+    for (const fn of report.functions) {
+      const bundle = readZipEntry(fn.zipPath, `functions/${fn.name}.mjs`);
+      expect(bundle.length, fn.name).toBe(fn.rawBytes);
+      const code = bundle.toString();
+      expect(code, fn.name).not.toMatch(/from\s*["']@aws-sdk\//);
+      expect(code, fn.name).not.toContain('sourceMappingURL');
+      const hasMongo = code.includes('BSONError'); // the bson package, part of the MongoDB driver
+      expect(hasMongo, fn.name).toBe(fn.name in BUDGET_EXCEPTIONS);
+    }
+  });
+});

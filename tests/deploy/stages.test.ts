@@ -1,0 +1,106 @@
+import { describe, expect, it } from 'vitest';
+import { placeholderFor, startFakeSsm } from '../../scripts/lib/fake-ssm.js';
+import { fakeSsmEnv, runSls } from '../../scripts/lib/sls.js';
+import { preflight, SECRETS, secretSources, ssmParameterName } from '../../scripts/lib/stages.js';
+import { runScript } from '../benchmarks/helpers.js';
+import { cleanEnv } from './helpers.js';
+
+/** `sls print` (serverless.yml with params and variables resolved) for a stage, SSM answered locally. */
+async function print(stage: string, env: Record<string, string>): Promise<{ config: any; ssmRequested: string[] }> {
+  const ssm = await startFakeSsm();
+  try {
+    const { code, output } = await runSls(['print', '--format', 'json', '--stage', stage], {
+      env: { ...cleanEnv(env), ...fakeSsmEnv(ssm.endpoint, true) },
+      timeoutMs: 60_000,
+    });
+    expect(code, output).toBe(0);
+    return { config: JSON.parse(output.slice(output.indexOf('{'), output.lastIndexOf('}') + 1)), ssmRequested: [...ssm.requested] };
+  } finally {
+    await ssm.close();
+  }
+}
+
+/** What a developer's shell (or .env) could hold: none of it may reach prod's non-secret settings. */
+const LOCAL_VALUES = {
+  DATABASE_PREPARE: 'true',
+  DATABASE_POOL_MAX: '9',
+  LOG_LEVEL: 'DEBUG',
+  AUTH_JWT_SECRET: 'local-development-secret-change-me-0123456789',
+  AUTH_ISSUER: 'ecommerce-pipeline-local',
+  CORS_ALLOWED_ORIGINS: 'http://localhost:3000',
+  CACHE_NAMESPACE: 'ecommerce-pipeline:test',
+  MONGODB_DATABASE: 'shop_test',
+};
+
+describe('stages (serverless.yml params, resolved by osls)', () => {
+  it('prod: secrets from SSM /ecommerce-pipeline/prod/*, every other setting its own, whatever the environment says', async () => {
+    const { config, ssmRequested } = await print('prod', LOCAL_VALUES);
+    expect(ssmRequested.sort()).toEqual(SECRETS.map((s) => ssmParameterName('prod', s.parameter)).sort());
+    expect(config.provider).toMatchObject({ stage: 'prod', runtime: 'nodejs22.x', architecture: 'arm64', memorySize: 1024, logRetentionInDays: 90 });
+    expect(config.provider.environment).toMatchObject({
+      STAGE: 'prod',
+      DATABASE_URL: placeholderFor('/ecommerce-pipeline/prod/database-url'),
+      MONGODB_URI: placeholderFor('/ecommerce-pipeline/prod/mongodb-uri'),
+      DATABASE_PREPARE: 'false', // RDS Proxy: transaction pooling
+      DATABASE_POOL_MAX: '2',
+      LOG_LEVEL: 'INFO',
+      AUTH_JWT_SECRET: '',
+      CACHE_NAMESPACE: 'ecommerce-pipeline:prod',
+      MONGODB_DATABASE: 'shop',
+    });
+    expect(config.provider.environment.AUTH_JWKS_URL).toMatch(/^https:\/\/cognito-idp\./);
+    expect(config.provider.environment.CORS_ALLOWED_ORIGINS).not.toContain('localhost');
+    // Shipped as it is, prod would be refused: its identity provider and origins are still placeholders.
+    const problems = preflight({ Resources: { Fn: { Type: 'AWS::Lambda::Function', Properties: { Environment: { Variables: config.provider.environment } } } } }).problems;
+    expect(problems.join('\n')).toMatch(/AUTH_JWKS_URL still contains the placeholder <region>/);
+    expect(problems.join('\n')).toMatch(/CORS_ALLOWED_ORIGINS still contains the placeholder <your-shop-domain>/);
+  }, 60_000);
+
+  it('dev (and serverless-offline): the environment first — no AWS call when it holds the secrets', async () => {
+    const secrets = {
+      DATABASE_URL: 'postgres://app@db.example.com/shop',
+      UPSTASH_REDIS_REST_URL: 'https://eu1-example.upstash.io',
+      UPSTASH_REDIS_REST_TOKEN: 'token',
+      MONGODB_URI: 'mongodb+srv://cluster.example.mongodb.net',
+    };
+    const { config, ssmRequested } = await print('dev', { ...secrets, ...LOCAL_VALUES });
+    expect(ssmRequested).toEqual([]);
+    expect(config.provider).toMatchObject({ memorySize: 512, logRetentionInDays: 14 });
+    expect(config.provider.environment).toMatchObject({ ...secrets, ...LOCAL_VALUES, STAGE: 'dev' });
+    expect(secretSources('dev', secrets).every((s) => s.source === 'the environment of this deploy')).toBe(true);
+    expect(secretSources('dev', {}).map((s) => s.source)).toContain('SSM /ecommerce-pipeline/dev/database-url');
+  }, 60_000);
+});
+
+describe('npm run deploy: pre-flight checks', () => {
+  const fn = (variables: Record<string, string>) => ({
+    Resources: { Fn: { Type: 'AWS::Lambda::Function', Properties: { Environment: { Variables: variables } } } },
+  });
+  const good = {
+    DATABASE_URL: 'postgres://app@proxy.proxy-abc.eu-west-1.rds.amazonaws.com/shop',
+    UPSTASH_REDIS_REST_URL: 'https://eu1-example.upstash.io',
+    MONGODB_URI: 'mongodb+srv://cluster0.abcde.mongodb.net',
+    AUTH_JWKS_URL: 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc/.well-known/jwks.json',
+    CORS_ALLOWED_ORIGINS: 'https://shop.example.com',
+  };
+
+  it('accepts a complete cloud configuration', () => {
+    expect(preflight(fn(good))).toEqual({ problems: [], warnings: [] });
+  });
+
+  it('refuses local values: localhost URLs, the public development secret, no way to verify tokens', () => {
+    const { problems } = preflight(fn({ ...good, DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/shop', AUTH_JWKS_URL: '', AUTH_JWT_SECRET: LOCAL_VALUES.AUTH_JWT_SECRET }));
+    expect(problems.join('\n')).toMatch(/DATABASE_URL points at this machine/);
+    expect(problems.join('\n')).toMatch(/AUTH_JWT_SECRET is the public development secret/);
+    expect(preflight(fn({ ...good, AUTH_JWKS_URL: '' })).problems.join('\n')).toMatch(/neither AUTH_JWKS_URL nor AUTH_JWT_SECRET/);
+  });
+
+  it('requires an explicit cloud stage', async () => {
+    const noStage = await runScript('scripts/deploy.ts', ['deploy']);
+    expect(noStage.code).toBe(2);
+    expect(noStage.stderr).toMatch(/--stage is required/);
+    const local = await runScript('scripts/deploy.ts', ['deploy', '--stage', 'local']);
+    expect(local.code).toBe(2);
+    expect(local.stderr).toMatch(/"local" is serverless-offline on this machine/);
+  });
+});
