@@ -1,5 +1,6 @@
 /**
  * npm run bench:orders [-- --quick] [--duration <s>] [--no-http] [--no-variants] [--keep-db]
+ *                      [--workload random,hot] [--concurrency 1,16,64]
  *
  * How close is createOrder to the raw speed of Postgres? In one run, on its own scratch database
  * (shop_bench_orders: created, migrated, 10k customers + 10k products with generous stock, dropped at
@@ -43,7 +44,8 @@ const option = (name: string) => {
 const QUICK = flag('quick');
 const DURATION_S = Number(option('duration') ?? (QUICK ? 4 : 10));
 const WARMUP_S = QUICK ? 0.5 : 1;
-const CONCURRENCY = [1, 16, 64];
+const list = (name: string) => option(name)?.split(',').map((v) => v.trim()).filter(Boolean);
+const CONCURRENCY = list('concurrency')?.map(Number) ?? [1, 16, 64];
 const VARIANT_CONCURRENCY = [1, 16];
 const HTTP_CONCURRENCY = [1, 16];
 const CUSTOMERS = 10_000;
@@ -60,7 +62,7 @@ const log = (line = '') => process.stdout.write(`${line}\n`);
 // ─── workloads (the same distributions as bench/sql/order.pgbench.sql) ─────────────────────────
 
 type Workload = 'random' | 'hot';
-const WORKLOADS: Workload[] = ['random', 'hot'];
+const WORKLOADS = (list('workload') ?? ['random', 'hot']) as Workload[];
 
 const randomInt = (min: number, max: number) => min + Math.floor(Math.random() * (max - min + 1));
 

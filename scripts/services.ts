@@ -1,27 +1,30 @@
 /**
- * npm run services:up | services:down | services:status
+ * npm run services:up [-- --pooler] | services:down | services:status
  *
  * Brings up what the project needs on fixed local ports, whichever way this machine allows:
  *   PostgreSQL 127.0.0.1:5432 · Upstash REST (over Redis) 127.0.0.1:8079 · MongoDB wire 127.0.0.1:27017
  * A service that already answers is used as is. For a missing one, `docker compose` is used when a
  * Docker engine answers; otherwise the native path: the system PostgreSQL/Redis, our Upstash dev
  * gateway over Redis, and FerretDB built from the Go module proxy. `down` stops only what `up` started.
+ * `--pooler` also starts PgBouncer (the Debian package) in transaction mode on 127.0.0.1:6432, the local
+ * stand-in for RDS Proxy: point DATABASE_URL at port 6432 and set DATABASE_PREPARE=false to use it.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
 import { localEnv, ROOT } from './lib/env.js';
+import { POOLER_PORT, pooledUrl, startPooler, stopPooler } from './lib/pgbouncer.js';
 import { portAnswers, waitFor } from './lib/probe.js';
 
 const CACHE = `${ROOT}.cache/`;
 const STATE_FILE = `${CACHE}services.json`;
 
 type ServiceName = 'postgres' | 'upstash' | 'mongo';
-type StartedBy = 'compose' | 'gateway' | 'ferretdb' | 'system';
+type StartedBy = 'compose' | 'gateway' | 'ferretdb' | 'system' | 'pgbouncer';
 
 interface State {
-  started: Partial<Record<ServiceName, StartedBy>>;
+  started: Partial<Record<ServiceName | 'pooler', StartedBy>>;
 }
 
 export class ServiceError extends Error {
@@ -145,6 +148,27 @@ const COMPOSE_SERVICES: Record<ServiceName, string[]> = {
 
 export interface UpOptions {
   log?: (line: string) => void;
+  /** Also start PgBouncer (transaction mode) on 127.0.0.1:6432 in front of PostgreSQL. */
+  pooler?: boolean;
+}
+
+/** Starts PgBouncer in front of the local PostgreSQL unless something already answers on its port. */
+async function ensurePooler(env: Record<string, string>, state: State, log: (line: string) => void): Promise<boolean> {
+  if (await portAnswers(POOLER_PORT)) {
+    log(`services: pooler answers on 127.0.0.1:${POOLER_PORT}`);
+    return false;
+  }
+  const database = new URL(env.DATABASE_URL ?? `postgres://postgres@127.0.0.1:${PORTS.postgres}/shop`);
+  log(`services: starting PgBouncer (transaction mode) on 127.0.0.1:${POOLER_PORT} → ${database.hostname}:${database.port || PORTS.postgres}`);
+  await startPooler({
+    upstreamHost: database.hostname,
+    upstreamPort: Number(database.port || PORTS.postgres),
+    users: [decodeURIComponent(database.username || 'postgres')],
+  });
+  state.started.pooler = 'pgbouncer';
+  writeState(state);
+  log(`services: to go through it, set DATABASE_URL=${pooledUrl(database.toString())} DATABASE_PREPARE=false`);
+  return true;
 }
 
 /** Starts whatever is missing; idempotent. Returns the names of the services it started now. */
@@ -156,6 +180,7 @@ export async function servicesUp(options: UpOptions = {}): Promise<ServiceName[]
   const missing = (Object.keys(status) as ServiceName[]).filter((name) => !status[name]);
   if (missing.length === 0) {
     log('services: postgres, upstash REST and mongo wire all answer');
+    if (options.pooler) await ensurePooler(env, state, log);
     return [];
   }
   if (dockerEngineAnswers()) {
@@ -176,6 +201,7 @@ export async function servicesUp(options: UpOptions = {}): Promise<ServiceName[]
   const after = await health(env);
   const stillMissing = missing.filter((name) => !after[name]);
   if (stillMissing.length > 0) throw new ServiceError(`services did not come up: ${stillMissing.join(', ')}`);
+  if (options.pooler) await ensurePooler(env, state, log);
   return missing;
 }
 
@@ -193,7 +219,13 @@ function killPidFile(path: string): void {
 /** Stops what servicesUp started (never a system service that was already running). */
 export async function servicesDown(only?: ServiceName[], log: (line: string) => void = console.log): Promise<void> {
   const state = readState();
-  const names = (Object.keys(state.started) as ServiceName[]).filter((name) => !only || only.includes(name));
+  // The pooler sits in front of PostgreSQL: it goes first (and with a full `down`).
+  if (state.started.pooler && (!only || only.includes('postgres'))) {
+    await stopPooler();
+    log('services: stopped pooler (pgbouncer)');
+    delete state.started.pooler;
+  }
+  const names = (Object.keys(state.started) as ServiceName[]).filter((name) => name !== ('pooler' as string) && (!only || only.includes(name)));
   for (const name of names) {
     const by = state.started[name];
     if (by === 'compose') run('docker', ['compose', 'stop', ...COMPOSE_SERVICES[name]]);
@@ -213,8 +245,13 @@ export async function servicesStatus(): Promise<Record<ServiceName, boolean>> {
 
 async function main(): Promise<void> {
   const command = process.argv[2] ?? 'status';
+  const flags = process.argv.slice(3);
+  const unknown = flags.filter((flag) => flag !== '--pooler');
+  if (unknown.length > 0 || (flags.length > 0 && command !== 'up')) {
+    throw new ServiceError(`unknown option(s) ${flags.join(' ')} (only "up --pooler")`);
+  }
   if (command === 'up') {
-    await servicesUp();
+    await servicesUp({ pooler: flags.includes('--pooler') });
   } else if (command === 'down') {
     await servicesDown();
   } else if (command !== 'status') {
@@ -226,6 +263,11 @@ async function main(): Promise<void> {
     const port = PORTS[name as ServiceName];
     const by = state.started[name as ServiceName];
     console.log(`${name.padEnd(9)} 127.0.0.1:${String(port).padEnd(6)} ${ok ? 'up' : 'down'}${by ? ` (started by us: ${by})` : ''}`);
+  }
+  const pooler = await portAnswers(POOLER_PORT);
+  if (pooler || state.started.pooler) {
+    const by = state.started.pooler;
+    console.log(`${'pooler'.padEnd(9)} 127.0.0.1:${String(POOLER_PORT).padEnd(6)} ${pooler ? 'up' : 'down'}${by ? ` (started by us: ${by})` : ''}`);
   }
 }
 
