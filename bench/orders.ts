@@ -13,15 +13,16 @@
  *      postgres.js's debug hook, and throughput of the lead's first version (7 statements), a
  *      few-statements version (BEGIN / lock+check / write / COMMIT) and the single statement, plus
  *      the single statement with an Idempotency-Key;
- *   4. the same orders through serverless-offline HTTP (ports 3200/3202) to show the HTTP overhead.
+ *   4. the same orders through serverless-offline HTTP (ports 3200/3202) to show the HTTP overhead
+ *      (each request with a bearer token for its customer).
  * This is a script, not a test: it prints a table and exits 0 unless something is broken.
+ * `npm run bench` runs 1 + 2 through `run()` (the HTTP view is its http-overhead benchmark).
  */
-import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { APIGatewayProxyEventV2 as HttpEvent, Context } from 'aws-lambda';
 import postgres from 'postgres';
 import { localEnv, ROOT, withDatabase } from '../scripts/lib/env.js';
@@ -32,20 +33,43 @@ import { ConflictError, NotFoundError } from '../shared/errors.js';
 import { logger } from '../shared/logger.js';
 import { createOrder, mergeItems, type CreateOrderInput, type Order } from '../shared/orders/create-order.js';
 import { withRetry } from '../shared/orders/retry.js';
+import type { Profile, SuiteContext } from './lib/context.js';
+import { abba, closedLoop as closedLoopWith, rotate, type Measured, type Segment } from './lib/measure.js';
+import { findPgbench, pgbench as runPgbench } from './lib/pgbench.js';
+import { metric, type BenchOutput, type Metric } from './lib/result.js';
+import { f0, f2, formatTable } from './lib/table.js';
+import { tokenSigner } from './lib/tokens.js';
 
 // ─── options ────────────────────────────────────────────────────────────────────────────────────
 
-const args = process.argv.slice(2);
-const flag = (name: string) => args.includes(`--${name}`);
-const option = (name: string) => {
-  const index = args.indexOf(`--${name}`);
-  return index >= 0 ? args[index + 1] : undefined;
+type Workload = 'random' | 'hot';
+
+export interface OrdersBenchOptions {
+  /** Seconds per measured configuration (split into two halves, A B B A). */
+  durationS: number;
+  warmupS: number;
+  concurrency: number[];
+  workloads: Workload[];
+  variants: boolean;
+  http: boolean;
+  keepDb: boolean;
+}
+
+export const DEFAULT_OPTIONS: OrdersBenchOptions = {
+  durationS: 10,
+  warmupS: 1,
+  concurrency: [1, 16, 64],
+  workloads: ['random', 'hot'],
+  variants: true,
+  http: true,
+  keepDb: false,
 };
-const QUICK = flag('quick');
-const DURATION_S = Number(option('duration') ?? (QUICK ? 4 : 10));
-const WARMUP_S = QUICK ? 0.5 : 1;
-const list = (name: string) => option(name)?.split(',').map((v) => v.trim()).filter(Boolean);
-const CONCURRENCY = list('concurrency')?.map(Number) ?? [1, 16, 64];
+
+// Set by configure() (the CLI's flags, or the suite's profile).
+let DURATION_S = DEFAULT_OPTIONS.durationS;
+let WARMUP_S = DEFAULT_OPTIONS.warmupS;
+let CONCURRENCY = DEFAULT_OPTIONS.concurrency;
+let WORKLOADS = DEFAULT_OPTIONS.workloads;
 const VARIANT_CONCURRENCY = [1, 16];
 const HTTP_CONCURRENCY = [1, 16];
 const CUSTOMERS = 10_000;
@@ -53,16 +77,22 @@ const PRODUCTS = 9_999; // a multiple of 3: the random workload takes one produc
 const HOT_PRODUCTS = 5;
 const DATABASE = 'shop_bench_orders';
 
+function configure(options: OrdersBenchOptions): void {
+  DURATION_S = options.durationS;
+  WARMUP_S = options.warmupS;
+  CONCURRENCY = options.concurrency;
+  WORKLOADS = options.workloads;
+}
+
 const env = localEnv();
 const BASE_URL = env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/shop';
 const BENCH_URL = withDatabase(BASE_URL, DATABASE);
+/** A bearer token per customer: POST /orders acts for the customer in the body. */
+const bearer = tokenSigner(env);
 
 const log = (line = '') => process.stdout.write(`${line}\n`);
 
 // ─── workloads (the same distributions as bench/sql/order.pgbench.sql) ─────────────────────────
-
-type Workload = 'random' | 'hot';
-const WORKLOADS = (list('workload') ?? ['random', 'hot']) as Workload[];
 
 const randomInt = (min: number, max: number) => min + Math.floor(Math.random() * (max - min + 1));
 
@@ -80,150 +110,21 @@ function randomOrder(workload: Workload): CreateOrderInput {
   return { customerId: randomInt(1, CUSTOMERS), items: ids.map((productId) => ({ productId, quantity: randomInt(1, 3) })) };
 }
 
-// ─── measurement ────────────────────────────────────────────────────────────────────────────────
+// ─── measurement (bench/lib/measure.ts, bench/lib/pgbench.ts) ──────────────────────────────────
 
-interface Measured {
-  tps: number;
-  p50: number;
-  p95: number;
-  ops: number;
-  errors: number;
-  firstError?: string;
-}
+const closedLoop = (concurrency: number, seconds: number, op: () => Promise<void>, warmupSeconds = WARMUP_S) =>
+  closedLoopWith(concurrency, seconds, op, warmupSeconds);
 
-/** One measured segment: per-call latencies (ms) over `seconds` of wall time. */
-interface Segment {
-  latencies: number[];
-  seconds: number;
-  errors: number;
-  firstError?: string;
-}
-
-function percentile(sorted: Float64Array, p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))]!;
-}
-
-/** Pools segments of one configuration: throughput over their total time, percentiles over all calls. */
-function summarise(segments: Segment[]): Measured {
-  const seconds = segments.reduce((sum, s) => sum + s.seconds, 0);
-  const sorted = Float64Array.from(segments.flatMap((s) => s.latencies)).sort();
-  const errors = segments.reduce((sum, s) => sum + s.errors, 0);
-  const firstError = segments.find((s) => s.firstError)?.firstError;
-  return { tps: sorted.length / seconds, p50: percentile(sorted, 0.5), p95: percentile(sorted, 0.95), ops: sorted.length, errors, ...(firstError ? { firstError } : {}) };
-}
-
-/**
- * Runs configurations A and B alternately as A B B A, each segment half the duration, and pools each
- * side: on a shared, noisy machine a drift in background load then hits both sides alike.
- */
-async function abba(a: (seconds: number) => Promise<Segment>, b: (seconds: number) => Promise<Segment>, seconds: number): Promise<[Measured, Measured]> {
-  const half = Math.max(1, Math.round(seconds / 2));
-  const a1 = await a(half);
-  const b1 = await b(half);
-  const b2 = await b(half);
-  const a2 = await a(half);
-  return [summarise([a1, a2]), summarise([b1, b2])];
-}
-
-/** Like abba for n configurations: A B C … then … C B A, half the duration each; pooled per configuration. */
-async function rotate(configs: Array<(seconds: number) => Promise<Segment>>, seconds: number): Promise<Measured[]> {
-  const half = Math.max(1, Math.round(seconds / 2));
-  const segments: Segment[][] = configs.map(() => []);
-  const indices = configs.map((_, i) => i);
-  for (const order of [indices, [...indices].reverse()]) {
-    for (const i of order) segments[i]!.push(await configs[i]!(half));
-  }
-  return segments.map(summarise);
-}
-
-/** `concurrency` loops calling `op` back to back for `seconds`; latency per call in ms. */
-async function closedLoop(concurrency: number, seconds: number, op: () => Promise<void>, warmupSeconds = WARMUP_S): Promise<Segment> {
-  const run = async (duration: number, record: boolean): Promise<Segment> => {
-    const latencies: number[] = [];
-    let errors = 0;
-    let firstError: string | undefined;
-    const started = performance.now();
-    const deadline = started + duration * 1000;
-    await Promise.all(
-      Array.from({ length: concurrency }, async () => {
-        while (performance.now() < deadline) {
-          const t0 = performance.now();
-          try {
-            await op();
-            if (record) latencies.push(performance.now() - t0);
-          } catch (error) {
-            errors++;
-            firstError ??= error instanceof Error ? `${(error as { code?: string }).code ?? ''} ${error.message}` : String(error);
-          }
-        }
-      }),
-    );
-    return { latencies, seconds: (performance.now() - started) / 1000, errors, ...(firstError ? { firstError } : {}) };
-  };
-  if (warmupSeconds > 0) await run(warmupSeconds, false);
-  return run(seconds, true);
-}
-
-// ─── pgbench ────────────────────────────────────────────────────────────────────────────────────
-
-/** pgbench on PATH, else the newest /usr/lib/postgresql/<version>/bin/pgbench (Debian/Ubuntu layout). */
-function findPgbench(): string | undefined {
-  const onPath = spawnSync('sh', ['-c', 'command -v pgbench'], { encoding: 'utf8' });
-  if (onPath.status === 0 && onPath.stdout.trim()) return onPath.stdout.trim();
-  const base = '/usr/lib/postgresql';
-  if (!existsSync(base)) return undefined;
-  const versions = readdirSync(base)
-    .filter((v) => existsSync(path.join(base, v, 'bin', 'pgbench')))
-    .sort((a, b) => Number.parseFloat(b) - Number.parseFloat(a));
-  return versions[0] ? path.join(base, versions[0], 'bin', 'pgbench') : undefined;
-}
-
-async function pgbench(binary: string, workload: Workload, concurrency: number, seconds: number): Promise<Segment> {
-  const url = new URL(BENCH_URL);
-  const logDir = mkdtempSync(path.join(os.tmpdir(), 'pgbench-orders-'));
-  const argv = [
-    '-n', // no vacuum of pgbench's own tables (we have none)
-    '-M', 'prepared',
-    '-c', String(concurrency),
-    '-j', String(Math.min(concurrency, os.cpus().length)),
-    '-T', String(Math.max(1, Math.round(seconds))),
-    '-D', `ncustomers=${CUSTOMERS}`,
-    '-D', `nproducts=${PRODUCTS}`,
-    '-D', `hot=${workload === 'hot' ? 1 : 0}`,
-    '-f', path.join(ROOT, 'bench/sql/order.pgbench.sql'),
-    '-l', '--log-prefix', path.join(logDir, 'tx'),
-    '-h', url.hostname,
-    '-p', url.port || '5432',
-    '-U', decodeURIComponent(url.username || 'postgres'),
-    decodeURIComponent(url.pathname.slice(1)),
-  ];
-  const childEnv = { ...process.env, ...(url.password ? { PGPASSWORD: decodeURIComponent(url.password) } : {}) };
-  try {
-    const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = spawn(binary, argv, { env: childEnv });
-      let out = '';
-      let err = '';
-      child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-      child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-      child.on('close', (exitCode) => resolve({ code: exitCode, stdout: out, stderr: err }));
-    });
-    const tps = Number(/tps = ([\d.]+) \(without initial connection time\)/.exec(stdout)?.[1] ?? Number.NaN);
-    const failed = Number(/number of failed transactions: (\d+)/.exec(stdout)?.[1] ?? 0);
-    if (code !== 0 || Number.isNaN(tps)) throw new Error(`pgbench failed (exit ${code}): ${stderr.slice(-2000)}`);
-    // Per-transaction log lines: client_id transaction_no latency_us script_no epoch_s epoch_us.
-    const latencies: number[] = [];
-    for (const file of readdirSync(logDir)) {
-      for (const line of readFileSync(path.join(logDir, file), 'utf8').split('\n')) {
-        const fields = line.split(' ');
-        if (fields.length >= 3 && fields[2] !== 'failed' && fields[2] !== 'skipped') latencies.push(Number(fields[2]) / 1000);
-      }
-    }
-    // pgbench's own tps excludes connection set-up; express it as the time those transactions took.
-    return { latencies, seconds: latencies.length / tps, errors: failed };
-  } finally {
-    rmSync(logDir, { recursive: true, force: true });
-  }
+function pgbench(binary: string, workload: Workload, concurrency: number, seconds: number): Promise<Segment> {
+  return runPgbench({
+    binary,
+    url: BENCH_URL,
+    script: path.join(ROOT, 'bench/sql/order.pgbench.sql'),
+    concurrency,
+    seconds,
+    protocol: 'prepared',
+    defines: { ncustomers: CUSTOMERS, nproducts: PRODUCTS, hot: workload === 'hot' ? 1 : 0 },
+  });
 }
 
 // ─── the design alternatives (benchmark only; production uses createOrder) ────────────────────
@@ -342,13 +243,28 @@ function pool(max: number, extra: Partial<postgres.Options<Record<string, postgr
   return postgres(BENCH_URL, { ...options, ...extra }) as unknown as Sql;
 }
 
-async function admin<T>(fn: (sql: Sql) => Promise<T>): Promise<T> {
-  const sql = postgres(withDatabase(BASE_URL, 'postgres'), { max: 1, onnotice: () => {} }) as unknown as Sql;
-  try {
-    return await fn(sql);
-  } finally {
-    await sql.end({ timeout: 5 });
+/** Retries `fn` while the server answers "too many clients" (53300): a shared machine, others benchmark too. */
+async function whenConnectionFree<T>(fn: () => Promise<T>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (error) {
+      if ((error as { code?: string }).code !== '53300' || Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
   }
+}
+
+async function admin<T>(fn: (sql: Sql) => Promise<T>): Promise<T> {
+  return whenConnectionFree(async () => {
+    const sql = postgres(withDatabase(BASE_URL, 'postgres'), { max: 1, onnotice: () => {} }) as unknown as Sql;
+    try {
+      return await fn(sql);
+    } finally {
+      await sql.end({ timeout: 5 });
+    }
+  });
 }
 
 async function dropDatabase(): Promise<void> {
@@ -357,7 +273,7 @@ async function dropDatabase(): Promise<void> {
 
 async function prepareDatabase(): Promise<void> {
   await dropDatabase();
-  await migrate(BENCH_URL);
+  await whenConnectionFree(() => migrate(BENCH_URL));
   const sql = pool(1);
   try {
     await sql`
@@ -376,13 +292,26 @@ async function prepareDatabase(): Promise<void> {
 
 /** Keeps every run on equal footing: hot rows accumulate dead versions quickly. */
 async function tidy(): Promise<void> {
-  const sql = pool(1);
-  try {
-    await sql`vacuum analyze products`;
-    await sql`checkpoint`.catch(() => {}); // needs superuser / pg_checkpoint; best effort
-  } finally {
-    await sql.end();
+  await whenConnectionFree(async () => {
+    const sql = pool(1);
+    try {
+      await sql`vacuum analyze products`;
+      await sql`checkpoint`.catch(() => {}); // needs superuser / pg_checkpoint; best effort
+    } finally {
+      await sql.end();
+    }
+  });
+}
+
+/** Waits (≤ 60 s) until `needed` connections are free, so a run does not fail on a busy shared server. */
+async function awaitFreeConnections(needed: number): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  let free = await freeConnections();
+  while (free < needed && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    free = await freeConnections();
   }
+  if (free < needed) log(`warning: only ${free} free connections, ${needed} wanted`);
 }
 
 async function freeConnections(): Promise<number> {
@@ -410,6 +339,7 @@ async function countStatements(variant: Variant): Promise<number> {
 
 async function measureInProcess(workload: Workload, concurrency: number, place: Variant['place'], seconds: number): Promise<Segment> {
   await tidy();
+  await awaitFreeConnections(concurrency + 2);
   const sql = pool(concurrency);
   try {
     return await closedLoop(concurrency, seconds, async () => {
@@ -426,11 +356,13 @@ async function measureHttp(offline: Offline, workload: Workload, concurrency: nu
   await tidy();
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
   const target = new URL('/orders', offline.httpUrl);
-  const post = (body: string) =>
-    new Promise<void>((resolve, reject) => {
+  const post = async (order: CreateOrderInput) => {
+    const body = JSON.stringify(order);
+    const authorization = await bearer(order.customerId);
+    return new Promise<void>((resolve, reject) => {
       const request = http.request(
         target,
-        { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+        { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization } },
         (response) => {
           let text = '';
           response.on('data', (chunk: Buffer) => (text += chunk.toString()));
@@ -440,16 +372,17 @@ async function measureHttp(offline: Offline, workload: Workload, concurrency: nu
       request.on('error', reject);
       request.end(body);
     });
+  };
   try {
     // Every concurrent request beyond the warm workers starts a cold worker thread (bundle load, new
     // pool): warm up with rounds of `concurrency` parallel requests until three rounds in a row take < 0.5 s.
     const warmupDeadline = performance.now() + 60_000;
     for (let fast = 0; fast < 3 && performance.now() < warmupDeadline; ) {
       const t0 = performance.now();
-      await Promise.allSettled(Array.from({ length: concurrency }, () => post(JSON.stringify(randomOrder(workload)))));
+      await Promise.allSettled(Array.from({ length: concurrency }, () => post(randomOrder(workload))));
       fast = performance.now() - t0 < 500 ? fast + 1 : 0;
     }
-    return await closedLoop(concurrency, seconds, () => post(JSON.stringify(randomOrder(workload))), WARMUP_S);
+    return await closedLoop(concurrency, seconds, () => post(randomOrder(workload)), WARMUP_S);
   } finally {
     agent.destroy();
   }
@@ -471,19 +404,20 @@ async function measureHandler(workload: Workload, concurrency: number, seconds: 
   }
   const handler = handlerInProcess;
   return closedLoop(concurrency, seconds, async () => {
-    const response = await handler(httpEvent(randomOrder(workload)), lambdaContext());
+    const order = randomOrder(workload);
+    const response = await handler(httpEvent(order, await bearer(order.customerId)), lambdaContext());
     if (response.statusCode !== 201) throw new Error(`handler ${response.statusCode}: ${String(response.body).slice(0, 200)}`);
   });
 }
 
-function httpEvent(body: unknown): HttpEvent {
+function httpEvent(body: unknown, authorization: string): HttpEvent {
   const now = new Date();
   return {
     version: '2.0',
     routeKey: 'POST /orders',
     rawPath: '/orders',
     rawQueryString: '',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', authorization },
     body: JSON.stringify(body),
     isBase64Encoded: false,
     requestContext: {
@@ -520,20 +454,24 @@ function lambdaContext(): Context {
 
 // ─── report ─────────────────────────────────────────────────────────────────────────────────────
 
-const f0 = (n: number) => (Number.isFinite(n) ? n.toFixed(0) : '–');
-const f2 = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : '–');
-
 function table(headers: string[], rows: string[][]): void {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
-  log(line(headers));
-  log(widths.map((w) => '─'.repeat(w)).join('  '));
-  for (const row of rows) log(line(row));
+  log(formatTable(headers, rows));
 }
 
 const errorNote = (m: Measured) => (m.errors > 0 ? ` (${m.errors} errors: ${m.firstError ?? 'see pgbench'})` : '');
 
-async function main(): Promise<void> {
+interface Ratio {
+  workload: Workload;
+  concurrency: number;
+  ratio: number;
+  ours: Measured;
+  reference: Measured;
+}
+
+async function bench(options: OrdersBenchOptions): Promise<Ratio[]> {
+  configure(options);
+  const flag = (name: 'no-variants' | 'no-http' | 'keep-db') =>
+    name === 'no-variants' ? !options.variants : name === 'no-http' ? !options.http : options.keepDb;
   // The numbers, not the per-order logs (createOrder's retry notes, the handler's access log).
   logger.setLogLevel('ERROR');
   const pgbenchBinary = findPgbench();
@@ -549,21 +487,20 @@ async function main(): Promise<void> {
 
     // 1 + 2: createOrder in process vs pgbench.
     const rows: string[][] = [];
-    const ratios: Array<{ workload: Workload; concurrency: number; ratio: number }> = [];
+    const ratios: Ratio[] = [];
     for (const workload of WORKLOADS) {
       for (const concurrency of CONCURRENCY) {
-        const free = await freeConnections();
-        if (free < concurrency + 2) log(`warning: only ${free} free connections for concurrency ${concurrency}`);
         const [ours, reference] = await abba(
           (seconds) => measureInProcess(workload, concurrency, (sql, input) => createOrder(sql, input), seconds),
           async (seconds) => {
             await tidy();
+            await awaitFreeConnections(concurrency + 2);
             return pgbench(pgbenchBinary, workload, concurrency, seconds);
           },
           DURATION_S,
         );
         const ratio = ours.tps / reference.tps;
-        ratios.push({ workload, concurrency, ratio });
+        ratios.push({ workload, concurrency, ratio, ours, reference });
         rows.push([
           workload,
           String(concurrency),
@@ -663,16 +600,69 @@ async function main(): Promise<void> {
         }
       }
     }
+    return ratios;
   } finally {
     if (flag('keep-db')) log(`kept ${DATABASE}`);
     else await dropDatabase();
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    process.stderr.write(`bench:orders failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exit(1);
-  },
-);
+const SUITE_OPTIONS: Record<Profile, Partial<OrdersBenchOptions>> = {
+  full: { durationS: 10, warmupS: 1, concurrency: [1, 16, 64] },
+  quick: { durationS: 2, warmupS: 0.5, concurrency: [16] },
+  tiny: { durationS: 1, warmupS: 0, concurrency: [4], workloads: ['random'] },
+};
+
+/** The suite's entry: createOrder vs pgbench (1 + 2); no variants, no HTTP (see bench/http-overhead.ts). */
+export async function run(ctx: SuiteContext): Promise<BenchOutput> {
+  const ratios = await bench({ ...DEFAULT_OPTIONS, variants: false, http: false, ...SUITE_OPTIONS[ctx.profile] });
+  const metrics: Metric[] = ratios.map((r) =>
+    metric('orders', {
+      metric: `createOrder vs pgbench, ${r.workload} products, c=${r.concurrency}`,
+      ours: r.ours.tps,
+      reference: r.reference.tps,
+      unit: 'orders/s',
+      goal: r.concurrency === 16 ? { on: 'ratio', op: '>=', value: 0.8 } : null,
+      ...(r.ours.errors + r.reference.errors > 0 ? { note: `${r.ours.errors} createOrder / ${r.reference.errors} pgbench errors` } : {}),
+    }),
+  );
+  return {
+    metrics,
+    details: {
+      database: DATABASE,
+      customers: CUSTOMERS,
+      products: PRODUCTS,
+      durationS: DURATION_S,
+      cells: ratios.map((r) => ({ workload: r.workload, concurrency: r.concurrency, ratio: r.ratio, createOrder: r.ours, pgbench: r.reference })),
+    },
+  };
+}
+
+function cliOptions(argv: string[]): OrdersBenchOptions {
+  const flag = (name: string) => argv.includes(`--${name}`);
+  const option = (name: string) => {
+    const index = argv.indexOf(`--${name}`);
+    return index >= 0 ? argv[index + 1] : undefined;
+  };
+  const list = (name: string) => option(name)?.split(',').map((v) => v.trim()).filter(Boolean);
+  const quick = flag('quick');
+  return {
+    durationS: Number(option('duration') ?? (quick ? 4 : 10)),
+    warmupS: quick ? 0.5 : 1,
+    concurrency: list('concurrency')?.map(Number) ?? [1, 16, 64],
+    workloads: (list('workload') ?? ['random', 'hot']) as Workload[],
+    variants: !flag('no-variants'),
+    http: !flag('no-http'),
+    keepDb: flag('keep-db'),
+  };
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  bench(cliOptions(process.argv.slice(2))).then(
+    () => process.exit(0),
+    (error: unknown) => {
+      process.stderr.write(`bench:orders failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -9,9 +9,13 @@
  * dropped and rebuilt from the catalog afterwards, ANALYZE, identities synced. Prints both times and
  * ours/reference (goal ≤ 1.7; and ≤ 60 s for the default 1M orders). Not a test: timings depend on
  * the machine and on what else runs on it (the load average is printed with the results).
+ *
+ * `npm run bench` runs the same measurement through `run()` on the suite's data set (shop_bench, kept
+ * afterwards as the data the other benchmarks read).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import postgres from 'postgres';
 import { localEnv, ROOT, withDatabase } from '../scripts/lib/env.js';
@@ -25,6 +29,9 @@ import {
   syncIdentities,
 } from '../scripts/db/seed-schema.js';
 import { migrate } from '../shared/db/migrate.js';
+import type { SuiteContext } from './lib/context.js';
+import { metric, type BenchOutput } from './lib/result.js';
+import { assertScratchName } from './lib/scratch.js';
 
 const SCRATCH_DATABASE = 'shop_bench_seed';
 const GOAL_RATIO = 1.7;
@@ -135,11 +142,12 @@ async function referenceSeed(databaseUrl: string, counts: Counts, asOf: Date): P
   }
 }
 
-async function recreateScratch(adminUrl: string, create: boolean): Promise<void> {
+async function recreateScratch(adminUrl: string, database: string, create: boolean): Promise<void> {
+  assertScratchName(database);
   const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
   try {
-    await admin.unsafe(`drop database if exists ${SCRATCH_DATABASE} with (force)`);
-    if (create) await admin.unsafe(`create database ${SCRATCH_DATABASE}`);
+    await admin.unsafe(`drop database if exists ${database} with (force)`);
+    if (create) await admin.unsafe(`create database ${database}`);
   } finally {
     await admin.end({ timeout: 5 });
   }
@@ -185,6 +193,120 @@ const load = () =>
     .map((l) => l.toFixed(2))
     .join(' ');
 
+export interface SeedBenchOptions {
+  /** The dev database URL (only its server is used). */
+  baseUrl: string;
+  /** Scratch database to create, load twice and (unless keep) drop. */
+  database: string;
+  counts: Counts;
+  seed?: number;
+  /** Leave the database in place with our seed's data (the suite's data set). */
+  keep?: boolean;
+  oursFirst?: boolean;
+  log?: (line: string) => void;
+}
+
+export interface SeedBenchResult {
+  counts: Counts;
+  ours: SeedSummary;
+  reference: ReferenceResult;
+  ratio: number;
+  loadBefore: Record<string, string>;
+  walMb: Record<string, number>;
+}
+
+/** Both loads, reference first by default, on a freshly created scratch database. */
+export async function seedBench(options: SeedBenchOptions): Promise<SeedBenchResult> {
+  const log = options.log ?? ((line: string) => console.log(line));
+  const { counts } = options;
+  const database = options.database;
+  assertScratchName(database);
+  const scratchUrl = withDatabase(options.baseUrl, database);
+  const adminUrl = withDatabase(options.baseUrl, 'postgres');
+  const asOf = new Date(Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate()));
+
+  log(
+    `seed benchmark: ${fmt(counts.customers)} customers, ${fmt(counts.products)} products, ${fmt(counts.orders)} orders ` +
+      `in scratch database ${database} (${cpus().length} CPUs, load average ${load()})`,
+  );
+  await recreateScratch(adminUrl, database, true);
+  let ours: SeedSummary | undefined;
+  let reference: ReferenceResult | undefined;
+  const loadBefore: Record<string, string> = {};
+  const walMb: Record<string, number> = {};
+  try {
+    await migrate(scratchUrl);
+    const runReference = async () => {
+      await checkpoint(scratchUrl);
+      loadBefore.reference = load();
+      log(`\n(b) reference: generate_series INSERT … SELECT inside Postgres … (load ${loadBefore.reference})`);
+      const lsn = await walPosition(scratchUrl);
+      reference = await referenceSeed(scratchUrl, counts, asOf);
+      walMb.reference = await walMegabytesSince(scratchUrl, lsn);
+      log(
+        `    ${secs(reference.elapsedMs)}, ${fmt(reference.totalRows)} rows ` +
+          `(${SEED_TABLES.map((t) => `${t} ${fmt(reference!.rows[t] ?? 0)}`).join(', ')})\n` +
+          `    phases: ${Object.entries(reference.phasesMs)
+            .map(([name, ms]) => `${name} ${secs(ms)}`)
+            .join(', ')}\n    WAL written: ${fmt(walMb.reference)} MB`,
+      );
+    };
+    const runOurs = async () => {
+      await checkpoint(scratchUrl);
+      loadBefore.ours = load();
+      log(`\n(a) ours: Node-generated rows streamed with COPY … (load ${loadBefore.ours})`);
+      const lsn = await walPosition(scratchUrl);
+      ours = await seed(scratchUrl, { ...counts, seed: options.seed ?? 1, reset: true, asOf });
+      walMb.ours = await walMegabytesSince(scratchUrl, lsn);
+      log(`${formatSummary(ours).replace(/^/gm, '    ')}\n    WAL written: ${fmt(walMb.ours)} MB`);
+    };
+    if (options.oursFirst) {
+      await runOurs();
+      await runReference();
+    } else {
+      await runReference();
+      await runOurs();
+    }
+  } finally {
+    // With oursFirst the reference's rows are what is left: only the default order leaves our seed's data.
+    if (!options.keep) await recreateScratch(adminUrl, database, false);
+  }
+  if (!ours || !reference) throw new Error('seed benchmark: a load did not finish');
+  return { counts, ours, reference, ratio: ours.elapsedMs / reference.elapsedMs, loadBefore, walMb };
+}
+
+/** The suite's entry: the benchmark on the data set's database, which it leaves loaded with our seed. */
+export async function run(ctx: SuiteContext): Promise<BenchOutput> {
+  const result = await seedBench({ baseUrl: ctx.baseUrl, database: ctx.dataset.database, counts: ctx.dataset.counts, keep: true });
+  const { ours, reference, counts } = result;
+  const label = `${fmt(counts.orders)} orders (${fmt(ours.totalRows)} rows)`;
+  const metrics = [
+    metric('seed', {
+      metric: `load ${label}: COPY vs generate_series`,
+      ours: ours.elapsedMs / 1000,
+      reference: reference.elapsedMs / 1000,
+      unit: 's',
+      goal: { on: 'ratio', op: '<=', value: GOAL_RATIO },
+    }),
+  ];
+  if (counts.orders >= 1_000_000) {
+    metrics.push(
+      metric('seed', { metric: `load ${fmt(counts.orders)} orders, wall time`, ours: ours.elapsedMs / 1000, unit: 's', goal: { on: 'ours', op: '<=', value: GOAL_SECONDS_1M } }),
+    );
+  }
+  return {
+    metrics,
+    details: {
+      counts,
+      loadBefore: result.loadBefore,
+      walMb: result.walMb,
+      ours: { elapsedMs: ours.elapsedMs, rows: ours.rows, rowsPerSecond: ours.rowsPerSecond, phasesMs: ours.phasesMs },
+      reference,
+      ratio: result.ratio,
+    },
+  };
+}
+
 async function main(): Promise<number> {
   const { values } = parseArgs({
     strict: true,
@@ -226,58 +348,15 @@ async function main(): Promise<number> {
   if (decodeURIComponent(new URL(baseUrl).pathname.slice(1)) === SCRATCH_DATABASE) {
     throw new Error(`DATABASE_URL points at the scratch database ${SCRATCH_DATABASE}; point it at the dev database`);
   }
-  const scratchUrl = withDatabase(baseUrl, SCRATCH_DATABASE);
-  const adminUrl = withDatabase(baseUrl, 'postgres');
-  const asOf = new Date(Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate()));
+  const { ours, reference, ratio, loadBefore, walMb } = await seedBench({
+    baseUrl,
+    database: SCRATCH_DATABASE,
+    counts,
+    seed: seedValue,
+    keep: values.keep,
+    oursFirst: values['ours-first'],
+  });
 
-  console.log(
-    `seed benchmark: ${fmt(counts.customers)} customers, ${fmt(counts.products)} products, ${fmt(counts.orders)} orders ` +
-      `in scratch database ${SCRATCH_DATABASE} (${cpus().length} CPUs, load average ${load()})`,
-  );
-  await recreateScratch(adminUrl, true);
-  let ours: SeedSummary | undefined;
-  let reference: ReferenceResult | undefined;
-  const loadBefore: Record<string, string> = {};
-  const walMb: Record<string, number> = {};
-  try {
-    await migrate(scratchUrl);
-    const runReference = async () => {
-      await checkpoint(scratchUrl);
-      loadBefore.reference = load();
-      console.log(`\n(b) reference: generate_series INSERT … SELECT inside Postgres … (load ${loadBefore.reference})`);
-      const lsn = await walPosition(scratchUrl);
-      reference = await referenceSeed(scratchUrl, counts, asOf);
-      walMb.reference = await walMegabytesSince(scratchUrl, lsn);
-      console.log(
-        `    ${secs(reference.elapsedMs)}, ${fmt(reference.totalRows)} rows ` +
-          `(${SEED_TABLES.map((t) => `${t} ${fmt(reference!.rows[t] ?? 0)}`).join(', ')})\n` +
-          `    phases: ${Object.entries(reference.phasesMs)
-            .map(([name, ms]) => `${name} ${secs(ms)}`)
-            .join(', ')}\n    WAL written: ${fmt(walMb.reference)} MB`,
-      );
-    };
-    const runOurs = async () => {
-      await checkpoint(scratchUrl);
-      loadBefore.ours = load();
-      console.log(`\n(a) ours: Node-generated rows streamed with COPY … (load ${loadBefore.ours})`);
-      const lsn = await walPosition(scratchUrl);
-      ours = await seed(scratchUrl, { ...counts, seed: seedValue, reset: true, asOf });
-      walMb.ours = await walMegabytesSince(scratchUrl, lsn);
-      console.log(`${formatSummary(ours).replace(/^/gm, '    ')}\n    WAL written: ${fmt(walMb.ours)} MB`);
-    };
-    if (values['ours-first']) {
-      await runOurs();
-      await runReference();
-    } else {
-      await runReference();
-      await runOurs();
-    }
-  } finally {
-    if (!values.keep) await recreateScratch(adminUrl, false);
-  }
-  if (!ours || !reference) return 1;
-
-  const ratio = ours.elapsedMs / reference.elapsedMs;
   const ratioOk = ratio <= GOAL_RATIO;
   const isFullScale = counts.orders >= 1_000_000;
   const secondsOk = ours.elapsedMs <= GOAL_SECONDS_1M * 1000;
@@ -316,9 +395,11 @@ result
   return 0;
 }
 
-try {
-  process.exitCode = await main();
-} catch (error) {
-  console.error(`error: ${(error as Error).message}`);
-  process.exitCode = 1;
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  try {
+    process.exitCode = await main();
+  } catch (error) {
+    console.error(`error: ${(error as Error).message}`);
+    process.exitCode = 1;
+  }
 }

@@ -14,49 +14,66 @@
  * (b) and (c) are interleaved call by call so machine noise hits both alike. Goals (issue #5):
  * hit ≥ 200× faster than (a); hit ≤ 1.5× (c). Results: stdout and bench/results/top-products-*.json.
  * The bench's Redis keys (≈175 MB at 1M orders) are deleted at the end unless --keep.
+ *
+ * `npm run bench` runs (a)–(c) through `run()` on the suite's data set (its HTTP view is the
+ * http-overhead benchmark).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadLocalEnv, localEnv, ROOT, withDatabase } from '../scripts/lib/env.js';
+import type { SuiteContext } from './lib/context.js';
+import { deleteNamespace as deleteKeys } from './lib/redis.js';
+import { metric, type BenchOutput } from './lib/result.js';
+import { stats as fullStats, time } from './lib/stats.js';
 
-const { values: args } = parseArgs({
-  options: {
-    quick: { type: 'boolean', default: false },
-    iterations: { type: 'string' },
-    'no-offline': { type: 'boolean', default: false },
-    keep: { type: 'boolean', default: false },
-    reseed: { type: 'boolean', default: false },
-  },
-});
+interface Scale {
+  database: string;
+  customers: number;
+  products: number;
+  orders: number;
+  aggregateRuns: number;
+}
 
-const SCALE = args.quick
-  ? { database: 'shop_bench_top_quick', customers: 10_000, products: 2_000, orders: 100_000, aggregateRuns: 10 }
-  : { database: 'shop_bench_top', customers: 100_000, products: 10_000, orders: 1_000_000, aggregateRuns: 7 };
-const ITERATIONS = Number(args.iterations ?? (args.quick ? 1_000 : 3_000));
-const NAMESPACE = 'ecommerce-pipeline:bench-top-products';
-const base = localEnv();
-const databaseUrl = withDatabase(base.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/shop', SCALE.database);
-const benchEnv = {
-  DATABASE_URL: databaseUrl,
-  CACHE_NAMESPACE: NAMESPACE,
-  LOG_LEVEL: 'ERROR',
-  // The aggregate at 1M orders takes seconds: the bench must measure it, not time it out.
-  DATABASE_STATEMENT_TIMEOUT_MS: '120000',
-};
-// Before any shared/ module reads its configuration.
-loadLocalEnv(benchEnv);
+export interface TopProductsBenchOptions {
+  databaseUrl: string;
+  namespace: string;
+  iterations: number;
+  aggregateRuns: number;
+  /** Seed the database when it does not hold `scale.orders` orders (the CLI); the suite prepares its own. */
+  scale?: Scale;
+  reseed?: boolean;
+  offline: boolean;
+  keep: boolean;
+  writeFile: boolean;
+}
 
-const { migrate } = await import('../shared/db/migrate.js');
-const { getSql, closeSql } = await import('../shared/clients/postgres.js');
-const { getRedis } = await import('../shared/clients/redis.js');
-const { getConfig } = await import('../shared/config.js');
-const { topProductsKeys } = await import('../shared/products/keys.js');
-const { reconcileTopProducts } = await import('../shared/products/reconcile.js');
-const { readLeaderboard } = await import('../shared/products/leaderboard.js');
-const { queryTopProducts, DEFAULT_SETTINGS } = await import('../shared/products/top-products.js');
-const { resolveWindow } = await import('../shared/products/window.js');
-const { handler } = await import('../functions/getTopProducts.js');
-const { httpEvent, lambdaContext } = await import('../tests/helpers/lambda.js');
+// Set by bench() before anything reads them.
+let SCALE: Scale;
+let ITERATIONS: number;
+let NAMESPACE: string;
+let databaseUrl: string;
+let benchEnv: Record<string, string>;
+let args: { reseed: boolean; 'no-offline': boolean; keep: boolean };
+type Modules = Awaited<ReturnType<typeof loadModules>>;
+let m: Modules;
+
+/** The shared/ modules, imported after the environment is set (they read their configuration once). */
+async function loadModules() {
+  return {
+    ...(await import('../shared/db/migrate.js')),
+    ...(await import('../shared/clients/postgres.js')),
+    ...(await import('../shared/clients/redis.js')),
+    ...(await import('../shared/config.js')),
+    ...(await import('../shared/products/keys.js')),
+    ...(await import('../shared/products/reconcile.js')),
+    ...(await import('../shared/products/leaderboard.js')),
+    ...(await import('../shared/products/top-products.js')),
+    ...(await import('../shared/products/window.js')),
+    handler: (await import('../functions/getTopProducts.js')).handler,
+    ...(await import('../tests/helpers/lambda.js')),
+  };
+}
 
 interface Stats {
   n: number;
@@ -66,22 +83,15 @@ interface Stats {
 }
 
 function stats(samples: number[]): Stats {
-  const sorted = [...samples].sort((a, b) => a - b);
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? NaN;
-  const round = (x: number) => Math.round(x * 1000) / 1000;
-  return { n: sorted.length, p50: round(at(0.5)), p95: round(at(0.95)), mean: round(sorted.reduce((s, x) => s + x, 0) / sorted.length) };
+  const { n, p50, p95, mean } = fullStats(samples);
+  return { n, p50, p95, mean };
 }
 
 const fmt = (s: Stats) => `p50 ${s.p50.toFixed(3).padStart(9)} ms   p95 ${s.p95.toFixed(3).padStart(9)} ms   (n=${s.n})`;
 const log = (line: string) => console.log(line);
 
-async function time<T>(fn: () => Promise<T>): Promise<[number, T]> {
-  const started = performance.now();
-  const value = await fn();
-  return [performance.now() - started, value];
-}
-
 async function ensureDataset(): Promise<{ orders: number; items: number; seededNow: boolean; seedMs?: number }> {
+  const { migrate, getSql } = m;
   await migrate(databaseUrl);
   const sql = getSql();
   const count = async () => {
@@ -90,7 +100,7 @@ async function ensureDataset(): Promise<{ orders: number; items: number; seededN
     return row!;
   };
   const current = await count();
-  if (!args.reseed && current.orders === SCALE.orders) return { ...current, seededNow: false };
+  if (!args.reseed && (current.orders === SCALE.orders || SCALE.orders < 0)) return { ...current, seededNow: false };
   log(`seeding ${SCALE.database}: ${SCALE.orders.toLocaleString('en-US')} orders (scripts/db/seed.ts) …`);
   const { seed } = await import('../scripts/db/seed.js');
   const [seedMs] = await time(() =>
@@ -100,18 +110,36 @@ async function ensureDataset(): Promise<{ orders: number; items: number; seededN
 }
 
 async function deleteNamespace(): Promise<number> {
-  const redis = getRedis();
-  let cursor: string | number = '0';
-  let deleted = 0;
-  do {
-    const [next, keys]: [string | number, string[]] = await redis.scan(cursor, { match: `${NAMESPACE}:*`, count: 1000 });
-    cursor = next;
-    for (let i = 0; i < keys.length; i += 500) deleted += await redis.unlink(...keys.slice(i, i + 500));
-  } while (String(cursor) !== '0');
-  return deleted;
+  return deleteKeys(m.getRedis(), NAMESPACE);
 }
 
-async function main(): Promise<void> {
+async function bench(options: TopProductsBenchOptions): Promise<Record<string, unknown>> {
+  SCALE = options.scale ?? { database: '', customers: 0, products: 0, orders: -1, aggregateRuns: options.aggregateRuns };
+  SCALE.aggregateRuns = options.aggregateRuns;
+  ITERATIONS = options.iterations;
+  NAMESPACE = options.namespace;
+  databaseUrl = options.databaseUrl;
+  args = { reseed: options.reseed ?? false, 'no-offline': !options.offline, keep: options.keep };
+  benchEnv = {
+    DATABASE_URL: databaseUrl,
+    CACHE_NAMESPACE: NAMESPACE,
+    LOG_LEVEL: 'ERROR',
+    // The aggregate at 1M orders takes seconds: the bench must measure it, not time it out.
+    DATABASE_STATEMENT_TIMEOUT_MS: '120000',
+  };
+  // Before any shared/ module reads its configuration.
+  loadLocalEnv(benchEnv);
+  m = await loadModules();
+  try {
+    return await measure(options);
+  } finally {
+    await m.closeSql();
+  }
+}
+
+async function measure(options: TopProductsBenchOptions): Promise<Record<string, unknown>> {
+  const { getConfig, getSql, getRedis, topProductsKeys, reconcileTopProducts, resolveWindow, queryTopProducts } = m;
+  const { readLeaderboard, handler, httpEvent, lambdaContext, DEFAULT_SETTINGS } = m;
   const config = getConfig();
   const sql = getSql();
   const redis = getRedis();
@@ -149,7 +177,8 @@ async function main(): Promise<void> {
   }
 
   // (b) handler hit vs (c) raw GET of the same key, interleaved.
-  const event = () => httpEvent({ method: 'GET', path: '/products/top', query: { limit: '10' } });
+  // A public route: no Authorization header, as a shop's browser sends it.
+  const event = () => httpEvent({ method: 'GET', path: '/products/top', query: { limit: '10' }, authorization: null });
   const context = lambdaContext('getTopProducts');
   const warm = await handler(event(), context);
   if (warm.statusCode !== 200) throw new Error(`handler answered ${warm.statusCode}: ${warm.body}`);
@@ -243,19 +272,97 @@ async function main(): Promise<void> {
   }
 
   results.finishedAt = new Date().toISOString();
-  mkdirSync(`${ROOT}bench/results`, { recursive: true });
-  const file = `${ROOT}bench/results/top-products-${results.startedAt as string}.json`.replace(/:/g, '-');
-  writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
-  log('');
-  log(`results: ${file}`);
+  if (options.writeFile) {
+    mkdirSync(`${ROOT}bench/results`, { recursive: true });
+    const file = `${ROOT}bench/results/top-products-${results.startedAt as string}.json`.replace(/:/g, '-');
+    writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+    log('');
+    log(`results: ${file}`);
+  }
   if (!args.keep) log(`deleted ${await deleteNamespace()} bench keys`);
+  return results;
 }
 
-try {
-  await main();
-} catch (error) {
-  console.error(error);
-  process.exitCode = 1;
-} finally {
-  await closeSql();
+/**
+ * The suite's entry: (a)–(c) on the suite's data set, in the suite's cache namespace (left loaded:
+ * the load test and the round-trip count read the same leaderboard; the suite deletes it at the end).
+ */
+export async function run(ctx: SuiteContext): Promise<BenchOutput> {
+  const iterations = { full: 3_000, quick: 500, tiny: 50 }[ctx.profile];
+  const aggregateRuns = { full: 7, quick: 5, tiny: 3 }[ctx.profile];
+  const results = await bench({
+    databaseUrl: ctx.dataset.directUrl,
+    namespace: ctx.functionEnv.CACHE_NAMESPACE!,
+    iterations,
+    aggregateRuns,
+    offline: false,
+    keep: true,
+    writeFile: false,
+  });
+  const inProcess = results.inProcess as { uncachedAggregateAllTime: Stats; handlerHit: Stats; rawGet: Stats };
+  const atScale = ctx.dataset.counts.orders >= 1_000_000;
+  const orders = ctx.dataset.counts.orders.toLocaleString('en-US');
+  return {
+    metrics: [
+      metric('top-products', {
+        metric: 'cache hit through the handler vs raw @upstash/redis GET, p50',
+        ours: inProcess.handlerHit.p50,
+        reference: inProcess.rawGet.p50,
+        unit: 'ms',
+        goal: { on: 'ratio', op: '<=', value: 1.5 },
+      }),
+      metric('top-products', {
+        metric: 'cache hit through the handler vs raw GET, p95',
+        ours: inProcess.handlerHit.p95,
+        reference: inProcess.rawGet.p95,
+        unit: 'ms',
+      }),
+      metric('top-products', {
+        metric: `cache hit vs uncached Postgres aggregate (${orders} orders), p50`,
+        ours: inProcess.handlerHit.p50,
+        reference: inProcess.uncachedAggregateAllTime.p50,
+        unit: 'ms',
+        goal: { on: 'ratio', op: '<=', value: 1 / 200, text: 'ratio ≤ 1/200 (≥ 200× faster)' },
+        judge: atScale,
+        ...(atScale ? {} : { note: 'the 200× goal is set at 1M orders (full run)' }),
+      }),
+    ],
+    details: results,
+  };
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: 'boolean', default: false },
+      iterations: { type: 'string' },
+      'no-offline': { type: 'boolean', default: false },
+      keep: { type: 'boolean', default: false },
+      reseed: { type: 'boolean', default: false },
+    },
+  });
+  const scale: Scale = values.quick
+    ? { database: 'shop_bench_top_quick', customers: 10_000, products: 2_000, orders: 100_000, aggregateRuns: 10 }
+    : { database: 'shop_bench_top', customers: 100_000, products: 10_000, orders: 1_000_000, aggregateRuns: 7 };
+  const base = localEnv();
+  await bench({
+    databaseUrl: withDatabase(base.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/shop', scale.database),
+    namespace: 'ecommerce-pipeline:bench-top-products',
+    iterations: Number(values.iterations ?? (values.quick ? 1_000 : 3_000)),
+    aggregateRuns: scale.aggregateRuns,
+    scale,
+    reseed: values.reseed,
+    offline: !values['no-offline'],
+    keep: values.keep,
+    writeFile: true,
+  });
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  try {
+    await main();
+  } catch (error) {
+    console.error(error);
+    process.exitCode = 1;
+  }
 }

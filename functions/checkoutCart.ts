@@ -1,5 +1,5 @@
 import { checkoutCart } from '../shared/carts/checkout.js';
-import { CartPathSchema, parseIfMatchHeader } from '../shared/carts/schemas.js';
+import { CartPathSchema, OWN_CART, parseIfMatchHeader } from '../shared/carts/schemas.js';
 import { getMongoDb } from '../shared/clients/mongo.js';
 import { getSql } from '../shared/clients/postgres.js';
 import { getRedis } from '../shared/clients/redis.js';
@@ -12,7 +12,7 @@ import { recordSale } from '../shared/products/leaderboard.js';
  * POST /carts/{customerId}/checkout — places the cart's order through the POST /orders code, empties the
  * cart, 201 with the order (`Idempotent-Replayed: true` on a replay). Contract: docs/carts.md.
  */
-export const handler = httpHandler('checkoutCart', { path: CartPathSchema }, async ({ path, headers }) => {
+export const handler = httpHandler('checkoutCart', { path: CartPathSchema, access: OWN_CART }, async ({ path, headers }) => {
   const idempotencyKey = parseIdempotencyKeyHeader(headers);
   const ifMatch = parseIfMatchHeader(headers);
   const config = getConfig();

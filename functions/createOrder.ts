@@ -7,7 +7,7 @@ import { CreateOrderBodySchema, parseIdempotencyKeyHeader } from '../shared/orde
 import { recordSale } from '../shared/products/leaderboard.js';
 
 /** POST /orders — contract and semantics in docs/orders.md. */
-export const handler = httpHandler('createOrder', { body: CreateOrderBodySchema }, async ({ body, headers }) => {
+export const handler = httpHandler('createOrder', { body: CreateOrderBodySchema, access: { customer: ({ body }) => body.customerId } }, async ({ body, headers }) => {
   const idempotencyKey = parseIdempotencyKeyHeader(headers);
   const { order, replayed } = await createOrder(getSql(), body, { idempotencyKey });
   if (replayed) {

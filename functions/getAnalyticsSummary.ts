@@ -10,9 +10,7 @@ const QuerySchema = z.strictObject({
 });
 
 /** GET /analytics/summary?days=30&top=10 — revenue per day, AOV, top customers, categories, brands. */
-export const handler = httpHandler('getAnalyticsSummary', { query: QuerySchema }, async ({ query }) => {
-  // TODO(auth): admin only. No auth exists yet; when the auth issue lands, require the admin role here,
-  // before any query runs (these figures are business data). Deliberately no placeholder check.
+export const handler = httpHandler('getAnalyticsSummary', { query: QuerySchema, access: 'admin' }, async ({ query }) => {
   const summary = await getAnalyticsSummary(getSql(), query);
   return { statusCode: 200, body: summary, headers: { 'Cache-Control': 'no-store' } };
 });

@@ -15,9 +15,7 @@ const QuerySchema = z.strictObject({
 });
 
 /** GET /benchmarks/latest — the newest stored benchmark run (results, timings, plans, environment). */
-export const handler = httpHandler('getLatestBenchmark', { query: QuerySchema }, async ({ query }) => {
-  // TODO(auth): admin only. No auth exists yet; when the auth issue lands, require the admin role here,
-  // before the run is read. Deliberately no placeholder check.
+export const handler = httpHandler('getLatestBenchmark', { query: QuerySchema, access: 'admin' }, async ({ query }) => {
   const run = await getLatestRun(getSql(), { status: query.status, plans: query.plans });
   if (!run) {
     throw new NotFoundError(

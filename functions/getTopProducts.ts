@@ -15,7 +15,7 @@ const QuerySchema = z.strictObject({
 
 /** GET /products/top — contract, cache design and bounds in docs/top-products.md. */
 export function createGetTopProductsHandler(deps: () => TopProductsDeps) {
-  return httpHandler('getTopProducts', { query: QuerySchema }, async ({ query }) => {
+  return httpHandler('getTopProducts', { query: QuerySchema, access: 'public' }, async ({ query }) => {
     const { result, cache } = await getTopProducts(deps(), query);
     return { statusCode: 200, body: result, headers: { 'X-Cache': cache } };
   });

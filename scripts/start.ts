@@ -8,8 +8,12 @@ import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { localEnv } from './lib/env.js';
 import { startOffline, type Offline } from './lib/offline.js';
 import { servicesDown, servicesUp } from './services.js';
+import { signLocalToken } from '../shared/auth/tokens.js';
+import { parseConfig } from '../shared/config.js';
 import { migrate } from '../shared/db/migrate.js';
 import { seed } from './db/seed.js';
+import { headlineTable } from './report/model.js';
+import { terminalTable } from './report/text.js';
 
 const env = localEnv({ STAGE: 'dev' });
 const databaseUrl = env.DATABASE_URL!;
@@ -31,10 +35,16 @@ async function shutdown(code: number): Promise<never> {
 process.on('SIGINT', () => void shutdown(0));
 process.on('SIGTERM', () => void shutdown(0));
 
-async function call(method: string, path: string, body?: unknown) {
+/** Local HS256 token for a customer (what `npm run --silent token -- --sub <id>` prints). */
+const tokenFor = (customerId: number) => signLocalToken(parseConfig(env).auth, { sub: String(customerId) });
+
+async function call(method: string, path: string, body?: unknown, customerId?: number) {
   const response = await fetch(`${offline!.httpUrl}${path}`, {
     method,
-    headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
+    headers: {
+      ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+      ...(customerId === undefined ? {} : { Authorization: `Bearer ${await tokenFor(customerId)}` }),
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await response.text();
@@ -62,7 +72,7 @@ async function main(): Promise<void> {
     { customerId: 3, items: [{ productId: 1, quantity: 100_000 }] },
   ];
   for (const order of orders) {
-    const response = await call('POST', '/orders', order);
+    const response = await call('POST', '/orders', order, order.customerId);
     const detail =
       response.status === 201
         ? `order ${response.json.orderId}, total ${response.json.totalAmount}`
@@ -83,10 +93,12 @@ async function main(): Promise<void> {
 
   step('saveCart / getCart  PUT, GET /carts/42');
   const cart = { items: [{ productId: 7, quantity: 2, attributes: { size: 'M', giftWrap: true } }], note: 'birthday' };
-  const saved = await call('PUT', '/carts/42', cart);
+  const saved = await call('PUT', '/carts/42', cart, 42);
   console.log(`  ${saved.status}  saved version ${saved.json.version}, expires ${saved.json.expiresAt}`);
-  const read = await call('GET', '/carts/42');
+  const read = await call('GET', '/carts/42', undefined, 42);
   console.log(`  ${read.status}  ${JSON.stringify(read.json.items)}`);
+  const stranger = await call('GET', '/carts/42', undefined, 7);
+  console.log(`  ${stranger.status}  customer 7 reading customer 42's cart: ${stranger.json.error.code}`);
 
   step('runBenchmarks  (Lambda API, @aws-sdk/client-lambda)');
   const lambda = new LambdaClient({
@@ -101,7 +113,12 @@ async function main(): Promise<void> {
     }),
   );
   const run = JSON.parse(Buffer.from(invoked.Payload ?? []).toString() || 'null');
-  console.log(invoked.FunctionError ? `  error: ${JSON.stringify(run)}` : `  ${JSON.stringify(run.suites)}`);
+  if (invoked.FunctionError) {
+    console.log(`  error: ${run?.errorMessage ?? JSON.stringify(run)}`);
+  } else {
+    console.log(`  run ${run.runId} ${run.status} in ${(run.durationMs / 1000).toFixed(1)} s (full report: npm run report)`);
+    console.log(terminalTable(headlineTable(run)).replace(/^/gm, '  '));
+  }
 
   console.log(`\n✔ pipeline running — try:  curl ${offline.httpUrl}/products/top   (Ctrl-C to stop)`);
 }

@@ -26,9 +26,13 @@ export interface Principal {
 }
 
 export class UnauthorizedError extends AppError {
-  constructor(message: string, reason: 'invalid_request' | 'invalid_token' = 'invalid_token') {
+  /**
+   * `reason` becomes the RFC 6750 error code of the challenge; `null` for a request that carries no bearer
+   * credentials at all (no header, another scheme), which RFC 6750 §3.1 says gets a bare challenge.
+   */
+  constructor(message: string, reason: 'invalid_request' | 'invalid_token' | null = 'invalid_token') {
     super(401, 'UNAUTHORIZED', message, undefined, {
-      'WWW-Authenticate': `Bearer realm="ecommerce-pipeline", error="${reason}"`,
+      'WWW-Authenticate': `Bearer realm="ecommerce-pipeline"${reason ? `, error="${reason}"` : ''}`,
     });
   }
 }
@@ -65,7 +69,7 @@ export function createTokenVerifier(config: AuthConfig): TokenVerifier {
   }
   return async (authorization) => {
     const match = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/.exec(authorization?.trim() ?? '');
-    if (!authorization) throw new UnauthorizedError('A bearer token is required.', 'invalid_request');
+    if (!authorization || !/^\s*Bearer(\s|$)/.test(authorization)) throw new UnauthorizedError('A bearer token is required.', null);
     if (!match) throw new UnauthorizedError('The Authorization header must be "Bearer <JWT>".', 'invalid_request');
     try {
       const { payload } = await jwtVerify(match[1]!, key as Uint8Array, {

@@ -170,3 +170,6 @@ export function parseIfMatchHeader(headers: Record<string, string | undefined>):
 export function etag(version: number): string {
   return `"${version}"`;
 }
+
+/** Cart routes act for the customer in the path: only that customer's token (or an admin) may call them. */
+export const OWN_CART = { customer: ({ path }: { path: { customerId: number } }) => path.customerId } as const;

@@ -1,5 +1,6 @@
 import { MongoClient, type Db } from 'mongodb';
 import { getConfig, type Config } from '../config.js';
+import { countingRoundTrips, roundTrips } from './round-trips.js';
 
 /**
  * One MongoClient per container. The driver connects lazily on the first operation and keeps its
@@ -25,7 +26,12 @@ let client: MongoClient | undefined;
 export function getMongoClient(): MongoClient {
   if (!client) {
     const config = getConfig();
-    client = new MongoClient(config.mongo.uri, mongoClientOptions(config.mongo, `${config.serviceName}-${config.stage}`));
+    const counting = countingRoundTrips();
+    client = new MongoClient(config.mongo.uri, {
+      ...mongoClientOptions(config.mongo, `${config.serviceName}-${config.stage}`),
+      ...(counting ? { monitorCommands: true } : {}),
+    });
+    if (counting) client.on('commandStarted', () => void roundTrips.mongo++);
   }
   return client;
 }

@@ -1,5 +1,6 @@
 import postgres from 'postgres';
 import { getConfig, type Config } from '../config.js';
+import { countingRoundTrips, roundTrips } from './round-trips.js';
 
 /** The postgres.js client type used across shared/ (int8 parsed to number, see postgresOptions). */
 export type Sql = postgres.Sql;
@@ -46,7 +47,9 @@ export function applicationName(config: Config = getConfig()): string {
 export function getSql(): Sql {
   if (!sql) {
     const config = getConfig();
-    sql = postgres(config.database.url, postgresOptions(config.database, applicationName(config))) as unknown as Sql;
+    const options = postgresOptions(config.database, applicationName(config));
+    if (countingRoundTrips()) options.debug = () => void roundTrips.postgres++;
+    sql = postgres(config.database.url, options) as unknown as Sql;
   }
   return sql;
 }

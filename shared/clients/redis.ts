@@ -1,5 +1,6 @@
 import { Redis } from '@upstash/redis';
 import { getConfig, type Config } from '../config.js';
+import { countingRoundTrips, roundTrips } from './round-trips.js';
 
 /**
  * The Upstash REST client: plain HTTPS requests, nothing to connect or pool, which is why it suits
@@ -19,7 +20,15 @@ export function createRedis(config: Config['redis']): Redis {
 let redis: Redis | undefined;
 
 export function getRedis(): Redis {
-  redis ??= createRedis(getConfig().redis);
+  if (!redis) {
+    redis = createRedis(getConfig().redis);
+    if (countingRoundTrips()) {
+      redis.use((request, next) => {
+        roundTrips.redis++;
+        return next(request);
+      });
+    }
+  }
   return redis;
 }
 

@@ -52,16 +52,23 @@ export function toAppError(error: unknown): AppError {
   return new AppError(500, 'INTERNAL_ERROR', 'An unexpected error occurred.');
 }
 
-/** The one error → HTTP mapping: `{"error":{"code","message","details"}}` with the right status. */
-export function errorResponse(error: unknown): HttpErrorResponse {
-  const appError = toAppError(error);
-  const logFields = { code: appError.code, status: appError.status };
-  if (appError.status >= 500) {
-    // Log the underlying error (message and stack, never the request payload) once, with its code.
-    logger.error('request failed', { ...logFields, error: error instanceof Error ? error : String(error) });
-  } else {
-    logger.info('request rejected', logFields);
-  }
+/**
+ * What may be logged about an error: its name, code, message and stack — never its other enumerable
+ * properties (a driver error can carry the query parameters or the server's reply, i.e. request data).
+ */
+export function describeError(error: unknown): Record<string, unknown> {
+  if (!(error instanceof Error)) return { message: String(error) };
+  const { code } = error as { code?: unknown };
+  return {
+    name: error.name,
+    message: error.message,
+    ...(typeof code === 'string' || typeof code === 'number' ? { code } : {}),
+    ...(error.stack === undefined ? {} : { stack: error.stack }),
+  };
+}
+
+/** Renders an AppError as the error envelope (no logging: the HTTP stack logs one line per request). */
+export function renderError(appError: AppError): HttpErrorResponse {
   const body: ErrorBody = { error: { code: appError.code, message: appError.message } };
   if (appError.details !== undefined) body.error.details = appError.details;
   return {
@@ -69,4 +76,21 @@ export function errorResponse(error: unknown): HttpErrorResponse {
     headers: { 'Content-Type': 'application/json', ...appError.headers },
     body: JSON.stringify(body),
   };
+}
+
+/**
+ * The one error → HTTP mapping: `{"error":{"code","message","details"}}` with the right status, logged
+ * once with its code. (The middy stack in handler.ts uses toAppError + renderError and logs the error
+ * in its access-log line instead, so a failed request is still one log line.)
+ */
+export function errorResponse(error: unknown): HttpErrorResponse {
+  const appError = toAppError(error);
+  const logFields = { code: appError.code, status: appError.status };
+  if (appError.status >= 500) {
+    // The underlying error's name, message and stack (never the request payload), once, with its code.
+    logger.error('request failed', { ...logFields, error: describeError(error) });
+  } else {
+    logger.info('request rejected', logFields);
+  }
+  return renderError(appError);
 }

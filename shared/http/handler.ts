@@ -1,17 +1,25 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import httpCors from '@middy/http-cors';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import httpJsonBodyParser from '@middy/http-json-body-parser';
 import httpSecurityHeaders from '@middy/http-security-headers';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { createTokenVerifier, ForbiddenError, type Principal } from '../auth/tokens.js';
 import { getConfig } from '../config.js';
-import { AppError, ValidationError, type ErrorDetail } from '../errors.js';
+import { AppError, ServiceUnavailableError, ValidationError, type ErrorDetail } from '../errors.js';
 import { logger } from '../logger.js';
-import { errorResponse } from './error-response.js';
+import { describeError, renderError, toAppError } from './error-response.js';
 
 export const MAX_BODY_BYTES = 64 * 1024;
+
+/**
+ * Answer 503 this long before the Lambda timeout if the function has not finished (a dependency that
+ * stopped answering without closing the connection): the client gets a clean, retryable error instead
+ * of API Gateway's bare 503/504 or serverless-offline's 200 + errorMessage.
+ */
+export const TIMEOUT_MARGIN_MS = 1_000;
 
 /**
  * Who may call a route:
@@ -64,7 +72,14 @@ export function validationDetails(where: string, error: z.ZodError): ErrorDetail
 }
 
 function parsePart(where: string, schema: z.ZodType | undefined, value: unknown): unknown {
-  if (!schema) return undefined;
+  if (!schema) {
+    // Strict there too: a route that takes no body / query parameters rejects them instead of ignoring them.
+    const present = typeof value === 'string' ? value.length > 0 : typeof value === 'object' && value !== null && Object.keys(value).length > 0;
+    if (present && where !== 'path') {
+      throw new ValidationError(`This route takes no request ${where}.`, [{ field: where, message: `not allowed on this route` }]);
+    }
+    return undefined;
+  }
   const result = schema.safeParse(value ?? {});
   if (!result.success) {
     throw new ValidationError(`Invalid request ${where}.`, validationDetails(where, result.error));
@@ -85,30 +100,132 @@ function bodyLimit(maxBytes: number): middy.MiddlewareObj<HttpEvent> {
   };
 }
 
-/** Never lets an error escape: serverless-offline would answer an escaped one with 200 + errorMessage. */
-function errorMapper(): middy.MiddlewareObj<HttpEvent, HttpResponse> {
+const invalidEncoding = () =>
+  new ValidationError('The request body must be valid UTF-8.', [{ field: 'body', message: 'must be valid UTF-8' }]);
+
+/**
+ * Rejects bodies that are not valid UTF-8. A base64 body (binary passthrough) is decoded strictly; a text
+ * body has already been decoded by API Gateway / serverless-offline, which turn invalid bytes into U+FFFD,
+ * so a literal U+FFFD in the raw text is refused as the trace of invalid input (a client that really
+ * means U+FFFD can send the JSON escape `\ufffd`). Lone surrogates written as JSON escapes are refused
+ * by the parser's reviver (jsonReviver).
+ */
+function utf8Body(): middy.MiddlewareObj<HttpEvent> {
+  const strict = new TextDecoder('utf-8', { fatal: true });
   return {
-    onError: (request) => {
-      request.response = errorResponse(request.error);
+    before: ({ event }) => {
+      if (event.body === undefined || event.body === null) return;
+      if (event.isBase64Encoded) {
+        try {
+          strict.decode(Buffer.from(event.body, 'base64'));
+        } catch {
+          throw invalidEncoding();
+        }
+      } else if (event.body.includes('\uFFFD')) {
+        throw invalidEncoding();
+      }
     },
   };
 }
 
-/** One access-log line per request: route, status, latency. Never the body or the headers. */
+const LONE_SURROGATE = /\p{Surrogate}/u;
+
+/** JSON.parse reviver: no key or string may hold a lone surrogate (`"\ud800"`), which no store keeps intact. */
+function jsonReviver(key: string, value: unknown): unknown {
+  if (LONE_SURROGATE.test(key) || (typeof value === 'string' && LONE_SURROGATE.test(value))) {
+    throw new Error('the body holds a lone UTF-16 surrogate');
+  }
+  return value;
+}
+
+/** Per-invocation facts the access log reports (keyed by the event object, which lives as long as the invocation). */
+interface Invocation {
+  startedAt: number;
+  principal?: Principal;
+  appError?: AppError;
+  cause?: unknown;
+}
+
+const invocations = new WeakMap<object, Invocation>();
+
+/** Never lets an error escape: serverless-offline would answer an escaped one with 200 + errorMessage. */
+function errorMapper(): middy.MiddlewareObj<HttpEvent, HttpResponse> {
+  return {
+    onError: (request) => {
+      const appError = toAppError(request.error);
+      const invocation = invocations.get(request.event);
+      if (invocation) {
+        invocation.appError = appError;
+        invocation.cause = request.error;
+      }
+      request.response = renderError(appError);
+    },
+  };
+}
+
+/**
+ * Responses that must not be stored by a browser or a shared cache: everything but a public route's
+ * success (per-customer carts and orders, admin data, errors — a cached 503 would outlive the outage).
+ */
+function noStore(isPublic: boolean): middy.MiddlewareObj<HttpEvent, HttpResponse> {
+  const apply = (request: middy.Request<HttpEvent, HttpResponse>) => {
+    const response = request.response;
+    if (!response || typeof response !== 'object') return;
+    const status = response.statusCode ?? 200;
+    if (isPublic && status < 400) return;
+    const headers = (response.headers ??= {});
+    if (!Object.keys(headers).some((name) => name.toLowerCase() === 'cache-control')) headers['Cache-Control'] = 'no-store';
+  };
+  return { after: apply, onError: apply };
+}
+
+function outcome(status: number): 'success' | 'rejected' | 'denied' | 'failed' {
+  if (status >= 500) return 'failed';
+  if (status === 401 || status === 403) return 'denied';
+  if (status >= 400) return 'rejected';
+  return 'success';
+}
+
+/**
+ * Exactly one log line per request (the Powertools logger adds the Lambda request id, function name and
+ * cold start): route, status, outcome, latency, who called (token subject, never the token) and, for an
+ * error, its code — plus, for a 5xx, the underlying error's name, message and stack. Never the body, the
+ * headers or the query string.
+ */
 function accessLog(name: string): middy.MiddlewareObj<HttpEvent, HttpResponse> {
-  let startedAt = 0;
   const log = (request: middy.Request<HttpEvent, HttpResponse>) => {
-    logger.info('request', {
-      function: name,
-      method: request.event.requestContext?.http?.method,
-      route: request.event.routeKey,
-      status: request.response?.statusCode,
-      latencyMs: Math.round((performance.now() - startedAt) * 100) / 100,
-    });
+    try {
+      const invocation = invocations.get(request.event);
+      const status = request.response?.statusCode ?? 500;
+      const principal = invocation?.principal;
+      const fields = {
+        function: name,
+        method: request.event.requestContext?.http?.method,
+        route: request.event.routeKey,
+        status,
+        outcome: outcome(status),
+        latencyMs: invocation ? Math.round((performance.now() - invocation.startedAt) * 100) / 100 : undefined,
+        apiRequestId: request.event.requestContext?.requestId,
+        caller: principal ? (principal.isAdmin ? 'admin' : 'customer') : 'anonymous',
+        ...(principal ? { subject: principal.subject } : {}),
+        ...(invocation?.appError ? { code: invocation.appError.code } : {}),
+      };
+      if (status >= 500) {
+        logger.error('request failed', { ...fields, error: describeError(invocation?.cause) });
+      } else if (status === 401 || status === 403) {
+        logger.warn('request denied', fields);
+      } else if (status >= 400) {
+        logger.info('request rejected', fields);
+      } else {
+        logger.info('request', fields);
+      }
+    } catch {
+      // Logging must never turn an answer into an escaped error.
+    }
   };
   return {
-    before: () => {
-      startedAt = performance.now();
+    before: (request) => {
+      invocations.set(request.event, { startedAt: performance.now() });
     },
     after: log,
     onError: log,
@@ -132,6 +249,8 @@ export function httpHandler<S extends RouteSchemas>(
     const headers = (event.headers ?? {}) as Record<string, string | undefined>;
     // Authentication first (401), then the admin check (403), then validation (400), then ownership (403).
     const principal = verifyToken ? await verifyToken(headers.authorization) : undefined;
+    const invocation = invocations.get(event);
+    if (invocation && principal) invocation.principal = principal;
     if (schemas.access === 'admin' && !principal?.isAdmin) throw new ForbiddenError('This route is for administrators.');
     const request = {
       body: parsePart('body', schemas.body, event.body),
@@ -159,7 +278,15 @@ export function httpHandler<S extends RouteSchemas>(
     };
   };
 
-  const handler = middy<HttpEvent, HttpResponse>()
+  const handler = middy<HttpEvent, HttpResponse>({
+    timeoutEarlyInMillis: TIMEOUT_MARGIN_MS,
+    timeoutEarlyResponse: () => {
+      throw new ServiceUnavailableError('TIMEOUT', 'The request took too long; retry shortly.');
+    },
+  })
+    // Request id, function name, cold start on every line; never the event (logEvent: false even if
+    // POWERTOOLS_LOGGER_LOG_EVENT is set: the event holds the Authorization header and the body).
+    .use(injectLambdaContext(logger, { logEvent: false, resetKeys: true }))
     .use(accessLog(name))
     .use(httpHeaderNormalizer())
     .use(
@@ -170,9 +297,16 @@ export function httpHandler<S extends RouteSchemas>(
         maxAge: 600,
       }),
     )
-    .use(httpSecurityHeaders())
+    .use(
+      httpSecurityHeaders({
+        // A JSON API: nothing may be loaded, framed or run in its name (the middy default adds
+        // report-sample/report-to directives meant for HTML pages).
+        contentSecurityPolicy: { 'default-src': "'none'", 'report-to': '' },
+      }),
+    )
+    .use(noStore((schemas.access ?? 'public') === 'public'))
     .use(errorMapper())
     .use(bodyLimit(MAX_BODY_BYTES));
-  if (schemas.body) handler.use(httpJsonBodyParser());
+  if (schemas.body) handler.use(utf8Body()).use(httpJsonBodyParser({ reviver: jsonReviver }));
   return handler.handler(core);
 }

@@ -2,12 +2,14 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deployPackage, type Call } from '../../scripts/deploy-localstack.js';
 import { ROOT } from '../../scripts/lib/env.js';
 import { placeholderFor } from '../../scripts/lib/fake-ssm.js';
 import { BUDGET_BYTES, BUDGET_EXCEPTIONS, formatPackageReport, packageReport, type PackageReport } from '../../scripts/lib/package-report.js';
 import { slsPackage, type PackageRun } from '../../scripts/lib/sls.js';
 import { readZipEntry } from '../../scripts/lib/zip.js';
 import { preflight, SECRETS, ssmParameterName } from '../../scripts/lib/stages.js';
+import { runScript } from '../benchmarks/helpers.js';
 import { cleanEnv, type Resource, type Template } from './helpers.js';
 
 /**
@@ -219,5 +221,50 @@ describe('sls package --stage dev (zips)', () => {
       const hasMongo = code.includes('BSONError'); // the bson package, part of the MongoDB driver
       expect(hasMongo, fn.name).toBe(fn.name in BUDGET_EXCEPTIONS);
     }
+  });
+});
+
+describe('npm run deploy:localstack -- --dry-run (on the same package)', () => {
+  it('prints every call it would make, in order, and makes none', async () => {
+    // Nothing listens on port 1: a call that really went out would fail the run.
+    const { code, stdout, stderr } = await runScript('scripts/deploy-localstack.ts', [
+      '--dry-run', '--package', dir, '--endpoint', 'http://127.0.0.1:1', '--architecture', 'x86_64',
+    ]);
+    expect(code, stderr).toBe(0);
+    const calls = stdout.split('\n').filter((line) => line.startsWith('[dry-run] ') && !line.includes(' calls, none made'));
+    const operations = calls.map((line) => line.split(' ')[1]);
+    const zips = report.functions.length;
+    expect(operations).toEqual([
+      'CloudFormation.DescribeStacks',
+      'CloudFormation.CreateStack',
+      'CloudFormation.DescribeStacks',
+      'CloudFormation.DescribeStackResource',
+      ...Array(zips + 1).fill('S3.PutObject'),
+      'CloudFormation.UpdateStack',
+      'CloudFormation.DescribeStacks',
+    ]);
+    expect(stdout).toContain(`[dry-run] ${operations.length} calls, none made`);
+    expect(calls[1]).toMatch(/StackName="ecommerce-pipeline-dev" TemplateBody=<\d+ characters> Capabilities=\["CAPABILITY_IAM","CAPABILITY_NAMED_IAM","CAPABILITY_AUTO_EXPAND"\]/);
+    for (const fn of report.functions) {
+      expect(stdout).toMatch(new RegExp(`S3\\.PutObject Bucket="<deployment-bucket>" Key="serverless/ecommerce-pipeline/dev/[^"]+/${fn.name}\\.zip" Body=<[\\d.]+ KB from `));
+    }
+    expect(stdout).toMatch(/CloudFormation\.UpdateStack StackName="ecommerce-pipeline-dev" TemplateURL="http:\/\/127\.0\.0\.1:1\/<deployment-bucket>\/serverless\/ecommerce-pipeline\/dev\/[^"]+\/compiled-cloudformation-template\.json"/);
+  });
+
+  it('updates an existing stack without creating it, and accepts "no updates"', async () => {
+    const seen: string[] = [];
+    const api = {
+      async call(call: Call) {
+        seen.push(call.operation);
+        if (call.operation === 'DescribeStacks') return { Stacks: [{ StackStatus: 'UPDATE_COMPLETE', Outputs: [{ OutputKey: 'HttpApiUrl', OutputValue: 'http://api' }] }] };
+        if (call.operation === 'DescribeStackResource') return { StackResourceDetail: { PhysicalResourceId: 'bucket-1' } };
+        if (call.operation === 'UpdateStack') throw new Error('No updates are to be performed.');
+        return {};
+      },
+    };
+    const outputs = await deployPackage(api, { packageDir: dir, endpoint: 'http://localstack:4566', region: 'us-east-1', architecture: 'arm64', log: () => {}, pollMs: 1 });
+    expect(outputs).toEqual({ HttpApiUrl: 'http://api' });
+    expect(seen).not.toContain('CreateStack');
+    expect(seen.filter((op) => op === 'PutObject')).toHaveLength(report.functions.length + 1);
   });
 });

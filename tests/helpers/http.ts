@@ -1,4 +1,5 @@
 import { inject } from 'vitest';
+import { DEFAULT_AUTHORIZATION } from './auth.js';
 
 export interface JsonResponse<T = any> {
   status: number;
@@ -6,16 +7,24 @@ export interface JsonResponse<T = any> {
   body: T;
 }
 
-/** Calls the serverless-offline started by the global setup and parses the JSON answer. */
+/**
+ * Calls the serverless-offline started by the global setup and parses the JSON answer. Sends an admin
+ * token unless `authorization` says otherwise (a header value, or null for no Authorization header).
+ */
 export async function api<T = any>(
   method: string,
   path: string,
-  options: { body?: unknown; rawBody?: string; headers?: Record<string, string> } = {},
+  options: { body?: unknown; rawBody?: string; headers?: Record<string, string>; authorization?: string | null } = {},
 ): Promise<JsonResponse<T>> {
   const hasBody = options.body !== undefined || options.rawBody !== undefined;
+  const authorization = options.authorization === undefined ? DEFAULT_AUTHORIZATION : options.authorization;
   const response = await fetch(`${inject('offlineHttpUrl')}${path}`, {
     method,
-    headers: { ...(hasBody ? { 'Content-Type': 'application/json' } : {}), ...options.headers },
+    headers: {
+      ...(hasBody ? { 'Content-Type': 'application/json' } : {}),
+      ...(authorization === null ? {} : { Authorization: authorization }),
+      ...options.headers,
+    },
     body: options.rawBody ?? (options.body === undefined ? undefined : JSON.stringify(options.body)),
     signal: AbortSignal.timeout(20_000),
   });

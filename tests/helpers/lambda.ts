@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import { DEFAULT_AUTHORIZATION } from './auth.js';
 
 /** A minimal API Gateway HTTP API (v2) event, as serverless-offline and AWS deliver it. */
 export function httpEvent(options: {
@@ -11,14 +12,21 @@ export function httpEvent(options: {
   headers?: Record<string, string>;
   pathParameters?: Record<string, string>;
   query?: Record<string, string>;
+  /** Authorization header; an admin token by default, null for none. */
+  authorization?: string | null;
 }): APIGatewayProxyEventV2 {
+  const authorization = options.authorization === undefined ? DEFAULT_AUTHORIZATION : options.authorization;
   const hasBody = options.body !== undefined || options.rawBody !== undefined;
   return {
     version: '2.0',
     routeKey: options.routeKey ?? `${options.method} ${options.path}`,
     rawPath: options.path,
     rawQueryString: new URLSearchParams(options.query ?? {}).toString(),
-    headers: { ...(hasBody ? { 'content-type': 'application/json' } : {}), ...options.headers },
+    headers: {
+      ...(hasBody ? { 'content-type': 'application/json' } : {}),
+      ...(authorization === null ? {} : { authorization }),
+      ...options.headers,
+    },
     queryStringParameters: options.query,
     pathParameters: options.pathParameters,
     body: options.rawBody ?? (options.body === undefined ? undefined : JSON.stringify(options.body)),

@@ -1,0 +1,53 @@
+/**
+ * What the orchestrator (bench/run.ts) hands each benchmark. JSON-serialisable: every benchmark runs
+ * in its own Node process (bench/lib/child.ts), so each gets fresh module singletons (config, pools),
+ * its own environment, and a crash or a leaked handle cannot take the suite down.
+ */
+export type Profile = 'full' | 'quick' | 'tiny';
+
+export interface Counts {
+  customers: number;
+  products: number;
+  orders: number;
+}
+
+/** The prepared data set: seed volumes per profile (full = the 1M-order target of the data-layer issue). */
+export const DATASET_COUNTS: Record<Profile, Counts> = {
+  full: { customers: 100_000, products: 10_000, orders: 1_000_000 },
+  quick: { customers: 10_000, products: 1_000, orders: 100_000 },
+  tiny: { customers: 1_000, products: 200, orders: 5_000 },
+};
+
+export const DATASET_DATABASE = 'shop_bench';
+export const BENCH_NAMESPACE = 'ecommerce-pipeline:bench';
+export const BENCH_MONGO_DATABASE = 'shop_bench';
+/** serverless-offline ports for the suite (npm start: 3000/3002, tests: 3100/3102, bench:orders 3200, bench:top-products 3300). */
+export const SUITE_OFFLINE_PORTS = { httpPort: 3400, lambdaPort: 3402 } as const;
+
+export interface SuiteContext {
+  profile: Profile;
+  /** The dev server's database URL (from .env / .env.example): only used to reach the server, never its database. */
+  baseUrl: string;
+  dataset: {
+    database: string;
+    /** Straight at PostgreSQL, named prepared statements. */
+    directUrl: string;
+    counts: Counts;
+  };
+  /**
+   * The environment the functions run with (serverless-offline, in-process handlers): the data set, the
+   * bench cache namespace and Mongo database, and — when PgBouncer answers — the pooled URL with
+   * DATABASE_PREPARE=false, as a cloud stage behind RDS Proxy runs.
+   */
+  functionEnv: Record<string, string>;
+  pooled: boolean;
+  offline?: { httpUrl: string };
+  resultsDir: string;
+}
+
+export function profileOf(args: { quick?: boolean; tiny?: boolean }): Profile {
+  return args.tiny ? 'tiny' : args.quick ? 'quick' : 'full';
+}
+
+/** A benchmark's `run` entry point. */
+export type BenchRun = (ctx: SuiteContext) => Promise<import('./result.js').BenchOutput>;
