@@ -21,11 +21,10 @@
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import os from 'node:os';
-import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { APIGatewayProxyEventV2 as HttpEvent, Context } from 'aws-lambda';
 import postgres from 'postgres';
-import { localEnv, ROOT, withDatabase } from '../scripts/lib/env.js';
+import { localEnv, withDatabase } from '../scripts/lib/env.js';
 import { startOffline, type Offline } from '../scripts/lib/offline.js';
 import { postgresOptions, type Sql } from '../shared/clients/postgres.js';
 import { migrate } from '../shared/db/migrate.js';
@@ -37,12 +36,12 @@ import type { Profile, SuiteContext } from './lib/context.js';
 import { abba, closedLoop as closedLoopWith, rotate, type Measured, type Segment } from './lib/measure.js';
 import { findPgbench, pgbench as runPgbench } from './lib/pgbench.js';
 import { metric, type BenchOutput, type Metric } from './lib/result.js';
+import { whenConnectionFree } from './lib/scratch.js';
+import { fillOrderFixture, ORDER_FIXTURE, pgbenchDefines, randomOrder, tidyOrderFixture, type Workload } from './lib/order-fixture.js';
 import { f0, f2, formatTable } from './lib/table.js';
 import { tokenSigner } from './lib/tokens.js';
 
 // ─── options ────────────────────────────────────────────────────────────────────────────────────
-
-type Workload = 'random' | 'hot';
 
 export interface OrdersBenchOptions {
   /** Seconds per measured configuration (split into two halves, A B B A). */
@@ -72,9 +71,8 @@ let CONCURRENCY = DEFAULT_OPTIONS.concurrency;
 let WORKLOADS = DEFAULT_OPTIONS.workloads;
 const VARIANT_CONCURRENCY = [1, 16];
 const HTTP_CONCURRENCY = [1, 16];
-const CUSTOMERS = 10_000;
-const PRODUCTS = 9_999; // a multiple of 3: the random workload takes one product from each third
-const HOT_PRODUCTS = 5;
+const CUSTOMERS = ORDER_FIXTURE.customers;
+const PRODUCTS = ORDER_FIXTURE.products; // a multiple of 3: the random workload takes one product from each third
 const DATABASE = 'shop_bench_orders';
 
 function configure(options: OrdersBenchOptions): void {
@@ -94,21 +92,7 @@ const log = (line = '') => process.stdout.write(`${line}\n`);
 
 // ─── workloads (the same distributions as bench/sql/order.pgbench.sql) ─────────────────────────
 
-const randomInt = (min: number, max: number) => min + Math.floor(Math.random() * (max - min + 1));
-
-function randomOrder(workload: Workload): CreateOrderInput {
-  let ids: number[];
-  if (workload === 'hot') {
-    const x = randomInt(0, HOT_PRODUCTS - 1);
-    ids = [1 + x, 1 + ((x + 1) % HOT_PRODUCTS), 1 + ((x + 2) % HOT_PRODUCTS)];
-  } else {
-    const third = PRODUCTS / 3;
-    ids = [randomInt(1, third), randomInt(third + 1, 2 * third), randomInt(2 * third + 1, 3 * third)];
-  }
-  // Lines in random order: createOrder must sort them into lock order itself.
-  ids.sort(() => Math.random() - 0.5);
-  return { customerId: randomInt(1, CUSTOMERS), items: ids.map((productId) => ({ productId, quantity: randomInt(1, 3) })) };
-}
+// randomOrder: bench/lib/order-fixture.ts
 
 // ─── measurement (bench/lib/measure.ts, bench/lib/pgbench.ts) ──────────────────────────────────
 
@@ -119,11 +103,11 @@ function pgbench(binary: string, workload: Workload, concurrency: number, second
   return runPgbench({
     binary,
     url: BENCH_URL,
-    script: path.join(ROOT, 'bench/sql/order.pgbench.sql'),
+    script: ORDER_FIXTURE.pgbenchScript,
     concurrency,
     seconds,
     protocol: 'prepared',
-    defines: { ncustomers: CUSTOMERS, nproducts: PRODUCTS, hot: workload === 'hot' ? 1 : 0 },
+    defines: pgbenchDefines(workload),
   });
 }
 
@@ -243,19 +227,6 @@ function pool(max: number, extra: Partial<postgres.Options<Record<string, postgr
   return postgres(BENCH_URL, { ...options, ...extra }) as unknown as Sql;
 }
 
-/** Retries `fn` while the server answers "too many clients" (53300): a shared machine, others benchmark too. */
-async function whenConnectionFree<T>(fn: () => Promise<T>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (error) {
-      if ((error as { code?: string }).code !== '53300' || Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 1000));
-    }
-  }
-}
-
 async function admin<T>(fn: (sql: Sql) => Promise<T>): Promise<T> {
   return whenConnectionFree(async () => {
     const sql = postgres(withDatabase(BASE_URL, 'postgres'), { max: 1, onnotice: () => {} }) as unknown as Sql;
@@ -276,15 +247,8 @@ async function prepareDatabase(): Promise<void> {
   await whenConnectionFree(() => migrate(BENCH_URL));
   const sql = pool(1);
   try {
-    await sql`
-      insert into customers (name, email)
-      select 'Bench customer ' || g, 'bench' || g || '@example.test' from generate_series(1, ${CUSTOMERS}) g`;
     // Generous stock (no order ever fails for stock), prices 1.00–100.99.
-    await sql`
-      insert into products (name, price, stock_quantity, metadata)
-      select 'Bench product ' || g, 1 + (g % 100) + (g % 97) / 100.0, 1000000000, jsonb_build_object('bench', true)
-      from generate_series(1, ${PRODUCTS}) g`;
-    await sql`vacuum analyze`;
+    await fillOrderFixture(sql);
   } finally {
     await sql.end();
   }
@@ -295,8 +259,7 @@ async function tidy(): Promise<void> {
   await whenConnectionFree(async () => {
     const sql = pool(1);
     try {
-      await sql`vacuum analyze products`;
-      await sql`checkpoint`.catch(() => {}); // needs superuser / pg_checkpoint; best effort
+      await tidyOrderFixture(sql);
     } finally {
       await sql.end();
     }

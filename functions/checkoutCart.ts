@@ -1,10 +1,11 @@
 import { checkoutCart } from '../shared/carts/checkout.js';
-import { CartPathSchema, OWN_CART, parseIfMatchHeader } from '../shared/carts/schemas.js';
+import { checkoutCartRoute } from '../shared/carts/routes.js';
+import { parseIfMatchHeader } from '../shared/carts/schemas.js';
 import { getMongoDb } from '../shared/clients/mongo.js';
 import { getSql } from '../shared/clients/postgres.js';
 import { getRedis } from '../shared/clients/redis.js';
 import { getConfig } from '../shared/config.js';
-import { httpHandler } from '../shared/http/handler.js';
+import { routeHandler } from '../shared/http/route-handler.js';
 import { parseIdempotencyKeyHeader } from '../shared/orders/schemas.js';
 import { recordSale } from '../shared/products/leaderboard.js';
 
@@ -12,7 +13,7 @@ import { recordSale } from '../shared/products/leaderboard.js';
  * POST /carts/{customerId}/checkout — places the cart's order through the POST /orders code, empties the
  * cart, 201 with the order (`Idempotent-Replayed: true` on a replay). Contract: docs/carts.md.
  */
-export const handler = httpHandler('checkoutCart', { path: CartPathSchema, access: OWN_CART }, async ({ path, headers }) => {
+export const handler = routeHandler(checkoutCartRoute, async ({ path, headers }) => {
   const idempotencyKey = parseIdempotencyKeyHeader(headers);
   const ifMatch = parseIfMatchHeader(headers);
   const config = getConfig();

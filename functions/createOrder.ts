@@ -1,13 +1,14 @@
 import { getSql } from '../shared/clients/postgres.js';
 import { getRedis } from '../shared/clients/redis.js';
 import { getConfig } from '../shared/config.js';
-import { httpHandler } from '../shared/http/handler.js';
+import { routeHandler } from '../shared/http/route-handler.js';
 import { createOrder } from '../shared/orders/create-order.js';
-import { CreateOrderBodySchema, parseIdempotencyKeyHeader } from '../shared/orders/schemas.js';
+import { createOrderRoute } from '../shared/orders/routes.js';
+import { parseIdempotencyKeyHeader } from '../shared/orders/schemas.js';
 import { recordSale } from '../shared/products/leaderboard.js';
 
-/** POST /orders — contract and semantics in docs/orders.md. */
-export const handler = httpHandler('createOrder', { body: CreateOrderBodySchema, access: { customer: ({ body }) => body.customerId } }, async ({ body, headers }) => {
+/** POST /orders — contract and semantics in docs/orders.md; request and responses declared in shared/orders/routes.ts. */
+export const handler = routeHandler(createOrderRoute, async ({ body, headers }) => {
   const idempotencyKey = parseIdempotencyKeyHeader(headers);
   const { order, replayed } = await createOrder(getSql(), body, { idempotencyKey });
   if (replayed) {

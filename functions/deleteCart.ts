@@ -1,11 +1,12 @@
 import { deleteCart } from '../shared/carts/carts.js';
-import { CartPathSchema, OWN_CART, parseIfMatchHeader } from '../shared/carts/schemas.js';
+import { deleteCartRoute } from '../shared/carts/routes.js';
+import { parseIfMatchHeader } from '../shared/carts/schemas.js';
 import { getMongoDb } from '../shared/clients/mongo.js';
 import { getConfig } from '../shared/config.js';
-import { httpHandler } from '../shared/http/handler.js';
+import { routeHandler } from '../shared/http/route-handler.js';
 
 /** DELETE /carts/{customerId} — 204, also when there is no cart (idempotent); optional If-Match. Contract: docs/carts.md. */
-export const handler = httpHandler('deleteCart', { path: CartPathSchema, access: OWN_CART }, async ({ path, headers }) => {
+export const handler = routeHandler(deleteCartRoute, async ({ path, headers }) => {
   const ifMatch = parseIfMatchHeader(headers);
   await deleteCart(getMongoDb(), path.customerId, {
     ...(ifMatch === undefined ? {} : { ifMatch }),

@@ -1,16 +1,10 @@
-import * as z from 'zod';
-import { getAnalyticsSummary, MAX_DAYS, MAX_TOP } from '../shared/analytics/summary.js';
+import { getAnalyticsSummaryRoute } from '../shared/analytics/routes.js';
+import { getAnalyticsSummary } from '../shared/analytics/summary.js';
 import { getSql } from '../shared/clients/postgres.js';
-import { httpHandler } from '../shared/http/handler.js';
-import { intQueryParam } from '../shared/http/schemas.js';
-
-const QuerySchema = z.strictObject({
-  days: intQueryParam(1, MAX_DAYS).default(30),
-  top: intQueryParam(1, MAX_TOP).default(10),
-});
+import { routeHandler } from '../shared/http/route-handler.js';
 
 /** GET /analytics/summary?days=30&top=10 — revenue per day, AOV, top customers, categories, brands. */
-export const handler = httpHandler('getAnalyticsSummary', { query: QuerySchema, access: 'admin' }, async ({ query }) => {
+export const handler = routeHandler(getAnalyticsSummaryRoute, async ({ query }) => {
   const summary = await getAnalyticsSummary(getSql(), query);
   return { statusCode: 200, body: summary, headers: { 'Cache-Control': 'no-store' } };
 });

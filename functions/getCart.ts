@@ -1,10 +1,11 @@
 import { getCart } from '../shared/carts/carts.js';
-import { CartPathSchema, OWN_CART, etag } from '../shared/carts/schemas.js';
+import { getCartRoute } from '../shared/carts/routes.js';
+import { etag } from '../shared/carts/schemas.js';
 import { getMongoDb } from '../shared/clients/mongo.js';
-import { httpHandler } from '../shared/http/handler.js';
+import { routeHandler } from '../shared/http/route-handler.js';
 
 /** GET /carts/{customerId} — the live cart or 404 CART_NOT_FOUND (also when expired). Contract: docs/carts.md. */
-export const handler = httpHandler('getCart', { path: CartPathSchema, access: OWN_CART }, async ({ path }) => {
+export const handler = routeHandler(getCartRoute, async ({ path }) => {
   const cart = await getCart(getMongoDb(), path.customerId);
   return { statusCode: 200, body: cart, headers: { ETag: etag(cart.version), 'Cache-Control': 'no-store' } };
 });

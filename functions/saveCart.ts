@@ -1,11 +1,12 @@
 import { saveCart } from '../shared/carts/carts.js';
-import { CartPathSchema, OWN_CART, etag, parseIfMatchHeader, SaveCartBodySchema } from '../shared/carts/schemas.js';
+import { saveCartRoute } from '../shared/carts/routes.js';
+import { etag, parseIfMatchHeader } from '../shared/carts/schemas.js';
 import { getMongoDb } from '../shared/clients/mongo.js';
 import { getConfig } from '../shared/config.js';
-import { httpHandler } from '../shared/http/handler.js';
+import { routeHandler } from '../shared/http/route-handler.js';
 
 /** PUT /carts/{customerId} — replaces the cart; optional If-Match. Contract: docs/carts.md. */
-export const handler = httpHandler('saveCart', { path: CartPathSchema, body: SaveCartBodySchema, access: OWN_CART }, async ({ path, body, headers }) => {
+export const handler = routeHandler(saveCartRoute, async ({ path, body, headers }) => {
   const ifMatch = parseIfMatchHeader(headers);
   const cart = await saveCart(getMongoDb(), path.customerId, body, {
     ...(ifMatch === undefined ? {} : { ifMatch }),

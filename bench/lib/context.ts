@@ -23,6 +23,11 @@ export const BENCH_NAMESPACE = 'ecommerce-pipeline:bench';
 export const BENCH_MONGO_DATABASE = 'shop_bench';
 /** serverless-offline ports for the suite (npm start: 3000/3002, tests: 3100/3102, bench:orders 3200, bench:top-products 3300). */
 export const SUITE_OFFLINE_PORTS = { httpPort: 3400, lambdaPort: 3402 } as const;
+/**
+ * The suite's own PgBouncer (scripts/lib/pgbouncer.ts, transaction mode): its own port and directory, so
+ * nobody else's `services:down` or test can stop it under a run (services:up --pooler uses 6432, tests/pooler 6433).
+ */
+export const SUITE_POOLER = { port: 6434, dir: 'pgbouncer-bench/' } as const;
 
 export interface SuiteContext {
   profile: Profile;
@@ -41,7 +46,9 @@ export interface SuiteContext {
    */
   functionEnv: Record<string, string>;
   pooled: boolean;
-  offline?: { httpUrl: string };
+  /** The suite's PgBouncer port, when it runs. */
+  poolerPort?: number;
+  offline?: { httpUrl: string; pid?: number };
   resultsDir: string;
 }
 

@@ -83,6 +83,8 @@ export interface BenchOutput {
   metrics: Metric[];
   /** Everything else worth keeping (per-configuration numbers, counts, environment). */
   details: Record<string, unknown>;
+  /** Set when the benchmark could not run here (e.g. no PgBouncer): why. */
+  skipped?: string;
 }
 
 export type BenchStatus = 'ok' | 'failed' | 'skipped';

@@ -24,13 +24,28 @@ export function scratchUrl(baseUrl: string, database: string): string {
   return withDatabase(baseUrl, database);
 }
 
-export async function withAdmin<T>(baseUrl: string, fn: (sql: postgres.Sql) => Promise<T>): Promise<T> {
-  const sql = postgres(withDatabase(baseUrl, 'postgres'), { max: 1, onnotice: () => {} });
-  try {
-    return await fn(sql);
-  } finally {
-    await sql.end({ timeout: 5 });
+/** Retries `fn` while the server answers "too many clients" (53300): a shared machine, others benchmark too. */
+export async function whenConnectionFree<T>(fn: () => Promise<T>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (error) {
+      if ((error as { code?: string }).code !== '53300' || Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
   }
+}
+
+export async function withAdmin<T>(baseUrl: string, fn: (sql: postgres.Sql) => Promise<T>): Promise<T> {
+  return whenConnectionFree(async () => {
+    const sql = postgres(withDatabase(baseUrl, 'postgres'), { max: 1, onnotice: () => {} });
+    try {
+      return await fn(sql);
+    } finally {
+      await sql.end({ timeout: 5 });
+    }
+  });
 }
 
 export async function dropScratch(baseUrl: string, database: string): Promise<void> {

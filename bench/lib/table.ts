@@ -18,6 +18,7 @@ export const f3 = (n: number) => (Number.isFinite(n) ? n.toFixed(3) : '–');
 /** 3 significant digits, thousands separated above 1000 (table cells). */
 export function num(n: number): string {
   if (!Number.isFinite(n)) return '–';
+  if (Number.isInteger(n)) return n.toLocaleString('en-US');
   const abs = Math.abs(n);
   if (abs >= 1000) return Math.round(n).toLocaleString('en-US');
   if (abs >= 100) return n.toFixed(0);

@@ -1,5 +1,5 @@
 import { createRemoteJWKSet, jwtVerify, SignJWT, type JWTPayload, type JWTVerifyGetKey } from 'jose';
-import { AppError } from '../errors.js';
+import { AppError, ServiceUnavailableError } from '../errors.js';
 
 /**
  * Bearer-token authentication with `jose`. Locally, tokens are HS256 signed with a secret from config
@@ -54,12 +54,26 @@ function principalFrom(payload: JWTPayload, adminScope: string): Principal {
 
 export type TokenVerifier = (authorization: string | undefined) => Promise<Principal>;
 
+/** Bound of one JWKS fetch (the keys are then cached by jose; refetched at most every 30 s for an unknown kid). */
+export const JWKS_TIMEOUT_MS = 2_000;
+
 /** Builds the verifier once per container (the JWKS is fetched lazily and cached by jose). */
 export function createTokenVerifier(config: AuthConfig): TokenVerifier {
   let key: Uint8Array | JWTVerifyGetKey;
   let algorithms: string[];
   if (config.jwksUrl) {
-    key = createRemoteJWKSet(new URL(config.jwksUrl), { timeoutDuration: 2_000, cooldownDuration: 30_000 });
+    const remote = createRemoteJWKSet(new URL(config.jwksUrl), { timeoutDuration: JWKS_TIMEOUT_MS, cooldownDuration: 30_000 });
+    // The identity provider being unreachable, slow or broken is not the caller's fault: 503, not 401.
+    // (An unknown key id, ERR_JWKS_NO_MATCHING_KEY, is the token's problem and stays a 401.)
+    key = async (protectedHeader, token) => {
+      try {
+        return await remote(protectedHeader, token);
+      } catch (error) {
+        const code = (error as { code?: unknown }).code;
+        if (code === 'ERR_JWKS_NO_MATCHING_KEY' || code === 'ERR_JWKS_MULTIPLE_MATCHING_KEYS') throw error;
+        throw new ServiceUnavailableError('AUTH_UNAVAILABLE', 'The identity provider cannot be reached; retry shortly.');
+      }
+    };
     algorithms = ['RS256', 'ES256'];
   } else if (config.secret) {
     key = new TextEncoder().encode(config.secret);

@@ -243,6 +243,7 @@ export function httpHandler<S extends RouteSchemas>(
   fn: (request: HttpRequest<S>, context: Context) => Promise<HttpResult>,
 ) {
   const config = getConfig();
+  const allowedOrigins = new Set(config.cors.allowedOrigins.map((origin) => origin.toLowerCase()));
   // Once per container: the HS256 key or the JWKS client (which caches the provider's keys).
   const verifyToken = (schemas.access ?? 'public') === 'public' ? undefined : createTokenVerifier(config.auth);
   const core = async (event: HttpEvent, context: Context): Promise<HttpResponse> => {
@@ -292,6 +293,12 @@ export function httpHandler<S extends RouteSchemas>(
     .use(
       httpCors({
         origins: config.cors.allowedOrigins,
+        // Exact match against the allow-list (middy's default normalises the incoming origin first, so
+        // "http://a.example/" or "HTTP://A.EXAMPLE" would be answered as if they were "http://a.example").
+        getOrigin: (incoming: string | undefined) => {
+          if (allowedOrigins.has('*')) return '*';
+          return incoming !== undefined && allowedOrigins.has(incoming) ? incoming : null;
+        },
         headers: 'Authorization,Content-Type,Idempotency-Key,If-Match',
         exposeHeaders: 'X-Cache,Idempotent-Replayed,ETag,Retry-After',
         maxAge: 600,

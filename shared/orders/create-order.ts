@@ -51,8 +51,8 @@ export function mergeItems(items: readonly OrderItemInput[]): OrderItemInput[] {
 /**
  * The whole order as ONE statement, i.e. one implicit transaction and one round trip (docs/orders.md
  * has the measurements against a BEGIN / lock / write / COMMIT version). Parameters:
- *   $1 customer id · $2 product ids (merged, ascending) · $3 quantities · $4 idempotency key or null
- *   $5 request hash or null · $6 key TTL in seconds.
+ *   $1 customer id · $2 product ids (merged, ascending) · $3 quantities; keyed variant only:
+ *   $4 idempotency key · $5 request hash · $6 key TTL in seconds.
  *
  * How it stays exact under concurrency (READ COMMITTED):
  * - `existing`: a live key committed before this statement started → replay it, lock nothing.
@@ -73,21 +73,25 @@ export function mergeItems(items: readonly OrderItemInput[]): OrderItemInput[] {
  * - the 201 body is built here, stored with the key (json keeps its text), and returned, so a replay
  *   is byte-for-byte the first answer.
  */
-const PLACE_ORDER_SQL = `
+function placeOrderSql(keyed: boolean): string {
+  // Without a key the statement does not mention idempotency_keys at all: fewer relations to open and
+  // lock per order (Postgres keeps at most 16 relation locks per backend on its uncontended fast path).
+  const when = (fragment: string, otherwise = '') => (keyed ? fragment : otherwise);
+  return `
 with
 req as (
   select r.product_id, r.quantity from unnest($2::int[], $3::int[]) as r(product_id, quantity)
-),
+),${when(`
 existing as materialized (
   select k.request_hash, k.response
   from idempotency_keys k
   where k.customer_id = $1::int and k.idempotency_key = $4::text and k.expires_at > now()
-),
+),`)}
 locked as materialized (
   select p.product_id, p.price, p.stock_quantity
   from products p
-  where p.product_id = any($2::int[])
-    and not exists (select from existing)
+  where p.product_id = any($2::int[])${when(`
+    and not exists (select from existing)`)}
     and exists (select from customers c where c.customer_id = $1::int)
   order by p.product_id
   for update
@@ -124,23 +128,22 @@ body as materialized (
               order by l.product_id) from lines l)
   ) as response
   from new_order o
-),
+),${when(`
 saved_key as (
   insert into idempotency_keys as k (customer_id, idempotency_key, request_hash, order_id, response, expires_at)
   select $1::int, $4::text, $5::bytea, b.order_id, b.response, now() + make_interval(secs => $6::int)
   from body b
-  where $4::text is not null
   on conflict (customer_id, idempotency_key) do update
     set request_hash = excluded.request_hash, order_id = excluded.order_id, response = excluded.response,
         created_at = excluded.created_at, expires_at = excluded.expires_at
     where k.expires_at <= now()
   returning k.order_id
-),
+),`)}
 saved_order as (
   insert into orders (order_id, customer_id, order_date, total_amount)
   select o.order_id, $1::int, o.order_date, o.total_amount
-  from new_order o
-  where $4::text is null or exists (select from saved_key)
+  from new_order o${when(`
+  where exists (select from saved_key)`)}
   returning order_id
 ),
 saved_lines as (
@@ -155,12 +158,16 @@ stock as (
 )
 select
   (select b.response from body b where exists (select from saved_order)) as created,
-  e.response as replay,
-  e.request_hash as replay_hash,
+  ${when('e.response', 'null::json')} as replay,
+  ${when('e.request_hash', 'null::bytea')} as replay_hash,
   c.customer_found,
   c.missing,
   c.short
-from checked c left join existing e on true`;
+from checked c${when(' left join existing e on true')}`;
+}
+
+const PLACE_ORDER_SQL = placeOrderSql(false);
+const PLACE_KEYED_ORDER_SQL = placeOrderSql(true);
 
 interface PlaceOrderRow {
   created: Order | null;
@@ -251,13 +258,16 @@ export async function createOrder(
   const productIds = items.map((item) => item.productId);
   const quantities = items.map((item) => item.quantity);
   const hash = key === undefined ? null : requestHash(customerId, items);
-  const params = [customerId, productIds, quantities, key ?? null, hash, IDEMPOTENCY_KEY_TTL_SECONDS];
+  const [statement, params] =
+    key === undefined
+      ? [PLACE_ORDER_SQL, [customerId, productIds, quantities]]
+      : [PLACE_KEYED_ORDER_SQL, [customerId, productIds, quantities, key, hash, IDEMPOTENCY_KEY_TTL_SECONDS]];
 
   for (let attempt = 1; ; attempt++) {
     let row: PlaceOrderRow;
     try {
       [row] = (await withRetry(
-        () => sql.unsafe(PLACE_ORDER_SQL, params as never[], { prepare: true }),
+        () => sql.unsafe(statement, params as never[], { prepare: true }),
         DEFAULT_RETRY_POLICY,
         { onRetry: (info) => logger.info('order transaction retried', info) },
       )) as unknown as [PlaceOrderRow];

@@ -79,7 +79,7 @@ export async function rawFetch(
   const response = await fetch(`${inject('offlineHttpUrl')}${path}`, {
     method,
     headers,
-    body: body as BodyInit | undefined,
+    body: body as RequestInit['body'],
     signal: AbortSignal.timeout(20_000),
   });
   const text = await response.text();

@@ -1,0 +1,294 @@
+/**
+ * Load test through serverless-offline with autocannon: a shop's mix — 70 % GET /products/top, 20 %
+ * PUT /carts/{customerId}, 10 % POST /orders, each with a valid bearer token for its customer — at rising
+ * concurrency (closed loop: N connections, one request in flight each) until errors (> 1 %), a latency
+ * knee (throughput up < 10 % while p95 grows > 50 %), p99 past 5 s, or the time budget. Per step:
+ * throughput, p50/p95/p99 (overall and per route), errors by kind, and where the CPU went (cores used by
+ * serverless-offline, PostgreSQL, PgBouncer, FerretDB, Redis, the Upstash gateway, autocannon itself and
+ * everything else on the machine). Afterwards, in SQL: the stock invariant (for every product, stock
+ * before − stock after = units in the orders placed during the test) and the oversell count (must be 0).
+ *
+ * Orders pick 1–3 products skewed towards the popular ones (quantity 1–2), so stock runs out on some:
+ * 409 INSUFFICIENT_STOCK is an expected answer, counted apart from errors.
+ *   npm run bench -- --only load [--quick]
+ */
+import autocannon, { type Request as AutocannonRequest } from 'autocannon';
+import os from 'node:os';
+import { pathToFileURL } from 'node:url';
+import postgres from 'postgres';
+import type { Profile, SuiteContext } from './lib/context.js';
+import { coresUsed, cpuSnapshot, cpuSupported } from './lib/cpu.js';
+import { ensureLeaderboard } from './lib/leaderboard.js';
+import { metric, type BenchOutput, type Metric } from './lib/result.js';
+import { stats, type Stats } from './lib/stats.js';
+import { formatTable } from './lib/table.js';
+import { tokenSigner } from './lib/tokens.js';
+
+type Route = 'top' | 'cart' | 'order';
+
+const SUITE_OPTIONS: Record<Profile, { steps: number[]; stepS: number; warmupS: number; budgetS: number; customers: number }> = {
+  full: { steps: [1, 2, 4, 8, 16, 32, 64], stepS: 15, warmupS: 3, budgetS: 240, customers: 2000 },
+  quick: { steps: [4, 16], stepS: 5, warmupS: 2, budgetS: 30, customers: 500 },
+  tiny: { steps: [2], stepS: 2, warmupS: 1, budgetS: 10, customers: 20 },
+};
+
+const ERROR_RATE_LIMIT = 0.01;
+const P99_LIMIT_MS = 5_000;
+
+export interface Step {
+  concurrency: number;
+  seconds: number;
+  requests: number;
+  throughput: number;
+  latency: Stats;
+  routes: Record<Route, { requests: number; latency: Stats; statuses: Record<string, number> }>;
+  /** Answers that are not the route's expected ones (5xx, 401/403, 400, timeouts, connection errors). */
+  errors: number;
+  errorKinds: Record<string, number>;
+  /** 409 INSUFFICIENT_STOCK answers to POST /orders (expected as stock runs out). */
+  outOfStock: number;
+  ordersCreated: number;
+  cpu?: Record<string, number>;
+  autocannon: { requestsPerSecond: number; p50: number; p99: number; errors: number; timeouts: number };
+}
+
+function cartBody(n: number) {
+  return JSON.stringify({
+    items: [
+      { productId: 1 + (n % 500), quantity: 1 + (n % 3), attributes: { size: ['S', 'M', 'L'][n % 3]!, giftWrap: n % 2 === 0 } },
+      { productId: 501 + (n % 500), quantity: 1 },
+    ],
+    note: 'load test',
+  });
+}
+
+export async function run(ctx: SuiteContext): Promise<BenchOutput> {
+  if (!ctx.offline) throw new Error('load needs the suite’s serverless-offline');
+  const o = SUITE_OPTIONS[ctx.profile];
+  const base = new URL(ctx.offline.httpUrl);
+  console.log(`leaderboard: ${await ensureLeaderboard(ctx.functionEnv, ctx.dataset.directUrl)}`);
+
+  // Fixtures and the "before" picture, straight at Postgres.
+  const sql = postgres(ctx.dataset.directUrl, { max: 1, onnotice: () => {} });
+  await sql`drop table if exists bench_stock_before`;
+  await sql`create table bench_stock_before as select product_id, stock_quantity from products`;
+  const [before] = await sql<Array<{ maxOrder: number; products: number; customers: number }>>`
+    select coalesce(max(order_id), 0)::bigint::float8 as "maxOrder", (select count(*)::int from products) as products,
+           (select count(*)::int from customers) as customers from orders`;
+  const productIds = (await sql<Array<{ id: number }>>`select product_id as id from products order by product_id`).map((r) => r.id);
+  const customerIds = (await sql<Array<{ id: number }>>`select customer_id as id from customers order by customer_id limit ${o.customers}`).map((r) => r.id);
+  const signer = tokenSigner(ctx.functionEnv);
+  const tokens = new Map<number, string>();
+  for (const id of customerIds) tokens.set(id, await signer(id));
+  console.log(`mix 70/20/10 over ${customerIds.length} customers (a token each) and ${productIds.length} products; steps ${o.steps.join(', ')} connections, ${o.stepS} s each (+${o.warmupS} s warm-up)`);
+
+  const pickProduct = () => productIds[Math.floor(productIds.length * Math.random() ** 3)]!; // popular (low ids) sell more
+  let counter = 0;
+  const setupRequest = (request: AutocannonRequest, context: Record<string, unknown>) => {
+    const n = counter++;
+    const customerId = customerIds[Math.floor(Math.random() * customerIds.length)]!;
+    const authorization = tokens.get(customerId)!;
+    const r = Math.random();
+    let route: Route;
+    if (r < 0.7) {
+      route = 'top';
+      Object.assign(request, { method: 'GET', path: '/products/top?limit=10', headers: {}, body: undefined });
+    } else if (r < 0.9) {
+      route = 'cart';
+      Object.assign(request, { method: 'PUT', path: `/carts/${customerId}`, headers: { 'content-type': 'application/json', authorization }, body: cartBody(n) });
+    } else {
+      route = 'order';
+      const lines = new Map<number, number>();
+      const k = 1 + Math.floor(Math.random() * 3);
+      for (let i = 0; i < k; i++) lines.set(pickProduct(), 1 + Math.floor(Math.random() * 2));
+      const body = JSON.stringify({ customerId, items: [...lines].map(([productId, quantity]) => ({ productId, quantity })) });
+      Object.assign(request, { method: 'POST', path: '/orders', headers: { 'content-type': 'application/json', authorization }, body });
+    }
+    context.route = route;
+    context.t0 = performance.now();
+    return request;
+  };
+
+  const runStep = async (concurrency: number, seconds: number, record: boolean): Promise<Step> => {
+    const samples: Record<Route, number[]> = { top: [], cart: [], order: [] };
+    const statuses: Record<Route, Record<string, number>> = { top: {}, cart: {}, order: {} };
+    const errorKinds: Record<string, number> = {};
+    let errors = 0;
+    let outOfStock = 0;
+    let ordersCreated = 0;
+    const onResponse = (status: number, body: string, context: Record<string, unknown>) => {
+      const route = context.route as Route;
+      if (!record || !route) return;
+      samples[route].push(performance.now() - (context.t0 as number));
+      statuses[route][status] = (statuses[route][status] ?? 0) + 1;
+      const expected = route === 'top' ? status === 200 : route === 'cart' ? status === 200 : status === 201 || status === 409;
+      if (route === 'order' && status === 201) ordersCreated++;
+      if (route === 'order' && status === 409) {
+        if (body.includes('INSUFFICIENT_STOCK')) outOfStock++;
+        else {
+          errors++;
+          const key = `order 409 ${/"code":"([A-Z_]+)"/.exec(body)?.[1] ?? ''}`;
+          errorKinds[key] = (errorKinds[key] ?? 0) + 1;
+        }
+        return;
+      }
+      if (!expected) {
+        errors++;
+        const code = /"code":"([A-Z_]+)"/.exec(body)?.[1] ?? '';
+        const key = `${route} ${status}${code ? ` ${code}` : ''}`;
+        errorKinds[key] = (errorKinds[key] ?? 0) + 1;
+      }
+    };
+    const cpuBefore = record && cpuSupported() ? cpuSnapshot({ offlinePid: ctx.offline!.pid }) : undefined;
+    const started = performance.now();
+    const instance = autocannon({
+      url: base.origin,
+      connections: concurrency,
+      pipelining: 1,
+      duration: seconds,
+      timeout: 10,
+      requests: [{ setupRequest, onResponse }],
+    });
+    let requestErrors = 0;
+    instance.on('reqError', () => void requestErrors++);
+    const result = await instance;
+    const elapsed = (performance.now() - started) / 1000;
+    const cpu = cpuBefore ? coresUsed(cpuBefore, cpuSnapshot({ offlinePid: ctx.offline!.pid })) : undefined;
+    if (requestErrors > 0) {
+      errors += requestErrors;
+      errorKinds['timeout/connection error'] = requestErrors;
+    }
+    const all = [...samples.top, ...samples.cart, ...samples.order];
+    const routes = Object.fromEntries(
+      (['top', 'cart', 'order'] as Route[]).map((r) => [r, { requests: samples[r].length, latency: stats(samples[r]), statuses: statuses[r] }]),
+    ) as Step['routes'];
+    return {
+      concurrency,
+      seconds: Math.round(elapsed * 100) / 100,
+      requests: all.length,
+      throughput: Math.round((all.length / elapsed) * 10) / 10,
+      latency: stats(all),
+      routes,
+      errors,
+      errorKinds,
+      outOfStock,
+      ordersCreated,
+      ...(cpu ? { cpu } : {}),
+      autocannon: { requestsPerSecond: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors, timeouts: result.timeouts },
+    };
+  };
+
+  const steps: Step[] = [];
+  let stopReason = 'all steps ran';
+  const deadline = performance.now() + o.budgetS * 1000;
+  try {
+    for (const concurrency of o.steps) {
+      if (performance.now() + (o.stepS + o.warmupS) * 1000 > deadline + 5_000) {
+        stopReason = `time budget (${o.budgetS} s)`;
+        break;
+      }
+      // Warm-up at this concurrency: new serverless-offline workers (a cold start each) and pools.
+      await runStep(concurrency, o.warmupS, false);
+      const step = await runStep(concurrency, o.stepS, true);
+      steps.push(step);
+      const cpu = step.cpu ? Object.entries(step.cpu).filter(([k]) => k !== 'cores').map(([k, v]) => `${k} ${v}`).join(', ') : '';
+      console.log(
+        `  c=${String(concurrency).padStart(3)}: ${step.throughput.toFixed(1).padStart(7)} req/s, p50 ${step.latency.p50.toFixed(1)} p95 ${step.latency.p95.toFixed(1)} ` +
+          `p99 ${step.latency.p99.toFixed(1)} ms, errors ${step.errors}${step.errors ? ` ${JSON.stringify(step.errorKinds)}` : ''}, out of stock ${step.outOfStock}` +
+          (cpu ? `\n         cores used: ${cpu}` : ''),
+      );
+      const previous = steps.at(-2);
+      if (step.requests > 0 && step.errors / (step.requests + (step.errorKinds['timeout/connection error'] ?? 0)) > ERROR_RATE_LIMIT) {
+        stopReason = `errors above ${ERROR_RATE_LIMIT * 100} % at ${concurrency} connections`;
+        break;
+      }
+      if (step.latency.p99 > P99_LIMIT_MS) {
+        stopReason = `p99 above ${P99_LIMIT_MS} ms at ${concurrency} connections`;
+        break;
+      }
+      if (previous && step.throughput < previous.throughput * 1.1 && step.latency.p95 > previous.latency.p95 * 1.5) {
+        stopReason = `latency knee at ${concurrency} connections (throughput +${((step.throughput / previous.throughput - 1) * 100).toFixed(0)} %, p95 ×${(step.latency.p95 / previous.latency.p95).toFixed(1)})`;
+        break;
+      }
+    }
+
+    // The invariants, in SQL, after the load.
+    const [check] = await sql<Array<{ mismatched: number; oversold: number; negative: number; unitsSold: number; ordersPlaced: number; orphanOrders: number }>>`
+      with sold as (
+        select i.product_id, sum(i.quantity)::bigint as units
+        from order_items i join orders o using (order_id)
+        where o.order_id > ${before!.maxOrder}
+        group by i.product_id
+      )
+      select
+        (select count(*)::int from bench_stock_before b join products p using (product_id)
+           where b.stock_quantity - p.stock_quantity <> coalesce((select units from sold s where s.product_id = b.product_id), 0)) as mismatched,
+        (select count(*)::int from bench_stock_before b join sold s using (product_id) where s.units > b.stock_quantity) as oversold,
+        (select count(*)::int from products where stock_quantity < 0) as negative,
+        (select coalesce(sum(units), 0)::float8 from sold) as "unitsSold",
+        (select count(*)::int from orders where order_id > ${before!.maxOrder}) as "ordersPlaced",
+        (select count(*)::int from orders o where o.order_id > ${before!.maxOrder}
+           and not exists (select 1 from order_items i where i.order_id = o.order_id)) as "orphanOrders"`;
+    await sql`drop table if exists bench_stock_before`;
+    const created = steps.reduce((sum, s) => sum + s.ordersCreated, 0);
+    console.log(
+      `after the load: ${check!.ordersPlaced} orders placed (${created} 201s recorded in measured steps, the rest in warm-ups), ${check!.unitsSold} units; ` +
+        `stock invariant violations ${check!.mismatched}, oversold products ${check!.oversold}, negative stock ${check!.negative}, orders without lines ${check!.orphanOrders}`,
+    );
+    console.log(`stopped: ${stopReason}`);
+
+    const peak = steps.reduce<Step | undefined>((best, s) => (!best || s.throughput > best.throughput ? s : best), undefined);
+    const rows = steps.map((s) => [
+      String(s.concurrency),
+      s.throughput.toFixed(1),
+      s.latency.p50.toFixed(1),
+      s.latency.p95.toFixed(1),
+      s.latency.p99.toFixed(1),
+      `${s.routes.top.latency.p95.toFixed(0)}/${s.routes.cart.latency.p95.toFixed(0)}/${s.routes.order.latency.p95.toFixed(0)}`,
+      String(s.errors),
+      String(s.outOfStock),
+      s.cpu ? `${s.cpu['serverless-offline'] ?? 0}/${s.cpu.postgres ?? 0}/${s.cpu.ferretdb ?? 0}/${s.cpu['upstash-gateway'] ?? 0}/${s.cpu['load generator'] ?? 0}/${s.cpu.other ?? 0}` : '–',
+    ]);
+    console.log('\nload through serverless-offline (70 % top products, 20 % cart writes, 10 % orders)');
+    console.log(
+      formatTable(['conns', 'req/s', 'p50 ms', 'p95 ms', 'p99 ms', 'p95 top/cart/order', 'errors', '409 stock', 'cores: offline/pg/ferret/gateway/autocannon/other'], rows),
+    );
+
+    const metrics: Metric[] = [];
+    if (peak) {
+      metrics.push(
+        metric('load', { metric: `peak throughput, mixed 70/20/10, at ${peak.concurrency} connections`, ours: peak.throughput, unit: 'req/s', note: `stopped: ${stopReason}` }),
+        metric('load', { metric: `p50 / p95 / p99 at the peak: p50 ${peak.latency.p50.toFixed(0)}, p99 ${peak.latency.p99.toFixed(0)} ms; p95`, ours: peak.latency.p95, unit: 'ms' }),
+        metric('load', {
+          metric: `error rate at the peak (${peak.errors} of ${peak.requests})`,
+          ours: peak.requests ? (100 * peak.errors) / peak.requests : 0,
+          unit: '%',
+          goal: { on: 'ours', op: '<=', value: ERROR_RATE_LIMIT * 100 },
+        }),
+      );
+    }
+    metrics.push(
+      metric('load', { metric: 'stock invariant violations after the load (SQL)', ours: check!.mismatched, unit: 'products', goal: { on: 'ours', op: '<=', value: 0, text: '0' } }),
+      metric('load', { metric: 'oversold products after the load (SQL)', ours: check!.oversold + check!.negative, unit: 'products', goal: { on: 'ours', op: '<=', value: 0, text: '0' } }),
+    );
+    return {
+      metrics,
+      details: {
+        options: o,
+        pooled: ctx.pooled,
+        cpus: os.cpus().length,
+        steps,
+        stopReason,
+        invariants: check,
+        peakConcurrency: peak?.concurrency ?? null,
+      },
+    };
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  console.error('bench/load.ts runs inside the suite (it needs its serverless-offline): npm run bench -- --only load [--quick]');
+  process.exit(2);
+}

@@ -1,0 +1,266 @@
+/**
+ * Warm-path efficiency: database and cache round trips per request type, counted on the real handlers
+ * (functions/*.ts called in process with API Gateway events, warm: after a few calls each).
+ *
+ *   Postgres  statements (postgres.js debug hook, shared/clients/postgres.ts) and network round trips
+ *             (a counting TCP proxy in front of Postgres: a turn = the client speaking after the server);
+ *   Redis     Upstash REST requests (shared/clients/redis.ts; a pipeline or MULTI/EXEC is one request);
+ *   MongoDB   commands (shared/clients/mongo.ts, command monitoring).
+ *
+ * The counters exist only with COUNT_ROUND_TRIPS=1 (set here, in a probe process of its own). Two probes:
+ * `prepared` (named prepared statements, straight at Postgres) and `unprepared` (DATABASE_PREPARE=false,
+ * as behind PgBouncer in transaction mode or RDS Proxy). Run with `npm run bench -- --only round-trips`.
+ */
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import postgres from 'postgres';
+import { ROOT } from '../scripts/lib/env.js';
+import type { SuiteContext } from './lib/context.js';
+import { httpEvent, lambdaContext, type Handler } from './lib/lambda.js';
+import { ensureLeaderboard } from './lib/leaderboard.js';
+import { countingProxy } from './lib/proxy.js';
+import { metric, type BenchOutput, type Metric } from './lib/result.js';
+import { formatTable } from './lib/table.js';
+import { tokenSigner } from './lib/tokens.js';
+
+type Variant = 'prepared' | 'unprepared';
+
+export interface Counted {
+  pgStatements: number;
+  pgRoundTrips: number;
+  redis: number;
+  mongo: number;
+}
+
+export interface RequestCount extends Counted {
+  request: string;
+  samples: number;
+  /** True when every warm sample gave the same counts. */
+  stable: boolean;
+}
+
+/** The fewest round trips each request type can make, and why (see docs/performance.md). */
+export const MINIMUM: Record<string, { total: number; why: string } | undefined> = {
+  createOrder: { total: 2, why: '1 Postgres (the order is one atomic write) + 1 Redis (the leaderboard increment after commit)' },
+  'createOrder + Idempotency-Key': { total: 2, why: 'the key is written in the same statement as the order' },
+  'top products, cache hit': { total: 1, why: 'one GET of the snapshot' },
+};
+
+const REQUESTS = ['createOrder', 'createOrder + Idempotency-Key', 'top products, cache hit', 'top products, miss (refresh)', 'saveCart (existing cart)', 'getCart'] as const;
+
+/** In the probe process: count each request type `samples` times after `warm` uncounted calls. */
+async function probe(ctx: SuiteContext, variant: Variant): Promise<RequestCount[]> {
+  const direct = new URL(ctx.dataset.directUrl);
+  const proxy = await countingProxy({ host: direct.hostname, port: Number(direct.port || 5432) });
+  const viaProxy = new URL(direct);
+  viaProxy.hostname = '127.0.0.1';
+  viaProxy.port = String(proxy.port);
+  Object.assign(process.env, ctx.functionEnv, {
+    DATABASE_URL: viaProxy.toString(),
+    DATABASE_PREPARE: variant === 'prepared' ? 'true' : 'false',
+    DATABASE_POOL_MAX: '1',
+    COUNT_ROUND_TRIPS: '1',
+    LOG_LEVEL: 'ERROR',
+  });
+  const { roundTrips } = await import('../shared/clients/round-trips.js');
+  const { createRedis } = await import('../shared/clients/redis.js');
+  const { getConfig } = await import('../shared/config.js');
+  const { topProductsKeys } = await import('../shared/products/keys.js');
+  const { resolveWindow } = await import('../shared/products/window.js');
+  const handlers = {
+    createOrder: (await import('../functions/createOrder.js')).handler as unknown as Handler,
+    getTopProducts: (await import('../functions/getTopProducts.js')).handler as unknown as Handler,
+    saveCart: (await import('../functions/saveCart.js')).handler as unknown as Handler,
+    getCart: (await import('../functions/getCart.js')).handler as unknown as Handler,
+  };
+  const config = getConfig();
+  const keys = topProductsKeys(config.redis.namespace);
+  const uncountedRedis = createRedis(config.redis);
+  const bearer = tokenSigner(process.env as Record<string, string>);
+
+  // Fixtures, read without the counters: a customer and two products with plenty of stock.
+  const admin = postgres(ctx.dataset.directUrl, { max: 1, onnotice: () => {} });
+  const [customer] = await admin<Array<{ id: number }>>`select customer_id as id from customers order by customer_id limit 1`;
+  const products = await admin<Array<{ id: number }>>`
+    select product_id as id from products where stock_quantity >= 100 order by product_id limit 2`;
+  await ensureLeaderboard(ctx.functionEnv, ctx.dataset.directUrl);
+  await admin.end();
+  if (!customer || products.length < 2) throw new Error('round-trips: the data set has no customer or no products with stock ≥ 100');
+  const customerId = customer.id;
+  const authorization = await bearer(customerId);
+  const order = { customerId, items: products.map((p) => ({ productId: p.id, quantity: 1 })) };
+  const cart = { items: [{ productId: products[0]!.id, quantity: 2, attributes: { size: 'M' } }], note: 'round trips' };
+  const cartPath = { customerId: String(customerId) };
+  const allTime = resolveWindow(undefined);
+
+  type Call = { before?: () => Promise<unknown>; call: () => Promise<Awaited<ReturnType<Handler>>>; ok: (r: Awaited<ReturnType<Handler>>) => boolean };
+  const calls: Record<(typeof REQUESTS)[number], Call> = {
+    createOrder: {
+      call: () => handlers.createOrder(httpEvent({ method: 'POST', path: '/orders', body: order, authorization }), lambdaContext('createOrder')),
+      ok: (r) => r.statusCode === 201,
+    },
+    'createOrder + Idempotency-Key': {
+      call: () =>
+        handlers.createOrder(
+          httpEvent({ method: 'POST', path: '/orders', body: order, authorization, headers: { 'idempotency-key': randomUUID() } }),
+          lambdaContext('createOrder'),
+        ),
+      ok: (r) => r.statusCode === 201,
+    },
+    'top products, cache hit': {
+      call: () => handlers.getTopProducts(httpEvent({ method: 'GET', path: '/products/top', query: { limit: '10' } }), lambdaContext('getTopProducts')),
+      ok: (r) => r.statusCode === 200 && r.headers?.['X-Cache'] === 'HIT',
+    },
+    'top products, miss (refresh)': {
+      // The snapshot gone (expired, or older than freshMs): this caller refreshes it from the leaderboard.
+      before: () => uncountedRedis.del(keys.snapshot(allTime.id)),
+      call: () => handlers.getTopProducts(httpEvent({ method: 'GET', path: '/products/top', query: { limit: '10' } }), lambdaContext('getTopProducts')),
+      ok: (r) => r.statusCode === 200 && r.headers?.['X-Cache'] === 'MISS',
+    },
+    'saveCart (existing cart)': {
+      call: () =>
+        handlers.saveCart(
+          httpEvent({ method: 'PUT', path: `/carts/${customerId}`, routeKey: 'PUT /carts/{customerId}', pathParameters: cartPath, body: cart, authorization }),
+          lambdaContext('saveCart'),
+        ),
+      ok: (r) => r.statusCode === 200,
+    },
+    getCart: {
+      call: () =>
+        handlers.getCart(
+          httpEvent({ method: 'GET', path: `/carts/${customerId}`, routeKey: 'GET /carts/{customerId}', pathParameters: cartPath, authorization }),
+          lambdaContext('getCart'),
+        ),
+      ok: (r) => r.statusCode === 200,
+    },
+  };
+
+  const results: RequestCount[] = [];
+  for (const request of REQUESTS) {
+    const { before, call, ok } = calls[request];
+    const samples: Counted[] = [];
+    for (let attempt = 0; samples.length < 5 && attempt < 30; attempt++) {
+      await before?.();
+      const warm = attempt < 3;
+      roundTrips.postgres = roundTrips.redis = roundTrips.mongo = 0;
+      proxy.reset();
+      const response = await call();
+      const counted = { pgStatements: roundTrips.postgres, pgRoundTrips: proxy.turns(), redis: roundTrips.redis, mongo: roundTrips.mongo };
+      if (!ok(response)) {
+        if (attempt >= 3 && request !== 'top products, cache hit') {
+          throw new Error(`round-trips: ${request} answered ${response.statusCode}: ${String(response.body).slice(0, 200)}`);
+        }
+        continue; // e.g. a hit that turned into the once-per-freshMs refresh
+      }
+      if (!warm) samples.push(counted);
+    }
+    if (samples.length === 0) throw new Error(`round-trips: no valid sample for ${request}`);
+    // The most frequent combination (createOrder with a key purges expired keys in 1 % of calls).
+    const tally = new Map<string, { counted: Counted; n: number }>();
+    for (const s of samples) {
+      const key = JSON.stringify(s);
+      tally.set(key, { counted: s, n: (tally.get(key)?.n ?? 0) + 1 });
+    }
+    const mode = [...tally.values()].sort((a, b) => b.n - a.n)[0]!;
+    results.push({ request, samples: samples.length, stable: tally.size === 1, ...mode.counted });
+  }
+  await proxy.close();
+  return results;
+}
+
+function runProbe(contextFile: string, variant: Variant): Promise<RequestCount[]> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--probe', variant, contextFile], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.on('close', (code) => {
+      const line = out.split('\n').find((l) => l.startsWith('ROUND_TRIPS_JSON '));
+      if (code !== 0 || !line) reject(new Error(`round-trips probe (${variant}) failed (exit ${code}): ${out.slice(-1000)}`));
+      else resolve(JSON.parse(line.slice('ROUND_TRIPS_JSON '.length)) as RequestCount[]);
+    });
+  });
+}
+
+const total = (c: Counted) => c.pgRoundTrips + c.redis + c.mongo;
+
+export async function run(ctx: SuiteContext): Promise<BenchOutput> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-round-trips-'));
+  const contextFile = path.join(dir, 'context.json');
+  writeFileSync(contextFile, JSON.stringify(ctx));
+  let prepared: RequestCount[];
+  let unprepared: RequestCount[];
+  try {
+    prepared = await runProbe(contextFile, 'prepared');
+    unprepared = await runProbe(contextFile, 'unprepared');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const rows = prepared.map((p, i) => {
+    const u = unprepared[i]!;
+    return [
+      p.request,
+      String(p.pgStatements),
+      String(p.pgRoundTrips),
+      String(u.pgRoundTrips),
+      String(p.redis),
+      String(p.mongo),
+      String(total(p)),
+      String(total(u)),
+      MINIMUM[p.request] ? String(MINIMUM[p.request]!.total) : '–',
+    ];
+  });
+  console.log('\nround trips per warm request (handler in process; Postgres round trips counted on the wire)');
+  console.log(
+    formatTable(['request', 'PG stmts', 'PG trips (prepared)', 'PG trips (prepare:false)', 'Redis', 'Mongo', 'total', 'total (pooler)', 'minimum'], rows),
+  );
+  for (const [request, minimum] of Object.entries(MINIMUM)) if (minimum) console.log(`  minimum for ${request}: ${minimum.total} — ${minimum.why}`);
+
+  const metrics: Metric[] = [];
+  for (const [i, p] of prepared.entries()) {
+    const u = unprepared[i]!;
+    const minimum = MINIMUM[p.request];
+    const raw = p.request.startsWith('saveCart') || p.request === 'getCart' ? 1 : null;
+    metrics.push(
+      metric('round-trips', {
+        metric: `${p.request} (PG ${p.pgRoundTrips} + Redis ${p.redis} + Mongo ${p.mongo})`,
+        ours: total(p),
+        reference: minimum?.total ?? raw,
+        unit: 'trips',
+        goal: minimum ? { on: 'ratio', op: '<=', value: 1, text: '= minimum' } : null,
+        ...(raw !== null ? { note: 'reference: the raw driver call (1)' } : {}),
+      }),
+    );
+    if (u.pgRoundTrips !== p.pgRoundTrips) {
+      metrics.push(
+        metric('round-trips', {
+          metric: `${p.request} with prepare:false (pooler), PG ${u.pgRoundTrips} + Redis ${u.redis}`,
+          ours: total(u),
+          reference: minimum?.total ?? null,
+          unit: 'trips',
+          note: 'postgres.js describes an unnamed statement with parameters before executing it',
+        }),
+      );
+    }
+  }
+  return { metrics, details: { prepared, unprepared, minimum: MINIMUM } };
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href && process.argv[2] === '--probe') {
+  const variant = process.argv[3] as Variant;
+  const ctx = JSON.parse(readFileSync(process.argv[4]!, 'utf8')) as SuiteContext;
+  try {
+    const counts = await probe(ctx, variant);
+    process.stdout.write(`ROUND_TRIPS_JSON ${JSON.stringify(counts)}\n`);
+    process.exit(0);
+  } catch (error) {
+    console.error(error);
+    process.exit(1);
+  }
+}

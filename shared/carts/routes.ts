@@ -1,0 +1,88 @@
+import * as z from 'zod';
+import { assertType, defineRoute, ErrorEnvelopeSchema, Timestamp, type SameKeys } from '../http/route.js';
+import { id } from '../http/schemas.js';
+import { IdempotencyKeyHeader, OrderSchema } from '../orders/routes.js';
+import type { Cart } from './carts.js';
+import { CartItemSchema, CartPathSchema, MAX_NOTE_LENGTH, OWN_CART, SaveCartBodySchema } from './schemas.js';
+
+export const CartSchema = z
+  .object({
+    customerId: id,
+    items: z.array(CartItemSchema),
+    note: z.string().max(MAX_NOTE_LENGTH).optional(),
+    updatedAt: Timestamp,
+    expiresAt: Timestamp,
+    version: z.number().int().min(1),
+  })
+  .meta({ title: 'Cart', description: 'A customer’s cart; `version` is its ETag and moves on every write.' }) satisfies z.ZodType<Cart>;
+assertType<SameKeys<z.output<typeof CartSchema>, Cart>>();
+
+const IfMatchHeader = {
+  name: 'If-Match',
+  description: 'Optimistic concurrency: the version last seen (`3` or `"3"`), or `*` (the cart must exist).',
+};
+const ETAG = { ETag: 'The cart version, quoted ("3"): send it back as If-Match.' };
+const VERSION_CONFLICT = { description: 'VERSION_CONFLICT: If-Match does not match the cart’s version (details: expected, current).', schema: ErrorEnvelopeSchema };
+
+export const saveCartRoute = defineRoute({
+  function: 'saveCart',
+  method: 'PUT',
+  path: '/carts/{customerId}',
+  summary: 'Replace a customer’s cart',
+  description: 'The cart is replaced as a whole and expires after a period without writes. Contract: docs/carts.md.',
+  tags: ['carts'],
+  request: { path: CartPathSchema, body: SaveCartBodySchema, access: OWN_CART },
+  headers: [IfMatchHeader],
+  responses: {
+    200: { description: 'The saved cart.', schema: CartSchema, headers: ETAG },
+    409: { description: 'CART_BUSY: too many concurrent writes; retry.', schema: ErrorEnvelopeSchema },
+    412: VERSION_CONFLICT,
+  },
+});
+
+export const getCartRoute = defineRoute({
+  function: 'getCart',
+  method: 'GET',
+  path: '/carts/{customerId}',
+  summary: 'Read a customer’s cart',
+  tags: ['carts'],
+  request: { path: CartPathSchema, access: OWN_CART },
+  responses: {
+    200: { description: 'The live cart.', schema: CartSchema, headers: ETAG },
+    404: { description: 'CART_NOT_FOUND: no cart, or it has expired.', schema: ErrorEnvelopeSchema },
+  },
+});
+
+export const deleteCartRoute = defineRoute({
+  function: 'deleteCart',
+  method: 'DELETE',
+  path: '/carts/{customerId}',
+  summary: 'Delete a customer’s cart',
+  description: 'Idempotent: 204 also when there is no cart.',
+  tags: ['carts'],
+  request: { path: CartPathSchema, access: OWN_CART },
+  headers: [IfMatchHeader],
+  responses: {
+    204: { description: 'Deleted (or there was nothing to delete).' },
+    409: { description: 'CART_BUSY: too many concurrent writes; retry.', schema: ErrorEnvelopeSchema },
+    412: VERSION_CONFLICT,
+  },
+});
+
+export const checkoutCartRoute = defineRoute({
+  function: 'checkoutCart',
+  method: 'POST',
+  path: '/carts/{customerId}/checkout',
+  summary: 'Turn the cart into an order',
+  description: 'Places the cart’s order through the POST /orders code, then empties the cart. Contract: docs/carts.md.',
+  tags: ['carts', 'orders'],
+  request: { path: CartPathSchema, access: OWN_CART },
+  headers: [IdempotencyKeyHeader, IfMatchHeader],
+  responses: {
+    201: { description: 'The order.', schema: OrderSchema, headers: { 'Idempotent-Replayed': '"true" on a replay.' } },
+    404: { description: 'CART_NOT_FOUND, CUSTOMER_NOT_FOUND or PRODUCT_NOT_FOUND.', schema: ErrorEnvelopeSchema },
+    409: { description: 'CART_EMPTY, INSUFFICIENT_STOCK or CART_BUSY.', schema: ErrorEnvelopeSchema },
+    412: VERSION_CONFLICT,
+    422: { description: 'IDEMPOTENCY_KEY_REUSED or ORDER_TOTAL_TOO_LARGE.', schema: ErrorEnvelopeSchema },
+  },
+});

@@ -1,0 +1,205 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { bearerFor } from '../helpers/auth.js';
+import { insertFixtures, resetShop, testSql, type Fixtures } from '../helpers/db.js';
+import { orphanOrders } from '../orders/helpers.js';
+import { postgresControl, sleep, waitForPostgres, waitForQuietServer, type PostgresControl } from './helpers.js';
+
+/**
+ * PostgreSQL restarted in the middle of a stream of orders, through the serverless-offline the suite
+ * started (warm workers with connected pools). Requests during the outage get a clean 503 (never a 500,
+ * never 200 + errorMessage, never a hang); no partial order; the same serverless-offline recovers by
+ * itself; every 201 is in the database; and a client that retries its 503s with the same Idempotency-Key
+ * ends up with exactly one order per key.
+ */
+const sql = testSql();
+const databaseUrl = new URL(process.env.DATABASE_URL!);
+const PORT = Number(databaseUrl.port || 5432);
+const DATABASE = databaseUrl.pathname.slice(1);
+const CLIENTS = 3;
+const OUTAGE_MS = 1_500; // how long the server stays stopped
+const MAX_LATENCY_MS = 5_000; // connect timeout (3 s) + margin; far below the 10 s Lambda timeout
+const STOCK = 100_000;
+
+let control: PostgresControl;
+let fx: Fixtures;
+let tokens: string[];
+
+interface Sent {
+  client: number;
+  key: string;
+  customerId: number;
+  productId: number;
+  quantity: number;
+  startedAt: number;
+  ms: number;
+  status: number;
+  retryAfter: string | null;
+  body: any;
+}
+
+beforeAll(async () => {
+  control = await postgresControl(PORT);
+  await resetShop(sql);
+  fx = await insertFixtures(sql, { customers: CLIENTS, products: 3, stock: STOCK });
+  tokens = await Promise.all(fx.customerIds.map((id) => bearerFor(id)));
+});
+
+afterAll(async () => {
+  // Whatever happened above, leave PostgreSQL running.
+  try {
+    if (!(await control.isOnline())) await control.start();
+  } finally {
+    expect(await waitForPostgres(PORT, 60_000)).toBe(true);
+    await sql.end({ timeout: 5 });
+  }
+}, 120_000);
+
+async function post(client: number, key: string, t0: number): Promise<Sent> {
+  const customerId = fx.customerIds[client]!;
+  const productId = fx.productIds[key.length % fx.productIds.length]!;
+  const quantity = 1 + (key.length % 3);
+  const startedAt = performance.now() - t0;
+  let status = 0;
+  let body: any;
+  let retryAfter: string | null = null;
+  try {
+    const response = await fetch(`${inject('offlineHttpUrl')}/orders`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Authorization: tokens[client]!, 'Idempotency-Key': key },
+      body: JSON.stringify({ customerId, items: [{ productId, quantity }] }),
+      signal: AbortSignal.timeout(15_000),
+    });
+    status = response.status;
+    retryAfter = response.headers.get('retry-after');
+    const text = await response.text();
+    body = text ? JSON.parse(text) : undefined;
+  } catch (error) {
+    body = { clientError: String(error) }; // status stays 0: a hang or a dropped connection
+  }
+  return { client, key, customerId, productId, quantity, startedAt, ms: performance.now() - startedAt - t0, status, retryAfter, body };
+}
+
+describe('PostgreSQL restarted during a stream of orders (through serverless-offline)', () => {
+  it('503 during the outage, nothing partial, recovers by itself, every 201 stored, one order per key', async () => {
+    // Warm the createOrder workers: the point is that *connected* pools survive the restart.
+    for (let client = 0; client < CLIENTS; client++) expect((await post(client, `warm-${client}`, performance.now())).status).toBe(201);
+
+    const stillRunning = await waitForQuietServer(sql, DATABASE, 20_000);
+    if (stillRunning > 0) console.warn(`[pg restart] ${stillRunning} queries of other databases still running; restarting anyway`);
+
+    const t0 = performance.now();
+    const sent: Sent[] = [];
+    let phase: 'before' | 'outage' | 'after' = 'before';
+    let stoppedAt = 0;
+    let onlineAt = 0;
+    let stopCommandMs = 0;
+    let startCommandMs = 0;
+
+    const clients = Array.from({ length: CLIENTS }, async (_, client) => {
+      for (let n = 0; ; n++) {
+        const result = await post(client, `pg-restart-${client}-${n}`, t0);
+        sent.push(result);
+        if (phase === 'after') {
+          const after = sent.filter((s) => s.client === client && s.startedAt >= onlineAt && s.status === 201).length;
+          if (after >= 5 || performance.now() - t0 - onlineAt > 20_000) return;
+        }
+        await sleep(40);
+      }
+    });
+
+    const restart = (async () => {
+      await sleep(1_000); // a second of normal traffic first
+      phase = 'outage';
+      stoppedAt = performance.now() - t0;
+      try {
+        await control.stop();
+        stopCommandMs = performance.now() - t0 - stoppedAt;
+        await sleep(OUTAGE_MS);
+      } finally {
+        const startAt = performance.now();
+        await control.start();
+        startCommandMs = performance.now() - startAt;
+        expect(await waitForPostgres(PORT, 60_000)).toBe(true);
+        onlineAt = performance.now() - t0;
+        phase = 'after';
+      }
+    })();
+
+    await Promise.all([restart, ...clients]);
+
+    // --- what the clients saw ----------------------------------------------------------------------
+    const byStatus = new Map<number, number>();
+    for (const s of sent) byStatus.set(s.status, (byStatus.get(s.status) ?? 0) + 1);
+    const unavailable = sent.filter((s) => s.status === 503);
+    const firstAfter = sent.filter((s) => s.status === 201 && s.startedAt >= stoppedAt).sort((a, b) => a.startedAt + a.ms - (b.startedAt + b.ms))[0];
+    const lastUnavailable = unavailable.reduce((max, s) => Math.max(max, s.startedAt + s.ms), 0);
+    const maxLatency = Math.max(...sent.map((s) => s.ms));
+    const summary = {
+      requests: sent.length,
+      byStatus: Object.fromEntries(byStatus),
+      outageMs: Math.round(onlineAt - stoppedAt),
+      stopCommandMs: Math.round(stopCommandMs),
+      startCommandMs: Math.round(startCommandMs),
+      unavailable: unavailable.length,
+      unavailableCodes: [...new Set(unavailable.map((s) => s.body?.error?.code))],
+      firstRecoveredMsAfterOnline: firstAfter ? Math.round(firstAfter.startedAt + firstAfter.ms - onlineAt) : null,
+      last503MsAfterOnline: Math.round(lastUnavailable - onlineAt),
+      maxLatencyMs: Math.round(maxLatency),
+      p50LatencyMs: Math.round([...sent.map((s) => s.ms)].sort((a, b) => a - b)[Math.floor(sent.length / 2)]!),
+    };
+    console.info(`[pg restart] ${control.describe}: ${JSON.stringify(summary)}`);
+
+    for (const s of sent) {
+      const label = `${s.key} at ${Math.round(s.startedAt)} ms: ${s.status} ${JSON.stringify(s.body)?.slice(0, 200)}`;
+      expect([201, 503], label).toContain(s.status); // never 500, 200 + errorMessage, or a hang (0)
+      expect(s.ms, label).toBeLessThan(MAX_LATENCY_MS);
+      if (s.status === 503) {
+        expect(['DATABASE_UNAVAILABLE', 'TIMEOUT'], label).toContain(s.body?.error?.code);
+        expect(Number(s.retryAfter), label).toBeGreaterThan(0);
+      }
+    }
+    expect(unavailable.length, 'the outage was observed').toBeGreaterThan(0);
+    expect(sent.some((s) => s.status === 201 && s.startedAt + s.ms < stoppedAt), 'orders before the outage').toBe(true);
+    expect(firstAfter, 'an order placed after the restart').toBeDefined();
+    expect(summary.firstRecoveredMsAfterOnline!, 'recovered within a few seconds of PostgreSQL accepting connections').toBeLessThan(5_000);
+    for (let client = 0; client < CLIENTS; client++) {
+      expect(sent.filter((s) => s.client === client && s.startedAt >= onlineAt && s.status === 201).length, `client ${client} after the restart`).toBeGreaterThanOrEqual(5);
+    }
+
+    // --- what the database holds -------------------------------------------------------------------
+    const created = sent.filter((s) => s.status === 201);
+    const stored = await sql<Array<{ orderId: number; customerId: number; total: string; items: Array<{ productId: number; quantity: number; unitPrice: string }> }>>`
+      select o.order_id as "orderId", o.customer_id as "customerId", o.total_amount::text as total,
+             json_agg(json_build_object('productId', i.product_id, 'quantity', i.quantity, 'unitPrice', i.unit_price::text) order by i.product_id) as items
+      from orders o join order_items i using (order_id)
+      where o.order_id = any(${created.map((s) => s.body.orderId as number)})
+      group by o.order_id`;
+    const storedById = new Map(stored.map((row) => [row.orderId, row]));
+    for (const s of created) {
+      const row = storedById.get(s.body.orderId);
+      expect(row, `201 for ${s.key} (order ${s.body.orderId}) is in the database`).toBeDefined();
+      expect(row).toMatchObject({ customerId: s.customerId, total: s.body.totalAmount, items: s.body.items });
+    }
+    expect(await orphanOrders(sql)).toBe(0);
+    const [mismatched] = await sql<Array<{ n: number }>>`
+      select count(*)::int as n from orders o
+      where o.total_amount <> (select sum(i.quantity * i.unit_price) from order_items i where i.order_id = o.order_id)`;
+    expect(mismatched!.n).toBe(0);
+
+    // --- a client retrying its 503s with the same key: exactly one order per key ----------------------
+    for (const s of unavailable) {
+      const retried = await post(s.client, s.key, performance.now());
+      expect(retried.status, `${s.key} retried: ${JSON.stringify(retried.body)}`).toBe(201);
+    }
+    const keys = new Set(sent.map((s) => s.key));
+    const [counts] = await sql<Array<{ orders: number; keys: number; distinctOrders: number }>>`
+      select (select count(*)::int from orders where customer_id = any(${fx.customerIds})) as orders,
+             (select count(*)::int from idempotency_keys where idempotency_key like 'pg-restart-%') as keys,
+             (select count(distinct order_id)::int from idempotency_keys where idempotency_key like 'pg-restart-%') as "distinctOrders"`;
+    expect(counts).toEqual({ orders: keys.size + CLIENTS, keys: keys.size, distinctOrders: keys.size }); // + the warm-up orders
+    const [stock] = await sql<Array<{ ok: boolean }>>`
+      select bool_and(p.stock_quantity + coalesce((select sum(i.quantity) from order_items i where i.product_id = p.product_id), 0) = ${STOCK}) as ok
+      from products p`;
+    expect(stock!.ok, 'initial stock = current stock + Σ sold').toBe(true);
+  }, 180_000);
+});

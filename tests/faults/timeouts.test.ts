@@ -1,0 +1,207 @@
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { insertFixtures, resetShop, testSql, type Fixtures } from '../helpers/db.js';
+import { bearerFor } from '../helpers/auth.js';
+import { httpEvent, lambdaContext } from '../helpers/lambda.js';
+
+/**
+ * Every external call has a timeout: each store is replaced by a "black hole" — a TCP server that accepts
+ * connections and never answers (a hung server, a dropped route), the failure that a refused connection
+ * does not exercise. Each handler must answer within its dependency's bound, never hang to the Lambda
+ * timeout; and if something still hangs, the stack answers 503 TIMEOUT before the Lambda timeout.
+ */
+const sql = testSql();
+let fx: Fixtures;
+
+interface BlackHole {
+  url: (scheme: string, path?: string) => string;
+  connections: () => number;
+  close: () => Promise<void>;
+}
+
+async function blackHole(): Promise<BlackHole> {
+  const sockets = new Set<net.Socket>();
+  let accepted = 0;
+  const server = net.createServer((socket) => {
+    accepted += 1;
+    sockets.add(socket);
+    socket.on('error', () => {});
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: (scheme, path = '') => `${scheme}://127.0.0.1:${port}${path}`,
+    connections: () => accepted,
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** A TCP proxy to a real server that can freeze: established connections stop carrying data, both ways. */
+async function freezingProxy(targetPort: number): Promise<{ port: number; freeze: () => void; close: () => Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  let frozen = false;
+  const server = net.createServer((client) => {
+    sockets.add(client);
+    client.on('error', () => {});
+    if (frozen) return;
+    const upstream = net.connect(targetPort, '127.0.0.1');
+    sockets.add(upstream);
+    upstream.on('error', () => client.destroy());
+    client.on('close', () => upstream.destroy());
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    freeze: () => {
+      frozen = true;
+      for (const socket of sockets) {
+        socket.unpipe();
+        socket.pause();
+      }
+    },
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+const holes: BlackHole[] = [];
+const cleanups: Array<() => Promise<void>> = [];
+
+beforeAll(async () => {
+  await resetShop(sql);
+  fx = await insertFixtures(sql, { customers: 1, products: 2, stock: 100 });
+});
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0)) await cleanup().catch(() => {});
+  vi.unstubAllEnvs();
+  vi.resetModules();
+});
+
+afterAll(async () => {
+  for (const hole of holes) await hole.close();
+  await sql.end();
+});
+
+/** Fresh handler modules (and configuration) for an environment where some stores are black holes. */
+async function handlersWith(env: Record<string, string>) {
+  vi.resetModules();
+  for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
+  const modules = {
+    createOrder: (await import('../../functions/createOrder.js')).handler,
+    getCart: (await import('../../functions/getCart.js')).handler,
+    getTopProducts: (await import('../../functions/getTopProducts.js')).handler,
+  };
+  const { closeSql } = await import('../../shared/clients/postgres.js');
+  const { closeMongo } = await import('../../shared/clients/mongo.js');
+  cleanups.push(() => closeSql(), () => closeMongo());
+  return modules;
+}
+
+async function newHole(): Promise<BlackHole> {
+  const hole = await blackHole();
+  holes.push(hole);
+  return hole;
+}
+
+async function timed<T>(action: () => Promise<T>): Promise<{ result: T; ms: number }> {
+  const started = performance.now();
+  const result = await action();
+  return { result, ms: performance.now() - started };
+}
+
+const orderEvent = async () =>
+  httpEvent({ method: 'POST', path: '/orders', body: { customerId: fx.customerIds[0], items: [{ productId: fx.productIds[0], quantity: 1 }] }, authorization: await bearerFor(fx.customerIds[0]!) });
+const cartEvent = async () =>
+  httpEvent({ method: 'GET', path: `/carts/${fx.customerIds[0]}`, pathParameters: { customerId: String(fx.customerIds[0]) }, authorization: await bearerFor(fx.customerIds[0]!) });
+const topEvent = () => httpEvent({ method: 'GET', path: '/products/top', query: { limit: '3' }, authorization: null });
+const body = (response: { body?: string }) => JSON.parse(String(response.body));
+
+describe('a hung dependency is bounded by its timeout', () => {
+  it('PostgreSQL: 503 DATABASE_UNAVAILABLE after the connect timeout (1 s here), not the Lambda timeout', async () => {
+    const hole = await newHole();
+    const { createOrder } = await handlersWith({ DATABASE_URL: hole.url('postgres', '/shop_test').replace('://', '://postgres@'), DATABASE_CONNECT_TIMEOUT_SECONDS: '1' });
+    const { result, ms } = await timed(async () => createOrder(await orderEvent(), lambdaContext('createOrder')));
+    expect(result.statusCode, String(result.body)).toBe(503);
+    expect(body(result).error.code).toBe('DATABASE_UNAVAILABLE');
+    expect(result.headers?.['Retry-After']).toBeDefined();
+    expect(hole.connections()).toBeGreaterThan(0);
+    console.info(`[postgres black hole] 503 after ${Math.round(ms)} ms (connect timeout 1 s)`);
+    expect(ms).toBeGreaterThanOrEqual(900);
+    expect(ms).toBeLessThan(2_500);
+  });
+
+  it('MongoDB: 503 CART_STORE_UNAVAILABLE within the driver timeouts (MONGODB_TIMEOUT_MS=1000)', async () => {
+    const hole = await newHole();
+    const { getCart } = await handlersWith({ MONGODB_URI: hole.url('mongodb'), MONGODB_TIMEOUT_MS: '1000' });
+    const { result, ms } = await timed(async () => getCart(await cartEvent(), lambdaContext('getCart')));
+    expect(result.statusCode, String(result.body)).toBe(503);
+    expect(body(result).error.code).toBe('CART_STORE_UNAVAILABLE');
+    expect(result.headers?.['Retry-After']).toBeDefined();
+    console.info(`[mongo black hole] 503 after ${Math.round(ms)} ms (timeout 1 s)`);
+    expect(ms).toBeLessThan(3_500);
+  });
+
+  it('Redis REST: top products BYPASS after the cache timeout, and orders are placed', async () => {
+    const hole = await newHole();
+    const { getTopProducts, createOrder } = await handlersWith({ UPSTASH_REDIS_REST_URL: hole.url('http'), CACHE_NAMESPACE: 'ecommerce-pipeline:test-faults-timeouts' });
+    const topAnswer = await timed(() => getTopProducts(topEvent(), lambdaContext('getTopProducts')));
+    expect(topAnswer.result.statusCode).toBe(200);
+    expect(topAnswer.result.headers?.['X-Cache']).toBe('BYPASS');
+    expect(hole.connections()).toBeGreaterThan(0);
+    expect(topAnswer.ms).toBeLessThan(1_000);
+    const ordered = await timed(async () => createOrder(await orderEvent(), lambdaContext('createOrder')));
+    expect(ordered.result.statusCode).toBe(201);
+    expect(ordered.ms).toBeLessThan(1_000);
+    console.info(`[redis black hole] top products BYPASS in ${Math.round(topAnswer.ms)} ms, order 201 in ${Math.round(ordered.ms)} ms`);
+  });
+
+  it('the backstop: whatever still hangs is answered 503 TIMEOUT before the Lambda timeout', async () => {
+    const hole = await newHole();
+    // A connect timeout longer than the function's remaining time: only the backstop can answer.
+    const { createOrder } = await handlersWith({ DATABASE_URL: hole.url('postgres', '/shop_test').replace('://', '://postgres@'), DATABASE_CONNECT_TIMEOUT_SECONDS: '30' });
+    const context = { ...lambdaContext('createOrder'), getRemainingTimeInMillis: (() => {
+      const deadline = Date.now() + 2_500;
+      return () => Math.max(0, deadline - Date.now());
+    })() };
+    const { result, ms } = await timed(async () => createOrder(await orderEvent(), context));
+    expect(result.statusCode, String(result.body)).toBe(503);
+    expect(body(result).error.code).toBe('TIMEOUT');
+    expect(result.headers?.['Retry-After']).toBeDefined();
+    console.info(`[backstop] 503 TIMEOUT after ${Math.round(ms)} ms (remaining time 2.5 s, margin 1 s)`);
+    expect(ms).toBeGreaterThanOrEqual(1_400);
+    expect(ms).toBeLessThan(2_400);
+  });
+
+  it('the backstop covers a connection that freezes mid-conversation (no client-side query timeout can)', async () => {
+    const target = new URL(process.env.DATABASE_URL!);
+    const proxy = await freezingProxy(Number(target.port || 5432));
+    cleanups.push(() => proxy.close());
+    const viaProxy = new URL(target);
+    viaProxy.hostname = '127.0.0.1';
+    viaProxy.port = String(proxy.port);
+    const { createOrder } = await handlersWith({ DATABASE_URL: viaProxy.toString(), DATABASE_POOL_MAX: '1' });
+    const warm = await createOrder(await orderEvent(), lambdaContext('createOrder'));
+    expect(warm.statusCode, String(warm.body)).toBe(201);
+
+    proxy.freeze(); // the pooled connection is established and now silent: no RST, no FIN
+    const context = { ...lambdaContext('createOrder'), getRemainingTimeInMillis: (() => {
+      const deadline = Date.now() + 2_500;
+      return () => Math.max(0, deadline - Date.now());
+    })() };
+    const { result, ms } = await timed(async () => createOrder(await orderEvent(), context));
+    expect(result.statusCode, String(result.body)).toBe(503);
+    expect(body(result).error.code).toBe('TIMEOUT');
+    console.info(`[frozen connection] 503 TIMEOUT after ${Math.round(ms)} ms`);
+    expect(ms).toBeLessThan(2_400);
+  });
+});

@@ -1,0 +1,137 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { handler as getCart } from '../../functions/getCart.js';
+import { handler as getTopProducts } from '../../functions/getTopProducts.js';
+import { closeMongo } from '../../shared/clients/mongo.js';
+import { closeSql } from '../../shared/clients/postgres.js';
+import { parseConfig } from '../../shared/config.js';
+import { resetCarts, testMongo } from '../carts/helpers.js';
+import { bearerFor } from '../helpers/auth.js';
+import { insertFixtures, resetShop, testSql, type Fixtures } from '../helpers/db.js';
+import { api } from '../helpers/http.js';
+import { callHandler, expectSecurityHeaders } from './helpers.js';
+
+/**
+ * Response headers through serverless-offline: the security headers on every answer (success and every
+ * kind of error), no-store on anything personal; and CORS from the CORS_ALLOWED_ORIGINS allow-list only.
+ */
+const sql = testSql();
+const { client, db } = testMongo();
+const allowed = parseConfig(process.env).cors.allowedOrigins;
+let fx: Fixtures;
+let C: number;
+let token: string;
+
+beforeAll(async () => {
+  await resetShop(sql);
+  await resetCarts(db);
+  fx = await insertFixtures(sql, { customers: 2, products: 2, stock: 10 });
+  C = fx.customerIds[0]!;
+  token = await bearerFor(C);
+  expect((await api('PUT', `/carts/${C}`, { body: { items: [] }, authorization: token })).status).toBe(200);
+});
+
+afterAll(async () => {
+  await closeSql();
+  await closeMongo();
+  await client.close();
+  await sql.end();
+});
+
+describe('security headers on every answer', () => {
+  it('success, client errors and auth errors alike', async () => {
+    const P = fx.productIds[0]!;
+    const answers: Array<[string, Awaited<ReturnType<typeof api>>, number]> = [
+      ['201 order', await api('POST', '/orders', { body: { customerId: C, items: [{ productId: P, quantity: 1 }] }, authorization: token }), 201],
+      ['200 cart', await api('PUT', `/carts/${C}`, { body: { items: [] }, authorization: token }), 200],
+      ['204 delete', await api('DELETE', `/carts/${C}`, { authorization: token }), 204],
+      ['200 top products', await api('GET', '/products/top', { authorization: null }), 200],
+      ['200 analytics', await api('GET', '/analytics/summary?days=1'), 200],
+      ['400 validation', await api('POST', '/orders', { body: { customerId: C, items: [] }, authorization: token }), 400],
+      ['404 cart', await api('GET', `/carts/${C}`, { authorization: token }), 404],
+      ['409 stock', await api('POST', '/orders', { body: { customerId: C, items: [{ productId: P, quantity: 1000 }] }, authorization: token }), 409],
+      ['413 size', await api('PUT', `/carts/${C}`, { rawBody: `{"items":[],"note":"${'x'.repeat(70_000)}"}`, authorization: token }), 413],
+      ['415 type', await api('PUT', `/carts/${C}`, { rawBody: 'x', headers: { 'Content-Type': 'text/plain' }, authorization: token }), 415],
+      ['401 no token', await api('GET', `/carts/${C}`, { authorization: null }), 401],
+      ['403 other customer', await api('GET', `/carts/${C + 1}`, { authorization: token }), 403],
+    ];
+    for (const [label, response, status] of answers) {
+      expect(response.status, label).toBe(status);
+      expectSecurityHeaders(response.headers, label);
+    }
+  });
+
+  it('Cache-Control: no-store on personal and admin answers and on every error; public successes may be cached', async () => {
+    const P = fx.productIds[1]!;
+    const personal = [
+      await api('POST', '/orders', { body: { customerId: C, items: [{ productId: P, quantity: 1 }] }, authorization: token }),
+      await api('PUT', `/carts/${C}`, { body: { items: [] }, authorization: token }),
+      await api('GET', `/carts/${C}`, { authorization: token }),
+      await api('GET', '/analytics/summary?days=1'),
+      await api('GET', '/products/top?limit=0', { authorization: null }),
+      await api('GET', `/carts/${C}`, { authorization: null }),
+    ];
+    for (const response of personal) expect(response.headers.get('cache-control'), String(response.status)).toBe('no-store');
+    const top = await api('GET', '/products/top', { authorization: null });
+    expect(top.status).toBe(200);
+    expect(top.headers.get('cache-control')).not.toBe('no-store');
+  });
+});
+
+/**
+ * CORS is checked in process: serverless-offline's onPreResponse hook overwrites every answer's
+ * Access-Control-Allow-Origin with the request's Origin (plus Allow-Credentials: true) when
+ * provider.httpApi.cors is off — an offline-only artifact. API Gateway HTTP APIs without a CORS
+ * configuration pass the function's headers through unchanged, so what the handler answers here is what
+ * a browser sees in the cloud.
+ */
+describe('CORS allow-list (CORS_ALLOWED_ORIGINS), in process', () => {
+  const call = async (handler: Parameters<typeof callHandler>[0], origin: string, authorization: string | null, path: string, pathParameters?: Record<string, string>) =>
+    callHandler(handler, { method: 'GET', path, ...(pathParameters ? { pathParameters } : {}), headers: { origin }, authorization });
+
+  it('the test environment has an allow-list to check', () => {
+    expect(allowed.length).toBeGreaterThan(0);
+  });
+
+  it('echoes an allowed origin (with Vary: Origin and the exposed headers), on successes and errors', async () => {
+    for (const origin of allowed) {
+      for (const [label, response] of [
+        ['200 public', await call(getTopProducts, origin, null, '/products/top')],
+        ['200 own cart', await call(getCart, origin, token, `/carts/${C}`, { customerId: String(C) })],
+        ['401', await call(getCart, origin, null, `/carts/${C}`, { customerId: String(C) })],
+        ['403', await call(getCart, origin, token, `/carts/${C + 1}`, { customerId: String(C + 1) })],
+      ] as const) {
+        expect(response.headers['access-control-allow-origin'], `${origin} ${label}`).toBe(origin);
+        expect(response.headers.vary, `${origin} ${label}`).toMatch(/Origin/);
+        expect(response.headers['access-control-expose-headers']).toMatch(/Retry-After/);
+        // Bearer tokens, not cookies: credentials are never allowed.
+        expect(response.headers['access-control-allow-credentials']).toBeUndefined();
+      }
+    }
+  });
+
+  it('does not allow any other origin, however similar', async () => {
+    const first = new URL(allowed[0]!);
+    const others = [
+      'https://evil.example',
+      'null',
+      '*',
+      `${first.protocol}//${first.hostname}.evil.example${first.port ? `:${first.port}` : ''}`,
+      `${first.protocol}//evil${first.hostname}${first.port ? `:${first.port}` : ''}`,
+      `${first.protocol === 'http:' ? 'https:' : 'http:'}//${first.host}`,
+      `${first.protocol}//${first.hostname}:1${first.port || '0'}`,
+      `${allowed[0]}/`,
+      `${allowed[0]}.evil.example`,
+      ` ${allowed[0]}`,
+    ].filter((origin) => !allowed.includes(origin));
+    for (const origin of others) {
+      for (const response of [
+        await call(getTopProducts, origin, null, '/products/top'),
+        await call(getCart, origin, token, `/carts/${C}`, { customerId: String(C) }),
+        await call(getCart, origin, null, `/carts/${C}`, { customerId: String(C) }),
+      ]) {
+        expect(response.headers['access-control-allow-origin'], origin).toBeUndefined();
+        expect(response.headers['access-control-allow-credentials'], origin).toBeUndefined();
+      }
+    }
+  });
+});
