@@ -231,7 +231,7 @@ async function bench(options: CartsBenchOptions): Promise<Row[]> {
 
 const SUITE_OPTIONS: Record<SuiteContext['profile'], CartsBenchOptions> = {
   full: { durationS: 6, customers: 200, concurrency: [1, 16] },
-  quick: { durationS: 2, customers: 50, concurrency: [1, 16] },
+  quick: { durationS: 2, customers: 20, concurrency: [1, 16] },
   tiny: { durationS: 1, customers: 10, concurrency: [1] },
 };
 

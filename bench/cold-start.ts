@@ -122,20 +122,24 @@ export interface FunctionCold {
   zippedBytes: number;
   /** From .serverless/ (npm run package), when present. */
   packagedZippedBytes?: number;
-  initMs: { median: number; samples: number[] };
-  initCpuMs: { median: number; samples: number[] };
-  processMs: { median: number };
+  /** Absent for functions whose init this profile does not time (--quick: the HTTP hot path only). */
+  initMs?: { median: number; samples: number[] };
+  initCpuMs?: { median: number; samples: number[] };
+  processMs?: { median: number };
 }
 
-const SUITE_OPTIONS: Record<Profile, { runs: number; only?: string[] }> = {
-  full: { runs: 20 },
-  quick: { runs: 10 },
-  tiny: { runs: 3, only: ['createOrder', 'getTopProducts'] },
+/** The functions on the HTTP hot path (--quick measures init for these; sizes for all). */
+const HOT_PATH = ['createOrder', 'getTopProducts', 'saveCart', 'getCart', 'checkoutCart'];
+
+const SUITE_OPTIONS: Record<Profile, { runs: number; initOnly?: string[]; parallel: number }> = {
+  full: { runs: 20, parallel: 1 },
+  // Two processes at a time: the goal is judged on CPU time, which does not depend on waiting for a core.
+  quick: { runs: 10, initOnly: HOT_PATH, parallel: 2 },
+  tiny: { runs: 3, initOnly: ['createOrder'], parallel: 2 },
 };
 
-export async function coldStart(options: { runs: number; only?: string[]; env: Record<string, string> }): Promise<FunctionCold[]> {
-  const all = functionsFromServerlessYml();
-  const functions = options.only ? all.filter((f) => options.only!.includes(f.name)) : all;
+export async function coldStart(options: { runs: number; initOnly?: string[]; parallel?: number; env: Record<string, string> }): Promise<FunctionCold[]> {
+  const functions = functionsFromServerlessYml();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-cold-start-'));
   try {
     const emptyEntry = path.join(dir, 'empty.ts');
@@ -144,18 +148,22 @@ export async function coldStart(options: { runs: number; only?: string[]; env: R
     const bundles = await buildBundles([...functions, { name: 'empty', entry: emptyEntry }], path.join(dir, 'out'));
     console.log(`built ${bundles.size} bundles with esbuild in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     const names = [...functions.map((f) => f.name), EMPTY];
+    const timed = [...names.filter((n) => !options.initOnly || options.initOnly.includes(n)), ...(options.initOnly ? [EMPTY] : [])];
     const fileOf = (name: string) => bundles.get(name === EMPTY ? 'empty' : name)!;
     const samples = new Map(names.map((n) => [n, { init: [] as number[], cpu: [] as number[], process: [] as number[] }]));
     // Each bundle once per round, the order rotating, so drift in load hits every bundle alike.
-    for (let round = 0; round < options.runs; round++) {
-      const order = names.map((_, i) => names[(i + round) % names.length]!);
-      for (const name of order) {
-        const { initMs, cpuMs, processMs } = await measureInit(fileOf(name), options.env);
-        samples.get(name)!.init.push(initMs);
-        samples.get(name)!.cpu.push(cpuMs);
-        samples.get(name)!.process.push(processMs);
-      }
-    }
+    const queue: string[] = [];
+    for (let round = 0; round < options.runs; round++) queue.push(...timed.map((_, i) => timed[(i + round) % timed.length]!));
+    await Promise.all(
+      Array.from({ length: options.parallel ?? 1 }, async () => {
+        for (let name = queue.shift(); name !== undefined; name = queue.shift()) {
+          const { initMs, cpuMs, processMs } = await measureInit(fileOf(name), options.env);
+          samples.get(name)!.init.push(initMs);
+          samples.get(name)!.cpu.push(cpuMs);
+          samples.get(name)!.process.push(processMs);
+        }
+      }),
+    );
     const packaged = existsSync(path.join(ROOT, '.serverless')) ? packageReport(path.join(ROOT, '.serverless')) : undefined;
     return names.map((name) => {
       const file = fileOf(name);
@@ -166,9 +174,13 @@ export async function coldStart(options: { runs: number; only?: string[]; env: R
         rawBytes: statSync(file).size,
         zippedBytes: zippedBytes(file, `functions/${name}.mjs`),
         ...(zipped === undefined ? {} : { packagedZippedBytes: zipped }),
-        initMs: { median: median(s.init), samples: s.init.map((x) => Math.round(x * 100) / 100) },
-        initCpuMs: { median: median(s.cpu), samples: s.cpu.map((x) => Math.round(x * 100) / 100) },
-        processMs: { median: median(s.process) },
+        ...(s.init.length === 0
+          ? {}
+          : {
+              initMs: { median: median(s.init), samples: s.init.map((x) => Math.round(x * 100) / 100) },
+              initCpuMs: { median: median(s.cpu), samples: s.cpu.map((x) => Math.round(x * 100) / 100) },
+              processMs: { median: median(s.process) },
+            }),
       };
     });
   } finally {
@@ -182,9 +194,9 @@ function print(results: FunctionCold[], runs: number): void {
     kb(r.rawBytes),
     kb(r.zippedBytes),
     r.packagedZippedBytes === undefined ? '–' : kb(r.packagedZippedBytes),
-    r.initCpuMs.median.toFixed(1),
-    r.initMs.median.toFixed(1),
-    r.processMs.median.toFixed(0),
+    r.initCpuMs?.median.toFixed(1) ?? '–',
+    r.initMs?.median.toFixed(1) ?? '–',
+    r.processMs?.median.toFixed(0) ?? '–',
   ]);
   console.log(`\nbundles and module init (median of ${runs} fresh processes each; budget ${kb(BUDGET_BYTES)} zipped, init ≤ ${INIT_GOAL_MS} ms)`);
   console.log(formatTable(['function', 'bundle', 'zipped', 'zip (sls package)', 'init CPU ms', 'init wall ms', 'process wall ms'], rows));
@@ -193,6 +205,7 @@ function print(results: FunctionCold[], runs: number): void {
 export async function run(ctx: SuiteContext): Promise<BenchOutput> {
   const options = SUITE_OPTIONS[ctx.profile];
   const results = await coldStart({ ...options, env: { ...ctx.functionEnv, NODE_OPTIONS: '' } });
+  if (options.initOnly) console.log(`(init timed for ${options.initOnly.join(', ')} in this profile; the full run times every function)`);
   print(results, options.runs);
   const empty = results.find((r) => r.name === EMPTY)!;
   const metrics: Metric[] = [];
@@ -209,14 +222,18 @@ export async function run(ctx: SuiteContext): Promise<BenchOutput> {
           ? { note: `accepted exception up to ${kb(exception.ceilingBytes)} (scripts/lib/package-report.ts: MongoDB driver)` }
           : {}),
       }),
-      metric('cold-start', {
-        metric: `${r.name}: module init CPU time vs empty handler, median (wall ${r.initMs.median.toFixed(0)} ms)`,
-        ours: r.initCpuMs.median,
-        reference: empty.initCpuMs.median,
-        unit: 'ms',
-        goal: { on: 'ours', op: '<=', value: INIT_GOAL_MS },
-      }),
     );
+    if (r.initCpuMs && r.initMs && empty.initCpuMs) {
+      metrics.push(
+        metric('cold-start', {
+          metric: `${r.name}: module init CPU time vs empty handler, median (wall ${r.initMs.median.toFixed(0)} ms)`,
+          ours: r.initCpuMs.median,
+          reference: empty.initCpuMs.median,
+          unit: 'ms',
+          goal: { on: 'ours', op: '<=', value: INIT_GOAL_MS },
+        }),
+      );
+    }
   }
   return { metrics, details: { runs: options.runs, functions: results } };
 }

@@ -28,7 +28,7 @@ import { tokenSigner } from './lib/tokens.js';
 
 const SUITE_OPTIONS: Record<Profile, { topCalls: number; orderCalls: number }> = {
   full: { topCalls: 1000, orderCalls: 300 },
-  quick: { topCalls: 300, orderCalls: 100 },
+  quick: { topCalls: 150, orderCalls: 50 },
   tiny: { topCalls: 20, orderCalls: 5 },
 };
 

@@ -6,7 +6,9 @@
  *   1. createOrder through PgBouncer (postgres.js prepare: false, as a cloud stage behind a pooler runs)
  *      vs pgbench through PgBouncer (-M extended: unnamed statements, what a transaction pooler allows
  *      before PgBouncer 1.21) — the same ≥ 0.8× goal as straight at Postgres (bench/orders.ts);
- *   2. the pooler's own cost: pgbench through PgBouncer vs pgbench straight at Postgres (-M prepared);
+ *   2. the pooler's own cost: pgbench through PgBouncer vs pgbench straight at Postgres (-M prepared),
+ *      and what prepare: false costs createOrder by itself (straight at Postgres, prepare false vs true:
+ *      the big statement is planned on every call, and postgres.js describes it first — one more round trip);
  *   3. connection scale: many simulated Lambda containers (a postgres.js pool of max 1 each) placing
  *      orders at once through PgBouncer — connection errors (goal 0) and the most server connections
  *      PgBouncer held (scripts/pooler-load.ts's simulation, by the deploy engineer).
@@ -36,7 +38,7 @@ const DATABASE = 'shop_bench_pooler';
 
 const SUITE_OPTIONS: Record<Profile, { durationS: number; warmupS: number; concurrency: number; containers: number; ordersPerContainer: number }> = {
   full: { durationS: 10, warmupS: 1, concurrency: 16, containers: 300, ordersPerContainer: 3 },
-  quick: { durationS: 2, warmupS: 0.5, concurrency: 16, containers: 150, ordersPerContainer: 2 },
+  quick: { durationS: 2, warmupS: 0.5, concurrency: 16, containers: 120, ordersPerContainer: 2 },
   tiny: { durationS: 1, warmupS: 0, concurrency: 4, containers: 20, ordersPerContainer: 1 },
 };
 
@@ -81,7 +83,8 @@ export async function run(ctx: SuiteContext): Promise<BenchOutput> {
       }
     });
 
-    // 1 + 2: createOrder via PgBouncer, pgbench via PgBouncer, pgbench direct — rotated halves.
+    // 1 + 2: createOrder via PgBouncer, pgbench via PgBouncer, pgbench direct, createOrder direct with
+    // prepare false and true — rotated halves.
     const viaPooler = pool(pooled, o.concurrency, false);
     const segment = {
       createOrder: async (seconds: number): Promise<Segment> => {
@@ -96,12 +99,27 @@ export async function run(ctx: SuiteContext): Promise<BenchOutput> {
         await tidy(direct);
         return pgbench({ binary, url: direct, script: ORDER_FIXTURE.pgbenchScript, concurrency: o.concurrency, seconds, protocol: 'prepared', defines: pgbenchDefines('random') });
       },
+      // A pool per segment, closed after it: straight at Postgres, connections are what others need too.
+      createOrderDirect: (prepare: boolean) => async (seconds: number): Promise<Segment> => {
+        await tidy(direct);
+        const sql = pool(direct, o.concurrency, prepare);
+        try {
+          return await closedLoop(o.concurrency, seconds, async () => void (await createOrder(sql, randomOrder('random'))), Math.max(o.warmupS, 0.5));
+        } finally {
+          await sql.end({ timeout: 5 });
+        }
+      },
     };
     let ours: Measured;
     let refPooled: Measured;
     let refDirect: Measured;
+    let unprepared: Measured;
+    let prepared: Measured;
     try {
-      [ours, refPooled, refDirect] = (await rotate([segment.createOrder, segment.pgbenchPooled, segment.pgbenchDirect], o.durationS)) as [Measured, Measured, Measured];
+      [ours, refPooled, refDirect, unprepared, prepared] = (await rotate(
+        [segment.createOrder, segment.pgbenchPooled, segment.pgbenchDirect, segment.createOrderDirect(false), segment.createOrderDirect(true)],
+        o.durationS,
+      )) as [Measured, Measured, Measured, Measured, Measured];
     } finally {
       await viaPooler.end({ timeout: 5 });
     }
@@ -113,6 +131,8 @@ export async function run(ctx: SuiteContext): Promise<BenchOutput> {
           ['createOrder via PgBouncer (prepare: false)', f0(ours.tps), f2(ours.p50), f2(ours.p95), String(ours.errors)],
           ['pgbench via PgBouncer (-M extended)', f0(refPooled.tps), f2(refPooled.p50), f2(refPooled.p95), String(refPooled.errors)],
           ['pgbench straight at Postgres (-M prepared)', f0(refDirect.tps), f2(refDirect.p50), f2(refDirect.p95), String(refDirect.errors)],
+          ['createOrder straight at Postgres, prepare: false', f0(unprepared.tps), f2(unprepared.p50), f2(unprepared.p95), String(unprepared.errors)],
+          ['createOrder straight at Postgres, prepare: true', f0(prepared.tps), f2(prepared.p50), f2(prepared.p95), String(prepared.errors)],
         ],
       ),
     );
@@ -157,6 +177,12 @@ export async function run(ctx: SuiteContext): Promise<BenchOutput> {
           unit: 'orders/s',
         }),
         metric('pooler', {
+          metric: `createOrder straight at Postgres: prepare:false vs prepare:true, c=${o.concurrency}`,
+          ours: unprepared.tps,
+          reference: prepared.tps,
+          unit: 'orders/s',
+        }),
+        metric('pooler', {
           metric: `${o.containers} containers at once through PgBouncer: connection errors`,
           ours: storm.connectionErrors,
           unit: 'errors',
@@ -177,6 +203,8 @@ export async function run(ctx: SuiteContext): Promise<BenchOutput> {
         createOrderViaPooler: ours,
         pgbenchViaPooler: refPooled,
         pgbenchDirect: refDirect,
+        createOrderDirectUnprepared: unprepared,
+        createOrderDirectPrepared: prepared,
         storm,
         poolerPeak: monitor.peak,
         maxConnections: maxConnections!.max,

@@ -17,7 +17,7 @@
  *
  * Benchmarks: seed, orders, top-products, carts, round-trips, cold-start, pooler, http-overhead, load.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -70,6 +70,15 @@ export const BENCHES: BenchDefinition[] = [
 ];
 
 const QUICK_BUDGET_S = 180;
+/**
+ * In --quick/--tiny, serverless-offline (~25 s to start here) starts in the background when the first of
+ * these begins: their numbers do not depend on an idle machine (round-trip counts; cold start is judged on
+ * CPU time; the pooler's configurations are measured in rotating halves). The full run starts it alone.
+ */
+const OVERLAP_OFFLINE_START = new Set(['round-trips', 'cold-start', 'pooler']);
+
+let currentChild: ChildProcess | undefined;
+let interrupted = false;
 
 function parseList(raw: string | undefined): string[] | null {
   if (!raw) return null;
@@ -131,9 +140,11 @@ function runChild(name: string, ctx: SuiteContext, log: (line: string) => void):
       pending = lines.pop() ?? '';
       for (const line of lines) log(`  │ ${line.replace(/\r/g, '')}`);
     };
+    currentChild = child;
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
     child.on('close', (code) => {
+      currentChild = undefined;
       if (pending) log(`  │ ${pending}`);
       try {
         const output = existsSync(outputFile) ? (JSON.parse(readFileSync(outputFile, 'utf8')) as BenchOutput & { error?: string }) : undefined;
@@ -156,17 +167,18 @@ async function cleanUp(ctx: SuiteContext, env: Record<string, string>, log: (lin
   }
   try {
     const { createRedis } = await import('../shared/clients/redis.js');
-    const redis = createRedis({ url: env.UPSTASH_REDIS_REST_URL!, token: env.UPSTASH_REDIS_REST_TOKEN!, namespace: BENCH_NAMESPACE, timeoutMs: 5000 });
-    const deleted = await deleteNamespace(redis, BENCH_NAMESPACE);
-    log(`clean-up: dropped ${ctx.dataset.database}, deleted ${deleted} Redis keys under ${BENCH_NAMESPACE}`);
+    const namespace = ctx.functionEnv.CACHE_NAMESPACE!;
+    const redis = createRedis({ url: env.UPSTASH_REDIS_REST_URL!, token: env.UPSTASH_REDIS_REST_TOKEN!, namespace, timeoutMs: 5000 });
+    const deleted = await deleteNamespace(redis, namespace);
+    log(`clean-up: dropped ${ctx.dataset.database}, deleted ${deleted} Redis keys under ${namespace}`);
   } catch (error) {
     log(`clean-up: Redis namespace: ${(error as Error).message}`);
   }
   const mongo = new MongoClient(env.MONGODB_URI!, { serverSelectionTimeoutMS: 3000 });
   try {
-    await mongo.db(BENCH_MONGO_DATABASE).dropDatabase();
+    await mongo.db(ctx.functionEnv.MONGODB_DATABASE).dropDatabase();
   } catch (error) {
-    log(`clean-up: Mongo database ${BENCH_MONGO_DATABASE}: ${(error as Error).message}`);
+    log(`clean-up: Mongo database ${ctx.functionEnv.MONGODB_DATABASE}: ${(error as Error).message}`);
   } finally {
     await mongo.close();
   }
@@ -178,6 +190,11 @@ export interface SuiteOptions {
   skip: string[] | null;
   keep: boolean;
   resultsDir: string;
+  /**
+   * Names the data set shop_bench_<tag> (cache namespace …:bench-<tag>, Mongo database shop_bench_<tag>),
+   * so a smoke test never meets a developer's run. Only for benchmarks that use the data set alone.
+   */
+  tag?: string;
   log?: (line: string) => void;
 }
 
@@ -228,25 +245,27 @@ export async function runSuite(options: SuiteOptions): Promise<{ result: SuiteRe
       }
     }
   }
-  const directUrl = scratchUrl(baseUrl, DATASET_DATABASE);
+  const tag = options.tag ? `_${options.tag.replace(/[^a-z0-9]/g, '_')}` : '';
+  const datasetDatabase = `${DATASET_DATABASE}${tag}`;
+  const directUrl = scratchUrl(baseUrl, datasetDatabase);
   const functionEnv = localEnv({
     STAGE: 'bench',
     DATABASE_URL: pooled ? pooledUrl(directUrl, SUITE_POOLER.port) : directUrl,
     DATABASE_PREPARE: pooled ? 'false' : 'true',
-    CACHE_NAMESPACE: BENCH_NAMESPACE,
-    MONGODB_DATABASE: BENCH_MONGO_DATABASE,
+    CACHE_NAMESPACE: `${BENCH_NAMESPACE}${tag.replace('_', '-')}`,
+    MONGODB_DATABASE: `${BENCH_MONGO_DATABASE}${tag}`,
     LOG_LEVEL: 'ERROR',
   });
   const ctx: SuiteContext = {
     profile: options.profile,
     baseUrl,
-    dataset: { database: DATASET_DATABASE, directUrl, counts: DATASET_COUNTS[options.profile] },
+    dataset: { database: datasetDatabase, directUrl, counts: DATASET_COUNTS[options.profile] },
     functionEnv,
     pooled,
     ...(pooled ? { poolerPort: SUITE_POOLER.port } : {}),
     resultsDir,
   };
-  setup.dataset = { database: DATASET_DATABASE, counts: ctx.dataset.counts };
+  setup.dataset = { database: datasetDatabase, counts: ctx.dataset.counts };
   setup.functions = pooled
     ? `through PgBouncer 127.0.0.1:${SUITE_POOLER.port} (transaction mode, pool 20+5 per database, DATABASE_PREPARE=false), as behind RDS Proxy`
     : 'straight at PostgreSQL (DATABASE_PREPARE=true)';
@@ -258,29 +277,53 @@ export async function runSuite(options: SuiteOptions): Promise<{ result: SuiteRe
   let datasetReady = false;
   let offline: Offline | undefined;
   let offlineError: string | undefined;
+  let offlineStarting: Promise<void> | undefined;
+  const startingOffline = () => {
+    if (offlineStarting) return offlineStarting;
+    const o0 = performance.now();
+    offlineStarting = startOffline(functionEnv, { ...SUITE_OFFLINE_PORTS, stage: 'bench' }).then(
+      (started) => {
+        offline = started;
+        setup.offlineStartMs = Math.round(performance.now() - o0);
+        log(`  serverless-offline on ${started.httpUrl} (started in ${(Number(setup.offlineStartMs) / 1000).toFixed(1)} s)`);
+      },
+      (error: unknown) => {
+        offlineError = (error as Error).message.split('\n').slice(0, 6).join(' ');
+      },
+    );
+    return offlineStarting;
+  };
+  const wantsOffline = selected.some((b) => b.offline);
+  const onSignal = () => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    log('bench: interrupted — stopping the current benchmark and cleaning up (again to quit at once)');
+    currentChild?.kill('SIGTERM');
+  };
+  process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
   try {
     for (const [index, bench] of selected.entries()) {
       const t0 = performance.now();
       log('');
       log(`▶ ${bench.name} (${index + 1}/${selected.length}): ${bench.description} — load ${os.loadavg()[0]!.toFixed(1)}`);
       const record: BenchRecord = { name: bench.name, status: 'ok', durationMs: 0, metrics: [], details: {} };
+      if (interrupted) {
+        records.push({ ...record, status: 'skipped', error: 'interrupted' });
+        continue;
+      }
+      if (wantsOffline && options.profile !== 'full' && OVERLAP_OFFLINE_START.has(bench.name) && !offlineStarting) {
+        log('  (serverless-offline starts in the background meanwhile)');
+        setup.offlineStartedDuring = selected.slice(index).filter((b) => OVERLAP_OFFLINE_START.has(b.name)).map((b) => b.name);
+        void startingOffline();
+      }
       try {
         if (bench.dataset && !datasetReady) {
           const how = await ensureDataset(baseUrl, directUrl, ctx.dataset.counts, log);
-          log(`  data set ${DATASET_DATABASE}: ${how}`);
+          log(`  data set ${datasetDatabase}: ${how}`);
           datasetReady = true;
         }
         if (bench.offline) {
-          if (!offline && !offlineError) {
-            const o0 = performance.now();
-            try {
-              offline = await startOffline(functionEnv, { ...SUITE_OFFLINE_PORTS, stage: 'bench' });
-              setup.offlineStartMs = Math.round(performance.now() - o0);
-              log(`  serverless-offline on ${offline.httpUrl} (started in ${(Number(setup.offlineStartMs) / 1000).toFixed(1)} s)`);
-            } catch (error) {
-              offlineError = (error as Error).message.split('\n').slice(0, 6).join(' ');
-            }
-          }
+          await startingOffline();
           if (!offline) {
             record.status = 'skipped';
             record.error = `serverless-offline did not start: ${offlineError}`;
@@ -308,10 +351,12 @@ export async function runSuite(options: SuiteOptions): Promise<{ result: SuiteRe
       log(`  ${bench.name}: ${record.status} in ${(record.durationMs / 1000).toFixed(1)} s`);
     }
   } finally {
+    process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+    await offlineStarting;
     await offline?.stop();
     if (pooled) await stopPooler({ port: SUITE_POOLER.port, dir: poolerDir });
     if (!options.keep) await cleanUp(ctx, env, log);
-    else log(`bench: kept ${DATASET_DATABASE}, Redis ${BENCH_NAMESPACE}:*, Mongo ${BENCH_MONGO_DATABASE}`);
+    else log(`bench: kept ${datasetDatabase}, Redis ${functionEnv.CACHE_NAMESPACE}:*, Mongo ${functionEnv.MONGODB_DATABASE}`);
   }
 
   machine.loadAfter = os.loadavg().map((l) => Math.round(l * 100) / 100);

@@ -43,6 +43,8 @@ export interface TopProductsBenchOptions {
   /** Seed the database when it does not hold `scale.orders` orders (the CLI); the suite prepares its own. */
   scale?: Scale;
   reseed?: boolean;
+  /** Leaderboard reads per window for the refresh (MISS) cost; default 15. */
+  refreshSamples?: number;
   offline: boolean;
   keep: boolean;
   writeFile: boolean;
@@ -51,6 +53,7 @@ export interface TopProductsBenchOptions {
 // Set by bench() before anything reads them.
 let SCALE: Scale;
 let ITERATIONS: number;
+let REFRESH_SAMPLES = 15;
 let NAMESPACE: string;
 let databaseUrl: string;
 let benchEnv: Record<string, string>;
@@ -117,6 +120,7 @@ async function bench(options: TopProductsBenchOptions): Promise<Record<string, u
   SCALE = options.scale ?? { database: '', customers: 0, products: 0, orders: -1, aggregateRuns: options.aggregateRuns };
   SCALE.aggregateRuns = options.aggregateRuns;
   ITERATIONS = options.iterations;
+  REFRESH_SAMPLES = options.refreshSamples ?? 15;
   NAMESPACE = options.namespace;
   databaseUrl = options.databaseUrl;
   args = { reseed: options.reseed ?? false, 'no-offline': !options.offline, keep: options.keep };
@@ -171,7 +175,7 @@ async function measure(options: TopProductsBenchOptions): Promise<Record<string,
   for (const days of [undefined, 7, 30, 365]) {
     const window = resolveWindow(days);
     const samples: number[] = [];
-    for (let i = 0; i < 15; i++) samples.push((await time(() => readLeaderboard({ sql, redis, namespace: config.redis.namespace }, window, 100, 5_000)))[0]);
+    for (let i = 0; i < REFRESH_SAMPLES; i++) samples.push((await time(() => readLeaderboard({ sql, redis, namespace: config.redis.namespace }, window, 100, 5_000)))[0]);
     refresh[window.id] = stats(samples.slice(1)); // the first builds the past-days union
     refresh[`${window.id}:first`] = stats(samples.slice(0, 1));
   }
@@ -288,13 +292,15 @@ async function measure(options: TopProductsBenchOptions): Promise<Record<string,
  * the load test and the round-trip count read the same leaderboard; the suite deletes it at the end).
  */
 export async function run(ctx: SuiteContext): Promise<BenchOutput> {
-  const iterations = { full: 3_000, quick: 500, tiny: 50 }[ctx.profile];
-  const aggregateRuns = { full: 7, quick: 5, tiny: 3 }[ctx.profile];
+  const iterations = { full: 3_000, quick: 200, tiny: 50 }[ctx.profile];
+  const aggregateRuns = { full: 7, quick: 3, tiny: 3 }[ctx.profile];
+  const refreshSamples = { full: 15, quick: 5, tiny: 3 }[ctx.profile];
   const results = await bench({
     databaseUrl: ctx.dataset.directUrl,
     namespace: ctx.functionEnv.CACHE_NAMESPACE!,
     iterations,
     aggregateRuns,
+    refreshSamples,
     offline: false,
     keep: true,
     writeFile: false,

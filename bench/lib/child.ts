@@ -11,6 +11,12 @@ if (!name || !contextFile || !outputFile) {
   console.error('usage: bench/lib/child.ts <bench> <context.json> <output.json>');
   process.exit(2);
 }
+// Node exits with 13 when the event loop empties while the top-level await below is still pending:
+// a promise that can never settle (e.g. a driver that lost a connection without rejecting the query).
+process.on('exit', (code) => {
+  if (code === 13) console.error(`bench ${name}: its run() never settled (the event loop emptied while it was pending)`);
+});
+
 try {
   const ctx = JSON.parse(readFileSync(contextFile, 'utf8')) as SuiteContext;
   const mod = (await import(`../${name}.js`)) as { run: (ctx: SuiteContext) => Promise<BenchOutput> };

@@ -67,11 +67,11 @@ export function resultsMarkdown(result: SuiteResult, source: string, charts: str
   const trips = details<{ prepared: RequestCount[]; unprepared: RequestCount[]; minimum: Record<string, { total: number; why: string }> }>(result, 'round-trips');
   if (trips) {
     lines.push('Round trips per warm request (Postgres counted on the wire by a TCP proxy; statements by the postgres.js debug hook):', '');
-    lines.push('| request | PG statements | PG round trips (prepared) | PG round trips (prepare: false) | Redis requests | Mongo commands | minimum |');
-    lines.push('|---|--:|--:|--:|--:|--:|--:|');
+    lines.push('| request | PG statements | PG round trips (prepared) | PG round trips (prepare: false) | Redis requests | Redis commands (billed) | Mongo commands | minimum round trips |');
+    lines.push('|---|--:|--:|--:|--:|--:|--:|--:|');
     for (const [i, p] of trips.prepared.entries()) {
       const u = trips.unprepared[i]!;
-      lines.push(`| ${p.request} | ${p.pgStatements} | ${p.pgRoundTrips} | ${u.pgRoundTrips} | ${p.redis} | ${p.mongo} | ${trips.minimum[p.request]?.total ?? '–'} |`);
+      lines.push(`| ${p.request} | ${p.pgStatements} | ${p.pgRoundTrips} | ${u.pgRoundTrips} | ${p.redis} | ${p.redisCommands ?? '–'} | ${p.mongo} | ${trips.minimum[p.request]?.total ?? '–'} |`);
     }
     lines.push('');
   }
@@ -83,7 +83,7 @@ export function resultsMarkdown(result: SuiteResult, source: string, charts: str
     const kb = (b: number) => `${(b / 1024).toFixed(1)} KB`;
     for (const f of cold.functions) {
       lines.push(
-        `| ${f.name} | ${kb(f.rawBytes)} | ${kb(f.zippedBytes)} | ${f.packagedZippedBytes === undefined ? '–' : kb(f.packagedZippedBytes)} | ${f.initCpuMs.median.toFixed(1)} | ${f.initMs.median.toFixed(1)} |`,
+        `| ${f.name} | ${kb(f.rawBytes)} | ${kb(f.zippedBytes)} | ${f.packagedZippedBytes === undefined ? '–' : kb(f.packagedZippedBytes)} | ${f.initCpuMs?.median.toFixed(1) ?? '–'} | ${f.initMs?.median.toFixed(1) ?? '–'} |`,
       );
     }
     lines.push('');

@@ -25,6 +25,8 @@ export function getRedis(): Redis {
     if (countingRoundTrips()) {
       redis.use((request, next) => {
         roundTrips.redis++;
+        // A pipeline or MULTI/EXEC is one request carrying several commands.
+        roundTrips.redisCommands += request.path?.[0] === 'pipeline' || request.path?.[0] === 'multi-exec' ? (request.body as unknown[]).length : 1;
         return next(request);
       });
     }

@@ -63,12 +63,18 @@ export interface HttpResult {
 export type HttpEvent = APIGatewayProxyEventV2;
 export type HttpResponse = APIGatewayProxyStructuredResultV2;
 
+/** At most this many problems are listed in one 400 (a 64 KB body of unknown keys must not make a 500 KB answer). */
+export const MAX_VALIDATION_DETAILS = 100;
+
 /** Turns zod issues into `details` naming each bad field (`items.0.quantity`). */
 export function validationDetails(where: string, error: z.ZodError): ErrorDetail[] {
-  return error.issues.map((issue) => ({
+  const details: ErrorDetail[] = error.issues.slice(0, MAX_VALIDATION_DETAILS).map((issue) => ({
     field: [where, ...issue.path.map(String)].join('.'),
     message: issue.message,
   }));
+  const more = error.issues.length - details.length;
+  if (more > 0) details.push({ field: where, message: `${more} more problems not listed` });
+  return details;
 }
 
 function parsePart(where: string, schema: z.ZodType | undefined, value: unknown): unknown {

@@ -116,11 +116,14 @@ describe('PostgreSQL restarted during a stream of orders (through serverless-off
         stopCommandMs = performance.now() - t0 - stoppedAt;
         await sleep(OUTAGE_MS);
       } finally {
+        // Start, and note the moment the server accepts connections again (before the command returns).
         const startAt = performance.now();
-        await control.start();
-        startCommandMs = performance.now() - startAt;
+        const started = control.start().then(() => {
+          startCommandMs = performance.now() - startAt;
+        });
         expect(await waitForPostgres(PORT, 60_000)).toBe(true);
         onlineAt = performance.now() - t0;
+        await started;
         phase = 'after';
       }
     })();
@@ -131,23 +134,34 @@ describe('PostgreSQL restarted during a stream of orders (through serverless-off
     const byStatus = new Map<number, number>();
     for (const s of sent) byStatus.set(s.status, (byStatus.get(s.status) ?? 0) + 1);
     const unavailable = sent.filter((s) => s.status === 503);
-    const firstAfter = sent.filter((s) => s.status === 201 && s.startedAt >= stoppedAt).sort((a, b) => a.startedAt + a.ms - (b.startedAt + b.ms))[0];
-    const lastUnavailable = unavailable.reduce((max, s) => Math.max(max, s.startedAt + s.ms), 0);
+    const end = (s: Sent) => s.startedAt + s.ms;
+    const firstUnavailable = unavailable.reduce((min, s) => Math.min(min, s.startedAt), Infinity);
+    const lastUnavailable = unavailable.reduce((max, s) => Math.max(max, end(s)), 0);
+    // Recovery: the first 201 completed after the server accepted connections again and after the last 503.
+    const firstAfter = sent.filter((s) => s.status === 201 && end(s) >= Math.max(onlineAt, lastUnavailable)).sort((a, b) => end(a) - end(b))[0];
+    // A coarse timeline for the log: per 250 ms, the answers that completed in it (2 = 201, 5 = 503, x = other).
+    const timeline = Array.from({ length: Math.ceil(Math.max(...sent.map(end)) / 250) }, (_, i) =>
+      sent
+        .filter((s) => Math.floor(end(s) / 250) === i)
+        .map((s) => (s.status === 201 ? '2' : s.status === 503 ? '5' : 'x'))
+        .join(''),
+    ).join('|');
     const maxLatency = Math.max(...sent.map((s) => s.ms));
     const summary = {
       requests: sent.length,
       byStatus: Object.fromEntries(byStatus),
-      outageMs: Math.round(onlineAt - stoppedAt),
+      serverDownMs: Math.round(onlineAt - stoppedAt),
+      clientVisibleOutageMs: Math.round(lastUnavailable - firstUnavailable),
       stopCommandMs: Math.round(stopCommandMs),
       startCommandMs: Math.round(startCommandMs),
       unavailable: unavailable.length,
       unavailableCodes: [...new Set(unavailable.map((s) => s.body?.error?.code))],
-      firstRecoveredMsAfterOnline: firstAfter ? Math.round(firstAfter.startedAt + firstAfter.ms - onlineAt) : null,
-      last503MsAfterOnline: Math.round(lastUnavailable - onlineAt),
+      recoveryMsAfterServerBack: firstAfter ? Math.round(end(firstAfter) - onlineAt) : null,
+      last503MsAfterServerBack: Math.round(lastUnavailable - onlineAt),
       maxLatencyMs: Math.round(maxLatency),
       p50LatencyMs: Math.round([...sent.map((s) => s.ms)].sort((a, b) => a - b)[Math.floor(sent.length / 2)]!),
     };
-    console.info(`[pg restart] ${control.describe}: ${JSON.stringify(summary)}`);
+    console.info(`[pg restart] ${control.describe}: ${JSON.stringify(summary)}\n[pg restart] timeline (250 ms buckets, stop at ${Math.round(stoppedAt)} ms, back at ${Math.round(onlineAt)} ms): ${timeline}`);
 
     for (const s of sent) {
       const label = `${s.key} at ${Math.round(s.startedAt)} ms: ${s.status} ${JSON.stringify(s.body)?.slice(0, 200)}`;
@@ -161,7 +175,7 @@ describe('PostgreSQL restarted during a stream of orders (through serverless-off
     expect(unavailable.length, 'the outage was observed').toBeGreaterThan(0);
     expect(sent.some((s) => s.status === 201 && s.startedAt + s.ms < stoppedAt), 'orders before the outage').toBe(true);
     expect(firstAfter, 'an order placed after the restart').toBeDefined();
-    expect(summary.firstRecoveredMsAfterOnline!, 'recovered within a few seconds of PostgreSQL accepting connections').toBeLessThan(5_000);
+    expect(summary.recoveryMsAfterServerBack!, 'recovered within a few seconds of PostgreSQL accepting connections').toBeLessThan(5_000);
     for (let client = 0; client < CLIENTS; client++) {
       expect(sent.filter((s) => s.client === client && s.startedAt >= onlineAt && s.status === 201).length, `client ${client} after the restart`).toBeGreaterThanOrEqual(5);
     }

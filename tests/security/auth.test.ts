@@ -8,7 +8,8 @@ import { RUN_BENCHMARKS, invokeLambda, lambdaClient } from '../benchmarks/helper
 import { adminBearer, bearerFor } from '../helpers/auth.js';
 import { insertFixtures, resetShop, testSql, type Fixtures } from '../helpers/db.js';
 import { api } from '../helpers/http.js';
-import { ROUTES, authConfig, customToken, declaredHttpRoutes, expectSecurityHeaders, type Route } from './helpers.js';
+import { ROUTES as DECLARED_ROUTES } from '../../shared/http/routes.js';
+import { ROUTES, accessClass, authConfig, customToken, declaredHttpRoutes, expectSecurityHeaders, type Route } from './helpers.js';
 
 /**
  * Authentication and authorisation through serverless-offline (the deployed shape): who may call what.
@@ -63,6 +64,11 @@ describe('the route table', () => {
     const declared = declaredHttpRoutes().map((r) => `${r.method} ${r.path}`).sort();
     expect(declared.length).toBeGreaterThan(0);
     expect(ROUTES.map((r) => `${r.method} ${r.path}`).sort()).toEqual(declared);
+  });
+
+  it('and the route declarations the handlers are built from grant exactly that access', () => {
+    const declarations = Object.fromEntries(DECLARED_ROUTES.map((r) => [`${r.method} ${r.path}`, accessClass(r.request.access)]));
+    expect(declarations).toEqual(Object.fromEntries(ROUTES.map((r) => [`${r.method} ${r.path}`, r.access])));
   });
 });
 
@@ -225,6 +231,13 @@ describe('public routes', () => {
       expect(Array.isArray(response.body.products)).toBe(true);
       expectSecurityHeaders(response.headers, `GET /products/top with ${String(authorization).slice(0, 12)}`);
     }
+  });
+
+  it('GET /openapi.json needs no token', async () => {
+    const response = await api('GET', '/openapi.json', { authorization: null });
+    expect(response.status).toBe(200);
+    expect(response.body.openapi).toBe('3.1.0');
+    expectSecurityHeaders(response.headers, 'GET /openapi.json');
   });
 
   it('no HTTP route triggers a benchmark run', async () => {

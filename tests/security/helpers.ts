@@ -31,7 +31,16 @@ export const ROUTES: Route[] = [
   { method: 'POST', path: '/carts/{customerId}/checkout', access: 'customer' },
   { method: 'GET', path: '/benchmarks/latest', access: 'admin' },
   { method: 'GET', path: '/analytics/summary', access: 'admin' },
+  { method: 'GET', path: '/openapi.json', access: 'public' },
 ];
+
+/** How shared/http/routes.ts declares a route's access, in the tests' terms. */
+export function accessClass(access: unknown): RouteAccess {
+  if (access === undefined || access === 'public') return 'public';
+  if (access === 'admin') return 'admin';
+  if (typeof access === 'object' && access !== null && typeof (access as { customer?: unknown }).customer === 'function') return 'customer';
+  throw new Error(`unknown access declaration: ${String(access)}`);
+}
 
 /** The httpApi events declared in serverless.yml (method + path), read from the file as text. */
 export function declaredHttpRoutes(): Array<{ method: string; path: string }> {

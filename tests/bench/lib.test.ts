@@ -1,0 +1,95 @@
+import { describe, expect, it } from 'vitest';
+import { functionsFromServerlessYml } from '../../bench/cold-start.js';
+import { BENCHES } from '../../bench/run.js';
+import { formatMetricsTable, formatRatio, markdownMetricsTable, metric, validateSuiteResult, type SuiteResult } from '../../bench/lib/result.js';
+import { assertScratchName, scratchUrl } from '../../bench/lib/scratch.js';
+import { percentile, percentileLinear, stats } from '../../bench/lib/stats.js';
+import { formatTable } from '../../bench/lib/table.js';
+
+describe('bench/lib: percentiles', () => {
+  it('nearest rank and linear interpolation', () => {
+    const sorted = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+    expect(percentile(sorted, 0.5)).toBe(5);
+    expect(percentile(sorted, 0.95)).toBe(10);
+    expect(percentile(sorted, 0)).toBe(1);
+    expect(percentileLinear(sorted, 0.5)).toBe(5.5);
+    expect(percentileLinear(sorted, 0.95)).toBeCloseTo(9.55);
+    expect(Number.isNaN(percentile([], 0.5))).toBe(true);
+  });
+
+  it('stats sorts its input and rounds to microseconds', () => {
+    const s = stats([3.0004, 1, 2, 100]);
+    expect(s).toMatchObject({ n: 4, p50: 2, p95: 100, p99: 100, min: 1, max: 100 });
+    expect(s.mean).toBeCloseTo(26.5, 3);
+  });
+});
+
+describe('bench/lib: metrics', () => {
+  it('computes ratio = ours / reference and judges the goal', () => {
+    const m = metric('orders', { metric: 'x', ours: 90, reference: 100, unit: 'orders/s', goal: { on: 'ratio', op: '>=', value: 0.8 } });
+    expect(m).toMatchObject({ bench: 'orders', ratio: 0.9, goal: 'ratio ≥ 0.80', pass: true });
+    expect(metric('b', { metric: 'y', ours: 151, unit: 'KB', goal: { on: 'ours', op: '<=', value: 150 } }).pass).toBe(false);
+    expect(metric('b', { metric: 'z', ours: 1, unit: 'ms' })).toMatchObject({ reference: null, ratio: null, goal: null, pass: null });
+    expect(metric('b', { metric: 'w', ours: 1, reference: 2, unit: 'ms', goal: { on: 'ratio', op: '<=', value: 0.1 }, judge: false }).pass).toBeNull();
+  });
+
+  it('formats small ratios as fractions', () => {
+    expect(formatRatio(0.0025)).toBe('1/400');
+    expect(formatRatio(1.31)).toBe('1.31×');
+  });
+
+  it('prints one table in the terminal and in Markdown', () => {
+    const rows = [metric('seed', { metric: 'load', ours: 40, reference: 36, unit: 's', goal: { on: 'ratio', op: '<=', value: 1.7 } })];
+    expect(formatMetricsTable(rows)).toMatch(/^metric\s+ours\s+reference\s+ratio\s+goal\s+pass\/fail/);
+    expect(formatMetricsTable(rows)).toContain('pass');
+    expect(markdownMetricsTable(rows)).toContain('| seed: load | 40 s | 36 s | 1.11× | ratio ≤ 1.70 | pass |');
+    expect(formatTable(['a', 'b'], [['x', '1']]).split('\n')).toHaveLength(3);
+  });
+
+  it('validates the shape of a result file, never its numbers', () => {
+    const good: SuiteResult = {
+      version: 1,
+      startedAt: new Date().toISOString(),
+      finishedAt: new Date().toISOString(),
+      durationMs: 1,
+      profile: 'tiny',
+      only: null,
+      machine: { cpus: 2, cpuModel: 'x', node: 'v20', platform: 'linux', loadBefore: [1, 1, 1], loadAfter: [1, 1, 1] },
+      setup: {},
+      benches: [{ name: 'seed', status: 'ok', durationMs: 1, metrics: [], details: {} }],
+      metrics: [metric('seed', { metric: 'x', ours: 5, reference: 1, unit: 's', goal: { on: 'ratio', op: '<=', value: 1.7 } })],
+      summary: { passed: 0, failed: 1, informational: 0, benchesFailed: 0, benchesSkipped: 0 },
+    };
+    expect(validateSuiteResult(good)).toEqual([]);
+    expect(validateSuiteResult({ ...good, version: 2 })).toContain('version must be 1');
+    expect(validateSuiteResult({ ...good, benches: [{ name: 'x', status: 'failed', durationMs: 1, metrics: [], details: {} }] })).toContain(
+      'benches[0] (failed) needs an error/reason',
+    );
+    expect(validateSuiteResult({ ...good, metrics: [{ ...good.metrics[0]!, reference: null }] })).toContain('metrics[0]: a ratio without a reference');
+  });
+});
+
+describe('bench/lib: scratch databases', () => {
+  it('refuses anything but shop_bench*', () => {
+    expect(() => assertScratchName('shop')).toThrow(/refusing/);
+    expect(() => assertScratchName('shop_test')).toThrow(/refusing/);
+    expect(() => assertScratchName('shop_benchmark')).toThrow(/refusing/);
+    expect(() => assertScratchName('shop_bench_orders')).not.toThrow();
+    expect(scratchUrl('postgres://u@h:5432/shop', 'shop_bench')).toBe('postgres://u@h:5432/shop_bench');
+  });
+});
+
+describe('bench suite definition', () => {
+  it('covers every benchmark the issue names, the data set first and the load test last', () => {
+    const names = BENCHES.map((b) => b.name);
+    expect(names).toEqual(expect.arrayContaining(['seed', 'orders', 'top-products', 'carts', 'cold-start', 'http-overhead', 'pooler', 'load', 'round-trips']));
+    expect(names[0]).toBe('seed');
+    expect(names.at(-1)).toBe('load');
+  });
+
+  it('reads every function and its handler module from serverless.yml', () => {
+    const functions = functionsFromServerlessYml();
+    expect(functions.map((f) => f.name)).toEqual(expect.arrayContaining(['createOrder', 'getTopProducts', 'saveCart', 'getCart']));
+    for (const f of functions) expect(f.entry).toMatch(/^functions\/[A-Za-z]+\.ts$/);
+  });
+});
