@@ -29,6 +29,7 @@ export async function ensureDatabase(databaseUrl: string): Promise<boolean> {
       const { code, constraint_name } = error as { code?: string; constraint_name?: string };
       const alreadyExists = code === '42P04' || (code === '23505' && constraint_name === 'pg_database_datname_index');
       if (!alreadyExists) throw error;
+      return false;
     }
     return true;
   } finally {
