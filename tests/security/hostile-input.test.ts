@@ -173,6 +173,25 @@ describe('strict schemas: unknown fields are rejected (400), each one named', ()
   });
 });
 
+describe('expensive shapes within 64 KB', () => {
+  it('deep nesting (32,000 levels) is a 400, not a stack overflow 500', async () => {
+    const depth = 30_000;
+    await expectAllRefused(400, 'VALIDATION_ERROR', [
+      ['an order of nested arrays', orderRaw('['.repeat(depth) + ']'.repeat(depth))],
+      ['nested arrays in attributes', cartRaw(`{"items":[{"productId":${P},"quantity":1,"attributes":{"a":${'['.repeat(depth)}${']'.repeat(depth)}}}]}`)],
+      ['nested objects in a note', cartRaw(`{"items":[],"note":${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}}`)],
+    ]);
+  });
+
+  it('thousands of unknown fields: a 400 listing at most 100 of them', async () => {
+    const fields = Object.fromEntries(Array.from({ length: 6_000 }, (_, i) => [`f${i}`, 0]));
+    const response = await order({ ...validOrder(), ...fields })();
+    expect(response.status).toBe(400);
+    expect(response.body.error.details).toHaveLength(101);
+    expect(response.body.error.details.at(-1)).toEqual({ field: 'body', message: '5900 more problems not listed' });
+  });
+});
+
 describe('numeric bounds', () => {
   it('quantities, item counts and ids outside their bounds', async () => {
     const many = (n: number) => Array.from({ length: n }, () => item());
