@@ -36,6 +36,7 @@ import type { Profile, SuiteContext } from './lib/context.js';
 import { abba, closedLoop as closedLoopWith, rotate, type Measured, type Segment } from './lib/measure.js';
 import { findPgbench, pgbench as runPgbench } from './lib/pgbench.js';
 import { metric, type BenchOutput, type Metric } from './lib/result.js';
+import { deleteNamespace } from './lib/redis.js';
 import { whenConnectionFree } from './lib/scratch.js';
 import { fillOrderFixture, ORDER_FIXTURE, pgbenchDefines, randomOrder, tidyOrderFixture, type Workload } from './lib/order-fixture.js';
 import { f0, f2, formatTable } from './lib/table.js';
@@ -74,6 +75,8 @@ const HTTP_CONCURRENCY = [1, 16];
 const CUSTOMERS = ORDER_FIXTURE.customers;
 const PRODUCTS = ORDER_FIXTURE.products; // a multiple of 3: the random workload takes one product from each third
 const DATABASE = 'shop_bench_orders';
+/** recordSale's Redis keys for the handler and HTTP measurements: never the dev stage's leaderboard. */
+const CACHE_NAMESPACE = 'ecommerce-pipeline:bench-orders';
 
 function configure(options: OrdersBenchOptions): void {
   DURATION_S = options.durationS;
@@ -362,7 +365,7 @@ let handlerInProcess: Handler | undefined;
 async function measureHandler(workload: Workload, concurrency: number, seconds: number): Promise<Segment> {
   await tidy();
   if (!handlerInProcess) {
-    Object.assign(process.env, localEnv({ DATABASE_URL: BENCH_URL, DATABASE_POOL_MAX: String(Math.max(...HTTP_CONCURRENCY)), LOG_LEVEL: 'ERROR' }));
+    Object.assign(process.env, localEnv({ DATABASE_URL: BENCH_URL, DATABASE_POOL_MAX: String(Math.max(...HTTP_CONCURRENCY)), LOG_LEVEL: 'ERROR', STAGE: 'bench', CACHE_NAMESPACE }));
     handlerInProcess = (await import('../functions/createOrder.js')).handler as unknown as Handler;
   }
   const handler = handlerInProcess;
@@ -516,7 +519,7 @@ async function bench(options: OrdersBenchOptions): Promise<Ratio[]> {
       let offline: Offline | undefined;
       try {
         offline = await startOffline(
-          localEnv({ DATABASE_URL: BENCH_URL, LOG_LEVEL: 'ERROR', STAGE: 'bench' }),
+          localEnv({ DATABASE_URL: BENCH_URL, LOG_LEVEL: 'ERROR', STAGE: 'bench', CACHE_NAMESPACE }),
           { httpPort: 3200, lambdaPort: 3202, stage: 'bench' },
         );
       } catch (error) {
@@ -567,6 +570,15 @@ async function bench(options: OrdersBenchOptions): Promise<Ratio[]> {
   } finally {
     if (flag('keep-db')) log(`kept ${DATABASE}`);
     else await dropDatabase();
+    if (options.http) {
+      // The sales recordSale counted for the scratch orders.
+      const { createRedis } = await import('../shared/clients/redis.js');
+      const upstash = localEnv();
+      await deleteNamespace(
+        createRedis({ url: upstash.UPSTASH_REDIS_REST_URL ?? '', token: upstash.UPSTASH_REDIS_REST_TOKEN ?? '', namespace: CACHE_NAMESPACE, timeoutMs: 5_000 }),
+        CACHE_NAMESPACE,
+      ).catch((error: unknown) => log(`could not delete ${CACHE_NAMESPACE}:* from Redis: ${String(error)}`));
+    }
   }
 }
 
