@@ -7,6 +7,8 @@
  * serverless-offline, PostgreSQL, PgBouncer, FerretDB, Redis, the Upstash gateway, autocannon itself and
  * everything else on the machine). Afterwards, in SQL: the stock invariant (for every product, stock
  * before − stock after = units in the orders placed during the test) and the oversell count (must be 0).
+ * The full run then repeats the steps with a control mix without cart writes (87.5 % top products,
+ * 12.5 % orders: the same 7:1 ratio) — what the stack does when FerretDB is out of the picture.
  *
  * Orders pick 1–3 products skewed towards the popular ones (quantity 1–2), so stock runs out on some:
  * 409 INSUFFICIENT_STOCK is an expected answer, counted apart from errors.
@@ -26,10 +28,26 @@ import { tokenSigner } from './lib/tokens.js';
 
 type Route = 'top' | 'cart' | 'order';
 
-const SUITE_OPTIONS: Record<Profile, { steps: number[]; stepS: number; warmupS: number; budgetS: number; customers: number }> = {
-  full: { steps: [1, 2, 4, 8, 16, 32, 64], stepS: 15, warmupS: 3, budgetS: 240, customers: 2000 },
-  quick: { steps: [4, 16], stepS: 5, warmupS: 2, budgetS: 30, customers: 500 },
-  tiny: { steps: [2], stepS: 2, warmupS: 1, budgetS: 10, customers: 20 },
+/**
+ * warmupS: the most warm-up per step. Every connection beyond the warm workers makes serverless-offline
+ * start a worker thread (a cold start: bundle load, new pools), so each step first runs 1-s chunks at its
+ * concurrency until two in a row agree on throughput within 20 % (at least 2, at most warmupS).
+ */
+export interface Mix {
+  name: string;
+  top: number;
+  cart: number;
+  order: number;
+}
+
+const SHOP_MIX: Mix = { name: 'shop 70/20/10', top: 0.7, cart: 0.2, order: 0.1 };
+const CONTROL_MIX: Mix = { name: 'control, no cart writes 87.5/0/12.5', top: 0.875, cart: 0, order: 0.125 };
+
+/** minSteps: steps run before a latency knee may stop the series (so the curve has a shape). */
+const SUITE_OPTIONS: Record<Profile, { steps: number[]; minSteps: number; stepS: number; warmupS: number; budgetS: number; customers: number; mixes: Mix[] }> = {
+  full: { steps: [1, 2, 4, 8, 16, 32, 64], minSteps: 3, stepS: 15, warmupS: 12, budgetS: 240, customers: 2000, mixes: [SHOP_MIX, CONTROL_MIX] },
+  quick: { steps: [4, 16], minSteps: 2, stepS: 5, warmupS: 5, budgetS: 35, customers: 500, mixes: [SHOP_MIX] },
+  tiny: { steps: [2], minSteps: 1, stepS: 2, warmupS: 2, budgetS: 10, customers: 20, mixes: [SHOP_MIX] },
 };
 
 const ERROR_RATE_LIMIT = 0.01;
@@ -48,6 +66,9 @@ export interface Step {
   /** 409 INSUFFICIENT_STOCK answers to POST /orders (expected as stock runs out). */
   outOfStock: number;
   ordersCreated: number;
+  /** Seconds of warm-up before the step, and the throughput of each 1-s warm-up chunk. */
+  warmupS?: number;
+  warmupThroughput?: number[];
   cpu?: Record<string, number>;
   autocannon: { requestsPerSecond: number; p50: number; p99: number; errors: number; timeouts: number };
 }
@@ -80,20 +101,24 @@ export async function run(ctx: SuiteContext): Promise<BenchOutput> {
   const signer = tokenSigner(ctx.functionEnv);
   const tokens = new Map<number, string>();
   for (const id of customerIds) tokens.set(id, await signer(id));
-  console.log(`mix 70/20/10 over ${customerIds.length} customers (a token each) and ${productIds.length} products; steps ${o.steps.join(', ')} connections, ${o.stepS} s each (+${o.warmupS} s warm-up)`);
+  console.log(
+    `mix 70/20/10 over ${customerIds.length} customers (a token each) and ${productIds.length} products; steps ${o.steps.join(', ')} connections, ` +
+      `${o.stepS} s each after a warm-up of 2–${o.warmupS} s`,
+  );
 
   const pickProduct = () => productIds[Math.floor(productIds.length * Math.random() ** 3)]!; // popular (low ids) sell more
   let counter = 0;
+  let mix = SHOP_MIX;
   const setupRequest = (request: AutocannonRequest, context: Record<string, unknown>) => {
     const n = counter++;
     const customerId = customerIds[Math.floor(Math.random() * customerIds.length)]!;
     const authorization = tokens.get(customerId)!;
     const r = Math.random();
     let route: Route;
-    if (r < 0.7) {
+    if (r < mix.top) {
       route = 'top';
       Object.assign(request, { method: 'GET', path: '/products/top?limit=10', headers: {}, body: undefined });
-    } else if (r < 0.9) {
+    } else if (r < mix.top + mix.cart) {
       route = 'cart';
       Object.assign(request, { method: 'PUT', path: `/carts/${customerId}`, headers: { 'content-type': 'application/json', authorization }, body: cartBody(n) });
     } else {
@@ -118,7 +143,7 @@ export async function run(ctx: SuiteContext): Promise<BenchOutput> {
     let ordersCreated = 0;
     const onResponse = (status: number, body: string, context: Record<string, unknown>) => {
       const route = context.route as Route;
-      if (!record || !route) return;
+      if (!route) return;
       samples[route].push(performance.now() - (context.t0 as number));
       statuses[route][status] = (statuses[route][status] ?? 0) + 1;
       const expected = route === 'top' ? status === 200 : route === 'cart' ? status === 200 : status === 201 || status === 409;
@@ -178,22 +203,29 @@ export async function run(ctx: SuiteContext): Promise<BenchOutput> {
     };
   };
 
-  const steps: Step[] = [];
-  let stopReason = 'all steps ran';
-  const deadline = performance.now() + o.budgetS * 1000;
-  try {
+  const series = async (current: Mix): Promise<{ steps: Step[]; stopReason: string }> => {
+    mix = current;
+    console.log(`mix ${current.name}:`);
+    const steps: Step[] = [];
+    let stopReason = 'all steps ran';
+    const deadline = performance.now() + o.budgetS * 1000;
     for (const concurrency of o.steps) {
-      if (performance.now() + (o.stepS + o.warmupS) * 1000 > deadline + 5_000) {
+      if (performance.now() + (o.stepS + 2) * 1000 > deadline + 5_000) {
         stopReason = `time budget (${o.budgetS} s)`;
         break;
       }
       // Warm-up at this concurrency: new serverless-offline workers (a cold start each) and pools.
-      await runStep(concurrency, o.warmupS, false);
-      const step = await runStep(concurrency, o.stepS, true);
+      const chunks: number[] = [];
+      for (let t = 0; t < o.warmupS; t++) {
+        chunks.push((await runStep(concurrency, 1, false)).throughput);
+        const [a, b] = chunks.slice(-2);
+        if (a !== undefined && b !== undefined && a > 0 && Math.abs(b - a) / a < 0.2) break;
+      }
+      const step = { ...(await runStep(concurrency, o.stepS, true)), warmupS: chunks.length, warmupThroughput: chunks };
       steps.push(step);
       const cpu = step.cpu ? Object.entries(step.cpu).filter(([k]) => k !== 'cores').map(([k, v]) => `${k} ${v}`).join(', ') : '';
       console.log(
-        `  c=${String(concurrency).padStart(3)}: ${step.throughput.toFixed(1).padStart(7)} req/s, p50 ${step.latency.p50.toFixed(1)} p95 ${step.latency.p95.toFixed(1)} ` +
+        `  c=${String(concurrency).padStart(3)} (warm-up ${step.warmupS} s): ${step.throughput.toFixed(1).padStart(7)} req/s, p50 ${step.latency.p50.toFixed(1)} p95 ${step.latency.p95.toFixed(1)} ` +
           `p99 ${step.latency.p99.toFixed(1)} ms, errors ${step.errors}${step.errors ? ` ${JSON.stringify(step.errorKinds)}` : ''}, out of stock ${step.outOfStock}` +
           (cpu ? `\n         cores used: ${cpu}` : ''),
       );
@@ -207,10 +239,18 @@ export async function run(ctx: SuiteContext): Promise<BenchOutput> {
         break;
       }
       if (previous && step.throughput < previous.throughput * 1.1 && step.latency.p95 > previous.latency.p95 * 1.5) {
-        stopReason = `latency knee at ${concurrency} connections (throughput +${((step.throughput / previous.throughput - 1) * 100).toFixed(0)} %, p95 ×${(step.latency.p95 / previous.latency.p95).toFixed(1)})`;
-        break;
+        stopReason = `latency knee at ${concurrency} connections (throughput ${step.throughput >= previous.throughput ? '+' : ''}${((step.throughput / previous.throughput - 1) * 100).toFixed(0)} %, p95 ×${(step.latency.p95 / previous.latency.p95).toFixed(1)})`;
+        if (steps.length >= o.minSteps) break;
       }
     }
+    console.log(`  stopped: ${stopReason}`);
+    return { steps, stopReason };
+  };
+
+  try {
+    const runs: Array<{ mix: Mix; steps: Step[]; stopReason: string }> = [];
+    for (const current of o.mixes) runs.push({ mix: current, ...(await series(current)) });
+    const { steps, stopReason } = runs[0]!;
 
     // The invariants, in SQL, after the load.
     const [check] = await sql<Array<{ mismatched: number; oversold: number; negative: number; unitsSold: number; ordersPlaced: number; orphanOrders: number }>>`
@@ -230,35 +270,35 @@ export async function run(ctx: SuiteContext): Promise<BenchOutput> {
         (select count(*)::int from orders o where o.order_id > ${before!.maxOrder}
            and not exists (select 1 from order_items i where i.order_id = o.order_id)) as "orphanOrders"`;
     await sql`drop table if exists bench_stock_before`;
-    const created = steps.reduce((sum, s) => sum + s.ordersCreated, 0);
+    const created = runs.flatMap((r) => r.steps).reduce((sum, s) => sum + s.ordersCreated, 0);
     console.log(
       `after the load: ${check!.ordersPlaced} orders placed (${created} 201s recorded in measured steps, the rest in warm-ups), ${check!.unitsSold} units; ` +
         `stock invariant violations ${check!.mismatched}, oversold products ${check!.oversold}, negative stock ${check!.negative}, orders without lines ${check!.orphanOrders}`,
     );
-    console.log(`stopped: ${stopReason}`);
 
     const peak = steps.reduce<Step | undefined>((best, s) => (!best || s.throughput > best.throughput ? s : best), undefined);
-    const rows = steps.map((s) => [
+    const rows = runs.flatMap((r) => r.steps.map((s) => ({ ...s, mix: r.mix.name }))).map((s) => [
+      s.mix.split(' ')[0]!,
       String(s.concurrency),
       s.throughput.toFixed(1),
       s.latency.p50.toFixed(1),
       s.latency.p95.toFixed(1),
       s.latency.p99.toFixed(1),
-      `${s.routes.top.latency.p95.toFixed(0)}/${s.routes.cart.latency.p95.toFixed(0)}/${s.routes.order.latency.p95.toFixed(0)}`,
+      (['top', 'cart', 'order'] as Route[]).map((r) => (s.routes[r].requests ? s.routes[r].latency.p95.toFixed(0) : '–')).join('/'),
       String(s.errors),
       String(s.outOfStock),
       s.cpu ? `${s.cpu['serverless-offline'] ?? 0}/${s.cpu.postgres ?? 0}/${s.cpu.ferretdb ?? 0}/${s.cpu['upstash-gateway'] ?? 0}/${s.cpu['load generator'] ?? 0}/${s.cpu.other ?? 0}` : '–',
     ]);
-    console.log('\nload through serverless-offline (70 % top products, 20 % cart writes, 10 % orders)');
+    console.log('\nload through serverless-offline (shop: 70 % top products, 20 % cart writes, 10 % orders; control: no cart writes)');
     console.log(
-      formatTable(['conns', 'req/s', 'p50 ms', 'p95 ms', 'p99 ms', 'p95 top/cart/order', 'errors', '409 stock', 'cores: offline/pg/ferret/gateway/autocannon/other'], rows),
+      formatTable(['mix', 'conns', 'req/s', 'p50 ms', 'p95 ms', 'p99 ms', 'p95 top/cart/order', 'errors', '409 stock', 'cores: offline/pg/ferret/gateway/autocannon/other'], rows),
     );
 
     const metrics: Metric[] = [];
     if (peak) {
       metrics.push(
-        metric('load', { metric: `peak throughput, mixed 70/20/10, at ${peak.concurrency} connections`, ours: peak.throughput, unit: 'req/s', note: `stopped: ${stopReason}` }),
-        metric('load', { metric: `p50 / p95 / p99 at the peak: p50 ${peak.latency.p50.toFixed(0)}, p99 ${peak.latency.p99.toFixed(0)} ms; p95`, ours: peak.latency.p95, unit: 'ms' }),
+        metric('load', { metric: `peak throughput, mix 70/20/10, at ${peak.concurrency} connections`, ours: peak.throughput, unit: 'req/s', note: `stopped: ${stopReason}` }),
+        metric('load', { metric: `latency at the peak (p50 ${peak.latency.p50.toFixed(1)} ms, p99 ${peak.latency.p99.toFixed(0)} ms): p95`, ours: peak.latency.p95, unit: 'ms' }),
         metric('load', {
           metric: `error rate at the peak (${peak.errors} of ${peak.requests})`,
           ours: peak.requests ? (100 * peak.errors) / peak.requests : 0,
@@ -266,6 +306,19 @@ export async function run(ctx: SuiteContext): Promise<BenchOutput> {
           goal: { on: 'ours', op: '<=', value: ERROR_RATE_LIMIT * 100 },
         }),
       );
+    }
+    for (const control of runs.slice(1)) {
+      const best = control.steps.reduce<Step | undefined>((b, s) => (!b || s.throughput > b.throughput ? s : b), undefined);
+      if (best) {
+        metrics.push(
+          metric('load', {
+            metric: `peak throughput, ${control.mix.name}, at ${best.concurrency} connections (p95 ${best.latency.p95.toFixed(0)} ms)`,
+            ours: best.throughput,
+            unit: 'req/s',
+            note: `stopped: ${control.stopReason}`,
+          }),
+        );
+      }
     }
     metrics.push(
       metric('load', { metric: 'stock invariant violations after the load (SQL)', ours: check!.mismatched, unit: 'products', goal: { on: 'ours', op: '<=', value: 0, text: '0' } }),
@@ -279,6 +332,7 @@ export async function run(ctx: SuiteContext): Promise<BenchOutput> {
         cpus: os.cpus().length,
         steps,
         stopReason,
+        mixes: runs,
         invariants: check,
         peakConcurrency: peak?.concurrency ?? null,
       },

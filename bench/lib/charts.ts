@@ -18,10 +18,11 @@ const details = <T>(result: SuiteResult, bench: string): T | undefined =>
 export function ratiosSpec(metrics: Metric[]): TopLevelSpec | undefined {
   const values = metrics
     .filter((m) => m.ratio !== null && Number.isFinite(m.ratio) && m.ratio > 0 && !['cold-start', 'round-trips'].includes(m.bench))
-    .map((m) => ({ label: `${m.bench}: ${m.metric}`.slice(0, 90), ratio: m.ratio!, verdict: m.pass === null ? 'no goal' : m.pass ? 'pass' : 'fail' }));
+    .map((m) => ({ label: `${m.bench}: ${m.metric}`.slice(0, 100), ratio: m.ratio!, verdict: m.pass === null ? 'no goal' : m.pass ? 'pass' : 'fail' }));
   if (values.length === 0) return undefined;
   return {
     $schema: SCHEMA,
+    config: { axis: { labelFontSize: 11, titleFontSize: 12, gridColor: '#e5e7eb', labelLimit: 640 } },
     title: { text: 'Ours ÷ the reference measured in the same run (log scale)', anchor: 'start' },
     width: 420,
     data: { values },
@@ -36,27 +37,29 @@ export function ratiosSpec(metrics: Metric[]): TopLevelSpec | undefined {
   } as TopLevelSpec;
 }
 
-export function loadThroughputSpec(steps: Step[]): TopLevelSpec {
-  const values = steps.flatMap((s) => [
-    { concurrency: s.concurrency, series: 'throughput (req/s)', value: s.throughput },
-  ]);
-  const latency = steps.flatMap((s) => [
-    { concurrency: s.concurrency, percentile: 'p50', ms: s.latency.p50 },
-    { concurrency: s.concurrency, percentile: 'p95', ms: s.latency.p95 },
-    { concurrency: s.concurrency, percentile: 'p99', ms: s.latency.p99 },
-  ]);
+export function loadThroughputSpec(mixes: Array<{ name: string; steps: Step[] }>): TopLevelSpec {
+  const values = mixes.flatMap((m) => m.steps.map((s) => ({ concurrency: s.concurrency, mix: m.name, value: s.throughput })));
+  const latency = mixes.flatMap((m) =>
+    m.steps.flatMap((s) => [
+      { concurrency: s.concurrency, mix: m.name, percentile: 'p50', ms: s.latency.p50 },
+      { concurrency: s.concurrency, mix: m.name, percentile: 'p95', ms: s.latency.p95 },
+      { concurrency: s.concurrency, mix: m.name, percentile: 'p99', ms: s.latency.p99 },
+    ]),
+  );
   return {
     $schema: SCHEMA,
-    title: { text: 'Load through serverless-offline (70 % top products, 20 % carts, 10 % orders)', anchor: 'start' },
+    title: { text: 'Load through serverless-offline: throughput and latency vs connections', anchor: 'start' },
+    resolve: { scale: { color: 'independent', strokeDash: 'independent' } },
     hconcat: [
       {
         width: 260,
         height: 200,
         data: { values },
-        mark: { type: 'line', point: true, strokeWidth: 2, color: '#2563eb' },
+        mark: { type: 'line', point: true, strokeWidth: 2 },
         encoding: {
           x: { field: 'concurrency', type: 'quantitative', scale: { type: 'log', base: 2 }, title: 'connections' },
           y: { field: 'value', type: 'quantitative', title: 'requests/s' },
+          color: { field: 'mix', type: 'nominal', scale: { range: ['#2563eb', '#9ca3af'] }, title: null, legend: { orient: 'bottom' } },
         },
       },
       {
@@ -68,22 +71,27 @@ export function loadThroughputSpec(steps: Step[]): TopLevelSpec {
           x: { field: 'concurrency', type: 'quantitative', scale: { type: 'log', base: 2 }, title: 'connections' },
           y: { field: 'ms', type: 'quantitative', scale: { type: 'log' }, title: 'latency ms (log)' },
           color: { field: 'percentile', type: 'nominal', scale: { range: ['#16a34a', '#f59e0b', '#dc2626'] }, title: null },
+          strokeDash: { field: 'mix', type: 'nominal', title: null, legend: { orient: 'bottom' } },
         },
       },
     ],
   } as TopLevelSpec;
 }
 
-export function loadCpuSpec(steps: Step[], cores: number): TopLevelSpec | undefined {
+export function loadCpuSpec(mixes: Array<{ name: string; steps: Step[] }>, cores: number): TopLevelSpec | undefined {
   const groups = ['serverless-offline', 'postgres', 'pgbouncer', 'ferretdb', 'redis', 'upstash-gateway', 'load generator', 'other'];
-  const values = steps.flatMap((s) => groups.map((group) => ({ concurrency: String(s.concurrency), group, cores: s.cpu?.[group] ?? 0 })));
-  if (!steps.some((s) => s.cpu)) return undefined;
+  const values = mixes.flatMap((m) =>
+    m.steps.flatMap((s) => groups.map((group) => ({ mix: m.name, concurrency: String(s.concurrency), group, cores: s.cpu?.[group] ?? 0 }))),
+  );
+  if (!mixes.some((m) => m.steps.some((s) => s.cpu))) return undefined;
   return {
     $schema: SCHEMA,
     title: { text: `Where the CPU went during each load step (${cores} cores on the machine)`, anchor: 'start' },
-    width: 420,
-    height: 200,
     data: { values },
+    facet: { column: { field: 'mix', type: 'nominal', title: null, sort: mixes.map((m) => m.name) } },
+    spec: {
+    width: 220,
+    height: 200,
     layer: [
       {
         mark: 'bar',
@@ -96,6 +104,7 @@ export function loadCpuSpec(steps: Step[], cores: number): TopLevelSpec | undefi
       },
       { mark: { type: 'rule', strokeDash: [4, 3], color: '#111827' }, encoding: { y: { datum: cores } } },
     ],
+    },
   } as TopLevelSpec;
 }
 
@@ -152,10 +161,11 @@ export function suiteCharts(result: SuiteResult): Record<string, TopLevelSpec> {
   const charts: Record<string, TopLevelSpec> = {};
   const ratios = ratiosSpec(result.metrics);
   if (ratios) charts.ratios = ratios;
-  const load = details<{ steps: Step[] }>(result, 'load');
+  const load = details<{ steps: Step[]; mixes?: Array<{ mix: { name: string }; steps: Step[] }> }>(result, 'load');
   if (load?.steps.length) {
-    charts['load-throughput'] = loadThroughputSpec(load.steps);
-    const cpu = loadCpuSpec(load.steps, result.machine.cpus);
+    const mixes = load.mixes?.map((m) => ({ name: m.mix.name, steps: m.steps })) ?? [{ name: 'shop 70/20/10', steps: load.steps }];
+    charts['load-throughput'] = loadThroughputSpec(mixes);
+    const cpu = loadCpuSpec(mixes, result.machine.cpus);
     if (cpu) charts['load-cpu'] = cpu;
   }
   const cold = details<{ functions: FunctionCold[] }>(result, 'cold-start');

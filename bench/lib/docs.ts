@@ -21,6 +21,9 @@ const END = '<!-- bench:results:end -->';
 const details = <T>(result: SuiteResult, bench: string): T | undefined =>
   result.benches.find((b) => b.name === bench && b.status === 'ok')?.details as T | undefined;
 
+/** A number from a result file (NaN was written as null), or a dash. */
+const fx = (v: number | null | undefined, digits = 0) => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(digits) : '–');
+
 function command(result: SuiteResult): string {
   const flags = [result.profile === 'full' ? '' : `--${result.profile}`, result.only ? `--only ${result.only.join(',')}` : ''].filter(Boolean).join(' ');
   return `npm run bench${flags ? ` -- ${flags}` : ''}`;
@@ -43,23 +46,30 @@ export function resultsMarkdown(result: SuiteResult, source: string, charts: str
   if (notRun.length) lines.push(...notRun.map((b) => `- **${b.name}: ${b.status}** — ${b.error}`), '');
   for (const chart of charts) lines.push(`![${chart}](performance/${chart}.svg)`, '');
 
-  const load = details<{ steps: Step[]; stopReason: string; invariants: Record<string, number>; pooled: boolean }>(result, 'load');
+  const load = details<{
+    steps: Step[];
+    stopReason: string;
+    invariants: Record<string, number>;
+    pooled: boolean;
+    mixes?: Array<{ mix: { name: string }; steps: Step[]; stopReason: string }>;
+  }>(result, 'load');
   if (load) {
+    const mixes = load.mixes ?? [{ mix: { name: 'shop 70/20/10' }, steps: load.steps, stopReason: load.stopReason }];
     lines.push('Load steps (closed loop, one request in flight per connection; cores = CPU seconds per second of each group of processes):', '');
-    lines.push('| connections | req/s | p50 ms | p95 ms | p99 ms | p95 top / cart / order ms | errors | 409 out of stock | cores: offline / postgres / pgbouncer / ferretdb / gateway / autocannon / other |');
-    lines.push('|--:|--:|--:|--:|--:|--:|--:|--:|---|');
-    for (const s of load.steps) {
+    lines.push('| mix | connections | req/s | p50 ms | p95 ms | p99 ms | p95 top / cart / order ms | errors | 409 out of stock | cores: offline / postgres / pgbouncer / ferretdb / gateway / autocannon / other |');
+    lines.push('|---|--:|--:|--:|--:|--:|--:|--:|--:|---|');
+    for (const s of mixes.flatMap((m) => m.steps.map((step) => ({ ...step, mix: m.mix.name })))) {
       const c = s.cpu ?? {};
       const cores = ['serverless-offline', 'postgres', 'pgbouncer', 'ferretdb', 'upstash-gateway', 'load generator', 'other'].map((k) => (c[k] ?? 0).toFixed(2)).join(' / ');
       lines.push(
-        `| ${s.concurrency} | ${s.throughput.toFixed(1)} | ${s.latency.p50.toFixed(1)} | ${s.latency.p95.toFixed(1)} | ${s.latency.p99.toFixed(1)} | ` +
-          `${s.routes.top.latency.p95.toFixed(0)} / ${s.routes.cart.latency.p95.toFixed(0)} / ${s.routes.order.latency.p95.toFixed(0)} | ${s.errors}${s.errors ? ` (${Object.entries(s.errorKinds).map(([k, n]) => `${k} ×${n}`).join(', ')})` : ''} | ${s.outOfStock} | ${cores} |`,
+        `| ${s.mix} | ${s.concurrency} | ${s.throughput.toFixed(1)} | ${s.latency.p50.toFixed(1)} | ${s.latency.p95.toFixed(1)} | ${s.latency.p99.toFixed(1)} | ` +
+          `${fx(s.routes.top.latency.p95)} / ${fx(s.routes.cart.latency.p95)} / ${fx(s.routes.order.latency.p95)} | ${s.errors}${s.errors ? ` (${Object.entries(s.errorKinds).map(([k, n]) => `${k} ×${n}`).join(', ')})` : ''} | ${s.outOfStock} | ${cores} |`,
       );
     }
     const inv = load.invariants;
     lines.push(
       '',
-      `Stopped: ${load.stopReason}. Afterwards (SQL): ${inv.ordersPlaced} orders placed, ${inv.unitsSold} units; stock invariant violations **${inv.mismatched}**, ` +
+      `Stopped: ${mixes.map((m) => `${m.mix.name} — ${m.stopReason}`).join('; ')}. Afterwards (SQL): ${inv.ordersPlaced} orders placed, ${inv.unitsSold} units; stock invariant violations **${inv.mismatched}**, ` +
         `oversold products **${inv.oversold}**, negative stock ${inv.negative}, orders without lines ${inv.orphanOrders}.`,
       '',
     );
