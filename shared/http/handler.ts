@@ -10,6 +10,7 @@ import { createTokenVerifier, ForbiddenError, type Principal } from '../auth/tok
 import { getConfig } from '../config.js';
 import { AppError, ServiceUnavailableError, ValidationError, type ErrorDetail } from '../errors.js';
 import { logger } from '../logger.js';
+import corsPolicy from './cors-policy.json' with { type: 'json' };
 import { describeError, renderError, toAppError } from './error-response.js';
 
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -305,9 +306,11 @@ export function httpHandler<S extends RouteSchemas>(
           if (allowedOrigins.has('*')) return '*';
           return incoming !== undefined && allowedOrigins.has(incoming) ? incoming : null;
         },
-        headers: 'Authorization,Content-Type,Idempotency-Key,If-Match',
-        exposeHeaders: 'X-Cache,Idempotent-Replayed,ETag,Retry-After',
-        maxAge: 600,
+        // The same policy API Gateway answers preflights with (scripts/serverless/http-api-cors.cjs).
+        methods: corsPolicy.allowedMethods.join(','),
+        headers: corsPolicy.allowedHeaders.join(','),
+        exposeHeaders: corsPolicy.exposedResponseHeaders.join(','),
+        maxAge: corsPolicy.maxAge,
       }),
     )
     .use(

@@ -41,6 +41,24 @@ export async function dropDatabase(databaseUrl: string): Promise<void> {
   }
 }
 
+/**
+ * Drops the test database and the scratch databases next to it (`<name>_*`), so a run starts from
+ * nothing: a run that was killed (Ctrl-C, a machine restart) can leave rows, scratch databases or a
+ * test's temporary constraint behind, and the next run must not inherit them.
+ */
+export async function dropTestDatabases(databaseUrl: string): Promise<void> {
+  const name = decodeURIComponent(new URL(databaseUrl).pathname.slice(1));
+  if (!name.endsWith('_test')) throw new Error(`refusing to drop ${name}: not a *_test database`);
+  const admin = postgres(withDatabase(databaseUrl, 'postgres'), { max: 1, onnotice: () => {} });
+  try {
+    const rows = await admin<Array<{ datname: string }>>`
+      select datname from pg_database where datname = ${name} or starts_with(datname, ${`${name}_`})`;
+    for (const { datname } of rows) await admin.unsafe(`drop database if exists "${datname.replace(/"/g, '""')}" with (force)`);
+  } finally {
+    await admin.end({ timeout: 5 });
+  }
+}
+
 /** md5 over every column of every row of the shop tables, in id order: equal ⇔ identical data. */
 export async function shopDigest(sql: postgres.Sql): Promise<Record<string, string>> {
   const [row] = await sql<Array<Record<string, string>>>`

@@ -229,6 +229,7 @@ describe('seed: refusals and failures leave the previous data intact', () => {
     const options = { ...SMALL, seed: 43, customers: 10, products: 10, orders: 20_000 };
     const lines = new SeedDataGenerator({ ...options, seed: 43, asOf: new Date(AS_OF) }).orderItemCount;
     const limit = Math.ceil(lines * fraction);
+    await sql`alter table order_items drop constraint if exists seed_test_reject`;
     await sql.unsafe(`alter table order_items add constraint seed_test_reject check (item_id < ${limit})`);
     try {
       const error = await expectSeedError(seed(url, options), 'LOAD_FAILED');

@@ -10,6 +10,7 @@ import { slsPackage, type PackageRun } from '../../scripts/lib/sls.js';
 import { readZipEntry } from '../../scripts/lib/zip.js';
 import { preflight, SECRETS, ssmParameterName } from '../../scripts/lib/stages.js';
 import { runScript } from '../benchmarks/helpers.js';
+import corsPolicy from '../../shared/http/cors-policy.json' with { type: 'json' };
 import { cleanEnv, type Resource, type Template } from './helpers.js';
 
 /**
@@ -22,6 +23,8 @@ let run: PackageRun;
 let template: Template;
 let functions: Record<string, { name: string; handler: string; events: Array<Record<string, any>> }>;
 let report: PackageReport;
+/** A shop on two origins: the one setting that is not a secret and not left at its default here. */
+const SHOP_ORIGINS = 'https://shop.example.com, https://admin.shop.example.com';
 
 const resources = (type: string): Array<[string, Resource]> =>
   Object.entries(template.Resources).filter(([, resource]) => resource.Type === type);
@@ -39,7 +42,7 @@ function logicalIdOf(name: string): string {
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'ecommerce-package-'));
   // A local .env (or the test environment) must not matter: osls reads no .env, and we pass a bare env.
-  run = await slsPackage({ stage: 'dev', outDir: dir, env: cleanEnv(), fakeSsm: true });
+  run = await slsPackage({ stage: 'dev', outDir: dir, env: cleanEnv({ CORS_ALLOWED_ORIGINS: SHOP_ORIGINS }), fakeSsm: true });
   if (run.code !== 0) throw new Error(`sls package failed:\n${run.output}`);
   template = JSON.parse(readFileSync(join(dir, 'cloudformation-template-update-stack.json'), 'utf8'));
   functions = JSON.parse(readFileSync(join(dir, 'serverless-state.json'), 'utf8')).service.functions;
@@ -96,8 +99,26 @@ describe('sls package --stage dev (offline, CloudFormation template)', () => {
       expect(integration.IntegrationUri, routeKey).toEqual({ 'Fn::GetAtt': [logicalIdOf(name), 'Arn'] });
       expect(integration.PayloadFormatVersion).toBe('2.0');
     }
-    // CORS is answered by the functions (@middy/http-cors with the configured allow-list), not by API Gateway.
-    expect(resources('AWS::ApiGatewayV2::Api')[0]![1].Properties.CorsConfiguration).toBeUndefined();
+  });
+
+  it('answers CORS preflights at API Gateway with the allow-list and headers the functions use', () => {
+    // No route answers OPTIONS: without a CorsConfiguration, a browser's preflight would get a 404.
+    const routes = resources('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties.RouteKey as string);
+    expect(routes.filter((key) => key.startsWith('OPTIONS'))).toEqual([]);
+    const cors = resources('AWS::ApiGatewayV2::Api')[0]![1].Properties.CorsConfiguration;
+    expect(cors).toEqual({
+      AllowOrigins: ['https://shop.example.com', 'https://admin.shop.example.com'],
+      AllowHeaders: corsPolicy.allowedHeaders,
+      AllowMethods: corsPolicy.allowedMethods,
+      ExposeHeaders: corsPolicy.exposedResponseHeaders,
+      MaxAge: corsPolicy.maxAge,
+      // AllowCredentials absent = false: bearer tokens need no cookies.
+    });
+    // Every method a route uses is allowed (a new PATCH route would fail its preflight otherwise).
+    const methods = new Set(routes.map((key) => key.split(' ')[0]));
+    for (const method of methods) expect(corsPolicy.allowedMethods, method).toContain(method);
+    // The functions get the same list (they answer the actual requests' CORS headers locally).
+    expect(lambdaOf('createOrder').Properties.Environment.Variables.CORS_ALLOWED_ORIGINS).toBe(SHOP_ORIGINS);
   });
 
   it('schedules reconcileTopProducts and runBenchmarks with EventBridge rules (runBenchmarks with its input)', () => {

@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { placeholderFor, startFakeSsm } from '../../scripts/lib/fake-ssm.js';
 import { fakeSsmEnv, runSls } from '../../scripts/lib/sls.js';
@@ -50,6 +51,7 @@ describe('stages (serverless.yml params, resolved by osls)', () => {
     });
     expect(config.provider.environment.AUTH_JWKS_URL).toMatch(/^https:\/\/cognito-idp\./);
     expect(config.provider.environment.CORS_ALLOWED_ORIGINS).not.toContain('localhost');
+    expect(config.provider.httpApi.cors.allowedOrigins).toEqual(['https://<your-shop-domain>']);
     // Shipped as it is, prod would be refused: its identity provider and origins are still placeholders.
     const problems = preflight({ Resources: { Fn: { Type: 'AWS::Lambda::Function', Properties: { Environment: { Variables: config.provider.environment } } } } }).problems;
     expect(problems.join('\n')).toMatch(/AUTH_JWKS_URL still contains the placeholder <region>/);
@@ -67,9 +69,37 @@ describe('stages (serverless.yml params, resolved by osls)', () => {
     expect(ssmRequested).toEqual([]);
     expect(config.provider).toMatchObject({ memorySize: 512, logRetentionInDays: 14 });
     expect(config.provider.environment).toMatchObject({ ...secrets, ...LOCAL_VALUES, STAGE: 'dev' });
+    expect(config.provider.httpApi.cors.allowedOrigins).toEqual(['http://localhost:3000']);
     expect(secretSources('dev', secrets).every((s) => s.source === 'the environment of this deploy')).toBe(true);
     expect(secretSources('dev', {}).map((s) => s.source)).toContain('SSM /ecommerce-pipeline/dev/database-url');
   }, 60_000);
+});
+
+describe('provider.httpApi.cors (scripts/serverless/http-api-cors.cjs)', () => {
+  type Resolver = (input: { resolveVariable: (name: string) => Promise<unknown> }) => Promise<unknown>;
+  const httpApiCors = createRequire(import.meta.url)('../../scripts/serverless/http-api-cors.cjs') as Resolver;
+  const resolved = (origins: unknown) =>
+    httpApiCors({
+      resolveVariable: async (name) => {
+        expect(name).toBe('param:corsAllowedOrigins');
+        return origins;
+      },
+    });
+
+  it('no origins: no CORS configuration, so API Gateway lets no other origin in', async () => {
+    for (const origins of ['', ' , ', null]) expect(await resolved(origins)).toBe(false);
+  });
+
+  it('a comma-separated list: trimmed origins and the functions\' CORS policy, never credentials', async () => {
+    expect(await resolved(' https://a.example ,https://b.example,')).toEqual({
+      allowedOrigins: ['https://a.example', 'https://b.example'],
+      allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'If-Match'],
+      allowedMethods: ['GET', 'PUT', 'POST', 'DELETE', 'OPTIONS'],
+      exposedResponseHeaders: ['X-Cache', 'Idempotent-Replayed', 'ETag', 'Retry-After'],
+      maxAge: 600,
+      allowCredentials: false,
+    });
+  });
 });
 
 describe('npm run deploy: pre-flight checks', () => {

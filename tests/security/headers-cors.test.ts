@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { handler as getCart } from '../../functions/getCart.js';
 import { handler as getTopProducts } from '../../functions/getTopProducts.js';
 import { closeMongo } from '../../shared/clients/mongo.js';
@@ -78,11 +78,42 @@ describe('security headers on every answer', () => {
 });
 
 /**
- * CORS is checked in process: serverless-offline's onPreResponse hook overwrites every answer's
- * Access-Control-Allow-Origin with the request's Origin (plus Allow-Credentials: true) when
- * provider.httpApi.cors is off — an offline-only artifact. API Gateway HTTP APIs without a CORS
- * configuration pass the function's headers through unchanged, so what the handler answers here is what
- * a browser sees in the cloud.
+ * Preflights never reach a function (no route answers OPTIONS): API Gateway answers them from
+ * provider.httpApi.cors, which serverless.yml builds from the same allow-list
+ * (scripts/serverless/http-api-cors.cjs; the template is checked in tests/deploy/package.test.ts).
+ * serverless-offline answers them from the same configuration.
+ */
+describe('CORS preflight (OPTIONS), through serverless-offline', () => {
+  const preflight = (origin: string, method: string) =>
+    fetch(`${inject('offlineHttpUrl')}/carts/${C}`, {
+      method: 'OPTIONS',
+      headers: { Origin: origin, 'Access-Control-Request-Method': method, 'Access-Control-Request-Headers': 'authorization,content-type,if-match' },
+      signal: AbortSignal.timeout(20_000),
+    });
+
+  it('allows an allowed origin to PUT with a bearer token, for 10 minutes', async () => {
+    for (const origin of allowed) {
+      const response = await preflight(origin, 'PUT');
+      expect(response.status, origin).toBeLessThan(300);
+      expect(response.headers.get('access-control-allow-origin'), origin).toBe(origin);
+      expect(response.headers.get('access-control-allow-methods')).toMatch(/\bPUT\b/);
+      expect(response.headers.get('access-control-allow-headers')?.toLowerCase()).toMatch(/authorization.*content-type.*if-match/);
+      expect(response.headers.get('access-control-max-age')).toBe('600');
+      expect(response.headers.get('access-control-allow-credentials')).toBeNull();
+    }
+  });
+
+  it('gives any other origin nothing to go on', async () => {
+    const response = await preflight('https://evil.example', 'PUT');
+    expect(response.headers.get('access-control-allow-origin')).toBeNull();
+  });
+});
+
+/**
+ * The functions' own CORS headers, in process: what serverless-offline and API Gateway without a CORS
+ * configuration pass through (with one, API Gateway replaces them by its own, from the same list).
+ * Through serverless-offline, its onPreResponse hook echoes any request Origin on actual (non-OPTIONS)
+ * requests — an offline-only artifact — so these checks call the handlers directly.
  */
 describe('CORS allow-list (CORS_ALLOWED_ORIGINS), in process', () => {
   const call = async (handler: Parameters<typeof callHandler>[0], origin: string, authorization: string | null, path: string, pathParameters?: Record<string, string>) =>

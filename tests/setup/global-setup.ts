@@ -2,6 +2,7 @@ import type { TestProject } from 'vitest/node';
 import { servicesDown, servicesUp } from '../../scripts/services.js';
 import { startOffline, type Offline } from '../../scripts/lib/offline.js';
 import { migrate } from '../../shared/db/migrate.js';
+import { dropTestDatabases } from '../db/helpers.js';
 import { testEnv } from './test-env.js';
 
 declare module 'vitest' {
@@ -15,12 +16,13 @@ let offline: Offline | undefined;
 let startedServices: Awaited<ReturnType<typeof servicesUp>> = [];
 
 /**
- * Once per `npm test`: bring up missing services (or say exactly what is missing), migrate the test
- * database, and start one serverless-offline for the end-to-end tests.
+ * Once per `npm test`: bring up missing services (or say exactly what is missing), recreate and
+ * migrate the test database, and start one serverless-offline for the end-to-end tests.
  */
 export async function setup(project: TestProject): Promise<void> {
   const env = testEnv();
   startedServices = await servicesUp({ log: (line) => console.log(`[setup] ${line}`) });
+  await dropTestDatabases(env.DATABASE_URL!);
   await migrate(env.DATABASE_URL!);
   offline = await startOffline(env, {
     httpPort: Number(env.OFFLINE_HTTP_PORT),
