@@ -38,6 +38,7 @@ const EnvSchema = z.object({
   AUTH_AUDIENCE: z.string().min(1).default('ecommerce-pipeline'),
   AUTH_CLOCK_SKEW_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
   AUTH_ADMIN_SCOPE: z.string().min(1).default('admin'),
+  AUTH_CUSTOMER_CLAIM: z.string().min(1).default('sub'),
 
   CORS_ALLOWED_ORIGINS: z
     .string()
@@ -73,6 +74,7 @@ export interface Config {
     audience: string;
     clockSkewSeconds: number;
     adminScope: string;
+    customerClaim: string;
   };
   cors: { allowedOrigins: string[] };
 }
@@ -125,6 +127,7 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
       audience: e.AUTH_AUDIENCE,
       clockSkewSeconds: e.AUTH_CLOCK_SKEW_SECONDS,
       adminScope: e.AUTH_ADMIN_SCOPE,
+      customerClaim: e.AUTH_CUSTOMER_CLAIM,
     },
     cors: { allowedOrigins: e.CORS_ALLOWED_ORIGINS },
   };

@@ -13,17 +13,22 @@ export interface Offline {
  * Starts `sls offline start` (osls + serverless-esbuild + serverless-offline) and waits until both its
  * HTTP and Lambda ports answer. The child gets `env` as its whole environment.
  */
+/** Throws when something (usually another serverless-offline, e.g. another test run) holds a port. */
+export async function assertPortsFree(...ports: number[]): Promise<void> {
+  for (const port of ports) {
+    if (await portAnswers(port)) {
+      throw new Error(`port ${port} is already in use (is another serverless-offline running?)`);
+    }
+  }
+}
+
 export async function startOffline(
   env: Record<string, string>,
   options: { httpPort?: number; lambdaPort?: number; stage?: string; onOutput?: (chunk: string) => void } = {},
 ): Promise<Offline> {
   const httpPort = options.httpPort ?? 3000;
   const lambdaPort = options.lambdaPort ?? 3002;
-  for (const port of [httpPort, lambdaPort]) {
-    if (await portAnswers(port)) {
-      throw new Error(`port ${port} is already in use (is another serverless-offline running?)`);
-    }
-  }
+  await assertPortsFree(httpPort, lambdaPort);
   const args = [
     `${ROOT}node_modules/osls/bin/serverless.js`,
     'offline',

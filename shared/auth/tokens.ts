@@ -16,11 +16,16 @@ export interface AuthConfig {
   clockSkewSeconds: number;
   /** The scope (space-separated `scope` claim) or group (`cognito:groups`) that makes a caller admin. */
   adminScope: string;
+  /**
+   * The claim holding the caller's customer id (default `sub`). Cognito's `sub` is a UUID, so a Cognito
+   * pool keeps the shop's id in a custom attribute such as `custom:customer_id`.
+   */
+  customerClaim?: string;
 }
 
 export interface Principal {
   subject: string;
-  /** The customer this token acts for: `sub` when it is a customer id, else null. */
+  /** The customer this token acts for: the customer claim when it is a customer id, else null. */
   customerId: number | null;
   isAdmin: boolean;
 }
@@ -43,13 +48,32 @@ export class ForbiddenError extends AppError {
   }
 }
 
-function principalFrom(payload: JWTPayload, adminScope: string): Principal {
+/** Exactly a positive 32-bit integer (as digits or a JSON number): `"042"`, `"42.0"`, `"alice"` are not. */
+function customerIdFrom(value: unknown): number | null {
+  const text = typeof value === 'number' ? String(value) : value;
+  if (typeof text !== 'string' || !/^[1-9][0-9]{0,9}$/.test(text)) return null;
+  return Number(text) <= 2_147_483_647 ? Number(text) : null;
+}
+
+function principalFrom(payload: JWTPayload, config: Pick<AuthConfig, 'adminScope' | 'customerClaim'>): Principal {
   const subject = payload.sub;
   if (!subject) throw new UnauthorizedError('The token has no subject.');
   const scopes = typeof payload.scope === 'string' ? payload.scope.split(' ') : [];
   const groups = Array.isArray(payload['cognito:groups']) ? (payload['cognito:groups'] as unknown[]) : [];
-  const customerId = /^[1-9][0-9]{0,9}$/.test(subject) && Number(subject) <= 2_147_483_647 ? Number(subject) : null;
-  return { subject, customerId, isAdmin: scopes.includes(adminScope) || groups.includes(adminScope) };
+  return {
+    subject,
+    customerId: customerIdFrom(payload[config.customerClaim ?? 'sub']),
+    isAdmin: scopes.includes(config.adminScope) || groups.includes(config.adminScope),
+  };
+}
+
+/**
+ * `aud` names the API — or, for a Cognito *access* token, which has no `aud`, `client_id` names the app
+ * client (https://docs.aws.amazon.com/cognito/latest/developerguide/amazon-cognito-user-pools-using-the-access-token.html).
+ */
+function audienceMatches(payload: JWTPayload, audience: string): boolean {
+  if (payload.aud !== undefined) return (Array.isArray(payload.aud) ? payload.aud : [payload.aud]).includes(audience);
+  return payload.token_use === 'access' && payload.client_id === audience;
 }
 
 export type TokenVerifier = (authorization: string | undefined) => Promise<Principal>;
@@ -89,11 +113,11 @@ export function createTokenVerifier(config: AuthConfig): TokenVerifier {
       const { payload } = await jwtVerify(match[1]!, key as Uint8Array, {
         algorithms,
         issuer: config.issuer,
-        audience: config.audience,
         clockTolerance: config.clockSkewSeconds,
         requiredClaims: ['exp', 'sub'],
       });
-      return principalFrom(payload, config.adminScope);
+      if (!audienceMatches(payload, config.audience)) throw new UnauthorizedError('The token is not meant for this API.');
+      return principalFrom(payload, config);
     } catch (error) {
       if (error instanceof AppError) throw error;
       const code = (error as { code?: string }).code;

@@ -65,6 +65,35 @@ describe('JWKS (cloud) verification', () => {
     expect((await outcome(verify, await sign(privateKey, { 'cognito:groups': ['admin'] }))).principal?.isAdmin).toBe(true);
   });
 
+  it('Cognito tokens: access tokens match on client_id (they have no aud); the customer id from a custom claim', async () => {
+    mode = 'ok';
+    const verify = createTokenVerifier({ ...base, jwksUrl: url, customerClaim: 'custom:customer_id' });
+    const cognito = (claims: Record<string, unknown>) =>
+      new SignJWT({ sub: '6b2f1c9e-1d2a-4c1e-9f00-0123456789ab', ...claims })
+        .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+        .setIssuer(base.issuer)
+        .setExpirationTime('10m')
+        .sign(privateKey);
+    const access = await cognito({ token_use: 'access', client_id: base.audience, 'custom:customer_id': '42' });
+    expect((await outcome(verify, access)).principal).toEqual({ subject: '6b2f1c9e-1d2a-4c1e-9f00-0123456789ab', customerId: 42, isAdmin: false });
+    const id = await cognito({ token_use: 'id', aud: base.audience, 'custom:customer_id': '42', 'cognito:groups': ['admin'] });
+    expect((await outcome(verify, id)).principal).toMatchObject({ customerId: 42, isAdmin: true });
+    // The UUID subject itself acts for nobody; neither does a malformed custom claim.
+    expect((await outcome(verify, await cognito({ token_use: 'access', client_id: base.audience }))).principal?.customerId).toBeNull();
+    expect((await outcome(verify, await cognito({ token_use: 'access', client_id: base.audience, 'custom:customer_id': '042' }))).principal?.customerId).toBeNull();
+    // Another app client, no audience at all, or client_id on a token that is not an access token: 401.
+    for (const claims of [
+      { token_use: 'access', client_id: 'another-client' },
+      { token_use: 'access' },
+      { token_use: 'id', client_id: base.audience },
+      { client_id: base.audience },
+      { token_use: 'access', client_id: base.audience, aud: 'another-api' },
+    ]) {
+      const { error } = await outcome(verify, await cognito({ ...claims, 'custom:customer_id': '42' }));
+      expect(error?.status, JSON.stringify(claims)).toBe(401);
+    }
+  });
+
   it('401 for another key, an unknown kid, or HS256 signed with the public key (algorithm confusion)', async () => {
     mode = 'ok';
     const verify = createTokenVerifier({ ...base, jwksUrl: url });

@@ -1,6 +1,6 @@
 import type { TestProject } from 'vitest/node';
 import { servicesDown, servicesUp } from '../../scripts/services.js';
-import { startOffline, type Offline } from '../../scripts/lib/offline.js';
+import { assertPortsFree, startOffline, type Offline } from '../../scripts/lib/offline.js';
 import { migrate } from '../../shared/db/migrate.js';
 import { dropTestDatabases } from '../db/helpers.js';
 import { testEnv } from './test-env.js';
@@ -22,12 +22,12 @@ let startedServices: Awaited<ReturnType<typeof servicesUp>> = [];
 export async function setup(project: TestProject): Promise<void> {
   const env = testEnv();
   startedServices = await servicesUp({ log: (line) => console.log(`[setup] ${line}`) });
+  const ports = { httpPort: Number(env.OFFLINE_HTTP_PORT), lambdaPort: Number(env.OFFLINE_LAMBDA_PORT) };
+  // Another test run holds these ports: stop here, before dropping the database it is using.
+  await assertPortsFree(ports.httpPort, ports.lambdaPort);
   await dropTestDatabases(env.DATABASE_URL!);
   await migrate(env.DATABASE_URL!);
-  offline = await startOffline(env, {
-    httpPort: Number(env.OFFLINE_HTTP_PORT),
-    lambdaPort: Number(env.OFFLINE_LAMBDA_PORT),
-  });
+  offline = await startOffline(env, ports);
   project.provide('offlineHttpUrl', offline.httpUrl);
   project.provide('offlineLambdaEndpoint', offline.lambdaEndpoint);
 }
