@@ -25,7 +25,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { MongoClient } from 'mongodb';
 import postgres from 'postgres';
-import { localEnv, ROOT } from '../scripts/lib/env.js';
+import { localEnv, ROOT, withDatabase } from '../scripts/lib/env.js';
 import { startOffline, type Offline } from '../scripts/lib/offline.js';
 import { pgbouncerBinary, pooledUrl, startPooler, stopPooler } from '../scripts/lib/pgbouncer.js';
 import { servicesStatus, servicesUp } from '../scripts/services.js';
@@ -99,7 +99,8 @@ async function machineInfo(baseUrl: string, env: Record<string, string>): Promis
     loadBefore: os.loadavg().map((l) => Math.round(l * 100) / 100),
     loadAfter: [],
   };
-  const sql = postgres(baseUrl, { max: 1, onnotice: () => {}, connect_timeout: 5 });
+  // The maintenance database: the one in DATABASE_URL (shop) need not exist on a fresh machine.
+  const sql = postgres(withDatabase(baseUrl, 'postgres'), { max: 1, onnotice: () => {}, connect_timeout: 5 });
   try {
     const [row] = await sql<Array<{ v: string; max: string }>>`select current_setting('server_version') as v, current_setting('max_connections') as max`;
     info.postgres = `PostgreSQL ${row!.v} (max_connections ${row!.max})`;

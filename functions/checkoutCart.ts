@@ -3,7 +3,7 @@ import { checkoutCartRoute } from '../shared/carts/routes.js';
 import { parseIfMatchHeader } from '../shared/carts/schemas.js';
 import { getMongoDb } from '../shared/clients/mongo.js';
 import { getSql } from '../shared/clients/postgres.js';
-import { getRedis } from '../shared/clients/redis.js';
+import { getRequestCache } from '../shared/clients/redis.js';
 import { getConfig } from '../shared/config.js';
 import { routeHandler } from '../shared/http/route-handler.js';
 import { parseIdempotencyKeyHeader } from '../shared/orders/schemas.js';
@@ -22,8 +22,7 @@ export const handler = routeHandler(checkoutCartRoute, async ({ path, headers })
       db: getMongoDb(),
       sql: getSql(),
       // As POST /orders does after a new order: bounded by the cache timeout, never throws.
-      onNewOrder: (placed) =>
-        recordSale({ redis: getRedis(), namespace: config.redis.namespace, timeoutMs: config.redis.timeoutMs }, placed),
+      onNewOrder: (placed) => recordSale(getRequestCache(), placed),
     },
     path.customerId,
     {

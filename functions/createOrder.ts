@@ -1,6 +1,5 @@
 import { getSql } from '../shared/clients/postgres.js';
-import { getRedis } from '../shared/clients/redis.js';
-import { getConfig } from '../shared/config.js';
+import { getRequestCache } from '../shared/clients/redis.js';
 import { routeHandler } from '../shared/http/route-handler.js';
 import { createOrder } from '../shared/orders/create-order.js';
 import { createOrderRoute } from '../shared/orders/routes.js';
@@ -15,7 +14,6 @@ export const handler = routeHandler(createOrderRoute, async ({ body, headers }) 
     return { statusCode: 201, body: order, headers: { 'Idempotent-Replayed': 'true' } };
   }
   // After commit; never throws and is bounded by the cache timeout (a cache problem never fails an order).
-  const config = getConfig();
-  await recordSale({ redis: getRedis(), namespace: config.redis.namespace, timeoutMs: config.redis.timeoutMs }, order);
+  await recordSale(getRequestCache(), order);
   return { statusCode: 201, body: order };
 });

@@ -1,6 +1,5 @@
 import { getSql } from '../shared/clients/postgres.js';
-import { getRedis } from '../shared/clients/redis.js';
-import { getConfig } from '../shared/config.js';
+import { getRequestCache } from '../shared/clients/redis.js';
 import { routeHandler } from '../shared/http/route-handler.js';
 import { getTopProductsRoute } from '../shared/products/routes.js';
 import { getTopProducts, type TopProductsDeps } from '../shared/products/top-products.js';
@@ -16,7 +15,4 @@ export function createGetTopProductsHandler(deps: () => TopProductsDeps) {
 // Per container: Postgres answers given while Redis is unusable, kept for the freshness bound.
 const bypassMemo: NonNullable<TopProductsDeps['bypassMemo']> = new Map();
 
-export const handler = createGetTopProductsHandler(() => {
-  const config = getConfig();
-  return { sql: getSql(), redis: getRedis(), namespace: config.redis.namespace, timeoutMs: config.redis.timeoutMs, bypassMemo };
-});
+export const handler = createGetTopProductsHandler(() => ({ sql: getSql(), ...getRequestCache(), bypassMemo }));

@@ -34,6 +34,21 @@ export function getRedis(): Redis {
   return redis;
 }
 
+/**
+ * The cache as the request path uses it: the client, this stage's key prefix and the bound for each
+ * call (CACHE_TIMEOUT_MS). Structurally what recordSale and getTopProducts take.
+ */
+export interface RequestCache {
+  redis: Redis;
+  namespace: string;
+  timeoutMs: number;
+}
+
+export function getRequestCache(): RequestCache {
+  const { namespace, timeoutMs } = getConfig().redis;
+  return { redis: getRedis(), namespace, timeoutMs };
+}
+
 /** Key prefix for this service and stage, so stages sharing one Redis never see each other's keys. */
 export function cacheKey(...parts: Array<string | number>): string {
   return [getConfig().redis.namespace, ...parts].join(':');
