@@ -90,7 +90,7 @@ describe('OpenAPI document vs serverless.yml and the handlers', () => {
 
   it('is what serverless-offline serves at GET /openapi.json', async () => {
     const response = await api('GET', '/openapi.json', { authorization: null });
-    expect(response.status).toBe(200);
+    expect(response.status, JSON.stringify(response.body)).toBe(200);
     const generated = JSON.parse(JSON.stringify(openApiDocument()));
     expect(response.body).toEqual(generated);
     expectDocumented('getOpenApi', response);
@@ -107,7 +107,7 @@ describe('real answers from serverless-offline match their documented schemas', 
     const [customerId] = fixtures.customerIds;
     const auth = { authorization: await bearerFor(customerId!) };
     const placed = await api('POST', '/orders', { ...auth, body: { customerId, items: [{ productId: fixtures.productIds[0], quantity: 2 }] } });
-    expect(placed.status).toBe(201);
+    expect(placed.status, JSON.stringify(placed.body)).toBe(201);
     expectDocumented('createOrder', placed);
     expectDocumented('createOrder', await api('POST', '/orders', { ...auth, body: { customerId, items: [] } }));
     expectDocumented('createOrder', await api('POST', '/orders', { ...auth, body: { customerId, items: [{ productId: 999_999, quantity: 1 }] } }));
@@ -120,7 +120,7 @@ describe('real answers from serverless-offline match their documented schemas', 
     const auth = { authorization: await bearerFor(customerId) };
     const items = [{ productId: fixtures.productIds[2]!, quantity: 1, attributes: { size: 'M' } }];
     const saved = await api('PUT', `/carts/${customerId}`, { ...auth, body: { items, note: 'ring twice' } });
-    expect(saved.status).toBe(200);
+    expect(saved.status, JSON.stringify(saved.body)).toBe(200);
     expectDocumented('saveCart', saved);
     expectDocumented('getCart', await api('GET', `/carts/${customerId}`, auth));
     expectDocumented('checkoutCart', await api('POST', `/carts/${customerId}/checkout`, auth));
