@@ -18,6 +18,7 @@
  * This is a script, not a test: it prints a table and exits 0 unless something is broken.
  * `npm run bench` runs 1 + 2 through `run()` (the HTTP view is its http-overhead benchmark).
  */
+import './lib/quiet-logs.js'; // before anything that loads shared/logger.ts
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import os from 'node:os';
@@ -29,10 +30,10 @@ import { startOffline, type Offline } from '../scripts/lib/offline.js';
 import { postgresOptions, type Sql } from '../shared/clients/postgres.js';
 import { migrate } from '../shared/db/migrate.js';
 import { ConflictError, NotFoundError } from '../shared/errors.js';
-import { logger } from '../shared/logger.js';
 import { createOrder, mergeItems, type CreateOrderInput, type Order } from '../shared/orders/create-order.js';
 import { withRetry } from '../shared/orders/retry.js';
 import type { Profile, SuiteContext } from './lib/context.js';
+import { httpEvent, lambdaContext } from './lib/lambda.js';
 import { abba, closedLoop as closedLoopWith, rotate, type Measured, type Segment } from './lib/measure.js';
 import { findPgbench, pgbench as runPgbench } from './lib/pgbench.js';
 import { metric, type BenchOutput, type Metric } from './lib/result.js';
@@ -371,51 +372,10 @@ async function measureHandler(workload: Workload, concurrency: number, seconds: 
   const handler = handlerInProcess;
   return closedLoop(concurrency, seconds, async () => {
     const order = randomOrder(workload);
-    const response = await handler(httpEvent(order, await bearer(order.customerId)), lambdaContext());
+    const event = httpEvent({ method: 'POST', path: '/orders', body: order, authorization: await bearer(order.customerId) });
+    const response = await handler(event, lambdaContext('createOrder'));
     if (response.statusCode !== 201) throw new Error(`handler ${response.statusCode}: ${String(response.body).slice(0, 200)}`);
   });
-}
-
-function httpEvent(body: unknown, authorization: string): HttpEvent {
-  const now = new Date();
-  return {
-    version: '2.0',
-    routeKey: 'POST /orders',
-    rawPath: '/orders',
-    rawQueryString: '',
-    headers: { 'content-type': 'application/json', authorization },
-    body: JSON.stringify(body),
-    isBase64Encoded: false,
-    requestContext: {
-      accountId: 'bench',
-      apiId: 'bench',
-      domainName: 'localhost',
-      domainPrefix: 'localhost',
-      http: { method: 'POST', path: '/orders', protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'bench' },
-      requestId: randomUUID(),
-      routeKey: 'POST /orders',
-      stage: '$default',
-      time: now.toISOString(),
-      timeEpoch: now.getTime(),
-    },
-  };
-}
-
-function lambdaContext(): Context {
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName: 'createOrder',
-    functionVersion: '$LATEST',
-    invokedFunctionArn: 'arn:aws:lambda:local:000000000000:function:createOrder',
-    memoryLimitInMB: '512',
-    awsRequestId: randomUUID(),
-    logGroupName: '/aws/lambda/createOrder',
-    logStreamName: 'bench',
-    getRemainingTimeInMillis: () => 10_000,
-    done: () => {},
-    fail: () => {},
-    succeed: () => {},
-  };
 }
 
 // ─── report ─────────────────────────────────────────────────────────────────────────────────────
@@ -438,8 +398,6 @@ async function bench(options: OrdersBenchOptions): Promise<Ratio[]> {
   configure(options);
   const flag = (name: 'no-variants' | 'no-http' | 'keep-db') =>
     name === 'no-variants' ? !options.variants : name === 'no-http' ? !options.http : options.keepDb;
-  // The numbers, not the per-order logs (createOrder's retry notes, the handler's access log).
-  logger.setLogLevel('ERROR');
   const pgbenchBinary = findPgbench();
   if (!pgbenchBinary) throw new Error('pgbench not found on PATH or under /usr/lib/postgresql/*/bin');
   log(`bench:orders — ${DURATION_S}s per run, ${os.cpus().length} CPUs, Node ${process.version}, ${pgbenchBinary}`);

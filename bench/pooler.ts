@@ -15,6 +15,7 @@
  * The same storm straight at Postgres is deliberately not run here: on a machine others share, it would
  * exhaust max_connections for everyone (tests/pooler and `npm run pooler:load` show it, on purpose).
  */
+import './lib/quiet-logs.js'; // before anything that loads shared/logger.ts
 import os from 'node:os';
 import postgres from 'postgres';
 import { pathToFileURL } from 'node:url';
@@ -24,7 +25,6 @@ import { portAnswers } from '../scripts/lib/probe.js';
 import { poolerMonitor, simulateContainers } from '../scripts/pooler-load.js';
 import { postgresOptions, type Sql } from '../shared/clients/postgres.js';
 import { migrate } from '../shared/db/migrate.js';
-import { logger } from '../shared/logger.js';
 import { createOrder } from '../shared/orders/create-order.js';
 import type { Profile, SuiteContext } from './lib/context.js';
 import { closedLoop, rotate, type Measured, type Segment } from './lib/measure.js';
@@ -65,7 +65,6 @@ export async function run(ctx: SuiteContext): Promise<BenchOutput> {
   }
   const binary = findPgbench();
   if (!binary) throw new Error('pgbench not found on PATH or under /usr/lib/postgresql/*/bin');
-  logger.setLogLevel('ERROR');
   const o = SUITE_OPTIONS[ctx.profile];
   const direct = scratchUrl(ctx.baseUrl, DATABASE);
   const pooled = pooledUrl(direct, port);

@@ -2,6 +2,7 @@ import postgres from 'postgres';
 import { expect } from 'vitest';
 import { postgresOptions, type Sql } from '../../shared/clients/postgres.js';
 import { parseConfig } from '../../shared/config.js';
+import { Rng } from '../../scripts/db/seed-random.js';
 
 /** A pool on the test database sized for concurrency tests (in-process createOrder calls). */
 export function ordersPool(max: number, connection: Record<string, string> = {}): Sql {
@@ -48,16 +49,10 @@ export async function orphanOrders(sql: Sql): Promise<number> {
   return row!.n;
 }
 
-/** Deterministic PRNG (mulberry32) so a failing random workload can be replayed from its seed. */
+/** Deterministic uniform [0, 1) (the seed's generator) so a failing random workload can be replayed from its seed. */
 export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
+  const rng = new Rng(seed);
+  return () => rng.float();
 }
 
 export function randomInt(random: () => number, min: number, max: number): number {

@@ -8,6 +8,7 @@ import type { TopProduct } from '../../shared/products/queries.js';
 import type { Aggregate, TopProductsDeps } from '../../shared/products/top-products.js';
 import { queryTopProducts } from '../../shared/products/queries.js';
 import { insertFixtures, resetShop } from '../helpers/db.js';
+import { Rng } from '../../scripts/db/seed-random.js';
 
 const DAY_MS = 86_400_000;
 
@@ -43,16 +44,10 @@ export async function listKeys(redis: Redis, namespace: string): Promise<string[
   return all;
 }
 
-/** Deterministic PRNG (mulberry32). */
+/** Deterministic uniform [0, 1) (the seed's generator) so a failing random workload can be replayed from its seed. */
 export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
+  const rng = new Rng(seed);
+  return () => rng.float();
 }
 
 export interface SalesFixture {
