@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import type { AuthConfig } from './auth/tokens.js';
 
 /**
  * Typed configuration, read from the environment once per container and validated at cold start.
@@ -67,15 +68,7 @@ export interface Config {
   redis: { url: string; token: string; namespace: string; timeoutMs: number };
   mongo: { uri: string; database: string; poolMax: number; timeoutMs: number };
   carts: { ttlSeconds: number };
-  auth: {
-    secret?: string;
-    jwksUrl?: string;
-    issuer: string;
-    audience: string;
-    clockSkewSeconds: number;
-    adminScope: string;
-    customerClaim: string;
-  };
+  auth: AuthConfig & { customerClaim: string };
   cors: { allowedOrigins: string[] };
 }
 
