@@ -21,7 +21,7 @@ describe('the four functions answer through serverless-offline', () => {
     const created = await api('POST', '/orders', {
       body: { customerId, items: [{ productId: p1, quantity: 2 }, { productId: p2, quantity: 1 }] },
     });
-    expect(created.status).toBe(201);
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
     expect(created.body).toMatchObject({ customerId, items: [{ productId: p1, quantity: 2 }, { productId: p2, quantity: 1 }] });
     const [stored] = await sql`select total_amount::text as total from orders where order_id = ${created.body.orderId}`;
     expect(created.body.totalAmount).toBe(stored!.total);

@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { inject } from 'vitest';
+import { OFFLINE_LOG } from '../setup/test-env.js';
 import { DEFAULT_AUTHORIZATION } from './auth.js';
 
 export interface JsonResponse<T = any> {
@@ -29,5 +31,20 @@ export async function api<T = any>(
     signal: AbortSignal.timeout(20_000),
   });
   const text = await response.text();
+  if (response.status >= 500) reportOfflineLog(`${method} ${path} → ${response.status} ${text.slice(0, 300)}`);
   return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined };
+}
+
+/**
+ * A 5xx through serverless-offline: print what its functions logged last (the error and its cause), so
+ * a failure in CI explains itself. Fault tests expect 503s; the few lines they add are harmless.
+ */
+function reportOfflineLog(what: string): void {
+  let tail = '';
+  try {
+    tail = readFileSync(OFFLINE_LOG, 'utf8').trim().split('\n').slice(-6).join('\n');
+  } catch {
+    // no log (a test that started its own serverless-offline)
+  }
+  console.warn(`[offline] ${what}\n${tail}`);
 }

@@ -1,9 +1,11 @@
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { servicesDown, servicesUp } from '../../scripts/services.js';
 import { assertPortsFree, startOffline, type Offline } from '../../scripts/lib/offline.js';
 import { migrate } from '../../shared/db/migrate.js';
 import { dropTestDatabases } from '../db/helpers.js';
-import { testEnv } from './test-env.js';
+import { OFFLINE_LOG, testEnv } from './test-env.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -27,7 +29,11 @@ export async function setup(project: TestProject): Promise<void> {
   await assertPortsFree(ports.httpPort, ports.lambdaPort);
   await dropTestDatabases(env.DATABASE_URL!);
   await migrate(env.DATABASE_URL!);
-  offline = await startOffline(env, ports);
+  // Its functions log WARN and up (tests run SILENT in process) into a file that tests/helpers/http.ts
+  // quotes when an answer is a 5xx, so a failure through serverless-offline says what the function saw.
+  mkdirSync(dirname(OFFLINE_LOG), { recursive: true });
+  writeFileSync(OFFLINE_LOG, '');
+  offline = await startOffline({ ...env, LOG_LEVEL: 'WARN' }, { ...ports, onOutput: (chunk) => appendFileSync(OFFLINE_LOG, chunk) });
   project.provide('offlineHttpUrl', offline.httpUrl);
   project.provide('offlineLambdaEndpoint', offline.lambdaEndpoint);
 }

@@ -1,4 +1,7 @@
-import { localEnv, withDatabase } from '../../scripts/lib/env.js';
+import { localEnv, ROOT, withDatabase } from '../../scripts/lib/env.js';
+
+/** What the test run's serverless-offline prints (its functions at LOG_LEVEL=WARN). */
+export const OFFLINE_LOG = `${ROOT}.cache/test-offline.log`;
 
 /**
  * The environment every test (and the serverless-offline the tests start) runs with: the local
