@@ -19,7 +19,7 @@ import http from 'node:http';
 import { pathToFileURL } from 'node:url';
 import postgres from 'postgres';
 import type { Profile, SuiteContext } from './lib/context.js';
-import { httpEvent, lambdaContext, type Handler } from './lib/lambda.js';
+import { httpEvent, lambdaContext, type Handler } from '../scripts/lib/lambda-events.js';
 import { ensureLeaderboard } from './lib/leaderboard.js';
 import { metric, type BenchOutput } from './lib/result.js';
 import { stats, type Stats } from './lib/stats.js';

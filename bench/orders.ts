@@ -23,9 +23,9 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import os from 'node:os';
 import { pathToFileURL } from 'node:url';
-import type { APIGatewayProxyEventV2 as HttpEvent, Context } from 'aws-lambda';
 import postgres from 'postgres';
 import { localEnv, withDatabase } from '../scripts/lib/env.js';
+import { httpEvent, lambdaContext, type Handler } from '../scripts/lib/lambda-events.js';
 import { startOffline, type Offline } from '../scripts/lib/offline.js';
 import { postgresOptions, type Sql } from '../shared/clients/postgres.js';
 import { migrate } from '../shared/db/migrate.js';
@@ -33,7 +33,6 @@ import { ConflictError, NotFoundError } from '../shared/errors.js';
 import { createOrder, mergeItems, type CreateOrderInput, type Order } from '../shared/orders/create-order.js';
 import { withRetry } from '../shared/orders/retry.js';
 import type { Profile, SuiteContext } from './lib/context.js';
-import { httpEvent, lambdaContext } from './lib/lambda.js';
 import { abba, closedLoop as closedLoopWith, rotate, type Measured, type Segment } from './lib/measure.js';
 import { findPgbench, pgbench as runPgbench } from './lib/pgbench.js';
 import { metric, type BenchOutput, type Metric } from './lib/result.js';
@@ -355,7 +354,6 @@ async function measureHttp(offline: Offline, workload: Workload, concurrency: nu
   }
 }
 
-type Handler = (event: HttpEvent, context: Context) => Promise<{ statusCode?: number; body?: string }>;
 let handlerInProcess: Handler | undefined;
 
 /**

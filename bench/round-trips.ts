@@ -20,7 +20,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import postgres from 'postgres';
 import { ROOT } from '../scripts/lib/env.js';
 import type { SuiteContext } from './lib/context.js';
-import { httpEvent, lambdaContext, type Handler } from './lib/lambda.js';
+import { httpEvent, lambdaContext, type Handler } from '../scripts/lib/lambda-events.js';
 import { ensureLeaderboard } from './lib/leaderboard.js';
 import { countingProxy } from './lib/proxy.js';
 import { metric, type BenchOutput, type Metric } from './lib/result.js';

@@ -74,7 +74,7 @@ async function loadModules() {
     ...(await import('../shared/products/top-products.js')),
     ...(await import('../shared/products/window.js')),
     handler: (await import('../functions/getTopProducts.js')).handler,
-    ...(await import('../tests/helpers/lambda.js')),
+    ...(await import('../scripts/lib/lambda-events.js')),
   };
 }
 

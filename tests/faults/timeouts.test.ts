@@ -126,6 +126,12 @@ const cartEvent = async () =>
 const topEvent = () => httpEvent({ method: 'GET', path: '/products/top', query: { limit: '3' }, authorization: null });
 const body = (response: { body?: string }) => JSON.parse(String(response.body));
 
+/** createOrder's Lambda context with only `ms` left before the Lambda timeout (from now). */
+function contextWithRemaining(ms: number) {
+  const deadline = Date.now() + ms;
+  return { ...lambdaContext('createOrder'), getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()) };
+}
+
 describe('a hung dependency is bounded by its timeout', () => {
   it('PostgreSQL: 503 DATABASE_UNAVAILABLE after the connect timeout (1 s here), not the Lambda timeout', async () => {
     const hole = await newHole();
@@ -169,10 +175,7 @@ describe('a hung dependency is bounded by its timeout', () => {
     const hole = await newHole();
     // A connect timeout longer than the function's remaining time: only the backstop can answer.
     const { createOrder } = await handlersWith({ DATABASE_URL: hole.url('postgres', '/shop_test').replace('://', '://postgres@'), DATABASE_CONNECT_TIMEOUT_SECONDS: '30' });
-    const context = { ...lambdaContext('createOrder'), getRemainingTimeInMillis: (() => {
-      const deadline = Date.now() + 2_500;
-      return () => Math.max(0, deadline - Date.now());
-    })() };
+    const context = contextWithRemaining(2_500);
     const { result, ms } = await timed(async () => createOrder(await orderEvent(), context));
     expect(result.statusCode, String(result.body)).toBe(503);
     expect(body(result).error.code).toBe('TIMEOUT');
@@ -194,10 +197,7 @@ describe('a hung dependency is bounded by its timeout', () => {
     expect(warm.statusCode, String(warm.body)).toBe(201);
 
     proxy.freeze(); // the pooled connection is established and now silent: no RST, no FIN
-    const context = { ...lambdaContext('createOrder'), getRemainingTimeInMillis: (() => {
-      const deadline = Date.now() + 2_500;
-      return () => Math.max(0, deadline - Date.now());
-    })() };
+    const context = contextWithRemaining(2_500);
     const { result, ms } = await timed(async () => createOrder(await orderEvent(), context));
     expect(result.statusCode, String(result.body)).toBe(503);
     expect(body(result).error.code).toBe('TIMEOUT');

@@ -1,39 +1,48 @@
-/** Synthetic API Gateway HTTP API (v2) events and Lambda contexts for calling handlers in process. */
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 
-export function httpEvent(options: {
+/**
+ * Synthetic API Gateway HTTP API (v2) events and Lambda contexts, as serverless-offline and AWS deliver
+ * them, for calling handlers in process (tests and benchmarks).
+ */
+export interface HttpEventOptions {
   method: string;
   path: string;
   routeKey?: string;
   body?: unknown;
+  /** Sent as is instead of JSON.stringify(body). */
+  rawBody?: string;
   headers?: Record<string, string>;
   pathParameters?: Record<string, string>;
   query?: Record<string, string>;
-  authorization?: string;
-}): APIGatewayProxyEventV2 {
+  /** The Authorization header value; none when absent or null. */
+  authorization?: string | null;
+}
+
+export function httpEvent(options: HttpEventOptions): APIGatewayProxyEventV2 {
   const now = new Date();
   const routeKey = options.routeKey ?? `${options.method} ${options.path}`;
+  const hasBody = options.body !== undefined || options.rawBody !== undefined;
   return {
     version: '2.0',
     routeKey,
     rawPath: options.path,
     rawQueryString: new URLSearchParams(options.query ?? {}).toString(),
     headers: {
-      ...(options.body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...(hasBody ? { 'content-type': 'application/json' } : {}),
       ...(options.authorization ? { authorization: options.authorization } : {}),
       ...options.headers,
     },
     ...(options.query ? { queryStringParameters: options.query } : {}),
     ...(options.pathParameters ? { pathParameters: options.pathParameters } : {}),
-    ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
+    ...(hasBody ? { body: options.rawBody ?? JSON.stringify(options.body) } : {}),
     isBase64Encoded: false,
     requestContext: {
-      accountId: 'bench',
-      apiId: 'bench',
+      accountId: 'local',
+      apiId: 'local',
       domainName: 'localhost',
       domainPrefix: 'localhost',
-      http: { method: options.method, path: options.path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'bench' },
+      http: { method: options.method, path: options.path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'ecommerce-pipeline' },
       requestId: randomUUID(),
       routeKey,
       stage: '$default',
@@ -43,7 +52,7 @@ export function httpEvent(options: {
   };
 }
 
-export function lambdaContext(functionName: string): Context {
+export function lambdaContext(functionName = 'local'): Context {
   return {
     callbackWaitsForEmptyEventLoop: false,
     functionName,
@@ -52,7 +61,7 @@ export function lambdaContext(functionName: string): Context {
     memoryLimitInMB: '512',
     awsRequestId: randomUUID(),
     logGroupName: `/aws/lambda/${functionName}`,
-    logStreamName: 'bench',
+    logStreamName: 'local',
     getRemainingTimeInMillis: () => 10_000,
     done: () => {},
     fail: () => {},
@@ -60,4 +69,8 @@ export function lambdaContext(functionName: string): Context {
   };
 }
 
-export type Handler = (event: APIGatewayProxyEventV2, context: Context) => Promise<{ statusCode?: number; body?: string; headers?: Record<string, unknown> }>;
+/** A handler as the functions export it (the middy-wrapped type, loosened for direct calls). */
+export type Handler = (
+  event: APIGatewayProxyEventV2,
+  context: Context,
+) => Promise<{ statusCode?: number; body?: string; headers?: Record<string, unknown> }>;
