@@ -4,7 +4,7 @@
  * ≥ 10 — next to an empty handler built the same way. Goals: ≤ 150 KB zipped, init ≤ 100 ms.
  *
  * The bundles are built here with esbuild directly, with the options of `custom.esbuild` in
- * serverless.yml (bundle, minify, ESM, node20, the createRequire banner, the whatwg-url alias, the same
+ * serverless.yml (bundle, minify, ESM, node24, the createRequire banner, the whatwg-url alias, the same
  * externals; no source maps, as `npm run package` builds them) — seconds instead of a full `sls package`.
  * When `npm run package` left zips in .serverless/, their sizes (scripts/lib/package-report.ts, the deploy
  * engineer's report) are recorded next to ours as a cross-check. Zip = one deflated entry at zlib level 1:
@@ -58,7 +58,7 @@ async function buildBundles(entries: Array<{ name: string; entry: string }>, out
     bundle: true,
     minify: true,
     sourcemap: false,
-    target: 'node20',
+    target: 'node24',
     platform: 'node',
     format: 'esm',
     outExtension: { '.js': '.mjs' },

@@ -27,7 +27,8 @@ import { MongoClient } from 'mongodb';
 import postgres from 'postgres';
 import { localEnv, ROOT, withDatabase } from '../scripts/lib/env.js';
 import { startOffline, type Offline } from '../scripts/lib/offline.js';
-import { pgbouncerBinary, pooledUrl, startPooler, stopPooler } from '../scripts/lib/pgbouncer.js';
+import { pooledUrl, startPooler, stopPooler } from '../scripts/lib/pgbouncer.js';
+import { ensurePgbouncer } from '../scripts/lib/prerequisites.js';
 import { servicesStatus, servicesUp } from '../scripts/services.js';
 import {
   BENCH_MONGO_DATABASE,
@@ -236,9 +237,10 @@ export async function runSuite(options: SuiteOptions): Promise<{ result: SuiteRe
   let pooled = false;
   const poolerDir = path.join(ROOT, '.cache', SUITE_POOLER.dir) + path.sep;
   if (selected.some((b) => b.pooler || b.offline)) {
-    if (!pgbouncerBinary()) {
-      setup.poolerError = 'pgbouncer is not installed (Debian/Ubuntu: apt-get install pgbouncer)';
-      log(`bench: ${String(setup.poolerError)}; the functions go straight to PostgreSQL`);
+    const pgbouncer = ensurePgbouncer(log);
+    if (!pgbouncer.available) {
+      setup.poolerError = pgbouncer.detail;
+      log(`bench: ${pgbouncer.detail}; the functions go straight to PostgreSQL`);
     } else {
       try {
         await stopPooler({ port: SUITE_POOLER.port, dir: poolerDir }); // a leftover of an interrupted run

@@ -30,6 +30,11 @@ export interface LoadOptions {
   productIds: number[];
   /** Sampled while the load runs (e.g. the pooler's server connections). */
   sample?: () => Promise<void>;
+  /**
+   * A container's connect timeout (default 3 s, as shared/config.ts). On a slow machine PostgreSQL takes
+   * seconds to start and refuse 300 backends, so a test of its refusal gives it longer.
+   */
+  connectTimeoutSeconds?: number;
 }
 
 export interface LoadResult {
@@ -63,7 +68,7 @@ export async function simulateContainers(options: LoadOptions): Promise<LoadResu
     url: options.url,
     poolMax: 1,
     prepare: options.prepare,
-    connectTimeoutSeconds: 3,
+    connectTimeoutSeconds: options.connectTimeoutSeconds ?? 3,
     idleTimeoutSeconds: 20,
     statementTimeoutMs: 5_000,
   };
@@ -81,6 +86,8 @@ export async function simulateContainers(options: LoadOptions): Promise<LoadResu
     }
   })();
   const started = performance.now();
+  // Containers stay warm (their connection open) until every container is done, as Lambda keeps them.
+  const pools: Sql[] = [];
   await Promise.all(
     Array.from({ length: options.containers }, async (_, container) => {
       const sql = postgres(options.url, {
@@ -88,6 +95,7 @@ export async function simulateContainers(options: LoadOptions): Promise<LoadResu
         max: 1,
         prepare: options.prepare,
       }) as unknown as Sql;
+      pools.push(sql);
       let placed = 0;
       try {
         for (let n = 0; n < options.ordersPerContainer; n += 1) {
@@ -108,11 +116,11 @@ export async function simulateContainers(options: LoadOptions): Promise<LoadResu
       } finally {
         ordersPlaced += placed;
         if (placed === 0) containersFailed += 1;
-        await sql.end({ timeout: 1 }).catch(() => {});
       }
     }),
   );
   const durationMs = performance.now() - started;
+  await Promise.all(pools.map((sql) => sql.end({ timeout: 1 }).catch(() => {})));
   sampling = false;
   await sampler;
   latencies.sort((a, b) => a - b);

@@ -15,6 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
 import { localEnv, ROOT } from './lib/env.js';
 import { POOLER_PORT, pooledUrl, startPooler, stopPooler } from './lib/pgbouncer.js';
+import { commandExists } from './lib/prerequisites.js';
 import { portAnswers, waitFor } from './lib/probe.js';
 
 const CACHE = `${ROOT}.cache/`;
@@ -44,10 +45,6 @@ function readState(): State {
 function writeState(state: State): void {
   mkdirSync(CACHE, { recursive: true });
   writeFileSync(STATE_FILE, `${JSON.stringify(state, null, 2)}\n`);
-}
-
-function commandExists(command: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
 }
 
 function dockerEngineAnswers(): boolean {

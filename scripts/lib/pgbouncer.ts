@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { ROOT } from './env.js';
+import { ensurePgbouncer } from './prerequisites.js';
 import { portAnswers, waitFor } from './probe.js';
 
 /**
@@ -59,16 +60,6 @@ stats_users = ${settings.users[0] ?? 'postgres'}
 `;
 }
 
-export function commandExists(command: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
-}
-
-/** The pgbouncer binary: on PATH, or where the Debian package puts it (/usr/sbin, not on a user's PATH). */
-export function pgbouncerBinary(): string | undefined {
-  if (commandExists('pgbouncer')) return 'pgbouncer';
-  return ['/usr/sbin/pgbouncer', '/usr/local/sbin/pgbouncer', '/opt/homebrew/bin/pgbouncer'].find((path) => existsSync(path));
-}
-
 export class PoolerError extends Error {
   override name = 'PoolerError';
 }
@@ -78,12 +69,9 @@ export class PoolerError extends Error {
  * PgBouncer refuses to run as root: as root it is started as the `postgres` user (-u).
  */
 export async function startPooler(settings: PoolerSettings): Promise<void> {
-  const binary = pgbouncerBinary();
-  if (!binary) {
-    throw new PoolerError(
-      'pgbouncer is not installed (Debian/Ubuntu: apt-get install pgbouncer; macOS: brew install pgbouncer)',
-    );
-  }
+  const pgbouncer = ensurePgbouncer((line) => console.log(`pgbouncer: ${line}`));
+  if (!pgbouncer.available) throw new PoolerError(pgbouncer.detail);
+  const binary = pgbouncer.detail;
   const port = settings.listenPort ?? POOLER_PORT;
   const dir = settings.dir ?? POOLER_DIR;
   if (await portAnswers(port)) throw new PoolerError(`something already listens on 127.0.0.1:${port}`);

@@ -54,13 +54,13 @@ afterAll(() => {
 });
 
 describe('sls package --stage dev (offline, CloudFormation template)', () => {
-  it('has one Lambda function per function in serverless.yml, on nodejs22.x and arm64', () => {
+  it('has one Lambda function per function in serverless.yml, on nodejs24.x and arm64', () => {
     const names = Object.keys(functions).sort();
     expect(names.length).toBeGreaterThanOrEqual(8);
     expect(resources('AWS::Lambda::Function')).toHaveLength(names.length);
     for (const name of names) {
       const fn = lambdaOf(name);
-      expect(fn.Properties.Runtime, name).toBe('nodejs22.x');
+      expect(fn.Properties.Runtime, name).toBe('nodejs24.x');
       expect(fn.Properties.Architectures, name).toEqual(['arm64']);
       expect(fn.Properties.Handler, name).toBe(functions[name]!.handler);
       expect(fn.Properties.Handler, name).toMatch(/^functions\/\w+\.handler$/);

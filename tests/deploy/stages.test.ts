@@ -37,7 +37,7 @@ describe('stages (serverless.yml params, resolved by osls)', () => {
   it('prod: secrets from SSM /ecommerce-pipeline/prod/*, every other setting its own, whatever the environment says', async () => {
     const { config, ssmRequested } = await print('prod', LOCAL_VALUES);
     expect(ssmRequested.sort()).toEqual(SECRETS.map((s) => ssmParameterName('prod', s.parameter)).sort());
-    expect(config.provider).toMatchObject({ stage: 'prod', runtime: 'nodejs22.x', architecture: 'arm64', memorySize: 1024, logRetentionInDays: 90 });
+    expect(config.provider).toMatchObject({ stage: 'prod', runtime: 'nodejs24.x', architecture: 'arm64', memorySize: 1024, logRetentionInDays: 90 });
     expect(config.provider.environment).toMatchObject({
       STAGE: 'prod',
       DATABASE_URL: placeholderFor('/ecommerce-pipeline/prod/database-url'),

@@ -1,45 +1,93 @@
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { servicesDown, servicesUp } from '../../scripts/services.js';
 import { assertPortsFree, startOffline, type Offline } from '../../scripts/lib/offline.js';
+import { ensurePgbouncer, type Availability } from '../../scripts/lib/prerequisites.js';
+import { servicesDown, servicesUp } from '../../scripts/services.js';
 import { migrate } from '../../shared/db/migrate.js';
 import { dropTestDatabases } from '../db/helpers.js';
+import { PROJECT_NEEDS, type Need } from './projects.js';
 import { OFFLINE_LOG, testEnv } from './test-env.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     offlineHttpUrl: string;
     offlineLambdaEndpoint: string;
+    /** Tools a project needs beyond the stores: whether this machine has them, and if not, what to install. */
+    prerequisites: Record<string, Availability>;
   }
 }
 
-let offline: Offline | undefined;
-let startedServices: Awaited<ReturnType<typeof servicesUp>> = [];
-
 /**
- * Once per `npm test`: bring up missing services (or say exactly what is missing), recreate and
- * migrate the test database, and start one serverless-offline for the end-to-end tests.
+ * Once per `vitest run`, for the projects that have selected files (vitest runs no global setup for the
+ * others): start what they need and nothing more. Every project's setup runs before any test, in the main
+ * process, so what one project started is shared with the next through this run's state.
  */
-export async function setup(project: TestProject): Promise<void> {
+interface RunState {
+  users: number;
+  startedServices: Awaited<ReturnType<typeof servicesUp>>;
+  stores?: Promise<void>;
+  offline?: Promise<Offline>;
+  prerequisites: Record<string, Availability>;
+}
+
+const state: RunState = ((globalThis as { __ecommerceTestRun?: RunState }).__ecommerceTestRun ??= {
+  users: 0,
+  startedServices: [],
+  prerequisites: {},
+});
+
+const log = (line: string) => console.log(`[setup] ${line}`);
+
+async function bringUpStores(): Promise<void> {
   const env = testEnv();
-  startedServices = await servicesUp({ log: (line) => console.log(`[setup] ${line}`) });
-  const ports = { httpPort: Number(env.OFFLINE_HTTP_PORT), lambdaPort: Number(env.OFFLINE_LAMBDA_PORT) };
+  state.startedServices = await servicesUp({ log });
   // Another test run holds these ports: stop here, before dropping the database it is using.
-  await assertPortsFree(ports.httpPort, ports.lambdaPort);
+  await assertPortsFree(Number(env.OFFLINE_HTTP_PORT), Number(env.OFFLINE_LAMBDA_PORT));
   await dropTestDatabases(env.DATABASE_URL!);
   await migrate(env.DATABASE_URL!);
+}
+
+async function bringUpOffline(): Promise<Offline> {
+  const env = testEnv();
   // Its functions log WARN and up (tests run SILENT in process) into a file that tests/helpers/http.ts
   // quotes when an answer is a 5xx, so a failure through serverless-offline says what the function saw.
   mkdirSync(dirname(OFFLINE_LOG), { recursive: true });
   writeFileSync(OFFLINE_LOG, '');
-  offline = await startOffline({ ...env, LOG_LEVEL: 'WARN' }, { ...ports, onOutput: (chunk) => appendFileSync(OFFLINE_LOG, chunk) });
-  project.provide('offlineHttpUrl', offline.httpUrl);
-  project.provide('offlineLambdaEndpoint', offline.lambdaEndpoint);
+  log('starting serverless-offline for the end-to-end tests');
+  return startOffline(
+    { ...env, LOG_LEVEL: 'WARN' },
+    { httpPort: Number(env.OFFLINE_HTTP_PORT), lambdaPort: Number(env.OFFLINE_LAMBDA_PORT), onOutput: (chunk) => appendFileSync(OFFLINE_LOG, chunk) },
+  );
 }
 
-export async function teardown(): Promise<void> {
-  await offline?.stop();
-  // Leave services running between local runs unless this run started them in CI.
-  if (process.env.CI && startedServices.length > 0) await servicesDown(startedServices, () => {});
+const PREREQUISITES: Partial<Record<Need, () => Availability>> = {
+  pgbouncer: () => ensurePgbouncer(log),
+};
+
+export async function setup(project: TestProject): Promise<() => Promise<void>> {
+  state.users++;
+  const needs = PROJECT_NEEDS[project.name] ?? [];
+  for (const need of needs) {
+    const check = PREREQUISITES[need];
+    if (check && !state.prerequisites[need]) {
+      state.prerequisites[need] = check();
+      if (!state.prerequisites[need].available) {
+        log(`cannot run the "${project.name}" tests on this machine: ${state.prerequisites[need].detail}`);
+      }
+    }
+  }
+  if (needs.includes('stores')) await (state.stores ??= bringUpStores());
+  project.provide('prerequisites', state.prerequisites);
+  if (needs.includes('offline')) {
+    const offline = await (state.offline ??= bringUpOffline());
+    project.provide('offlineHttpUrl', offline.httpUrl);
+    project.provide('offlineLambdaEndpoint', offline.lambdaEndpoint);
+  }
+  return async () => {
+    if (--state.users > 0) return;
+    await (await state.offline)?.stop();
+    // Leave services running between local runs unless this run started them in CI.
+    if (process.env.CI && state.startedServices.length > 0) await servicesDown(state.startedServices, () => {});
+  };
 }

@@ -1,0 +1,82 @@
+/**
+ * System packages some tests and tools need beyond `npm install` (PgBouncer, and whatever a later tool adds),
+ * installed by the project itself so that the README's two commands work on a fresh machine: with apt-get
+ * when this process is root or may use sudo without a password, otherwise not at all — then the answer says
+ * exactly what to install, and the callers skip what cannot run instead of crashing.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { userInfo } from 'node:os';
+
+export interface Availability {
+  available: boolean;
+  /** Where it is when available; what to install, and how, when not. */
+  detail: string;
+}
+
+export function commandExists(command: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
+}
+
+/** The first of `candidates` that is on PATH or is an existing file. */
+export function findExecutable(...candidates: string[]): string | undefined {
+  return candidates.find((candidate) => (candidate.includes('/') ? existsSync(candidate) : commandExists(candidate)));
+}
+
+/** How to run apt-get as root here: directly, through passwordless sudo, or not at all. */
+function aptRunner(): string[] | undefined {
+  if (!commandExists('apt-get')) return undefined;
+  if (userInfo().uid === 0) return [];
+  if (commandExists('sudo') && spawnSync('sudo', ['-n', 'true'], { stdio: 'ignore' }).status === 0) return ['sudo', '-n'];
+  return undefined;
+}
+
+let aptUpdated = false;
+
+/**
+ * Installs Debian packages with apt-get, printing apt's progress as it goes. Returns false (having done
+ * nothing) when this machine cannot: not Debian/Ubuntu, or neither root nor passwordless sudo.
+ */
+export function installDebianPackages(packages: string[], log: (line: string) => void): boolean {
+  const runner = aptRunner();
+  if (!runner) return false;
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const apt = (args: string[]) => {
+    const [command, ...rest] = [...runner, 'apt-get', ...args];
+    return spawnSync(command!, rest, { stdio: ['ignore', 'inherit', 'inherit'], env }).status === 0;
+  };
+  log(`installing ${packages.join(', ')} with apt-get (once per machine; apt's progress follows)`);
+  if (!aptUpdated) aptUpdated = apt(['update', '-q']);
+  return apt(['install', '-y', '-q', '--no-install-recommends', ...packages]);
+}
+
+/** What to tell someone whose machine cannot install `debianPackage` by itself. */
+export function installHint(debianPackage: string, brewPackage = debianPackage): string {
+  return `install ${debianPackage} (Debian/Ubuntu: sudo apt-get install ${debianPackage}; macOS: brew install ${brewPackage}), then run again`;
+}
+
+const PGBOUNCER_PATHS = ['pgbouncer', '/usr/sbin/pgbouncer', '/usr/local/sbin/pgbouncer', '/opt/homebrew/bin/pgbouncer'];
+
+/** The pgbouncer binary: on PATH, or where the Debian package puts it (/usr/sbin, not on a user's PATH). */
+export function pgbouncerBinary(): string | undefined {
+  return findExecutable(...PGBOUNCER_PATHS);
+}
+
+/**
+ * PgBouncer, installed from Debian's package when missing. The package enables a system service on port
+ * 6432; the project starts its own instances (scripts/lib/pgbouncer.ts), so that service is stopped again.
+ */
+export function ensurePgbouncer(log: (line: string) => void): Availability {
+  const present = pgbouncerBinary();
+  if (present) return { available: true, detail: present };
+  if (installDebianPackages(['pgbouncer'], log)) {
+    const sudo = userInfo().uid === 0 ? [] : ['sudo', '-n'];
+    for (const stop of [['systemctl', 'disable', '--now', 'pgbouncer'], ['service', 'pgbouncer', 'stop']]) {
+      const [command, ...args] = [...sudo, ...stop];
+      if (spawnSync(command!, args, { stdio: 'ignore' }).status === 0) break;
+    }
+    const installed = pgbouncerBinary();
+    if (installed) return { available: true, detail: installed };
+  }
+  return { available: false, detail: `PgBouncer is missing: ${installHint('pgbouncer')}` };
+}

@@ -1,0 +1,24 @@
+/**
+ * The test tiers, by file name: what each needs running before its first test. The global setup starts
+ * exactly that for the tiers that have selected files (`npm run test:unit` starts nothing at all).
+ *   *.unit.test.ts    pure logic, no service
+ *   *.test.ts         the stores: PostgreSQL, Redis through the Upstash REST gateway, the MongoDB server
+ *   *.e2e.test.ts     the stores and serverless-offline (HTTP API and Lambda API)
+ *   *.pooler.test.ts  the stores and PgBouncer (installed by the setup when missing)
+ */
+export type Need = 'stores' | 'offline' | 'pgbouncer';
+
+export interface Tier {
+  name: string;
+  include: string;
+  needs: Need[];
+}
+
+export const TIERS: Tier[] = [
+  { name: 'unit', include: 'tests/**/*.unit.test.ts', needs: [] },
+  { name: 'integration', include: 'tests/**/*.test.ts', needs: ['stores'] },
+  { name: 'e2e', include: 'tests/**/*.e2e.test.ts', needs: ['stores', 'offline'] },
+  { name: 'pooler', include: 'tests/**/*.pooler.test.ts', needs: ['stores', 'pgbouncer'] },
+];
+
+export const PROJECT_NEEDS: Record<string, Need[]> = Object.fromEntries(TIERS.map((tier) => [tier.name, tier.needs]));
