@@ -216,4 +216,53 @@ describe('PostgreSQL restarted during a stream of orders (through serverless-off
       from products p`;
     expect(stock!.ok, 'initial stock = current stock + Σ sold').toBe(true);
   }, 180_000);
+
+  it('statements in flight when the server stopped do not fail the first orders after it is back, on the same warm workers', async () => {
+    // Warm one createOrder worker per client (concurrent calls each get a worker of their own).
+    const warm = await Promise.all(Array.from({ length: CLIENTS }, (_, client) => post(client, `inflight-warm-${client}`, performance.now())));
+    expect(warm.map((s) => s.status)).toEqual(Array(CLIENTS).fill(201));
+    await waitForQuietServer(sql, DATABASE, 20_000);
+
+    // Hold the product's row lock so that the next orders are running on the server when it stops.
+    const locker = testSql();
+    const productId = fx.productIds[0]!;
+    let locked!: () => void;
+    const lockHeld = new Promise<void>((resolve) => (locked = resolve));
+    const holding = locker
+      .begin(async (tx) => {
+        await tx`set local statement_timeout = 0`;
+        await tx`select 1 from products where product_id = ${productId} for update`;
+        locked();
+        await tx`select pg_sleep(60)`;
+      })
+      .catch(() => undefined); // ended by the stop
+    await lockHeld;
+    const blocked = Array.from({ length: CLIENTS }, (_, client) =>
+      fetch(`${inject('offlineHttpUrl')}/orders`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Authorization: tokens[client]!, 'Idempotency-Key': `inflight-${client}` },
+        body: JSON.stringify({ customerId: fx.customerIds[client], items: [{ productId, quantity: 1 }] }),
+        signal: AbortSignal.timeout(15_000),
+      }).then((response) => response.status),
+    );
+    await expect
+      .poll(async () => (await sql<[{ n: number }]>`select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and datname = ${DATABASE}`)[0].n, { timeout: 4_000 })
+      .toBe(CLIENTS);
+    await control.stop();
+    expect(await Promise.all(blocked)).toEqual(Array(CLIENTS).fill(503));
+    await holding; // its connection was ended by the stop too
+    await control.start();
+    expect(await waitForPostgres(PORT, 60_000)).toBe(true);
+    await sleep(1_000);
+
+    // The same warm workers, all at once: right away, and again once the connections the first round
+    // used have been closed for idleness (DATABASE_IDLE_TIMEOUT_SECONDS, 20 s), so that each worker's
+    // other connection — the one whose statement was cut off — serves the order.
+    const idleTimeoutMs = Number(process.env.DATABASE_IDLE_TIMEOUT_SECONDS ?? 20) * 1000;
+    for (const round of [1, 2]) {
+      if (round === 2) await sleep(idleTimeoutMs + 1_500);
+      const after = await Promise.all(Array.from({ length: CLIENTS }, (_, client) => post(client, `inflight-after-${round}-${client}`, performance.now())));
+      expect(after.map((s) => `${s.status} ${s.status === 201 ? '' : JSON.stringify(s.body)}`), `round ${round} after the restart`).toEqual(Array(CLIENTS).fill('201 '));
+    }
+  }, 120_000);
 });

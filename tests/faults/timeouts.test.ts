@@ -1,5 +1,6 @@
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { insertFixtures, resetShop, testSql, type Fixtures } from '../helpers/db.js';
 import { bearerFor } from '../helpers/auth.js';
@@ -16,7 +17,10 @@ let fx: Fixtures;
 
 interface BlackHole {
   url: (scheme: string, path?: string) => string;
+  /** Connections accepted so far. */
   connections: () => number;
+  /** Connections open right now. */
+  open: () => number;
   close: () => Promise<void>;
 }
 
@@ -34,6 +38,7 @@ async function blackHole(): Promise<BlackHole> {
   return {
     url: (scheme, path = '') => `${scheme}://127.0.0.1:${port}${path}`,
     connections: () => accepted,
+    open: () => sockets.size,
     close: async () => {
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -41,14 +46,15 @@ async function blackHole(): Promise<BlackHole> {
   };
 }
 
-/** A TCP proxy to a real server that can freeze: established connections stop carrying data, both ways. */
+/**
+ * A TCP proxy to a real server that can freeze: the connections established so far stop carrying data, both
+ * ways (no RST, no FIN), as behind a dead NAT entry; connections opened afterwards work.
+ */
 async function freezingProxy(targetPort: number): Promise<{ port: number; freeze: () => void; close: () => Promise<void> }> {
   const sockets = new Set<net.Socket>();
-  let frozen = false;
   const server = net.createServer((client) => {
     sockets.add(client);
     client.on('error', () => {});
-    if (frozen) return;
     const upstream = net.connect(targetPort, '127.0.0.1');
     sockets.add(upstream);
     upstream.on('error', () => client.destroy());
@@ -60,7 +66,6 @@ async function freezingProxy(targetPort: number): Promise<{ port: number; freeze
   return {
     port: (server.address() as AddressInfo).port,
     freeze: () => {
-      frozen = true;
       for (const socket of sockets) {
         socket.unpipe();
         socket.pause();
@@ -204,4 +209,65 @@ describe('a hung dependency is bounded by its timeout', () => {
     console.info(`[frozen connection] 503 TIMEOUT after ${Math.round(ms)} ms`);
     expect(ms).toBeLessThan(2_400);
   });
+
+  it('a frozen connection does not poison the pool: the next two orders on the same warm handler are placed at normal latency', async () => {
+    const target = new URL(process.env.DATABASE_URL!);
+    const proxy = await freezingProxy(Number(target.port || 5432));
+    cleanups.push(() => proxy.close());
+    const viaProxy = new URL(target);
+    viaProxy.hostname = '127.0.0.1';
+    viaProxy.port = String(proxy.port);
+    // The default pool (2 connections): both are established, then both freeze.
+    const { createOrder } = await handlersWith({ DATABASE_URL: viaProxy.toString() });
+    const warm = await Promise.all([createOrder(await orderEvent(), lambdaContext('createOrder')), createOrder(await orderEvent(), lambdaContext('createOrder'))]);
+    expect(warm.map((response) => response.statusCode)).toEqual([201, 201]);
+
+    proxy.freeze();
+    const frozen = await createOrder(await orderEvent(), contextWithRemaining(2_500));
+    expect(frozen.statusCode, String(frozen.body)).toBe(503);
+
+    for (const attempt of [1, 2]) {
+      const { result, ms } = await timed(async () => createOrder(await orderEvent(), contextWithRemaining(10_000)));
+      console.info(`[frozen connection] order ${attempt} after the timed-out one: ${result.statusCode} in ${Math.round(ms)} ms`);
+      expect(result.statusCode, `order ${attempt} after the frozen one: ${String(result.body)}`).toBe(201);
+      expect(ms).toBeLessThan(1_500);
+    }
+  });
+
+  it('1,000 requests against a black-holed Upstash: orders 201, top products from Postgres, ≤ 10 sockets open to it throughout', async () => {
+    const hole = await newHole();
+    const [product] = await sql<[{ id: number }]>`
+      insert into products (name, price, stock_quantity, metadata) values ('Black-hole stock', 5.00, 100000, '{}') returning product_id as id`;
+    const { getTopProducts, createOrder } = await handlersWith({ UPSTASH_REDIS_REST_URL: hole.url('http'), CACHE_NAMESPACE: 'ecommerce-pipeline:test-faults-redis-sockets' });
+    const token = await bearerFor(fx.customerIds[0]!);
+    const order = () =>
+      httpEvent({ method: 'POST', path: '/orders', body: { customerId: fx.customerIds[0], items: [{ productId: product!.id, quantity: 1 }] }, authorization: token });
+
+    let maxOpen = 0;
+    const sampler = setInterval(() => (maxOpen = Math.max(maxOpen, hole.open())), 10);
+    const statuses = new Map<string, number>();
+    let next = 0;
+    const started = performance.now();
+    try {
+      // A few requests at a time (a container serves one; several only to finish sooner).
+      await Promise.all(
+        Array.from({ length: 6 }, async () => {
+          while (next < 1_000) {
+            const n = next++;
+            const response = n % 2 === 0 ? await createOrder(order(), lambdaContext('createOrder')) : await getTopProducts(topEvent(), lambdaContext('getTopProducts'));
+            const key = `${n % 2 === 0 ? 'order' : 'top'} ${response.statusCode}${response.headers?.['X-Cache'] ? ` ${String(response.headers['X-Cache'])}` : ''}`;
+            statuses.set(key, (statuses.get(key) ?? 0) + 1);
+            maxOpen = Math.max(maxOpen, hole.open());
+          }
+        }),
+      );
+    } finally {
+      clearInterval(sampler);
+    }
+    await sleep(200);
+    console.info(`[redis black hole] 1,000 requests in ${Math.round(performance.now() - started)} ms: ${JSON.stringify(Object.fromEntries(statuses))}; sockets accepted ${hole.connections()}, at most ${maxOpen} open, ${hole.open()} open at the end`);
+    expect(Object.fromEntries(statuses)).toEqual({ 'order 201': 500, 'top 200 BYPASS': 500 });
+    expect(maxOpen).toBeLessThanOrEqual(10);
+    expect(hole.open()).toBeLessThanOrEqual(10);
+  }, 120_000);
 });

@@ -1,0 +1,42 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import postgres from 'postgres';
+import { postgresOptions, type Sql } from '../../shared/clients/postgres.js';
+import { parseConfig } from '../../shared/config.js';
+import { testSql } from '../helpers/db.js';
+
+/**
+ * The container's pool (shared/clients/postgres.ts) across a server-side disconnect: after PostgreSQL ends
+ * a connection in the middle of a statement (a restart, a failover, pg_terminate_backend), that statement
+ * fails, and the next one — on a fresh connection — must not.
+ */
+const admin = testSql();
+const pools: Sql[] = [];
+
+afterAll(async () => {
+  await Promise.all(pools.map((pool) => pool.end({ timeout: 1 })));
+  await admin.end();
+});
+
+function containerPool(applicationName: string): Sql {
+  const config = parseConfig(process.env);
+  const pool = postgres(config.database.url, { ...postgresOptions(config.database, applicationName), max: 1 }) as unknown as Sql;
+  pools.push(pool);
+  return pool;
+}
+
+describe('a connection ended by the server mid-statement', () => {
+  it('fails that statement only: the next statement on the pool succeeds on a new connection', async () => {
+    const pool = containerPool('ecommerce-pipeline-test-terminated');
+    const [{ pid }] = await pool<[{ pid: number }]>`select pg_backend_pid() as pid`;
+    const inFlight = pool`select pg_sleep(30)`.catch((error: unknown) => error);
+    // Wait until the statement is running on the server, then end its backend as a restart would.
+    await expect.poll(async () => (await admin`select state from pg_stat_activity where pid = ${pid}`)[0]?.state, { timeout: 5_000 }).toBe('active');
+    await admin`select pg_terminate_backend(${pid})`;
+    expect(await inFlight).toMatchObject({ code: expect.stringMatching(/^(57P01|CONNECTION_CLOSED)$/) });
+
+    const next = await pool<[{ ok: number }]>`select 1 as ok`.catch((error: unknown) => error);
+    expect(next, `the statement after the disconnect: ${String((next as Error).message)}`).toEqual([{ ok: 1 }]);
+    const [{ pid: replacement }] = await pool<[{ pid: number }]>`select pg_backend_pid() as pid`;
+    expect(replacement).not.toBe(pid);
+  });
+});
