@@ -8,3 +8,21 @@ export const logger = new Logger({
   serviceName: process.env.SERVICE_NAME ?? 'ecommerce-pipeline',
   logLevel: (process.env.LOG_LEVEL as 'INFO' | undefined) ?? 'INFO',
 });
+
+/**
+ * What may be logged about an error: its name, code, message and (for a 5xx) stack — never its other
+ * enumerable properties (a driver error can carry the query parameters or the server's reply, i.e.
+ * request data). An AggregateError (Node's multi-address connect failure) is described by its first cause.
+ */
+export function describeError(error: unknown, options: { stack?: boolean } = {}): Record<string, unknown> {
+  if (!(error instanceof Error)) return { message: String(error).slice(0, 300) };
+  const { code, errors } = error as { code?: unknown; errors?: unknown };
+  const first = Array.isArray(errors) && !error.message ? errors[0] : undefined;
+  if (first instanceof Error) return describeError(first, options);
+  return {
+    name: error.name,
+    message: error.message.length > 300 ? `${error.message.slice(0, 300)}…` : error.message,
+    ...(typeof code === 'string' || typeof code === 'number' ? { code } : {}),
+    ...(options.stack && error.stack !== undefined ? { stack: error.stack } : {}),
+  };
+}

@@ -1,5 +1,6 @@
 import postgres from 'postgres';
 import { getConfig, type Config } from '../config.js';
+import { discardAfterTimeout } from './abandon.js';
 import { countingRoundTrips, roundTrips } from './round-trips.js';
 
 /** The postgres.js client type used across shared/ (int8 parsed to number, see postgresOptions). */
@@ -18,6 +19,10 @@ export function postgresOptions(config: Config['database'], applicationName: str
     connect_timeout: config.connectTimeoutSeconds,
     // Recycle connections now and then so a failover or a pooler restart is picked up.
     max_lifetime: 60 * 30,
+    // The wait before reconnecting after connection errors. postgres.js grows it to 20 s, so a container
+    // that saw an outage would make its first requests after the server is back wait for seconds; a
+    // container has at most `max` connections to reconnect, so a short, jittered wait is enough.
+    backoff: (attempt: number) => Math.min(0.05 * 2 ** attempt, 0.5) * (0.5 + Math.random() / 2),
     connection: {
       application_name: applicationName,
       statement_timeout: config.statementTimeoutMs,
@@ -50,8 +55,37 @@ export function getSql(): Sql {
     const options = postgresOptions(config.database, applicationName(config));
     if (countingRoundTrips()) options.debug = () => void roundTrips.postgres++;
     sql = postgres(config.database.url, options) as unknown as Sql;
+    discardAfterTimeout(discardSql);
   }
   return sql;
+}
+
+/**
+ * Abandons the container's pool after an invocation gave up waiting on it (the HTTP stack's timeout
+ * backstop): a connection that stopped answering — frozen, not closed — would otherwise stay in the pool
+ * and make every later request in this warm container wait for its own timeout. Its connections are
+ * ended without waiting; the next getSql() opens a fresh pool.
+ */
+export function discardSql(): void {
+  const current = sql;
+  sql = undefined;
+  current?.end({ timeout: 0 }).catch(() => {});
+}
+
+/**
+ * Failures that happen before a statement is sent — the connection could not be opened, or the server
+ * refused it at start-up (57P03 starting up / shutting down, 53300 too many connections) — so the
+ * statement certainly did not run: retrying it once on a fresh connection cannot apply anything twice.
+ * Anything that can happen once a statement was sent (a reset, a closed or ended connection, a timeout)
+ * is not in this list: that statement may have committed.
+ */
+const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'CONNECT_TIMEOUT', '57P03', '53300']);
+
+export function failedBeforeSending(error: unknown): boolean {
+  const { code, errors } = (typeof error === 'object' && error !== null ? error : {}) as { code?: unknown; errors?: unknown };
+  if (typeof code === 'string' && NOT_SENT_CODES.has(code)) return true;
+  // Node wraps multi-address connection failures (IPv4 + IPv6) in an AggregateError.
+  return Array.isArray(errors) && errors.length > 0 && errors.every(failedBeforeSending);
 }
 
 /** Closes the container's pool (scripts and tests; Lambda simply freezes the container). */

@@ -1,5 +1,5 @@
 import { AppError } from '../errors.js';
-import { logger } from '../logger.js';
+import { describeError, logger } from '../logger.js';
 import { asServiceUnavailable } from './dependency-errors.js';
 
 export interface ErrorBody {
@@ -52,21 +52,6 @@ export function toAppError(error: unknown): AppError {
   return new AppError(500, 'INTERNAL_ERROR', 'An unexpected error occurred.');
 }
 
-/**
- * What may be logged about an error: its name, code, message and stack — never its other enumerable
- * properties (a driver error can carry the query parameters or the server's reply, i.e. request data).
- */
-export function describeError(error: unknown): Record<string, unknown> {
-  if (!(error instanceof Error)) return { message: String(error) };
-  const { code } = error as { code?: unknown };
-  return {
-    name: error.name,
-    message: error.message,
-    ...(typeof code === 'string' || typeof code === 'number' ? { code } : {}),
-    ...(error.stack === undefined ? {} : { stack: error.stack }),
-  };
-}
-
 /** Renders an AppError as the error envelope (no logging: the HTTP stack logs one line per request). */
 export function renderError(appError: AppError): HttpErrorResponse {
   const body: ErrorBody = { error: { code: appError.code, message: appError.message } };
@@ -88,7 +73,7 @@ export function errorResponse(error: unknown): HttpErrorResponse {
   const logFields = { code: appError.code, status: appError.status };
   if (appError.status >= 500) {
     // The underlying error's name, message and stack (never the request payload), once, with its code.
-    logger.error('request failed', { ...logFields, error: describeError(error) });
+    logger.error('request failed', { ...logFields, error: describeError(error, { stack: true }) });
   } else {
     logger.info('request rejected', logFields);
   }

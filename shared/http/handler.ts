@@ -7,11 +7,12 @@ import httpSecurityHeaders from '@middy/http-security-headers';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type * as z from 'zod';
 import { createTokenVerifier, ForbiddenError, type Principal } from '../auth/tokens.js';
+import { discardClientsAfterTimeout } from '../clients/abandon.js';
 import { getConfig } from '../config.js';
 import { AppError, ServiceUnavailableError, ValidationError, type ErrorDetail } from '../errors.js';
-import { logger } from '../logger.js';
+import { describeError, logger } from '../logger.js';
 import corsPolicy from './cors-policy.json' with { type: 'json' };
-import { describeError, renderError, toAppError } from './error-response.js';
+import { renderError, toAppError } from './error-response.js';
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
@@ -218,7 +219,7 @@ function accessLog(name: string): middy.MiddlewareObj<HttpEvent, HttpResponse> {
         ...(invocation?.appError ? { code: invocation.appError.code } : {}),
       };
       if (status >= 500) {
-        logger.error('request failed', { ...fields, error: describeError(invocation?.cause) });
+        logger.error('request failed', { ...fields, error: describeError(invocation?.cause, { stack: true }) });
       } else if (status === 401 || status === 403) {
         logger.warn('request denied', fields);
       } else if (status >= 400) {
@@ -289,6 +290,7 @@ export function httpHandler<S extends RouteSchemas>(
   const handler = middy<HttpEvent, HttpResponse>({
     timeoutEarlyInMillis: TIMEOUT_MARGIN_MS,
     timeoutEarlyResponse: () => {
+      discardClientsAfterTimeout();
       throw new ServiceUnavailableError('TIMEOUT', 'The request took too long; retry shortly.');
     },
   })

@@ -1,7 +1,12 @@
+import { failedBeforeSending } from '../clients/postgres.js';
+
 /**
- * Retry policy for transient transaction failures. Only SQLSTATEs that mean "the database aborted this
- * transaction to keep things consistent, the same work would succeed now" are retried:
- *   40P01 deadlock_detected, 40001 serialization_failure.
+ * Retry policy for transient transaction failures. Retried:
+ * - SQLSTATEs that mean "the database aborted this transaction to keep things consistent, the same work
+ *   would succeed now": 40P01 deadlock_detected, 40001 serialization_failure;
+ * - once, a connection that failed before the statement was sent (refused, timed out while connecting,
+ *   refused at start-up: the first request after a database restart or failover), on a fresh connection.
+ * Never a failure after the statement was sent (reset, closed): it may have committed.
  * The order statement is a single autocommit statement, so a retry re-runs the whole transaction and
  * can never apply half an order. Backoff: exponential with full jitter, bounded in attempts and delay.
  */
@@ -24,6 +29,9 @@ export function isRetryable(error: unknown): boolean {
   return typeof code === 'string' && RETRYABLE_SQLSTATES.has(code);
 }
 
+/** Connection failures before sending are retried at most this many times (a second failure is an outage). */
+export const MAX_NOT_SENT_RETRIES = 1;
+
 /** Full-jitter delay before retry number `retry` (1-based): uniform in [0, min(max, base·2^(retry−1))]. */
 export function backoffDelay(retry: number, policy: RetryPolicy, random: () => number = Math.random): number {
   const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (retry - 1));
@@ -45,10 +53,16 @@ export async function withRetry<T>(
   hooks: RetryHooks = {},
 ): Promise<T> {
   const sleep = hooks.sleep ?? defaultSleep;
+  let notSentRetries = 0;
   for (let attempt = 1; ; attempt++) {
     try {
       return await fn(attempt);
     } catch (error) {
+      if (failedBeforeSending(error) && notSentRetries < MAX_NOT_SENT_RETRIES && attempt < policy.maxAttempts) {
+        notSentRetries++;
+        hooks.onRetry?.({ attempt, delayMs: 0, code: String((error as { code?: unknown }).code) });
+        continue;
+      }
       if (!isRetryable(error) || attempt >= policy.maxAttempts) throw error;
       const delayMs = backoffDelay(attempt, policy, hooks.random);
       hooks.onRetry?.({ attempt, delayMs, code: (error as { code: string }).code });

@@ -1,49 +1,13 @@
 /**
- * The cache primitives of top products: every Redis call bounded by a timeout, every cached payload
- * validated, every failure turned into one error type (CacheError) that callers degrade on.
+ * The cache primitives of top products: every Redis call bounded by a timeout (redisCall), every cached
+ * payload validated, every failure turned into one error type (CacheError) that callers degrade on.
  */
 import { randomUUID } from 'node:crypto';
 import type { Redis } from '@upstash/redis';
 import * as z from 'zod';
+import { CacheError, redisCall } from '../clients/redis.js';
 import type { TopProductsKeys } from './keys.js';
 import type { SalesWindow } from './window.js';
-
-export type CacheFailure = 'timeout' | 'unavailable' | 'invalid';
-
-/** The cache did not answer in time, failed, or answered something we cannot trust. */
-export class CacheError extends Error {
-  override name = 'CacheError';
-  constructor(
-    readonly reason: CacheFailure,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
-}
-
-/** A short description for logs: message and code, never a payload. */
-export function describeError(error: unknown): string {
-  if (error instanceof CacheError) return `${error.reason}: ${error.message}`;
-  const e = error as { name?: string; message?: string; code?: string } | undefined;
-  const text = `${e?.name ?? 'Error'}: ${e?.message ?? String(error)}${e?.code ? ` (${e.code})` : ''}`;
-  return text.length > 300 ? `${text.slice(0, 300)}…` : text;
-}
-
-/**
- * Runs one cache call with a deadline. Past `timeoutMs` the caller gets a CacheError('timeout') and
- * moves on; the HTTP request itself is abandoned (it finishes or fails on its own, harmlessly).
- */
-export function bounded<T>(operation: string, timeoutMs: number, run: () => Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new CacheError('timeout', `${operation} took longer than ${timeoutMs} ms`)), timeoutMs);
-  });
-  const call = (async () => run())().catch((error: unknown) => {
-    throw error instanceof CacheError ? error : new CacheError('unavailable', `${operation} failed: ${describeError(error)}`, { cause: error });
-  });
-  return Promise.race([call, deadline]).finally(() => clearTimeout(timer));
-}
 
 // --- snapshots -------------------------------------------------------------------------------------
 
@@ -80,7 +44,7 @@ export class SnapshotCache {
 
   /** The window's snapshot, null when absent; CacheError when slow, down or not a valid snapshot. */
   async get(window: SalesWindow): Promise<Snapshot | null> {
-    const value = await bounded('snapshot GET', this.timeoutMs, () => this.redis.get<unknown>(this.keys.snapshot(window.id)));
+    const value = await redisCall('snapshot GET', this.timeoutMs, () => this.redis.get<unknown>(this.keys.snapshot(window.id)));
     if (value === null || value === undefined) return null;
     const parsed = SnapshotSchema.safeParse(value);
     if (!parsed.success) {
@@ -90,35 +54,35 @@ export class SnapshotCache {
   }
 
   async put(window: SalesWindow, snapshot: Snapshot, ttlSeconds: number): Promise<void> {
-    await bounded('snapshot SET', this.timeoutMs, () => this.redis.set(this.keys.snapshot(window.id), snapshot, { ex: ttlSeconds }));
+    await redisCall('snapshot SET', this.timeoutMs, () => this.redis.set(this.keys.snapshot(window.id), snapshot, { ex: ttlSeconds }));
   }
 
   /** Best effort: drops a snapshot that failed validation so the next reader rebuilds it. */
   async discard(window: SalesWindow): Promise<void> {
-    await bounded('snapshot DEL', this.timeoutMs, () => this.redis.del(this.keys.snapshot(window.id)));
+    await redisCall('snapshot DEL', this.timeoutMs, () => this.redis.del(this.keys.snapshot(window.id)));
   }
 
   /** SET NX PX: the token when this caller now holds the refresh lock, null when someone else does. */
   async tryLock(window: SalesWindow, ttlMs: number): Promise<string | null> {
     const token = randomUUID();
-    const reply = await bounded('lock SET NX', this.timeoutMs, () =>
+    const reply = await redisCall('lock SET NX', this.timeoutMs, () =>
       this.redis.set(this.keys.snapshotLock(window.id), token, { nx: true, px: ttlMs }),
     );
     return reply === 'OK' ? token : null;
   }
 
   async unlock(window: SalesWindow, token: string): Promise<void> {
-    await bounded('lock release', this.timeoutMs, () => this.redis.eval(UNLOCK_SCRIPT, [this.keys.snapshotLock(window.id)], [token]));
+    await redisCall('lock release', this.timeoutMs, () => this.redis.eval(UNLOCK_SCRIPT, [this.keys.snapshotLock(window.id)], [token]));
   }
 }
 
 /** Acquire/release for any lock key (used by the reconcile job). */
 export async function tryLockKey(redis: Redis, key: string, ttlMs: number, timeoutMs: number): Promise<string | null> {
   const token = randomUUID();
-  const reply = await bounded('lock SET NX', timeoutMs, () => redis.set(key, token, { nx: true, px: ttlMs }));
+  const reply = await redisCall('lock SET NX', timeoutMs, () => redis.set(key, token, { nx: true, px: ttlMs }));
   return reply === 'OK' ? token : null;
 }
 
 export async function unlockKey(redis: Redis, key: string, token: string, timeoutMs: number): Promise<void> {
-  await bounded('lock release', timeoutMs, () => redis.eval(UNLOCK_SCRIPT, [key], [token]));
+  await redisCall('lock release', timeoutMs, () => redis.eval(UNLOCK_SCRIPT, [key], [token]));
 }

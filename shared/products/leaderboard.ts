@@ -13,8 +13,8 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from '@upstash/redis';
 import * as z from 'zod';
 import type { Sql } from '../clients/postgres.js';
-import { logger } from '../logger.js';
-import { bounded, describeError } from './cache.js';
+import { redisCall } from '../clients/redis.js';
+import { describeError, logger } from '../logger.js';
 import { decodeMember, encodeMember, topProductsKeys } from './keys.js';
 import { productNames, type TopProduct } from './queries.js';
 import { DAY_MS, dayStartMs, pastDays, utcDay, type SalesWindow } from './window.js';
@@ -114,7 +114,7 @@ export async function recordSale(deps: LeaderboardDeps, order: SoldOrder): Promi
     // Only sets a TTL on sets this call created; the rebuild owns the all-time sets' lifetime.
     tx.expire(keys.allUnits, ALL_TIME_TTL_SECONDS, 'NX');
     tx.expire(keys.allRevenue, ALL_TIME_TTL_SECONDS, 'NX');
-    await bounded('recordSale', deps.timeoutMs, () => tx.exec());
+    await redisCall('recordSale', deps.timeoutMs, () => tx.exec());
   } catch (error) {
     logger.warn('top-products: recordSale failed; the reconcile job will restore the sale', {
       error: describeError(error),
@@ -156,7 +156,7 @@ export async function readLeaderboard(
   if (window.days === null || window.days === 1) {
     unitsKey = window.days === null ? keys.allUnits : keys.dayUnits(window.today);
     revenueKey = window.days === null ? keys.allRevenue : keys.dayRevenue(window.today);
-    const [meta, top] = await bounded('leaderboard read', timeoutMs, () => {
+    const [meta, top] = await redisCall('leaderboard read', timeoutMs, () => {
       const p = redis.pipeline();
       p.get(keys.meta);
       p.zrange(unitsKey, 0, size - 1, { withScores: true });
@@ -167,7 +167,7 @@ export async function readLeaderboard(
   } else {
     const pastUnits = keys.pastUnits(window.today, window.days);
     const pastRevenue = keys.pastRevenue(window.today, window.days);
-    const [meta, unitsTtl, revenueTtl] = await bounded('leaderboard read', timeoutMs, () => {
+    const [meta, unitsTtl, revenueTtl] = await redisCall('leaderboard read', timeoutMs, () => {
       const p = redis.pipeline();
       p.get(keys.meta);
       p.pttl(pastUnits);
@@ -179,7 +179,7 @@ export async function readLeaderboard(
     unitsKey = keys.tmp(`${id}:units`);
     revenueKey = keys.tmp(`${id}:revenue`);
     scratch.push(unitsKey, revenueKey);
-    const results = await bounded('leaderboard union', timeoutMs, () => {
+    const results = await redisCall('leaderboard union', timeoutMs, () => {
       const p = redis.pipeline();
       if (unitsTtl < PAST_UNION_MARGIN_MS || revenueTtl < PAST_UNION_MARGIN_MS) {
         const days = pastDays(window);
@@ -205,7 +205,7 @@ export async function readLeaderboard(
     top.push({ productId: decodeMember(ranked[i]), unitsSold });
   }
 
-  const [revenues] = await bounded('leaderboard revenue', timeoutMs, () => {
+  const [revenues] = await redisCall('leaderboard revenue', timeoutMs, () => {
     const p = redis.pipeline();
     if (top.length > 0) p.zmscore(revenueKey, top.map((t) => encodeMember(t.productId)));
     else p.exists(revenueKey);

@@ -14,7 +14,8 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from '@upstash/redis';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Sql } from '../clients/postgres.js';
-import { bounded, tryLockKey, unlockKey } from './cache.js';
+import { redisCall } from '../clients/redis.js';
+import { tryLockKey, unlockKey } from './cache.js';
 import { decodeMember, encodeMember, topProductsKeys, type TopProductsKeys } from './keys.js';
 import { ALL_TIME_TTL_SECONDS, dayKeyExpiry, META_TTL_SECONDS, parseMeta, type LeaderboardMeta } from './leaderboard.js';
 import { salesByDaySince, streamFullSales, type DaySales } from './queries.js';
@@ -72,7 +73,7 @@ export async function reconcileTopProducts(deps: ReconcileDeps, options: Reconci
     return { mode: 'skipped', reason: 'another reconcile is running', days: 0, products: 0, unitsCorrected: 0, elapsedMs: elapsed() };
   }
   try {
-    const [rawMeta, allTimeExists] = await bounded('reconcile meta', timeoutMs, () => {
+    const [rawMeta, allTimeExists] = await redisCall('reconcile meta', timeoutMs, () => {
       const p = deps.redis.pipeline();
       p.get(keys.meta);
       p.exists(keys.allUnits);
@@ -120,7 +121,7 @@ async function replaceSets(
   timeoutMs: number,
 ): Promise<void> {
   if (rows.length === 0) {
-    await bounded('reconcile DEL', timeoutMs, () => redis.del(target.units, target.revenue));
+    await redisCall('reconcile DEL', timeoutMs, () => redis.del(target.units, target.revenue));
     return;
   }
   const id = randomUUID();
@@ -140,7 +141,7 @@ async function replaceSets(
   }
   p.rename(tmpUnits, target.units);
   p.rename(tmpRevenue, target.revenue);
-  await bounded('reconcile write', timeoutMs, () => p.exec());
+  await redisCall('reconcile write', timeoutMs, () => p.exec());
 }
 
 async function rebuild(sql: Sql, redis: Redis, keys: TopProductsKeys, nowMs: number, timeoutMs: number): Promise<Stats> {
@@ -180,11 +181,11 @@ async function rebuild(sql: Sql, redis: Redis, keys: TopProductsKeys, nowMs: num
   }
   for (let i = 0; i < empty.length; i += 200) {
     const chunk = empty.slice(i, i + 200);
-    await bounded('reconcile DEL', timeoutMs, () => redis.del(...chunk));
+    await redisCall('reconcile DEL', timeoutMs, () => redis.del(...chunk));
   }
   await replaceSets(redis, keys, { units: keys.allUnits, revenue: keys.allRevenue }, allTime, { in: ALL_TIME_TTL_SECONDS }, timeoutMs);
   const meta: LeaderboardMeta = { builtAt: new Date(nowMs).toISOString(), firstDay, lastDay };
-  await bounded('reconcile meta', timeoutMs, () => redis.set(keys.meta, meta, { ex: META_TTL_SECONDS }));
+  await redisCall('reconcile meta', timeoutMs, () => redis.set(keys.meta, meta, { ex: META_TTL_SECONDS }));
   return { days: written.size, products: allTime.length, unitsCorrected: 0 };
 }
 
@@ -213,7 +214,7 @@ async function reconcileRecent(sql: Sql, redis: Redis, keys: TopProductsKeys, no
   const truth = new Map<string, Totals>(days.map((day) => [day, new Map()]));
   for (const row of sales) truth.get(row.day!)?.set(row.productId, { units: row.units, cents: row.cents });
 
-  const ranked = await bounded('reconcile read', timeoutMs, () => {
+  const ranked = await redisCall('reconcile read', timeoutMs, () => {
     const p = redis.pipeline();
     for (const day of days) {
       p.zrange(keys.dayUnits(day), 0, -1, { withScores: true });
@@ -262,7 +263,7 @@ async function reconcileRecent(sql: Sql, redis: Redis, keys: TopProductsKeys, no
     tx.zremrangebyscore(keys.allRevenue, '-inf', 0);
     tx.expire(keys.allUnits, ALL_TIME_TTL_SECONDS, 'NX');
     tx.expire(keys.allRevenue, ALL_TIME_TTL_SECONDS, 'NX');
-    await bounded('reconcile apply', timeoutMs, () => tx.exec());
+    await redisCall('reconcile apply', timeoutMs, () => tx.exec());
   }
   return { days: days.length, products: corrections, unitsCorrected };
 }

@@ -7,8 +7,9 @@
 import type { Redis } from '@upstash/redis';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Sql } from '../clients/postgres.js';
-import { logger } from '../logger.js';
-import { bounded, CacheError, describeError, SnapshotCache, type Snapshot } from './cache.js';
+import { CacheError, redisCall } from '../clients/redis.js';
+import { describeError, logger } from '../logger.js';
+import { SnapshotCache, type Snapshot } from './cache.js';
 import { topProductsKeys } from './keys.js';
 import { readLeaderboard } from './leaderboard.js';
 import { queryTopProducts, type TopProduct } from './queries.js';
@@ -107,7 +108,7 @@ async function buildSnapshot(deps: TopProductsDeps, window: SalesWindow, setting
   try {
     // Each REST call and the whole read share one budget; past it, Postgres answers.
     const budget = settings.leaderboardTimeoutMs;
-    products = await bounded('leaderboard read', budget, () => readLeaderboard(deps, window, MAX_LIMIT, budget));
+    products = await redisCall('leaderboard read', budget, () => readLeaderboard(deps, window, MAX_LIMIT, budget));
   } catch (error) {
     logger.warn('top-products: leaderboard read failed; computing from Postgres', { window: window.id, error: describeError(error) });
   }
@@ -165,7 +166,7 @@ export async function getTopProducts(deps: TopProductsDeps, query: TopProductsQu
     try {
       return await cache.get(window);
     } catch (error) {
-      const cacheError = error instanceof CacheError ? error : new CacheError('unavailable', describeError(error));
+      const cacheError = error instanceof CacheError ? error : new CacheError('unavailable', String(describeError(error).message));
       // A payload we cannot read would be served to nobody: drop it so the next caller rebuilds it.
       if (cacheError.reason === 'invalid') await cache.discard(window).catch(() => {});
       return cacheError;

@@ -246,7 +246,15 @@ describe('PostgreSQL restarted during a stream of orders (through serverless-off
       }).then((response) => response.status),
     );
     await expect
-      .poll(async () => (await sql<[{ n: number }]>`select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and datname = ${DATABASE}`)[0].n, { timeout: 4_000 })
+      .poll(
+        async () =>
+          (
+            await sql<[{ n: number }]>`
+              select count(*)::int as n from pg_stat_activity
+              where datname = ${DATABASE} and application_name = 'ecommerce-pipeline-dev' and wait_event_type = 'Lock' and query like '%idempotency_keys%'`
+          )[0].n,
+        { timeout: 4_000 },
+      )
       .toBe(CLIENTS);
     await control.stop();
     expect(await Promise.all(blocked)).toEqual(Array(CLIENTS).fill(503));

@@ -31,6 +31,8 @@ async function blackHole(): Promise<BlackHole> {
     accepted += 1;
     sockets.add(socket);
     socket.on('error', () => {});
+    // Read (and drop) what arrives, so that a client closing its end is seen as closed.
+    socket.resume();
     socket.on('close', () => sockets.delete(socket));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

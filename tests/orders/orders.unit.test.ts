@@ -187,4 +187,33 @@ describe('retry policy', () => {
     ).rejects.toBe(other);
     expect(calls).toBe(1);
   });
+
+  it('retries a connection that failed before the statement was sent once, and never one that failed after', async () => {
+    for (const code of ['ECONNREFUSED', 'CONNECT_TIMEOUT', '57P03', '53300']) {
+      let calls = 0;
+      const result = await withRetry(async () => {
+        if (++calls === 1) throw Object.assign(new Error('refused'), { code });
+        return 'ok';
+      }, DEFAULT_RETRY_POLICY, { sleep: async () => {} });
+      expect([code, result, calls]).toEqual([code, 'ok', 2]);
+
+      calls = 0;
+      const twice = Object.assign(new Error('still refused'), { code });
+      await expect(withRetry(async () => {
+        calls++;
+        throw twice;
+      }, DEFAULT_RETRY_POLICY, { sleep: async () => {} })).rejects.toBe(twice);
+      expect([code, calls]).toEqual([code, 2]);
+    }
+    // The statement may have reached the server (and committed): never re-sent.
+    for (const code of ['ECONNRESET', 'EPIPE', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', '57P01', '57014', 'ETIMEDOUT']) {
+      let calls = 0;
+      const cut = Object.assign(new Error('cut off'), { code });
+      await expect(withRetry(async () => {
+        calls++;
+        throw cut;
+      }, DEFAULT_RETRY_POLICY, { sleep: async () => {} })).rejects.toBe(cut);
+      expect([code, calls]).toEqual([code, 1]);
+    }
+  });
 });

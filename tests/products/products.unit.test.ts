@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { bounded, CacheError, SnapshotSchema } from '../../shared/products/cache.js';
+import { CacheError, redisCall } from '../../shared/clients/redis.js';
+import { SnapshotSchema } from '../../shared/products/cache.js';
 import { decodeMember, encodeMember, topProductsKeys } from '../../shared/products/keys.js';
 import { formatCents, toCents } from '../../shared/products/leaderboard.js';
 import { pastDays, resolveWindow } from '../../shared/products/window.js';
@@ -59,19 +60,19 @@ describe('money and members', () => {
 describe('bounded cache calls', () => {
   it('gives up after the timeout with a CacheError, without waiting for the call', async () => {
     const started = performance.now();
-    const error = await bounded('slow call', 50, () => new Promise((resolve) => setTimeout(resolve, 1_000))).catch((e: unknown) => e);
+    const error = await redisCall('slow call', 50, () => new Promise((resolve) => setTimeout(resolve, 1_000))).catch((e: unknown) => e);
     expect(performance.now() - started).toBeLessThan(500);
     expect(error).toBeInstanceOf(CacheError);
     expect((error as CacheError).reason).toBe('timeout');
   });
 
   it('wraps failures as CacheError("unavailable") and passes values through', async () => {
-    const error = await bounded('failing call', 50, async () => {
+    const error = await redisCall('failing call', 50, async () => {
       throw new TypeError('fetch failed');
     }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CacheError);
     expect((error as CacheError).reason).toBe('unavailable');
-    await expect(bounded('ok', 50, async () => 42)).resolves.toBe(42);
+    await expect(redisCall('ok', 50, async () => 42)).resolves.toBe(42);
   });
 });
 

@@ -1,3 +1,4 @@
+import { redisCall } from '../../clients/redis.js';
 import { AGG_ORDER_ITEMS, TOP_PRODUCTS_QUERY, buildAggregateFixture } from '../fixtures.js';
 import { explainAnalyze, measureLatency, planShape, round, type PlanShape, type Timing } from '../measure.js';
 import { timed, type SuiteContext } from './context.js';
@@ -25,14 +26,6 @@ export interface CacheResult {
   speedup: number;
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
-
 export async function runCacheSuite(context: SuiteContext): Promise<CacheResult> {
   const { sql, request, redis } = context;
   const { cacheOrderItems, cacheProducts } = request.sizes;
@@ -56,10 +49,10 @@ export async function runCacheSuite(context: SuiteContext): Promise<CacheResult>
   const key = context.cacheKey('bench', 'top-products', context.runId);
   let redisHit: Timing;
   try {
-    await withTimeout(redis.set(key, value, { ex: 600 }), REDIS_CALL_TIMEOUT_MS, 'Redis SET');
+    await redisCall('Redis SET', REDIS_CALL_TIMEOUT_MS, () => redis.set(key, value, { ex: 600 }));
     redisHit = await measureLatency(
       async () => {
-        const cached = await withTimeout(redis.get<typeof value>(key), REDIS_CALL_TIMEOUT_MS, 'Redis GET');
+        const cached = await redisCall('Redis GET', REDIS_CALL_TIMEOUT_MS, () => redis.get<typeof value>(key));
         if (!cached || !Array.isArray(cached.products) || cached.products.length !== products.length) {
           throw new Error('the cached top products did not come back intact from Redis');
         }
@@ -68,7 +61,7 @@ export async function runCacheSuite(context: SuiteContext): Promise<CacheResult>
       3,
     );
   } finally {
-    await withTimeout(redis.del(key), REDIS_CALL_TIMEOUT_MS, 'Redis DEL').catch(() => undefined);
+    await redisCall('Redis DEL', REDIS_CALL_TIMEOUT_MS, () => redis.del(key)).catch(() => undefined);
   }
   await sql.unsafe(`drop table ${AGG_ORDER_ITEMS}`);
   return {
