@@ -1,0 +1,165 @@
+import type { Db } from 'mongodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getCart, purgeExpiredCarts, saveCart, type Cart } from '../../shared/carts/carts.js';
+import { resetCarts, sleep, testMongo } from './helpers.js';
+
+/** Where the server's TTL monitor looks (MongoDB), as of the write protocol under test. */
+const TTL_INDEX = { collection: 'carts', field: 'expiresAt' };
+
+/**
+ * What a cart writer leaves behind when it dies, stalls or loses a race — on the real Mongo-protocol
+ * server, through the domain functions. The writer's death is injected between its store calls: a `Db`
+ * whose collection methods stop answering after the n-th call (a Lambda killed at its timeout, a lost
+ * connection), whatever the write protocol is.
+ */
+const { client, db } = testMongo();
+
+beforeAll(async () => {
+  await resetCarts(db);
+});
+
+afterAll(async () => {
+  await client.close();
+});
+
+const line = (productId: number, quantity = 1) => ({ productId, quantity });
+
+/** A Db whose collections run `before(n)` ahead of their n-th method call (1-based) and then the call. */
+function instrumented(base: Db, before: (call: number, method: string) => Promise<void>): Db {
+  let calls = 0;
+  const wrapCollection = (collection: object) =>
+    new Proxy(collection, {
+      get(target, property, receiver) {
+        const value = Reflect.get(target, property, receiver);
+        if (typeof value !== 'function' || typeof property !== 'string' || property === 'constructor') return value;
+        return (...args: unknown[]) => {
+          const call = ++calls;
+          const run = () => (value as (...a: unknown[]) => unknown).apply(target, args);
+          // find() returns a cursor synchronously: its round trip is when it is read.
+          if (property === 'find' || property === 'aggregate') {
+            const cursor = run() as { toArray: () => Promise<unknown[]>; next: () => Promise<unknown> };
+            return new Proxy(cursor, {
+              get(t, p, r) {
+                const v = Reflect.get(t, p, r);
+                if (p === 'toArray' || p === 'next') return async () => (await before(call, `${property}.${p}`), (v as () => Promise<unknown>).apply(t));
+                return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(t) : v;
+              },
+            });
+          }
+          return before(call, property).then(run);
+        };
+      },
+    });
+  return new Proxy(base, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver);
+      if (property === 'collection') return (...args: unknown[]) => wrapCollection((value as (...a: unknown[]) => object).apply(target, args));
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
+class WriterDied extends Error {}
+
+describe('a writer that dies mid-save', () => {
+  it('never blocks the next writers: after dying after any of its store calls, the cart is writable at once, with or without If-Match', async () => {
+    for (let survivedCalls = 0; survivedCalls <= 4; survivedCalls++) {
+      const customerId = 700 + survivedCalls;
+      const current = await saveCart(db, customerId, { items: [line(1)] });
+      const dying = instrumented(db, async (call) => {
+        if (call > survivedCalls) throw new WriterDied(`died before store call ${call}`);
+      });
+      await saveCart(dying, customerId, { items: [line(99)] }, { ifMatch: current.version }).catch((error: unknown) => {
+        if (!(error instanceof WriterDied)) throw error;
+      });
+
+      const seen = await getCart(db, customerId);
+      const started = performance.now();
+      const conditional = await saveCart(db, customerId, { items: [line(2)] }, { ifMatch: seen.version });
+      const unconditional = await saveCart(db, customerId, { items: [line(3)] });
+      const ms = performance.now() - started;
+      expect([survivedCalls, conditional.version, unconditional.version]).toEqual([survivedCalls, seen.version + 1, seen.version + 2]);
+      expect(ms, `two writes after a writer died after ${survivedCalls} store calls`).toBeLessThan(1_000);
+      expect((await getCart(db, customerId)).items).toEqual([line(3)]);
+    }
+  });
+});
+
+describe('every 409/412 tells the truth', () => {
+  it('a lost If-Match race says which version the cart is at now, never the version it expected', async () => {
+    for (let round = 0; round < 15; round++) {
+      const customerId = 720 + round;
+      const current = await saveCart(db, customerId, { items: [line(1)] });
+      const results = await Promise.allSettled(
+        Array.from({ length: 6 }, (_, i) => saveCart(db, customerId, { items: [line(10 + i)] }, { ifMatch: current.version })),
+      );
+      const won = results.filter((r): r is PromiseFulfilledResult<Cart> => r.status === 'fulfilled');
+      expect(won).toHaveLength(1);
+      for (const lost of results.filter((r): r is PromiseRejectedResult => r.status === 'rejected')) {
+        const { status, code, details, message } = lost.reason as { status: number; code: string; details: { expected: unknown; current: unknown }; message: string };
+        expect([status, code]).toEqual([412, 'VERSION_CONFLICT']);
+        expect(details.expected).toBe(current.version);
+        expect(details.current, message).not.toBe(details.expected);
+        expect(details.current).toBeGreaterThanOrEqual(won[0]!.value.version);
+        expect(message).toContain(String(details.current));
+      }
+    }
+  });
+});
+
+describe('a write bound to the cart it read', () => {
+  it('an If-Match write stalled across the cart expiring, being purged and created again is refused, not applied to the new cart', async () => {
+    const customerId = 750;
+    const old = await saveCart(db, customerId, { items: [line(1)] }, { ttlSeconds: 1 });
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let stalled!: () => void;
+    const reachedStall = new Promise<void>((resolve) => (stalled = resolve));
+    // The writer reads the cart, then stalls before its next store call.
+    const slow = instrumented(db, async (call) => {
+      if (call === 2) {
+        stalled();
+        await gate;
+      }
+    });
+    const stale = saveCart(slow, customerId, { items: [line(66)] }, { ifMatch: old.version }).then(
+      (cart) => ({ ok: true as const, cart }),
+      (error: { status?: number }) => ({ ok: false as const, status: error.status }),
+    );
+    await reachedStall;
+    await sleep(1_100); // expired
+    await purgeExpiredCarts(db);
+    const fresh = await saveCart(db, customerId, { items: [line(2)] });
+    release();
+    const outcome = await stale;
+    expect(outcome).toEqual({ ok: false, status: 412 });
+    expect(await getCart(db, customerId)).toEqual(fresh);
+  });
+
+  it('the same when the server’s TTL monitor removed the expired cart (MongoDB) instead of the purge job', async () => {
+    const customerId = 751;
+    const old = await saveCart(db, customerId, { items: [line(1)] }, { ttlSeconds: 1 });
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let stalled!: () => void;
+    const reachedStall = new Promise<void>((resolve) => (stalled = resolve));
+    const slow = instrumented(db, async (call) => {
+      if (call === 2) {
+        stalled();
+        await gate;
+      }
+    });
+    const stale = saveCart(slow, customerId, { items: [line(66)] }, { ifMatch: old.version }).then(
+      (cart) => ({ ok: true as const, cart }),
+      (error: { status?: number }) => ({ ok: false as const, status: error.status }),
+    );
+    await reachedStall;
+    await sleep(1_100);
+    // What MongoDB's TTL monitor removes once the TTL field has passed (FerretDB has no TTL monitor).
+    await db.collection(TTL_INDEX.collection).deleteMany({ [TTL_INDEX.field]: { $lte: new Date() } });
+    const fresh = await saveCart(db, customerId, { items: [line(2)] });
+    release();
+    expect(await stale).toEqual({ ok: false, status: 412 });
+    expect(await getCart(db, customerId)).toEqual(fresh);
+  });
+});
