@@ -175,7 +175,7 @@ async function bench(options: CartsBenchOptions): Promise<Row[]> {
     await db.dropDatabase();
     const indexes = await ensureCartIndexes(db);
     const ttlMs = config.carts.ttlSeconds * 1000;
-    console.log(`bench:carts — ${server} at ${config.mongo.uri}, TTL index: ${indexes.ttl ? 'yes' : 'not supported'}`);
+    console.log(`bench:carts — ${server} at ${config.mongo.uri}, TTL index: ${indexes.status === 'ttl' ? 'yes' : indexes.status === 'plain' ? 'not supported' : 'failed'}`);
     console.log(`  ${CUSTOMERS} carts of 3 lines, ${DURATION_S} s per cell, Node ${process.version}, ${os.cpus().length} CPUs, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 
     // Seed both collections and warm the connection pool.

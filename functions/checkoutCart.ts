@@ -1,23 +1,23 @@
 import { checkoutCart } from '../shared/carts/checkout.js';
 import { checkoutCartRoute } from '../shared/carts/routes.js';
-import { parseIfMatchHeader } from '../shared/carts/schemas.js';
 import { getMongoDb } from '../shared/clients/mongo.js';
 import { getSql } from '../shared/clients/postgres.js';
 import { getRequestCache } from '../shared/clients/redis.js';
 import { getConfig } from '../shared/config.js';
+import { parseIdempotencyKeyHeader, parseIfMatchHeader } from '../shared/http/headers.js';
 import { routeHandler } from '../shared/http/route-handler.js';
-import { parseIdempotencyKeyHeader } from '../shared/orders/schemas.js';
 import { recordSale } from '../shared/products/leaderboard.js';
 
 /**
  * POST /carts/{customerId}/checkout — places the cart's order through the POST /orders code, empties the
- * cart, 201 with the order (`Idempotent-Replayed: true` on a replay). Contract: docs/carts.md.
+ * cart, 201 with the order (`Idempotent-Replayed: true` on a replay, `Cart-Emptied` saying whether the
+ * ordered cart was emptied). Contract: docs/carts.md.
  */
 export const handler = routeHandler(checkoutCartRoute, async ({ path, headers }) => {
   const idempotencyKey = parseIdempotencyKeyHeader(headers);
   const ifMatch = parseIfMatchHeader(headers);
   const config = getConfig();
-  const { order, replayed } = await checkoutCart(
+  const { order, replayed, cartEmptied } = await checkoutCart(
     {
       db: getMongoDb(),
       sql: getSql(),
@@ -31,5 +31,9 @@ export const handler = routeHandler(checkoutCartRoute, async ({ path, headers })
       ttlSeconds: config.carts.ttlSeconds,
     },
   );
-  return { statusCode: 201, body: order, ...(replayed ? { headers: { 'Idempotent-Replayed': 'true' } } : {}) };
+  return {
+    statusCode: 201,
+    body: order,
+    headers: { 'Cart-Emptied': String(cartEmptied), ...(replayed ? { 'Idempotent-Replayed': 'true' } : {}) },
+  };
 });

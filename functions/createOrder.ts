@@ -1,9 +1,9 @@
 import { getSql } from '../shared/clients/postgres.js';
 import { getRequestCache } from '../shared/clients/redis.js';
+import { parseIdempotencyKeyHeader } from '../shared/http/headers.js';
 import { routeHandler } from '../shared/http/route-handler.js';
 import { createOrder } from '../shared/orders/create-order.js';
 import { createOrderRoute } from '../shared/orders/routes.js';
-import { parseIdempotencyKeyHeader } from '../shared/orders/schemas.js';
 import { recordSale } from '../shared/products/leaderboard.js';
 
 /** POST /orders — contract and semantics in docs/orders.md; request and responses declared in shared/orders/routes.ts. */

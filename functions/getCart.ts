@@ -1,7 +1,7 @@
 import { getCart } from '../shared/carts/carts.js';
 import { getCartRoute } from '../shared/carts/routes.js';
-import { etag } from '../shared/carts/schemas.js';
 import { getMongoDb } from '../shared/clients/mongo.js';
+import { etag } from '../shared/http/headers.js';
 import { routeHandler } from '../shared/http/route-handler.js';
 
 /** GET /carts/{customerId} — the live cart or 404 CART_NOT_FOUND (also when expired). Contract: docs/carts.md. */

@@ -1,8 +1,8 @@
 import { saveCart } from '../shared/carts/carts.js';
 import { saveCartRoute } from '../shared/carts/routes.js';
-import { etag, parseIfMatchHeader } from '../shared/carts/schemas.js';
 import { getMongoDb } from '../shared/clients/mongo.js';
 import { getConfig } from '../shared/config.js';
+import { etag, parseIfMatchHeader } from '../shared/http/headers.js';
 import { routeHandler } from '../shared/http/route-handler.js';
 
 /** PUT /carts/{customerId} — replaces the cart; optional If-Match. Contract: docs/carts.md. */

@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { postgresOptions, type Sql } from '../shared/clients/postgres.js';
 import type { Config } from '../shared/config.js';
 import { migrate } from '../shared/db/migrate.js';
-import { isPostgresUnavailable } from '../shared/http/dependency-errors.js';
+import { isPostgresUnavailable } from '../shared/clients/errors.js';
 import { createOrder } from '../shared/orders/create-order.js';
 import { localEnv, withDatabase } from './lib/env.js';
 import { POOLER_PORT, pooledUrl, startPooler, stopPooler } from './lib/pgbouncer.js';

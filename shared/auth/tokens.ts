@@ -1,5 +1,6 @@
 import { createRemoteJWKSet, jwtVerify, SignJWT, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { AppError, ServiceUnavailableError } from '../errors.js';
+import { parseId } from '../ids.js';
 
 /**
  * Bearer-token authentication with `jose`. Locally, tokens are HS256 signed with a secret from config
@@ -48,11 +49,9 @@ export class ForbiddenError extends AppError {
   }
 }
 
-/** Exactly a positive 32-bit integer (as digits or a JSON number): `"042"`, `"42.0"`, `"alice"` are not. */
+/** Exactly an id (as digits or a JSON number): `"042"`, `"42.0"`, `"alice"` are not. */
 function customerIdFrom(value: unknown): number | null {
-  const text = typeof value === 'number' ? String(value) : value;
-  if (typeof text !== 'string' || !/^[1-9][0-9]{0,9}$/.test(text)) return null;
-  return Number(text) <= 2_147_483_647 ? Number(text) : null;
+  return parseId(typeof value === 'number' ? String(value) : value);
 }
 
 function principalFrom(payload: JWTPayload, config: Pick<AuthConfig, 'adminScope' | 'customerClaim'>): Principal {

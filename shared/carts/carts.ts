@@ -1,25 +1,15 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Db } from 'mongodb';
-import { AppError, NotFoundError } from '../errors.js';
+import { AppError, ConflictError, NotFoundError } from '../errors.js';
+import { DEFAULT_CART_TTL_SECONDS } from './rules.js';
 import type { CartItem, IfMatch, SaveCartBody } from './schemas.js';
-import {
-  CART_OP_MAX_TIME_MS,
-  cartEpoch,
-  cartsCollection,
-  cartStoreCall,
-  claimsCollection,
-  DEFAULT_CART_TTL_SECONDS,
-  ensureCartIndexes,
-  isLive,
-  liveCartFilter,
-  type CartDocument,
-} from './store.js';
-import { claimId, CLAIM_RETENTION_MS, isDuplicateKey, mutateCart, type CartState } from './versioning.js';
+import { ensureCartIndexes, insertNextVersion, isLive, purgeVersions, readNewestVersion, type CartContent, type CartVersion } from './store.js';
 
 /**
- * Carts on the MongoDB wire protocol (MongoDB, Atlas or FerretDB): one document per customer, replaced
- * as a whole on every save, versioned for optimistic concurrency, expiring after a period of inactivity.
- * Contract and decisions: docs/carts.md. Inputs are validated by schemas.ts before they get here; no
- * client value is ever used as a query filter except the integer customer id and version.
+ * Carts on the MongoDB wire protocol (MongoDB, Atlas or FerretDB): replaced as a whole on every save,
+ * versioned for optimistic concurrency (If-Match), expiring after a period of inactivity. Storage and
+ * atomicity: store.ts. Contract and decisions: docs/carts.md. Inputs are validated by schemas.ts before
+ * they get here; no client value is ever used as a query filter except the integer customer id.
  */
 export interface Cart {
   customerId: number;
@@ -43,6 +33,7 @@ export interface CartReadOptions {
 }
 
 export class VersionConflictError extends AppError {
+  /** `current`: the cart's version now, or null when there is no live cart. */
   constructor(expected: IfMatch, current: number | null) {
     super(
       412,
@@ -55,6 +46,14 @@ export class VersionConflictError extends AppError {
   }
 }
 
+/**
+ * Unconditional writers that keep losing the compare-and-set to other writers retry this many times (two
+ * round trips each, after a pause of a few milliseconds so that contenders spread out), then answer 409
+ * CART_BUSY. The winner of each round has already finished: nobody waits for a writer that died.
+ */
+const MAX_WRITE_ATTEMPTS = 25;
+const retryPause = (attempt: number) => sleep(Math.floor(Math.random() * Math.min(20, 2 * attempt)));
+
 function copyItem(item: CartItem): CartItem {
   return {
     productId: item.productId,
@@ -63,9 +62,9 @@ function copyItem(item: CartItem): CartItem {
   };
 }
 
-export function toCart(doc: CartDocument): Cart {
+export function toCart(doc: CartVersion): Cart {
   return {
-    customerId: doc._id,
+    customerId: doc.customerId,
     items: doc.items.map(copyItem),
     ...(doc.note === undefined ? {} : { note: doc.note }),
     updatedAt: doc.updatedAt.toISOString(),
@@ -74,120 +73,85 @@ export function toCart(doc: CartDocument): Cart {
   };
 }
 
-function checkPrecondition(ifMatch: IfMatch | undefined, current: CartDocument | null, now: Date): void {
-  if (ifMatch === undefined) return;
-  if (!isLive(current, now)) throw new VersionConflictError(ifMatch, null);
-  if (ifMatch !== '*' && current.version !== ifMatch) throw new VersionConflictError(ifMatch, current.version);
-}
-
-const conflictFor = (ifMatch: IfMatch | undefined) => (current: CartDocument | null) =>
-  new VersionConflictError(ifMatch ?? '*', current?.version ?? null);
-
 /** The live cart, or 404 CART_NOT_FOUND (also when it expired or was deleted). One round trip. */
 export async function getCart(db: Db, customerId: number, options: CartReadOptions = {}): Promise<Cart> {
   const now = options.now?.() ?? new Date();
-  const doc = await cartStoreCall(() =>
-    cartsCollection(db).findOne(liveCartFilter(customerId, now), {
-      projection: { lastCheckout: 0 },
-      maxTimeMS: CART_OP_MAX_TIME_MS,
-    }),
-  );
-  if (!doc) throw new NotFoundError('CART_NOT_FOUND', `Customer ${customerId} has no cart.`, { customerId });
-  return toCart(doc);
+  const newest = await readNewestVersion(db, customerId);
+  if (!isLive(newest, now)) throw new NotFoundError('CART_NOT_FOUND', `Customer ${customerId} has no cart.`, { customerId });
+  return toCart(newest);
 }
+
+/** 412 unless `ifMatch` (when given) matches the live cart. */
+function checkPrecondition(ifMatch: IfMatch | undefined, newest: CartVersion | null, now: Date): void {
+  if (ifMatch === undefined) return;
+  if (!isLive(newest, now)) throw new VersionConflictError(ifMatch, null);
+  if (ifMatch !== '*' && newest.version !== ifMatch) throw new VersionConflictError(ifMatch, newest.version);
+}
+
+/**
+ * Writes the next version: reads the newest, lets `next` decide the content (or that there is nothing to
+ * write), inserts it. A lost compare-and-set is a 412 telling the version that won when the caller gave
+ * If-Match, and a retry from that version otherwise (last writer wins).
+ */
+async function writeNext(
+  db: Db,
+  customerId: number,
+  options: CartWriteOptions,
+  next: (newest: CartVersion | null, now: Date) => CartContent | null,
+): Promise<CartVersion | null> {
+  await ensureCartIndexes(db);
+  const clock = options.now ?? (() => new Date());
+  for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt++) {
+    const now = clock();
+    const newest = await readNewestVersion(db, customerId);
+    checkPrecondition(options.ifMatch, newest, now);
+    const content = next(newest, now);
+    if (!content) return null;
+    const written = await insertNextVersion(db, customerId, newest, content);
+    if (written) return written;
+    if (options.ifMatch !== undefined) {
+      const winner = await readNewestVersion(db, customerId);
+      throw new VersionConflictError(options.ifMatch, isLive(winner, clock()) ? winner.version : null);
+    }
+    await retryPause(attempt);
+  }
+  throw new ConflictError('CART_BUSY', 'The cart is being changed by other requests; retry shortly.');
+}
+
+const expiry = (now: Date, options: CartWriteOptions) => new Date(now.getTime() + (options.ttlSeconds ?? DEFAULT_CART_TTL_SECONDS) * 1000);
 
 /**
  * Replaces the customer's cart (items and note; an absent note removes the old one) and returns it with
  * its new version. With If-Match, a stale version — or a cart that does not exist — is 412
- * VERSION_CONFLICT and nothing is written; of two writers with the same If-Match exactly one wins.
+ * VERSION_CONFLICT and nothing is written; of any number of writers with the same If-Match exactly one wins.
  */
 export async function saveCart(db: Db, customerId: number, body: SaveCartBody, options: CartWriteOptions = {}): Promise<Cart> {
-  await ensureCartIndexes(db);
-  const ttlMs = (options.ttlSeconds ?? DEFAULT_CART_TTL_SECONDS) * 1000;
-  const { doc } = await cartStoreCall(() => mutateCart(
-    db,
-    customerId,
-    (current, now) => {
-      checkPrecondition(options.ifMatch, current, now);
-      const next: CartState = {
-        items: body.items.map(copyItem),
-        ...(body.note === undefined ? {} : { note: body.note }),
-        deleted: false,
-        updatedAt: now,
-        expiresAt: new Date(now.getTime() + ttlMs),
-        // Kept so that a late retry of the last checkout still replays its order (checkout.ts).
-        ...(current?.lastCheckout ? { lastCheckout: current.lastCheckout } : {}),
-      };
-      return { write: true, next };
-    },
-    { conditional: options.ifMatch !== undefined, conflict: conflictFor(options.ifMatch), ...(options.now ? { now: options.now } : {}) },
-  ));
-  return toCart(doc!);
+  const written = await writeNext(db, customerId, options, (_newest, now) => ({
+    items: body.items.map(copyItem),
+    ...(body.note === undefined ? {} : { note: body.note }),
+    deleted: false,
+    updatedAt: now,
+    expiresAt: expiry(now, options),
+  }));
+  return toCart(written!);
 }
 
 /**
- * Deletes the cart: leaves a tombstone (no items, `deleted`), so versions keep increasing if the customer
- * creates a new cart. Idempotent: a missing, expired or already deleted cart is a no-op (`deleted:
- * false`). With If-Match, a stale version or a missing cart is 412.
+ * Deletes the cart: writes a tombstone version (no items, `deleted`), so that version numbers keep
+ * increasing if the customer creates a new cart. Idempotent: a missing, expired or already deleted cart
+ * is a no-op (`deleted: false`). With If-Match, a stale version or a missing cart is 412.
  */
-export async function deleteCart(
-  db: Db,
-  customerId: number,
-  options: CartWriteOptions = {},
-): Promise<{ deleted: boolean }> {
-  await ensureCartIndexes(db);
-  const ttlMs = (options.ttlSeconds ?? DEFAULT_CART_TTL_SECONDS) * 1000;
-  const { written } = await cartStoreCall(() => mutateCart(
-    db,
-    customerId,
-    (current, now) => {
-      checkPrecondition(options.ifMatch, current, now);
-      if (!isLive(current, now)) return { write: false, result: current };
-      return {
-        write: true,
-        next: {
-          items: [],
-          deleted: true,
-          updatedAt: now,
-          expiresAt: new Date(now.getTime() + ttlMs),
-          ...(current.lastCheckout ? { lastCheckout: current.lastCheckout } : {}),
-        },
-      };
-    },
-    { conditional: options.ifMatch !== undefined, conflict: conflictFor(options.ifMatch), ...(options.now ? { now: options.now } : {}) },
-  ));
-  return { deleted: written };
+export async function deleteCart(db: Db, customerId: number, options: CartWriteOptions = {}): Promise<{ deleted: boolean }> {
+  const written = await writeNext(db, customerId, options, (newest, now) =>
+    isLive(newest, now) ? { items: [], deleted: true, updatedAt: now, expiresAt: expiry(now, options) } : null,
+  );
+  return { deleted: written !== null };
 }
 
 /**
- * Physically removes expired carts and expired claims, for servers without TTL deletion (FerretDB v1).
- * Each cart is removed under a version claim, so a concurrent save that revives it wins or waits.
- * Returns how many carts it removed (at most `limit`). Not scheduled by default: docs/carts.md.
+ * Removes cart versions that expired more than the retention period ago, for servers without TTL deletion
+ * (FerretDB v1). Returns how many documents it removed (at most `limit`). Not scheduled: docs/carts.md.
  */
-export async function purgeExpiredCarts(db: Db, options: { limit?: number; now?: () => Date } = {}): Promise<number> {
-  const now = options.now?.() ?? new Date();
-  const carts = cartsCollection(db);
-  const claims = claimsCollection(db);
-  const expired = await carts
-    .find(
-      { expiresAt: { $lte: now } },
-      { projection: { _id: 1, version: 1, createdAt: 1 }, limit: options.limit ?? 500, maxTimeMS: CART_OP_MAX_TIME_MS },
-    )
-    .toArray();
-  let removed = 0;
-  for (const doc of expired) {
-    const { _id, version } = doc;
-    const claim = claimId(_id, cartEpoch(doc), version + 1);
-    try {
-      const createdAt = new Date();
-      await claims.insertOne({ _id: claim, createdAt, expiresAt: new Date(createdAt.getTime() + CLAIM_RETENTION_MS) });
-    } catch (error) {
-      if (isDuplicateKey(error)) continue; // someone is writing this cart right now
-      throw error;
-    }
-    const result = await carts.deleteOne({ _id, version, expiresAt: { $lte: now } });
-    removed += result.deletedCount;
-  }
-  await claims.deleteMany({ expiresAt: { $lte: now } });
-  return removed;
+export function purgeExpiredCarts(db: Db, options: { limit?: number; now?: () => Date } = {}): Promise<number> {
+  return purgeVersions(db, options.now?.() ?? new Date(), options.limit);
 }

@@ -1,36 +1,30 @@
 import type { Db } from 'mongodb';
 import type { Sql } from '../clients/postgres.js';
 import { AppError, ConflictError, NotFoundError } from '../errors.js';
-import { logger } from '../logger.js';
-import { createOrder, type Order } from '../orders/create-order.js';
+import { describeError, logger } from '../logger.js';
+import { CheckoutKeyTakenError, createOrder, type Order } from '../orders/create-order.js';
 import { CreateOrderBodySchema } from '../orders/schemas.js';
 import { VersionConflictError } from './carts.js';
+import { DEFAULT_CART_TTL_SECONDS } from './rules.js';
 import type { IfMatch } from './schemas.js';
-import {
-  CART_OP_MAX_TIME_MS,
-  cartEpoch,
-  cartsCollection,
-  cartStoreCall,
-  DEFAULT_CART_TTL_SECONDS,
-  ensureCartIndexes,
-  isLive,
-  type CartDocument,
-} from './store.js';
-import { mutateCart } from './versioning.js';
+import { ensureCartIndexes, insertNextVersion, isLive, readNewestVersion, type CartVersion } from './store.js';
 
 /**
  * POST /carts/{customerId}/checkout: the cart becomes an order through createOrder — the very code behind
  * POST /orders, so the same stock rules, errors and idempotency — and is then emptied.
  *
- * Order of effects and the crash window (docs/carts.md):
- * 1. read the cart (MongoDB down ⇒ 503 here, before any order exists);
- * 2. createOrder under a key derived from the cart's state, `cart:<epoch>:<version>`: one cart version can
- *    only ever become one order, whatever the client sends or how often it retries;
- * 3. notify (recordSale) for a new order, as POST /orders does;
- * 4. empty the cart (items cleared, version bumped) and remember the order in `lastCheckout`.
- * A crash between 2 and 4 leaves the cart full at the same version: any retry — same key, another key or
- * none — derives the same order key and gets the committed order replayed, then empties the cart.
- * After 4, a retry with the same Idempotency-Key is answered from `lastCheckout` (replayed).
+ * Two keys make every retry safe (docs/carts.md):
+ * - the order key, `cart:<life>:<version>`, derived from the cart version: one cart version can only ever
+ *   become one order, whatever the client sends, so a retry after a crash between the order and emptying
+ *   the cart replays that order, with or without an Idempotency-Key;
+ * - the client's Idempotency-Key, recorded in Postgres (checkout_keys) in the order's own transaction: it
+ *   maps to that order for its whole lifetime (24 h), whatever happens to the cart afterwards. A key
+ *   already known is answered from Postgres before the cart is even read.
+ *
+ * Order of effects: (1) a known key → replay; (2) read the cart (MongoDB down ⇒ 503 before any order);
+ * (3) createOrder under the order key, recording the client's key; (4) recordSale for a new order, as
+ * POST /orders does; (5) empty the ordered version. A checkout that placed its order either leaves the
+ * cart emptied or says it did not (`cartEmptied: false`: the cart changed meanwhile, or the store failed).
  */
 export interface CheckoutDeps {
   db: Db;
@@ -50,18 +44,22 @@ export interface CheckoutOptions {
 export interface CheckoutResult {
   order: Order;
   replayed: boolean;
-  /** False when the order stands but the cart could not be emptied (logged; a retry replays). */
+  /**
+   * True when the ordered cart version is no longer the cart's content (emptied now or earlier); false
+   * when it could not be emptied: the cart changed during the checkout (the change stands) or the store
+   * failed after the order was placed (a retry replays the order and empties the cart).
+   */
   cartEmptied: boolean;
 }
 
-/** The order key for one state of one cart (≤ 128 visible ASCII characters, as createOrder requires). */
-export function cartOrderKey(doc: CartDocument): string {
-  return `cart:${cartEpoch(doc)}:${doc.version}`;
+/** The order key for one version of one cart (≤ 128 visible ASCII characters, as createOrder requires). */
+export function cartOrderKey(doc: Pick<CartVersion, 'life' | 'version'>): string {
+  return `cart:${doc.life.getTime()}:${doc.version}`;
 }
 
-function orderLines(customerId: number, doc: CartDocument) {
+function orderLines(customerId: number, doc: CartVersion) {
   const lines = doc.items.map(({ productId, quantity }) => ({ productId, quantity }));
-  // The POST /orders body rules (at most 50 lines, …) apply to a checkout too: same code, same limits.
+  // The POST /orders body rules apply to a checkout too: same code, same limits (a cart holds no more).
   const parsed = CreateOrderBodySchema.safeParse({ customerId, items: lines });
   if (!parsed.success) {
     throw new AppError(
@@ -74,17 +72,30 @@ function orderLines(customerId: number, doc: CartDocument) {
   return parsed.data.items;
 }
 
+interface CheckoutKeyOwner {
+  customerId: number;
+  cartKey: string;
+  response: Order;
+}
+
+async function findCheckoutKey(sql: Sql, key: string): Promise<CheckoutKeyOwner | undefined> {
+  const [row] = await sql<CheckoutKeyOwner[]>`
+    select customer_id as "customerId", cart_key as "cartKey", response from checkout_keys
+    where idempotency_key = ${key} and expires_at > now()`;
+  return row;
+}
+
 export async function checkoutCart(deps: CheckoutDeps, customerId: number, options: CheckoutOptions = {}): Promise<CheckoutResult> {
   const clock = options.now ?? (() => new Date());
-  const now = clock();
-  const doc = await cartStoreCall(() => cartsCollection(deps.db).findOne({ _id: customerId }, { maxTimeMS: CART_OP_MAX_TIME_MS }));
-
-  const last = doc?.lastCheckout;
-  if (options.idempotencyKey !== undefined && doc && last && last.idempotencyKey === options.idempotencyKey &&
-      doc.expiresAt.getTime() > now.getTime()) {
-    return { order: last.order, replayed: true, cartEmptied: true };
+  const key = options.idempotencyKey;
+  const ttlMs = (options.ttlSeconds ?? DEFAULT_CART_TTL_SECONDS) * 1000;
+  if (key !== undefined) {
+    const owner = await findCheckoutKey(deps.sql, key);
+    if (owner) return replay(deps, customerId, key, owner, ttlMs, clock);
   }
-  if (!isLive(doc, now)) {
+
+  const doc = await readNewestVersion(deps.db, customerId);
+  if (!isLive(doc, clock())) {
     if (options.ifMatch !== undefined) throw new VersionConflictError(options.ifMatch, null);
     throw new NotFoundError('CART_NOT_FOUND', `Customer ${customerId} has no cart.`, { customerId });
   }
@@ -95,77 +106,82 @@ export async function checkoutCart(deps: CheckoutDeps, customerId: number, optio
     throw new ConflictError('CART_EMPTY', 'The cart has no items to order.', { customerId, version: doc.version });
   }
   const items = orderLines(customerId, doc);
-  // Emptying the cart below is a write: make sure the TTL index exists before the first one.
+  // Emptying the cart below is a write: make sure the indexes exist before the first one.
   await ensureCartIndexes(deps.db);
 
   const orderKey = cartOrderKey(doc);
-  const { order, replayed } = await createOrder(deps.sql, { customerId, items }, { idempotencyKey: orderKey });
-
+  let placed: Awaited<ReturnType<typeof createOrder>>;
+  try {
+    placed = await createOrder(deps.sql, { customerId, items }, { idempotencyKey: orderKey, ...(key === undefined ? {} : { checkoutKey: key }) });
+  } catch (error) {
+    // Another request with the same key committed its checkout while this one was on its way.
+    if (!(error instanceof CheckoutKeyTakenError)) throw error;
+    const owner = await findCheckoutKey(deps.sql, error.checkoutKey);
+    if (!owner) throw new ConflictError('CHECKOUT_IN_PROGRESS', 'A checkout with this Idempotency-Key is in progress; retry shortly.');
+    return replay(deps, customerId, error.checkoutKey, owner, ttlMs, clock);
+  }
+  const { order, replayed } = placed;
   if (!replayed && deps.onNewOrder) {
     try {
       await deps.onNewOrder(order);
     } catch (error) {
-      logger.warn('post-order notification failed', { orderId: order.orderId, error: String(error) });
+      logger.warn('post-order notification failed', { orderId: order.orderId, error: describeError(error) });
     }
   }
-
-  const cartEmptied = await emptyCart(deps.db, doc, {
-    idempotencyKey: options.idempotencyKey ?? null,
-    orderKey,
-    order,
-    ttlMs: (options.ttlSeconds ?? DEFAULT_CART_TTL_SECONDS) * 1000,
-    clock,
-  });
+  const cartEmptied = await emptyOrderedVersion(deps.db, doc, orderKey, order, ttlMs, clock);
   return { order, replayed, cartEmptied };
 }
 
 /**
- * Clears the ordered cart version (compare-and-set on that exact version). Never throws: the order has
- * committed, so the caller answers 201 either way. If the cart changed meanwhile (the customer edited it
- * during checkout, or a concurrent checkout of the same version emptied it first), it is left alone.
+ * The answer to a checkout key already recorded: its order, replayed — for the customer it belongs to.
+ * If the cart still holds the version that was ordered (the first attempt failed after the order), it is
+ * emptied now.
  */
-async function emptyCart(
-  db: Db,
-  ordered: CartDocument,
-  checkout: { idempotencyKey: string | null; orderKey: string; order: Order; ttlMs: number; clock: () => Date },
-): Promise<boolean> {
-  const sameState = (current: CartDocument | null) =>
-    !!current && current.version === ordered.version && cartEpoch(current) === cartEpoch(ordered);
-  try {
-    await mutateCart(
-      db,
-      ordered._id,
-      (current, now) => {
-        if (!sameState(current)) throw new VersionConflictError(ordered.version, current?.version ?? null);
-        return {
-          write: true,
-          next: {
-            items: [],
-            deleted: false,
-            updatedAt: now,
-            expiresAt: new Date(now.getTime() + checkout.ttlMs),
-            lastCheckout: { idempotencyKey: checkout.idempotencyKey, orderKey: checkout.orderKey, order: checkout.order, at: now },
-          },
-        };
-      },
-      { conditional: true, conflict: (current) => new VersionConflictError(ordered.version, current?.version ?? null), now: checkout.clock },
+async function replay(
+  deps: CheckoutDeps,
+  customerId: number,
+  key: string,
+  owner: CheckoutKeyOwner,
+  ttlMs: number,
+  clock: () => Date,
+): Promise<CheckoutResult> {
+  if (owner.customerId !== customerId) {
+    throw new AppError(
+      422,
+      'IDEMPOTENCY_KEY_REUSED',
+      'This Idempotency-Key was already used for another checkout; use a new key for a new checkout.',
+      { idempotencyKey: key },
     );
-    return true;
-  } catch (error) {
-    if (error instanceof VersionConflictError) {
-      // Emptied by a concurrent checkout of the same version? Then all is as it should be.
-      const current = await cartsCollection(db)
-        .findOne({ _id: ordered._id }, { projection: { lastCheckout: 1 }, maxTimeMS: CART_OP_MAX_TIME_MS })
-        .catch(() => null);
-      if (current?.lastCheckout?.orderKey === checkout.orderKey) return true;
-      logger.warn('cart changed during checkout; left as it is', { customerId: ordered._id, orderId: checkout.order.orderId });
-      return false;
-    }
-    logger.error('order placed but the cart could not be emptied', {
-      customerId: ordered._id,
-      orderId: checkout.order.orderId,
-      error: error instanceof Error ? error : String(error),
+  }
+  const newest = await readNewestVersion(deps.db, customerId);
+  const stillFull = isLive(newest, clock()) && cartOrderKey(newest) === owner.cartKey && newest.items.length > 0;
+  const cartEmptied = stillFull ? await emptyOrderedVersion(deps.db, newest, owner.cartKey, owner.response, ttlMs, clock) : true;
+  return { order: owner.response, replayed: true, cartEmptied };
+}
+
+/**
+ * Writes the empty version after the ordered one: one insert, since the base is known (a compare-and-set:
+ * it fails if the cart changed after it was read). Never throws: the order has committed, the caller
+ * answers 201 either way and says whether the cart was emptied.
+ */
+async function emptyOrderedVersion(db: Db, ordered: CartVersion, orderKey: string, order: Order, ttlMs: number, clock: () => Date): Promise<boolean> {
+  const now = clock();
+  try {
+    const written = await insertNextVersion(db, ordered.customerId, ordered, {
+      items: [],
+      deleted: false,
+      updatedAt: now,
+      expiresAt: new Date(now.getTime() + ttlMs),
+      orderedAs: orderKey,
     });
+    if (written) return true;
+    // Emptied by a concurrent checkout of the same version? Then all is as it should be.
+    const newest = await readNewestVersion(db, ordered.customerId);
+    if (newest?.orderedAs === orderKey) return true;
+    logger.info('cart changed during checkout; the change stands', { customerId: ordered.customerId, orderId: order.orderId });
+    return false;
+  } catch (error) {
+    logger.error('order placed but the cart could not be emptied', { customerId: ordered.customerId, orderId: order.orderId, error: describeError(error) });
     return false;
   }
 }

@@ -1,9 +1,13 @@
 import * as z from 'zod';
 import { assertType, defineRoute, ErrorEnvelopeSchema, Timestamp, type SameKeys } from '../http/route.js';
-import { id } from '../http/schemas.js';
+import { id } from '../ids.js';
 import { IdempotencyKeyHeader, OrderSchema } from '../orders/routes.js';
 import type { Cart } from './carts.js';
-import { CartItemSchema, CartPathSchema, MAX_NOTE_LENGTH, OWN_CART, SaveCartBodySchema } from './schemas.js';
+import { MAX_NOTE_LENGTH } from './rules.js';
+import { CartItemSchema, CartPathSchema, SaveCartBodySchema } from './schemas.js';
+
+/** Cart routes act for the customer in the path: only that customer's token (or an admin) may call them. */
+const OWN_CART = { customer: ({ path }: { path: { customerId: number } }) => path.customerId } as const;
 
 export const CartSchema = z
   .object({
@@ -79,10 +83,17 @@ export const checkoutCartRoute = defineRoute({
   request: { path: CartPathSchema, access: OWN_CART },
   headers: [IdempotencyKeyHeader, IfMatchHeader],
   responses: {
-    201: { description: 'The order.', schema: OrderSchema, headers: { 'Idempotent-Replayed': '"true" on a replay.' } },
+    201: {
+      description: 'The order.',
+      schema: OrderSchema,
+      headers: {
+        'Idempotent-Replayed': '"true" on a replay.',
+        'Cart-Emptied': '"true" when the ordered cart is emptied; "false" when the cart changed during the checkout (the change stands) or could not be written (a retry empties it).',
+      },
+    },
     404: { description: 'CART_NOT_FOUND, CUSTOMER_NOT_FOUND or PRODUCT_NOT_FOUND.', schema: ErrorEnvelopeSchema },
     409: { description: 'CART_EMPTY, INSUFFICIENT_STOCK or CART_BUSY.', schema: ErrorEnvelopeSchema },
     412: VERSION_CONFLICT,
-    422: { description: 'IDEMPOTENCY_KEY_REUSED or ORDER_TOTAL_TOO_LARGE.', schema: ErrorEnvelopeSchema },
+    422: { description: 'IDEMPOTENCY_KEY_REUSED (the key belongs to another checkout or order), CART_NOT_ORDERABLE or ORDER_TOTAL_TOO_LARGE.', schema: ErrorEnvelopeSchema },
   },
 });

@@ -1,14 +1,15 @@
 import * as z from 'zod';
-import { ValidationError } from '../errors.js';
-import { id, idParam } from '../http/schemas.js';
+import { id, idParam } from '../ids.js';
+import { MAX_ORDER_LINES } from '../orders/rules.js';
+import { LineQuantitySchema } from '../orders/schemas.js';
+import { MAX_NOTE_LENGTH } from './rules.js';
 
 /**
  * The cart contract's input rules (docs/carts.md). Everything a client sends is checked here, before any
- * database call: the HTTP layer rejects a bad request with 400 VALIDATION_ERROR naming each bad field.
+ * database call: the HTTP layer rejects a bad request with 400 VALIDATION_ERROR naming each bad field. A
+ * cart line follows the order line rules (product id, quantity, at most MAX_ORDER_LINES lines), so a cart
+ * that validates can be checked out.
  */
-export const MAX_CART_ITEMS = 100;
-export const MAX_ITEM_QUANTITY = 1000;
-export const MAX_NOTE_LENGTH = 1000;
 
 /** Bounds of the free-form `attributes` object of one cart line. */
 export const ATTRIBUTE_LIMITS = {
@@ -122,21 +123,15 @@ export const AttributesSchema = z
   .superRefine(checkAttributes)
   .transform((value) => value as Attributes);
 
-const quantity = z
-  .number()
-  .int(`must be an integer between 1 and ${MAX_ITEM_QUANTITY}`)
-  .min(1, `must be an integer between 1 and ${MAX_ITEM_QUANTITY}`)
-  .max(MAX_ITEM_QUANTITY, `must be an integer between 1 and ${MAX_ITEM_QUANTITY}`);
-
 export const CartItemSchema = z.strictObject({
   productId: id,
-  quantity,
+  quantity: LineQuantitySchema,
   attributes: AttributesSchema.optional(),
 });
 
 /** PUT /carts/{customerId} body. Strict: unknown fields (a `customerId`, an `$set`…) are rejected. */
 export const SaveCartBodySchema = z.strictObject({
-  items: z.array(CartItemSchema).max(MAX_CART_ITEMS, `must contain at most ${MAX_CART_ITEMS} items`),
+  items: z.array(CartItemSchema).max(MAX_ORDER_LINES, `must contain at most ${MAX_ORDER_LINES} items`),
   note: z.string().max(MAX_NOTE_LENGTH).optional(),
 });
 
@@ -145,31 +140,5 @@ export const CartPathSchema = z.strictObject({ customerId: idParam });
 export type CartItem = z.output<typeof CartItemSchema>;
 export type SaveCartBody = z.output<typeof SaveCartBodySchema>;
 
-/**
- * `If-Match` precondition: a version the client last saw (`3` or the ETag form `"3"`), or `*` (the cart
- * must exist). Weak validators (`W/"3"`) and lists are rejected: a cart write needs a strong match.
- */
+/** A write's precondition on the cart version (If-Match): the version last seen, or '*' (the cart must exist). */
 export type IfMatch = number | '*';
-
-const IF_MATCH = /^(?:([1-9][0-9]{0,14})|"([1-9][0-9]{0,14})"|(\*))$/;
-
-export function parseIfMatchHeader(headers: Record<string, string | undefined>): IfMatch | undefined {
-  const raw = headers['if-match'];
-  if (raw === undefined) return undefined;
-  const match = IF_MATCH.exec(raw.trim());
-  if (!match) {
-    throw new ValidationError('Invalid If-Match header.', [
-      { field: 'headers.if-match', message: 'must be a cart version (e.g. 3 or "3") or *' },
-    ]);
-  }
-  if (match[3]) return '*';
-  return Number(match[1] ?? match[2]);
-}
-
-/** The ETag of a cart version (strong; the version is the whole validator). */
-export function etag(version: number): string {
-  return `"${version}"`;
-}
-
-/** Cart routes act for the customer in the path: only that customer's token (or an admin) may call them. */
-export const OWN_CART = { customer: ({ path }: { path: { customerId: number } }) => path.customerId } as const;

@@ -1,117 +1,171 @@
+/**
+ * The cart store: every MongoDB call the carts make, and the documents they make them with.
+ *
+ * A cart is a chain of immutable versions, one document each, `_id` = customer + version. Changing a cart
+ * from version v is inserting version v + 1: the unique `_id` makes that insert the compare-and-set — of
+ * any number of writers starting from v, exactly one inserts v + 1 and the others get a duplicate-key
+ * error. An insert with a unique key is atomic on every server that speaks the protocol: MongoDB, Atlas
+ * and FerretDB v1, which has no atomic conditional update (docs/carts.md has the measurements). There is
+ * no intermediate state: a writer that dies has either written its version or nothing, so it can never
+ * hold the cart for anyone else. A write costs two round trips (read the newest version, insert the next);
+ * emptying the version a checkout ordered costs one (that version is known).
+ *
+ * Versions are never reused while any version of the customer's cart is stored: a cart that expired (no
+ * write for CART_TTL_SECONDS) or was deleted continues from its last version, so a client or a stalled
+ * request holding an old version can never match a newer cart. Documents are removed only
+ * CART_RETENTION_MS after they expired (the `purgeAt` TTL index on MongoDB, purgeExpiredCarts elsewhere),
+ * long after any request that read them has ended.
+ */
 import type { Collection, Db } from 'mongodb';
-import { ServiceUnavailableError } from '../errors.js';
-import { isMongoUnavailable } from '../http/dependency-errors.js';
-import { logger } from '../logger.js';
-import type { Order } from '../orders/create-order.js';
+import { isDuplicateKey, isMongoUnavailable, isNotImplemented } from '../clients/errors.js';
+import { describeError, logger } from '../logger.js';
 import type { CartItem } from './schemas.js';
 
-/** Collection names. `cart_claims` is bookkeeping for atomic version changes (versioning.ts). */
-export const CARTS_COLLECTION = 'carts';
-export const CLAIMS_COLLECTION = 'cart_claims';
+export const CARTS_COLLECTION = 'cart_versions';
 
-/** Default inactivity period (config CART_TTL_SECONDS overrides it in the handlers). */
-export const DEFAULT_CART_TTL_SECONDS = 7 * 24 * 3600;
+/** How long a version stays stored after it expired: the bound on "a version number is never reused". */
+export const CART_RETENTION_MS = 30 * 24 * 3600 * 1000;
 
 /** Server-side bound for every cart command (FerretDB honours it on find and findAndModify). */
 export const CART_OP_MAX_TIME_MS = 2_000;
 
-/** What the last successful checkout of this cart produced; lets a retry with the same key replay it. */
-export interface LastCheckout {
-  /** The client's Idempotency-Key, if it sent one. */
-  idempotencyKey: string | null;
-  /** The key the order was placed under (derived from the cart state, see checkout.ts). */
-  orderKey: string;
-  order: Order;
-  at: Date;
+export interface CartVersion {
+  /** `${customerId}:${version}`, both zero-padded so that the string order is the numeric order. */
+  _id: string;
+  customerId: number;
+  version: number;
+  /**
+   * When this cart's life began: its first version after nothing was stored for the customer. Part of the
+   * order key a checkout derives (checkout.ts), so that keys stay unique if version numbers start over.
+   */
+  life: Date;
+  items: CartItem[];
+  note?: string;
+  /** A DELETE's tombstone: the cart is gone, its version number stays taken. */
+  deleted: boolean;
+  updatedAt: Date;
+  /** The end of the cart's inactivity period (every write moves it). */
+  expiresAt: Date;
+  /** expiresAt + CART_RETENTION_MS: when the document may be removed (TTL index). */
+  purgeAt: Date;
+  /** On the empty version a checkout wrote: the order key of the version it ordered. */
+  orderedAs?: string;
+}
+
+/** What a writer decides; the store adds the identity and bookkeeping fields. */
+export type CartContent = Pick<CartVersion, 'items' | 'note' | 'deleted' | 'updatedAt' | 'expiresAt' | 'orderedAs'>;
+
+const pad = (value: number, width: number) => String(value).padStart(width, '0');
+const versionId = (customerId: number, version: number) => `${pad(customerId, 10)}:${pad(version, 15)}`;
+
+function versions(db: Db): Collection<CartVersion> {
+  return db.collection<CartVersion>(CARTS_COLLECTION);
+}
+
+/** A cart a client may see: not deleted and not expired (`expiresAt > now`). */
+export function isLive(doc: CartVersion | null | undefined, now: Date): doc is CartVersion {
+  return !!doc && !doc.deleted && doc.expiresAt.getTime() > now.getTime();
+}
+
+/** The newest stored version of the customer's cart (expired and deleted ones too), or null. One round trip. */
+export async function readNewestVersion(db: Db, customerId: number): Promise<CartVersion | null> {
+  const [newest] = await versions(db)
+    .find(
+      // Every version of this customer: "<customer>:" followed by digits, all below "<customer>:~".
+      { _id: { $gt: `${pad(customerId, 10)}:`, $lt: `${pad(customerId, 10)}:~` } },
+      { sort: { _id: -1 }, limit: 1, maxTimeMS: CART_OP_MAX_TIME_MS },
+    )
+    .toArray();
+  return newest ?? null;
 }
 
 /**
- * One document per customer. A DELETE leaves a tombstone (`deleted: true`, no items) so that the version
- * keeps increasing across delete + re-create: a client holding an old version can never match a newer
- * cart. Documents disappear physically only through expiry (TTL index where supported).
+ * Inserts the version after `base` (or version 1 of a new life when nothing is stored). Returns it, or null
+ * when another writer inserted that version first: the compare-and-set was lost and nothing was written.
  */
-export interface CartDocument {
-  _id: number;
-  /**
-   * When this document was created (insertOne). Identifies one "life" of the cart: version numbers start
-   * again at 1 after a physical removal (expiry), so claims and derived order keys include it.
-   * Absent on documents written before this field existed.
-   */
-  createdAt?: Date;
-  items: CartItem[];
-  note?: string;
-  deleted: boolean;
-  updatedAt: Date;
-  expiresAt: Date;
-  version: number;
-  lastCheckout?: LastCheckout;
-}
-
-export interface ClaimDocument {
-  /** `${customerId}:${cart createdAt ms}:${version}` — the unique _id is the atomic primitive. */
-  _id: string;
-  createdAt: Date;
-  expiresAt: Date;
-}
-
-export function cartsCollection(db: Db): Collection<CartDocument> {
-  return db.collection<CartDocument>(CARTS_COLLECTION);
-}
-
-export function claimsCollection(db: Db): Collection<ClaimDocument> {
-  return db.collection<ClaimDocument>(CLAIMS_COLLECTION);
-}
-
-/** The cart's life, for claim ids and derived keys (0 for documents without createdAt). */
-export function cartEpoch(doc: Pick<CartDocument, 'createdAt'>): number {
-  return doc.createdAt?.getTime() ?? 0;
-}
-
-/** A cart a client may see: not deleted and not expired (`expiresAt > now`, as the read filters say). */
-export function isLive(doc: CartDocument | null | undefined, now: Date): doc is CartDocument {
-  return !!doc && doc.deleted !== true && doc.expiresAt.getTime() > now.getTime();
-}
-
-/** The filter every read uses, so an expired cart never comes back even before any TTL deletion. */
-export function liveCartFilter(customerId: number, now: Date) {
-  return { _id: customerId, deleted: { $ne: true }, expiresAt: { $gt: now } };
-}
-
-export interface IndexStatus {
-  /** True when the server accepted the TTL indexes (MongoDB); false on FerretDB v1 (NotImplemented). */
-  ttl: boolean;
-}
-
-const ensured = new Map<string, Promise<IndexStatus>>();
-
-function isNotImplemented(error: unknown): boolean {
-  const { code, codeName } = (error ?? {}) as { code?: unknown; codeName?: unknown };
-  return code === 238 || codeName === 'NotImplemented';
-}
-
-async function createIndexes(db: Db): Promise<IndexStatus> {
+export async function insertNextVersion(
+  db: Db,
+  customerId: number,
+  base: CartVersion | null,
+  content: CartContent,
+  retentionMs = CART_RETENTION_MS,
+): Promise<CartVersion | null> {
+  const version = (base?.version ?? 0) + 1;
+  const doc: CartVersion = {
+    _id: versionId(customerId, version),
+    customerId,
+    version,
+    life: base?.life ?? content.updatedAt,
+    items: content.items,
+    ...(content.note === undefined ? {} : { note: content.note }),
+    deleted: content.deleted,
+    updatedAt: content.updatedAt,
+    expiresAt: content.expiresAt,
+    purgeAt: new Date(content.expiresAt.getTime() + retentionMs),
+    ...(content.orderedAs === undefined ? {} : { orderedAs: content.orderedAs }),
+  };
   try {
-    await cartsCollection(db).createIndex({ expiresAt: 1 }, { name: 'expiresAt_ttl', expireAfterSeconds: 0 });
-    await claimsCollection(db).createIndex({ expiresAt: 1 }, { name: 'expiresAt_ttl', expireAfterSeconds: 0 });
-    return { ttl: true };
+    await versions(db).insertOne(doc);
+    return doc;
   } catch (error) {
-    if (isMongoUnavailable(error)) throw error;
-    if (isNotImplemented(error)) {
-      // FerretDB v1.x: "Index option "expireAfterSeconds" is not implemented yet". Reads filter on
-      // expiresAt anyway; purgeExpiredCarts() is the manual substitute (docs/carts.md).
-      logger.info('cart TTL index not supported by this server; expired carts are filtered, not deleted');
-      return { ttl: false };
-    }
-    // Anything else (missing privilege, conflicting index) must not take the carts down: log it loudly.
-    logger.error('cart index creation failed', { error: error instanceof Error ? error : String(error) });
-    return { ttl: false };
+    if (isDuplicateKey(error)) return null;
+    throw error;
   }
 }
 
 /**
- * Creates the TTL indexes once per container and database (a memoised promise: concurrent first calls
- * share it, later calls cost nothing). createIndex is idempotent on the server. If the server is
- * unreachable the memo is dropped, so the next request tries again, and the error propagates (→ 503).
+ * Removes versions whose purgeAt has passed (at most `limit`), for servers without TTL deletion (FerretDB
+ * v1); MongoDB's TTL monitor does the same by itself. Returns how many it removed.
+ */
+export async function purgeVersions(db: Db, now: Date, limit = 500): Promise<number> {
+  const due = await versions(db)
+    .find({ purgeAt: { $lte: now } }, { projection: { _id: 1 }, limit, maxTimeMS: CART_OP_MAX_TIME_MS })
+    .toArray();
+  if (due.length === 0) return 0;
+  const { deletedCount } = await versions(db).deleteMany({ _id: { $in: due.map((doc) => doc._id) }, purgeAt: { $lte: now } });
+  return deletedCount;
+}
+
+// --- indexes ------------------------------------------------------------------------------------------
+
+export const TTL_INDEX_NAME = 'purgeAt_ttl';
+
+export interface IndexStatus {
+  /** 'ttl': MongoDB deletes due versions itself; 'plain': this server has no TTL indexes (FerretDB v1), so
+   *  the index only serves purgeExpiredCarts; 'failed': the index could not be created (see error). */
+  status: 'ttl' | 'plain' | 'failed';
+  error?: { code?: unknown; codeName?: unknown; message: string };
+}
+
+const ensured = new Map<string, Promise<IndexStatus>>();
+
+async function createIndexes(db: Db): Promise<IndexStatus> {
+  try {
+    try {
+      await versions(db).createIndex({ purgeAt: 1 }, { name: TTL_INDEX_NAME, expireAfterSeconds: 0 });
+      return { status: 'ttl' };
+    } catch (error) {
+      if (!isNotImplemented(error)) throw error;
+    }
+    // FerretDB v1.x: "Index option "expireAfterSeconds" is not implemented yet". Reads filter on
+    // expiresAt anyway; the same index without TTL serves purgeExpiredCarts (docs/carts.md).
+    await versions(db).createIndex({ purgeAt: 1 }, { name: TTL_INDEX_NAME });
+    logger.info('cart TTL index not supported by this server; due cart versions are removed by purgeExpiredCarts');
+    return { status: 'plain' };
+  } catch (error) {
+    if (isMongoUnavailable(error)) throw error;
+    // A conflicting index, a missing privilege: carts keep working, but expired ones are never removed.
+    // Loud, and reported by the health check until the index is fixed.
+    logger.error('cart index creation failed', { error: describeError(error) });
+    const { code, codeName } = error as { code?: unknown; codeName?: unknown };
+    return { status: 'failed', error: { code, codeName, message: String(describeError(error).message) } };
+  }
+}
+
+/**
+ * Creates the cart indexes once per container and database (a memoised promise: concurrent first calls
+ * share it). createIndex is idempotent on the server. If the server is unreachable the memo is dropped,
+ * so the next request tries again, and the error propagates (→ 503).
  */
 export function ensureCartIndexes(db: Db): Promise<IndexStatus> {
   const key = db.databaseName;
@@ -124,30 +178,12 @@ export function ensureCartIndexes(db: Db): Promise<IndexStatus> {
   return pending;
 }
 
-/** Forgets which databases were indexed (tests that drop collections). */
-export function resetCartIndexMemo(): void {
-  ensured.clear();
+/** The outcome of this container's index creation for `db`, without creating anything; undefined if none yet. */
+export function cartIndexStatus(db: Db): Promise<IndexStatus> | undefined {
+  return ensured.get(db.databaseName);
 }
 
-/**
- * A command the server gave up on because of our maxTimeMS: MongoDB answers 50 MaxTimeMSExpired, FerretDB
- * v1 answers 1 InternalError "… context deadline exceeded". Either way the store is too slow right now,
- * which is a 503 (retry later), not a 500. Nothing was written: the server aborted the command.
- */
-export function isServerTimeout(error: unknown): boolean {
-  const { code, codeName, message } = (error ?? {}) as { code?: unknown; codeName?: unknown; message?: unknown };
-  if (code === 50 || codeName === 'MaxTimeMSExpired') return true;
-  return code === 1 && typeof message === 'string' && message.includes('context deadline exceeded');
-}
-
-/** Runs a cart operation, turning a server-side timeout into 503 CART_STORE_UNAVAILABLE. */
-export async function cartStoreCall<T>(operation: () => Promise<T>): Promise<T> {
-  try {
-    return await operation();
-  } catch (error) {
-    if (isServerTimeout(error)) {
-      throw new ServiceUnavailableError('CART_STORE_UNAVAILABLE', 'The cart store is too slow right now; retry shortly.');
-    }
-    throw error;
-  }
+/** A ping of the cart store (the health check). */
+export async function pingCartStore(db: Db): Promise<void> {
+  await db.command({ ping: 1 });
 }

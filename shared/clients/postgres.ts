@@ -72,22 +72,6 @@ export function discardSql(): void {
   current?.end({ timeout: 0 }).catch(() => {});
 }
 
-/**
- * Failures that happen before a statement is sent — the connection could not be opened, or the server
- * refused it at start-up (57P03 starting up / shutting down, 53300 too many connections) — so the
- * statement certainly did not run: retrying it once on a fresh connection cannot apply anything twice.
- * Anything that can happen once a statement was sent (a reset, a closed or ended connection, a timeout)
- * is not in this list: that statement may have committed.
- */
-const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'CONNECT_TIMEOUT', '57P03', '53300']);
-
-export function failedBeforeSending(error: unknown): boolean {
-  const { code, errors } = (typeof error === 'object' && error !== null ? error : {}) as { code?: unknown; errors?: unknown };
-  if (typeof code === 'string' && NOT_SENT_CODES.has(code)) return true;
-  // Node wraps multi-address connection failures (IPv4 + IPv6) in an AggregateError.
-  return Array.isArray(errors) && errors.length > 0 && errors.every(failedBeforeSending);
-}
-
 /** Closes the container's pool (scripts and tests; Lambda simply freezes the container). */
 export async function closeSql(): Promise<void> {
   const current = sql;

@@ -3,6 +3,7 @@ import packageJson from '../../package.json' with { type: 'json' };
 import { getAnalyticsSummaryRoute } from '../analytics/routes.js';
 import { getLatestBenchmarkRoute } from '../benchmarks/routes.js';
 import { checkoutCartRoute, deleteCartRoute, getCartRoute, saveCartRoute } from '../carts/routes.js';
+import { getHealthRoute } from '../health/routes.js';
 import { createOrderRoute } from '../orders/routes.js';
 import { getTopProductsRoute } from '../products/routes.js';
 import { buildOpenApi } from './openapi.js';
@@ -39,6 +40,7 @@ export const ROUTES: readonly RouteDefinition[] = [
   getLatestBenchmarkRoute,
   getAnalyticsSummaryRoute,
   getOpenApiRoute,
+  getHealthRoute,
 ];
 
 export function openApiDocument(): Record<string, unknown> {

@@ -1,20 +1,12 @@
 import type { Sql } from '../clients/postgres.js';
 import { AppError, ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import { logger } from '../logger.js';
-import {
-  IDEMPOTENCY_KEY_TTL_SECONDS,
-  isValidIdempotencyKey,
-  PURGE_BATCH_SIZE,
-  PURGE_PROBABILITY,
-  purgeExpiredIdempotencyKeys,
-  requestHash,
-} from './idempotency.js';
+import { isValidIdempotencyKey, PURGE_BATCH_SIZE, PURGE_PROBABILITY, purgeExpiredIdempotencyKeys, requestHash } from './idempotency.js';
 import { DEFAULT_RETRY_POLICY, withRetry } from './retry.js';
+import { IDEMPOTENCY_KEY_TTL_SECONDS } from './rules.js';
+import type { OrderItemInput } from './schemas.js';
 
-export interface OrderItemInput {
-  productId: number;
-  quantity: number;
-}
+export type { OrderItemInput } from './schemas.js';
 
 export interface CreateOrderInput {
   customerId: number;
@@ -33,12 +25,20 @@ export interface Order {
 export interface CreateOrderOptions {
   /** Client-chosen key (1–128 visible ASCII chars), scoped to the customer; see docs/orders.md. */
   idempotencyKey?: string;
+  /**
+   * A cart checkout's own Idempotency-Key (checkout_keys, unique across customers), recorded in the same
+   * transaction as the order — or, when `idempotencyKey` is replayed, pointing at the replayed order.
+   * Needs `idempotencyKey` (the key derived from the cart version).
+   */
+  checkoutKey?: string;
 }
 
 export interface CreateOrderResult {
   order: Order;
   /** True when `order` is the stored answer to an earlier request with the same key. */
   replayed: boolean;
+  /** With a checkoutKey: it now maps to `order` (a taken key throws CheckoutKeyTakenError instead). */
+  checkoutKeyRecorded?: boolean;
 }
 
 /** Merges duplicate product lines and sorts by product id (the lock order that prevents deadlocks). */
@@ -72,18 +72,26 @@ export function mergeItems(items: readonly OrderItemInput[]): OrderItemInput[] {
  *   current value; CHECK (stock_quantity >= 0) remains the last line of defence.
  * - the 201 body is built here, stored with the key (json keeps its text), and returned, so a replay
  *   is byte-for-byte the first answer.
+ * - checkout variant, $7 the checkout's own key: it is inserted first, for the new order or for the
+ *   replayed one, and the key row and the order are gated on that insert. A checkout key another
+ *   transaction holds makes this insert wait, then conflict: nothing is written, and the caller answers
+ *   from that key's order. The checkout key thus exists exactly when its order does.
  */
-function placeOrderSql(keyed: boolean): string {
+type Variant = 'plain' | 'keyed' | 'checkout';
+
+function placeOrderSql(variant: Variant): string {
   // Without a key the statement does not mention idempotency_keys at all: fewer relations to open and
   // lock per order (Postgres keeps at most 16 relation locks per backend on its uncontended fast path).
+  const keyed = variant !== 'plain';
   const when = (fragment: string, otherwise = '') => (keyed ? fragment : otherwise);
+  const checkout = (fragment: string, otherwise = '') => (variant === 'checkout' ? fragment : otherwise);
   return `
 with
 req as (
   select r.product_id, r.quantity from unnest($2::int[], $3::int[]) as r(product_id, quantity)
 ),${when(`
 existing as materialized (
-  select k.request_hash, k.response
+  select k.request_hash, k.response, k.order_id
   from idempotency_keys k
   where k.customer_id = $1::int and k.idempotency_key = $4::text and k.expires_at > now()
 ),`)}
@@ -128,11 +136,22 @@ body as materialized (
               order by l.product_id) from lines l)
   ) as response
   from new_order o
-),${when(`
+),${checkout(`
+saved_checkout_key as (
+  insert into checkout_keys as ck (idempotency_key, customer_id, order_id, cart_key, response, expires_at)
+  select $7::text, $1::int, x.order_id, $4::text, x.response, now() + make_interval(secs => $6::int)
+  from (select b.order_id, b.response from body b union all select e.order_id, e.response from existing e) x
+  on conflict (idempotency_key) do update
+    set customer_id = excluded.customer_id, order_id = excluded.order_id, cart_key = excluded.cart_key,
+        response = excluded.response, created_at = excluded.created_at, expires_at = excluded.expires_at
+    where ck.expires_at <= now()
+  returning ck.order_id
+),`)}${when(`
 saved_key as (
   insert into idempotency_keys as k (customer_id, idempotency_key, request_hash, order_id, response, expires_at)
   select $1::int, $4::text, $5::bytea, b.order_id, b.response, now() + make_interval(secs => $6::int)
-  from body b
+  from body b${checkout(`
+  where exists (select from saved_checkout_key)`)}
   on conflict (customer_id, idempotency_key) do update
     set request_hash = excluded.request_hash, order_id = excluded.order_id, response = excluded.response,
         created_at = excluded.created_at, expires_at = excluded.expires_at
@@ -162,12 +181,16 @@ select
   ${when('e.request_hash', 'null::bytea')} as replay_hash,
   c.customer_found,
   c.missing,
-  c.short
+  c.short,
+  ${checkout(`case when exists (select from body) or exists (select from existing) then exists (select from saved_checkout_key) end`, 'null::boolean')} as checkout_key_recorded
 from checked c${when(' left join existing e on true')}`;
 }
 
-const PLACE_ORDER_SQL = placeOrderSql(false);
-const PLACE_KEYED_ORDER_SQL = placeOrderSql(true);
+const STATEMENTS: Record<Variant, string> = {
+  plain: placeOrderSql('plain'),
+  keyed: placeOrderSql('keyed'),
+  checkout: placeOrderSql('checkout'),
+};
 
 interface PlaceOrderRow {
   created: Order | null;
@@ -176,6 +199,15 @@ interface PlaceOrderRow {
   customer_found: boolean;
   missing: number[];
   short: Array<{ productId: number; requested: number; available: number }>;
+  checkout_key_recorded: boolean | null;
+}
+
+/** A checkout key already maps to an order (see CreateOrderOptions.checkoutKey): nothing was written. */
+export class CheckoutKeyTakenError extends Error {
+  override name = 'CheckoutKeyTakenError';
+  constructor(readonly checkoutKey: string) {
+    super('the checkout key already maps to an order');
+  }
 }
 
 interface StoredKey {
@@ -258,10 +290,16 @@ export async function createOrder(
   const productIds = items.map((item) => item.productId);
   const quantities = items.map((item) => item.quantity);
   const hash = key === undefined ? null : requestHash(customerId, items);
+  const checkoutKey = key === undefined ? undefined : options.checkoutKey;
+  if (checkoutKey !== undefined && !isValidIdempotencyKey(checkoutKey)) {
+    throw new ValidationError('Invalid idempotency key.', [{ field: 'checkoutKey', message: 'must be 1–128 visible ASCII characters' }]);
+  }
   const [statement, params] =
     key === undefined
-      ? [PLACE_ORDER_SQL, [customerId, productIds, quantities]]
-      : [PLACE_KEYED_ORDER_SQL, [customerId, productIds, quantities, key, hash, IDEMPOTENCY_KEY_TTL_SECONDS]];
+      ? [STATEMENTS.plain, [customerId, productIds, quantities]]
+      : checkoutKey === undefined
+        ? [STATEMENTS.keyed, [customerId, productIds, quantities, key, hash, IDEMPOTENCY_KEY_TTL_SECONDS]]
+        : [STATEMENTS.checkout, [customerId, productIds, quantities, key, hash, IDEMPOTENCY_KEY_TTL_SECONDS, checkoutKey]];
 
   for (let attempt = 1; ; attempt++) {
     let row: PlaceOrderRow;
@@ -275,12 +313,15 @@ export async function createOrder(
       throw mapRaceError(error, customerId);
     }
 
+    // The checkout key belongs to another checkout: nothing was written; its owner has the answer.
+    if (row.checkout_key_recorded === false) throw new CheckoutKeyTakenError(checkoutKey!);
+    const recorded = checkoutKey === undefined ? {} : { checkoutKeyRecorded: true };
     if (row.replay && row.replay_hash && key !== undefined && hash) {
-      return replayOrReject({ request_hash: row.replay_hash, response: row.replay }, hash, key);
+      return { ...replayOrReject({ request_hash: row.replay_hash, response: row.replay }, hash, key), ...recorded };
     }
     if (row.created) {
       if (key !== undefined) await maybePurge(sql);
-      return { order: row.created, replayed: false };
+      return { order: row.created, replayed: false, ...recorded };
     }
     // Nothing was written. With a key, a concurrent request with the same key may have committed while
     // we waited for its locks: its answer wins over any error we computed from the older snapshot.

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Sql } from '../clients/postgres.js';
-import type { OrderItemInput } from './create-order.js';
+import { IDEMPOTENCY_KEY_PATTERN } from './rules.js';
+import type { OrderItemInput } from './schemas.js';
 
 /**
  * Idempotency keys for order creation (semantics in docs/orders.md):
@@ -9,11 +10,6 @@ import type { OrderItemInput } from './create-order.js';
  * - expiry: 24 h after the order; an expired key is ignored (a new order may take it over) and
  *   expired rows are purged in bounded batches (opportunistically after keyed orders, or by a job).
  */
-export const IDEMPOTENCY_KEY_TTL_SECONDS = 24 * 60 * 60;
-
-/** 1–128 visible ASCII characters (RFC 5234 VCHAR, %x21-7E). The table has the same CHECK. */
-export const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7E]{1,128}$/;
-
 export function isValidIdempotencyKey(key: string): boolean {
   return IDEMPOTENCY_KEY_PATTERN.test(key);
 }
@@ -33,19 +29,26 @@ export const PURGE_PROBABILITY = 0.01;
 export const PURGE_BATCH_SIZE = 500;
 
 /**
- * Deletes up to `batchSize` expired keys (oldest first, skipping rows another transaction holds) and
- * returns how many it deleted. Cheap (index on expires_at) and safe to run concurrently; a scheduled
- * job can call it in a loop until it returns less than `batchSize`.
+ * Deletes up to `batchSize` expired keys of each kind — POST /orders keys and checkout keys — (oldest
+ * first, skipping rows another transaction holds) in one statement, and returns how many it deleted.
+ * Cheap (indexes on expires_at) and safe to run concurrently; a scheduled job can call it in a loop until
+ * it returns less than `batchSize`.
  */
 export async function purgeExpiredIdempotencyKeys(sql: Sql, batchSize = PURGE_BATCH_SIZE): Promise<number> {
-  const result = await sql`
-    delete from idempotency_keys
-    where (customer_id, idempotency_key) in (
-      select customer_id, idempotency_key from idempotency_keys
-      where expires_at <= now()
-      order by expires_at
-      limit ${batchSize}
-      for update skip locked
-    )`;
-  return result.count;
+  const [row] = await sql<[{ purged: number }]>`
+    with order_keys as (
+      delete from idempotency_keys
+      where (customer_id, idempotency_key) in (
+        select customer_id, idempotency_key from idempotency_keys
+        where expires_at <= now() order by expires_at limit ${batchSize} for update skip locked)
+      returning 1
+    ), checkout_keys as (
+      delete from checkout_keys
+      where idempotency_key in (
+        select idempotency_key from checkout_keys
+        where expires_at <= now() order by expires_at limit ${batchSize} for update skip locked)
+      returning 1
+    )
+    select (select count(*) from order_keys)::int + (select count(*) from checkout_keys)::int as purged`;
+  return row.purged;
 }

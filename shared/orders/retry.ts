@@ -1,4 +1,4 @@
-import { failedBeforeSending } from '../clients/postgres.js';
+import { failedBeforeSending } from '../clients/errors.js';
 
 /**
  * Retry policy for transient transaction failures. Retried:

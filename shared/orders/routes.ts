@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { id } from '../http/schemas.js';
+import { id } from '../ids.js';
 import { assertType, ErrorEnvelopeSchema, defineRoute, Money, Timestamp, type SameKeys } from '../http/route.js';
 import type { Order } from './create-order.js';
 import { CreateOrderBodySchema, IdempotencyKeySchema } from './schemas.js';

@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { assertType, defineRoute, Money, Timestamp, type SameKeys } from '../http/route.js';
-import { id, intQueryParam } from '../http/schemas.js';
+import { intQueryParam } from '../http/schemas.js';
+import { id } from '../ids.js';
 import { MAX_LIMIT, type TopProductsResult } from './top-products.js';
 import { MAX_WINDOW_DAYS } from './window.js';
 

@@ -1,6 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { CARTS_COLLECTION, ensureCartIndexes } from '../../shared/carts/store.js';
+import { CARTS_COLLECTION, ensureCartIndexes, TTL_INDEX_NAME } from '../../shared/carts/store.js';
+import { createRedis } from '../../shared/clients/redis.js';
+import { parseConfig } from '../../shared/config.js';
+import { checkHealth } from '../../shared/health/health.js';
 import { logger } from '../../shared/logger.js';
+import { testSql } from '../helpers/db.js';
 import { testMongo } from './helpers.js';
 
 /**
@@ -10,23 +14,33 @@ import { testMongo } from './helpers.js';
  */
 const { client } = testMongo();
 const db = client.db(`${process.env.MONGODB_DATABASE}_indexes`);
-const TTL_INDEX_NAME = 'expiresAt_ttl';
 
 beforeAll(async () => {
   await db.dropDatabase();
   await db.collection(CARTS_COLLECTION).createIndex({ somethingElse: 1 }, { name: TTL_INDEX_NAME });
 });
 
+const sql = testSql();
+
 afterAll(async () => {
   await db.dropDatabase();
   await client.close();
+  await sql.end();
 });
 
 describe('a conflicting index on the cart collection', () => {
   it('is reported by ensureCartIndexes and logged as an error, not swallowed', async () => {
     const errors = vi.spyOn(logger, 'error');
     const status = await ensureCartIndexes(db);
+    expect(status.status).toBe('failed');
     expect(status.error, JSON.stringify(status)).toMatchObject({ codeName: expect.stringMatching(/Conflict/) });
     expect(errors).toHaveBeenCalledWith('cart index creation failed', expect.objectContaining({ error: expect.anything() }));
+  });
+
+  it('makes the health check report the store as degraded, naming the conflict', async () => {
+    const config = parseConfig(process.env);
+    const report = await checkHealth({ sql, redis: createRedis(config.redis), redisTimeoutMs: 1_000, db });
+    expect(report.checks.cartIndexes).toEqual({ status: 'failed', code: expect.stringMatching(/Conflict/) });
+    expect([report.status, report.checks.postgres.status, report.checks.redis.status, report.checks.mongo.status]).toEqual(['degraded', 'ok', 'ok', 'ok']);
   });
 });

@@ -1,10 +1,11 @@
 import type { Db } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getCart, purgeExpiredCarts, saveCart, type Cart } from '../../shared/carts/carts.js';
+import { CARTS_COLLECTION } from '../../shared/carts/store.js';
 import { resetCarts, sleep, testMongo } from './helpers.js';
 
-/** Where the server's TTL monitor looks (MongoDB), as of the write protocol under test. */
-const TTL_INDEX = { collection: 'carts', field: 'expiresAt' };
+/** Where the server's TTL monitor looks (MongoDB). */
+const TTL_INDEX = { collection: CARTS_COLLECTION, field: 'purgeAt' };
 
 /**
  * What a cart writer leaves behind when it dies, stalls or loses a race — on the real Mongo-protocol

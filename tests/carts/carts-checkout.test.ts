@@ -124,7 +124,7 @@ describe('checkout', () => {
     const unknownCustomer = await checkout(888_888);
     expect(unknownCustomer.status).toBe(404);
     expect(unknownCustomer.body.error.code).toBe('CUSTOMER_NOT_FOUND');
-    expect((await snapshotCarts(db)).filter((doc: any) => doc._id !== 888_888)).toEqual(before);
+    expect((await snapshotCarts(db)).filter((doc: any) => doc.customerId !== 888_888)).toEqual(before);
   });
 
   it('replay with the same Idempotency-Key: one order, the same body, Idempotent-Replayed: true', async () => {
@@ -221,7 +221,7 @@ describe('checkout', () => {
     expect((await get(c)).body.items).toEqual([]);
   });
 
-  it('missing cart 404, empty cart 409, stale If-Match 412, more lines than an order takes 422 — nothing ordered', async () => {
+  it('missing cart 404, empty cart 409, stale If-Match 412, more lines than an order takes 400 — nothing ordered', async () => {
     const c = customer(7);
     const ordersBefore = await orderCount();
     expect((await checkout(c)).body.error.code).toBe('CART_NOT_FOUND');
@@ -231,9 +231,14 @@ describe('checkout', () => {
     const full = await put(c, { items: [{ productId: product(0), quantity: 1 }] });
     const stale = await checkout(c, { 'If-Match': String(full.body.version - 1) });
     expect([stale.status, stale.body.error.code]).toEqual([412, 'VERSION_CONFLICT']);
-    await put(c, { items: Array.from({ length: 51 }, () => ({ productId: product(0), quantity: 1 })) });
-    const tooMany = await checkout(c);
-    expect([tooMany.status, tooMany.body.error.code]).toEqual([422, 'CART_NOT_ORDERABLE']);
+    // A cart holds no more lines than an order takes: what validates as a cart can be checked out.
+    const tooMany = await put(c, { items: Array.from({ length: 51 }, () => ({ productId: product(0), quantity: 1 })) });
+    expect([tooMany.status, tooMany.body.error.code]).toEqual([400, 'VALIDATION_ERROR']);
+    const fullest = await put(c, { items: Array.from({ length: 50 }, () => ({ productId: product(0), quantity: 1 })) });
+    expect(fullest.status).toBe(200);
+    // It reaches the order itself: 50 units of a product with 20 in stock are refused for stock, not shape.
+    const ordered = await checkout(c, { 'If-Match': String(fullest.body.version) });
+    expect([ordered.status, ordered.body.error.code]).toEqual([409, 'INSUFFICIENT_STOCK']);
     expect(await orderCount()).toBe(ordersBefore);
     // If-Match with the current version is accepted.
     const current = await put(c, { items: [{ productId: product(0), quantity: 1 }] });

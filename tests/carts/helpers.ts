@@ -2,7 +2,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import { MongoClient, type Db } from 'mongodb';
 import { mongoClientOptions } from '../../shared/clients/mongo.js';
 import { parseConfig } from '../../shared/config.js';
-import { CARTS_COLLECTION, CLAIMS_COLLECTION } from '../../shared/carts/store.js';
+import { CARTS_COLLECTION } from '../../shared/carts/store.js';
 import { httpEvent, lambdaContext } from '../helpers/lambda.js';
 
 /** A client of its own on the test Mongo database (shop_test), for fixtures and assertions. */
@@ -12,13 +12,12 @@ export function testMongo(): { client: MongoClient; db: Db } {
   return { client, db: client.db(config.mongo.database) };
 }
 
-/** Empties the cart collections (keeps their indexes). */
+/** Empties the cart collection (keeps its indexes). */
 export async function resetCarts(db: Db): Promise<void> {
   await db.collection(CARTS_COLLECTION).deleteMany({});
-  await db.collection(CLAIMS_COLLECTION).deleteMany({});
 }
 
-/** Every cart document as stored, by _id: compared before/after to prove nothing was written. */
+/** Every stored cart version, by _id: compared before/after to prove nothing was written. */
 export async function snapshotCarts(db: Db): Promise<unknown[]> {
   return db.collection(CARTS_COLLECTION).find({}).sort({ _id: 1 }).toArray();
 }

@@ -5,7 +5,8 @@
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { AppError } from '../../shared/errors.js';
 import { createOrder, type CreateOrderInput } from '../../shared/orders/create-order.js';
-import { IDEMPOTENCY_KEY_TTL_SECONDS, purgeExpiredIdempotencyKeys } from '../../shared/orders/idempotency.js';
+import { purgeExpiredIdempotencyKeys } from '../../shared/orders/idempotency.js';
+import { IDEMPOTENCY_KEY_TTL_SECONDS } from '../../shared/orders/rules.js';
 import { insertFixtures, resetShop, testSql, type Fixtures } from '../helpers/db.js';
 import { dbState, expectUnchanged, setProduct } from './helpers.js';
 

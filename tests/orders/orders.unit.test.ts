@@ -5,7 +5,8 @@ import { validationDetails } from '../../shared/http/handler.js';
 import { mergeItems } from '../../shared/orders/create-order.js';
 import { isValidIdempotencyKey, requestHash } from '../../shared/orders/idempotency.js';
 import { backoffDelay, DEFAULT_RETRY_POLICY, isRetryable, withRetry } from '../../shared/orders/retry.js';
-import { CreateOrderBodySchema, parseIdempotencyKeyHeader } from '../../shared/orders/schemas.js';
+import { parseIdempotencyKeyHeader } from '../../shared/http/headers.js';
+import { CreateOrderBodySchema } from '../../shared/orders/schemas.js';
 
 const itemArb = fc.record({ productId: fc.integer({ min: 1, max: 30 }), quantity: fc.integer({ min: 1, max: 1000 }) });
 

@@ -1,0 +1,109 @@
+import { ServiceUnavailableError } from '../errors.js';
+
+/**
+ * The drivers' errors, classified: "the store is down or too slow" (a 503 to the client), "failed before
+ * anything was sent" (safe to retry), "duplicate key" (a lost compare-and-set). By their shape (code /
+ * name), so this module does not import either driver into every bundle that maps errors.
+ */
+const POSTGRES_NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'CONNECT_TIMEOUT',
+  'CONNECTION_CLOSED',
+  'CONNECTION_ENDED',
+  'CONNECTION_DESTROYED',
+]);
+
+// SQLSTATEs meaning "not now" rather than "your request is wrong": connection exceptions (class 08),
+// admin/crash shutdown, cannot connect now, too many connections, statement timeout.
+const POSTGRES_UNAVAILABLE_STATES = /^(08...|57P0[1-3]|53300|57014)$/;
+
+/**
+ * Failures that happen before a statement is sent — the connection could not be opened, or the server
+ * refused it at start-up (57P03 starting up / shutting down, 53300 too many connections) — so the
+ * statement certainly did not run: retrying it once on a fresh connection cannot apply anything twice.
+ * Anything that can happen once a statement was sent (a reset, a closed or ended connection, a timeout)
+ * is not in this list: that statement may have committed.
+ */
+const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'CONNECT_TIMEOUT', '57P03', '53300']);
+
+export function failedBeforeSending(error: unknown): boolean {
+  const { code, errors } = (typeof error === 'object' && error !== null ? error : {}) as { code?: unknown; errors?: unknown };
+  if (typeof code === 'string' && NOT_SENT_CODES.has(code)) return true;
+  // Node wraps multi-address connection failures (IPv4 + IPv6) in an AggregateError.
+  return Array.isArray(errors) && errors.length > 0 && errors.every(failedBeforeSending);
+}
+
+const MONGO_UNAVAILABLE_NAMES = new Set([
+  'MongoServerSelectionError',
+  'MongoNetworkError',
+  'MongoNetworkTimeoutError',
+  'MongoOperationTimeoutError',
+  'MongoTimeoutError',
+  'MongoNotConnectedError',
+  'MongoTopologyClosedError',
+  'MongoPoolClearedError',
+  'MongoWaitQueueTimeoutError',
+]);
+
+interface ErrorShape {
+  name?: unknown;
+  code?: unknown;
+  errors?: unknown;
+}
+
+function shape(error: unknown): ErrorShape {
+  return typeof error === 'object' && error !== null ? (error as ErrorShape) : {};
+}
+
+export function isPostgresUnavailable(error: unknown): boolean {
+  const { code, errors } = shape(error);
+  if (typeof code === 'string' && (POSTGRES_NETWORK_CODES.has(code) || POSTGRES_UNAVAILABLE_STATES.test(code))) {
+    return true;
+  }
+  // Node wraps multi-address connection failures (IPv4 + IPv6) in an AggregateError.
+  return Array.isArray(errors) && errors.some(isPostgresUnavailable);
+}
+
+export function isMongoUnavailable(error: unknown): boolean {
+  const { name } = shape(error);
+  return typeof name === 'string' && MONGO_UNAVAILABLE_NAMES.has(name);
+}
+
+/**
+ * A command the server gave up on because of our maxTimeMS: MongoDB answers 50 MaxTimeMSExpired, FerretDB
+ * v1 answers 1 InternalError "… context deadline exceeded". Either way the store is too slow right now,
+ * which is a 503 (retry later), not a 500. Nothing was written: the server aborted the command.
+ */
+export function isMongoServerTimeout(error: unknown): boolean {
+  const { code, codeName, message } = (error ?? {}) as { code?: unknown; codeName?: unknown; message?: unknown };
+  if (code === 50 || codeName === 'MaxTimeMSExpired') return true;
+  return code === 1 && typeof message === 'string' && message.includes('context deadline exceeded');
+}
+
+/** E11000: an insert lost to an existing document with the same unique key (the compare-and-set failed). */
+export function isDuplicateKey(error: unknown): boolean {
+  return (error as { code?: unknown } | undefined)?.code === 11000;
+}
+
+/** The server does not implement an option (FerretDB v1 and TTL indexes: 238 NotImplemented). */
+export function isNotImplemented(error: unknown): boolean {
+  const { code, codeName } = (error ?? {}) as { code?: unknown; codeName?: unknown };
+  return code === 238 || codeName === 'NotImplemented';
+}
+
+/** Converts a driver's "unavailable" error into a 503 AppError; returns undefined for anything else. */
+export function asServiceUnavailable(error: unknown): ServiceUnavailableError | undefined {
+  if (isPostgresUnavailable(error)) {
+    return new ServiceUnavailableError('DATABASE_UNAVAILABLE', 'The database is unavailable; retry shortly.');
+  }
+  if (isMongoUnavailable(error) || isMongoServerTimeout(error)) {
+    return new ServiceUnavailableError('CART_STORE_UNAVAILABLE', 'The cart store is unavailable; retry shortly.');
+  }
+  return undefined;
+}

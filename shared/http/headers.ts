@@ -1,0 +1,45 @@
+import { ValidationError } from '../errors.js';
+import type { IfMatch } from '../carts/schemas.js';
+import { IdempotencyKeySchema } from '../orders/schemas.js';
+
+/**
+ * The request headers the routes read beyond Authorization, parsed once here (names are lower-cased by
+ * the header normaliser). A malformed header is a 400 naming it; an absent one is undefined.
+ */
+
+/**
+ * `If-Match`: a version the client last saw (`3` or the ETag form `"3"`), or `*` (the resource must
+ * exist). Weak validators (`W/"3"`) and lists are rejected: a write needs a strong match.
+ */
+const IF_MATCH = /^(?:([1-9][0-9]{0,14})|"([1-9][0-9]{0,14})"|(\*))$/;
+
+export function parseIfMatchHeader(headers: Record<string, string | undefined>): IfMatch | undefined {
+  const raw = headers['if-match'];
+  if (raw === undefined) return undefined;
+  const match = IF_MATCH.exec(raw.trim());
+  if (!match) {
+    throw new ValidationError('Invalid If-Match header.', [{ field: 'headers.if-match', message: 'must be a version (e.g. 3 or "3") or *' }]);
+  }
+  if (match[3]) return '*';
+  return Number(match[1] ?? match[2]);
+}
+
+/** The ETag of a version (strong; the version is the whole validator). */
+export function etag(version: number): string {
+  return `"${version}"`;
+}
+
+export const IDEMPOTENCY_KEY_HEADER = 'idempotency-key';
+
+/** The Idempotency-Key header: optional; when present, 1–128 visible ASCII characters. */
+export function parseIdempotencyKeyHeader(headers: Record<string, string | undefined>): string | undefined {
+  const value = headers[IDEMPOTENCY_KEY_HEADER];
+  if (value === undefined) return undefined;
+  const result = IdempotencyKeySchema.safeParse(value);
+  if (!result.success) {
+    throw new ValidationError('Invalid Idempotency-Key header.', [
+      { field: `headers.${IDEMPOTENCY_KEY_HEADER}`, message: result.error.issues[0]?.message ?? 'invalid' },
+    ]);
+  }
+  return result.data;
+}
