@@ -42,7 +42,9 @@ export async function startOffline(
   ];
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
-    env: { ...env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off' },
+    // A build folder of its own: serverless-esbuild deletes its folder when it stops, which must never be
+    // the folder another serverless-offline (the tests', the benchmarks', npm start's) is serving from.
+    env: { ...env, ESBUILD_WORK_FOLDER: `.cache/esbuild-offline-${httpPort}`, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -22,6 +22,10 @@ export const BUDGET_EXCEPTIONS: Readonly<Record<string, { ceilingBytes: number; 
     ceilingBytes: 290 * 1024,
     reason: `${MONGO_REASON} It also carries the POST /orders code (postgres.js, Upstash client).`,
   },
+  getHealth: {
+    ceilingBytes: 290 * 1024,
+    reason: `${MONGO_REASON} It checks every store, so it also carries postgres.js and the Upstash client.`,
+  },
 };
 
 export interface FunctionArtifact {

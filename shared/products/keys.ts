@@ -8,9 +8,17 @@
  * - member = the product id zero-padded to 10 digits, so lexicographic order = numeric order;
  * - units sets store score = −units: ascending ZRANGE then yields "most units first, ties by lowest
  *   product id" in one command — exactly the contract's order;
- * - revenue sets store score = +revenue in integer cents (exact: integers < 2^53).
+ * - revenue sets store score = +revenue in integer cents (exact: integers < 2^53);
+ * - sets built from Postgres also hold COMPLETE_MEMBER (score 0).
  */
-export const TOP_PRODUCTS_KEY_VERSION = 'v2';
+export const TOP_PRODUCTS_KEY_VERSION = 'v3';
+
+/**
+ * A member every sorted set written from Postgres carries (score 0: after every product that sold, so it
+ * is never read as one). recordSale never writes it, so a set that lost it was recreated by a sale after
+ * an eviction — incomplete — which the reconcile job detects and repairs.
+ */
+export const COMPLETE_MEMBER = '~complete';
 
 const MEMBER_WIDTH = 10;
 

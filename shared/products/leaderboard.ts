@@ -16,7 +16,7 @@ import type { Sql } from '../clients/postgres.js';
 import { redisCall } from '../clients/redis.js';
 import { describeError, logger } from '../logger.js';
 import { decodeMember, encodeMember, topProductsKeys } from './keys.js';
-import { productNames, type TopProduct } from './queries.js';
+import { productNamesAndSource, sameSales, type TopProduct } from './queries.js';
 import { DAY_MS, dayStartMs, pastDays, utcDay, type SalesWindow } from './window.js';
 
 /** A day's sets live until the day can no longer be inside a 365-day window (plus a day of margin). */
@@ -50,6 +50,10 @@ export const LeaderboardMetaSchema = z.object({
   /** First and last UTC day loaded by the rebuild. */
   firstDay: z.string(),
   lastDay: z.string(),
+  /** The sales the leaderboard was built from (queries.ts): a leaderboard of other sales is not used. */
+  source: z.object({ generation: z.string(), maxOrderId: z.number().int().min(0) }),
+  /** The days whose sets were written complete from Postgres (they carry COMPLETE_MEMBER). */
+  days: z.array(z.string()),
 });
 export type LeaderboardMeta = z.infer<typeof LeaderboardMetaSchema>;
 
@@ -136,9 +140,10 @@ export function parseMeta(value: unknown): LeaderboardMeta | null {
 }
 
 /**
- * Top `size` products of `window` from the leaderboard, or null when the leaderboard is not loaded
- * (no marker) or disagrees with Postgres about which products exist. Throws CacheError when Redis
- * is slow or down (each REST call bounded by `timeoutMs`).
+ * Top `size` products of `window` from the leaderboard, or null when the leaderboard is not loaded (no
+ * marker), was built from other sales than Postgres holds now (changed behind its back: until reconcile
+ * rebuilds it), or disagrees with Postgres about which products exist. Throws CacheError when Redis is
+ * slow or down (each REST call bounded by `timeoutMs`).
  */
 export async function readLeaderboard(
   deps: LeaderboardReadDeps,
@@ -148,6 +153,7 @@ export async function readLeaderboard(
 ): Promise<TopProduct[] | null> {
   const keys = topProductsKeys(deps.namespace);
   const { redis } = deps;
+  let meta: LeaderboardMeta | null;
   let unitsKey: string;
   let revenueKey: string;
   let ranked: unknown[];
@@ -156,25 +162,27 @@ export async function readLeaderboard(
   if (window.days === null || window.days === 1) {
     unitsKey = window.days === null ? keys.allUnits : keys.dayUnits(window.today);
     revenueKey = window.days === null ? keys.allRevenue : keys.dayRevenue(window.today);
-    const [meta, top] = await redisCall('leaderboard read', timeoutMs, () => {
+    const [rawMeta, top] = await redisCall('leaderboard read', timeoutMs, () => {
       const p = redis.pipeline();
       p.get(keys.meta);
       p.zrange(unitsKey, 0, size - 1, { withScores: true });
       return p.exec<[unknown, unknown[]]>();
     });
-    if (!parseMeta(meta)) return null;
+    meta = parseMeta(rawMeta);
+    if (!meta) return null;
     ranked = top;
   } else {
     const pastUnits = keys.pastUnits(window.today, window.days);
     const pastRevenue = keys.pastRevenue(window.today, window.days);
-    const [meta, unitsTtl, revenueTtl] = await redisCall('leaderboard read', timeoutMs, () => {
+    const [rawMeta, unitsTtl, revenueTtl] = await redisCall('leaderboard read', timeoutMs, () => {
       const p = redis.pipeline();
       p.get(keys.meta);
       p.pttl(pastUnits);
       p.pttl(pastRevenue);
       return p.exec<[unknown, number, number]>();
     });
-    if (!parseMeta(meta)) return null;
+    meta = parseMeta(rawMeta);
+    if (!meta) return null;
     const id = randomUUID();
     unitsKey = keys.tmp(`${id}:units`);
     revenueKey = keys.tmp(`${id}:revenue`);
@@ -212,7 +220,11 @@ export async function readLeaderboard(
     if (scratch.length > 0) p.del(...scratch);
     return p.exec<[Array<number | null> | number, ...unknown[]]>();
   });
-  const names = await productNames(deps.sql, top.map((t) => t.productId));
+  const { names, source } = await productNamesAndSource(deps.sql, top.map((t) => t.productId));
+  if (!sameSales(meta.source, source)) {
+    logger.info('top-products: the leaderboard was built from other sales than Postgres holds now; using Postgres', { window: window.id });
+    return null;
+  }
   if (names.size !== top.length) {
     logger.warn('top-products: leaderboard lists products Postgres does not have; using Postgres', {
       window: window.id,

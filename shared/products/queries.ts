@@ -34,12 +34,36 @@ export async function queryTopProducts(sql: Sql, window: { since: Date | null },
   return rows.map((row) => ({ ...row, unitsSold: Number(row.unitsSold) }));
 }
 
-/** Names for the leaderboard's product ids (a primary-key lookup, ≤ 100 ids). */
-export async function productNames(sql: Sql, productIds: number[]): Promise<Map<number, string>> {
-  if (productIds.length === 0) return new Map();
-  const rows = await sql<Array<{ productId: number; name: string }>>`
-    select product_id as "productId", name from products where product_id = any(${productIds}::int[])`;
-  return new Map(rows.map((row) => [row.productId, row.name]));
+/**
+ * What the sales are now, as far as the leaderboard is concerned: the generation (moved on by any change
+ * to the sales other than a new order: sql/00005_sales_generation.sql) and the newest order id (which only
+ * a restore can move backwards).
+ */
+export interface SalesSource {
+  generation: string;
+  maxOrderId: number;
+}
+
+const SOURCE_COLUMNS = `(select generation::text from sales_generation) as generation,
+  coalesce((select max(order_id) from orders), 0) as "maxOrderId"`;
+
+export async function salesSource(sql: Sql): Promise<SalesSource> {
+  const [row] = await sql.unsafe<[SalesSource]>(`select ${SOURCE_COLUMNS}`);
+  return row;
+}
+
+/** A leaderboard built from `built` still describes the sales `now` (new orders aside). */
+export function sameSales(built: SalesSource, now: SalesSource): boolean {
+  return built.generation === now.generation && now.maxOrderId >= built.maxOrderId;
+}
+
+/** Names for the leaderboard's product ids (a primary-key lookup, ≤ 100 ids) and the sales source, in one round trip. */
+export async function productNamesAndSource(sql: Sql, productIds: number[]): Promise<{ names: Map<number, string>; source: SalesSource }> {
+  const [row] = await sql<[SalesSource & { names: Array<{ productId: number; name: string }> }]>`
+    select ${sql.unsafe(SOURCE_COLUMNS)},
+      coalesce((select json_agg(json_build_object('productId', product_id, 'name', name))
+                from products where product_id = any(${productIds}::int[])), '[]') as names`;
+  return { names: new Map(row.names.map((p) => [p.productId, p.name])), source: { generation: row.generation, maxOrderId: row.maxOrderId } };
 }
 
 export interface DaySales {
@@ -86,18 +110,20 @@ export async function salesByDaySince(sql: Sql, since: Date): Promise<DaySales[]
 
 /**
  * Everything a full rebuild needs in one pass over order_items, streamed: sales per (UTC day,
- * product) for days since `since`, ordered by day, then all-time sales per product (`day` null).
- * Runs in its own transaction with a generous statement timeout (measured ~9 s at 1M orders).
+ * product) for days since `since`, ordered by day, then all-time sales per product (`day` null) — and
+ * the sales source those rows describe, read from the same snapshot (repeatable read). Runs in its own
+ * transaction with a generous statement timeout (measured ~9 s at 1M orders).
  */
 export async function streamFullSales(
   sql: Sql,
   since: Date,
   onBatch: (rows: DaySales[]) => Promise<void>,
   options: { statementTimeoutMs?: number; batchSize?: number } = {},
-): Promise<void> {
+): Promise<SalesSource> {
   const timeout = `${options.statementTimeoutMs ?? 300_000}ms`;
-  await sql.begin('read only', async (tx) => {
+  return sql.begin('isolation level repeatable read read only', async (tx) => {
     await tx`select set_config('statement_timeout', ${timeout}, true)`;
+    const [source] = await tx.unsafe<[SalesSource]>(`select ${SOURCE_COLUMNS}`);
     const cursor = tx<Array<SalesRow & { allTime: number }>>`
       select s.day, s.product_id as "productId", sum(s.quantity)::bigint as units,
              (sum(s.quantity * s.unit_price) * 100)::bigint as cents, grouping(s.day) as "allTime"
@@ -112,5 +138,6 @@ export async function streamFullSales(
     for await (const rows of cursor) {
       await onBatch(rows.map((row) => toSales({ ...row, day: row.allTime === 1 ? null : row.day })));
     }
-  });
+    return source;
+  }) as Promise<SalesSource>;
 }

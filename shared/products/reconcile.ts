@@ -2,13 +2,20 @@
  * Keeps the Redis leaderboard honest against Postgres (the source of truth). Run every minute by
  * functions/reconcileTopProducts.ts:
  *
- * - full rebuild — when the leaderboard is not loaded (first deploy, key-version bump, Redis flushed
- *   or evicted, marker expired) and otherwise once a day: one streamed aggregate per (UTC day,
- *   product) for the last 365 days plus all time, each set written to a scratch key and RENAMEd over
- *   the live one (readers never see a half-written set), then the marker.
+ * - full rebuild — when the leaderboard cannot be trusted as a whole, and otherwise once a day: one
+ *   streamed aggregate per (UTC day, product) for the last 365 days plus all time, each set written to a
+ *   scratch key and RENAMEd over the live one (readers never see a half-written set), then the marker,
+ *   which records the sales it was built from. It cannot be trusted when:
+ *   · the marker is missing (first deploy, key-version bump, Redis flushed, marker evicted);
+ *   · Postgres changed other than by new orders (the sales generation moved, or orders were lost:
+ *     queries.ts SalesSource) — a correction, a cancellation, a reload, a restore;
+ *   · a set was evicted: every set written from Postgres carries COMPLETE_MEMBER, which recordSale never
+ *     writes, so an all-time or recent day set that a sale recreated lacks it; an older day set (no sale
+ *     writes there) is simply missing. Checked every run in one pipeline of a few commands.
  * - recent pass — every other run: today's and yesterday's sales from Postgres compared with the
  *   day sets; differences (sales recordSale never delivered, or delivered twice) are applied to the
- *   day sets and the all-time sets in one MULTI. So drift from a lost recordSale lasts ≤ 1 run.
+ *   day sets and the all-time sets in one MULTI. So drift from a lost recordSale lasts ≤ 1 run. A day
+ *   seen for the first time (a new day's set, which recordSale started) is marked complete once checked.
  */
 import { randomUUID } from 'node:crypto';
 import type { Redis } from '@upstash/redis';
@@ -16,9 +23,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Sql } from '../clients/postgres.js';
 import { redisCall } from '../clients/redis.js';
 import { tryLockKey, unlockKey } from './cache.js';
-import { decodeMember, encodeMember, topProductsKeys, type TopProductsKeys } from './keys.js';
+import { COMPLETE_MEMBER, decodeMember, encodeMember, topProductsKeys, type TopProductsKeys } from './keys.js';
 import { ALL_TIME_TTL_SECONDS, dayKeyExpiry, META_TTL_SECONDS, parseMeta, type LeaderboardMeta } from './leaderboard.js';
-import { salesByDaySince, streamFullSales, type DaySales } from './queries.js';
+import { salesByDaySince, salesSource, sameSales, streamFullSales, type DaySales } from './queries.js';
 import { DAY_MS, dayStartMs, MAX_WINDOW_DAYS, startOfUtcDay, utcDay } from './window.js';
 
 export interface ReconcileDeps {
@@ -73,13 +80,7 @@ export async function reconcileTopProducts(deps: ReconcileDeps, options: Reconci
     return { mode: 'skipped', reason: 'another reconcile is running', days: 0, products: 0, unitsCorrected: 0, elapsedMs: elapsed() };
   }
   try {
-    const [rawMeta, allTimeExists] = await redisCall('reconcile meta', timeoutMs, () => {
-      const p = deps.redis.pipeline();
-      p.get(keys.meta);
-      p.exists(keys.allUnits);
-      return p.exec<[unknown, number]>();
-    });
-    const meta = parseMeta(rawMeta);
+    const meta = parseMeta(await redisCall('reconcile meta', timeoutMs, () => deps.redis.get(keys.meta)));
     const requested = options.mode ?? 'auto';
     let mode: 'full' | 'recent';
     let reason: string;
@@ -89,20 +90,26 @@ export async function reconcileTopProducts(deps: ReconcileDeps, options: Reconci
     } else if (!meta) {
       mode = 'full';
       reason = 'leaderboard not loaded';
-    } else if (!allTimeExists) {
+    } else if (!sameSales(meta.source, await salesSource(deps.sql))) {
       mode = 'full';
-      reason = 'leaderboard incomplete (all-time set missing: evicted?)';
-    } else if (now() - Date.parse(meta.builtAt) >= (options.fullEveryMs ?? FULL_REBUILD_EVERY_MS)) {
-      mode = 'full';
-      reason = 'daily rebuild';
+      reason = 'Postgres changed other than by new orders (sales generation or newest order)';
     } else {
-      mode = 'recent';
-      reason = 'today and yesterday';
+      const missing = await incompleteSets(deps.redis, keys, meta, now(), timeoutMs);
+      if (missing.length > 0) {
+        mode = 'full';
+        reason = `leaderboard incomplete (evicted?): ${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ` and ${missing.length - 3} more` : ''}`;
+      } else if (now() - Date.parse(meta.builtAt) >= (options.fullEveryMs ?? FULL_REBUILD_EVERY_MS)) {
+        mode = 'full';
+        reason = 'daily rebuild';
+      } else {
+        mode = 'recent';
+        reason = 'today and yesterday';
+      }
     }
     const stats =
       mode === 'full'
         ? await rebuild(deps.sql, deps.redis, keys, now(), timeoutMs)
-        : await reconcileRecent(deps.sql, deps.redis, keys, now(), timeoutMs);
+        : await reconcileRecent(deps.sql, deps.redis, keys, meta!, now(), timeoutMs);
     return { mode, reason, ...stats, elapsedMs: elapsed() };
   } finally {
     await unlockKey(deps.redis, keys.reconcileLock, token, timeoutMs).catch(() => {});
@@ -111,7 +118,45 @@ export async function reconcileTopProducts(deps: ReconcileDeps, options: Reconci
 
 type Stats = Pick<ReconcileResult, 'days' | 'products' | 'unitsCorrected'>;
 
-/** Writes one sorted-set pair (units, revenue) via scratch keys + RENAME, with the given expiry. */
+/**
+ * The cached unions of past days that today's multi-day windows read (leaderboard.ts): dropped whenever a
+ * past day changed, so that no window answers from a union of the days as they were. One DEL.
+ */
+function dropPastUnions(tx: { del: (...keys: string[]) => unknown }, keys: TopProductsKeys, nowMs: number): void {
+  const today = utcDay(startOfUtcDay(nowMs));
+  const unions: string[] = [];
+  for (let days = 2; days <= MAX_WINDOW_DAYS; days++) unions.push(keys.pastUnits(today, days), keys.pastRevenue(today, days));
+  tx.del(...unions);
+}
+
+/** The days of the leaderboard that reconcile's recent pass looks after (recordSale writes today's). */
+function recentDays(nowMs: number): [string, string] {
+  const todayStart = startOfUtcDay(nowMs);
+  return [utcDay(todayStart - DAY_MS), utcDay(todayStart)];
+}
+
+/**
+ * The sets the marker vouches for that are not complete any more: the all-time sets and the recent days
+ * must still hold COMPLETE_MEMBER (a sale recreates an evicted one without it); older days, which no sale
+ * writes to, must still exist. A few commands in one request, whatever the number of days.
+ */
+async function incompleteSets(redis: Redis, keys: TopProductsKeys, meta: LeaderboardMeta, nowMs: number, timeoutMs: number): Promise<string[]> {
+  const recent = new Set(recentDays(nowMs));
+  const oldest = utcDay(startOfUtcDay(nowMs) - (MAX_WINDOW_DAYS - 1) * DAY_MS);
+  const marked = [keys.allUnits, keys.allRevenue, ...meta.days.filter((day) => recent.has(day)).flatMap((day) => [keys.dayUnits(day), keys.dayRevenue(day)])];
+  const older = meta.days.filter((day) => !recent.has(day) && day >= oldest).flatMap((day) => [keys.dayUnits(day), keys.dayRevenue(day)]);
+  const replies = await redisCall('reconcile check', timeoutMs, () => {
+    const p = redis.pipeline();
+    for (const key of marked) p.zscore(key, COMPLETE_MEMBER);
+    if (older.length > 0) p.exists(...older);
+    return p.exec<unknown[]>();
+  });
+  const missing = marked.filter((_, i) => replies[i] === null || replies[i] === undefined);
+  if (older.length > 0 && Number(replies[marked.length]) !== older.length) missing.push(`${older.length - Number(replies[marked.length])} older day set(s)`);
+  return missing;
+}
+
+/** Writes one complete sorted-set pair (units, revenue) via scratch keys + RENAME, with the given expiry. */
 async function replaceSets(
   redis: Redis,
   keys: TopProductsKeys,
@@ -120,14 +165,12 @@ async function replaceSets(
   expire: { at: number } | { in: number },
   timeoutMs: number,
 ): Promise<void> {
-  if (rows.length === 0) {
-    await redisCall('reconcile DEL', timeoutMs, () => redis.del(target.units, target.revenue));
-    return;
-  }
   const id = randomUUID();
   const tmpUnits = keys.tmp(`${id}:units`);
   const tmpRevenue = keys.tmp(`${id}:revenue`);
   const p = redis.pipeline();
+  p.zadd(tmpUnits, { score: 0, member: COMPLETE_MEMBER });
+  p.zadd(tmpRevenue, { score: 0, member: COMPLETE_MEMBER });
   for (let i = 0; i < rows.length; i += ZADD_CHUNK) {
     const chunk = rows.slice(i, i + ZADD_CHUNK);
     const units = chunk.map((row) => ({ score: -row.units, member: encodeMember(row.productId) }));
@@ -160,7 +203,7 @@ async function rebuild(sql: Sql, redis: Redis, keys: TopProductsKeys, nowMs: num
     written.add(day);
   };
 
-  await streamFullSales(sql, new Date(dayStartMs(firstDay)), async (batch) => {
+  const source = await streamFullSales(sql, new Date(dayStartMs(firstDay)), async (batch) => {
     for (const row of batch) {
       if (row.day === null) {
         allTime.push(row);
@@ -184,8 +227,13 @@ async function rebuild(sql: Sql, redis: Redis, keys: TopProductsKeys, nowMs: num
     await redisCall('reconcile DEL', timeoutMs, () => redis.del(...chunk));
   }
   await replaceSets(redis, keys, { units: keys.allUnits, revenue: keys.allRevenue }, allTime, { in: ALL_TIME_TTL_SECONDS }, timeoutMs);
-  const meta: LeaderboardMeta = { builtAt: new Date(nowMs).toISOString(), firstDay, lastDay };
-  await redisCall('reconcile meta', timeoutMs, () => redis.set(keys.meta, meta, { ex: META_TTL_SECONDS }));
+  const meta: LeaderboardMeta = { builtAt: new Date(nowMs).toISOString(), firstDay, lastDay, source, days: [...written].sort() };
+  await redisCall('reconcile meta', timeoutMs, () => {
+    const p = redis.pipeline();
+    p.set(keys.meta, meta, { ex: META_TTL_SECONDS });
+    dropPastUnions(p, keys, nowMs);
+    return p.exec();
+  });
   return { days: written.size, products: allTime.length, unitsCorrected: 0 };
 }
 
@@ -194,9 +242,11 @@ type Totals = Map<number, { units: number; cents: number }>;
 function fromRanked(units: unknown[], revenue: unknown[]): Totals {
   const totals: Totals = new Map();
   for (let i = 0; i + 1 < units.length; i += 2) {
+    if (units[i] === COMPLETE_MEMBER) continue;
     totals.set(decodeMember(units[i]), { units: -Number(units[i + 1]), cents: 0 });
   }
   for (let i = 0; i + 1 < revenue.length; i += 2) {
+    if (revenue[i] === COMPLETE_MEMBER) continue;
     const id = decodeMember(revenue[i]);
     const entry = totals.get(id) ?? { units: 0, cents: 0 };
     entry.cents = Number(revenue[i + 1]);
@@ -205,9 +255,15 @@ function fromRanked(units: unknown[], revenue: unknown[]): Totals {
   return totals;
 }
 
-async function reconcileRecent(sql: Sql, redis: Redis, keys: TopProductsKeys, nowMs: number, timeoutMs: number): Promise<Stats> {
-  const todayStart = startOfUtcDay(nowMs);
-  const days = [utcDay(todayStart - DAY_MS), utcDay(todayStart)];
+async function reconcileRecent(
+  sql: Sql,
+  redis: Redis,
+  keys: TopProductsKeys,
+  meta: LeaderboardMeta,
+  nowMs: number,
+  timeoutMs: number,
+): Promise<Stats> {
+  const days = recentDays(nowMs);
   // Postgres first, then Redis: a sale committed in between is counted by Redis only and corrected
   // on the next run (the window is milliseconds wide either way).
   const sales = await salesByDaySince(sql, new Date(dayStartMs(days[0]!)));
@@ -226,6 +282,8 @@ async function reconcileRecent(sql: Sql, redis: Redis, keys: TopProductsKeys, no
   const tx = redis.multi();
   let corrections = 0;
   let unitsCorrected = 0;
+  const newlyComplete: string[] = [];
+  let pastChanged = false;
   days.forEach((day, index) => {
     const cached = fromRanked(ranked[index * 2] ?? [], ranked[index * 2 + 1] ?? []);
     const real = truth.get(day)!;
@@ -246,24 +304,37 @@ async function reconcileRecent(sql: Sql, redis: Redis, keys: TopProductsKeys, no
         tx.zincrby(keys.dayRevenue(day), dc, member);
         tx.zincrby(keys.allRevenue, dc, member);
       }
+      // A product whose sales that day were all taken back leaves the day's sets.
+      if (want.units === 0) {
+        tx.zrem(keys.dayUnits(day), member);
+        tx.zrem(keys.dayRevenue(day), member);
+      }
       corrections++;
       unitsCorrected += du;
       changed = true;
     }
-    if (changed) {
-      // A product whose sales were all taken back leaves the sets (score 0 = sold nothing).
-      tx.zremrangebyscore(keys.dayUnits(day), 0, '+inf');
-      tx.zremrangebyscore(keys.dayRevenue(day), '-inf', 0);
+    // A day checked for the first time (its set was started by recordSale) is complete from now on.
+    const firstCheck = !meta.days.includes(day) && (cached.size > 0 || real.size > 0);
+    if (firstCheck) {
+      tx.zadd(keys.dayUnits(day), { score: 0, member: COMPLETE_MEMBER });
+      tx.zadd(keys.dayRevenue(day), { score: 0, member: COMPLETE_MEMBER });
+      newlyComplete.push(day);
+    }
+    if (changed || firstCheck) {
       tx.expireat(keys.dayUnits(day), dayKeyExpiry(day));
       tx.expireat(keys.dayRevenue(day), dayKeyExpiry(day));
     }
+    if (changed && index === 0) pastChanged = true; // yesterday: part of today's cached unions
   });
+  if (pastChanged) dropPastUnions(tx, keys, nowMs);
   if (corrections > 0) {
-    tx.zremrangebyscore(keys.allUnits, 0, '+inf');
-    tx.zremrangebyscore(keys.allRevenue, '-inf', 0);
     tx.expire(keys.allUnits, ALL_TIME_TTL_SECONDS, 'NX');
     tx.expire(keys.allRevenue, ALL_TIME_TTL_SECONDS, 'NX');
-    await redisCall('reconcile apply', timeoutMs, () => tx.exec());
   }
+  if (newlyComplete.length > 0) {
+    const next: LeaderboardMeta = { ...meta, days: [...new Set([...meta.days, ...newlyComplete])].sort() };
+    tx.set(keys.meta, next, { keepTtl: true });
+  }
+  if (corrections > 0 || newlyComplete.length > 0 || pastChanged) await redisCall('reconcile apply', timeoutMs, () => tx.exec());
   return { days: days.length, products: corrections, unitsCorrected };
 }

@@ -51,8 +51,8 @@ describe('money and members', () => {
 
   it('namespaces and versions every key', () => {
     const keys = topProductsKeys('ecommerce-pipeline:prod');
-    expect(keys.snapshot('d30')).toBe('ecommerce-pipeline:prod:top-products:v2:snap:d30');
-    expect(keys.dayUnits('2026-03-10')).toBe('ecommerce-pipeline:prod:top-products:v2:lb:day:2026-03-10:units');
+    expect(keys.snapshot('d30')).toBe('ecommerce-pipeline:prod:top-products:v3:snap:d30');
+    expect(keys.dayUnits('2026-03-10')).toBe('ecommerce-pipeline:prod:top-products:v3:lb:day:2026-03-10:units');
     expect(topProductsKeys('ecommerce-pipeline:dev').allUnits).not.toBe(keys.allUnits);
   });
 });

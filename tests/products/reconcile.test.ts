@@ -1,0 +1,116 @@
+import type { Redis } from '@upstash/redis';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { seed } from '../../scripts/db/seed.js';
+import { createOrder } from '../../shared/orders/create-order.js';
+import { topProductsKeys } from '../../shared/products/keys.js';
+import { readLeaderboard, recordSale } from '../../shared/products/leaderboard.js';
+import { reconcileTopProducts } from '../../shared/products/reconcile.js';
+import { resolveWindow, utcDay } from '../../shared/products/window.js';
+import { testSql } from '../helpers/db.js';
+import { deleteTopProductsKeys, groundTruth, newRedis, seedSales, testConfig, type SalesFixture } from './helpers.js';
+
+/**
+ * The leaderboard heals from any partial loss and from any change Postgres went through behind its back:
+ * after one reconcile cycle, every window equals the SQL truth. Each case: a leaderboard that reconcile
+ * had fully built and checked, one thing lost or changed, then a sale arriving (recordSale recreates what
+ * it touches), then one ordinary (auto) reconcile run.
+ */
+const NS = 'ecommerce-pipeline:test-products-reconcile';
+const sql = testSql();
+const redis: Redis = newRedis();
+const keys = topProductsKeys(NS);
+const WINDOWS = [undefined, 1, 2, 7, 30, 365];
+let fixture: SalesFixture;
+/** A day with sales before the recent days (no sale writes there). */
+let olderSalesDay: string;
+
+const reconcile = () => reconcileTopProducts({ sql, redis, namespace: NS }, { waitForLockMs: 15_000 });
+
+async function expectEveryWindowTrue(label: string): Promise<void> {
+  for (const days of WINDOWS) {
+    const window = resolveWindow(days);
+    const cached = await readLeaderboard({ sql, redis, namespace: NS }, window, 100, 5_000);
+    expect(cached, `${label}: days=${days ?? 'all'}`).toEqual(await groundTruth(sql, 100, days));
+  }
+}
+
+/** A sale committed and delivered to the leaderboard, as POST /orders does. */
+async function sell(productIndex: number, quantity: number): Promise<void> {
+  const { order } = await createOrder(sql, { customerId: fixture.customerIds[0]!, items: [{ productId: fixture.productIds[productIndex]!, quantity }] });
+  await recordSale({ redis, namespace: NS, timeoutMs: 5_000 }, order);
+}
+
+beforeEach(async () => {
+  await deleteTopProductsKeys(redis, NS);
+  fixture = await seedSales(sql, { orders: 300 });
+  // Built, then checked once: the state every later run starts from.
+  expect((await reconcileTopProducts({ sql, redis, namespace: NS }, { mode: 'full', waitForLockMs: 15_000 })).mode).toBe('full');
+  await sell(2, 1);
+  expect((await reconcile()).mode).toBe('recent');
+  await expectEveryWindowTrue('before');
+  const [row] = await sql<[{ day: string }]>`
+    select to_char(max(order_date) at time zone 'UTC', 'YYYY-MM-DD') as day from orders where order_date < now() - interval '8 days'`;
+  olderSalesDay = row!.day;
+});
+
+afterAll(async () => {
+  await deleteTopProductsKeys(redis, NS);
+  await sql.end();
+});
+
+const today = () => utcDay(Date.now());
+const daysAgo = (n: number) => utcDay(Date.now() - n * 86_400_000);
+
+describe('after one set is evicted and sales go on', () => {
+  it.each([
+    ['all-time units', () => keys.allUnits],
+    ['all-time revenue', () => keys.allRevenue],
+    ["today's units", () => keys.dayUnits(today())],
+    ["today's revenue", () => keys.dayRevenue(today())],
+    ['units of a day 3 days ago', () => keys.dayUnits(daysAgo(3))],
+    ['revenue of the newest day with sales at least 8 days ago', () => keys.dayRevenue(olderSalesDay)],
+  ])('%s: one reconcile run makes every window true again', async (label, key) => {
+    expect(await redis.del(key())).toBe(1);
+    await sell(0, 3);
+    await sell(1, 2);
+    await reconcile();
+    await expectEveryWindowTrue(label);
+  });
+});
+
+describe('after Postgres changed behind the leaderboard', () => {
+  it('an order deleted (cancelled) long ago: one run makes every window true again', async () => {
+    const [old] = await sql<[{ id: number }]>`select order_id as id from orders where order_date < now() - interval '40 days' order by order_id limit 1`;
+    await sql`delete from orders where order_id = ${old!.id}`;
+    await reconcile();
+    await expectEveryWindowTrue('deleted order');
+  });
+
+  it('a line corrected in place (quantity updated): one run makes every window true again', async () => {
+    await sql`update order_items set quantity = quantity + 9 where item_id = (select min(item_id) from order_items)`;
+    await reconcile();
+    await expectEveryWindowTrue('updated line');
+  });
+
+  it('the whole shop reloaded (another data set, same shape): one run makes every window true again', async () => {
+    fixture = await seedSales(sql, { orders: 250, seed: 99 });
+    await reconcile();
+    await expectEveryWindowTrue('reloaded');
+  });
+
+  it('db:seed --reset: the leaderboard stops answering from the old data at once, and one run rebuilds it', async () => {
+    await seed(process.env.DATABASE_URL!, { customers: 20, products: 15, orders: 200, seed: 5, reset: true });
+    for (const days of WINDOWS) {
+      expect(await readLeaderboard({ sql, redis, namespace: NS }, resolveWindow(days), 100, 5_000), `days=${days ?? 'all'} right after the seed`).toBeNull();
+    }
+    await reconcile();
+    await expectEveryWindowTrue('reseeded');
+  });
+});
+
+it('a cycle with nothing lost or changed stays a cheap "recent" pass', async () => {
+  const result = await reconcile();
+  expect(result.mode).toBe('recent');
+  expect(result.products).toBe(0);
+  expect(testConfig().redis.namespace).not.toBe(NS);
+});
