@@ -20,6 +20,7 @@ export const handler = middy(async (event: unknown, context: Context) => {
     {
       sql: getSql(),
       database: config.database,
+      ...(config.benchmarks.databaseUrl ? { sessionUrl: config.benchmarks.databaseUrl } : {}),
       applicationName: applicationName(config),
       redis: getRedis(),
       cacheKey,

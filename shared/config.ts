@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import type { AuthConfig } from './auth/tokens.js';
+import { DEFAULT_CART_TTL_SECONDS } from './carts/rules.js';
 
 /**
  * Typed configuration, read from the environment once per container and validated at cold start.
@@ -20,6 +21,12 @@ const EnvSchema = z.object({
   DATABASE_CONNECT_TIMEOUT_SECONDS: z.coerce.number().positive().max(30).default(3),
   DATABASE_IDLE_TIMEOUT_SECONDS: z.coerce.number().positive().max(3600).default(20),
   DATABASE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(900_000).default(5_000),
+  /**
+   * runBenchmarks' own session connection (direct, never through a transaction pooler): its fixtures,
+   * session settings and advisory lock need a session. Unset: DATABASE_URL, unless that goes through a
+   * pooler (DATABASE_PREPARE=false), in which case runBenchmarks refuses to run.
+   */
+  BENCHMARK_DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
 
   UPSTASH_REDIS_REST_URL: z.url({ protocol: /^https?$/ }),
   UPSTASH_REDIS_REST_TOKEN: z.string().min(1),
@@ -31,7 +38,7 @@ const EnvSchema = z.object({
   MONGODB_POOL_MAX: z.coerce.number().int().min(1).max(50).default(2),
   MONGODB_TIMEOUT_MS: z.coerce.number().int().min(100).max(30_000).default(2_000),
   /** Inactivity period after which a cart expires (every write moves expiresAt to now + this). */
-  CART_TTL_SECONDS: z.coerce.number().int().min(1).max(365 * 24 * 3600).default(7 * 24 * 3600),
+  CART_TTL_SECONDS: z.coerce.number().int().min(1).max(365 * 24 * 3600).default(DEFAULT_CART_TTL_SECONDS),
 
   AUTH_JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   AUTH_JWKS_URL: z.url({ protocol: /^https?$/ }).optional(),
@@ -65,6 +72,7 @@ export interface Config {
     idleTimeoutSeconds: number;
     statementTimeoutMs: number;
   };
+  benchmarks: { databaseUrl?: string };
   redis: { url: string; token: string; namespace: string; timeoutMs: number };
   mongo: { uri: string; database: string; poolMax: number; timeoutMs: number };
   carts: { ttlSeconds: number };
@@ -100,6 +108,7 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
       idleTimeoutSeconds: e.DATABASE_IDLE_TIMEOUT_SECONDS,
       statementTimeoutMs: e.DATABASE_STATEMENT_TIMEOUT_MS,
     },
+    benchmarks: e.BENCHMARK_DATABASE_URL === undefined ? {} : { databaseUrl: e.BENCHMARK_DATABASE_URL },
     redis: {
       url: e.UPSTASH_REDIS_REST_URL,
       token: e.UPSTASH_REDIS_REST_TOKEN,

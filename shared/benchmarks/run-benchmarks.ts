@@ -59,10 +59,12 @@ const SUITE_RUNNERS: Record<SuiteName, (context: SuiteContext) => Promise<unknow
 };
 
 export interface RunBenchmarksDeps {
-  /** The application pool: benchmark_runs is written through it. */
+  /** The application pool (pooled or not): benchmark_runs is written through it. */
   sql: Sql;
-  /** Connection settings for the run's own dedicated connections. */
+  /** Connection settings for the run's own dedicated connections (see benchmarkSession). */
   database: Config['database'];
+  /** A direct connection string for those, when `database` goes through a transaction pooler. */
+  sessionUrl?: string;
   applicationName: string;
   redis: Redis;
   cacheKey: (...parts: Array<string | number>) => string;
@@ -79,9 +81,39 @@ function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-function benchConnection(deps: RunBenchmarksDeps, name: string, max: number, statementTimeoutMs: number, extra: Record<string, string> = {}): Sql {
-  const base = postgresOptions(deps.database, `${deps.applicationName}-${name}`);
-  return postgres(deps.database.url, {
+export class BenchmarkNeedsSessionError extends AppError {
+  constructor() {
+    super(
+      409,
+      'BENCHMARK_NEEDS_SESSION',
+      'runBenchmarks needs a database session of its own (advisory lock, session settings, its own schema), which a transaction ' +
+        'pooler (PgBouncer, RDS Proxy: DATABASE_PREPARE=false) cannot give: set BENCHMARK_DATABASE_URL to a direct connection string ' +
+        '(docs/deploy.md). Nothing was run.',
+    );
+  }
+}
+
+/**
+ * Where the run's own connections go: BENCHMARK_DATABASE_URL when set, else DATABASE_URL — unless that is
+ * behind a transaction pooler, where session state (the advisory lock, `set enable_seqscan`, search_path)
+ * would land on server connections other requests then use, and the lock and unlock on different ones.
+ */
+function benchmarkSession(deps: RunBenchmarksDeps): Config['database'] {
+  if (deps.sessionUrl) return { ...deps.database, url: deps.sessionUrl, prepare: true };
+  if (!deps.database.prepare) throw new BenchmarkNeedsSessionError();
+  return deps.database;
+}
+
+function benchConnection(
+  database: Config['database'],
+  deps: RunBenchmarksDeps,
+  name: string,
+  max: number,
+  statementTimeoutMs: number,
+  extra: Record<string, string> = {},
+): Sql {
+  const base = postgresOptions(database, `${deps.applicationName}-${name}`);
+  return postgres(database.url, {
     ...base,
     max,
     // The advisory lock lives in this session: never close it for idleness or age during a run.
@@ -96,7 +128,8 @@ export async function runBenchmarks(deps: RunBenchmarksDeps, request: BenchmarkR
   const invocationStarted = performance.now();
   const remainingMs = deps.remainingTimeMs();
   const availableMs = remainingMs - safetyMarginMs(remainingMs);
-  const session = benchConnection(deps, 'bench', 1, Math.max(1_000, availableMs));
+  const database = benchmarkSession(deps);
+  const session = benchConnection(database, deps, 'bench', 1, Math.max(1_000, availableMs));
   try {
     const calibrationFactor = await calibrate(session);
     const estimate: Estimate = estimateRun(request, calibrationFactor);
@@ -140,7 +173,7 @@ export async function runBenchmarks(deps: RunBenchmarksDeps, request: BenchmarkR
         log,
         redis: deps.redis,
         cacheKey: deps.cacheKey,
-        connectBench: (max) => benchConnection(deps, 'bench-orders', max, Math.max(1_000, deadline.remainingMs()), { search_path: BENCH_SCHEMA }),
+        connectBench: (max) => benchConnection(database, deps, 'bench-orders', max, Math.max(1_000, deadline.remainingMs()), { search_path: BENCH_SCHEMA }),
       };
       try {
         await resetBenchSchema(session);

@@ -1,5 +1,5 @@
 import postgres from 'postgres';
-import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { ROOT } from '../../scripts/lib/env.js';
 import { pooledUrl, startPooler, stopPooler } from '../../scripts/lib/pgbouncer.js';
 import { parseBenchmarkEvent } from '../../shared/benchmarks/request.js';
@@ -62,8 +62,11 @@ describe.skipIf(!pgbouncer?.available)('runBenchmarks with the functions behind 
     pooled = postgres(config.database.url, { ...postgresOptions(config.database, 'ecommerce-pipeline-test-stream'), max: 8 }) as unknown as Sql;
   });
 
-  afterAll(async () => {
+  afterEach(() => {
     vi.unstubAllEnvs();
+  });
+
+  afterAll(async () => {
     await pooled?.end({ timeout: 5 });
     await sql.end({ timeout: 5 });
     await stopPooler(POOLER);
