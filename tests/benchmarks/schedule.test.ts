@@ -19,8 +19,9 @@ async function printFunctions(args: string[]): Promise<Record<string, any>> {
 
 describe('runBenchmarks schedule (serverless.yml, resolved)', () => {
   it('runs daily by default, with the scale (and rate) configurable per stage through params', async () => {
-    // One print (they take seconds): the stage overrides the scale, the rate stays the default.
-    const functions = await printFunctions(['--stage', 'prod', '--param=benchmarkScale=medium']);
+    // One print (they take seconds): the stage overrides the scale, the rate stays the default. On prod the
+    // schedule is off unless asked for (benchmarks never run against the production database on their own).
+    const functions = await printFunctions(['--stage', 'prod', '--param=benchmarkScale=medium', '--param=benchmarkScheduleEnabled=true']);
     expect(functions.runBenchmarks.name).toBe('ecommerce-pipeline-prod-runBenchmarks');
     expect(functions.runBenchmarks.timeout).toBe(900);
     expect(functions.runBenchmarks.events).toEqual([
@@ -30,9 +31,11 @@ describe('runBenchmarks schedule (serverless.yml, resolved)', () => {
     expect(functions.getAnalyticsSummary.events).toEqual([{ httpApi: { method: 'GET', path: '/analytics/summary' } }]);
   }, 60_000);
 
-  it('schedules the small scale by default (the params every stage inherits)', () => {
+  it('schedules the small scale by default (the params every stage inherits), and prod not at all unless asked', () => {
     const yml = readFileSync(new URL('../../serverless.yml', import.meta.url), 'utf8');
     expect(yml).toMatch(/^\s+benchmarkSchedule: rate\(1 day\)$/m);
     expect(yml).toMatch(/^\s+benchmarkScale: small$/m);
+    const prod = yml.slice(yml.indexOf('\n  prod:'), yml.indexOf('\nprovider:'));
+    expect(prod).toMatch(/^\s+benchmarkScheduleEnabled: false$/m);
   });
 });
