@@ -4,6 +4,7 @@
  * which talks to the real local Redis. Values are cross-checked straight in Redis with node-redis.
  */
 import { randomUUID } from 'node:crypto';
+import http from 'node:http';
 import net from 'node:net';
 import { Redis, errors } from '@upstash/redis';
 import { createClient, RESP_TYPES } from 'redis';
@@ -364,6 +365,49 @@ describe('upstash-gateway with the official @upstash/redis client (default setti
     expect(unknown.status).toBe(404);
     expect(typeof (unknown.json as { error?: unknown }).error).toBe('string');
     expect((await raw('/pipeline', { method: 'GET' })).status).toBe(405);
+  });
+
+  it('answers only requests addressed to this machine by name (no DNS rebinding from a web page)', async () => {
+    const { port } = new URL(gateway.url);
+    const send = (host: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const request = http.request(
+          { host: '127.0.0.1', port, method: 'POST', path: '/', headers: { Host: host, Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' } },
+          (response) => {
+            let body = '';
+            response.on('data', (chunk) => (body += chunk));
+            response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+          },
+        );
+        request.on('error', reject);
+        request.end('["PING"]');
+      });
+    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`, 'localhost']) {
+      expect(await send(host), host).toEqual({ status: 200, body: '{"result":"PONG"}' });
+    }
+    for (const host of [`evil.example:${port}`, 'attacker.test', `127.0.0.1.nip.io:${port}`, `localhost.evil.example:${port}`]) {
+      const answer = await send(host);
+      expect(answer.status, host).toBe(403);
+      expect(JSON.parse(answer.body), host).toEqual({ error: expect.any(String) });
+    }
+  });
+
+  it('refuses administrative commands as Upstash does, and keeps serving data commands', async () => {
+    const k = key('admin');
+    await direct.set(k, 'still-here');
+    for (const command of [
+      ['CONFIG', 'SET', 'dir', '/tmp'], ['CONFIG', 'GET', 'dir'], ['SAVE'], ['BGSAVE'], ['BGREWRITEAOF'], ['FLUSHALL'], ['FLUSHDB'],
+      ['SHUTDOWN'], ['DEBUG', 'SLEEP', '0'], ['MODULE', 'LIST'], ['REPLICAOF', 'NO', 'ONE'], ['SLAVEOF', 'NO', 'ONE'], ['ACL', 'LIST'],
+      ['CLIENT', 'KILL', 'TYPE', 'normal'], ['MIGRATE', '127.0.0.1', '6380', k, '0', '1000'], ['FAILOVER'], ['LATENCY', 'RESET'],
+    ]) {
+      const single = await raw('/', { body: JSON.stringify(command) });
+      expect(single.status, command.join(' ')).toBe(400);
+      expect(single.json, command.join(' ')).toEqual({ error: expect.stringMatching(/^ERR /) });
+      const piped = await raw('/pipeline', { body: JSON.stringify([command, ['GET', k]]) });
+      expect(piped.json, command.join(' ')).toEqual([{ error: expect.stringMatching(/^ERR /) }, { result: 'still-here' }]);
+    }
+    expect(await direct.get(k)).toBe('still-here');
+    expect(await redis.get(k)).toBe('still-here');
   });
 
   it('refuses commands that would break the shared connection', async () => {
