@@ -67,12 +67,28 @@ const JSON_HEADERS = 'application/json';
 const UNAUTHORIZED = '{"error":"Unauthorized"}';
 const NOT_FOUND = '{"error":"Not Found"}';
 const METHOD_NOT_ALLOWED = '{"error":"Method Not Allowed"}';
+const HOST_NOT_ALLOWED = '{"error":"Host not allowed: the dev gateway answers localhost, 127.0.0.1 and [::1] only"}';
+
+/**
+ * The Host names the gateway answers: this machine's loopback names, with any port. A page in a browser
+ * can make requests to 127.0.0.1 under a name it controls (DNS rebinding); the browser then sends that
+ * name as Host, which is refused here.
+ */
+const LOOPBACK_HOST = /^(?:localhost|127\.0\.0\.1|\[::1\])(?::\d{1,5})?$/i;
 
 /** Commands that would change the state of the shared connection (or break its reply stream). */
 const FORBIDDEN = new Set([
   'multi', 'exec', 'discard', 'watch', 'unwatch', 'select', 'auth', 'hello', 'reset', 'quit',
   'subscribe', 'psubscribe', 'ssubscribe', 'unsubscribe', 'punsubscribe', 'sunsubscribe', 'monitor',
   'sync', 'psync', 'replconf', 'shutdown',
+]);
+/**
+ * Administrative commands: Upstash refuses them over REST, and so does the gateway (a web page that
+ * reached it could otherwise rewrite the server's configuration, flush it or shut it down).
+ */
+const ADMINISTRATIVE = new Set([
+  'config', 'save', 'bgsave', 'bgrewriteaof', 'flushall', 'flushdb', 'debug', 'module', 'replicaof', 'slaveof',
+  'acl', 'migrate', 'failover', 'latency', 'monitor', 'cluster', 'swapdb',
 ]);
 /** CLIENT subcommands that are harmless on a shared connection. */
 const CLIENT_ALLOWED = new Set(['id', 'info', 'list', 'getname', 'no-evict', 'no-touch']);
@@ -114,6 +130,7 @@ function normalize(cmd: unknown): string | undefined {
 
 /** Returns an error message if the command is not allowed over REST; undefined otherwise. */
 function forbidden(cmd: Command, name: string): string | undefined {
+  if (ADMINISTRATIVE.has(name)) return `ERR Command is not available: '${name}'`;
   if (FORBIDDEN.has(name)) return `ERR command '${name}' is not allowed by upstash-gateway`;
   if (name === 'client') {
     const sub = cmd.length > 1 ? lowerName(cmd[1]!) : '';
@@ -498,6 +515,10 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         const ms = Number(process.hrtime.bigint() - start) / 1e6;
         console.error(`upstash-gateway: ${req.method} ${req.url} -> ${res.statusCode} ${ms.toFixed(2)}ms`);
       });
+    }
+    if (!LOOPBACK_HOST.test(req.headers.host ?? '')) {
+      send(res, 403, HOST_NOT_ALLOWED);
+      return;
     }
     if (!authorized(req.headers.authorization)) {
       send(res, 401, UNAUTHORIZED);
