@@ -288,5 +288,17 @@ describe('npm run --silent token', () => {
     expect(jwks.code).not.toBe(0);
     expect(jwks.stdout).toBe('');
     expect(jwks.stderr).toMatch(/AUTH_JWKS_URL is set/);
+    // prod authenticates with an identity provider's JWKS (serverless.yml params), whatever its name.
+    expect((await token(['--sub', '42', '--stage', 'prod'])).stderr).toMatch(/identity provider/);
+  }, 60_000);
+
+  it('refuses a lifetime longer than the verifier accepts (AUTH_MAX_TOKEN_AGE_SECONDS, a day by default)', async () => {
+    for (const ttl of ['3650d', '25h', '86401']) {
+      const refused = await token(['--sub', '42', '--admin', '--ttl', ttl]);
+      expect(refused.code, ttl).not.toBe(0);
+      expect(refused.stdout, ttl).toBe('');
+      expect(refused.stderr, ttl).toMatch(/maximum/);
+    }
+    expect((await token(['--sub', '42', '--ttl', '24h'])).code).toBe(0);
   }, 60_000);
 });

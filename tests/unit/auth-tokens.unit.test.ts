@@ -62,4 +62,25 @@ describe('bearer tokens', () => {
     ).toString('base64url')}.`;
     await rejection(`Bearer ${unsigned}`);
   });
+
+  it('enforces a maximum token age: no longer lifetime, no older issue time, and an issue time is required', async () => {
+    const secret = new TextEncoder().encode(config.secret);
+    const now = Math.floor(Date.now() / 1000);
+    const signed = (claims: { iat?: number; exp: number }) => {
+      const jwt = new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('42').setIssuer(config.issuer).setAudience(config.audience).setExpirationTime(claims.exp);
+      return (claims.iat === undefined ? jwt : jwt.setIssuedAt(claims.iat)).sign(secret);
+    };
+    const day = 86_400;
+    // The default maximum is a day; a token that lives a day is fine.
+    await expect(verify(`Bearer ${await signed({ iat: now, exp: now + day })}`)).resolves.toMatchObject({ customerId: 42 });
+    expect((await rejection(`Bearer ${await signed({ iat: now, exp: now + 100 * 365 * day })}`)).message).toMatch(/lifetime|age/);
+    expect((await rejection(`Bearer ${await signed({ iat: now - 2 * day, exp: now + 60 })}`)).message).toMatch(/age|old/);
+    expect((await rejection(`Bearer ${await signed({ exp: now + 60 })}`)).status).toBe(401);
+    // Configurable.
+    const strict = createTokenVerifier({ ...config, maxTokenAgeSeconds: 600 });
+    await expect(strict(`Bearer ${await signed({ iat: now, exp: now + 600 })}`)).resolves.toMatchObject({ customerId: 42 });
+    await expect(strict(`Bearer ${await signed({ iat: now, exp: now + 3600 })}`)).rejects.toMatchObject({ status: 401 });
+    // Local tokens longer than the maximum are not even signed.
+    await expect(signLocalToken({ ...config, maxTokenAgeSeconds: 600 }, { sub: '42', ttlSeconds: 3600 })).rejects.toThrow(/maximum/);
+  });
 });
