@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { DEFAULT_MAX_TOKEN_AGE_SECONDS } from './auth/rules.js';
 import type { AuthConfig } from './auth/tokens.js';
 import { DEFAULT_CART_TTL_SECONDS } from './carts/rules.js';
 
@@ -47,6 +48,7 @@ const EnvSchema = z.object({
   AUTH_CLOCK_SKEW_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
   AUTH_ADMIN_SCOPE: z.string().min(1).default('admin'),
   AUTH_CUSTOMER_CLAIM: z.string().min(1).default('sub'),
+  AUTH_MAX_TOKEN_AGE_SECONDS: z.coerce.number().int().min(60).max(7 * 86_400).default(DEFAULT_MAX_TOKEN_AGE_SECONDS),
 
   CORS_ALLOWED_ORIGINS: z
     .string()
@@ -130,6 +132,7 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
       clockSkewSeconds: e.AUTH_CLOCK_SKEW_SECONDS,
       adminScope: e.AUTH_ADMIN_SCOPE,
       customerClaim: e.AUTH_CUSTOMER_CLAIM,
+      maxTokenAgeSeconds: e.AUTH_MAX_TOKEN_AGE_SECONDS,
     },
     cors: { allowedOrigins: e.CORS_ALLOWED_ORIGINS },
   };

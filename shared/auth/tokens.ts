@@ -1,6 +1,7 @@
 import { createRemoteJWKSet, jwtVerify, SignJWT, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { AppError, ServiceUnavailableError } from '../errors.js';
 import { parseId } from '../ids.js';
+import { DEFAULT_MAX_TOKEN_AGE_SECONDS } from './rules.js';
 
 /**
  * Bearer-token authentication with `jose`. Locally, tokens are HS256 signed with a secret from config
@@ -22,7 +23,14 @@ export interface AuthConfig {
    * pool keeps the shop's id in a custom attribute such as `custom:customer_id`.
    */
   customerClaim?: string;
+  /**
+   * The oldest and longest-lived token accepted (default DEFAULT_MAX_TOKEN_AGE_SECONDS): no token valid for
+   * longer than this from now, and — when it says when it was issued (`iat`) — none older than this or
+   * issued to live longer.
+   */
+  maxTokenAgeSeconds?: number;
 }
+
 
 export interface Principal {
   subject: string;
@@ -77,6 +85,20 @@ function audienceMatches(payload: JWTPayload, audience: string): boolean {
 
 export type TokenVerifier = (authorization: string | undefined) => Promise<Principal>;
 
+/**
+ * A token may not be valid for longer than the maximum age from now (a 100-year admin token is refused
+ * outright), nor — when it carries `iat` — be older than that or have been issued to live longer.
+ */
+function checkAge(payload: JWTPayload, maxAgeSeconds: number, skewSeconds: number): void {
+  const now = Math.floor(Date.now() / 1000);
+  const tooLong = `The token lives longer than the maximum token age (${maxAgeSeconds} s).`;
+  if (payload.exp! - now > maxAgeSeconds + skewSeconds) throw new UnauthorizedError(tooLong);
+  if (typeof payload.iat === 'number') {
+    if (payload.exp! - payload.iat > maxAgeSeconds) throw new UnauthorizedError(tooLong);
+    if (now - payload.iat > maxAgeSeconds + skewSeconds) throw new UnauthorizedError(`The token is older than the maximum token age (${maxAgeSeconds} s).`);
+  }
+}
+
 /** Bound of one JWKS fetch (the keys are then cached by jose; refetched at most every 30 s for an unknown kid). */
 export const JWKS_TIMEOUT_MS = 2_000;
 
@@ -104,6 +126,7 @@ export function createTokenVerifier(config: AuthConfig): TokenVerifier {
   } else {
     throw new Error('auth needs AUTH_JWKS_URL or AUTH_JWT_SECRET');
   }
+  const maxAgeSeconds = config.maxTokenAgeSeconds ?? DEFAULT_MAX_TOKEN_AGE_SECONDS;
   return async (authorization) => {
     const match = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/.exec(authorization?.trim() ?? '');
     if (!authorization || !/^\s*Bearer(\s|$)/.test(authorization)) throw new UnauthorizedError('A bearer token is required.', null);
@@ -116,6 +139,7 @@ export function createTokenVerifier(config: AuthConfig): TokenVerifier {
         requiredClaims: ['exp', 'sub'],
       });
       if (!audienceMatches(payload, config.audience)) throw new UnauthorizedError('The token is not meant for this API.');
+      checkAge(payload, maxAgeSeconds, config.clockSkewSeconds);
       return principalFrom(payload, config);
     } catch (error) {
       if (error instanceof AppError) throw error;
@@ -127,10 +151,14 @@ export function createTokenVerifier(config: AuthConfig): TokenVerifier {
 
 /** Signs a local HS256 token (development and tests only; the cloud uses the identity provider). */
 export async function signLocalToken(
-  config: Pick<AuthConfig, 'secret' | 'issuer' | 'audience' | 'adminScope'>,
+  config: Pick<AuthConfig, 'secret' | 'issuer' | 'audience' | 'adminScope' | 'maxTokenAgeSeconds'>,
   claims: { sub: string; admin?: boolean; ttlSeconds?: number },
 ): Promise<string> {
   if (!config.secret) throw new Error('AUTH_JWT_SECRET is not set');
+  const maximum = config.maxTokenAgeSeconds ?? DEFAULT_MAX_TOKEN_AGE_SECONDS;
+  if ((claims.ttlSeconds ?? 3600) > maximum) {
+    throw new Error(`a token may live at most the maximum token age, ${maximum} s (AUTH_MAX_TOKEN_AGE_SECONDS)`);
+  }
   return new SignJWT(claims.admin ? { scope: config.adminScope } : {})
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setSubject(claims.sub)
