@@ -1,3 +1,5 @@
+import middy from '@middy/core';
+import { discardClientsAfterTimeout } from '../shared/clients/abandon.js';
 import { getSql } from '../shared/clients/postgres.js';
 import { getRedis } from '../shared/clients/redis.js';
 import { getConfig } from '../shared/config.js';
@@ -11,7 +13,7 @@ const MODES = new Set<ReconcileMode>(['auto', 'full', 'recent']);
  * when missing or a day old, otherwise today's and yesterday's sales). Also invokable with
  * `{"mode":"full"}`. A failure is logged and thrown (the next minute's run starts over).
  */
-export async function handler(event?: unknown): Promise<ReconcileResult> {
+async function reconcile(event?: unknown): Promise<ReconcileResult> {
   const requested = (event as { mode?: unknown } | null | undefined)?.mode;
   const mode = typeof requested === 'string' && MODES.has(requested as ReconcileMode) ? (requested as ReconcileMode) : 'auto';
   const config = getConfig();
@@ -24,3 +26,15 @@ export async function handler(event?: unknown): Promise<ReconcileResult> {
     throw error;
   }
 }
+
+/**
+ * A run still busy a second before its Lambda timeout (a connection that stopped answering) ends there and
+ * drops its connections, so the next minute's run in this container starts clean.
+ */
+export const handler = middy(reconcile, {
+  timeoutEarlyInMillis: 1_000,
+  timeoutEarlyResponse: () => {
+    discardClientsAfterTimeout();
+    throw new Error('top-products reconcile did not finish before its Lambda timeout');
+  },
+});

@@ -2,6 +2,7 @@ import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { parseBenchmarkEvent } from '../shared/benchmarks/request.js';
 import { BenchmarkFailedError, runBenchmarks } from '../shared/benchmarks/run-benchmarks.js';
+import { discardClientsAfterTimeout } from '../shared/clients/abandon.js';
 import { applicationName, getSql } from '../shared/clients/postgres.js';
 import { cacheKey, getRedis } from '../shared/clients/redis.js';
 import { getConfig } from '../shared/config.js';
@@ -32,4 +33,12 @@ export const handler = middy(async (event: unknown, context: Context) => {
   );
   if (run.status !== 'succeeded') throw new BenchmarkFailedError({ ...run, plans: null });
   return run;
+}, {
+  // A run refuses up front what would not fit in its time, so reaching this means a connection stopped
+  // answering: drop the container's pool so the next invocation starts clean.
+  timeoutEarlyInMillis: 1_000,
+  timeoutEarlyResponse: () => {
+    discardClientsAfterTimeout();
+    throw new Error('runBenchmarks did not finish before its Lambda timeout');
+  },
 });
