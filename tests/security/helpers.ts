@@ -32,6 +32,7 @@ export const ROUTES: Route[] = [
   { method: 'GET', path: '/benchmarks/latest', access: 'admin' },
   { method: 'GET', path: '/analytics/summary', access: 'admin' },
   { method: 'GET', path: '/openapi.json', access: 'public' },
+  { method: 'GET', path: '/health', access: 'public' },
 ];
 
 /** How shared/http/routes.ts declares a route's access, in the tests' terms. */
