@@ -149,13 +149,18 @@ port_answers() {
   timeout 2 bash -c "exec 3<>/dev/tcp/$HOST/$PORT" 2>/dev/null
 }
 
+# A process that exited but was not reaped yet (a zombie: some container inits never reap) is gone.
+alive() {
+  kill -0 "$1" 2>/dev/null && ! grep -qs '^State:[[:space:]]*Z' "/proc/$1/status"
+}
+
 # Prints the pid from the pid file if that process is alive and runs our binary.
 our_pid() {
   local pid exe
   [ -f "$PID_FILE" ] || return 1
   pid="$(cat "$PID_FILE" 2>/dev/null || true)"
   [[ "$pid" =~ ^[0-9]+$ ]] || return 1
-  kill -0 "$pid" 2>/dev/null || return 1
+  alive "$pid" || return 1
   exe="$(readlink "/proc/$pid/exe" 2>/dev/null || true)"
   case "$exe" in "$BIN" | "$BIN (deleted)") ;; *) return 1 ;; esac
   echo "$pid"
@@ -218,7 +223,7 @@ cmd_start() {
 
   local deadline=$((SECONDS + START_TIMEOUT))
   while ! port_answers; do
-    if ! kill -0 "$pid" 2>/dev/null; then
+    if ! alive "$pid"; then
       rm -f "$PID_FILE"
       printf 'ferretdb: error: FerretDB exited during start-up; last lines of %s:\n' "$(rel "$LOG_FILE")" >&2
       tail -n 20 "$LOG_FILE" >&2
@@ -246,10 +251,10 @@ cmd_stop() {
   fi
   kill -TERM "$pid" 2>/dev/null || true
   for _ in $(seq 1 100); do
-    kill -0 "$pid" 2>/dev/null || break
+    alive "$pid" || break
     sleep 0.1
   done
-  if kill -0 "$pid" 2>/dev/null; then
+  if alive "$pid"; then
     log "pid $pid still alive 10 s after SIGTERM; sending SIGKILL"
     kill -KILL "$pid" 2>/dev/null || true
   fi

@@ -1,117 +1,97 @@
 /**
- * npm start — the whole pipeline on this machine:
- * services up (docker compose or native) → migrate → seed a small data set → serverless-offline →
- * drive the four functions end to end → print a summary → keep serving until Ctrl-C, then stop what
- * this command started.
+ * npm start [-- --reset]
+ *
+ * The whole pipeline on this machine: services up (docker compose or native) → migrate → seed a small
+ * data set into an empty database (your data is kept otherwise; --reset replaces it) → serverless-offline →
+ * a tour of the functions → then one line per request and every warning or error, until Ctrl-C, which
+ * stops serverless-offline and every service this command started.
  */
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { localEnv } from './lib/env.js';
-import { startOffline, type Offline } from './lib/offline.js';
-import { servicesDown, servicesUp } from './services.js';
+import { parseArgs } from 'node:util';
 import { signLocalToken } from '../shared/auth/tokens.js';
 import { parseConfig } from '../shared/config.js';
 import { migrate } from '../shared/db/migrate.js';
 import { seed } from './db/seed.js';
+import { localEnv } from './lib/env.js';
+import { startOffline, type Offline } from './lib/offline.js';
+import { offlineLogPrinter } from './lib/offline-log.js';
 import { headlineTable } from './report/model.js';
 import { terminalTable } from './report/text.js';
+import { servicesDown, servicesUp, type Started } from './services.js';
 
+const { values: flags } = parseArgs({ options: { reset: { type: 'boolean', default: false } }, strict: true });
 const env = localEnv({ STAGE: 'dev' });
-const databaseUrl = env.DATABASE_URL!;
+const ports = { httpPort: Number(env.OFFLINE_HTTP_PORT ?? 3000), lambdaPort: Number(env.OFFLINE_LAMBDA_PORT ?? 3002) };
 const step = (text: string) => console.log(`\n▸ ${text}`);
+const colour = process.stdout.isTTY === true;
 
 let offline: Offline | undefined;
-let started: Awaited<ReturnType<typeof servicesUp>> = [];
+let started: Started[] = [];
+let touring = true;
 let stopping = false;
 
-async function shutdown(code: number): Promise<never> {
-  if (!stopping) {
-    stopping = true;
-    console.log('\nstopping…');
+async function shutdown(code: number): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  console.log('\nstopping…');
+  // Whatever happens below, this process is gone within 10 s.
+  setTimeout(() => process.exit(code), 9_000).unref();
+  try {
     await offline?.stop();
     if (started.length > 0) await servicesDown(started);
+  } finally {
+    process.exit(code);
   }
-  process.exit(code);
 }
 process.on('SIGINT', () => void shutdown(0));
 process.on('SIGTERM', () => void shutdown(0));
 
-/** Local HS256 token for a customer (what `npm run --silent token -- --sub <id>` prints). */
-const tokenFor = (customerId: number) => signLocalToken(parseConfig(env).auth, { sub: String(customerId) });
+/** A local token for a customer, or an admin: what `npm run --silent token -- --sub <id>` prints. */
+const tokenFor = (sub: number | 'ops') => signLocalToken(parseConfig(env).auth, sub === 'ops' ? { sub, admin: true } : { sub: String(sub) });
 
-async function call(method: string, path: string, body?: unknown, customerId?: number) {
+async function call(method: string, path: string, options: { body?: unknown; as?: number | 'ops'; headers?: Record<string, string> } = {}) {
   const response = await fetch(`${offline!.httpUrl}${path}`, {
     method,
     headers: {
-      ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
-      ...(customerId === undefined ? {} : { Authorization: `Bearer ${await tokenFor(customerId)}` }),
+      ...(options.body === undefined ? {} : { 'Content-Type': 'application/json' }),
+      ...(options.as === undefined ? {} : { Authorization: `Bearer ${await tokenFor(options.as)}` }),
+      ...options.headers,
     },
-    body: body === undefined ? undefined : JSON.stringify(body),
+    ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
   });
   const text = await response.text();
-  return { status: response.status, headers: response.headers, json: text ? JSON.parse(text) : undefined };
+  const json = text ? JSON.parse(text) : undefined;
+  const outcome = response.status >= 400 ? `${json.error.code}: ${json.error.message}` : '';
+  return { status: response.status, headers: response.headers, json, line: (what: string) => console.log(`  ${response.status}  ${what || outcome}`) };
 }
 
-async function main(): Promise<void> {
-  step('services');
-  started = await servicesUp({ log: (line) => console.log(`  ${line}`) });
+async function tour(): Promise<void> {
+  step('createOrder  POST /orders  (one PostgreSQL statement; stock never oversold)');
+  const order = await call('POST', '/orders', { as: 1, body: { customerId: 1, items: [{ productId: 1, quantity: 1 }, { productId: 2, quantity: 2 }] } });
+  order.line(order.status === 201 ? `customer 1: order ${order.json.orderId}, total ${order.json.totalAmount}` : '');
+  const greedy = await call('POST', '/orders', { as: 3, body: { customerId: 3, items: [{ productId: 1, quantity: 1000 }] } });
+  greedy.line(greedy.status === 409 ? `customer 3 asks for 1000 of product 1: ${greedy.json.error.code} (available ${greedy.json.error.details.products[0].available})` : '');
 
-  step('database');
-  const { applied } = await migrate(databaseUrl);
-  console.log(`  migrations: ${applied.length ? applied.join(', ') : 'up to date'}`);
-  const summary = await seed(databaseUrl, { customers: 1_000, products: 200, orders: 5_000, seed: 42, reset: true });
-  console.log(`  seeded ${Object.entries(summary.rows).map(([t, n]) => `${n} ${t}`).join(', ')} in ${summary.elapsedMs} ms`);
-
-  step('serverless-offline');
-  offline = await startOffline(env);
-  console.log(`  HTTP ${offline.httpUrl}   Lambda API ${offline.lambdaEndpoint}`);
-
-  step('createOrder  POST /orders');
-  const orders = [
-    { customerId: 1, items: [{ productId: 1, quantity: 1 }, { productId: 2, quantity: 2 }] },
-    { customerId: 2, items: [{ productId: 3, quantity: 1 }] },
-    { customerId: 3, items: [{ productId: 1, quantity: 100_000 }] },
-  ];
-  for (const order of orders) {
-    const response = await call('POST', '/orders', order, order.customerId);
-    const detail =
-      response.status === 201
-        ? `order ${response.json.orderId}, total ${response.json.totalAmount}`
-        : `${response.json.error.code}: ${response.json.error.message}`;
-    console.log(`  ${response.status}  customer ${order.customerId}: ${detail}`);
-  }
-
-  step('getTopProducts  GET /products/top?limit=5');
+  step('getTopProducts  GET /products/top?limit=5  (Redis through Upstash REST, PostgreSQL behind it)');
   for (let i = 0; i < 2; i++) {
-    const response = await call('GET', '/products/top?limit=5');
-    console.log(`  ${response.status}  X-Cache: ${response.headers.get('x-cache')}`);
-    if (i === 0) {
-      for (const p of response.json.products) {
-        console.log(`     #${p.productId} ${p.name.padEnd(32)} ${String(p.unitsSold).padStart(6)} sold  ${p.revenue}`);
-      }
-    }
+    const top = await call('GET', '/products/top?limit=5');
+    top.line(`X-Cache: ${top.headers.get('x-cache')}`);
+    if (i === 0) for (const p of top.json.products) console.log(`       #${String(p.productId).padEnd(4)} ${p.name.padEnd(32)} ${String(p.unitsSold).padStart(6)} sold  ${p.revenue}`);
   }
 
-  step('saveCart / getCart  PUT, GET /carts/42');
-  const cart = { items: [{ productId: 7, quantity: 2, attributes: { size: 'M', giftWrap: true } }], note: 'birthday' };
-  const saved = await call('PUT', '/carts/42', cart, 42);
-  console.log(`  ${saved.status}  saved version ${saved.json.version}, expires ${saved.json.expiresAt}`);
-  const read = await call('GET', '/carts/42', undefined, 42);
-  console.log(`  ${read.status}  ${JSON.stringify(read.json.items)}`);
-  const stranger = await call('GET', '/carts/42', undefined, 7);
-  console.log(`  ${stranger.status}  customer 7 reading customer 42's cart: ${stranger.json.error.code}`);
+  step('saveCart / getCart / checkoutCart  /carts/42  (MongoDB documents, versioned)');
+  const saved = await call('PUT', '/carts/42', { as: 42, body: { items: [{ productId: 7, quantity: 2, attributes: { size: 'M', giftWrap: true } }], note: 'birthday' } });
+  saved.line(`saved version ${saved.json.version}, ETag ${saved.headers.get('etag')}, expires ${saved.json.expiresAt}`);
+  const read = await call('GET', '/carts/42', { as: 42 });
+  read.line(JSON.stringify(read.json.items));
+  const stranger = await call('GET', '/carts/42', { as: 7 });
+  stranger.line(`customer 7 reading customer 42's cart: ${stranger.json.error.code}`);
+  const checkout = await call('POST', '/carts/42/checkout', { as: 42, headers: { 'Idempotency-Key': `tour-${Date.now()}` } });
+  checkout.line(checkout.status === 201 ? `order ${checkout.json.orderId} from the cart, Cart-Emptied: ${checkout.headers.get('cart-emptied')}` : '');
 
   step('runBenchmarks  (Lambda API, @aws-sdk/client-lambda)');
-  const lambda = new LambdaClient({
-    endpoint: offline.lambdaEndpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
-  const invoked = await lambda.send(
-    new InvokeCommand({
-      FunctionName: 'ecommerce-pipeline-dev-runBenchmarks',
-      Payload: Buffer.from(JSON.stringify({ scale: 'small' })),
-    }),
-  );
+  const lambda = new LambdaClient({ endpoint: offline!.lambdaEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  const invoked = await lambda.send(new InvokeCommand({ FunctionName: 'ecommerce-pipeline-dev-runBenchmarks', Payload: Buffer.from(JSON.stringify({ scale: 'small' })) }));
   const run = JSON.parse(Buffer.from(invoked.Payload ?? []).toString() || 'null');
   if (invoked.FunctionError) {
     console.log(`  error: ${run?.errorMessage ?? JSON.stringify(run)}`);
@@ -119,8 +99,35 @@ async function main(): Promise<void> {
     console.log(`  run ${run.runId} ${run.status} in ${(run.durationMs / 1000).toFixed(1)} s (full report: npm run report)`);
     console.log(terminalTable(headlineTable(run)).replace(/^/gm, '  '));
   }
+}
 
-  console.log(`\n✔ pipeline running — try:  curl ${offline.httpUrl}/products/top   (Ctrl-C to stop)`);
+async function main(): Promise<void> {
+  step('services');
+  started = await servicesUp({ log: (line) => console.log(`  ${line}`) });
+
+  step('database');
+  const { applied } = await migrate(env.DATABASE_URL!);
+  console.log(`  migrations: ${applied.length ? applied.join(', ') : 'up to date'}`);
+  const summary = await seed(env.DATABASE_URL!, { customers: 1_000, products: 200, orders: 5_000, seed: 42, ...(flags.reset ? { reset: true } : { ifEmpty: true }) });
+  if (summary.skipped) console.log('  your data is kept (the database was not empty); npm start -- --reset replaces it with the sample data');
+  else console.log(`  seeded ${Object.entries(summary.rows).map(([t, n]) => `${n} ${t}`).join(', ')} in ${summary.elapsedMs} ms`);
+
+  step('serverless-offline');
+  const print = offlineLogPrinter((line) => console.log(line), colour);
+  offline = await startOffline(env, { ...ports, onOutput: (chunk) => (touring ? undefined : print(chunk)) });
+  console.log(`  HTTP ${offline.httpUrl}   Lambda API ${offline.lambdaEndpoint}`);
+
+  await tour();
+  touring = false;
+  const base = offline.httpUrl;
+  console.log(`
+✔ pipeline running on ${base} (Ctrl-C stops it and the services it started). Try:
+    curl -s ${base}/products/top?limit=3
+    TOKEN=$(npm run --silent token -- --sub 1)
+    curl -s -X POST ${base}/orders -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' \\
+         -d '{"customerId": 1, "items": [{"productId": 2, "quantity": 1}]}'
+  More in README.md and requests.http. Requests and warnings show below.
+`);
 }
 
 main().catch(async (error: unknown) => {

@@ -196,7 +196,7 @@ function outcome(status: number): 'success' | 'rejected' | 'denied' | 'failed' {
 
 /**
  * Exactly one log line per request (the Powertools logger adds the Lambda request id, function name and
- * cold start): route, status, outcome, latency, who called (token subject, never the token) and, for an
+ * cold start): route and path, status, outcome, latency, who called (token subject, never the token) and, for an
  * error, its code — plus, for a 5xx, the underlying error's name, message and stack. Never the body, the
  * headers or the query string.
  */
@@ -210,6 +210,8 @@ function accessLog(name: string): middy.MiddlewareObj<HttpEvent, HttpResponse> {
         function: name,
         method: request.event.requestContext?.http?.method,
         route: request.event.routeKey,
+        // The path names only ids (never the query string, which may carry anything).
+        path: request.event.rawPath,
         status,
         outcome: outcome(status),
         latencyMs: invocation ? Math.round((performance.now() - invocation.startedAt) * 100) / 100 : undefined,

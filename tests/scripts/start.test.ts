@@ -1,0 +1,99 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import postgres from 'postgres';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ROOT, withDatabase } from '../../scripts/lib/env.js';
+import { portAnswers } from '../../scripts/lib/probe.js';
+import { bearerFor } from '../helpers/auth.js';
+
+/**
+ * `npm start` as a person runs it, on ports of its own (so that the services it starts are its own): the
+ * tour, a request shown as one line, then Ctrl-C — a real SIGINT to the process group, as a terminal
+ * sends it — which must stop serverless-offline and the services it started within 10 s, and leave the
+ * machine's own PostgreSQL and Redis running. A second start keeps the data of the first.
+ */
+const PORTS = { http: 3200, lambda: 3202, upstash: 8179, mongo: 27117 };
+const env = {
+  ...process.env,
+  DATABASE_URL: withDatabase(process.env.DATABASE_URL!, 'shop_test_start'),
+  UPSTASH_REDIS_REST_URL: `http://127.0.0.1:${PORTS.upstash}`,
+  MONGODB_URI: `mongodb://127.0.0.1:${PORTS.mongo}`,
+  MONGODB_DATABASE: 'shop_test_start',
+  CACHE_NAMESPACE: 'ecommerce-pipeline:test-start',
+  OFFLINE_HTTP_PORT: String(PORTS.http),
+  OFFLINE_LAMBDA_PORT: String(PORTS.lambda),
+  LOG_LEVEL: 'INFO',
+  // npm start runs in the test's environment otherwise (STAGE test, …): it sets its own stage.
+  STAGE: '',
+};
+const running: ChildProcess[] = [];
+
+afterAll(() => {
+  for (const child of running) {
+    try {
+      if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+});
+
+/** Starts `npm start` in a process group of its own and waits for the end of its tour. */
+async function npmStart(): Promise<{ child: ChildProcess; output: () => string }> {
+  const child = spawn('npm', ['start'], { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  running.push(child);
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const deadline = Date.now() + 150_000;
+  while (!output.includes('pipeline running')) {
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`npm start did not get ready:\n${output}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  return { child, output: () => output };
+}
+
+/** Ctrl-C: SIGINT to the whole process group; the time until npm start has exited. */
+async function interrupt(child: ChildProcess): Promise<number> {
+  const started = performance.now();
+  const exited = once(child, 'exit');
+  process.kill(-child.pid!, 'SIGINT');
+  await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 15_000))]);
+  return performance.now() - started;
+}
+
+describe('npm start', () => {
+  it('shows requests as one line each; Ctrl-C stops it and the services it started within 10 s; a restart keeps the data', async () => {
+    const first = await npmStart();
+    expect(first.output()).toMatch(/seeded 1000 customers/);
+    for (const port of [PORTS.http, PORTS.lambda, PORTS.upstash, PORTS.mongo]) expect(await portAnswers(port), `port ${port}`).toBe(true);
+
+    const response = await fetch(`http://127.0.0.1:${PORTS.http}/orders`, {
+      method: 'POST',
+      headers: { Authorization: await bearerFor(1), 'Content-Type': 'application/json' },
+      body: JSON.stringify({ customerId: 1, items: [{ productId: 2, quantity: 1 }] }),
+    });
+    expect(response.status).toBe(201);
+    const { orderId } = (await response.json()) as { orderId: number };
+    await expect.poll(() => first.output(), { timeout: 5_000 }).toMatch(/POST\s+\/orders\s+201\s+\d+ ms\s+createOrder/);
+
+    const stopMs = await interrupt(first.child);
+    expect(first.child.exitCode !== null || first.child.signalCode !== null, first.output()).toBe(true);
+    expect(stopMs).toBeLessThan(10_000);
+    for (const port of [PORTS.http, PORTS.lambda, PORTS.upstash, PORTS.mongo]) expect(await portAnswers(port), `port ${port} after Ctrl-C`).toBe(false);
+    // The machine's own services were there before and stay.
+    expect(await portAnswers(Number(new URL(process.env.DATABASE_URL!).port || 5432))).toBe(true);
+    expect(await portAnswers(6379)).toBe(true);
+
+    const second = await npmStart();
+    expect(second.output()).toMatch(/your data is kept/);
+    const sql = postgres(env.DATABASE_URL, { max: 1, onnotice: () => {} });
+    try {
+      expect(await sql`select order_id from orders where order_id = ${orderId}`).toHaveLength(1);
+    } finally {
+      await sql.end();
+    }
+    expect(second.output()).not.toMatch(/seeded/);
+    expect(await interrupt(second.child)).toBeLessThan(10_000);
+  }, 420_000);
+});
