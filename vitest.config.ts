@@ -11,7 +11,8 @@ if (Number(process.versions.node.split('.')[0]) !== RUNTIME_MAJOR) {
 }
 
 /** Every more specific tier's files are left out of the broader ones (an e2e file is not also an integration file). */
-const others = (name: string) => TIERS.filter((tier) => tier.name !== name && tier.include !== 'tests/**/*.test.ts').map((tier) => tier.include);
+const others = (name: string) =>
+  TIERS.filter((tier) => tier.name !== name && tier.include !== 'tests/**/*.test.ts').map((tier) => tier.include);
 
 export default defineConfig({
   test: {
@@ -26,7 +27,9 @@ export default defineConfig({
         exclude: tier.include === 'tests/**/*.test.ts' ? others(tier.name) : [],
         // Tiers run one after the other; within a tier that talks to the shared stores, one file at a time.
         sequence: { groupOrder: order },
-        ...(tier.needs.length === 0 ? {} : { globalSetup: ['tests/setup/global-setup.ts'], fileParallelism: false, pool: 'forks' as const }),
+        ...(tier.needs.length === 0
+          ? {}
+          : { globalSetup: ['tests/setup/global-setup.ts'], fileParallelism: false, pool: 'forks' as const }),
       },
     })),
   },

@@ -14,9 +14,10 @@
  * p50/p95 of save, get and the pair, and the domain/raw ratios. Exit code 0 unless something broke.
  * `npm run bench` runs the same through `run()`.
  */
-import { MongoClient, type Db } from 'mongodb';
+
 import os from 'node:os';
 import { pathToFileURL } from 'node:url';
+import { type Db, MongoClient } from 'mongodb';
 import { loadLocalEnv } from '../scripts/lib/env.js';
 import { getCart, saveCart } from '../shared/carts/carts.js';
 import type { SaveCartBody } from '../shared/carts/schemas.js';
@@ -24,7 +25,7 @@ import { ensureCartIndexes } from '../shared/carts/store.js';
 import { mongoClientOptions } from '../shared/clients/mongo.js';
 import { parseConfig } from '../shared/config.js';
 import type { SuiteContext } from './lib/context.js';
-import { metric, type BenchOutput, type Metric } from './lib/result.js';
+import { type BenchOutput, type Metric, metric } from './lib/result.js';
 import { percentileLinear } from './lib/stats.js';
 
 loadLocalEnv();
@@ -171,12 +172,20 @@ async function bench(options: CartsBenchOptions): Promise<Row[]> {
   const db = client.db(DATABASE);
   try {
     const info = await db.admin().command({ buildInfo: 1 });
-    const server = typeof info.ferretdbVersion === 'string' ? `FerretDB ${info.ferretdbVersion} (wire ${info.version})` : `MongoDB ${info.version}`;
+    const server =
+      typeof info.ferretdbVersion === 'string' ? `FerretDB ${info.ferretdbVersion} (wire ${info.version})` : `MongoDB ${info.version}`;
     await db.dropDatabase();
     const indexes = await ensureCartIndexes(db);
     const ttlMs = config.carts.ttlSeconds * 1000;
-    console.log(`bench:carts — ${server} at ${config.mongo.uri}, TTL index: ${indexes.status === 'ttl' ? 'yes' : indexes.status === 'plain' ? 'not supported' : 'failed'}`);
-    console.log(`  ${CUSTOMERS} carts of 3 lines, ${DURATION_S} s per cell, Node ${process.version}, ${os.cpus().length} CPUs, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+    console.log(
+      `bench:carts — ${server} at ${config.mongo.uri}, TTL index: ${indexes.status === 'ttl' ? 'yes' : indexes.status === 'plain' ? 'not supported' : 'failed'}`,
+    );
+    console.log(
+      `  ${CUSTOMERS} carts of 3 lines, ${DURATION_S} s per cell, Node ${process.version}, ${os.cpus().length} CPUs, load ${os
+        .loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')}`,
+    );
 
     // Seed both collections and warm the connection pool.
     const domain = domainPair(db);
@@ -207,7 +216,9 @@ async function bench(options: CartsBenchOptions): Promise<Row[]> {
       console.log(
         `${row.workload.padEnd(8)} ${String(row.concurrency).padStart(5)} ${row.pairsPerSecond.toFixed(0).padStart(9)} ` +
           `${ms(row.save.p50)}  ${ms(row.save.p95)}    ${ms(row.get.p50)}   ${ms(row.get.p95)}    ${ms(row.pair.p50)}   ${ms(row.pair.p95)} ${String(row.samples).padStart(8)}  ` +
-          (Object.entries(row.errors).map(([code, n]) => `${code}×${n}`).join(' ') || '0'),
+          (Object.entries(row.errors)
+            .map(([code, n]) => `${code}×${n}`)
+            .join(' ') || '0'),
       );
     }
     console.log('');
@@ -246,11 +257,34 @@ export async function run(ctx: SuiteContext): Promise<BenchOutput> {
     const d = rows.find((row) => row.workload === 'domain' && row.concurrency === concurrency)!;
     const r = rows.find((row) => row.workload === 'raw' && row.concurrency === concurrency)!;
     const errors = Object.values(d.errors).reduce((a, b) => a + b, 0) + Object.values(r.errors).reduce((a, b) => a + b, 0);
-    const note = errors > 0 ? { note: `${errors} failed pairs (${[...Object.entries(d.errors), ...Object.entries(r.errors)].map(([c, n]) => `${c}×${n}`).join(' ')})` } : {};
+    const note =
+      errors > 0
+        ? {
+            note: `${errors} failed pairs (${[...Object.entries(d.errors), ...Object.entries(r.errors)].map(([c, n]) => `${c}×${n}`).join(' ')})`,
+          }
+        : {};
     metrics.push(
-      metric('carts', { metric: `saveCart vs raw replaceOne upsert, c=${concurrency}, p50`, ours: d.save.p50, reference: r.save.p50, unit: 'ms', goal: { on: 'ratio', op: '<=', value: 4 }, ...note }),
-      metric('carts', { metric: `getCart vs raw findOne, c=${concurrency}, p50`, ours: d.get.p50, reference: r.get.p50, unit: 'ms', goal: { on: 'ratio', op: '<=', value: 1.5 } }),
-      metric('carts', { metric: `save+get pairs/s vs raw, c=${concurrency}`, ours: d.pairsPerSecond, reference: r.pairsPerSecond, unit: 'pairs/s' }),
+      metric('carts', {
+        metric: `saveCart vs raw replaceOne upsert, c=${concurrency}, p50`,
+        ours: d.save.p50,
+        reference: r.save.p50,
+        unit: 'ms',
+        goal: { on: 'ratio', op: '<=', value: 4 },
+        ...note,
+      }),
+      metric('carts', {
+        metric: `getCart vs raw findOne, c=${concurrency}, p50`,
+        ours: d.get.p50,
+        reference: r.get.p50,
+        unit: 'ms',
+        goal: { on: 'ratio', op: '<=', value: 1.5 },
+      }),
+      metric('carts', {
+        metric: `save+get pairs/s vs raw, c=${concurrency}`,
+        ours: d.pairsPerSecond,
+        reference: r.pairsPerSecond,
+        unit: 'pairs/s',
+      }),
     );
   }
   return { metrics, details: { database: DATABASE, options: SUITE_OPTIONS[ctx.profile], rows } };
@@ -258,8 +292,10 @@ export async function run(ctx: SuiteContext): Promise<BenchOutput> {
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const quick = process.argv.includes('--quick');
-  bench({ durationS: arg('duration', quick ? 2 : 6), customers: Math.floor(arg('customers', 200)), concurrency: [1, 16] }).catch((error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  });
+  bench({ durationS: arg('duration', quick ? 2 : 6), customers: Math.floor(arg('customers', 200)), concurrency: [1, 16] }).catch(
+    (error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );
 }

@@ -28,7 +28,7 @@ import { build } from 'esbuild';
 import { localEnv, ROOT } from '../scripts/lib/env.js';
 import { BUDGET_BYTES, BUDGET_EXCEPTIONS, kb, packageReport } from '../scripts/lib/package-report.js';
 import type { Profile, SuiteContext } from './lib/context.js';
-import { metric, type BenchOutput, type Metric } from './lib/result.js';
+import { type BenchOutput, type Metric, metric } from './lib/result.js';
 import { median } from './lib/stats.js';
 import { formatTable } from './lib/table.js';
 
@@ -36,7 +36,9 @@ const INIT_GOAL_MS = 100;
 const EMPTY = '(empty handler)';
 
 /** Function name → handler module, from serverless.yml (`handler: functions/x.handler`). */
-export function functionsFromServerlessYml(yml = readFileSync(path.join(ROOT, 'serverless.yml'), 'utf8')): Array<{ name: string; entry: string }> {
+export function functionsFromServerlessYml(
+  yml = readFileSync(path.join(ROOT, 'serverless.yml'), 'utf8'),
+): Array<{ name: string; entry: string }> {
   const section = yml.slice(yml.indexOf('\nfunctions:'));
   const found: Array<{ name: string; entry: string }> = [];
   let current: string | undefined;
@@ -64,7 +66,18 @@ async function buildBundles(entries: Array<{ name: string; entry: string }>, out
     outExtension: { '.js': '.mjs' },
     banner: { js: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);" },
     alias: { 'whatwg-url': './shared/shims/whatwg-url.ts' },
-    external: ['aws-sdk', '@aws-sdk/*', 'kerberos', '@mongodb-js/zstd', '@aws-sdk/credential-providers', 'gcp-metadata', 'snappy', 'socks', 'aws4', 'mongodb-client-encryption'],
+    external: [
+      'aws-sdk',
+      '@aws-sdk/*',
+      'kerberos',
+      '@mongodb-js/zstd',
+      '@aws-sdk/credential-providers',
+      'gcp-metadata',
+      'snappy',
+      'socks',
+      'aws4',
+      'mongodb-client-encryption',
+    ],
     logLevel: 'silent',
   });
   return new Map(entries.map((e) => [e.name, path.join(outdir, `${e.name}.mjs`)]));
@@ -139,7 +152,12 @@ const SUITE_OPTIONS: Record<Profile, { runs: number; initOnly?: string[]; parall
   tiny: { runs: 3, initOnly: ['createOrder'], parallel: 2 },
 };
 
-export async function coldStart(options: { runs: number; initOnly?: string[]; parallel?: number; env: Record<string, string> }): Promise<FunctionCold[]> {
+export async function coldStart(options: {
+  runs: number;
+  initOnly?: string[];
+  parallel?: number;
+  env: Record<string, string>;
+}): Promise<FunctionCold[]> {
   const functions = functionsFromServerlessYml();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-cold-start-'));
   try {
@@ -199,7 +217,9 @@ function print(results: FunctionCold[], runs: number): void {
     r.initMs?.median.toFixed(1) ?? '–',
     r.processMs?.median.toFixed(0) ?? '–',
   ]);
-  console.log(`\nbundles and module init (median of ${runs} fresh processes each; budget ${kb(BUDGET_BYTES)} zipped, init ≤ ${INIT_GOAL_MS} ms)`);
+  console.log(
+    `\nbundles and module init (median of ${runs} fresh processes each; budget ${kb(BUDGET_BYTES)} zipped, init ≤ ${INIT_GOAL_MS} ms)`,
+  );
   console.log(formatTable(['function', 'bundle', 'zipped', 'zip (sls package)', 'init CPU ms', 'init wall ms', 'process wall ms'], rows));
 }
 

@@ -18,11 +18,11 @@
 import http from 'node:http';
 import { pathToFileURL } from 'node:url';
 import postgres from 'postgres';
+import { type Handler, httpEvent, lambdaContext } from '../scripts/lib/lambda-events.js';
 import type { Profile, SuiteContext } from './lib/context.js';
-import { httpEvent, lambdaContext, type Handler } from '../scripts/lib/lambda-events.js';
 import { ensureLeaderboard } from './lib/leaderboard.js';
-import { metric, type BenchOutput } from './lib/result.js';
-import { stats, type Stats } from './lib/stats.js';
+import { type BenchOutput, metric } from './lib/result.js';
+import { type Stats, stats } from './lib/stats.js';
 import { formatTable } from './lib/table.js';
 import { tokenSigner } from './lib/tokens.js';
 
@@ -38,7 +38,11 @@ interface Answer {
   body: string;
 }
 
-function request(agent: http.Agent, url: string, options: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Answer> {
+function request(
+  agent: http.Agent,
+  url: string,
+  options: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const req = http.request(url, { method: options.method ?? 'GET', agent, headers: options.headers }, (res) => {
       let body = '';
@@ -111,7 +115,9 @@ export async function run(ctx: SuiteContext): Promise<BenchOutput> {
 
     // POST /orders: products with plenty of stock, random customers.
     const sql = postgres(ctx.dataset.directUrl, { max: 1, onnotice: () => {} });
-    const products = (await sql<Array<{ id: number }>>`select product_id as id from products where stock_quantity >= 200 order by product_id limit 200`).map((p) => p.id);
+    const products = (
+      await sql<Array<{ id: number }>>`select product_id as id from products where stock_quantity >= 200 order by product_id limit 200`
+    ).map((p) => p.id);
     const [counted] = await sql<Array<{ customers: number }>>`select count(*)::int as customers from customers`;
     const customers = counted!.customers;
     await sql.end();
@@ -127,13 +133,17 @@ export async function run(ctx: SuiteContext): Promise<BenchOutput> {
       async (record: boolean) => {
         const body = randomOrder();
         const authorization = await bearer(body.customerId);
-        const r = await timed(record ? orders.inProcess : [], () => createOrderHandler(httpEvent({ method: 'POST', path: '/orders', body, authorization }), lambdaContext('createOrder')));
+        const r = await timed(record ? orders.inProcess : [], () =>
+          createOrderHandler(httpEvent({ method: 'POST', path: '/orders', body, authorization }), lambdaContext('createOrder')),
+        );
         orderStatuses[`in-process ${r.statusCode}`] = (orderStatuses[`in-process ${r.statusCode}`] ?? 0) + 1;
       },
       async (record: boolean) => {
         const body = randomOrder();
         const headers = { 'content-type': 'application/json', authorization: await bearer(body.customerId) };
-        const r = await timed(record ? orders.offline : [], () => request(agent, `${base}/orders`, { method: 'POST', headers, body: JSON.stringify(body) }));
+        const r = await timed(record ? orders.offline : [], () =>
+          request(agent, `${base}/orders`, { method: 'POST', headers, body: JSON.stringify(body) }),
+        );
         orderStatuses[`offline ${r.status}`] = (orderStatuses[`offline ${r.status}`] ?? 0) + 1;
       },
     ];
@@ -169,9 +179,24 @@ export async function run(ctx: SuiteContext): Promise<BenchOutput> {
     console.log(`statuses: ${JSON.stringify({ ...statuses, ...orderStatuses })}`);
     return {
       metrics: [
-        metric('http-overhead', { metric: 'GET /products/top hit: via serverless-offline vs handler in process, p50', ours: s.offline.p50, reference: s.inProcess.p50, unit: 'ms' }),
-        metric('http-overhead', { metric: 'serverless-offline floor (400, no I/O) vs bare node:http, p50', ours: s.offlineFloor.p50, reference: s.bare.p50, unit: 'ms' }),
-        metric('http-overhead', { metric: 'POST /orders: via serverless-offline vs handler in process, p50', ours: s.orderOffline.p50, reference: s.orderInProcess.p50, unit: 'ms' }),
+        metric('http-overhead', {
+          metric: 'GET /products/top hit: via serverless-offline vs handler in process, p50',
+          ours: s.offline.p50,
+          reference: s.inProcess.p50,
+          unit: 'ms',
+        }),
+        metric('http-overhead', {
+          metric: 'serverless-offline floor (400, no I/O) vs bare node:http, p50',
+          ours: s.offlineFloor.p50,
+          reference: s.bare.p50,
+          unit: 'ms',
+        }),
+        metric('http-overhead', {
+          metric: 'POST /orders: via serverless-offline vs handler in process, p50',
+          ours: s.orderOffline.p50,
+          reference: s.orderInProcess.p50,
+          unit: 'ms',
+        }),
       ],
       details: { options: o, stats: s, statuses: { ...statuses, ...orderStatuses }, pooled: ctx.pooled },
     };
@@ -184,6 +209,8 @@ export async function run(ctx: SuiteContext): Promise<BenchOutput> {
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  console.error('bench/http-overhead.ts runs inside the suite (it needs its serverless-offline): npm run bench -- --only http-overhead [--quick]');
+  console.error(
+    'bench/http-overhead.ts runs inside the suite (it needs its serverless-offline): npm run bench -- --only http-overhead [--quick]',
+  );
   process.exit(2);
 }

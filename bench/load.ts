@@ -14,15 +14,16 @@
  * 409 INSUFFICIENT_STOCK is an expected answer, counted apart from errors.
  *   npm run bench -- --only load [--quick]
  */
-import autocannon, { type Request as AutocannonRequest } from 'autocannon';
+
 import os from 'node:os';
 import { pathToFileURL } from 'node:url';
+import autocannon, { type Request as AutocannonRequest } from 'autocannon';
 import postgres from 'postgres';
 import type { Profile, SuiteContext } from './lib/context.js';
 import { coresUsed, cpuSnapshot, cpuSupported } from './lib/cpu.js';
 import { ensureLeaderboard } from './lib/leaderboard.js';
-import { metric, type BenchOutput, type Metric } from './lib/result.js';
-import { stats, type Stats } from './lib/stats.js';
+import { type BenchOutput, type Metric, metric } from './lib/result.js';
+import { type Stats, stats } from './lib/stats.js';
 import { formatTable } from './lib/table.js';
 import { tokenSigner } from './lib/tokens.js';
 
@@ -44,8 +45,19 @@ const SHOP_MIX: Mix = { name: 'shop 70/20/10', top: 0.7, cart: 0.2, order: 0.1 }
 const CONTROL_MIX: Mix = { name: 'control, no cart writes 87.5/0/12.5', top: 0.875, cart: 0, order: 0.125 };
 
 /** minSteps: steps run before a latency knee may stop the series (so the curve has a shape). */
-const SUITE_OPTIONS: Record<Profile, { steps: number[]; minSteps: number; stepS: number; warmupS: number; budgetS: number; customers: number; mixes: Mix[] }> = {
-  full: { steps: [1, 2, 4, 8, 16, 32, 64], minSteps: 3, stepS: 15, warmupS: 12, budgetS: 240, customers: 2000, mixes: [SHOP_MIX, CONTROL_MIX] },
+const SUITE_OPTIONS: Record<
+  Profile,
+  { steps: number[]; minSteps: number; stepS: number; warmupS: number; budgetS: number; customers: number; mixes: Mix[] }
+> = {
+  full: {
+    steps: [1, 2, 4, 8, 16, 32, 64],
+    minSteps: 3,
+    stepS: 15,
+    warmupS: 12,
+    budgetS: 240,
+    customers: 2000,
+    mixes: [SHOP_MIX, CONTROL_MIX],
+  },
   quick: { steps: [4, 16], minSteps: 2, stepS: 5, warmupS: 5, budgetS: 35, customers: 500, mixes: [SHOP_MIX] },
   tiny: { steps: [2], minSteps: 1, stepS: 2, warmupS: 2, budgetS: 10, customers: 20, mixes: [SHOP_MIX] },
 };
@@ -97,7 +109,9 @@ export async function run(ctx: SuiteContext): Promise<BenchOutput> {
     select coalesce(max(order_id), 0)::bigint::float8 as "maxOrder", (select count(*)::int from products) as products,
            (select count(*)::int from customers) as customers from orders`;
   const productIds = (await sql<Array<{ id: number }>>`select product_id as id from products order by product_id`).map((r) => r.id);
-  const customerIds = (await sql<Array<{ id: number }>>`select customer_id as id from customers order by customer_id limit ${o.customers}`).map((r) => r.id);
+  const customerIds = (
+    await sql<Array<{ id: number }>>`select customer_id as id from customers order by customer_id limit ${o.customers}`
+  ).map((r) => r.id);
   const signer = tokenSigner(ctx.functionEnv);
   const tokens = new Map<number, string>();
   for (const id of customerIds) tokens.set(id, await signer(id));
@@ -120,7 +134,12 @@ export async function run(ctx: SuiteContext): Promise<BenchOutput> {
       Object.assign(request, { method: 'GET', path: '/products/top?limit=10', headers: {}, body: undefined });
     } else if (r < mix.top + mix.cart) {
       route = 'cart';
-      Object.assign(request, { method: 'PUT', path: `/carts/${customerId}`, headers: { 'content-type': 'application/json', authorization }, body: cartBody(n) });
+      Object.assign(request, {
+        method: 'PUT',
+        path: `/carts/${customerId}`,
+        headers: { 'content-type': 'application/json', authorization },
+        body: cartBody(n),
+      });
     } else {
       route = 'order';
       const lines = new Map<number, number>();
@@ -185,7 +204,10 @@ export async function run(ctx: SuiteContext): Promise<BenchOutput> {
     }
     const all = [...samples.top, ...samples.cart, ...samples.order];
     const routes = Object.fromEntries(
-      (['top', 'cart', 'order'] as Route[]).map((r) => [r, { requests: samples[r].length, latency: stats(samples[r]), statuses: statuses[r] }]),
+      (['top', 'cart', 'order'] as Route[]).map((r) => [
+        r,
+        { requests: samples[r].length, latency: stats(samples[r]), statuses: statuses[r] },
+      ]),
     ) as Step['routes'];
     return {
       concurrency,
@@ -199,7 +221,13 @@ export async function run(ctx: SuiteContext): Promise<BenchOutput> {
       outOfStock,
       ordersCreated,
       ...(cpu ? { cpu } : {}),
-      autocannon: { requestsPerSecond: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors, timeouts: result.timeouts },
+      autocannon: {
+        requestsPerSecond: result.requests.average,
+        p50: result.latency.p50,
+        p99: result.latency.p99,
+        errors: result.errors,
+        timeouts: result.timeouts,
+      },
     };
   };
 
@@ -223,7 +251,12 @@ export async function run(ctx: SuiteContext): Promise<BenchOutput> {
       }
       const step = { ...(await runStep(concurrency, o.stepS, true)), warmupS: chunks.length, warmupThroughput: chunks };
       steps.push(step);
-      const cpu = step.cpu ? Object.entries(step.cpu).filter(([k]) => k !== 'cores').map(([k, v]) => `${k} ${v}`).join(', ') : '';
+      const cpu = step.cpu
+        ? Object.entries(step.cpu)
+            .filter(([k]) => k !== 'cores')
+            .map(([k, v]) => `${k} ${v}`)
+            .join(', ')
+        : '';
       console.log(
         `  c=${String(concurrency).padStart(3)} (warm-up ${step.warmupS} s): ${step.throughput.toFixed(1).padStart(7)} req/s, p50 ${step.latency.p50.toFixed(1)} p95 ${step.latency.p95.toFixed(1)} ` +
           `p99 ${step.latency.p99.toFixed(1)} ms, errors ${step.errors}${step.errors ? ` ${JSON.stringify(step.errorKinds)}` : ''}, out of stock ${step.outOfStock}` +
@@ -253,7 +286,9 @@ export async function run(ctx: SuiteContext): Promise<BenchOutput> {
     const { steps, stopReason } = runs[0]!;
 
     // The invariants, in SQL, after the load.
-    const [check] = await sql<Array<{ mismatched: number; oversold: number; negative: number; unitsSold: number; ordersPlaced: number; orphanOrders: number }>>`
+    const [check] = await sql<
+      Array<{ mismatched: number; oversold: number; negative: number; unitsSold: number; ordersPlaced: number; orphanOrders: number }>
+    >`
       with sold as (
         select i.product_id, sum(i.quantity)::bigint as units
         from order_items i join orders o using (order_id)
@@ -277,28 +312,55 @@ export async function run(ctx: SuiteContext): Promise<BenchOutput> {
     );
 
     const peak = steps.reduce<Step | undefined>((best, s) => (!best || s.throughput > best.throughput ? s : best), undefined);
-    const rows = runs.flatMap((r) => r.steps.map((s) => ({ ...s, mix: r.mix.name }))).map((s) => [
-      s.mix.split(' ')[0]!,
-      String(s.concurrency),
-      s.throughput.toFixed(1),
-      s.latency.p50.toFixed(1),
-      s.latency.p95.toFixed(1),
-      s.latency.p99.toFixed(1),
-      (['top', 'cart', 'order'] as Route[]).map((r) => (s.routes[r].requests ? s.routes[r].latency.p95.toFixed(0) : '–')).join('/'),
-      String(s.errors),
-      String(s.outOfStock),
-      s.cpu ? `${s.cpu['serverless-offline'] ?? 0}/${s.cpu.postgres ?? 0}/${s.cpu.ferretdb ?? 0}/${s.cpu['upstash-gateway'] ?? 0}/${s.cpu['load generator'] ?? 0}/${s.cpu.other ?? 0}` : '–',
-    ]);
+    const rows = runs
+      .flatMap((r) => r.steps.map((s) => ({ ...s, mix: r.mix.name })))
+      .map((s) => [
+        s.mix.split(' ')[0]!,
+        String(s.concurrency),
+        s.throughput.toFixed(1),
+        s.latency.p50.toFixed(1),
+        s.latency.p95.toFixed(1),
+        s.latency.p99.toFixed(1),
+        (['top', 'cart', 'order'] as Route[]).map((r) => (s.routes[r].requests ? s.routes[r].latency.p95.toFixed(0) : '–')).join('/'),
+        String(s.errors),
+        String(s.outOfStock),
+        s.cpu
+          ? `${s.cpu['serverless-offline'] ?? 0}/${s.cpu.postgres ?? 0}/${s.cpu.ferretdb ?? 0}/${s.cpu['upstash-gateway'] ?? 0}/${s.cpu['load generator'] ?? 0}/${s.cpu.other ?? 0}`
+          : '–',
+      ]);
     console.log('\nload through serverless-offline (shop: 70 % top products, 20 % cart writes, 10 % orders; control: no cart writes)');
     console.log(
-      formatTable(['mix', 'conns', 'req/s', 'p50 ms', 'p95 ms', 'p99 ms', 'p95 top/cart/order', 'errors', '409 stock', 'cores: offline/pg/ferret/gateway/autocannon/other'], rows),
+      formatTable(
+        [
+          'mix',
+          'conns',
+          'req/s',
+          'p50 ms',
+          'p95 ms',
+          'p99 ms',
+          'p95 top/cart/order',
+          'errors',
+          '409 stock',
+          'cores: offline/pg/ferret/gateway/autocannon/other',
+        ],
+        rows,
+      ),
     );
 
     const metrics: Metric[] = [];
     if (peak) {
       metrics.push(
-        metric('load', { metric: `peak throughput, mix 70/20/10, at ${peak.concurrency} connections`, ours: peak.throughput, unit: 'req/s', note: `stopped: ${stopReason}` }),
-        metric('load', { metric: `latency at the peak (p50 ${peak.latency.p50.toFixed(1)} ms, p99 ${peak.latency.p99.toFixed(0)} ms): p95`, ours: peak.latency.p95, unit: 'ms' }),
+        metric('load', {
+          metric: `peak throughput, mix 70/20/10, at ${peak.concurrency} connections`,
+          ours: peak.throughput,
+          unit: 'req/s',
+          note: `stopped: ${stopReason}`,
+        }),
+        metric('load', {
+          metric: `latency at the peak (p50 ${peak.latency.p50.toFixed(1)} ms, p99 ${peak.latency.p99.toFixed(0)} ms): p95`,
+          ours: peak.latency.p95,
+          unit: 'ms',
+        }),
         metric('load', {
           metric: `error rate at the peak (${peak.errors} of ${peak.requests})`,
           ours: peak.requests ? (100 * peak.errors) / peak.requests : 0,
@@ -321,8 +383,18 @@ export async function run(ctx: SuiteContext): Promise<BenchOutput> {
       }
     }
     metrics.push(
-      metric('load', { metric: 'stock invariant violations after the load (SQL)', ours: check!.mismatched, unit: 'products', goal: { on: 'ours', op: '<=', value: 0, text: '0' } }),
-      metric('load', { metric: 'oversold products after the load (SQL)', ours: check!.oversold + check!.negative, unit: 'products', goal: { on: 'ours', op: '<=', value: 0, text: '0' } }),
+      metric('load', {
+        metric: 'stock invariant violations after the load (SQL)',
+        ours: check!.mismatched,
+        unit: 'products',
+        goal: { on: 'ours', op: '<=', value: 0, text: '0' },
+      }),
+      metric('load', {
+        metric: 'oversold products after the load (SQL)',
+        ours: check!.oversold + check!.negative,
+        unit: 'products',
+        goal: { on: 'ours', op: '<=', value: 0, text: '0' },
+      }),
     );
     return {
       metrics,

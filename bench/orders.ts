@@ -25,20 +25,20 @@ import os from 'node:os';
 import { pathToFileURL } from 'node:url';
 import postgres from 'postgres';
 import { localEnv, withDatabase } from '../scripts/lib/env.js';
-import { httpEvent, lambdaContext, type Handler } from '../scripts/lib/lambda-events.js';
-import { startOffline, type Offline } from '../scripts/lib/offline.js';
+import { type Handler, httpEvent, lambdaContext } from '../scripts/lib/lambda-events.js';
+import { type Offline, startOffline } from '../scripts/lib/offline.js';
 import { postgresOptions, type Sql } from '../shared/clients/postgres.js';
 import { migrate } from '../shared/db/migrate.js';
 import { ConflictError, NotFoundError } from '../shared/errors.js';
-import { createOrder, mergeItems, type CreateOrderInput, type Order } from '../shared/orders/create-order.js';
+import { type CreateOrderInput, createOrder, mergeItems, type Order } from '../shared/orders/create-order.js';
 import { withRetry } from '../shared/orders/retry.js';
 import type { Profile, SuiteContext } from './lib/context.js';
-import { abba, closedLoop as closedLoopWith, rotate, type Measured, type Segment } from './lib/measure.js';
-import { findPgbench, pgbench as runPgbench } from './lib/pgbench.js';
-import { metric, type BenchOutput, type Metric } from './lib/result.js';
-import { deleteNamespace } from './lib/redis.js';
-import { whenConnectionFree } from './lib/scratch.js';
+import { abba, closedLoop as closedLoopWith, type Measured, rotate, type Segment } from './lib/measure.js';
 import { fillOrderFixture, ORDER_FIXTURE, pgbenchDefines, randomOrder, tidyOrderFixture, type Workload } from './lib/order-fixture.js';
+import { findPgbench, pgbench as runPgbench } from './lib/pgbench.js';
+import { deleteNamespace } from './lib/redis.js';
+import { type BenchOutput, type Metric, metric } from './lib/result.js';
+import { whenConnectionFree } from './lib/scratch.js';
 import { f0, f2, formatTable } from './lib/table.js';
 import { tokenSigner } from './lib/tokens.js';
 
@@ -328,11 +328,17 @@ async function measureHttp(offline: Offline, workload: Workload, concurrency: nu
     return new Promise<void>((resolve, reject) => {
       const request = http.request(
         target,
-        { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization } },
+        {
+          method: 'POST',
+          agent,
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization },
+        },
         (response) => {
           let text = '';
           response.on('data', (chunk: Buffer) => (text += chunk.toString()));
-          response.on('end', () => (response.statusCode === 201 ? resolve() : reject(new Error(`HTTP ${response.statusCode}: ${text.slice(0, 200)}`))));
+          response.on('end', () =>
+            response.statusCode === 201 ? resolve() : reject(new Error(`HTTP ${response.statusCode}: ${text.slice(0, 200)}`)),
+          );
         },
       );
       request.on('error', reject);
@@ -364,7 +370,16 @@ let handlerInProcess: Handler | undefined;
 async function measureHandler(workload: Workload, concurrency: number, seconds: number): Promise<Segment> {
   await tidy();
   if (!handlerInProcess) {
-    Object.assign(process.env, localEnv({ DATABASE_URL: BENCH_URL, DATABASE_POOL_MAX: String(Math.max(...HTTP_CONCURRENCY)), LOG_LEVEL: 'ERROR', STAGE: 'bench', CACHE_NAMESPACE }));
+    Object.assign(
+      process.env,
+      localEnv({
+        DATABASE_URL: BENCH_URL,
+        DATABASE_POOL_MAX: String(Math.max(...HTTP_CONCURRENCY)),
+        LOG_LEVEL: 'ERROR',
+        STAGE: 'bench',
+        CACHE_NAMESPACE,
+      }),
+    );
     handlerInProcess = (await import('../functions/createOrder.js')).handler as unknown as Handler;
   }
   const handler = handlerInProcess;
@@ -434,7 +449,9 @@ async function bench(options: OrdersBenchOptions): Promise<Ratio[]> {
           f2(reference.p95),
           `${f2(ratio)}×`,
         ]);
-        log(`  ${workload} c=${concurrency}: createOrder ${f0(ours.tps)} tps${errorNote(ours)} · pgbench ${f0(reference.tps)} tps${errorNote(reference)}`);
+        log(
+          `  ${workload} c=${concurrency}: createOrder ${f0(ours.tps)} tps${errorNote(ours)} · pgbench ${f0(reference.tps)} tps${errorNote(reference)}`,
+        );
       }
     }
     log('');
@@ -459,7 +476,15 @@ async function bench(options: OrdersBenchOptions): Promise<Ratio[]> {
           );
           for (const [index, variant] of VARIANTS.entries()) {
             const m = measured[index]!;
-            variantRows.push([variant.name, String(statements.get(variant)), workload, String(concurrency), f0(m.tps), f2(m.p50), f2(m.p95)]);
+            variantRows.push([
+              variant.name,
+              String(statements.get(variant)),
+              workload,
+              String(concurrency),
+              f0(m.tps),
+              f2(m.p50),
+              f2(m.p95),
+            ]);
             log(`  ${variant.name} ${workload} c=${concurrency}: ${f0(m.tps)} tps${errorNote(m)}`);
           }
         }
@@ -474,10 +499,11 @@ async function bench(options: OrdersBenchOptions): Promise<Ratio[]> {
       log('');
       let offline: Offline | undefined;
       try {
-        offline = await startOffline(
-          localEnv({ DATABASE_URL: BENCH_URL, LOG_LEVEL: 'ERROR', STAGE: 'bench', CACHE_NAMESPACE }),
-          { httpPort: 3200, lambdaPort: 3202, stage: 'bench' },
-        );
+        offline = await startOffline(localEnv({ DATABASE_URL: BENCH_URL, LOG_LEVEL: 'ERROR', STAGE: 'bench', CACHE_NAMESPACE }), {
+          httpPort: 3200,
+          lambdaPort: 3202,
+          stage: 'bench',
+        });
       } catch (error) {
         log(`HTTP: skipped — ${(error instanceof Error ? error.message : String(error)).split('\n').slice(0, 4).join(' ')}`);
       }
@@ -512,7 +538,9 @@ async function bench(options: OrdersBenchOptions): Promise<Ratio[]> {
             }
           }
           log('');
-          log('The same orders: createOrder in process · the Lambda handler in process · HTTP through serverless-offline — orders/s, latency ms');
+          log(
+            'The same orders: createOrder in process · the Lambda handler in process · HTTP through serverless-offline — orders/s, latency ms',
+          );
           table(['workload', 'conc', 'createOrder/s', 'p50', 'p95', 'handler/s', 'p50', 'p95', 'HTTP/s', 'p50', 'p95'], httpRows);
           log('(handler = middy stack + validation + createOrder + recordSale to the local Upstash gateway + JSON. serverless-offline');
           log(' runs each concurrent request in its own worker thread with its own pool of DATABASE_POOL_MAX=2, so concurrency 64');
@@ -531,7 +559,12 @@ async function bench(options: OrdersBenchOptions): Promise<Ratio[]> {
       const { createRedis } = await import('../shared/clients/redis.js');
       const upstash = localEnv();
       await deleteNamespace(
-        createRedis({ url: upstash.UPSTASH_REDIS_REST_URL ?? '', token: upstash.UPSTASH_REDIS_REST_TOKEN ?? '', namespace: CACHE_NAMESPACE, timeoutMs: 5_000 }),
+        createRedis({
+          url: upstash.UPSTASH_REDIS_REST_URL ?? '',
+          token: upstash.UPSTASH_REDIS_REST_TOKEN ?? '',
+          namespace: CACHE_NAMESPACE,
+          timeoutMs: 5_000,
+        }),
         CACHE_NAMESPACE,
       ).catch((error: unknown) => log(`could not delete ${CACHE_NAMESPACE}:* from Redis: ${String(error)}`));
     }
@@ -564,7 +597,13 @@ export async function run(ctx: SuiteContext): Promise<BenchOutput> {
       customers: CUSTOMERS,
       products: PRODUCTS,
       durationS: DURATION_S,
-      cells: ratios.map((r) => ({ workload: r.workload, concurrency: r.concurrency, ratio: r.ratio, createOrder: r.ours, pgbench: r.reference })),
+      cells: ratios.map((r) => ({
+        workload: r.workload,
+        concurrency: r.concurrency,
+        ratio: r.ratio,
+        createOrder: r.ours,
+        pgbench: r.reference,
+      })),
     },
   };
 }
@@ -575,7 +614,11 @@ function cliOptions(argv: string[]): OrdersBenchOptions {
     const index = argv.indexOf(`--${name}`);
     return index >= 0 ? argv[index + 1] : undefined;
   };
-  const list = (name: string) => option(name)?.split(',').map((v) => v.trim()).filter(Boolean);
+  const list = (name: string) =>
+    option(name)
+      ?.split(',')
+      .map((v) => v.trim())
+      .filter(Boolean);
   const quick = flag('quick');
   return {
     durationS: Number(option('duration') ?? (quick ? 4 : 10)),

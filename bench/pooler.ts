@@ -17,8 +17,8 @@
  */
 import './lib/quiet-logs.js'; // before anything that loads shared/logger.ts
 import os from 'node:os';
-import postgres from 'postgres';
 import { pathToFileURL } from 'node:url';
+import postgres from 'postgres';
 import { withDatabase } from '../scripts/lib/env.js';
 import { pooledUrl } from '../scripts/lib/pgbouncer.js';
 import { portAnswers } from '../scripts/lib/probe.js';
@@ -27,23 +27,29 @@ import { postgresOptions, type Sql } from '../shared/clients/postgres.js';
 import { migrate } from '../shared/db/migrate.js';
 import { createOrder } from '../shared/orders/create-order.js';
 import type { Profile, SuiteContext } from './lib/context.js';
-import { closedLoop, rotate, type Measured, type Segment } from './lib/measure.js';
+import { closedLoop, type Measured, rotate, type Segment } from './lib/measure.js';
 import { fillOrderFixture, ORDER_FIXTURE, pgbenchDefines, randomOrder, tidyOrderFixture } from './lib/order-fixture.js';
 import { findPgbench, pgbench } from './lib/pgbench.js';
-import { metric, type BenchOutput } from './lib/result.js';
+import { type BenchOutput, metric } from './lib/result.js';
 import { createScratch, dropScratch, freeConnections, scratchUrl, whenConnectionFree } from './lib/scratch.js';
 import { f0, f2, formatTable } from './lib/table.js';
 
 const DATABASE = 'shop_bench_pooler';
 
-const SUITE_OPTIONS: Record<Profile, { durationS: number; warmupS: number; concurrency: number; containers: number; ordersPerContainer: number }> = {
+const SUITE_OPTIONS: Record<
+  Profile,
+  { durationS: number; warmupS: number; concurrency: number; containers: number; ordersPerContainer: number }
+> = {
   full: { durationS: 10, warmupS: 1, concurrency: 16, containers: 300, ordersPerContainer: 3 },
   quick: { durationS: 2, warmupS: 0.5, concurrency: 16, containers: 120, ordersPerContainer: 2 },
   tiny: { durationS: 1, warmupS: 0, concurrency: 4, containers: 20, ordersPerContainer: 1 },
 };
 
 function pool(url: string, max: number, prepare: boolean): Sql {
-  const options = postgresOptions({ url, poolMax: max, prepare, connectTimeoutSeconds: 10, idleTimeoutSeconds: 60, statementTimeoutMs: 30_000 }, 'bench-pooler');
+  const options = postgresOptions(
+    { url, poolMax: max, prepare, connectTimeoutSeconds: 10, idleTimeoutSeconds: 60, statementTimeoutMs: 30_000 },
+    'bench-pooler',
+  );
   return postgres(url, options) as unknown as Sql;
 }
 
@@ -61,7 +67,11 @@ async function tidy(url: string): Promise<void> {
 export async function run(ctx: SuiteContext): Promise<BenchOutput> {
   const port = ctx.poolerPort;
   if (!port || !(await portAnswers(port))) {
-    return { metrics: [], details: {}, skipped: 'the suite’s PgBouncer is not running (is pgbouncer installed? Debian/Ubuntu: apt-get install pgbouncer)' };
+    return {
+      metrics: [],
+      details: {},
+      skipped: 'the suite’s PgBouncer is not running (is pgbouncer installed? Debian/Ubuntu: apt-get install pgbouncer)',
+    };
   }
   const binary = findPgbench();
   if (!binary) throw new Error('pgbench not found on PATH or under /usr/lib/postgresql/*/bin');
@@ -69,7 +79,9 @@ export async function run(ctx: SuiteContext): Promise<BenchOutput> {
   const direct = scratchUrl(ctx.baseUrl, DATABASE);
   const pooled = pooledUrl(direct, port);
   const free = await freeConnections(ctx.baseUrl);
-  console.log(`pooler: PgBouncer 127.0.0.1:${port} (transaction mode) in front of ${new URL(direct).host}; ${free} free server connections now`);
+  console.log(
+    `pooler: PgBouncer 127.0.0.1:${port} (transaction mode) in front of ${new URL(direct).host}; ${free} free server connections now`,
+  );
   await createScratch(ctx.baseUrl, DATABASE, { recreate: true });
   try {
     await migrate(direct);
@@ -92,22 +104,45 @@ export async function run(ctx: SuiteContext): Promise<BenchOutput> {
       },
       pgbenchPooled: async (seconds: number) => {
         await tidy(direct);
-        return pgbench({ binary, url: pooled, script: ORDER_FIXTURE.pgbenchScript, concurrency: o.concurrency, seconds, protocol: 'extended', defines: pgbenchDefines('random') });
+        return pgbench({
+          binary,
+          url: pooled,
+          script: ORDER_FIXTURE.pgbenchScript,
+          concurrency: o.concurrency,
+          seconds,
+          protocol: 'extended',
+          defines: pgbenchDefines('random'),
+        });
       },
       pgbenchDirect: async (seconds: number) => {
         await tidy(direct);
-        return pgbench({ binary, url: direct, script: ORDER_FIXTURE.pgbenchScript, concurrency: o.concurrency, seconds, protocol: 'prepared', defines: pgbenchDefines('random') });
+        return pgbench({
+          binary,
+          url: direct,
+          script: ORDER_FIXTURE.pgbenchScript,
+          concurrency: o.concurrency,
+          seconds,
+          protocol: 'prepared',
+          defines: pgbenchDefines('random'),
+        });
       },
       // A pool per segment, closed after it: straight at Postgres, connections are what others need too.
-      createOrderDirect: (prepare: boolean) => async (seconds: number): Promise<Segment> => {
-        await tidy(direct);
-        const sql = pool(direct, o.concurrency, prepare);
-        try {
-          return await closedLoop(o.concurrency, seconds, async () => void (await createOrder(sql, randomOrder('random'))), Math.max(o.warmupS, 0.5));
-        } finally {
-          await sql.end({ timeout: 5 });
-        }
-      },
+      createOrderDirect:
+        (prepare: boolean) =>
+        async (seconds: number): Promise<Segment> => {
+          await tidy(direct);
+          const sql = pool(direct, o.concurrency, prepare);
+          try {
+            return await closedLoop(
+              o.concurrency,
+              seconds,
+              async () => void (await createOrder(sql, randomOrder('random'))),
+              Math.max(o.warmupS, 0.5),
+            );
+          } finally {
+            await sql.end({ timeout: 5 });
+          }
+        },
     };
     let ours: Measured;
     let refPooled: Measured;
@@ -116,7 +151,13 @@ export async function run(ctx: SuiteContext): Promise<BenchOutput> {
     let prepared: Measured;
     try {
       [ours, refPooled, refDirect, unprepared, prepared] = (await rotate(
-        [segment.createOrder, segment.pgbenchPooled, segment.pgbenchDirect, segment.createOrderDirect(false), segment.createOrderDirect(true)],
+        [
+          segment.createOrder,
+          segment.pgbenchPooled,
+          segment.pgbenchDirect,
+          segment.createOrderDirect(false),
+          segment.createOrderDirect(true),
+        ],
         o.durationS,
       )) as [Measured, Measured, Measured, Measured, Measured];
     } finally {
@@ -130,8 +171,20 @@ export async function run(ctx: SuiteContext): Promise<BenchOutput> {
           ['createOrder via PgBouncer (prepare: false)', f0(ours.tps), f2(ours.p50), f2(ours.p95), String(ours.errors)],
           ['pgbench via PgBouncer (-M extended)', f0(refPooled.tps), f2(refPooled.p50), f2(refPooled.p95), String(refPooled.errors)],
           ['pgbench straight at Postgres (-M prepared)', f0(refDirect.tps), f2(refDirect.p50), f2(refDirect.p95), String(refDirect.errors)],
-          ['createOrder straight at Postgres, prepare: false', f0(unprepared.tps), f2(unprepared.p50), f2(unprepared.p95), String(unprepared.errors)],
-          ['createOrder straight at Postgres, prepare: true', f0(prepared.tps), f2(prepared.p50), f2(prepared.p95), String(prepared.errors)],
+          [
+            'createOrder straight at Postgres, prepare: false',
+            f0(unprepared.tps),
+            f2(unprepared.p50),
+            f2(unprepared.p95),
+            String(unprepared.errors),
+          ],
+          [
+            'createOrder straight at Postgres, prepare: true',
+            f0(prepared.tps),
+            f2(prepared.p50),
+            f2(prepared.p95),
+            String(prepared.errors),
+          ],
         ],
       ),
     );

@@ -19,11 +19,11 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import postgres from 'postgres';
 import { ROOT } from '../scripts/lib/env.js';
+import { type Handler, httpEvent, lambdaContext } from '../scripts/lib/lambda-events.js';
 import type { SuiteContext } from './lib/context.js';
-import { httpEvent, lambdaContext, type Handler } from '../scripts/lib/lambda-events.js';
 import { ensureLeaderboard } from './lib/leaderboard.js';
 import { countingProxy } from './lib/proxy.js';
-import { metric, type BenchOutput, type Metric } from './lib/result.js';
+import { type BenchOutput, type Metric, metric } from './lib/result.js';
 import { formatTable } from './lib/table.js';
 import { tokenSigner } from './lib/tokens.js';
 
@@ -52,7 +52,14 @@ export const MINIMUM: Record<string, { total: number; why: string } | undefined>
   'top products, cache hit': { total: 1, why: 'one GET of the snapshot' },
 };
 
-const REQUESTS = ['createOrder', 'createOrder + Idempotency-Key', 'top products, cache hit', 'top products, miss (refresh)', 'saveCart (existing cart)', 'getCart'] as const;
+const REQUESTS = [
+  'createOrder',
+  'createOrder + Idempotency-Key',
+  'top products, cache hit',
+  'top products, miss (refresh)',
+  'saveCart (existing cart)',
+  'getCart',
+] as const;
 
 /** In the probe process: count each request type `samples` times after `warm` uncounted calls. */
 async function probe(ctx: SuiteContext, variant: Variant): Promise<RequestCount[]> {
@@ -99,10 +106,15 @@ async function probe(ctx: SuiteContext, variant: Variant): Promise<RequestCount[
   const cartPath = { customerId: String(customerId) };
   const allTime = resolveWindow(undefined);
 
-  type Call = { before?: () => Promise<unknown>; call: () => Promise<Awaited<ReturnType<Handler>>>; ok: (r: Awaited<ReturnType<Handler>>) => boolean };
+  type Call = {
+    before?: () => Promise<unknown>;
+    call: () => Promise<Awaited<ReturnType<Handler>>>;
+    ok: (r: Awaited<ReturnType<Handler>>) => boolean;
+  };
   const calls: Record<(typeof REQUESTS)[number], Call> = {
     createOrder: {
-      call: () => handlers.createOrder(httpEvent({ method: 'POST', path: '/orders', body: order, authorization }), lambdaContext('createOrder')),
+      call: () =>
+        handlers.createOrder(httpEvent({ method: 'POST', path: '/orders', body: order, authorization }), lambdaContext('createOrder')),
       ok: (r) => r.statusCode === 201,
     },
     'createOrder + Idempotency-Key': {
@@ -114,19 +126,34 @@ async function probe(ctx: SuiteContext, variant: Variant): Promise<RequestCount[
       ok: (r) => r.statusCode === 201,
     },
     'top products, cache hit': {
-      call: () => handlers.getTopProducts(httpEvent({ method: 'GET', path: '/products/top', query: { limit: '10' } }), lambdaContext('getTopProducts')),
+      call: () =>
+        handlers.getTopProducts(
+          httpEvent({ method: 'GET', path: '/products/top', query: { limit: '10' } }),
+          lambdaContext('getTopProducts'),
+        ),
       ok: (r) => r.statusCode === 200 && r.headers?.['X-Cache'] === 'HIT',
     },
     'top products, miss (refresh)': {
       // The snapshot gone (expired, or older than freshMs): this caller refreshes it from the leaderboard.
       before: () => uncountedRedis.del(keys.snapshot(allTime.id)),
-      call: () => handlers.getTopProducts(httpEvent({ method: 'GET', path: '/products/top', query: { limit: '10' } }), lambdaContext('getTopProducts')),
+      call: () =>
+        handlers.getTopProducts(
+          httpEvent({ method: 'GET', path: '/products/top', query: { limit: '10' } }),
+          lambdaContext('getTopProducts'),
+        ),
       ok: (r) => r.statusCode === 200 && r.headers?.['X-Cache'] === 'MISS',
     },
     'saveCart (existing cart)': {
       call: () =>
         handlers.saveCart(
-          httpEvent({ method: 'PUT', path: `/carts/${customerId}`, routeKey: 'PUT /carts/{customerId}', pathParameters: cartPath, body: cart, authorization }),
+          httpEvent({
+            method: 'PUT',
+            path: `/carts/${customerId}`,
+            routeKey: 'PUT /carts/{customerId}',
+            pathParameters: cartPath,
+            body: cart,
+            authorization,
+          }),
           lambdaContext('saveCart'),
         ),
       ok: (r) => r.statusCode === 200,
@@ -134,7 +161,13 @@ async function probe(ctx: SuiteContext, variant: Variant): Promise<RequestCount[
     getCart: {
       call: () =>
         handlers.getCart(
-          httpEvent({ method: 'GET', path: `/carts/${customerId}`, routeKey: 'GET /carts/{customerId}', pathParameters: cartPath, authorization }),
+          httpEvent({
+            method: 'GET',
+            path: `/carts/${customerId}`,
+            routeKey: 'GET /carts/{customerId}',
+            pathParameters: cartPath,
+            authorization,
+          }),
           lambdaContext('getCart'),
         ),
       ok: (r) => r.statusCode === 200,
@@ -229,9 +262,24 @@ export async function run(ctx: SuiteContext): Promise<BenchOutput> {
   });
   console.log('\nround trips per warm request (handler in process; Postgres round trips counted on the wire)');
   console.log(
-    formatTable(['request', 'PG stmts', 'PG trips (prepared)', 'PG trips (prepare:false)', 'Redis reqs', 'Redis cmds', 'Mongo', 'total', 'total (pooler)', 'minimum'], rows),
+    formatTable(
+      [
+        'request',
+        'PG stmts',
+        'PG trips (prepared)',
+        'PG trips (prepare:false)',
+        'Redis reqs',
+        'Redis cmds',
+        'Mongo',
+        'total',
+        'total (pooler)',
+        'minimum',
+      ],
+      rows,
+    ),
   );
-  for (const [request, minimum] of Object.entries(MINIMUM)) if (minimum) console.log(`  minimum for ${request}: ${minimum.total} — ${minimum.why}`);
+  for (const [request, minimum] of Object.entries(MINIMUM))
+    if (minimum) console.log(`  minimum for ${request}: ${minimum.total} — ${minimum.why}`);
 
   const metrics: Metric[] = [];
   for (const [i, p] of prepared.entries()) {

@@ -17,7 +17,7 @@
  *
  * Benchmarks: seed, orders, top-products, carts, round-trips, cold-start, pooler, http-overhead, load.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -26,7 +26,7 @@ import { parseArgs } from 'node:util';
 import { MongoClient } from 'mongodb';
 import postgres from 'postgres';
 import { localEnv, ROOT, withDatabase } from '../scripts/lib/env.js';
-import { startOffline, type Offline } from '../scripts/lib/offline.js';
+import { type Offline, startOffline } from '../scripts/lib/offline.js';
 import { pooledUrl, startPooler, stopPooler } from '../scripts/lib/pgbouncer.js';
 import { ensurePgbouncer } from '../scripts/lib/prerequisites.js';
 import { servicesStatus, servicesUp } from '../scripts/services.js';
@@ -35,15 +35,15 @@ import {
   BENCH_NAMESPACE,
   DATASET_COUNTS,
   DATASET_DATABASE,
+  type Profile,
   profileOf,
   SUITE_OFFLINE_PORTS,
   SUITE_POOLER,
-  type Profile,
   type SuiteContext,
 } from './lib/context.js';
 import { ensureDataset } from './lib/dataset.js';
 import { deleteNamespace } from './lib/redis.js';
-import { formatMetricsTable, type BenchOutput, type BenchRecord, type Metric, type SuiteResult } from './lib/result.js';
+import { type BenchOutput, type BenchRecord, formatMetricsTable, type Metric, type SuiteResult } from './lib/result.js';
 import { dropScratch, scratchUrl } from './lib/scratch.js';
 
 interface BenchDefinition {
@@ -66,7 +66,12 @@ export const BENCHES: BenchDefinition[] = [
   { name: 'round-trips', description: 'Postgres/Redis/Mongo round trips per warm request', dataset: true },
   { name: 'cold-start', description: 'bundle size (raw, zipped) and module init vs an empty handler' },
   { name: 'pooler', description: 'createOrder and connection scale through PgBouncer', pooler: true },
-  { name: 'http-overhead', description: 'serverless-offline HTTP vs the handler in process vs bare node:http', dataset: true, offline: true },
+  {
+    name: 'http-overhead',
+    description: 'serverless-offline HTTP vs the handler in process vs bare node:http',
+    dataset: true,
+    offline: true,
+  },
   { name: 'load', description: 'mixed load through serverless-offline at rising concurrency', dataset: true, offline: true },
 ];
 
@@ -83,7 +88,10 @@ let interrupted = false;
 
 function parseList(raw: string | undefined): string[] | null {
   if (!raw) return null;
-  const names = raw.split(',').map((s) => s.trim()).filter(Boolean);
+  const names = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const unknown = names.filter((n) => !BENCHES.some((b) => b.name === n));
   if (unknown.length > 0) throw new Error(`unknown benchmark(s): ${unknown.join(', ')} (known: ${BENCHES.map((b) => b.name).join(', ')})`);
   return names;
@@ -103,7 +111,9 @@ async function machineInfo(baseUrl: string, env: Record<string, string>): Promis
   // The maintenance database: the one in DATABASE_URL (shop) need not exist on a fresh machine.
   const sql = postgres(withDatabase(baseUrl, 'postgres'), { max: 1, onnotice: () => {}, connect_timeout: 5 });
   try {
-    const [row] = await sql<Array<{ v: string; max: string }>>`select current_setting('server_version') as v, current_setting('max_connections') as max`;
+    const [row] = await sql<
+      Array<{ v: string; max: string }>
+    >`select current_setting('server_version') as v, current_setting('max_connections') as max`;
     info.postgres = `PostgreSQL ${row!.v} (max_connections ${row!.max})`;
   } catch {
     // reported by the benchmarks that need it
@@ -113,7 +123,8 @@ async function machineInfo(baseUrl: string, env: Record<string, string>): Promis
   const mongo = new MongoClient(env.MONGODB_URI ?? 'mongodb://127.0.0.1:27017', { serverSelectionTimeoutMS: 3000 });
   try {
     const build = await mongo.db('admin').command({ buildInfo: 1 });
-    info.mongo = typeof build.ferretdbVersion === 'string' ? `FerretDB ${build.ferretdbVersion} (wire ${build.version})` : `MongoDB ${build.version}`;
+    info.mongo =
+      typeof build.ferretdbVersion === 'string' ? `FerretDB ${build.ferretdbVersion} (wire ${build.version})` : `MongoDB ${build.version}`;
   } catch {
     // idem
   } finally {
@@ -149,7 +160,9 @@ function runChild(name: string, ctx: SuiteContext, log: (line: string) => void):
       currentChild = undefined;
       if (pending) log(`  │ ${pending}`);
       try {
-        const output = existsSync(outputFile) ? (JSON.parse(readFileSync(outputFile, 'utf8')) as BenchOutput & { error?: string }) : undefined;
+        const output = existsSync(outputFile)
+          ? (JSON.parse(readFileSync(outputFile, 'utf8')) as BenchOutput & { error?: string })
+          : undefined;
         if (code === 0 && output && !output.error) resolve(output);
         else reject(new Error(output?.error ?? `exited with code ${code}`));
       } catch (error) {
@@ -284,7 +297,9 @@ export async function runSuite(options: SuiteOptions): Promise<{ result: SuiteRe
     ? `through PgBouncer 127.0.0.1:${SUITE_POOLER.port} (transaction mode, pool 20+5 per database, DATABASE_PREPARE=false), as behind RDS Proxy`
     : 'straight at PostgreSQL (DATABASE_PREPARE=true)';
   const machine = await machineInfo(baseUrl, env);
-  log(`bench: ${machine.cpus} CPUs (${machine.cpuModel}), load ${machine.loadBefore.join(' ')}, ${machine.postgres ?? 'PostgreSQL ?'}, ${machine.mongo ?? 'Mongo ?'}`);
+  log(
+    `bench: ${machine.cpus} CPUs (${machine.cpuModel}), load ${machine.loadBefore.join(' ')}, ${machine.postgres ?? 'PostgreSQL ?'}, ${machine.mongo ?? 'Mongo ?'}`,
+  );
   log(`bench: functions run ${String(setup.functions)}`);
 
   const records: BenchRecord[] = [];
@@ -327,7 +342,10 @@ export async function runSuite(options: SuiteOptions): Promise<{ result: SuiteRe
       }
       if (wantsOffline && options.profile !== 'full' && OVERLAP_OFFLINE_START.has(bench.name) && !offlineStarting) {
         log('  (serverless-offline starts in the background meanwhile)');
-        setup.offlineStartedDuring = selected.slice(index).filter((b) => OVERLAP_OFFLINE_START.has(b.name)).map((b) => b.name);
+        setup.offlineStartedDuring = selected
+          .slice(index)
+          .filter((b) => OVERLAP_OFFLINE_START.has(b.name))
+          .map((b) => b.name);
         void startingOffline();
       }
       try {
@@ -419,7 +437,8 @@ export async function runSuite(options: SuiteOptions): Promise<{ result: SuiteRe
       `${records.length - result.summary.benchesFailed - result.summary.benchesSkipped}/${records.length} benchmarks ran; ` +
       `${seconds.toFixed(0)} s (load ${machine.loadBefore[0]} → ${machine.loadAfter[0]} on ${machine.cpus} CPUs)`,
   );
-  if (options.profile === 'quick' && !options.only && seconds > QUICK_BUDGET_S) log(`bench: --quick took ${seconds.toFixed(0)} s, over its ${QUICK_BUDGET_S} s budget`);
+  if (options.profile === 'quick' && !options.only && seconds > QUICK_BUDGET_S)
+    log(`bench: --quick took ${seconds.toFixed(0)} s, over its ${QUICK_BUDGET_S} s budget`);
   log(`bench: results ${path.relative(ROOT, file)} (log ${path.relative(ROOT, logFile)})`);
   return { result, file };
 }
@@ -441,12 +460,20 @@ async function main(): Promise<number> {
   });
   if (values.help) {
     const doc = readFileSync(new URL(import.meta.url), 'utf8');
-    console.log(/\/\*\*([\s\S]*?)\*\//.exec(doc)![1]!.replace(/^ \* ?/gm, '').trim());
+    console.log(
+      /\/\*\*([\s\S]*?)\*\//
+        .exec(doc)![1]!
+        .replace(/^ \* ?/gm, '')
+        .trim(),
+    );
     return 0;
   }
   const { renderDocs } = await import('./lib/docs.js');
   if (values.render) {
-    const written = await renderDocs(JSON.parse(readFileSync(values.render, 'utf8')) as SuiteResult, path.relative(ROOT, path.resolve(values.render)));
+    const written = await renderDocs(
+      JSON.parse(readFileSync(values.render, 'utf8')) as SuiteResult,
+      path.relative(ROOT, path.resolve(values.render)),
+    );
     console.log(`bench: wrote ${written.join(', ')}`);
     return 0;
   }

@@ -18,8 +18,7 @@ import { cpus, loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import postgres from 'postgres';
-import { localEnv, ROOT, withDatabase } from '../scripts/lib/env.js';
-import { formatSummary, seed, SEED_TABLES, type SeedSummary } from '../scripts/db/seed.js';
+import { formatSummary, SEED_TABLES, type SeedSummary, seed } from '../scripts/db/seed.js';
 import {
   captureDefinitions,
   dropDefinitions,
@@ -28,9 +27,10 @@ import {
   restoreKeysAndIndexes,
   syncIdentities,
 } from '../scripts/db/seed-schema.js';
+import { localEnv, ROOT, withDatabase } from '../scripts/lib/env.js';
 import { migrate } from '../shared/db/migrate.js';
 import type { SuiteContext } from './lib/context.js';
-import { metric, type BenchOutput } from './lib/result.js';
+import { type BenchOutput, metric } from './lib/result.js';
 import { assertScratchName } from './lib/scratch.js';
 
 const SCRATCH_DATABASE = 'shop_bench_seed';
@@ -291,7 +291,12 @@ export async function run(ctx: SuiteContext): Promise<BenchOutput> {
   ];
   if (counts.orders >= 1_000_000) {
     metrics.push(
-      metric('seed', { metric: `load ${fmt(counts.orders)} orders, wall time`, ours: ours.elapsedMs / 1000, unit: 's', goal: { on: 'ours', op: '<=', value: GOAL_SECONDS_1M } }),
+      metric('seed', {
+        metric: `load ${fmt(counts.orders)} orders, wall time`,
+        ours: ours.elapsedMs / 1000,
+        unit: 's',
+        goal: { on: 'ours', op: '<=', value: GOAL_SECONDS_1M },
+      }),
     );
   }
   return {

@@ -24,7 +24,7 @@ import { parseArgs } from 'node:util';
 import { loadLocalEnv, localEnv, ROOT, withDatabase } from '../scripts/lib/env.js';
 import type { SuiteContext } from './lib/context.js';
 import { deleteNamespace as deleteKeys } from './lib/redis.js';
-import { metric, type BenchOutput } from './lib/result.js';
+import { type BenchOutput, metric } from './lib/result.js';
 import { stats as fullStats, time } from './lib/stats.js';
 
 interface Scale {
@@ -152,13 +152,22 @@ async function measure(options: TopProductsBenchOptions): Promise<Record<string,
 
   const dataset = await ensureDataset();
   results.dataset = dataset;
-  log(`dataset: ${dataset.orders.toLocaleString('en-US')} orders, ${dataset.items.toLocaleString('en-US')} order lines (${SCALE.database})`);
+  log(
+    `dataset: ${dataset.orders.toLocaleString('en-US')} orders, ${dataset.items.toLocaleString('en-US')} order lines (${SCALE.database})`,
+  );
 
   await deleteNamespace();
   const [rebuildMs, rebuild] = await time(() => reconcileTopProducts({ sql, redis, namespace: config.redis.namespace }, { mode: 'full' }));
   const [recentMs] = await time(() => reconcileTopProducts({ sql, redis, namespace: config.redis.namespace }, { mode: 'recent' }));
-  results.reconcile = { fullRebuildMs: Math.round(rebuildMs), daySets: rebuild.days, products: rebuild.products, recentPassMs: Math.round(recentMs) };
-  log(`leaderboard: full rebuild ${(rebuildMs / 1000).toFixed(1)} s (${rebuild.days} day sets, ${rebuild.products} products); recent pass ${recentMs.toFixed(0)} ms`);
+  results.reconcile = {
+    fullRebuildMs: Math.round(rebuildMs),
+    daySets: rebuild.days,
+    products: rebuild.products,
+    recentPassMs: Math.round(recentMs),
+  };
+  log(
+    `leaderboard: full rebuild ${(rebuildMs / 1000).toFixed(1)} s (${rebuild.days} day sets, ${rebuild.products} products); recent pass ${recentMs.toFixed(0)} ms`,
+  );
 
   // (a) uncached aggregate — the default request: top 10 of all time (and, for reference, 30 days).
   const all = resolveWindow(undefined);
@@ -175,7 +184,8 @@ async function measure(options: TopProductsBenchOptions): Promise<Record<string,
   for (const days of [undefined, 7, 30, 365]) {
     const window = resolveWindow(days);
     const samples: number[] = [];
-    for (let i = 0; i < REFRESH_SAMPLES; i++) samples.push((await time(() => readLeaderboard({ sql, redis, namespace: config.redis.namespace }, window, 100, 5_000)))[0]);
+    for (let i = 0; i < REFRESH_SAMPLES; i++)
+      samples.push((await time(() => readLeaderboard({ sql, redis, namespace: config.redis.namespace }, window, 100, 5_000)))[0]);
     refresh[window.id] = stats(samples.slice(1)); // the first builds the past-days union
     refresh[`${window.id}:first`] = stats(samples.slice(0, 1));
   }
@@ -237,7 +247,11 @@ async function measure(options: TopProductsBenchOptions): Promise<Record<string,
   log(`  (c) raw @upstash/redis GET         ${fmt(c)}`);
   log(`  hit vs aggregate: ${Math.round(a.p50 / b.p50)}× faster at p50 (goal ≥ 200×)`);
   log(`  hit / raw GET: ${(b.p50 / c.p50).toFixed(2)}× at p50, ${(b.p95 / c.p95).toFixed(2)}× at p95 (goal ≤ 1.5×)`);
-  log(`  refresh from the leaderboard (a MISS): ${Object.entries(refresh).map(([k, s]) => `${k} p50 ${s.p50.toFixed(1)} ms`).join(', ')}`);
+  log(
+    `  refresh from the leaderboard (a MISS): ${Object.entries(refresh)
+      .map(([k, s]) => `${k} p50 ${s.p50.toFixed(1)} ms`)
+      .join(', ')}`,
+  );
   log(`  (the handler refreshes each window once per ${DEFAULT_SETTINGS.freshMs} ms: those calls are the MISSes above)`);
 
   if (!args['no-offline']) {
@@ -265,7 +279,12 @@ async function measure(options: TopProductsBenchOptions): Promise<Record<string,
       }
       const h = stats(httpHit);
       const f = stats(httpFloor);
-      results.offlineHttp = { hit: h, validationErrorFloor: f, statuses: httpStatuses, speedupHitVsAggregateP50: Math.round(a.p50 / h.p50) };
+      results.offlineHttp = {
+        hit: h,
+        validationErrorFloor: f,
+        statuses: httpStatuses,
+        speedupHitVsAggregateP50: Math.round(a.p50 / h.p50),
+      };
       log(`through serverless-offline HTTP (${n} calls):`);
       log(`  (d) cache hit over HTTP            ${fmt(h)}   statuses ${JSON.stringify(httpStatuses)}`);
       log(`      floor: 400 from validation     ${fmt(f)}   (offline + middy, no I/O)`);

@@ -10,7 +10,9 @@ export const handler = routeHandler(getLatestBenchmarkRoute, async ({ query }) =
   if (!run) {
     throw new NotFoundError(
       'BENCHMARK_NOT_FOUND',
-      query.status === 'any' ? 'No benchmark run has been stored yet.' : `No benchmark run with status "${query.status}" has been stored yet.`,
+      query.status === 'any'
+        ? 'No benchmark run has been stored yet.'
+        : `No benchmark run with status "${query.status}" has been stored yet.`,
     );
   }
   return { statusCode: 200, body: run, headers: { 'Cache-Control': 'no-store' } };

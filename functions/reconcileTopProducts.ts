@@ -4,7 +4,7 @@ import { getSql } from '../shared/clients/postgres.js';
 import { getRedis } from '../shared/clients/redis.js';
 import { getConfig } from '../shared/config.js';
 import { logger } from '../shared/logger.js';
-import { reconcileTopProducts, type ReconcileMode, type ReconcileResult } from '../shared/products/reconcile.js';
+import { type ReconcileMode, type ReconcileResult, reconcileTopProducts } from '../shared/products/reconcile.js';
 
 const MODES = new Set<ReconcileMode>(['auto', 'full', 'recent']);
 

@@ -14,31 +14,34 @@ import { logger } from '../shared/logger.js';
  * A refused run (invalid payload, would not fit in the time left, another run in progress) and a
  * failed run are function errors with a clear message; a failed run is still stored.
  */
-export const handler = middy(async (event: unknown, context: Context) => {
-  const request = parseBenchmarkEvent(event);
-  const config = getConfig();
-  const run = await runBenchmarks(
-    {
-      sql: getSql(),
-      database: config.database,
-      ...(config.benchmarks.databaseUrl ? { sessionUrl: config.benchmarks.databaseUrl } : {}),
-      applicationName: applicationName(config),
-      redis: getRedis(),
-      cacheKey,
-      remainingTimeMs: () => context.getRemainingTimeInMillis(),
-      lambda: { functionName: context.functionName, memoryLimitInMB: String(context.memoryLimitInMB) },
-      log: (message, fields) => logger.info(message, fields ?? {}),
-    },
-    request,
-  );
-  if (run.status !== 'succeeded') throw new BenchmarkFailedError({ ...run, plans: null });
-  return run;
-}, {
-  // A run refuses up front what would not fit in its time, so reaching this means a connection stopped
-  // answering: drop the container's pool so the next invocation starts clean.
-  timeoutEarlyInMillis: 1_000,
-  timeoutEarlyResponse: () => {
-    discardClientsAfterTimeout();
-    throw new Error('runBenchmarks did not finish before its Lambda timeout');
+export const handler = middy(
+  async (event: unknown, context: Context) => {
+    const request = parseBenchmarkEvent(event);
+    const config = getConfig();
+    const run = await runBenchmarks(
+      {
+        sql: getSql(),
+        database: config.database,
+        ...(config.benchmarks.databaseUrl ? { sessionUrl: config.benchmarks.databaseUrl } : {}),
+        applicationName: applicationName(config),
+        redis: getRedis(),
+        cacheKey,
+        remainingTimeMs: () => context.getRemainingTimeInMillis(),
+        lambda: { functionName: context.functionName, memoryLimitInMB: String(context.memoryLimitInMB) },
+        log: (message, fields) => logger.info(message, fields ?? {}),
+      },
+      request,
+    );
+    if (run.status !== 'succeeded') throw new BenchmarkFailedError({ ...run, plans: null });
+    return run;
   },
-});
+  {
+    // A run refuses up front what would not fit in its time, so reaching this means a connection stopped
+    // answering: drop the container's pool so the next invocation starts clean.
+    timeoutEarlyInMillis: 1_000,
+    timeoutEarlyResponse: () => {
+      discardClientsAfterTimeout();
+      throw new Error('runBenchmarks did not finish before its Lambda timeout');
+    },
+  },
+);

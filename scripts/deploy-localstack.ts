@@ -39,6 +39,7 @@ export interface FileBody {
 }
 
 export interface AwsApi {
+  // biome-ignore lint/suspicious/noExplicitAny: each operation answers its own shape; callers read what they asked for.
   call(call: Call): Promise<any>;
 }
 
@@ -55,6 +56,7 @@ export interface LocalStackOptions {
 }
 
 interface Template {
+  // biome-ignore lint/suspicious/noExplicitAny: a CloudFormation template, read property by property.
   Resources: Record<string, { Type: string; Properties: Record<string, any> }>;
   Outputs?: Record<string, unknown>;
 }
@@ -159,16 +161,25 @@ export async function deployPackage(api: AwsApi, options: LocalStackOptions): Pr
     const key: string = resource.Properties.Code.S3Key;
     prefix = key.slice(0, key.lastIndexOf('/'));
     const file = join(options.packageDir, key.slice(key.lastIndexOf('/') + 1));
-    await api.call({ service: 'S3', operation: 'PutObject', input: { Bucket: bucket, Key: key, Body: { file, bytes: statSync(file).size } satisfies FileBody } });
+    await api.call({
+      service: 'S3',
+      operation: 'PutObject',
+      input: { Bucket: bucket, Key: key, Body: { file, bytes: statSync(file).size } satisfies FileBody },
+    });
     if (resource.Properties.Architectures?.[0] !== options.architecture) {
       resource.Properties.Architectures = [options.architecture];
       rewritten += 1;
     }
   }
-  if (rewritten > 0) options.log(`template: Architectures → ${options.architecture} for ${rewritten} functions (LocalStack runs them on this Docker host)`);
+  if (rewritten > 0)
+    options.log(`template: Architectures → ${options.architecture} for ${rewritten} functions (LocalStack runs them on this Docker host)`);
   const templateText = JSON.stringify(template);
   const templateKey = `${prefix}/compiled-cloudformation-template.json`;
-  await api.call({ service: 'S3', operation: 'PutObject', input: { Bucket: bucket, Key: templateKey, Body: templateText, ContentType: 'application/json' } });
+  await api.call({
+    service: 'S3',
+    operation: 'PutObject',
+    input: { Bucket: bucket, Key: templateKey, Body: templateText, ContentType: 'application/json' },
+  });
 
   // 3. The whole stack.
   try {
@@ -182,7 +193,9 @@ export async function deployPackage(api: AwsApi, options: LocalStackOptions): Pr
     options.log('no changes');
   }
   const stack = await waitForStack(api, stackName, options, 'UPDATE');
-  return Object.fromEntries(((stack?.Outputs ?? []) as Array<{ OutputKey: string; OutputValue: string }>).map((o) => [o.OutputKey, o.OutputValue]));
+  return Object.fromEntries(
+    ((stack?.Outputs ?? []) as Array<{ OutputKey: string; OutputValue: string }>).map((o) => [o.OutputKey, o.OutputValue]),
+  );
 }
 
 /** Prints each call and answers as a fresh LocalStack would: no stack yet, then every operation succeeds. */
@@ -197,7 +210,8 @@ export function dryRunApi(log: (line: string) => void): AwsApi & { calls: Call[]
       switch (call.operation) {
         case 'DescribeStacks':
           described += 1;
-          if (described === 1) throw new Error(`Stack with id ${String(call.input.StackName)} does not exist (dry run: assuming a fresh LocalStack)`);
+          if (described === 1)
+            throw new Error(`Stack with id ${String(call.input.StackName)} does not exist (dry run: assuming a fresh LocalStack)`);
           return {
             Stacks: [
               {
@@ -226,8 +240,14 @@ export async function localStackApi(endpoint: string, region: string): Promise<A
     async call({ service, operation, input }) {
       if (service === 'S3' && operation === 'PutObject') {
         const body = input.Body as FileBody | string;
-        return storage.send(new s3.PutObjectCommand({ ...(input as any), Body: typeof body === 'string' ? body : readFileSync(body.file) }));
+        return storage.send(
+          new s3.PutObjectCommand({
+            ...(input as unknown as import('@aws-sdk/client-s3').PutObjectCommandInput),
+            Body: typeof body === 'string' ? body : readFileSync(body.file),
+          }),
+        );
       }
+      // biome-ignore lint/suspicious/noExplicitAny: the SDK's command classes, each with its own input type.
       const commands: Record<string, new (input: any) => any> = {
         DescribeStacks: cloudformation.DescribeStacksCommand,
         CreateStack: cloudformation.CreateStackCommand,
@@ -271,8 +291,12 @@ async function main(): Promise<number> {
     }
   } else {
     const env = { ...process.env, ...localStackEnv(process.env) };
-    log(`${dryRun ? '[dry-run] (local, no network) ' : ''}sls package --stage ${values.stage} --region ${values.region} --package ${relative(ROOT, packageDir)}`);
-    log(`  secrets for LocalStack's Lambda containers (compose network; override with LOCALSTACK_<NAME>): ${Object.keys(localStackEnv({})).join(', ')}`);
+    log(
+      `${dryRun ? '[dry-run] (local, no network) ' : ''}sls package --stage ${values.stage} --region ${values.region} --package ${relative(ROOT, packageDir)}`,
+    );
+    log(
+      `  secrets for LocalStack's Lambda containers (compose network; override with LOCALSTACK_<NAME>): ${Object.keys(localStackEnv({})).join(', ')}`,
+    );
     const run = await slsPackage({ stage: values.stage!, region: values.region!, outDir: packageDir, env, fakeSsm: true });
     if (run.code !== 0) {
       console.error(run.output);
@@ -300,7 +324,10 @@ async function main(): Promise<number> {
     return 0;
   } catch (error) {
     console.error(`deploy:localstack: ${(error as Error).message}`);
-    if (!dryRun) console.error(`deploy:localstack: is LocalStack running at ${options.endpoint}? (LOCALSTACK_AUTH_TOKEN=… docker compose --profile localstack up -d)`);
+    if (!dryRun)
+      console.error(
+        `deploy:localstack: is LocalStack running at ${options.endpoint}? (LOCALSTACK_AUTH_TOKEN=… docker compose --profile localstack up -d)`,
+      );
     return 1;
   }
 }

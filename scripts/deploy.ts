@@ -23,7 +23,12 @@ import { preflight, secretSources } from './lib/stages.js';
 const USAGE = `usage: npm run deploy -- --stage <stage> [--region r] [--profile p] [--param key=value …]
        npm run remove -- --stage <stage> [--region r] [--profile p]`;
 
-async function deploy(stage: string, region: string | undefined, env: Record<string, string | undefined>, params: string[]): Promise<number> {
+async function deploy(
+  stage: string,
+  region: string | undefined,
+  env: Record<string, string | undefined>,
+  params: string[],
+): Promise<number> {
   const outDir = join(ROOT, '.serverless');
   console.log(`deploy: stage ${stage}${region ? `, region ${region}` : ''}`);
   for (const { variable, source } of secretSources(stage, env)) console.log(`  ${variable.padEnd(26)} from ${source}`);
@@ -51,7 +56,9 @@ async function deploy(stage: string, region: string | undefined, env: Record<str
   for (const param of params) args.push('--param', param);
   const deployed = await runSls(args, { env, echo: true });
   if (deployed.code !== 0) return 1;
-  console.log(`\ndeploy: done. Try: npm run invoke -- runBenchmarks '{"scale":"small"}' --stage ${stage} --region ${region ?? 'eu-west-1'}`);
+  console.log(
+    `\ndeploy: done. Try: npm run invoke -- runBenchmarks '{"scale":"small"}' --stage ${stage} --region ${region ?? 'eu-west-1'}`,
+  );
   return 0;
 }
 
@@ -92,9 +99,7 @@ async function main(): Promise<number> {
     return 2;
   }
   const env: Record<string, string | undefined> = { ...process.env, ...(values.profile ? { AWS_PROFILE: values.profile } : {}) };
-  return command === 'deploy'
-    ? deploy(values.stage, values.region, env, values.param ?? [])
-    : remove(values.stage, values.region, env);
+  return command === 'deploy' ? deploy(values.stage, values.region, env, values.param ?? []) : remove(values.stage, values.region, env);
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

@@ -143,21 +143,25 @@ export async function invoke(options: InvokeOptions): Promise<InvokeResult> {
   }
 }
 
+function parseInvokeArgs() {
+  return parseArgs({
+    allowPositionals: true,
+    options: {
+      stage: { type: 'string', default: 'dev' },
+      region: { type: 'string' },
+      profile: { type: 'string' },
+      endpoint: { type: 'string' },
+      aws: { type: 'boolean', default: false },
+      logs: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+}
+
 async function main(): Promise<number> {
-  let parsed;
+  let parsed: ReturnType<typeof parseInvokeArgs>;
   try {
-    parsed = parseArgs({
-      allowPositionals: true,
-      options: {
-        stage: { type: 'string', default: 'dev' },
-        region: { type: 'string' },
-        profile: { type: 'string' },
-        endpoint: { type: 'string' },
-        aws: { type: 'boolean', default: false },
-        logs: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
+    parsed = parseInvokeArgs();
   } catch (error) {
     console.error(`invoke: ${(error as Error).message}\n${USAGE}`);
     return 2;

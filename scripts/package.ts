@@ -18,8 +18,7 @@ import { ROOT } from './lib/env.js';
 import { formatPackageReport, packageReport } from './lib/package-report.js';
 import { slsPackage } from './lib/sls.js';
 
-export const USAGE =
-  'usage: npm run package -- [--stage dev] [--region eu-west-1] [--package .serverless] [--aws] [--param key=value …]';
+export const USAGE = 'usage: npm run package -- [--stage dev] [--region eu-west-1] [--package .serverless] [--aws] [--param key=value …]';
 
 async function main(): Promise<number> {
   const { values } = parseArgs({

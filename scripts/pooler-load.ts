@@ -7,13 +7,14 @@
  * PostgreSQL (max_connections 100 by default). Uses its own database (shop_pooler_load). Prints both.
  * tests/pooler/pooler.test.ts runs the same simulation with assertions.
  */
-import postgres from 'postgres';
+
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import postgres from 'postgres';
+import { isPostgresUnavailable } from '../shared/clients/errors.js';
 import { postgresOptions, type Sql } from '../shared/clients/postgres.js';
 import type { Config } from '../shared/config.js';
 import { migrate } from '../shared/db/migrate.js';
-import { isPostgresUnavailable } from '../shared/clients/errors.js';
 import { createOrder } from '../shared/orders/create-order.js';
 import { localEnv, withDatabase } from './lib/env.js';
 import { POOLER_PORT, pooledUrl, startPooler, stopPooler } from './lib/pgbouncer.js';
@@ -146,7 +147,10 @@ export interface PoolerPeak {
 }
 
 /** Samples PgBouncer's admin console (SHOW POOLS) for one database; call `sample` repeatedly. */
-export function poolerMonitor(adminUrl: string, database: string): { sample: () => Promise<void>; peak: PoolerPeak; close: () => Promise<void> } {
+export function poolerMonitor(
+  adminUrl: string,
+  database: string,
+): { sample: () => Promise<void>; peak: PoolerPeak; close: () => Promise<void> } {
   const admin = postgres(adminUrl, { max: 1, prepare: false, fetch_types: false, onnotice: () => {} });
   const peak: PoolerPeak = { serverConnections: 0, clientsWaiting: 0 };
   return {
@@ -164,7 +168,10 @@ export function poolerMonitor(adminUrl: string, database: string): { sample: () 
 }
 
 export function formatLoad(label: string, result: LoadResult): string {
-  const codes = Object.entries(result.errorCodes).map(([code, count]) => `${code} ×${count}`).join(', ') || 'none';
+  const codes =
+    Object.entries(result.errorCodes)
+      .map(([code, count]) => `${code} ×${count}`)
+      .join(', ') || 'none';
   return (
     `${label}: ${result.containers} containers, ${result.ordersPlaced}/${result.ordersAttempted} orders placed in ${result.durationMs} ms; ` +
     `connection errors ${result.connectionErrors}, other errors ${result.otherErrors} (${codes}); ` +
@@ -185,7 +192,11 @@ async function main(): Promise<number> {
   const upstream = new URL(url);
   const startedPooler = !(await portAnswers(POOLER_PORT));
   if (startedPooler) {
-    await startPooler({ upstreamHost: upstream.hostname, upstreamPort: Number(upstream.port || 5432), users: [upstream.username || 'postgres'] });
+    await startPooler({
+      upstreamHost: upstream.hostname,
+      upstreamPort: Number(upstream.port || 5432),
+      users: [upstream.username || 'postgres'],
+    });
   }
   const setup = postgres(url, { max: 1, onnotice: () => {} });
   try {
@@ -208,7 +219,9 @@ async function main(): Promise<number> {
     const pooled = await simulateContainers({ ...base, url: pooledUrl(url), prepare: false, sample: monitor.sample });
     await monitor.close();
     console.log(formatLoad('through PgBouncer', pooled));
-    console.log(`  PgBouncer held at most ${monitor.peak.serverConnections} server connections; at most ${monitor.peak.clientsWaiting} clients waited for one`);
+    console.log(
+      `  PgBouncer held at most ${monitor.peak.serverConnections} server connections; at most ${monitor.peak.clientsWaiting} clients waited for one`,
+    );
     const direct = await simulateContainers({ ...base, url, prepare: true });
     console.log(formatLoad('straight at PostgreSQL', direct));
     return pooled.connectionErrors === 0 ? 0 : 1;

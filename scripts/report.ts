@@ -67,7 +67,14 @@ async function main(): Promise<number> {
         terminalTable({
           header: ['run', 'status', 'trigger', 'scale', 'started', 'duration'],
           numeric: [0, 5],
-          rows: runs.map((run) => [String(run.runId), run.status, run.trigger, run.scale, run.startedAt, run.durationMs === null ? '–' : `${(run.durationMs / 1000).toFixed(1)} s`]),
+          rows: runs.map((run) => [
+            String(run.runId),
+            run.status,
+            run.trigger,
+            run.scale,
+            run.startedAt,
+            run.durationMs === null ? '–' : `${(run.durationMs / 1000).toFixed(1)} s`,
+          ]),
         }),
       );
       return 0;
@@ -91,9 +98,7 @@ async function main(): Promise<number> {
   } catch (error) {
     const code = (error as { code?: string }).code;
     console.error(
-      code === '42P01'
-        ? 'report: the benchmark_runs table does not exist — run npm run db:migrate'
-        : `report: ${(error as Error).message}`,
+      code === '42P01' ? 'report: the benchmark_runs table does not exist — run npm run db:migrate' : `report: ${(error as Error).message}`,
     );
     return 1;
   } finally {

@@ -65,7 +65,10 @@ function record(entry: Started): void {
 }
 
 function dockerEngineAnswers(): boolean {
-  return commandExists('docker') && spawnSync('docker', ['info', '--format', '{{.ServerVersion}}'], { stdio: 'ignore', timeout: 5000 }).status === 0;
+  return (
+    commandExists('docker') &&
+    spawnSync('docker', ['info', '--format', '{{.ServerVersion}}'], { stdio: 'ignore', timeout: 5000 }).status === 0
+  );
 }
 
 function run(command: string, args: string[], env?: Record<string, string>): void {
@@ -165,7 +168,11 @@ async function ensurePooler(env: Record<string, string>, log: (line: string) => 
   }
   const database = new URL(env.DATABASE_URL!);
   log(`services: starting PgBouncer (transaction mode) on 127.0.0.1:${POOLER_PORT} → ${database.hostname}:${ports(env).postgres}`);
-  await startPooler({ upstreamHost: database.hostname, upstreamPort: ports(env).postgres, users: [decodeURIComponent(database.username || 'postgres')] });
+  await startPooler({
+    upstreamHost: database.hostname,
+    upstreamPort: ports(env).postgres,
+    users: [decodeURIComponent(database.username || 'postgres')],
+  });
   log(`services: to go through it, set DATABASE_URL=${pooledUrl(database.toString())} DATABASE_PREPARE=false`);
   const started: Started = { name: 'pooler', port: POOLER_PORT, by: 'pgbouncer' };
   record(started);
@@ -190,7 +197,12 @@ export async function servicesUp(options: UpOptions = {}): Promise<Started[]> {
   } else {
     for (const name of missing) {
       log(`services: starting ${name} natively on 127.0.0.1:${port[name]}`);
-      const by = name === 'postgres' ? await startNativePostgres(port.postgres) : name === 'upstash' ? await startGateway(env) : startFerretDb(port.mongo);
+      const by =
+        name === 'postgres'
+          ? await startNativePostgres(port.postgres)
+          : name === 'upstash'
+            ? await startGateway(env)
+            : startFerretDb(port.mongo);
       started.push({ name, port: port[name], by });
       record({ name, port: port[name], by });
     }
@@ -220,7 +232,9 @@ function killPidFile(path: string): void {
 export async function servicesDown(only?: Started[], log: (line: string) => void = console.log): Promise<void> {
   const chosen = (entry: Started) => !only || only.some((o) => o.name === entry.name && o.port === entry.port);
   // The pooler sits in front of PostgreSQL: it goes first.
-  const targets = readState().filter(chosen).sort((a, b) => (a.name === 'pooler' ? -1 : b.name === 'pooler' ? 1 : 0));
+  const targets = readState()
+    .filter(chosen)
+    .sort((a, b) => (a.name === 'pooler' ? -1 : b.name === 'pooler' ? 1 : 0));
   for (const { name, port, by } of targets) {
     if (by === 'pgbouncer') await stopPooler();
     if (by === 'compose') run('docker', ['compose', 'stop', ...COMPOSE_SERVICES[name as ServiceName]]);
@@ -237,9 +251,14 @@ export async function servicesStatus(): Promise<Record<ServiceName, boolean>> {
 }
 
 async function main(): Promise<void> {
-  const { values, positionals } = parseArgs({ options: { pooler: { type: 'boolean', default: false } }, allowPositionals: true, strict: true });
+  const { values, positionals } = parseArgs({
+    options: { pooler: { type: 'boolean', default: false } },
+    allowPositionals: true,
+    strict: true,
+  });
   const command = positionals[0] ?? 'status';
-  if (!['up', 'down', 'status'].includes(command) || positionals.length > 1) throw new ServiceError(`unknown command "${positionals.join(' ')}" (use up, down or status)`);
+  if (!['up', 'down', 'status'].includes(command) || positionals.length > 1)
+    throw new ServiceError(`unknown command "${positionals.join(' ')}" (use up, down or status)`);
   if (values.pooler && command !== 'up') throw new ServiceError('--pooler goes with "up" only');
   if (command === 'up') await servicesUp({ pooler: values.pooler });
   if (command === 'down') await servicesDown();
@@ -247,8 +266,14 @@ async function main(): Promise<void> {
   const status = await health(env);
   const state = readState();
   const rows: Array<[string, number, boolean]> = [
-    ...(Object.entries(status) as Array<[ServiceName, boolean]>).map(([name, up]): [string, number, boolean] => [name, ports(env)[name], up]),
-    ...((await portAnswers(POOLER_PORT)) || state.some((s) => s.name === 'pooler') ? [['pooler', POOLER_PORT, await portAnswers(POOLER_PORT)] as [string, number, boolean]] : []),
+    ...(Object.entries(status) as Array<[ServiceName, boolean]>).map(([name, up]): [string, number, boolean] => [
+      name,
+      ports(env)[name],
+      up,
+    ]),
+    ...((await portAnswers(POOLER_PORT)) || state.some((s) => s.name === 'pooler')
+      ? [['pooler', POOLER_PORT, await portAnswers(POOLER_PORT)] as [string, number, boolean]]
+      : []),
   ];
   for (const [name, port, up] of rows) {
     const by = state.find((s) => s.name === name && s.port === port)?.by;

@@ -6,18 +6,19 @@
  * a tour of the functions → then one line per request and every warning or error, until Ctrl-C, which
  * stops serverless-offline and every service this command started.
  */
-import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+
 import { parseArgs } from 'node:util';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { signLocalToken } from '../shared/auth/tokens.js';
 import { parseConfig } from '../shared/config.js';
 import { migrate } from '../shared/db/migrate.js';
 import { seed } from './db/seed.js';
 import { localEnv } from './lib/env.js';
-import { startOffline, type Offline } from './lib/offline.js';
+import { type Offline, startOffline } from './lib/offline.js';
 import { offlineLogPrinter } from './lib/offline-log.js';
 import { headlineTable } from './report/model.js';
 import { terminalTable } from './report/text.js';
-import { servicesDown, servicesUp, type Started } from './services.js';
+import { type Started, servicesDown, servicesUp } from './services.js';
 
 const { values: flags } = parseArgs({ options: { reset: { type: 'boolean', default: false } }, strict: true });
 const env = localEnv({ STAGE: 'dev' });
@@ -47,7 +48,8 @@ process.on('SIGINT', () => void shutdown(0));
 process.on('SIGTERM', () => void shutdown(0));
 
 /** A local token for a customer, or an admin: what `npm run --silent token -- --sub <id>` prints. */
-const tokenFor = (sub: number | 'ops') => signLocalToken(parseConfig(env).auth, sub === 'ops' ? { sub, admin: true } : { sub: String(sub) });
+const tokenFor = (sub: number | 'ops') =>
+  signLocalToken(parseConfig(env).auth, sub === 'ops' ? { sub, admin: true } : { sub: String(sub) });
 
 async function call(method: string, path: string, options: { body?: unknown; as?: number | 'ops'; headers?: Record<string, string> } = {}) {
   const response = await fetch(`${offline!.httpUrl}${path}`, {
@@ -62,36 +64,67 @@ async function call(method: string, path: string, options: { body?: unknown; as?
   const text = await response.text();
   const json = text ? JSON.parse(text) : undefined;
   const outcome = response.status >= 400 ? `${json.error.code}: ${json.error.message}` : '';
-  return { status: response.status, headers: response.headers, json, line: (what: string) => console.log(`  ${response.status}  ${what || outcome}`) };
+  return {
+    status: response.status,
+    headers: response.headers,
+    json,
+    line: (what: string) => console.log(`  ${response.status}  ${what || outcome}`),
+  };
 }
 
 async function tour(): Promise<void> {
   step('createOrder  POST /orders  (one PostgreSQL statement; stock never oversold)');
-  const order = await call('POST', '/orders', { as: 1, body: { customerId: 1, items: [{ productId: 1, quantity: 1 }, { productId: 2, quantity: 2 }] } });
+  const order = await call('POST', '/orders', {
+    as: 1,
+    body: {
+      customerId: 1,
+      items: [
+        { productId: 1, quantity: 1 },
+        { productId: 2, quantity: 2 },
+      ],
+    },
+  });
   order.line(order.status === 201 ? `customer 1: order ${order.json.orderId}, total ${order.json.totalAmount}` : '');
   const greedy = await call('POST', '/orders', { as: 3, body: { customerId: 3, items: [{ productId: 1, quantity: 1000 }] } });
-  greedy.line(greedy.status === 409 ? `customer 3 asks for 1000 of product 1: ${greedy.json.error.code} (available ${greedy.json.error.details.products[0].available})` : '');
+  greedy.line(
+    greedy.status === 409
+      ? `customer 3 asks for 1000 of product 1: ${greedy.json.error.code} (available ${greedy.json.error.details.products[0].available})`
+      : '',
+  );
 
   step('getTopProducts  GET /products/top?limit=5  (Redis through Upstash REST, PostgreSQL behind it)');
   for (let i = 0; i < 2; i++) {
     const top = await call('GET', '/products/top?limit=5');
     top.line(`X-Cache: ${top.headers.get('x-cache')}`);
-    if (i === 0) for (const p of top.json.products) console.log(`       #${String(p.productId).padEnd(4)} ${p.name.padEnd(32)} ${String(p.unitsSold).padStart(6)} sold  ${p.revenue}`);
+    if (i === 0)
+      for (const p of top.json.products)
+        console.log(`       #${String(p.productId).padEnd(4)} ${p.name.padEnd(32)} ${String(p.unitsSold).padStart(6)} sold  ${p.revenue}`);
   }
 
   step('saveCart / getCart / checkoutCart  /carts/42  (MongoDB documents, versioned)');
-  const saved = await call('PUT', '/carts/42', { as: 42, body: { items: [{ productId: 7, quantity: 2, attributes: { size: 'M', giftWrap: true } }], note: 'birthday' } });
+  const saved = await call('PUT', '/carts/42', {
+    as: 42,
+    body: { items: [{ productId: 7, quantity: 2, attributes: { size: 'M', giftWrap: true } }], note: 'birthday' },
+  });
   saved.line(`saved version ${saved.json.version}, ETag ${saved.headers.get('etag')}, expires ${saved.json.expiresAt}`);
   const read = await call('GET', '/carts/42', { as: 42 });
   read.line(JSON.stringify(read.json.items));
   const stranger = await call('GET', '/carts/42', { as: 7 });
   stranger.line(`customer 7 reading customer 42's cart: ${stranger.json.error.code}`);
   const checkout = await call('POST', '/carts/42/checkout', { as: 42, headers: { 'Idempotency-Key': `tour-${Date.now()}` } });
-  checkout.line(checkout.status === 201 ? `order ${checkout.json.orderId} from the cart, Cart-Emptied: ${checkout.headers.get('cart-emptied')}` : '');
+  checkout.line(
+    checkout.status === 201 ? `order ${checkout.json.orderId} from the cart, Cart-Emptied: ${checkout.headers.get('cart-emptied')}` : '',
+  );
 
   step('runBenchmarks  (Lambda API, @aws-sdk/client-lambda)');
-  const lambda = new LambdaClient({ endpoint: offline!.lambdaEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-  const invoked = await lambda.send(new InvokeCommand({ FunctionName: 'ecommerce-pipeline-dev-runBenchmarks', Payload: Buffer.from(JSON.stringify({ scale: 'small' })) }));
+  const lambda = new LambdaClient({
+    endpoint: offline!.lambdaEndpoint,
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
+  const invoked = await lambda.send(
+    new InvokeCommand({ FunctionName: 'ecommerce-pipeline-dev-runBenchmarks', Payload: Buffer.from(JSON.stringify({ scale: 'small' })) }),
+  );
   const run = JSON.parse(Buffer.from(invoked.Payload ?? []).toString() || 'null');
   if (invoked.FunctionError) {
     console.log(`  error: ${run?.errorMessage ?? JSON.stringify(run)}`);
@@ -108,9 +141,21 @@ async function main(): Promise<void> {
   step('database');
   const { applied } = await migrate(env.DATABASE_URL!);
   console.log(`  migrations: ${applied.length ? applied.join(', ') : 'up to date'}`);
-  const summary = await seed(env.DATABASE_URL!, { customers: 1_000, products: 200, orders: 5_000, seed: 42, ...(flags.reset ? { reset: true } : { ifEmpty: true }) });
-  if (summary.skipped) console.log('  your data is kept (the database was not empty); npm start -- --reset replaces it with the sample data');
-  else console.log(`  seeded ${Object.entries(summary.rows).map(([t, n]) => `${n} ${t}`).join(', ')} in ${summary.elapsedMs} ms`);
+  const summary = await seed(env.DATABASE_URL!, {
+    customers: 1_000,
+    products: 200,
+    orders: 5_000,
+    seed: 42,
+    ...(flags.reset ? { reset: true } : { ifEmpty: true }),
+  });
+  if (summary.skipped)
+    console.log('  your data is kept (the database was not empty); npm start -- --reset replaces it with the sample data');
+  else
+    console.log(
+      `  seeded ${Object.entries(summary.rows)
+        .map(([t, n]) => `${n} ${t}`)
+        .join(', ')} in ${summary.elapsedMs} ms`,
+    );
 
   step('serverless-offline');
   const print = offlineLogPrinter((line) => console.log(line), colour);

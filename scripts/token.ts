@@ -32,36 +32,40 @@ function stageJwksParam(stage: string): string {
   return String(params?.[stage]?.authJwksUrl ?? params?.default?.authJwksUrl ?? '');
 }
 
-let values;
-try {
-  ({ values } = parseArgs({
-    options: {
-      sub: { type: 'string' },
-      admin: { type: 'boolean', default: false },
-      ttl: { type: 'string', default: '1h' },
-      stage: { type: 'string', default: 'dev' },
-    },
-    strict: true,
-  }));
-} catch (error) {
-  fail((error as Error).message);
-}
+const { values } = (() => {
+  try {
+    return parseArgs({
+      options: {
+        sub: { type: 'string' },
+        admin: { type: 'boolean', default: false },
+        ttl: { type: 'string', default: '1h' },
+        stage: { type: 'string', default: 'dev' },
+      },
+      strict: true,
+    });
+  } catch (error) {
+    fail((error as Error).message);
+  }
+})();
 if (!values.sub) fail('--sub <customerId or name> is required');
 const jwksParam = stageJwksParam(values.stage);
 if (jwksParam && !jwksParam.startsWith('${env:')) {
-  fail(`refusing to sign a token for stage "${values.stage}": it authenticates with an identity provider (authJwksUrl in serverless.yml), whose tokens this secret cannot replace`);
+  fail(
+    `refusing to sign a token for stage "${values.stage}": it authenticates with an identity provider (authJwksUrl in serverless.yml), whose tokens this secret cannot replace`,
+  );
 }
 if (!LOCAL_STAGES.has(values.stage)) {
   fail(`refusing to sign a token for stage "${values.stage}": only local stages (${[...LOCAL_STAGES].join(', ')}) use the local secret`);
 }
 const env = localEnv();
 if (env.AUTH_JWKS_URL) fail('AUTH_JWKS_URL is set: this environment verifies tokens from an identity provider, not a local secret');
-let config;
-try {
-  config = parseConfig(env);
-} catch (error) {
-  fail((error as Error).message);
-}
+const config = (() => {
+  try {
+    return parseConfig(env);
+  } catch (error) {
+    fail((error as Error).message);
+  }
+})();
 try {
   const token = await signLocalToken(config.auth, { sub: values.sub, admin: values.admin, ttlSeconds: parseTtl(values.ttl) });
   process.stdout.write(`${token}\n`);

@@ -8,9 +8,7 @@ import { DEFAULT_CART_TTL_SECONDS } from './carts/rules.js';
  * A missing or malformed variable fails the container's init with the variable's name, instead of
  * surfacing later as a confusing driver error on the first request.
  */
-const booleanString = z
-  .enum(['true', 'false', '1', '0'])
-  .transform((value) => value === 'true' || value === '1');
+const booleanString = z.enum(['true', 'false', '1', '0']).transform((value) => value === 'true' || value === '1');
 
 const EnvSchema = z.object({
   STAGE: z.string().min(1).default('dev'),
@@ -39,7 +37,12 @@ const EnvSchema = z.object({
   MONGODB_POOL_MAX: z.coerce.number().int().min(1).max(50).default(2),
   MONGODB_TIMEOUT_MS: z.coerce.number().int().min(100).max(30_000).default(2_000),
   /** Inactivity period after which a cart expires (every write moves expiresAt to now + this). */
-  CART_TTL_SECONDS: z.coerce.number().int().min(1).max(365 * 24 * 3600).default(DEFAULT_CART_TTL_SECONDS),
+  CART_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(365 * 24 * 3600)
+    .default(DEFAULT_CART_TTL_SECONDS),
 
   AUTH_JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   AUTH_JWKS_URL: z.url({ protocol: /^https?$/ }).optional(),
@@ -48,7 +51,12 @@ const EnvSchema = z.object({
   AUTH_CLOCK_SKEW_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
   AUTH_ADMIN_SCOPE: z.string().min(1).default('admin'),
   AUTH_CUSTOMER_CLAIM: z.string().min(1).default('sub'),
-  AUTH_MAX_TOKEN_AGE_SECONDS: z.coerce.number().int().min(60).max(7 * 86_400).default(DEFAULT_MAX_TOKEN_AGE_SECONDS),
+  AUTH_MAX_TOKEN_AGE_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .max(7 * 86_400)
+    .default(DEFAULT_MAX_TOKEN_AGE_SECONDS),
 
   CORS_ALLOWED_ORIGINS: z
     .string()

@@ -18,8 +18,4 @@ export function parseId(text: unknown): number | null {
 }
 
 /** An id as it arrives in a path or query string. */
-export const idParam = z
-  .string()
-  .regex(ID_TEXT, 'must be a positive integer')
-  .transform(Number)
-  .pipe(id);
+export const idParam = z.string().regex(ID_TEXT, 'must be a positive integer').transform(Number).pipe(id);

@@ -18,7 +18,11 @@ const details = <T>(result: SuiteResult, bench: string): T | undefined =>
 export function ratiosSpec(metrics: Metric[]): TopLevelSpec | undefined {
   const values = metrics
     .filter((m) => m.ratio !== null && Number.isFinite(m.ratio) && m.ratio > 0 && !['cold-start', 'round-trips'].includes(m.bench))
-    .map((m) => ({ label: `${m.bench}: ${m.metric}`.slice(0, 100), ratio: m.ratio!, verdict: m.pass === null ? 'no goal' : m.pass ? 'pass' : 'fail' }));
+    .map((m) => ({
+      label: `${m.bench}: ${m.metric}`.slice(0, 100),
+      ratio: m.ratio!,
+      verdict: m.pass === null ? 'no goal' : m.pass ? 'pass' : 'fail',
+    }));
   if (values.length === 0) return undefined;
   return {
     $schema: SCHEMA,
@@ -31,8 +35,14 @@ export function ratiosSpec(metrics: Metric[]): TopLevelSpec | undefined {
       x: { field: 'ratio', type: 'quantitative', scale: { type: 'log' }, title: 'ratio (1 = the reference)' },
     },
     layer: [
-      { mark: { type: 'bar', height: { band: 0.7 } }, encoding: { x2: { datum: 1 }, color: { field: 'verdict', type: 'nominal', scale: PASS_COLORS, title: 'goal' } } },
-      { mark: { type: 'text', align: 'left', dx: 4, fontSize: 11 }, encoding: { text: { field: 'ratio', type: 'quantitative', format: '.3~g' } } },
+      {
+        mark: { type: 'bar', height: { band: 0.7 } },
+        encoding: { x2: { datum: 1 }, color: { field: 'verdict', type: 'nominal', scale: PASS_COLORS, title: 'goal' } },
+      },
+      {
+        mark: { type: 'text', align: 'left', dx: 4, fontSize: 11 },
+        encoding: { text: { field: 'ratio', type: 'quantitative', format: '.3~g' } },
+      },
     ],
   } as TopLevelSpec;
 }
@@ -90,20 +100,26 @@ export function loadCpuSpec(mixes: Array<{ name: string; steps: Step[] }>, cores
     data: { values },
     facet: { column: { field: 'mix', type: 'nominal', title: null, sort: mixes.map((m) => m.name) } },
     spec: {
-    width: 220,
-    height: 200,
-    layer: [
-      {
-        mark: 'bar',
-        encoding: {
-          x: { field: 'concurrency', type: 'ordinal', sort: null, title: 'connections' },
-          y: { field: 'cores', type: 'quantitative', stack: 'zero', title: 'cores used' },
-          color: { field: 'group', type: 'nominal', sort: groups, scale: { domain: groups, range: ['#2563eb', '#7c3aed', '#a78bfa', '#f59e0b', '#dc2626', '#fb7185', '#6b7280', '#d1d5db'] }, title: null },
-          order: { field: 'group', sort: 'ascending' },
+      width: 220,
+      height: 200,
+      layer: [
+        {
+          mark: 'bar',
+          encoding: {
+            x: { field: 'concurrency', type: 'ordinal', sort: null, title: 'connections' },
+            y: { field: 'cores', type: 'quantitative', stack: 'zero', title: 'cores used' },
+            color: {
+              field: 'group',
+              type: 'nominal',
+              sort: groups,
+              scale: { domain: groups, range: ['#2563eb', '#7c3aed', '#a78bfa', '#f59e0b', '#dc2626', '#fb7185', '#6b7280', '#d1d5db'] },
+              title: null,
+            },
+            order: { field: 'group', sort: 'ascending' },
+          },
         },
-      },
-      { mark: { type: 'rule', strokeDash: [4, 3], color: '#111827' }, encoding: { y: { datum: cores } } },
-    ],
+        { mark: { type: 'rule', strokeDash: [4, 3], color: '#111827' }, encoding: { y: { datum: cores } } },
+      ],
     },
   } as TopLevelSpec;
 }

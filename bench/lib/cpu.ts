@@ -9,7 +9,15 @@ import os from 'node:os';
 
 const TICKS_PER_SECOND = 100; // USER_HZ on Linux
 
-export type CpuGroup = 'serverless-offline' | 'postgres' | 'pgbouncer' | 'ferretdb' | 'redis' | 'upstash-gateway' | 'load generator' | 'other';
+export type CpuGroup =
+  | 'serverless-offline'
+  | 'postgres'
+  | 'pgbouncer'
+  | 'ferretdb'
+  | 'redis'
+  | 'upstash-gateway'
+  | 'load generator'
+  | 'other';
 
 interface Snapshot {
   at: number;

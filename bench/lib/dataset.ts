@@ -6,7 +6,7 @@ import postgres from 'postgres';
 import { seed } from '../../scripts/db/seed.js';
 import { migrate } from '../../shared/db/migrate.js';
 import type { Counts } from './context.js';
-import { createScratch, databaseName, assertScratchName } from './scratch.js';
+import { assertScratchName, createScratch, databaseName } from './scratch.js';
 
 export async function datasetCounts(url: string): Promise<Counts | undefined> {
   const sql = postgres(url, { max: 1, onnotice: () => {} });
@@ -23,7 +23,12 @@ export async function datasetCounts(url: string): Promise<Counts | undefined> {
 }
 
 /** Makes sure `url` (a shop_bench* database) holds a seed of `counts`; returns what it did. */
-export async function ensureDataset(baseUrl: string, url: string, counts: Counts, log: (line: string) => void): Promise<'reused' | 'seeded'> {
+export async function ensureDataset(
+  baseUrl: string,
+  url: string,
+  counts: Counts,
+  log: (line: string) => void,
+): Promise<'reused' | 'seeded'> {
   const database = databaseName(url);
   assertScratchName(database);
   await createScratch(baseUrl, database);

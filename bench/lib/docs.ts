@@ -25,7 +25,9 @@ const details = <T>(result: SuiteResult, bench: string): T | undefined =>
 const fx = (v: number | null | undefined, digits = 0) => (typeof v === 'number' && Number.isFinite(v) ? v.toFixed(digits) : '–');
 
 function command(result: SuiteResult): string {
-  const flags = [result.profile === 'full' ? '' : `--${result.profile}`, result.only ? `--only ${result.only.join(',')}` : ''].filter(Boolean).join(' ');
+  const flags = [result.profile === 'full' ? '' : `--${result.profile}`, result.only ? `--only ${result.only.join(',')}` : '']
+    .filter(Boolean)
+    .join(' ');
   return `npm run bench${flags ? ` -- ${flags}` : ''}`;
 }
 
@@ -55,15 +57,28 @@ export function resultsMarkdown(result: SuiteResult, source: string, charts: str
   }>(result, 'load');
   if (load) {
     const mixes = load.mixes ?? [{ mix: { name: 'shop 70/20/10' }, steps: load.steps, stopReason: load.stopReason }];
-    lines.push('Load steps (closed loop, one request in flight per connection; cores = CPU seconds per second of each group of processes):', '');
-    lines.push('| mix | connections | req/s | p50 ms | p95 ms | p99 ms | p95 top / cart / order ms | errors | 409 out of stock | cores: offline / postgres / pgbouncer / ferretdb / gateway / autocannon / other |');
+    lines.push(
+      'Load steps (closed loop, one request in flight per connection; cores = CPU seconds per second of each group of processes):',
+      '',
+    );
+    lines.push(
+      '| mix | connections | req/s | p50 ms | p95 ms | p99 ms | p95 top / cart / order ms | errors | 409 out of stock | cores: offline / postgres / pgbouncer / ferretdb / gateway / autocannon / other |',
+    );
     lines.push('|---|--:|--:|--:|--:|--:|--:|--:|--:|---|');
     for (const s of mixes.flatMap((m) => m.steps.map((step) => ({ ...step, mix: m.mix.name })))) {
       const c = s.cpu ?? {};
-      const cores = ['serverless-offline', 'postgres', 'pgbouncer', 'ferretdb', 'upstash-gateway', 'load generator', 'other'].map((k) => (c[k] ?? 0).toFixed(2)).join(' / ');
+      const cores = ['serverless-offline', 'postgres', 'pgbouncer', 'ferretdb', 'upstash-gateway', 'load generator', 'other']
+        .map((k) => (c[k] ?? 0).toFixed(2))
+        .join(' / ');
       lines.push(
         `| ${s.mix} | ${s.concurrency} | ${s.throughput.toFixed(1)} | ${s.latency.p50.toFixed(1)} | ${s.latency.p95.toFixed(1)} | ${s.latency.p99.toFixed(1)} | ` +
-          `${fx(s.routes.top.latency.p95)} / ${fx(s.routes.cart.latency.p95)} / ${fx(s.routes.order.latency.p95)} | ${s.errors}${s.errors ? ` (${Object.entries(s.errorKinds).map(([k, n]) => `${k} ×${n}`).join(', ')})` : ''} | ${s.outOfStock} | ${cores} |`,
+          `${fx(s.routes.top.latency.p95)} / ${fx(s.routes.cart.latency.p95)} / ${fx(s.routes.order.latency.p95)} | ${s.errors}${
+            s.errors
+              ? ` (${Object.entries(s.errorKinds)
+                  .map(([k, n]) => `${k} ×${n}`)
+                  .join(', ')})`
+              : ''
+          } | ${s.outOfStock} | ${cores} |`,
       );
     }
     const inv = load.invariants;
@@ -74,14 +89,21 @@ export function resultsMarkdown(result: SuiteResult, source: string, charts: str
       '',
     );
   }
-  const trips = details<{ prepared: RequestCount[]; unprepared: RequestCount[]; minimum: Record<string, { total: number; why: string }> }>(result, 'round-trips');
+  const trips = details<{ prepared: RequestCount[]; unprepared: RequestCount[]; minimum: Record<string, { total: number; why: string }> }>(
+    result,
+    'round-trips',
+  );
   if (trips) {
     lines.push('Round trips per warm request (Postgres counted on the wire by a TCP proxy; statements by the postgres.js debug hook):', '');
-    lines.push('| request | PG statements | PG round trips (prepared) | PG round trips (prepare: false) | Redis requests | Redis commands (billed) | Mongo commands | minimum round trips |');
+    lines.push(
+      '| request | PG statements | PG round trips (prepared) | PG round trips (prepare: false) | Redis requests | Redis commands (billed) | Mongo commands | minimum round trips |',
+    );
     lines.push('|---|--:|--:|--:|--:|--:|--:|--:|');
     for (const [i, p] of trips.prepared.entries()) {
       const u = trips.unprepared[i]!;
-      lines.push(`| ${p.request} | ${p.pgStatements} | ${p.pgRoundTrips} | ${u.pgRoundTrips} | ${p.redis} | ${p.redisCommands ?? '–'} | ${p.mongo} | ${trips.minimum[p.request]?.total ?? '–'} |`);
+      lines.push(
+        `| ${p.request} | ${p.pgStatements} | ${p.pgRoundTrips} | ${u.pgRoundTrips} | ${p.redis} | ${p.redisCommands ?? '–'} | ${p.mongo} | ${trips.minimum[p.request]?.total ?? '–'} |`,
+      );
     }
     lines.push('');
   }
@@ -102,7 +124,11 @@ export function resultsMarkdown(result: SuiteResult, source: string, charts: str
 }
 
 /** Writes the charts and the generated section; returns the files written (relative to the repository). */
-export async function renderDocs(result: SuiteResult, source: string, options: { doc?: string; chartDir?: string } = {}): Promise<string[]> {
+export async function renderDocs(
+  result: SuiteResult,
+  source: string,
+  options: { doc?: string; chartDir?: string } = {},
+): Promise<string[]> {
   const doc = options.doc ?? DOC;
   const chartDir = options.chartDir ?? CHART_DIR;
   if (!existsSync(doc)) throw new Error(`${doc} does not exist`);

@@ -63,7 +63,8 @@ export function metric(bench: string, input: MetricInput): Metric {
   let pass: boolean | null = null;
   if (input.goal && input.judge !== false) {
     const value = input.goal.on === 'ratio' ? ratio : input.ours;
-    pass = value === null || !Number.isFinite(value) ? false : input.goal.op === '<=' ? value <= input.goal.value : value >= input.goal.value;
+    pass =
+      value === null || !Number.isFinite(value) ? false : input.goal.op === '<=' ? value <= input.goal.value : value >= input.goal.value;
   }
   return {
     bench,
@@ -148,7 +149,8 @@ export function validateSuiteResult(value: unknown): string[] {
   }
   for (const [i, m] of (r.metrics ?? []).entries()) {
     const where = `metrics[${i}]`;
-    if (typeof m.bench !== 'string' || typeof m.metric !== 'string' || m.metric === '') problems.push(`${where}: bench and metric must be strings`);
+    if (typeof m.bench !== 'string' || typeof m.metric !== 'string' || m.metric === '')
+      problems.push(`${where}: bench and metric must be strings`);
     if (typeof m.ours !== 'number') problems.push(`${where}: ours must be a number`);
     if (!isNumberOrNull(m.reference)) problems.push(`${where}: reference must be a number or null`);
     if (typeof m.unit !== 'string') problems.push(`${where}: unit must be a string`);

@@ -86,8 +86,24 @@ const CATEGORIES: readonly Category[] = [
     minCents: 999,
     maxCents: 14_999,
     nouns: ['T-Shirt', 'Hoodie', 'Jacket', 'Jeans', 'Dress', 'Sweater', 'Shirt', 'Skirt', 'Coat', 'Shorts', 'Leggings', 'Cardigan'],
-    sizes: [['XS', 6], ['S', 18], ['M', 30], ['L', 26], ['XL', 14], ['XXL', 6]],
-    materials: [['cotton', 40], ['polyester', 20], ['denim', 12], ['wool', 10], ['linen', 8], ['merino', 6], ['silk', 3], ['cashmere', 1]],
+    sizes: [
+      ['XS', 6],
+      ['S', 18],
+      ['M', 30],
+      ['L', 26],
+      ['XL', 14],
+      ['XXL', 6],
+    ],
+    materials: [
+      ['cotton', 40],
+      ['polyester', 20],
+      ['denim', 12],
+      ['wool', 10],
+      ['linen', 8],
+      ['merino', 6],
+      ['silk', 3],
+      ['cashmere', 1],
+    ],
     brands: ['Northvale', 'Urban Thread', 'Kestrel', 'Mosswear', 'Halden & Co', 'Ferro', 'Bluecoast', 'Atelier Nine', 'Quillon'],
   },
   {
@@ -96,8 +112,26 @@ const CATEGORIES: readonly Category[] = [
     minCents: 2_999,
     maxCents: 24_999,
     nouns: ['Sneakers', 'Boots', 'Sandals', 'Loafers', 'Running Shoes', 'Trail Shoes', 'Slippers'],
-    sizes: [['36', 3], ['37', 6], ['38', 10], ['39', 13], ['40', 15], ['41', 15], ['42', 14], ['43', 11], ['44', 7], ['45', 4], ['46', 2]],
-    materials: [['leather', 40], ['canvas', 20], ['synthetic', 20], ['suede', 15], ['cork', 1]],
+    sizes: [
+      ['36', 3],
+      ['37', 6],
+      ['38', 10],
+      ['39', 13],
+      ['40', 15],
+      ['41', 15],
+      ['42', 14],
+      ['43', 11],
+      ['44', 7],
+      ['45', 4],
+      ['46', 2],
+    ],
+    materials: [
+      ['leather', 40],
+      ['canvas', 20],
+      ['synthetic', 20],
+      ['suede', 15],
+      ['cork', 1],
+    ],
     brands: ['Stridewell', 'Kestrel', 'Pathmark', 'Softstep', 'Granite Peak', 'Lumo', 'Ostara'],
   },
   {
@@ -106,8 +140,18 @@ const CATEGORIES: readonly Category[] = [
     minCents: 999,
     maxCents: 199_999,
     nouns: ['Headphones', 'Earbuds', 'Speaker', 'Charger', 'Power Bank', 'Keyboard', 'Mouse', 'Webcam', 'Smartwatch', 'USB-C Cable'],
-    sizes: [['standard', 70], ['compact', 20], ['large', 10]],
-    materials: [['plastic', 50], ['aluminium', 35], ['glass', 10], ['carbon fibre', 4.85], ['titanium', 0.15]],
+    sizes: [
+      ['standard', 70],
+      ['compact', 20],
+      ['large', 10],
+    ],
+    materials: [
+      ['plastic', 50],
+      ['aluminium', 35],
+      ['glass', 10],
+      ['carbon fibre', 4.85],
+      ['titanium', 0.15],
+    ],
     brands: ['Voltari', 'Nexon Audio', 'Pixelcraft', 'Arcwave', 'Ohmline', 'Syntek', 'Quanta Labs', 'Heliox'],
   },
   {
@@ -116,8 +160,20 @@ const CATEGORIES: readonly Category[] = [
     minCents: 499,
     maxCents: 39_999,
     nouns: ['Mug', 'Vase', 'Lamp', 'Cushion', 'Throw Blanket', 'Cutting Board', 'Candle', 'Picture Frame', 'Planter', 'Towel Set'],
-    sizes: [['small', 30], ['medium', 45], ['large', 25]],
-    materials: [['ceramic', 25], ['wood', 22], ['cotton', 18], ['glass', 14], ['bamboo', 10], ['steel', 10], ['marble', 1]],
+    sizes: [
+      ['small', 30],
+      ['medium', 45],
+      ['large', 25],
+    ],
+    materials: [
+      ['ceramic', 25],
+      ['wood', 22],
+      ['cotton', 18],
+      ['glass', 14],
+      ['bamboo', 10],
+      ['steel', 10],
+      ['marble', 1],
+    ],
     brands: ['Hearth & Oak', 'Casa Lumen', 'Nordby', 'Kiln Studio', 'Willowmere', 'Tidyhome', 'Solenne'],
   },
   {
@@ -126,8 +182,20 @@ const CATEGORIES: readonly Category[] = [
     minCents: 599,
     maxCents: 49_999,
     nouns: ['Yoga Mat', 'Water Bottle', 'Dumbbell Set', 'Resistance Bands', 'Backpack', 'Cycling Gloves', 'Tennis Racket', 'Football'],
-    sizes: [['S', 20], ['M', 35], ['L', 25], ['one size', 20]],
-    materials: [['rubber', 25], ['nylon', 22], ['polyester', 20], ['steel', 15], ['neoprene', 15], ['carbon fibre', 3]],
+    sizes: [
+      ['S', 20],
+      ['M', 35],
+      ['L', 25],
+      ['one size', 20],
+    ],
+    materials: [
+      ['rubber', 25],
+      ['nylon', 22],
+      ['polyester', 20],
+      ['steel', 15],
+      ['neoprene', 15],
+      ['carbon fibre', 3],
+    ],
     brands: ['Peakform', 'Velocity', 'Trailhead', 'Corefit', 'Apex Motion', 'Summitline'],
   },
   {
@@ -136,8 +204,21 @@ const CATEGORIES: readonly Category[] = [
     minCents: 499,
     maxCents: 29_999,
     nouns: ['Wallet', 'Belt', 'Scarf', 'Cap', 'Sunglasses', 'Watch', 'Tote Bag', 'Beanie', 'Necklace'],
-    sizes: [['one size', 70], ['S', 10], ['M', 12], ['L', 8]],
-    materials: [['leather', 35], ['cotton', 20], ['steel', 15], ['wool', 12], ['silver', 10], ['acetate', 7.5], ['gold', 0.5]],
+    sizes: [
+      ['one size', 70],
+      ['S', 10],
+      ['M', 12],
+      ['L', 8],
+    ],
+    materials: [
+      ['leather', 35],
+      ['cotton', 20],
+      ['steel', 15],
+      ['wool', 12],
+      ['silver', 10],
+      ['acetate', 7.5],
+      ['gold', 0.5],
+    ],
     brands: ['Maren', 'Ferro', 'Brightwell', 'Oakhurst', 'Lune', 'Cavallo', 'Ivory Lane'],
   },
   {
@@ -146,38 +227,164 @@ const CATEGORIES: readonly Category[] = [
     minCents: 299,
     maxCents: 8_999,
     nouns: ['Moisturiser', 'Serum', 'Shampoo', 'Conditioner', 'Lip Balm', 'Sunscreen', 'Face Mask', 'Hand Cream'],
-    sizes: [['30 ml', 20], ['50 ml', 35], ['100 ml', 30], ['250 ml', 15]],
-    materials: [['plastic tube', 40], ['glass jar', 30], ['aluminium tube', 20], ['refill pouch', 10]],
+    sizes: [
+      ['30 ml', 20],
+      ['50 ml', 35],
+      ['100 ml', 30],
+      ['250 ml', 15],
+    ],
+    materials: [
+      ['plastic tube', 40],
+      ['glass jar', 30],
+      ['aluminium tube', 20],
+      ['refill pouch', 10],
+    ],
     brands: ['Bloomery', 'Purelle', 'Dewdrop', 'Verdant', 'Skinwise', 'Aurora Botanics'],
   },
 ];
 
 const COLOURS: Weighted = [
-  ['black', 22], ['white', 14], ['grey', 10], ['navy', 9], ['blue', 8], ['green', 6], ['red', 5], ['beige', 5],
-  ['brown', 5], ['pink', 4], ['yellow', 3], ['orange', 2.5], ['purple', 2.5], ['silver', 2], ['gold', 1],
-  ['teal', 0.7], ['chartreuse', 0.3],
+  ['black', 22],
+  ['white', 14],
+  ['grey', 10],
+  ['navy', 9],
+  ['blue', 8],
+  ['green', 6],
+  ['red', 5],
+  ['beige', 5],
+  ['brown', 5],
+  ['pink', 4],
+  ['yellow', 3],
+  ['orange', 2.5],
+  ['purple', 2.5],
+  ['silver', 2],
+  ['gold', 1],
+  ['teal', 0.7],
+  ['chartreuse', 0.3],
 ];
 
 const ADJECTIVES = [
-  'Classic', 'Essential', 'Premium', 'Everyday', 'Urban', 'Vintage', 'Sport', 'Pro', 'Lite', 'Signature',
-  'Heritage', 'Studio', 'Travel', 'Modern', 'Original', 'Active', 'Soft', 'Ultra',
+  'Classic',
+  'Essential',
+  'Premium',
+  'Everyday',
+  'Urban',
+  'Vintage',
+  'Sport',
+  'Pro',
+  'Lite',
+  'Signature',
+  'Heritage',
+  'Studio',
+  'Travel',
+  'Modern',
+  'Original',
+  'Active',
+  'Soft',
+  'Ultra',
 ];
 
 const FIRST_NAMES = [
-  'Anna', 'James', 'Maria', 'Wei', 'Olivia', 'Liam', 'Sofia', 'Noah', 'Emma', 'Lucas', 'Aisha', 'Mateo', 'Chloe',
-  'Ethan', 'Yuki', 'Ravi', 'Fatima', 'Lukas', 'Ingrid', 'Omar', 'Zoë', 'Kenji', 'Priya', 'Diego', 'Hannah',
-  'Mohammed', 'Elena', 'Jakub', 'Amara', 'Finn', 'Léa', 'Santiago', 'Mia', 'Arjun', 'Nora', 'Tomás', 'Freya',
-  'Kwame', 'Isabel', 'Hiro', 'Sara', 'Oscar', 'Leila', 'Jonas', 'Grace', 'Ahmed', 'Julia', 'Mei', 'Daniel', 'Ewa',
+  'Anna',
+  'James',
+  'Maria',
+  'Wei',
+  'Olivia',
+  'Liam',
+  'Sofia',
+  'Noah',
+  'Emma',
+  'Lucas',
+  'Aisha',
+  'Mateo',
+  'Chloe',
+  'Ethan',
+  'Yuki',
+  'Ravi',
+  'Fatima',
+  'Lukas',
+  'Ingrid',
+  'Omar',
+  'Zoë',
+  'Kenji',
+  'Priya',
+  'Diego',
+  'Hannah',
+  'Mohammed',
+  'Elena',
+  'Jakub',
+  'Amara',
+  'Finn',
+  'Léa',
+  'Santiago',
+  'Mia',
+  'Arjun',
+  'Nora',
+  'Tomás',
+  'Freya',
+  'Kwame',
+  'Isabel',
+  'Hiro',
+  'Sara',
+  'Oscar',
+  'Leila',
+  'Jonas',
+  'Grace',
+  'Ahmed',
+  'Julia',
+  'Mei',
+  'Daniel',
+  'Ewa',
 ];
 
 const LAST_NAMES = [
-  'Smith', 'Garcia', 'Müller', 'Chen', 'Kowalski', 'Johnson', 'Rossi', 'Nguyen', 'Silva', 'Andersson', 'Khan',
-  'Dubois', 'Tanaka', 'Okafor', 'Novak', 'Hernández', 'Patel', 'Schmidt', "O'Brien", 'Kim', 'Jensen', 'Costa',
-  'Ivanova', 'Lopez', 'Yamamoto', 'Haddad', 'Murphy', 'Fischer', 'Sato', 'Brown', 'Nowak', 'Larsen', 'Moreau',
-  'Mensah', 'Ali', 'Wilson', 'Bianchi', 'Santos', 'Virtanen', 'Horvat',
+  'Smith',
+  'Garcia',
+  'Müller',
+  'Chen',
+  'Kowalski',
+  'Johnson',
+  'Rossi',
+  'Nguyen',
+  'Silva',
+  'Andersson',
+  'Khan',
+  'Dubois',
+  'Tanaka',
+  'Okafor',
+  'Novak',
+  'Hernández',
+  'Patel',
+  'Schmidt',
+  "O'Brien",
+  'Kim',
+  'Jensen',
+  'Costa',
+  'Ivanova',
+  'Lopez',
+  'Yamamoto',
+  'Haddad',
+  'Murphy',
+  'Fischer',
+  'Sato',
+  'Brown',
+  'Nowak',
+  'Larsen',
+  'Moreau',
+  'Mensah',
+  'Ali',
+  'Wilson',
+  'Bianchi',
+  'Santos',
+  'Virtanen',
+  'Horvat',
 ];
 
-const EMAIL_DOMAINS: Weighted = [['example.com', 50], ['example.org', 25], ['example.net', 25]];
+const EMAIL_DOMAINS: Weighted = [
+  ['example.com', 50],
+  ['example.org', 25],
+  ['example.net', 25],
+];
 
 /** Lines per order: 1..5 with these weights (mean 2.5). */
 const ITEMS_PER_ORDER = [30, 25, 20, 15, 10];
@@ -335,7 +542,7 @@ export class BinaryCopyWriter {
     let weight = n - 1;
     let lowest = 0; // trailing zero integer groups to drop when there is no fraction
     if (fraction === 0) while (lowest < n && groups[lowest] === 0) lowest++;
-    const digits = (n - lowest) + (fraction === 0 ? 0 : 1);
+    const digits = n - lowest + (fraction === 0 ? 0 : 1);
     if (n === 0) weight = fraction === 0 ? 0 : -1;
     this.int32(8 + 2 * digits);
     this.int16(digits);
@@ -491,7 +698,11 @@ export class SeedDataGenerator {
       const month = date.getUTCMonth();
       const day = date.getUTCDate();
       const season =
-        (month === 10 && day >= 24) || (month === 11 && day <= 20) ? 1.5 : (month === 11 && day >= 26) || (month === 0 && day <= 3) ? 1.2 : 1;
+        (month === 10 && day >= 24) || (month === 11 && day <= 20)
+          ? 1.5
+          : (month === 11 && day >= 26) || (month === 0 && day <= 3)
+            ? 1.2
+            : 1;
       acc += growth * weekdayFactor * season * (HOUR_WEIGHTS[date.getUTCHours()] as number);
       this.hourCumulative[h + 1] = acc;
     }
@@ -514,7 +725,11 @@ export class SeedDataGenerator {
     const n = this.counts.customers;
     const domains = weightedSampler(EMAIL_DOMAINS);
     // Email local parts keep only a–z ("Zoë O'Brien" → "zoe.obrien").
-    const emailName = (s: string) => s.normalize('NFD').toLowerCase().replace(/[^a-z]/g, '');
+    const emailName = (s: string) =>
+      s
+        .normalize('NFD')
+        .toLowerCase()
+        .replace(/[^a-z]/g, '');
     const emailFirst = FIRST_NAMES.map(emailName);
     const emailLast = LAST_NAMES.map(emailName);
     const ts = new TimestampFormatter();
@@ -550,7 +765,7 @@ export class SeedDataGenerator {
       nouns: c.nouns,
       sizes: weightedSampler(c.sizes),
       materials: weightedSampler(c.materials),
-      brands: new AliasSampler(c.brands.map((_, i) => (i === c.brands.length - 1 ? 0.02 : 1 / Math.pow(i + 1, 1.1)))),
+      brands: new AliasSampler(c.brands.map((_, i) => (i === c.brands.length - 1 ? 0.02 : 1 / (i + 1) ** 1.1))),
     }));
     // Expected units sold per product over the year, to size the stock that is left.
     const expectedUnits = this.counts.orders * MEAN_ITEMS * MEAN_QUANTITY;
@@ -581,8 +796,7 @@ export class SeedDataGenerator {
 
         const r = rng.float();
         const monthlySales = (expectedUnits * (this.popularityWeight[p] as number)) / this.popularityTotal / 12;
-        const stock =
-          r < 0.03 ? 0 : r < 0.08 ? rng.range(1, 5) : Math.round(monthlySales * (0.5 + 2.5 * rng.float())) + rng.range(5, 60);
+        const stock = r < 0.03 ? 0 : r < 0.08 ? rng.range(1, 5) : Math.round(monthlySales * (0.5 + 2.5 * rng.float())) + rng.range(5, 60);
         const created = this.windowStart - WINDOW_DAYS * DAY_SECONDS + Math.floor(rng.float() * WINDOW_DAYS * DAY_SECONDS);
 
         text += `${p + 1}\t${brand} ${adjective} ${noun}\t${this.priceText[p]}\t${stock}\t${metadata}\t${ts.format(created)}\n`;

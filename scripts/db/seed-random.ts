@@ -144,7 +144,7 @@ export class AliasSampler {
 /** Zipf weights 1/rank^s for ranks 1..n. */
 export function zipfWeights(n: number, s: number): Float64Array {
   const weights = new Float64Array(n);
-  for (let rank = 1; rank <= n; rank++) weights[rank - 1] = 1 / Math.pow(rank, s);
+  for (let rank = 1; rank <= n; rank++) weights[rank - 1] = 1 / rank ** s;
   return weights;
 }
 

@@ -14,13 +14,13 @@
  */
 import { realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { Writable } from 'node:stream';
+import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
 import postgres from 'postgres';
-import { COPY_COLUMNS, COPY_FORMAT, SeedDataGenerator, type Chunk, type SeedTable } from './seed-data.js';
+import { type Chunk, COPY_COLUMNS, COPY_FORMAT, SeedDataGenerator, type SeedTable } from './seed-data.js';
 import {
   captureDefinitions,
   dropDefinitions,
@@ -212,9 +212,7 @@ async function copyInto(
   // transaction), so nobody pays for hint bits or an anti-wraparound vacuum later, and index-only
   // scans work at once.
   const format = COPY_FORMAT[table];
-  const stream = await tx
-    .unsafe(`copy ${table} (${COPY_COLUMNS[table].join(', ')}) from stdin with (format ${format}, freeze)`)
-    .writable();
+  const stream = await tx.unsafe(`copy ${table} (${COPY_COLUMNS[table].join(', ')}) from stdin with (format ${format}, freeze)`).writable();
   // postgres.js destroys the stream with the server's error when Postgres rejects the data mid-way;
   // without a listener that 'error' event would crash the process instead of failing the seed.
   stream.on('error', () => {});

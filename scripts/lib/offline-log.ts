@@ -24,7 +24,13 @@ interface LogLine {
 
 const ACCESS_MESSAGES = new Set(['request', 'request rejected', 'request denied', 'request failed']);
 /** serverless-offline's own lines that the access log already says better. */
-const CHATTER = [/^\s*$/, /^(GET|POST|PUT|DELETE|PATCH|OPTIONS) \S+ \(λ: /, /^\(λ: \S+\) RequestId: /, /^Successfully invoked scheduled function/, /^Invoke \(λ: /];
+const CHATTER = [
+  /^\s*$/,
+  /^(GET|POST|PUT|DELETE|PATCH|OPTIONS) \S+ \(λ: /,
+  /^\(λ: \S+\) RequestId: /,
+  /^Successfully invoked scheduled function/,
+  /^Invoke \(λ: /,
+];
 
 const time = (timestamp: string | undefined) => (timestamp ?? new Date().toISOString()).slice(11, 19);
 
@@ -43,7 +49,9 @@ export function formatOfflineLine(raw: string, colour = false): string | null {
   const paint = (text: string) => (colour && LEVEL_COLOURS[level] ? `${LEVEL_COLOURS[level]}${text}${RESET}` : text);
   if (entry.message && ACCESS_MESSAGES.has(entry.message) && entry.method) {
     const error = entry.code ? `  ${entry.code}${entry.error?.message ? `: ${entry.error.message}` : ''}` : '';
-    return paint(`${time(entry.timestamp)}  ${entry.method.padEnd(6)} ${String(entry.path ?? '').padEnd(32)} ${entry.status}  ${String(Math.round(entry.latencyMs ?? 0)).padStart(4)} ms  ${fn}${error}`);
+    return paint(
+      `${time(entry.timestamp)}  ${entry.method.padEnd(6)} ${String(entry.path ?? '').padEnd(32)} ${entry.status}  ${String(Math.round(entry.latencyMs ?? 0)).padStart(4)} ms  ${fn}${error}`,
+    );
   }
   if (level !== 'WARN' && level !== 'ERROR' && level !== 'CRITICAL') return null;
   const detail = entry.error ? ` — ${entry.error.name ?? 'Error'}: ${entry.error.message ?? ''}` : '';

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { ROOT } from './env.js';
 import { portAnswers, waitFor } from './probe.js';
 
@@ -69,11 +69,7 @@ export async function startOffline(
     clearTimeout(timer);
   };
 
-  const ready = await waitFor(
-    async () => exited || ((await portAnswers(httpPort)) && (await portAnswers(lambdaPort))),
-    90_000,
-    250,
-  );
+  const ready = await waitFor(async () => exited || ((await portAnswers(httpPort)) && (await portAnswers(lambdaPort))), 90_000, 250);
   if (!ready || exited) {
     await stop();
     throw new Error(`serverless-offline did not start:\n${output}`);

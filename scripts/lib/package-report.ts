@@ -118,7 +118,9 @@ export function formatPackageReport(report: PackageReport): string {
     const maps = fn.files.some((file) => file.endsWith('.map')) ? ' [contains .map files]' : '';
     const memory = fn.memorySize === undefined ? '' : `${fn.memorySize} MB`;
     const timeout = fn.timeout === undefined ? '' : `${fn.timeout} s`;
-    lines.push(`${fn.name.padEnd(width)}  ${memory.padStart(7)}  ${timeout.padStart(7)}  ${kb(fn.rawBytes).padStart(10)}  ${kb(fn.zippedBytes).padStart(10)}  ${verdict}${maps}`);
+    lines.push(
+      `${fn.name.padEnd(width)}  ${memory.padStart(7)}  ${timeout.padStart(7)}  ${kb(fn.rawBytes).padStart(10)}  ${kb(fn.zippedBytes).padStart(10)}  ${verdict}${maps}`,
+    );
   }
   const reasons = new Map<string, string[]>();
   for (const fn of report.functions.filter((f) => f.status !== 'ok' && f.exception)) {

@@ -78,7 +78,7 @@ export async function startPooler(settings: PoolerSettings): Promise<void> {
   mkdirSync(dir, { recursive: true });
   const ini = `${dir}pgbouncer.ini`;
   writeFileSync(ini, pgbouncerIni(settings));
-  writeFileSync(`${dir}userlist.txt`, settings.users.map((user) => `"${user}" ""`).join('\n') + '\n');
+  writeFileSync(`${dir}userlist.txt`, `${settings.users.map((user) => `"${user}" ""`).join('\n')}\n`);
   rmSync(`${dir}pgbouncer.pid`, { force: true });
   const args = ['-d', '-q', ini];
   if (userInfo().uid === 0) {

@@ -71,7 +71,10 @@ export function ensurePgbouncer(log: (line: string) => void): Availability {
   if (present) return { available: true, detail: present };
   if (installDebianPackages(['pgbouncer'], log)) {
     const sudo = userInfo().uid === 0 ? [] : ['sudo', '-n'];
-    for (const stop of [['systemctl', 'disable', '--now', 'pgbouncer'], ['service', 'pgbouncer', 'stop']]) {
+    for (const stop of [
+      ['systemctl', 'disable', '--now', 'pgbouncer'],
+      ['service', 'pgbouncer', 'stop'],
+    ]) {
       const [command, ...args] = [...sudo, ...stop];
       if (spawnSync(command!, args, { stdio: 'ignore' }).status === 0) break;
     }

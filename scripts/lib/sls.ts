@@ -85,9 +85,7 @@ export function fakeSsmEnv(endpoint: string, dummyCredentials: boolean): Record<
 export async function slsPackage(options: PackageOptions): Promise<PackageRun> {
   packageRuns += 1;
   const workFolder = `.cache/esbuild-package-${process.pid}-${packageRuns}`;
-  const fake = options.fakeSsm
-    ? await startFakeSsm(typeof options.fakeSsm === 'object' ? options.fakeSsm : {})
-    : undefined;
+  const fake = options.fakeSsm ? await startFakeSsm(typeof options.fakeSsm === 'object' ? options.fakeSsm : {}) : undefined;
   const env: Record<string, string | undefined> = {
     ...options.env,
     BUNDLE_SOURCEMAPS: 'false',

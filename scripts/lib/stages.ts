@@ -68,7 +68,8 @@ export function preflight(template: { Resources: Record<string, TemplateResource
       }
     }
     for (const name of ['DATABASE_URL', 'UPSTASH_REDIS_REST_URL', 'MONGODB_URI']) {
-      if (env[name] && isLocalHost(env[name])) problems.add(`${name} points at this machine (${new URL(env[name]).host}), which Lambda cannot reach`);
+      if (env[name] && isLocalHost(env[name]))
+        problems.add(`${name} points at this machine (${new URL(env[name]).host}), which Lambda cannot reach`);
     }
     if (devSecret && env.AUTH_JWT_SECRET === devSecret) {
       problems.add('AUTH_JWT_SECRET is the public development secret from .env.example: anyone could sign tokens');

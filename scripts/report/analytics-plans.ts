@@ -46,13 +46,19 @@ try {
     select count(*)::int as count, coalesce(bool_and(total_amount > 0), false) as filled from orders`;
   if (existing!.count !== orders || !existing!.filled) {
     await sql`truncate order_items, orders, products, customers restart identity cascade`;
-    await time(`${customers} customers`, () => sql`
-      insert into customers (name, email) select 'Customer ' || g, 'c' || g || '@example.test' from generate_series(1, ${customers}) g`);
-    await time(`${products} products`, () => sql`
+    await time(
+      `${customers} customers`,
+      () => sql`
+      insert into customers (name, email) select 'Customer ' || g, 'c' || g || '@example.test' from generate_series(1, ${customers}) g`,
+    );
+    await time(
+      `${products} products`,
+      () => sql`
       insert into products (name, price, stock_quantity, metadata)
       select 'Product ' || g, 5 + g % 200 + 0.99, 1000,
              jsonb_build_object('category', 'category-' || lpad((g % 40)::text, 2, '0'), 'brand', 'brand-' || lpad((g % 500)::text, 3, '0'))
-      from generate_series(1, ${products}) g`);
+      from generate_series(1, ${products}) g`,
+    );
     // Orders spread evenly over two years up to now, inserted in date order as a live shop's are (a
     // later order has a higher id and sits later in the table). Each order's lines are a function of
     // its id, so its total is computed here from the same expressions and no mass UPDATE (which would
@@ -63,20 +69,24 @@ try {
       unitPrice: `(5.99 + ((hashint4(${id}::int) & 2147483647)::bigint + l * 7919) % ${products} % 200)`,
     });
     const orderLine = line('g');
-    await time(`${orders} orders`, () => sql.unsafe(`
+    await time(`${orders} orders`, () =>
+      sql.unsafe(`
       insert into orders (customer_id, order_date, total_amount)
       select 1 + (hashint4(g) & 2147483647) % ${customers},
              now() - (${orders} - g) * (interval '730 days' / ${orders}) - ((hashint4(g + 7) & 2147483647) % 600) * interval '1 second',
              t.total
       from generate_series(1, ${orders}) g,
            lateral (select sum(${orderLine.quantity} * ${orderLine.unitPrice}) as total from generate_series(1, 2) l) t
-      order by g`));
+      order by g`),
+    );
     const itemLine = line('o.order_id');
-    await time(`${orders * 2} order lines`, () => sql.unsafe(`
+    await time(`${orders * 2} order lines`, () =>
+      sql.unsafe(`
       insert into order_items (order_id, product_id, quantity, unit_price)
       select o.order_id, ${itemLine.productId}, ${itemLine.quantity}, ${itemLine.unitPrice}
       from orders o, generate_series(1, 2) l
-      order by o.order_id, l`));
+      order by o.order_id, l`),
+    );
   }
   await time('vacuum analyze', () => sql`vacuum (analyze)`);
 
@@ -85,8 +95,10 @@ try {
   const queries = analyticsQueries(sql, { days: Number(values.days), top: 10 }, window);
   const [inWindow] = await sql<Array<{ count: number }>>`
     select count(*)::int as count from orders where order_date >= ${window.from} and order_date < ${window.to}`;
-  console.log(`${version!.version.split(' on ')[0]} — ${orders.toLocaleString('en-US')} orders, ${(orders * 2).toLocaleString('en-US')} order lines, ` +
-    `${customers.toLocaleString('en-US')} customers, ${products.toLocaleString('en-US')} products; ${inWindow!.count.toLocaleString('en-US')} orders in the ${values.days}-day window.\n`);
+  console.log(
+    `${version!.version.split(' on ')[0]} — ${orders.toLocaleString('en-US')} orders, ${(orders * 2).toLocaleString('en-US')} order lines, ` +
+      `${customers.toLocaleString('en-US')} customers, ${products.toLocaleString('en-US')} products; ${inWindow!.count.toLocaleString('en-US')} orders in the ${values.days}-day window.\n`,
+  );
   for (const [name, query] of Object.entries(queries)) {
     await sql`explain (analyze) ${query}`; // warm the cache first: the figures below are warm
     const plan = await sql<Array<{ 'QUERY PLAN': string }>>`explain (analyze, buffers) ${query}`;

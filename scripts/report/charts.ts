@@ -41,7 +41,11 @@ export function speedupSpec(run: StoredRun): TopLevelSpec | undefined {
   if (results.btree && !isFailure(results.btree)) {
     for (const size of (results.btree as BtreeResult).sizes) {
       bars.push({ suite: 'B-tree', label: `${rowsCompact(size.rows)} orders · (customer_id)`, speedup: size.speedup.customer_id });
-      bars.push({ suite: 'B-tree', label: `${rowsCompact(size.rows)} orders · (customer_id, order_date)`, speedup: size.speedup.customer_id_order_date });
+      bars.push({
+        suite: 'B-tree',
+        label: `${rowsCompact(size.rows)} orders · (customer_id, order_date)`,
+        speedup: size.speedup.customer_id_order_date,
+      });
     }
   }
   if (results.gin && !isFailure(results.gin)) {
@@ -91,9 +95,30 @@ const VARIANT_COLORS = {
 /** GIN crossover: median time vs match rate, one panel per table size, without/with the index. */
 export function ginCrossoverSpec(gin: GinResult): TopLevelSpec {
   const values = gin.cells.flatMap((cell) => [
-    { rows: `${rowsCompact(cell.rows)} products`, order: cell.rows, selectivity: cell.selectivity, variant: 'no index (seq scan)', ms: cell.seq.medianMs, usedIndex: 'n/a' },
-    { rows: `${rowsCompact(cell.rows)} products`, order: cell.rows, selectivity: cell.selectivity, variant: 'GIN, planner’s choice', ms: cell.planner.medianMs, usedIndex: cell.plannerUsedIndex ? 'planner used GIN' : 'planner kept seq scan' },
-    { rows: `${rowsCompact(cell.rows)} products`, order: cell.rows, selectivity: cell.selectivity, variant: 'GIN forced', ms: cell.forced.medianMs, usedIndex: 'n/a' },
+    {
+      rows: `${rowsCompact(cell.rows)} products`,
+      order: cell.rows,
+      selectivity: cell.selectivity,
+      variant: 'no index (seq scan)',
+      ms: cell.seq.medianMs,
+      usedIndex: 'n/a',
+    },
+    {
+      rows: `${rowsCompact(cell.rows)} products`,
+      order: cell.rows,
+      selectivity: cell.selectivity,
+      variant: 'GIN, planner’s choice',
+      ms: cell.planner.medianMs,
+      usedIndex: cell.plannerUsedIndex ? 'planner used GIN' : 'planner kept seq scan',
+    },
+    {
+      rows: `${rowsCompact(cell.rows)} products`,
+      order: cell.rows,
+      selectivity: cell.selectivity,
+      variant: 'GIN forced',
+      ms: cell.forced.medianMs,
+      usedIndex: 'n/a',
+    },
   ]);
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
@@ -135,9 +160,17 @@ export function ginCrossoverSpec(gin: GinResult): TopLevelSpec {
 
 /** B-tree: median time vs table size, per index variant (log–log). */
 export function btreeSpec(btree: BtreeResult): TopLevelSpec {
-  const names = { none: 'no index (seq scan)', customer_id: '(customer_id)', customer_id_order_date: '(customer_id, order_date desc)' } as const;
+  const names = {
+    none: 'no index (seq scan)',
+    customer_id: '(customer_id)',
+    customer_id_order_date: '(customer_id, order_date desc)',
+  } as const;
   const values = btree.sizes.flatMap((size) =>
-    (Object.keys(names) as Array<keyof typeof names>).map((variant) => ({ rows: size.rows, variant: names[variant], ms: size.variants[variant].medianMs })),
+    (Object.keys(names) as Array<keyof typeof names>).map((variant) => ({
+      rows: size.rows,
+      variant: names[variant],
+      ms: size.variants[variant].medianMs,
+    })),
   );
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
@@ -149,7 +182,13 @@ export function btreeSpec(btree: BtreeResult): TopLevelSpec {
     encoding: {
       x: { field: 'rows', type: 'quantitative', scale: { type: 'log' }, title: 'orders in the table', axis: { format: '~s' } },
       y: { field: 'ms', type: 'quantitative', scale: { type: 'log' }, title: 'median ms' },
-      color: { field: 'variant', type: 'nominal', scale: { range: ['#dc2626', '#2563eb', '#16a34a'] }, title: null, sort: Object.values(names) },
+      color: {
+        field: 'variant',
+        type: 'nominal',
+        scale: { range: ['#dc2626', '#2563eb', '#16a34a'] },
+        title: null,
+        sort: Object.values(names),
+      },
     },
   } as TopLevelSpec;
 }
@@ -170,11 +209,18 @@ export function ordersSpec(orders: OrdersResult): TopLevelSpec {
     layer: [
       {
         mark: { type: 'bar', color: '#7c3aed' },
-        encoding: { y: { field: 'percentile', type: 'nominal', sort: null, title: null }, x: { field: 'ms', type: 'quantitative', title: 'ms' } },
+        encoding: {
+          y: { field: 'percentile', type: 'nominal', sort: null, title: null },
+          x: { field: 'ms', type: 'quantitative', title: 'ms' },
+        },
       },
       {
         mark: { type: 'text', align: 'left', dx: 4, fontSize: 11 },
-        encoding: { y: { field: 'percentile', type: 'nominal', sort: null }, x: { field: 'ms', type: 'quantitative' }, text: { field: 'ms', type: 'quantitative', format: '.2f' } },
+        encoding: {
+          y: { field: 'percentile', type: 'nominal', sort: null },
+          x: { field: 'ms', type: 'quantitative' },
+          text: { field: 'ms', type: 'quantitative', format: '.2f' },
+        },
       },
     ],
   } as TopLevelSpec;

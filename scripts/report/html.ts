@@ -5,7 +5,6 @@ import type { GinResult } from '../../shared/benchmarks/suites/gin.js';
 import type { OrdersResult } from '../../shared/benchmarks/suites/orders.js';
 import { btreeSpec, ginCrossoverSpec, ordersSpec, renderSvg, speedupSpec } from './charts.js';
 import {
-  SUITE_TITLES,
   btreeTable,
   cacheTable,
   environmentLines,
@@ -16,6 +15,7 @@ import {
   ordersTable,
   requestedSuites,
   runLines,
+  SUITE_TITLES,
   suiteResults,
   type Table,
 } from './model.js';
@@ -75,7 +75,9 @@ export async function renderHtml(run: StoredRun): Promise<string> {
   const results = suiteResults(run);
   const parts: string[] = [];
   parts.push(`<h1>Benchmark run ${run.runId}</h1>`);
-  parts.push(`<p class="status-${escapeHtml(run.status)}"><strong>${escapeHtml(run.status)}</strong> · scale ${escapeHtml(run.params?.scale ?? '?')} · ${escapeHtml(run.startedAt)}</p>`);
+  parts.push(
+    `<p class="status-${escapeHtml(run.status)}"><strong>${escapeHtml(run.status)}</strong> · scale ${escapeHtml(run.params?.scale ?? '?')} · ${escapeHtml(run.startedAt)}</p>`,
+  );
   parts.push(definitionList(runLines(run)));
 
   parts.push('<h2>Headline</h2>', htmlTable(headlineTable(run)));
@@ -96,13 +98,17 @@ export async function renderHtml(run: StoredRun): Promise<string> {
     switch (suite) {
       case 'btree': {
         const btree = result as BtreeResult;
-        parts.push(`<p>Query: <code>${escapeHtml(btree.query)}</code>. Median server execution time (EXPLAIN ANALYZE, TIMING OFF) of ${run.params.repetitions} runs after a warm-up; each run looks up a different customer (~10 orders each).</p>`);
+        parts.push(
+          `<p>Query: <code>${escapeHtml(btree.query)}</code>. Median server execution time (EXPLAIN ANALYZE, TIMING OFF) of ${run.params.repetitions} runs after a warm-up; each run looks up a different customer (~10 orders each).</p>`,
+        );
         parts.push(htmlTable(btreeTable(btree)), figure(await renderSvg(btreeSpec(btree))), plansSection(run, 'btree/'));
         break;
       }
       case 'gin': {
         const gin = result as GinResult;
-        parts.push(`<p>Query: <code>${escapeHtml(gin.query)}</code>, probes matching an exact share of the rows. “GIN forced” is the index path with <code>enable_seqscan = off</code>: what the index costs where the planner would not use it.</p>`);
+        parts.push(
+          `<p>Query: <code>${escapeHtml(gin.query)}</code>, probes matching an exact share of the rows. “GIN forced” is the index path with <code>enable_seqscan = off</code>: what the index costs where the planner would not use it.</p>`,
+        );
         parts.push(figure(await renderSvg(ginCrossoverSpec(gin))));
         parts.push('<h3>Crossover table</h3>', htmlTable(ginCrossoverTable(gin)));
         parts.push(
@@ -118,18 +124,24 @@ export async function renderHtml(run: StoredRun): Promise<string> {
             '</ul>',
         );
         parts.push('<h3>The lab’s claim</h3>', `<blockquote>${escapeHtml(gin.labClaim.claim)}</blockquote>`);
-        parts.push(`<p class="verdict"><strong>${gin.labClaim.holds ? 'Holds' : 'Does not hold'}</strong> (${gin.labClaim.agreements} of ${gin.labClaim.cells} cells agree). ${escapeHtml(gin.labClaim.verdict)}</p>`);
+        parts.push(
+          `<p class="verdict"><strong>${gin.labClaim.holds ? 'Holds' : 'Does not hold'}</strong> (${gin.labClaim.agreements} of ${gin.labClaim.cells} cells agree). ${escapeHtml(gin.labClaim.verdict)}</p>`,
+        );
         parts.push('<h3>Index size: jsonb_path_ops vs default jsonb_ops</h3>', htmlTable(ginIndexTable(gin)), plansSection(run, 'gin/'));
         break;
       }
       case 'cache': {
-        parts.push('<p>Wall clock at the client, median. The hit is one GET through <code>@upstash/redis</code> (the app’s client and protocol); the miss is the top-products aggregate over every order line.</p>');
+        parts.push(
+          '<p>Wall clock at the client, median. The hit is one GET through <code>@upstash/redis</code> (the app’s client and protocol); the miss is the top-products aggregate over every order line.</p>',
+        );
         parts.push(htmlTable(cacheTable(result as CacheResult)), plansSection(run, 'cache/'));
         break;
       }
       case 'orders': {
         const orders = result as OrdersResult;
-        parts.push(`<p>The real <code>createOrder</code> placing orders against a copy of the shop’s tables (${escapeHtml(orders.clonedTables.join(', '))}) in the bench schema, on connections with <code>search_path=bench</code>; wall clock per call after ${orders.warmups} warm-up orders.</p>`);
+        parts.push(
+          `<p>The real <code>createOrder</code> placing orders against a copy of the shop’s tables (${escapeHtml(orders.clonedTables.join(', '))}) in the bench schema, on connections with <code>search_path=bench</code>; wall clock per call after ${orders.warmups} warm-up orders.</p>`,
+        );
         parts.push(htmlTable(ordersTable(orders)), figure(await renderSvg(ordersSpec(orders))));
         if (orders.firstError) parts.push(`<p class="failed">First error: ${escapeHtml(orders.firstError)}</p>`);
         break;

@@ -1,9 +1,9 @@
+import { SUITES, type SuiteName } from '../../shared/benchmarks/request.js';
 import type { StoredRun } from '../../shared/benchmarks/store.js';
 import type { BtreeResult } from '../../shared/benchmarks/suites/btree.js';
 import type { CacheResult } from '../../shared/benchmarks/suites/cache.js';
 import type { GinResult } from '../../shared/benchmarks/suites/gin.js';
 import type { OrdersResult } from '../../shared/benchmarks/suites/orders.js';
-import { SUITES, type SuiteName } from '../../shared/benchmarks/request.js';
 
 /** A stored run, read for presentation: each suite either measured, failed, or not requested. */
 
@@ -89,7 +89,16 @@ export interface Table {
 
 export function btreeTable(result: BtreeResult): Table {
   return {
-    header: ['orders', 'no index', '(customer_id)', 'speedup', '(customer_id, order_date desc)', 'speedup', 'index sizes', 'plans (no index → index)'],
+    header: [
+      'orders',
+      'no index',
+      '(customer_id)',
+      'speedup',
+      '(customer_id, order_date desc)',
+      'speedup',
+      'index sizes',
+      'plans (no index → index)',
+    ],
     numeric: [0, 1, 2, 3, 4, 5],
     rows: result.sizes.map((size) => [
       count(size.rows),
@@ -152,7 +161,15 @@ export function ginIndexTable(result: GinResult): Table {
 
 export function cacheTable(result: CacheResult): Table {
   return {
-    header: ['order lines', 'products', 'Postgres aggregate (client)', 'Postgres (server)', 'Redis hit (client)', 'speedup', 'cached value'],
+    header: [
+      'order lines',
+      'products',
+      'Postgres aggregate (client)',
+      'Postgres (server)',
+      'Redis hit (client)',
+      'speedup',
+      'cached value',
+    ],
     numeric: [0, 1, 2, 3, 4, 5, 6],
     rows: [
       [
@@ -200,7 +217,13 @@ export function headlineTable(run: StoredRun): Table {
     } else if (suite === 'btree') {
       const btree = result as BtreeResult;
       for (const size of btree.sizes) {
-        rows.push(['btree', `${rowsCompact(size.rows)} orders, (customer_id)`, ms(size.variants.none.medianMs), ms(size.variants.customer_id.medianMs), times(size.speedup.customer_id)]);
+        rows.push([
+          'btree',
+          `${rowsCompact(size.rows)} orders, (customer_id)`,
+          ms(size.variants.none.medianMs),
+          ms(size.variants.customer_id.medianMs),
+          times(size.speedup.customer_id),
+        ]);
       }
     } else if (suite === 'gin') {
       const gin = result as GinResult;
@@ -208,15 +231,39 @@ export function headlineTable(run: StoredRun): Table {
         const cells = gin.cells.filter((cell) => cell.rows === rows_);
         const rare = cells[0]!;
         const common = cells.at(-1)!;
-        rows.push(['gin', `${rowsCompact(rows_)} products @ ${percent(rare.selectivity)}`, ms(rare.seq.medianMs), ms(rare.planner.medianMs), times(rare.speedup)]);
-        rows.push(['gin', `${rowsCompact(rows_)} products @ ${percent(common.selectivity)}${common.plannerUsedIndex ? '' : ' (seq scan kept)'}`, ms(common.seq.medianMs), ms(common.planner.medianMs), times(common.speedup)]);
+        rows.push([
+          'gin',
+          `${rowsCompact(rows_)} products @ ${percent(rare.selectivity)}`,
+          ms(rare.seq.medianMs),
+          ms(rare.planner.medianMs),
+          times(rare.speedup),
+        ]);
+        rows.push([
+          'gin',
+          `${rowsCompact(rows_)} products @ ${percent(common.selectivity)}${common.plannerUsedIndex ? '' : ' (seq scan kept)'}`,
+          ms(common.seq.medianMs),
+          ms(common.planner.medianMs),
+          times(common.speedup),
+        ]);
       }
     } else if (suite === 'cache') {
       const cache = result as CacheResult;
-      rows.push(['cache', `top 10 over ${rowsCompact(cache.orderItems)} lines`, ms(cache.postgres.medianMs), ms(cache.redisHit.medianMs), times(cache.speedup)]);
+      rows.push([
+        'cache',
+        `top 10 over ${rowsCompact(cache.orderItems)} lines`,
+        ms(cache.postgres.medianMs),
+        ms(cache.redisHit.medianMs),
+        times(cache.speedup),
+      ]);
     } else if (suite === 'orders') {
       const orders = result as OrdersResult;
-      rows.push(['orders', `createOrder ×${orders.calls} @ c=${orders.concurrency}`, `p50 ${ms(orders.p50Ms)}`, `p95 ${ms(orders.p95Ms)}`, `${orders.ordersPerSecond.toFixed(0)}/s`]);
+      rows.push([
+        'orders',
+        `createOrder ×${orders.calls} @ c=${orders.concurrency}`,
+        `p50 ${ms(orders.p50Ms)}`,
+        `p95 ${ms(orders.p95Ms)}`,
+        `${orders.ordersPerSecond.toFixed(0)}/s`,
+      ]);
     }
   }
   return { header: ['suite', 'case', 'before / p50', 'after / p95', 'speedup'], numeric: [2, 3, 4], rows };
@@ -227,11 +274,26 @@ export function environmentLines(run: StoredRun): Array<[string, string]> {
   const settings = env?.postgres?.settings ?? {};
   return [
     ['PostgreSQL', env?.postgres?.version?.split(' on ')[0] ?? 'unknown'],
-    ['machine', `${env?.cpus ?? '?'} × ${env?.cpuModel ?? '?'}, ${env?.memoryMb ? `${Math.round(env.memoryMb / 1024)} GB` : '?'} RAM, ${env?.platform}/${env?.arch}, Node ${env?.node}`],
+    [
+      'machine',
+      `${env?.cpus ?? '?'} × ${env?.cpuModel ?? '?'}, ${env?.memoryMb ? `${Math.round(env.memoryMb / 1024)} GB` : '?'} RAM, ${env?.platform}/${env?.arch}, Node ${env?.node}`,
+    ],
     ['load average at start', env?.loadAverage ? env.loadAverage.join(' / ') : '–'],
-    ['calibration factor', env?.calibrationFactor !== undefined ? `${env.calibrationFactor} (1 = reference machine; higher = slower)` : '–'],
-    ['server settings', Object.entries(settings).map(([name, value]) => `${name}=${value}`).join(', ')],
-    ...(env?.lambda ? ([['Lambda', `${env.lambda.functionName} (${env.lambda.memoryLimitInMB} MB${env.lambda.region ? `, ${env.lambda.region}` : ''})`]] as Array<[string, string]>) : []),
+    [
+      'calibration factor',
+      env?.calibrationFactor !== undefined ? `${env.calibrationFactor} (1 = reference machine; higher = slower)` : '–',
+    ],
+    [
+      'server settings',
+      Object.entries(settings)
+        .map(([name, value]) => `${name}=${value}`)
+        .join(', '),
+    ],
+    ...(env?.lambda
+      ? ([
+          ['Lambda', `${env.lambda.functionName} (${env.lambda.memoryLimitInMB} MB${env.lambda.region ? `, ${env.lambda.region}` : ''})`],
+        ] as Array<[string, string]>)
+      : []),
   ];
 }
 

@@ -4,7 +4,6 @@ import type { CacheResult } from '../../shared/benchmarks/suites/cache.js';
 import type { GinResult } from '../../shared/benchmarks/suites/gin.js';
 import type { OrdersResult } from '../../shared/benchmarks/suites/orders.js';
 import {
-  SUITE_TITLES,
   btreeTable,
   cacheTable,
   environmentLines,
@@ -15,6 +14,7 @@ import {
   ordersTable,
   requestedSuites,
   runLines,
+  SUITE_TITLES,
   suiteResults,
   type Table,
 } from './model.js';
@@ -68,7 +68,15 @@ export function renderMarkdown(run: StoredRun, htmlFileName: string): string {
               `the index path is faster up to ${row.indexFasterUpTo === null ? 'never' : `${row.indexFasterUpTo * 100} %`} match rate.`,
           );
         }
-        out.push('', '### The lab’s claim', '', `> ${gin.labClaim.claim}`, '', `**${gin.labClaim.holds ? 'Holds' : 'Does not hold'}.** ${gin.labClaim.verdict}`, '');
+        out.push(
+          '',
+          '### The lab’s claim',
+          '',
+          `> ${gin.labClaim.claim}`,
+          '',
+          `**${gin.labClaim.holds ? 'Holds' : 'Does not hold'}.** ${gin.labClaim.verdict}`,
+          '',
+        );
         out.push('### Index size: jsonb_path_ops vs default jsonb_ops', '', markdownTable(ginIndexTable(gin)), '');
         break;
       }
@@ -93,6 +101,9 @@ export function terminalTable(table: Table): string {
   const numeric = new Set(table.numeric ?? []);
   const widths = table.header.map((header, i) => Math.max(header.length, ...table.rows.map((row) => (row[i] ?? '').length)));
   const line = (cells: string[]) =>
-    cells.map((cell, i) => (numeric.has(i) ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join('  ').trimEnd();
+    cells
+      .map((cell, i) => (numeric.has(i) ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return [line(table.header), widths.map((width) => '─'.repeat(width)).join('  '), ...table.rows.map(line)].join('\n');
 }

@@ -1,12 +1,16 @@
 import * as z from 'zod';
-import { assertType, defineRoute, Money, Timestamp, type SameKeys } from '../http/route.js';
+import { assertType, defineRoute, Money, type SameKeys, Timestamp } from '../http/route.js';
 import { intQueryParam } from '../http/schemas.js';
 import { id } from '../ids.js';
-import { MAX_DAYS, MAX_TOP, type AnalyticsSummary } from './summary.js';
+import { type AnalyticsSummary, MAX_DAYS, MAX_TOP } from './summary.js';
 
 export const AnalyticsQuerySchema = z.strictObject({
-  days: intQueryParam(1, MAX_DAYS).default(30).meta({ description: `UTC days up to today, 1–${MAX_DAYS} (default 30).` }),
-  top: intQueryParam(1, MAX_TOP).default(10).meta({ description: `Length of each top list, 1–${MAX_TOP} (default 10).` }),
+  days: intQueryParam(1, MAX_DAYS)
+    .default(30)
+    .meta({ description: `UTC days up to today, 1–${MAX_DAYS} (default 30).` }),
+  top: intQueryParam(1, MAX_TOP)
+    .default(10)
+    .meta({ description: `Length of each top list, 1–${MAX_TOP} (default 10).` }),
 });
 
 const Day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/);

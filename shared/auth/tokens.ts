@@ -1,4 +1,4 @@
-import { createRemoteJWKSet, jwtVerify, SignJWT, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { createRemoteJWKSet, type JWTPayload, type JWTVerifyGetKey, jwtVerify, SignJWT } from 'jose';
 import { AppError, ServiceUnavailableError } from '../errors.js';
 import { parseId } from '../ids.js';
 import { DEFAULT_MAX_TOKEN_AGE_SECONDS } from './rules.js';
@@ -30,7 +30,6 @@ export interface AuthConfig {
    */
   maxTokenAgeSeconds?: number;
 }
-
 
 export interface Principal {
   subject: string;
@@ -95,7 +94,8 @@ function checkAge(payload: JWTPayload, maxAgeSeconds: number, skewSeconds: numbe
   if (payload.exp! - now > maxAgeSeconds + skewSeconds) throw new UnauthorizedError(tooLong);
   if (typeof payload.iat === 'number') {
     if (payload.exp! - payload.iat > maxAgeSeconds) throw new UnauthorizedError(tooLong);
-    if (now - payload.iat > maxAgeSeconds + skewSeconds) throw new UnauthorizedError(`The token is older than the maximum token age (${maxAgeSeconds} s).`);
+    if (now - payload.iat > maxAgeSeconds + skewSeconds)
+      throw new UnauthorizedError(`The token is older than the maximum token age (${maxAgeSeconds} s).`);
   }
 }
 

@@ -1,7 +1,6 @@
 import type { Sql } from '../clients/postgres.js';
 import { AppError } from '../errors.js';
-import { GIN_SELECTIVITIES, type BenchmarkRequest, type SuiteName } from './request.js';
-import { MIN_CACHE_SAMPLES } from './suites/cache.js';
+import { type BenchmarkRequest, GIN_SELECTIVITIES, MIN_CACHE_SAMPLES, type SuiteName } from './request.js';
 
 /**
  * Time budget: an up-front estimate of a run (so a scale that cannot finish is refused before it

@@ -55,8 +55,6 @@ export async function describeEnvironment(
     cpuModel: cpus[0]?.model.trim() ?? 'unknown',
     memoryMb: Math.round(os.totalmem() / 1024 / 1024),
     loadAverage: os.loadavg().map((value) => Math.round(value * 100) / 100),
-    ...(lambda
-      ? { lambda: { ...lambda, ...(process.env.AWS_REGION ? { region: process.env.AWS_REGION } : {}) } }
-      : {}),
+    ...(lambda ? { lambda: { ...lambda, ...(process.env.AWS_REGION ? { region: process.env.AWS_REGION } : {}) } } : {}),
   };
 }

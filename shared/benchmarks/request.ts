@@ -6,6 +6,9 @@ import { ValidationError } from '../errors.js';
  * API), validated strictly, then resolved against the scale presets into explicit sizes.
  */
 
+/** The cache suite times at least this many Redis GETs, whatever the repetitions (a GET is sub-millisecond). */
+export const MIN_CACHE_SAMPLES = 25;
+
 export const SUITES = ['btree', 'gin', 'cache', 'orders'] as const;
 export type SuiteName = (typeof SUITES)[number];
 

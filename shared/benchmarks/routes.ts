@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { assertType, defineRoute, ErrorEnvelopeSchema, Timestamp, type SameKeys } from '../http/route.js';
+import { assertType, defineRoute, ErrorEnvelopeSchema, type SameKeys, Timestamp } from '../http/route.js';
 import { TRIGGERS } from './request.js';
 import type { StoredRun } from './store.js';
 
@@ -45,7 +45,8 @@ export const getLatestBenchmarkRoute = defineRoute({
   method: 'GET',
   path: '/benchmarks/latest',
   summary: 'The newest stored benchmark run (admin)',
-  description: 'Results, timings, EXPLAIN plans and environment of the newest run. Runs are started by the schedule or `npm run invoke -- runBenchmarks`.',
+  description:
+    'Results, timings, EXPLAIN plans and environment of the newest run. Runs are started by the schedule or `npm run invoke -- runBenchmarks`.',
   tags: ['benchmarks'],
   request: { query: LatestBenchmarkQuerySchema, access: 'admin' },
   responses: {

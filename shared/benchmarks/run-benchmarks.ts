@@ -6,11 +6,11 @@ import { AppError, ConflictError } from '../errors.js';
 import {
   BenchmarkDeadlineError,
   BenchmarkTooLargeError,
-  Deadline,
   calibrate,
+  Deadline,
+  type Estimate,
   estimateRun,
   safetyMarginMs,
-  type Estimate,
 } from './budget.js';
 import { describeEnvironment } from './environment.js';
 import { BENCH_SCHEMA, dropBenchSchema, resetBenchSchema } from './fixtures.js';
@@ -173,7 +173,8 @@ export async function runBenchmarks(deps: RunBenchmarksDeps, request: BenchmarkR
         log,
         redis: deps.redis,
         cacheKey: deps.cacheKey,
-        connectBench: (max) => benchConnection(database, deps, 'bench-orders', max, Math.max(1_000, deadline.remainingMs()), { search_path: BENCH_SCHEMA }),
+        connectBench: (max) =>
+          benchConnection(database, deps, 'bench-orders', max, Math.max(1_000, deadline.remainingMs()), { search_path: BENCH_SCHEMA }),
       };
       try {
         await resetBenchSchema(session);

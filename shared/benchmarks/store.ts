@@ -1,7 +1,7 @@
 import type { Sql } from '../clients/postgres.js';
-import type { BenchmarkRequest, Trigger } from './request.js';
 import type { BenchmarkEnvironment } from './environment.js';
 import type { ExplainOutput } from './measure.js';
+import type { BenchmarkRequest, Trigger } from './request.js';
 
 /** benchmark_runs (sql/00003_benchmark_runs.sql): one row per admitted run. */
 

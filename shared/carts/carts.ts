@@ -3,7 +3,15 @@ import type { Db } from 'mongodb';
 import { AppError, ConflictError, NotFoundError } from '../errors.js';
 import { DEFAULT_CART_TTL_SECONDS } from './rules.js';
 import type { CartItem, IfMatch, SaveCartBody } from './schemas.js';
-import { ensureCartIndexes, insertNextVersion, isLive, purgeVersions, readNewestVersion, type CartContent, type CartVersion } from './store.js';
+import {
+  type CartContent,
+  type CartVersion,
+  ensureCartIndexes,
+  insertNextVersion,
+  isLive,
+  purgeVersions,
+  readNewestVersion,
+} from './store.js';
 
 /**
  * Carts on the MongoDB wire protocol (MongoDB, Atlas or FerretDB): replaced as a whole on every save,

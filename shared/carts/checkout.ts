@@ -7,7 +7,7 @@ import { CreateOrderBodySchema } from '../orders/schemas.js';
 import { VersionConflictError } from './carts.js';
 import { DEFAULT_CART_TTL_SECONDS } from './rules.js';
 import type { IfMatch } from './schemas.js';
-import { ensureCartIndexes, insertNextVersion, isLive, readNewestVersion, type CartVersion } from './store.js';
+import { type CartVersion, ensureCartIndexes, insertNextVersion, isLive, readNewestVersion } from './store.js';
 
 /**
  * POST /carts/{customerId}/checkout: the cart becomes an order through createOrder — the very code behind
@@ -112,7 +112,11 @@ export async function checkoutCart(deps: CheckoutDeps, customerId: number, optio
   const orderKey = cartOrderKey(doc);
   let placed: Awaited<ReturnType<typeof createOrder>>;
   try {
-    placed = await createOrder(deps.sql, { customerId, items }, { idempotencyKey: orderKey, ...(key === undefined ? {} : { checkoutKey: key }) });
+    placed = await createOrder(
+      deps.sql,
+      { customerId, items },
+      { idempotencyKey: orderKey, ...(key === undefined ? {} : { checkoutKey: key }) },
+    );
   } catch (error) {
     // Another request with the same key committed its checkout while this one was on its way.
     if (!(error instanceof CheckoutKeyTakenError)) throw error;
@@ -164,7 +168,14 @@ async function replay(
  * it fails if the cart changed after it was read). Never throws: the order has committed, the caller
  * answers 201 either way and says whether the cart was emptied.
  */
-async function emptyOrderedVersion(db: Db, ordered: CartVersion, orderKey: string, order: Order, ttlMs: number, clock: () => Date): Promise<boolean> {
+async function emptyOrderedVersion(
+  db: Db,
+  ordered: CartVersion,
+  orderKey: string,
+  order: Order,
+  ttlMs: number,
+  clock: () => Date,
+): Promise<boolean> {
   const now = clock();
   try {
     const written = await insertNextVersion(db, ordered.customerId, ordered, {
@@ -181,7 +192,11 @@ async function emptyOrderedVersion(db: Db, ordered: CartVersion, orderKey: strin
     logger.info('cart changed during checkout; the change stands', { customerId: ordered.customerId, orderId: order.orderId });
     return false;
   } catch (error) {
-    logger.error('order placed but the cart could not be emptied', { customerId: ordered.customerId, orderId: order.orderId, error: describeError(error) });
+    logger.error('order placed but the cart could not be emptied', {
+      customerId: ordered.customerId,
+      orderId: order.orderId,
+      error: describeError(error),
+    });
     return false;
   }
 }

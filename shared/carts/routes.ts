@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { assertType, defineRoute, ErrorEnvelopeSchema, Timestamp, type SameKeys } from '../http/route.js';
+import { assertType, defineRoute, ErrorEnvelopeSchema, type SameKeys, Timestamp } from '../http/route.js';
 import { id } from '../ids.js';
 import { IdempotencyKeyHeader, OrderSchema } from '../orders/routes.js';
 import type { Cart } from './carts.js';
@@ -26,7 +26,10 @@ const IfMatchHeader = {
   description: 'Optimistic concurrency: the version last seen (`3` or `"3"`), or `*` (the cart must exist).',
 };
 const ETAG = { ETag: 'The cart version, quoted ("3"): send it back as If-Match.' };
-const VERSION_CONFLICT = { description: 'VERSION_CONFLICT: If-Match does not match the cart’s version (details: expected, current).', schema: ErrorEnvelopeSchema };
+const VERSION_CONFLICT = {
+  description: 'VERSION_CONFLICT: If-Match does not match the cart’s version (details: expected, current).',
+  schema: ErrorEnvelopeSchema,
+};
 
 export const saveCartRoute = defineRoute({
   function: 'saveCart',
@@ -88,12 +91,16 @@ export const checkoutCartRoute = defineRoute({
       schema: OrderSchema,
       headers: {
         'Idempotent-Replayed': '"true" on a replay.',
-        'Cart-Emptied': '"true" when the ordered cart is emptied; "false" when the cart changed during the checkout (the change stands) or could not be written (a retry empties it).',
+        'Cart-Emptied':
+          '"true" when the ordered cart is emptied; "false" when the cart changed during the checkout (the change stands) or could not be written (a retry empties it).',
       },
     },
     404: { description: 'CART_NOT_FOUND, CUSTOMER_NOT_FOUND or PRODUCT_NOT_FOUND.', schema: ErrorEnvelopeSchema },
     409: { description: 'CART_EMPTY, INSUFFICIENT_STOCK or CART_BUSY.', schema: ErrorEnvelopeSchema },
     412: VERSION_CONFLICT,
-    422: { description: 'IDEMPOTENCY_KEY_REUSED (the key belongs to another checkout or order), CART_NOT_ORDERABLE or ORDER_TOTAL_TOO_LARGE.', schema: ErrorEnvelopeSchema },
+    422: {
+      description: 'IDEMPOTENCY_KEY_REUSED (the key belongs to another checkout or order), CART_NOT_ORDERABLE or ORDER_TOTAL_TOO_LARGE.',
+      schema: ErrorEnvelopeSchema,
+    },
   },
 });

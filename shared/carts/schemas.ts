@@ -42,7 +42,9 @@ function keyProblem(key: string): string | undefined {
 }
 
 const isPlainObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value) &&
+  typeof value === 'object' &&
+  value !== null &&
+  !Array.isArray(value) &&
   (Object.getPrototypeOf(value) === Object.prototype || Object.getPrototypeOf(value) === null);
 
 export type AttributeValue = string | number | boolean | null | AttributeValue[] | { [key: string]: AttributeValue };
@@ -78,7 +80,7 @@ function checkAttributes(value: unknown, ctx: z.RefinementCtx): void {
         report(path, `attribute arrays must have at most ${ATTRIBUTE_LIMITS.maxArrayLength} elements`);
         continue;
       }
-      current.forEach((element, index) => children.push([index, element]));
+      for (const [index, element] of current.entries()) children.push([index, element]);
     } else {
       const keys = Object.keys(current as object);
       if (keys.length > ATTRIBUTE_LIMITS.maxKeys) {

@@ -30,7 +30,16 @@ const POSTGRES_UNAVAILABLE_STATES = /^(08...|57P0[1-3]|53300|57014)$/;
  * Anything that can happen once a statement was sent (a reset, a closed or ended connection, a timeout)
  * is not in this list: that statement may have committed.
  */
-const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'CONNECT_TIMEOUT', '57P03', '53300']);
+const NOT_SENT_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'CONNECT_TIMEOUT',
+  '57P03',
+  '53300',
+]);
 
 export function failedBeforeSending(error: unknown): boolean {
   const { code, errors } = (typeof error === 'object' && error !== null ? error : {}) as { code?: unknown; errors?: unknown };

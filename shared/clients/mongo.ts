@@ -1,5 +1,5 @@
-import { MongoClient, type Db } from 'mongodb';
-import { getConfig, type Config } from '../config.js';
+import { type Db, MongoClient } from 'mongodb';
+import { type Config, getConfig } from '../config.js';
 import { countingRoundTrips, roundTrips } from './round-trips.js';
 
 /**

@@ -1,5 +1,5 @@
 import postgres from 'postgres';
-import { getConfig, type Config } from '../config.js';
+import { type Config, getConfig } from '../config.js';
 import { discardAfterTimeout } from './abandon.js';
 import { countingRoundTrips, roundTrips } from './round-trips.js';
 
@@ -11,7 +11,10 @@ export type Sql = postgres.Sql;
  * is tiny: Lambda scales by adding containers, and containers x max must stay below max_connections
  * (or go through a pooler: set DATABASE_PREPARE=false for PgBouncer transaction mode / RDS Proxy).
  */
-export function postgresOptions(config: Config['database'], applicationName: string): postgres.Options<Record<string, postgres.PostgresType>> {
+export function postgresOptions(
+  config: Config['database'],
+  applicationName: string,
+): postgres.Options<Record<string, postgres.PostgresType>> {
   return {
     max: config.poolMax,
     prepare: config.prepare,

@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { Redis } from '@upstash/redis';
-import { getConfig, type Config } from '../config.js';
+import { type Config, getConfig } from '../config.js';
 import { describeError } from '../logger.js';
 import { countingRoundTrips, roundTrips } from './round-trips.js';
 
@@ -42,11 +42,17 @@ export function redisCall<T>(operation: string, timeoutMs: number, run: () => Pr
       reject(error);
     }, timeoutMs);
   });
-  const call = callSignal.run(signal, async () => run()).catch((error: unknown) => {
-    if (error instanceof CacheError) throw error;
-    const { name, message, code } = describeError(error);
-    throw new CacheError('unavailable', `${operation} failed: ${String(name ?? 'Error')}: ${String(message)}${code ? ` (${String(code)})` : ''}`, { cause: error });
-  });
+  const call = callSignal
+    .run(signal, async () => run())
+    .catch((error: unknown) => {
+      if (error instanceof CacheError) throw error;
+      const { name, message, code } = describeError(error);
+      throw new CacheError(
+        'unavailable',
+        `${operation} failed: ${String(name ?? 'Error')}: ${String(message)}${code ? ` (${String(code)})` : ''}`,
+        { cause: error },
+      );
+    });
   return Promise.race([call, deadline]).finally(() => clearTimeout(timer));
 }
 
@@ -75,7 +81,8 @@ export function getRedis(): Redis {
       redis.use((request, next) => {
         roundTrips.redis++;
         // A pipeline or MULTI/EXEC is one request carrying several commands.
-        roundTrips.redisCommands += request.path?.[0] === 'pipeline' || request.path?.[0] === 'multi-exec' ? (request.body as unknown[]).length : 1;
+        roundTrips.redisCommands +=
+          request.path?.[0] === 'pipeline' || request.path?.[0] === 'multi-exec' ? (request.body as unknown[]).length : 1;
         return next(request);
       });
     }

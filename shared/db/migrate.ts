@@ -54,8 +54,7 @@ export async function migrate(databaseUrl: string, log: (line: string) => void =
       await shift({
         sql,
         path: MIGRATIONS_DIR,
-        before: ({ migration_id, name }: { migration_id: number; name: string }) =>
-          log(`applying migration ${migration_id}: ${name}`),
+        before: ({ migration_id, name }: { migration_id: number; name: string }) => log(`applying migration ${migration_id}: ${name}`),
         after: ({ migration_id, name }: { migration_id: number; name: string }) =>
           applied.push(`${String(migration_id).padStart(5, '0')} ${name}`),
       });

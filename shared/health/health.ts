@@ -1,6 +1,6 @@
 import type { Redis } from '@upstash/redis';
 import type { Db } from 'mongodb';
-import { ensureCartIndexes, pingCartStore, type IndexStatus } from '../carts/store.js';
+import { ensureCartIndexes, type IndexStatus, pingCartStore } from '../carts/store.js';
 import type { Sql } from '../clients/postgres.js';
 import { redisCall } from '../clients/redis.js';
 

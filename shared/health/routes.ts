@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { assertType, defineRoute, Timestamp, type SameKeys } from '../http/route.js';
+import { assertType, defineRoute, type SameKeys, Timestamp } from '../http/route.js';
 import type { HealthReport } from './health.js';
 
 const CheckSchema = z.object({ status: z.enum(['ok', 'down']), ms: z.number().int().min(0), code: z.string().optional() });

@@ -1,6 +1,6 @@
+import { asServiceUnavailable } from '../clients/errors.js';
 import { AppError } from '../errors.js';
 import { describeError, logger } from '../logger.js';
-import { asServiceUnavailable } from '../clients/errors.js';
 
 export interface ErrorBody {
   error: { code: string; message: string; details?: unknown };

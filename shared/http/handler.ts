@@ -9,7 +9,7 @@ import type * as z from 'zod';
 import { createTokenVerifier, ForbiddenError, type Principal } from '../auth/tokens.js';
 import { discardClientsAfterTimeout } from '../clients/abandon.js';
 import { getConfig } from '../config.js';
-import { AppError, ServiceUnavailableError, ValidationError, type ErrorDetail } from '../errors.js';
+import { AppError, type ErrorDetail, ServiceUnavailableError, ValidationError } from '../errors.js';
 import { describeError, logger } from '../logger.js';
 import corsPolicy from './cors-policy.json' with { type: 'json' };
 import { renderError, toAppError } from './error-response.js';
@@ -30,10 +30,8 @@ export const TIMEOUT_MARGIN_MS = 1_000;
  * - `{ customer }`: a valid token whose subject is the customer the request acts for (as returned by
  *   the function, read from the validated request), or an admin.
  */
-export type Access =
-  | 'public'
-  | 'admin'
-  | { customer: (request: { body: any; path: any; query: any }) => number };
+// biome-ignore lint/suspicious/noExplicitAny: each route types its own request; the stack checks the result only.
+export type Access = 'public' | 'admin' | { customer: (request: { body: any; path: any; query: any }) => number };
 
 export interface RouteSchemas {
   body?: z.ZodType;
@@ -82,7 +80,8 @@ export function validationDetails(where: string, error: z.ZodError): ErrorDetail
 function parsePart(where: string, schema: z.ZodType | undefined, value: unknown): unknown {
   if (!schema) {
     // Strict there too: a route that takes no body / query parameters rejects them instead of ignoring them.
-    const present = typeof value === 'string' ? value.length > 0 : typeof value === 'object' && value !== null && Object.keys(value).length > 0;
+    const present =
+      typeof value === 'string' ? value.length > 0 : typeof value === 'object' && value !== null && Object.keys(value).length > 0;
     if (present && where !== 'path') {
       throw new ValidationError(`This route takes no request ${where}.`, [{ field: where, message: `not allowed on this route` }]);
     }

@@ -1,5 +1,5 @@
-import { ValidationError } from '../errors.js';
 import type { IfMatch } from '../carts/schemas.js';
+import { ValidationError } from '../errors.js';
 import { IdempotencyKeySchema } from '../orders/schemas.js';
 
 /**
@@ -18,7 +18,9 @@ export function parseIfMatchHeader(headers: Record<string, string | undefined>):
   if (raw === undefined) return undefined;
   const match = IF_MATCH.exec(raw.trim());
   if (!match) {
-    throw new ValidationError('Invalid If-Match header.', [{ field: 'headers.if-match', message: 'must be a version (e.g. 3 or "3") or *' }]);
+    throw new ValidationError('Invalid If-Match header.', [
+      { field: 'headers.if-match', message: 'must be a version (e.g. 3 or "3") or *' },
+    ]);
   }
   if (match[3]) return '*';
   return Number(match[1] ?? match[2]);

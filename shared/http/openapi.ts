@@ -6,6 +6,7 @@ import { ErrorEnvelopeSchema, type RouteDefinition } from './route.js';
  * `z.toJSONSchema`: the request schemas are the ones the handlers validate with, so the document cannot
  * drift from what the API accepts. There is no hand-written copy.
  */
+// biome-ignore lint/suspicious/noExplicitAny: JSON Schema and OpenAPI objects, built and read field by field.
 type Json = Record<string, any>;
 
 export interface OpenApiInfo {
@@ -72,7 +73,13 @@ function parameters(schema: z.ZodType | undefined, location: 'query' | 'path'): 
 const errorResponse = (description: string, headers?: Record<string, string>): Json => ({
   description,
   content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
-  ...(headers ? { headers: Object.fromEntries(Object.entries(headers).map(([name, text]) => [name, { description: text, schema: { type: 'string' } }])) } : {}),
+  ...(headers
+    ? {
+        headers: Object.fromEntries(
+          Object.entries(headers).map(([name, text]) => [name, { description: text, schema: { type: 'string' } }]),
+        ),
+      }
+    : {}),
 });
 
 /** The answers every route can give, whatever it does (the HTTP stack in shared/http/handler.ts). */
@@ -89,7 +96,9 @@ function commonResponses(route: RouteDefinition): Record<string, Json> {
       'WWW-Authenticate': 'Bearer challenge naming the problem.',
     });
     responses[403] = errorResponse(
-      route.request.access === 'admin' ? 'FORBIDDEN: the token lacks the admin scope.' : 'FORBIDDEN: the token acts for another customer (admins may act for any).',
+      route.request.access === 'admin'
+        ? 'FORBIDDEN: the token lacks the admin scope.'
+        : 'FORBIDDEN: the token acts for another customer (admins may act for any).',
     );
   }
   if (route.request.body) {
@@ -141,7 +150,11 @@ export function buildOpenApi(routes: readonly RouteDefinition[], info: OpenApiIn
     const answers: Record<string, Json> = commonResponses(route);
     for (const [status, spec] of Object.entries(route.responses)) {
       const headers = spec.headers
-        ? { headers: Object.fromEntries(Object.entries(spec.headers).map(([name, text]) => [name, { description: text, schema: { type: 'string' } }])) }
+        ? {
+            headers: Object.fromEntries(
+              Object.entries(spec.headers).map(([name, text]) => [name, { description: text, schema: { type: 'string' } }]),
+            ),
+          }
         : {};
       if (!spec.schema) {
         answers[status] = { description: spec.description, ...headers };
@@ -171,7 +184,12 @@ export function buildOpenApi(routes: readonly RouteDefinition[], info: OpenApiIn
     components: {
       schemas: Object.fromEntries(Object.entries({ ...requestSchemas, ...responseSchemas }).sort(([a], [b]) => a.localeCompare(b))),
       securitySchemes: {
-        bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'A JWT from the identity provider (locally: `npm run --silent token`).' },
+        bearerAuth: {
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: 'JWT',
+          description: 'A JWT from the identity provider (locally: `npm run --silent token`).',
+        },
       },
     },
   };

@@ -1,5 +1,5 @@
 import type { Context } from 'aws-lambda';
-import { httpHandler, type HttpRequest, type HttpResult, type RouteSchemas } from './handler.js';
+import { type HttpRequest, type HttpResult, httpHandler, type RouteSchemas } from './handler.js';
 import type { RouteDefinition } from './route.js';
 
 /**

@@ -57,7 +57,10 @@ export const ErrorEnvelopeSchema = z
   .meta({ id: 'Error', description: 'Every error: a stable machine-readable code, a message for humans, optional details.' });
 
 /** Amounts are decimal strings with two places ("59.80"), never floats. */
-export const Money = z.string().regex(/^-?\d+\.\d{2}$/).meta({ description: 'Decimal string with two places, e.g. "59.80".' });
+export const Money = z
+  .string()
+  .regex(/^-?\d+\.\d{2}$/)
+  .meta({ description: 'Decimal string with two places, e.g. "59.80".' });
 
 /** ISO 8601 UTC timestamps with milliseconds, as `Date.prototype.toISOString` writes them. */
 export const Timestamp = z.iso.datetime().meta({ description: 'ISO 8601, UTC.' });

@@ -274,17 +274,11 @@ async function maybePurge(sql: Sql): Promise<void> {
  * 422 IDEMPOTENCY_KEY_REUSED, 400 VALIDATION_ERROR for a malformed key; connection failures propagate
  * as postgres.js errors (the HTTP layer maps them to 503).
  */
-export async function createOrder(
-  sql: Sql,
-  input: CreateOrderInput,
-  options: CreateOrderOptions = {},
-): Promise<CreateOrderResult> {
+export async function createOrder(sql: Sql, input: CreateOrderInput, options: CreateOrderOptions = {}): Promise<CreateOrderResult> {
   const { customerId } = input;
   const key = options.idempotencyKey;
   if (key !== undefined && !isValidIdempotencyKey(key)) {
-    throw new ValidationError('Invalid idempotency key.', [
-      { field: 'idempotencyKey', message: 'must be 1–128 visible ASCII characters' },
-    ]);
+    throw new ValidationError('Invalid idempotency key.', [{ field: 'idempotencyKey', message: 'must be 1–128 visible ASCII characters' }]);
   }
   const items = mergeItems(input.items);
   const productIds = items.map((item) => item.productId);
@@ -304,11 +298,9 @@ export async function createOrder(
   for (let attempt = 1; ; attempt++) {
     let row: PlaceOrderRow;
     try {
-      [row] = (await withRetry(
-        () => sql.unsafe(statement, params as never[], { prepare: true }),
-        DEFAULT_RETRY_POLICY,
-        { onRetry: (info) => logger.info('order transaction retried', info) },
-      )) as unknown as [PlaceOrderRow];
+      [row] = (await withRetry(() => sql.unsafe(statement, params as never[], { prepare: true }), DEFAULT_RETRY_POLICY, {
+        onRetry: (info) => logger.info('order transaction retried', info),
+      })) as unknown as [PlaceOrderRow];
     } catch (error) {
       throw mapRaceError(error, customerId);
     }

@@ -1,6 +1,6 @@
 import * as z from 'zod';
+import { assertType, defineRoute, ErrorEnvelopeSchema, Money, type SameKeys, Timestamp } from '../http/route.js';
 import { id } from '../ids.js';
-import { assertType, ErrorEnvelopeSchema, defineRoute, Money, Timestamp, type SameKeys } from '../http/route.js';
 import type { Order } from './create-order.js';
 import { CreateOrderBodySchema, IdempotencyKeySchema } from './schemas.js';
 
@@ -13,7 +13,10 @@ export const OrderSchema = z
     totalAmount: Money,
     items: z.array(z.object({ productId: id, quantity: z.number().int().min(1), unitPrice: Money })).min(1),
   })
-  .meta({ title: 'Order', description: 'Items merged per product and sorted by product id; amounts as decimal strings.' }) satisfies z.ZodType<Order>;
+  .meta({
+    title: 'Order',
+    description: 'Items merged per product and sorted by product id; amounts as decimal strings.',
+  }) satisfies z.ZodType<Order>;
 assertType<SameKeys<z.output<typeof OrderSchema>, Order>>();
 
 export const IdempotencyKeyHeader = {
@@ -32,9 +35,16 @@ export const createOrderRoute = defineRoute({
   request: { body: CreateOrderBodySchema, access: { customer: ({ body }) => body.customerId } },
   headers: [IdempotencyKeyHeader],
   responses: {
-    201: { description: 'The order (a replay of an idempotent request too).', schema: OrderSchema, headers: { 'Idempotent-Replayed': '"true" when this is the stored answer to an earlier request with the same key.' } },
+    201: {
+      description: 'The order (a replay of an idempotent request too).',
+      schema: OrderSchema,
+      headers: { 'Idempotent-Replayed': '"true" when this is the stored answer to an earlier request with the same key.' },
+    },
     404: { description: 'CUSTOMER_NOT_FOUND or PRODUCT_NOT_FOUND.', schema: ErrorEnvelopeSchema },
     409: { description: 'INSUFFICIENT_STOCK: `details.products` lists requested and available quantities.', schema: ErrorEnvelopeSchema },
-    422: { description: 'IDEMPOTENCY_KEY_REUSED (the key was used for another order) or ORDER_TOTAL_TOO_LARGE.', schema: ErrorEnvelopeSchema },
+    422: {
+      description: 'IDEMPOTENCY_KEY_REUSED (the key was used for another order) or ORDER_TOTAL_TOO_LARGE.',
+      schema: ErrorEnvelopeSchema,
+    },
   },
 });

@@ -17,7 +17,7 @@ import { redisCall } from '../clients/redis.js';
 import { describeError, logger } from '../logger.js';
 import { decodeMember, encodeMember, topProductsKeys } from './keys.js';
 import { productNamesAndSource, sameSales, type TopProduct } from './queries.js';
-import { DAY_MS, dayStartMs, pastDays, utcDay, type SalesWindow } from './window.js';
+import { DAY_MS, dayStartMs, pastDays, type SalesWindow, utcDay } from './window.js';
 
 /** A day's sets live until the day can no longer be inside a 365-day window (plus a day of margin). */
 export const DAY_KEY_LIFETIME_MS = 366 * DAY_MS;
@@ -215,12 +215,19 @@ export async function readLeaderboard(
 
   const [revenues] = await redisCall('leaderboard revenue', timeoutMs, () => {
     const p = redis.pipeline();
-    if (top.length > 0) p.zmscore(revenueKey, top.map((t) => encodeMember(t.productId)));
+    if (top.length > 0)
+      p.zmscore(
+        revenueKey,
+        top.map((t) => encodeMember(t.productId)),
+      );
     else p.exists(revenueKey);
     if (scratch.length > 0) p.del(...scratch);
     return p.exec<[Array<number | null> | number, ...unknown[]]>();
   });
-  const { names, source } = await productNamesAndSource(deps.sql, top.map((t) => t.productId));
+  const { names, source } = await productNamesAndSource(
+    deps.sql,
+    top.map((t) => t.productId),
+  );
   if (!sameSales(meta.source, source)) {
     logger.info('top-products: the leaderboard was built from other sales than Postgres holds now; using Postgres', { window: window.id });
     return null;

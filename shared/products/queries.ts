@@ -63,7 +63,10 @@ export async function productNamesAndSource(sql: Sql, productIds: number[]): Pro
     select ${sql.unsafe(SOURCE_COLUMNS)},
       coalesce((select json_agg(json_build_object('productId', product_id, 'name', name))
                 from products where product_id = any(${productIds}::int[])), '[]') as names`;
-  return { names: new Map(row.names.map((p) => [p.productId, p.name])), source: { generation: row.generation, maxOrderId: row.maxOrderId } };
+  return {
+    names: new Map(row.names.map((p) => [p.productId, p.name])),
+    source: { generation: row.generation, maxOrderId: row.maxOrderId },
+  };
 }
 
 export interface DaySales {

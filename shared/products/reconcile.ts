@@ -18,14 +18,14 @@
  *   seen for the first time (a new day's set, which recordSale started) is marked complete once checked.
  */
 import { randomUUID } from 'node:crypto';
-import type { Redis } from '@upstash/redis';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Redis } from '@upstash/redis';
 import type { Sql } from '../clients/postgres.js';
 import { redisCall } from '../clients/redis.js';
 import { tryLockKey, unlockKey } from './cache.js';
-import { COMPLETE_MEMBER, decodeMember, encodeMember, topProductsKeys, type TopProductsKeys } from './keys.js';
-import { ALL_TIME_TTL_SECONDS, dayKeyExpiry, META_TTL_SECONDS, parseMeta, type LeaderboardMeta } from './leaderboard.js';
-import { salesByDaySince, salesSource, sameSales, streamFullSales, type DaySales } from './queries.js';
+import { COMPLETE_MEMBER, decodeMember, encodeMember, type TopProductsKeys, topProductsKeys } from './keys.js';
+import { ALL_TIME_TTL_SECONDS, dayKeyExpiry, type LeaderboardMeta, META_TTL_SECONDS, parseMeta } from './leaderboard.js';
+import { type DaySales, salesByDaySince, salesSource, sameSales, streamFullSales } from './queries.js';
 import { DAY_MS, dayStartMs, MAX_WINDOW_DAYS, startOfUtcDay, utcDay } from './window.js';
 
 export interface ReconcileDeps {
@@ -140,10 +140,20 @@ function recentDays(nowMs: number): [string, string] {
  * must still hold COMPLETE_MEMBER (a sale recreates an evicted one without it); older days, which no sale
  * writes to, must still exist. A few commands in one request, whatever the number of days.
  */
-async function incompleteSets(redis: Redis, keys: TopProductsKeys, meta: LeaderboardMeta, nowMs: number, timeoutMs: number): Promise<string[]> {
+async function incompleteSets(
+  redis: Redis,
+  keys: TopProductsKeys,
+  meta: LeaderboardMeta,
+  nowMs: number,
+  timeoutMs: number,
+): Promise<string[]> {
   const recent = new Set(recentDays(nowMs));
   const oldest = utcDay(startOfUtcDay(nowMs) - (MAX_WINDOW_DAYS - 1) * DAY_MS);
-  const marked = [keys.allUnits, keys.allRevenue, ...meta.days.filter((day) => recent.has(day)).flatMap((day) => [keys.dayUnits(day), keys.dayRevenue(day)])];
+  const marked = [
+    keys.allUnits,
+    keys.allRevenue,
+    ...meta.days.filter((day) => recent.has(day)).flatMap((day) => [keys.dayUnits(day), keys.dayRevenue(day)]),
+  ];
   const older = meta.days.filter((day) => !recent.has(day) && day >= oldest).flatMap((day) => [keys.dayUnits(day), keys.dayRevenue(day)]);
   const replies = await redisCall('reconcile check', timeoutMs, () => {
     const p = redis.pipeline();
@@ -152,7 +162,8 @@ async function incompleteSets(redis: Redis, keys: TopProductsKeys, meta: Leaderb
     return p.exec<unknown[]>();
   });
   const missing = marked.filter((_, i) => replies[i] === null || replies[i] === undefined);
-  if (older.length > 0 && Number(replies[marked.length]) !== older.length) missing.push(`${older.length - Number(replies[marked.length])} older day set(s)`);
+  if (older.length > 0 && Number(replies[marked.length]) !== older.length)
+    missing.push(`${older.length - Number(replies[marked.length])} older day set(s)`);
   return missing;
 }
 
@@ -199,7 +210,14 @@ async function rebuild(sql: Sql, redis: Redis, keys: TopProductsKeys, nowMs: num
     if (!current) return;
     const { day, rows } = current;
     current = undefined;
-    await replaceSets(redis, keys, { units: keys.dayUnits(day), revenue: keys.dayRevenue(day) }, rows, { at: dayKeyExpiry(day) }, timeoutMs);
+    await replaceSets(
+      redis,
+      keys,
+      { units: keys.dayUnits(day), revenue: keys.dayRevenue(day) },
+      rows,
+      { at: dayKeyExpiry(day) },
+      timeoutMs,
+    );
     written.add(day);
   };
 

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { assertType, defineRoute, Money, Timestamp, type SameKeys } from '../http/route.js';
+import { assertType, defineRoute, Money, type SameKeys, Timestamp } from '../http/route.js';
 import { intQueryParam } from '../http/schemas.js';
 import { id } from '../ids.js';
 import { MAX_LIMIT, type TopProductsResult } from './top-products.js';
@@ -7,7 +7,9 @@ import { MAX_WINDOW_DAYS } from './window.js';
 
 /** Strict: an unknown parameter is a 400, not silently ignored. */
 export const TopProductsQuerySchema = z.strictObject({
-  limit: intQueryParam(1, MAX_LIMIT).default(10).meta({ description: `How many products (1–${MAX_LIMIT}, default 10).` }),
+  limit: intQueryParam(1, MAX_LIMIT)
+    .default(10)
+    .meta({ description: `How many products (1–${MAX_LIMIT}, default 10).` }),
   days: intQueryParam(1, MAX_WINDOW_DAYS)
     .optional()
     .meta({ description: `Today (UTC) and the days before it, 1–${MAX_WINDOW_DAYS}; all time when absent.` }),
@@ -27,7 +29,8 @@ export const getTopProductsRoute = defineRoute({
   method: 'GET',
   path: '/products/top',
   summary: 'Best-selling products',
-  description: 'Served from Redis (Upstash) with PostgreSQL as the source of truth; never fails because of the cache. Contract: docs/top-products.md.',
+  description:
+    'Served from Redis (Upstash) with PostgreSQL as the source of truth; never fails because of the cache. Contract: docs/top-products.md.',
   tags: ['products'],
   request: { query: TopProductsQuerySchema, access: 'public' },
   responses: {

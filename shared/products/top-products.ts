@@ -4,16 +4,17 @@
  * window, and answer from Postgres whenever the cache cannot be trusted. Design, bounds and
  * measurements: docs/top-products.md.
  */
-import type { Redis } from '@upstash/redis';
+
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Redis } from '@upstash/redis';
 import type { Sql } from '../clients/postgres.js';
 import { CacheError, redisCall } from '../clients/redis.js';
 import { describeError, logger } from '../logger.js';
-import { SnapshotCache, type Snapshot } from './cache.js';
+import { type Snapshot, SnapshotCache } from './cache.js';
 import { topProductsKeys } from './keys.js';
 import { readLeaderboard } from './leaderboard.js';
 import { queryTopProducts, type TopProduct } from './queries.js';
-import { resolveWindow, windowInfo, type SalesWindow, type WindowInfo } from './window.js';
+import { resolveWindow, type SalesWindow, type WindowInfo, windowInfo } from './window.js';
 
 export type { TopProduct } from './queries.js';
 export { queryTopProducts } from './queries.js';
@@ -173,7 +174,7 @@ export async function getTopProducts(deps: TopProductsDeps, query: TopProductsQu
     }
   };
 
-  let snapshot = await read();
+  const snapshot = await read();
   if (snapshot instanceof CacheError) return bypass(deps, window, query, snapshot.reason, snapshot);
   if (snapshot && fresh(snapshot)) return { result: present(snapshot, query.limit), cache: 'HIT' };
 

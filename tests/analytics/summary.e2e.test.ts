@@ -44,10 +44,16 @@ beforeAll(async () => {
   products = { shirt: rows[0]!.id, jeans: rows[1]!.id, mug: rows[2]!.id, poster: rows[3]!.id };
 
   // Inside a 7-day window (today and the 6 days before):
-  await order(ids.ann, at(0, 9), [[products.shirt, 2, '20.00'], [products.mug, 1, '8.50']]); // 48.50
+  await order(ids.ann, at(0, 9), [
+    [products.shirt, 2, '20.00'],
+    [products.mug, 1, '8.50'],
+  ]); // 48.50
   await order(ids.bob, at(0, 15), [[products.jeans, 1, '45.00']]); //                          45.00 (discounted snapshot)
   await order(ids.ann, at(2), [[products.poster, 3, '5.00']]); //                              15.00
-  await order(ids.cy, at(6, 0), [[products.jeans, 2, '50.00'], [products.mug, 2, '8.50']]); // 117.00, first second of the window
+  await order(ids.cy, at(6, 0), [
+    [products.jeans, 2, '50.00'],
+    [products.mug, 2, '8.50'],
+  ]); // 117.00, first second of the window
   // Outside it (the 30-day window takes the first one, not the second):
   await order(ids.dee, at(7, 23), [[products.shirt, 10, '20.00']]); //                        200.00, 7 days ago
   await order(ids.dee, at(40), [[products.mug, 1, '8.50']]); //                               8.50, 40 days ago
@@ -88,7 +94,12 @@ async function groundTruth(days: number) {
 describe('analytics summary (known data set)', () => {
   it('matches the hand-worked figures for the last 7 days', async () => {
     const summary = await getAnalyticsSummary(sql, { days: 7, top: 10 }, NOW);
-    expect(summary.window).toEqual({ days: 7, from: new Date(startOfToday - 6 * DAY).toISOString(), to: new Date(startOfToday + DAY).toISOString(), timeZone: 'UTC' });
+    expect(summary.window).toEqual({
+      days: 7,
+      from: new Date(startOfToday - 6 * DAY).toISOString(),
+      to: new Date(startOfToday + DAY).toISOString(),
+      timeZone: 'UTC',
+    });
     expect(summary.orders).toBe(4);
     expect(summary.revenue).toBe('225.50');
     expect(summary.averageOrderValue).toBe('56.38'); // 225.50 / 4 = 56.375, rounded half up
@@ -138,8 +149,18 @@ describe('analytics summary (known data set)', () => {
     expect(top1.topCategories.map((row) => row.name)).toEqual(['apparel']);
     expect(top1.topBrands.map((row) => row.name)).toEqual(['Denimco']);
     const empty = await getAnalyticsSummary(sql, { days: 1, top: 5 }, new Date(NOW.getTime() + 100 * DAY));
-    expect(empty).toMatchObject({ orders: 0, revenue: '0.00', averageOrderValue: null, customers: 0, topCustomers: [], topCategories: [], topBrands: [] });
-    expect(empty.revenueByDay).toEqual([{ day: new Date(startOfToday + 100 * DAY).toISOString().slice(0, 10), orders: 0, revenue: '0.00' }]);
+    expect(empty).toMatchObject({
+      orders: 0,
+      revenue: '0.00',
+      averageOrderValue: null,
+      customers: 0,
+      topCustomers: [],
+      topCategories: [],
+      topBrands: [],
+    });
+    expect(empty.revenueByDay).toEqual([
+      { day: new Date(startOfToday + 100 * DAY).toISOString().slice(0, 10), orders: 0, revenue: '0.00' },
+    ]);
   });
 });
 

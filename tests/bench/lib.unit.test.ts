@@ -1,10 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { functionsFromServerlessYml } from '../../bench/cold-start.js';
-import { BENCHES } from '../../bench/run.js';
-import { formatMetricsTable, formatRatio, markdownMetricsTable, metric, validateSuiteResult, type SuiteResult } from '../../bench/lib/result.js';
+import {
+  formatMetricsTable,
+  formatRatio,
+  markdownMetricsTable,
+  metric,
+  type SuiteResult,
+  validateSuiteResult,
+} from '../../bench/lib/result.js';
 import { assertScratchName, scratchUrl } from '../../bench/lib/scratch.js';
 import { percentile, percentileLinear, stats } from '../../bench/lib/stats.js';
 import { formatTable } from '../../bench/lib/table.js';
+import { BENCHES } from '../../bench/run.js';
 
 describe('bench/lib: percentiles', () => {
   it('nearest rank and linear interpolation', () => {
@@ -30,7 +37,9 @@ describe('bench/lib: metrics', () => {
     expect(m).toMatchObject({ bench: 'orders', ratio: 0.9, goal: 'ratio ≥ 0.80', pass: true });
     expect(metric('b', { metric: 'y', ours: 151, unit: 'KB', goal: { on: 'ours', op: '<=', value: 150 } }).pass).toBe(false);
     expect(metric('b', { metric: 'z', ours: 1, unit: 'ms' })).toMatchObject({ reference: null, ratio: null, goal: null, pass: null });
-    expect(metric('b', { metric: 'w', ours: 1, reference: 2, unit: 'ms', goal: { on: 'ratio', op: '<=', value: 0.1 }, judge: false }).pass).toBeNull();
+    expect(
+      metric('b', { metric: 'w', ours: 1, reference: 2, unit: 'ms', goal: { on: 'ratio', op: '<=', value: 0.1 }, judge: false }).pass,
+    ).toBeNull();
   });
 
   it('formats small ratios as fractions', () => {
@@ -65,7 +74,9 @@ describe('bench/lib: metrics', () => {
     expect(validateSuiteResult({ ...good, benches: [{ name: 'x', status: 'failed', durationMs: 1, metrics: [], details: {} }] })).toContain(
       'benches[0] (failed) needs an error/reason',
     );
-    expect(validateSuiteResult({ ...good, metrics: [{ ...good.metrics[0]!, reference: null }] })).toContain('metrics[0]: a ratio without a reference');
+    expect(validateSuiteResult({ ...good, metrics: [{ ...good.metrics[0]!, reference: null }] })).toContain(
+      'metrics[0]: a ratio without a reference',
+    );
   });
 });
 
@@ -82,7 +93,9 @@ describe('bench/lib: scratch databases', () => {
 describe('bench suite definition', () => {
   it('covers every benchmark the issue names, the data set first and the load test last', () => {
     const names = BENCHES.map((b) => b.name);
-    expect(names).toEqual(expect.arrayContaining(['seed', 'orders', 'top-products', 'carts', 'cold-start', 'http-overhead', 'pooler', 'load', 'round-trips']));
+    expect(names).toEqual(
+      expect.arrayContaining(['seed', 'orders', 'top-products', 'carts', 'cold-start', 'http-overhead', 'pooler', 'load', 'round-trips']),
+    );
     expect(names[0]).toBe('seed');
     expect(names.at(-1)).toBe('load');
   });

@@ -2,8 +2,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { type SuiteResult, validateSuiteResult } from '../../bench/lib/result.js';
 import { runSuite } from '../../bench/run.js';
-import { validateSuiteResult, type SuiteResult } from '../../bench/lib/result.js';
 
 /**
  * A smoke test of `npm run bench`: the orchestrator runs a tiny version of the suite (the --tiny profile,

@@ -32,7 +32,12 @@ export interface ProcessResult {
 }
 
 /** Runs a script of the repo (TypeScript through tsx, as `npm run …` does) with the test environment. */
-export function runScript(script: string, args: string[], env: Record<string, string | undefined> = {}, timeoutMs = 60_000): Promise<ProcessResult> {
+export function runScript(
+  script: string,
+  args: string[],
+  env: Record<string, string | undefined> = {},
+  timeoutMs = 60_000,
+): Promise<ProcessResult> {
   return new Promise((resolve, reject) => {
     const command = script.endsWith('.ts') ? [`${ROOT}node_modules/tsx/dist/cli.mjs`, script] : [script];
     const child = spawn(process.execPath, [...command, ...args], {

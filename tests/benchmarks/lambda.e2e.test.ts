@@ -6,7 +6,7 @@ import { BENCHMARK_LOCK_ID } from '../../shared/benchmarks/run-benchmarks.js';
 import { getRun } from '../../shared/benchmarks/store.js';
 import { testSql } from '../helpers/db.js';
 import { api } from '../helpers/http.js';
-import { RUN_BENCHMARKS, TINY_SIZES, invokeLambda, lambdaClient, runScript } from './helpers.js';
+import { invokeLambda, lambdaClient, RUN_BENCHMARKS, runScript, TINY_SIZES } from './helpers.js';
 
 /**
  * runBenchmarks end to end through the Lambda API (@aws-sdk/client-lambda → serverless-offline's
@@ -55,7 +55,9 @@ describe('runBenchmarks through the Lambda API', () => {
     expect(stored).toMatchObject({ runId, status: 'succeeded', trigger: 'invoke' });
     expect(stored?.results?.btree).toBeDefined();
     expect(stored?.timings?.['suite.gin']).toBeGreaterThanOrEqual(0);
-    expect(Object.keys(stored?.plans ?? {})).toEqual(expect.arrayContaining(['btree/1000/none', 'gin/1000/0.001/planner', 'cache/postgres']));
+    expect(Object.keys(stored?.plans ?? {})).toEqual(
+      expect.arrayContaining(['btree/1000/none', 'gin/1000/0.001/planner', 'cache/postgres']),
+    );
   });
 
   it('serves the run on GET /benchmarks/latest, with or without the plans', async () => {
@@ -90,7 +92,8 @@ describe('runBenchmarks through the Lambda API', () => {
     expect(html).toContain('GIN crossover');
     expect(html).not.toMatch(/<script|<link|src="http/);
     const markdown = readFileSync(markdownPath, 'utf8');
-    for (const title of ['## B-tree', '## GIN', '## Cache', '## Orders', '### The lab’s claim', 'jsonb_path_ops']) expect(markdown).toContain(title);
+    for (const title of ['## B-tree', '## GIN', '## Cache', '## Orders', '### The lab’s claim', 'jsonb_path_ops'])
+      expect(markdown).toContain(title);
   }, 60_000);
 
   it('is refused with a clear function error while another run holds the lock', async () => {

@@ -1,13 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { BenchmarkTooLargeError, Deadline, estimateRun, safetyMarginMs } from '../../shared/benchmarks/budget.js';
-import { median, percentile, planShape, type PlanNode } from '../../shared/benchmarks/measure.js';
-import {
-  GIN_SELECTIVITIES,
-  SCALE_PRESETS,
-  parseBenchmarkEvent,
-  type BenchmarkRequest,
-} from '../../shared/benchmarks/request.js';
-import { judgeLabClaim, labClaimPredictsIndex, type GinCell } from '../../shared/benchmarks/suites/gin.js';
+import { median, type PlanNode, percentile, planShape } from '../../shared/benchmarks/measure.js';
+import { type BenchmarkRequest, GIN_SELECTIVITIES, parseBenchmarkEvent, SCALE_PRESETS } from '../../shared/benchmarks/request.js';
+import { type GinCell, judgeLabClaim, labClaimPredictsIndex } from '../../shared/benchmarks/suites/gin.js';
 import { ValidationError } from '../../shared/errors.js';
 
 function invalid(event: unknown): ValidationError {
@@ -41,7 +36,11 @@ describe('benchmark payload', () => {
   });
 
   it('takes the schedule input as the payload', () => {
-    expect(parseBenchmarkEvent({ scale: 'medium', trigger: 'schedule' })).toMatchObject({ scale: 'medium', trigger: 'schedule', repetitions: 7 });
+    expect(parseBenchmarkEvent({ scale: 'medium', trigger: 'schedule' })).toMatchObject({
+      scale: 'medium',
+      trigger: 'schedule',
+      repetitions: 7,
+    });
   });
 
   it('overrides preset sizes with explicit row counts, sorted and de-duplicated, suites in canonical order', () => {
@@ -164,7 +163,9 @@ describe('the lab’s GIN claim', () => {
     const agreeing = judgeLabClaim([cell(1_000, 0.01, true), cell(1_000, 0.5, false, true), cell(100_000, 0.5, true, false)]);
     expect(agreeing.holds).toBe(true);
     // Used or not is one question; paying off is another, and the verdict answers both.
-    expect(agreeing.verdict).toMatch(/^As a prediction of the planner's choice it holds in all 3 measured cells\. The index path was faster than a sequential scan in 2 of 3 cells\./);
+    expect(agreeing.verdict).toMatch(
+      /^As a prediction of the planner's choice it holds in all 3 measured cells\. The index path was faster than a sequential scan in 2 of 3 cells\./,
+    );
     expect(agreeing.verdict).toContain('kept a sequential scan although the index was faster at 1,000 rows at 50 %');
     expect(agreeing.verdict).toContain('used the index although a sequential scan was faster at 100,000 rows at 50 %');
     const verdict = judgeLabClaim([cell(1_000, 0.01, true), cell(100_000, 0.5, false)]);
@@ -172,6 +173,8 @@ describe('the lab’s GIN claim', () => {
     expect(verdict.counterexamples).toEqual([
       { rows: 100_000, selectivity: 0.5, predicted: true, plannerUsedIndex: false, indexFaster: false },
     ]);
-    expect(verdict.verdict).toMatch(/^Does not hold: 1 of 2 cells contradict it — 100,000 rows at 50 %: claim says index, planner did not use it/);
+    expect(verdict.verdict).toMatch(
+      /^Does not hold: 1 of 2 cells contradict it — 100,000 rows at 50 %: claim says index, planner did not use it/,
+    );
   });
 });

@@ -4,11 +4,11 @@ import { ROOT } from '../../scripts/lib/env.js';
 import { pooledUrl, startPooler, stopPooler } from '../../scripts/lib/pgbouncer.js';
 import { parseBenchmarkEvent } from '../../shared/benchmarks/request.js';
 import { runBenchmarks } from '../../shared/benchmarks/run-benchmarks.js';
-import { cacheKey, createRedis } from '../../shared/clients/redis.js';
 import { postgresOptions, type Sql } from '../../shared/clients/postgres.js';
+import { cacheKey, createRedis } from '../../shared/clients/redis.js';
 import { parseConfig } from '../../shared/config.js';
 import { createOrder } from '../../shared/orders/create-order.js';
-import { insertFixtures, resetShop, testSql, type Fixtures } from '../helpers/db.js';
+import { type Fixtures, insertFixtures, resetShop, testSql } from '../helpers/db.js';
 import { lambdaContext } from '../helpers/lambda.js';
 import { TINY_SIZES } from './helpers.js';
 
@@ -55,11 +55,20 @@ describe.skipIf(!pgbouncer?.available)('runBenchmarks with the functions behind 
   beforeAll(async () => {
     const upstream = new URL(directUrl);
     await stopPooler(POOLER);
-    await startPooler({ upstreamHost: upstream.hostname, upstreamPort: Number(upstream.port || 5432), users: [upstream.username || 'postgres'], listenPort: POOLER.port, dir: POOLER.dir });
+    await startPooler({
+      upstreamHost: upstream.hostname,
+      upstreamPort: Number(upstream.port || 5432),
+      users: [upstream.username || 'postgres'],
+      listenPort: POOLER.port,
+      dir: POOLER.dir,
+    });
     await resetShop(sql);
     fx = await insertFixtures(sql, { customers: 3, products: 4, stock: 100_000 });
     const config = parseConfig({ ...process.env, DATABASE_URL: pooledUrl(directUrl, POOLER.port), DATABASE_PREPARE: 'false' });
-    pooled = postgres(config.database.url, { ...postgresOptions(config.database, 'ecommerce-pipeline-test-stream'), max: 8 }) as unknown as Sql;
+    pooled = postgres(config.database.url, {
+      ...postgresOptions(config.database, 'ecommerce-pipeline-test-stream'),
+      max: 8,
+    }) as unknown as Sql;
   });
 
   afterEach(() => {
@@ -87,7 +96,14 @@ describe.skipIf(!pgbouncer?.available)('runBenchmarks with the functions behind 
   it('reaches the conclusions of a direct run, while orders flow through the pooler; no live table touched, no setting leaked', async () => {
     const config = parseConfig(process.env);
     const direct = await runBenchmarks(
-      { sql, database: config.database, applicationName: 'ecommerce-pipeline-tests', redis: createRedis(config.redis), cacheKey, remainingTimeMs: () => 900_000 },
+      {
+        sql,
+        database: config.database,
+        applicationName: 'ecommerce-pipeline-tests',
+        redis: createRedis(config.redis),
+        cacheKey,
+        remainingTimeMs: () => 900_000,
+      },
       parseBenchmarkEvent({ sizes: TINY_SIZES, repetitions: 5 }),
     );
     expect(direct.status).toBe('succeeded');
@@ -110,7 +126,9 @@ describe.skipIf(!pgbouncer?.available)('runBenchmarks with the functions behind 
     })();
     let throughPooler: Awaited<ReturnType<typeof runBenchmarks>>;
     try {
-      throughPooler = (await handler({ sizes: TINY_SIZES, repetitions: 5 }, benchmarkContext())) as Awaited<ReturnType<typeof runBenchmarks>>;
+      throughPooler = (await handler({ sizes: TINY_SIZES, repetitions: 5 }, benchmarkContext())) as Awaited<
+        ReturnType<typeof runBenchmarks>
+      >;
     } finally {
       streaming = false;
       await stream;

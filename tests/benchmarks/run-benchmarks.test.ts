@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseBenchmarkEvent } from '../../shared/benchmarks/request.js';
-import { BENCHMARK_LOCK_ID, runBenchmarks, type RunBenchmarksDeps } from '../../shared/benchmarks/run-benchmarks.js';
+import { GIN_SELECTIVITIES, parseBenchmarkEvent } from '../../shared/benchmarks/request.js';
+import { BENCHMARK_LOCK_ID, type RunBenchmarksDeps, runBenchmarks } from '../../shared/benchmarks/run-benchmarks.js';
 import { getRun } from '../../shared/benchmarks/store.js';
-import { GIN_SELECTIVITIES } from '../../shared/benchmarks/request.js';
 import { cacheKey, createRedis } from '../../shared/clients/redis.js';
 import { parseConfig } from '../../shared/config.js';
 import type { AppError } from '../../shared/errors.js';

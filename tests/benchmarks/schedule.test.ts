@@ -8,11 +8,10 @@ import { runScript } from './helpers.js';
  * checked by the packaging tests.
  */
 async function printFunctions(args: string[]): Promise<Record<string, any>> {
-  const { code, stdout, stderr } = await runScript(
-    'node_modules/osls/bin/serverless.js',
-    ['print', '--format', 'json', ...args],
-    { SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off' },
-  );
+  const { code, stdout, stderr } = await runScript('node_modules/osls/bin/serverless.js', ['print', '--format', 'json', ...args], {
+    SLS_TELEMETRY_DISABLED: '1',
+    SLS_NOTIFICATIONS_MODE: 'off',
+  });
   expect(code, stderr).toBe(0);
   return JSON.parse(stdout.slice(stdout.indexOf('{'))).functions;
 }

@@ -41,6 +41,11 @@ describe('a conflicting index on the cart collection', () => {
     const config = parseConfig(process.env);
     const report = await checkHealth({ sql, redis: createRedis(config.redis), redisTimeoutMs: 1_000, db });
     expect(report.checks.cartIndexes).toEqual({ status: 'failed', code: expect.stringMatching(/Conflict/) });
-    expect([report.status, report.checks.postgres.status, report.checks.redis.status, report.checks.mongo.status]).toEqual(['degraded', 'ok', 'ok', 'ok']);
+    expect([report.status, report.checks.postgres.status, report.checks.redis.status, report.checks.mongo.status]).toEqual([
+      'degraded',
+      'ok',
+      'ok',
+      'ok',
+    ]);
   });
 });

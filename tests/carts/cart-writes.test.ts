@@ -1,6 +1,6 @@
 import type { Db } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getCart, purgeExpiredCarts, saveCart, type Cart } from '../../shared/carts/carts.js';
+import { type Cart, getCart, purgeExpiredCarts, saveCart } from '../../shared/carts/carts.js';
 import { CARTS_COLLECTION } from '../../shared/carts/store.js';
 import { resetCarts, sleep, testMongo } from './helpers.js';
 
@@ -42,7 +42,11 @@ function instrumented(base: Db, before: (call: number, method: string) => Promis
             return new Proxy(cursor, {
               get(t, p, r) {
                 const v = Reflect.get(t, p, r);
-                if (p === 'toArray' || p === 'next') return async () => (await before(call, `${property}.${p}`), (v as () => Promise<unknown>).apply(t));
+                if (p === 'toArray' || p === 'next')
+                  return async () => {
+                    await before(call, `${property}.${p}`);
+                    return (v as () => Promise<unknown>).apply(t);
+                  };
                 return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(t) : v;
               },
             });
@@ -54,7 +58,8 @@ function instrumented(base: Db, before: (call: number, method: string) => Promis
   return new Proxy(base, {
     get(target, property, receiver) {
       const value = Reflect.get(target, property, receiver);
-      if (property === 'collection') return (...args: unknown[]) => wrapCollection((value as (...a: unknown[]) => object).apply(target, args));
+      if (property === 'collection')
+        return (...args: unknown[]) => wrapCollection((value as (...a: unknown[]) => object).apply(target, args));
       return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
     },
   });
@@ -97,7 +102,12 @@ describe('every 409/412 tells the truth', () => {
       const won = results.filter((r): r is PromiseFulfilledResult<Cart> => r.status === 'fulfilled');
       expect(won).toHaveLength(1);
       for (const lost of results.filter((r): r is PromiseRejectedResult => r.status === 'rejected')) {
-        const { status, code, details, message } = lost.reason as { status: number; code: string; details: { expected: unknown; current: unknown }; message: string };
+        const { status, code, details, message } = lost.reason as {
+          status: number;
+          code: string;
+          details: { expected: unknown; current: unknown };
+          message: string;
+        };
         expect([status, code]).toEqual([412, 'VERSION_CONFLICT']);
         expect(details.expected).toBe(current.version);
         expect(details.current, message).not.toBe(details.expected);

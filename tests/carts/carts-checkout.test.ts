@@ -9,7 +9,7 @@ import { closeMongo } from '../../shared/clients/mongo.js';
 import { closeSql } from '../../shared/clients/postgres.js';
 import { toAppError } from '../../shared/http/error-response.js';
 import type { Order } from '../../shared/orders/create-order.js';
-import { insertFixtures, resetShop, testSql, type Fixtures } from '../helpers/db.js';
+import { type Fixtures, insertFixtures, resetShop, testSql } from '../helpers/db.js';
 import { invoke, resetCarts, snapshotCarts, testMongo } from './helpers.js';
 
 /** Checkout: the cart becomes an order through createOrder (real Postgres), then the cart is emptied. */
@@ -41,9 +41,10 @@ const checkout = (customerId: number, headers?: Record<string, string>) =>
   invoke(checkoutHandler, { method: 'POST', customerId: String(customerId), suffix: '/checkout', ...(headers ? { headers } : {}) });
 
 async function orderCount(customerId?: number): Promise<number> {
-  const [row] = customerId === undefined
-    ? await sql<Array<{ n: number }>>`select count(*)::int as n from orders`
-    : await sql<Array<{ n: number }>>`select count(*)::int as n from orders where customer_id = ${customerId}`;
+  const [row] =
+    customerId === undefined
+      ? await sql<Array<{ n: number }>>`select count(*)::int as n from orders`
+      : await sql<Array<{ n: number }>>`select count(*)::int as n from orders where customer_id = ${customerId}`;
   return row!.n;
 }
 
@@ -94,7 +95,12 @@ describe('checkout', () => {
 
   it('insufficient stock: 409 INSUFFICIENT_STOCK as POST /orders answers it; cart kept, nothing ordered', async () => {
     const c = customer(1);
-    await put(c, { items: [{ productId: product(2), quantity: STOCK + 1 }, { productId: product(3), quantity: 1 }] });
+    await put(c, {
+      items: [
+        { productId: product(2), quantity: STOCK + 1 },
+        { productId: product(3), quantity: 1 },
+      ],
+    });
     const cartsBefore = await snapshotCarts(db);
     const stockBefore = [await stockOf(product(2)), await stockOf(product(3))];
     const ordersBefore = await orderCount();
@@ -189,10 +195,7 @@ describe('checkout', () => {
     const c = customer(5);
     await put(c, { items: [{ productId: product(1), quantity: 1 }] });
     const doomed = new MongoClient(process.env.MONGODB_URI!, { serverSelectionTimeoutMS: 500 });
-    const crashed = await checkoutCart(
-      { db: doomed.db(process.env.MONGODB_DATABASE), sql, onNewOrder: () => doomed.close(true) },
-      c,
-    );
+    const crashed = await checkoutCart({ db: doomed.db(process.env.MONGODB_DATABASE), sql, onNewOrder: () => doomed.close(true) }, c);
     expect(crashed.cartEmptied).toBe(false);
     const retry = await checkout(c);
     expect(retry.status).toBe(201);

@@ -1,6 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deleteCart, getCart, purgeExpiredCarts, saveCart } from '../../shared/carts/carts.js';
-import { CART_RETENTION_MS, CARTS_COLLECTION, ensureCartIndexes, readNewestVersion, TTL_INDEX_NAME, type CartVersion } from '../../shared/carts/store.js';
+import {
+  CART_RETENTION_MS,
+  CARTS_COLLECTION,
+  type CartVersion,
+  ensureCartIndexes,
+  readNewestVersion,
+  TTL_INDEX_NAME,
+} from '../../shared/carts/store.js';
 import { resetCarts, sleep, testMongo } from './helpers.js';
 
 /** The domain functions against the real Mongo-protocol server (FerretDB natively, mongo:7 with compose). */
@@ -30,7 +37,10 @@ describe('saveCart / getCart', () => {
     const saved = await saveCart(db, 101, { items: [line(7, 2, attributes), line(8, 1)], note: 'leave at the door' });
     expect(saved).toEqual({
       customerId: 101,
-      items: [{ productId: 7, quantity: 2, attributes }, { productId: 8, quantity: 1 }],
+      items: [
+        { productId: 7, quantity: 2, attributes },
+        { productId: 8, quantity: 1 },
+      ],
       note: 'leave at the door',
       updatedAt: expect.any(String),
       expiresAt: expect.any(String),

@@ -71,7 +71,10 @@ describe('happy paths', () => {
     const before = await snapshotCarts(db);
     const stale = await put('511', { items: [{ productId: 9, quantity: 9 }] }, { 'If-Match': String(first.body.version) });
     expect(stale.status).toBe(412);
-    expect(stale.body.error).toMatchObject({ code: 'VERSION_CONFLICT', details: { expected: first.body.version, current: third.body.version } });
+    expect(stale.body.error).toMatchObject({
+      code: 'VERSION_CONFLICT',
+      details: { expected: first.body.version, current: third.body.version },
+    });
     for (const bad of ['abc', 'W/"1"', '1, 2', '0', '-1', '"1', '1.5', '']) {
       const response = await put('511', { items: [] }, { 'If-Match': bad });
       expect(response.status, `If-Match: ${bad}`).toBe(400);
@@ -148,7 +151,11 @@ describe('every rejected input: 400 VALIDATION_ERROR (413 for size), nothing wri
     ['$where at the top level', { items: [], $where: 'sleep(1000)' }, 'body'],
     ['attributes with a $ key', item({ attributes: { $gt: 1 } }), 'body.items.0.attributes.$gt'],
     ['attributes with $set', item({ attributes: { $set: { version: 0 } } }), 'body.items.0.attributes.$set'],
-    ['attributes with $where deep inside', item({ attributes: { a: { b: [{ $where: 'true' }] } } }), 'body.items.0.attributes.a.b.0.$where'],
+    [
+      'attributes with $where deep inside',
+      item({ attributes: { a: { b: [{ $where: 'true' }] } } }),
+      'body.items.0.attributes.a.b.0.$where',
+    ],
     ['attributes with a dotted key', item({ attributes: { 'a.b': 1 } }), 'body.items.0.attributes.a.b'],
     ['attributes with a nested dotted key', item({ attributes: { a: { 'version.x': 1 } } }), 'body.items.0.attributes.a.version.x'],
     ['attributes with a constructor key', item({ attributes: { constructor: 'Object' } }), 'body.items.0.attributes.constructor'],
@@ -159,7 +166,11 @@ describe('every rejected input: 400 VALIDATION_ERROR (413 for size), nothing wri
     ['attributes nested 6 deep', item({ attributes: nest(6) }), 'body.items.0.attributes.d.d.d.d.d'],
     ['arrays count as nesting', item({ attributes: { a: [{ b: [{ c: [{ d: 1 }] }] }] } }), 'body.items.0.attributes.a.0.b.0.c'],
     ['an array directly inside an array', item({ attributes: { a: [1, [2]] } }), 'body.items.0.attributes.a.1'],
-    ['attributes with 51 keys', item({ attributes: Object.fromEntries(Array.from({ length: 51 }, (_, i) => [`k${i}`, i])) }), 'body.items.0.attributes'],
+    [
+      'attributes with 51 keys',
+      item({ attributes: Object.fromEntries(Array.from({ length: 51 }, (_, i) => [`k${i}`, i])) }),
+      'body.items.0.attributes',
+    ],
     ['attributes with a 501-char string', item({ attributes: { s: 'x'.repeat(501) } }), 'body.items.0.attributes.s'],
     ['attributes with a 51-element array', item({ attributes: { a: Array.from({ length: 51 }, () => 1) } }), 'body.items.0.attributes.a'],
     ['attributes with a 101-char key', item({ attributes: { ['k'.repeat(101)]: 1 } }), `body.items.0.attributes.${'k'.repeat(101)}`],
@@ -174,7 +185,9 @@ describe('every rejected input: 400 VALIDATION_ERROR (413 for size), nothing wri
   });
 
   it('more than 200 attribute values in one line', async () => {
-    const wide = Object.fromEntries(Array.from({ length: 5 }, (_, i) => [`g${i}`, Object.fromEntries(Array.from({ length: 45 }, (_, j) => [`k${j}`, j]))]));
+    const wide = Object.fromEntries(
+      Array.from({ length: 5 }, (_, i) => [`g${i}`, Object.fromEntries(Array.from({ length: 45 }, (_, j) => [`k${j}`, j]))]),
+    );
     const response = await put('501', item({ attributes: wide }));
     expect(response.status).toBe(400);
     await expectUntouched();
@@ -196,7 +209,12 @@ describe('every rejected input: 400 VALIDATION_ERROR (413 for size), nothing wri
 
   it('malformed JSON ⇒ 400, wrong content type ⇒ 415', async () => {
     expect((await putRaw('501', '{"items": [')).status).toBe(400);
-    const wrongType = await invoke(saveCart, { method: 'PUT', customerId: '501', rawBody: 'items=1', headers: { 'content-type': 'text/plain' } });
+    const wrongType = await invoke(saveCart, {
+      method: 'PUT',
+      customerId: '501',
+      rawBody: 'items=1',
+      headers: { 'content-type': 'text/plain' },
+    });
     expect(wrongType.status).toBe(415);
     await expectUntouched();
   });
@@ -211,7 +229,12 @@ describe('every rejected input: 400 VALIDATION_ERROR (413 for size), nothing wri
 
   it('a malformed Idempotency-Key on checkout ⇒ 400 before anything is read or ordered', async () => {
     for (const key of ['has space', 'k'.repeat(129), 'tab\tkey']) {
-      const response = await invoke(checkoutCart, { method: 'POST', customerId: '501', suffix: '/checkout', headers: { 'Idempotency-Key': key } });
+      const response = await invoke(checkoutCart, {
+        method: 'POST',
+        customerId: '501',
+        suffix: '/checkout',
+        headers: { 'Idempotency-Key': key },
+      });
       expect(response.status).toBe(400);
       expect(response.body.error.details[0].field).toBe('headers.idempotency-key');
     }

@@ -8,7 +8,7 @@ import { saveCart } from '../../shared/carts/carts.js';
 import { closeMongo } from '../../shared/clients/mongo.js';
 import { closeSql } from '../../shared/clients/postgres.js';
 import { adminBearer, bearerFor } from '../helpers/auth.js';
-import { insertFixtures, resetShop, testSql, type Fixtures } from '../helpers/db.js';
+import { type Fixtures, insertFixtures, resetShop, testSql } from '../helpers/db.js';
 import { invoke, resetCarts, sleep, testMongo } from './helpers.js';
 
 /**
@@ -136,7 +136,10 @@ describe('a checkout Idempotency-Key', () => {
           // (version 3: saved 1, emptied 2, edited 3).
           const cart = (await get(c)).body;
           if (first.headers['cart-emptied'] === 'false') expect(cart.items).toEqual(edit.body.items);
-          else expect(cart.items.length === 0 || (cart.version === 3 && JSON.stringify(cart.items) === JSON.stringify(edit.body.items))).toBe(true);
+          else
+            expect(cart.items.length === 0 || (cart.version === 3 && JSON.stringify(cart.items) === JSON.stringify(edit.body.items))).toBe(
+              true,
+            );
         } else {
           expect(orders.length).toBeLessThanOrEqual(1);
         }

@@ -1,8 +1,8 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { MongoClient, type Db } from 'mongodb';
+import { type Db, MongoClient } from 'mongodb';
+import { CARTS_COLLECTION } from '../../shared/carts/store.js';
 import { mongoClientOptions } from '../../shared/clients/mongo.js';
 import { parseConfig } from '../../shared/config.js';
-import { CARTS_COLLECTION } from '../../shared/carts/store.js';
 import { httpEvent, lambdaContext } from '../helpers/lambda.js';
 
 /** A client of its own on the test Mongo database (shop_test), for fixtures and assertions. */

@@ -1,5 +1,5 @@
-import { afterAll, describe, expect, it } from 'vitest';
 import postgres from 'postgres';
+import { afterAll, describe, expect, it } from 'vitest';
 import { postgresOptions, type Sql } from '../../shared/clients/postgres.js';
 import { parseConfig } from '../../shared/config.js';
 import { testSql } from '../helpers/db.js';
@@ -30,7 +30,9 @@ describe('a connection ended by the server mid-statement', () => {
     const [{ pid }] = await pool<[{ pid: number }]>`select pg_backend_pid() as pid`;
     const inFlight = pool`select pg_sleep(30)`.catch((error: unknown) => error);
     // Wait until the statement is running on the server, then end its backend as a restart would.
-    await expect.poll(async () => (await admin`select state from pg_stat_activity where pid = ${pid}`)[0]?.state, { timeout: 5_000 }).toBe('active');
+    await expect
+      .poll(async () => (await admin`select state from pg_stat_activity where pid = ${pid}`)[0]?.state, { timeout: 5_000 })
+      .toBe('active');
     await admin`select pg_terminate_backend(${pid})`;
     expect(await inFlight).toMatchObject({ code: expect.stringMatching(/^(57P01|CONNECTION_CLOSED)$/) });
 

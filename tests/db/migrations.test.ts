@@ -1,9 +1,9 @@
 import { readdirSync } from 'node:fs';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureDatabase, migrate, MIGRATIONS_DIR } from '../../shared/db/migrate.js';
 import { schemaFingerprint } from '../../scripts/db/seed-schema.js';
-import { dropDatabase, scratchDatabaseUrl, SHOP_TABLES } from './helpers.js';
+import { ensureDatabase, MIGRATIONS_DIR, migrate } from '../../shared/db/migrate.js';
+import { dropDatabase, SHOP_TABLES, scratchDatabaseUrl } from './helpers.js';
 
 /** Migrations on a database of their own, created (by migrate) and dropped here. */
 const url = scratchDatabaseUrl('migrations');
@@ -77,9 +77,7 @@ describe('migrations', () => {
         'CHECK ((unit_price >= (0)::numeric))',
       ]),
     );
-    expect(defs('products')).toEqual(
-      expect.arrayContaining(['CHECK ((price >= (0)::numeric))', 'CHECK ((stock_quantity >= 0))']),
-    );
+    expect(defs('products')).toEqual(expect.arrayContaining(['CHECK ((price >= (0)::numeric))', 'CHECK ((stock_quantity >= 0))']));
   });
 
   it('are a no-op on a migrated database (nothing applied, schema unchanged)', async () => {

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT } from '../../scripts/lib/env.js';
 import { seed } from '../../scripts/db/seed.js';
+import { ROOT } from '../../scripts/lib/env.js';
 import { connect, rowCounts, shopDigest, testDatabaseUrl, truncateShop } from './helpers.js';
 
 /** `npx tsx scripts/db/seed.ts …` as a user runs it (npm run db:seed -- …), against shop_test. */
@@ -18,9 +18,7 @@ interface Run {
  * busy 2-core machine); `viaNpx` runs the literal `npx tsx scripts/db/seed.ts …`.
  */
 function cli(args: string[], env: Record<string, string> = {}, viaNpx = false): Promise<Run> {
-  const [command, prefix] = viaNpx
-    ? ['npx', ['tsx']]
-    : [process.execPath, [`${ROOT}node_modules/tsx/dist/cli.mjs`]];
+  const [command, prefix] = viaNpx ? ['npx', ['tsx']] : [process.execPath, [`${ROOT}node_modules/tsx/dist/cli.mjs`]];
   return new Promise((resolve, reject) => {
     const child = spawn(command, [...prefix, 'scripts/db/seed.ts', ...args], {
       cwd: ROOT,

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seed, SeedError, type SeedOptions, type SeedProgress, type SeedSummary } from '../../scripts/db/seed.js';
+import { SeedError, type SeedOptions, type SeedProgress, type SeedSummary, seed } from '../../scripts/db/seed.js';
 import { METADATA_KEYS, SeedDataGenerator } from '../../scripts/db/seed-data.js';
 import { schemaFingerprint } from '../../scripts/db/seed-schema.js';
 import { connect, rowCounts, SHOP_TABLES, shopDigest, testDatabaseUrl, truncateShop } from './helpers.js';
@@ -221,25 +221,29 @@ describe('seed: refusals and failures leave the previous data intact', () => {
   it.each([
     ['in the middle of', 0.3],
     ['at the very end of', 1],
-  ] as const)('rolls back (and neither hangs nor crashes) when Postgres rejects rows %s a COPY', async (_where, fraction) => {
-    const before = await shopDigest(sql);
-    // A temporary CHECK that the generated lines violate from some item_id on. At the very end, the
-    // server rejects the COPY after the client has sent everything: the postgres.js case that would
-    // hang forever (porsager/postgres#1173); in the middle, the driver destroys the stream.
-    const options = { ...SMALL, seed: 43, customers: 10, products: 10, orders: 20_000 };
-    const lines = new SeedDataGenerator({ ...options, seed: 43, asOf: new Date(AS_OF) }).orderItemCount;
-    const limit = Math.ceil(lines * fraction);
-    await sql`alter table order_items drop constraint if exists seed_test_reject`;
-    await sql.unsafe(`alter table order_items add constraint seed_test_reject check (item_id < ${limit})`);
-    try {
-      const error = await expectSeedError(seed(url, options), 'LOAD_FAILED');
-      expect(error.message).toMatch(/order_items|seed_test_reject/);
-    } finally {
-      await sql`alter table order_items drop constraint seed_test_reject`;
-    }
-    expect(await shopDigest(sql)).toEqual(before);
-    expect(await seedSessionsAfterSettling()).toBe(0);
-  }, 60_000);
+  ] as const)(
+    'rolls back (and neither hangs nor crashes) when Postgres rejects rows %s a COPY',
+    async (_where, fraction) => {
+      const before = await shopDigest(sql);
+      // A temporary CHECK that the generated lines violate from some item_id on. At the very end, the
+      // server rejects the COPY after the client has sent everything: the postgres.js case that would
+      // hang forever (porsager/postgres#1173); in the middle, the driver destroys the stream.
+      const options = { ...SMALL, seed: 43, customers: 10, products: 10, orders: 20_000 };
+      const lines = new SeedDataGenerator({ ...options, seed: 43, asOf: new Date(AS_OF) }).orderItemCount;
+      const limit = Math.ceil(lines * fraction);
+      await sql`alter table order_items drop constraint if exists seed_test_reject`;
+      await sql.unsafe(`alter table order_items add constraint seed_test_reject check (item_id < ${limit})`);
+      try {
+        const error = await expectSeedError(seed(url, options), 'LOAD_FAILED');
+        expect(error.message).toMatch(/order_items|seed_test_reject/);
+      } finally {
+        await sql`alter table order_items drop constraint seed_test_reject`;
+      }
+      expect(await shopDigest(sql)).toEqual(before);
+      expect(await seedSessionsAfterSettling()).toBe(0);
+    },
+    60_000,
+  );
 
   it('rejects invalid options before touching the database', async () => {
     const before = await shopDigest(sql);

@@ -12,11 +12,22 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe('npm run invoke: where it goes', () => {
   it('defaults to serverless-offline; --region or --profile (or --aws) mean AWS; --endpoint wins', () => {
     expect(resolveTarget({}, {})).toEqual({ kind: 'offline', endpoint: DEFAULT_ENDPOINT, region: 'us-east-1' });
-    expect(resolveTarget({}, { LAMBDA_ENDPOINT: 'http://127.0.0.1:3102' })).toMatchObject({ kind: 'offline', endpoint: 'http://127.0.0.1:3102' });
+    expect(resolveTarget({}, { LAMBDA_ENDPOINT: 'http://127.0.0.1:3102' })).toMatchObject({
+      kind: 'offline',
+      endpoint: 'http://127.0.0.1:3102',
+    });
     expect(resolveTarget({ region: 'us-west-2' }, {})).toEqual({ kind: 'aws', region: 'us-west-2', profile: undefined });
-    expect(resolveTarget({ profile: 'shop-prod' }, { AWS_REGION: 'eu-central-1' })).toEqual({ kind: 'aws', region: 'eu-central-1', profile: 'shop-prod' });
+    expect(resolveTarget({ profile: 'shop-prod' }, { AWS_REGION: 'eu-central-1' })).toEqual({
+      kind: 'aws',
+      region: 'eu-central-1',
+      profile: 'shop-prod',
+    });
     expect(resolveTarget({ aws: true }, {})).toEqual({ kind: 'aws', region: 'eu-west-1', profile: undefined });
-    expect(resolveTarget({ endpoint: 'http://localhost:4566', region: 'eu-west-1' }, {})).toEqual({ kind: 'endpoint', endpoint: 'http://localhost:4566', region: 'eu-west-1' });
+    expect(resolveTarget({ endpoint: 'http://localhost:4566', region: 'eu-west-1' }, {})).toEqual({
+      kind: 'endpoint',
+      endpoint: 'http://localhost:4566',
+      region: 'eu-west-1',
+    });
   });
 
   it('resolves short names per stage and keeps full names', () => {
@@ -62,12 +73,16 @@ describe('npm run invoke against serverless-offline', () => {
   });
 
   it('goes to AWS with --profile (here: no such profile, no network) and says so', async () => {
-    const { code, stderr } = await runScript('scripts/invoke.ts', ['runBenchmarks', '--stage', 'prod', '--region', 'eu-west-1', '--profile', 'no-such-profile'], {
-      ...env,
-      AWS_CONFIG_FILE: join(dir, 'none'),
-      AWS_SHARED_CREDENTIALS_FILE: join(dir, 'none'),
-      AWS_EC2_METADATA_DISABLED: 'true',
-    });
+    const { code, stderr } = await runScript(
+      'scripts/invoke.ts',
+      ['runBenchmarks', '--stage', 'prod', '--region', 'eu-west-1', '--profile', 'no-such-profile'],
+      {
+        ...env,
+        AWS_CONFIG_FILE: join(dir, 'none'),
+        AWS_SHARED_CREDENTIALS_FILE: join(dir, 'none'),
+        AWS_EC2_METADATA_DISABLED: 'true',
+      },
+    );
     expect(code).toBe(1);
     expect(stderr).toMatch(/could not invoke ecommerce-pipeline-prod-runBenchmarks at AWS eu-west-1 \(profile no-such-profile\)/);
   });

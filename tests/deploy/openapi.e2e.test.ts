@@ -4,9 +4,9 @@ import { startFakeSsm } from '../../scripts/lib/fake-ssm.js';
 import { fakeSsmEnv, runSls } from '../../scripts/lib/sls.js';
 import { ErrorEnvelopeSchema, type RouteDefinition } from '../../shared/http/route.js';
 import { openApiDocument, ROUTES } from '../../shared/http/routes.js';
-import { insertFixtures, resetShop, testSql, type Fixtures } from '../helpers/db.js';
-import { api, type JsonResponse } from '../helpers/http.js';
 import { bearerFor } from '../helpers/auth.js';
+import { type Fixtures, insertFixtures, resetShop, testSql } from '../helpers/db.js';
+import { api, type JsonResponse } from '../helpers/http.js';
 import { cleanEnv } from './helpers.js';
 
 /**
@@ -50,7 +50,10 @@ beforeAll(async () => {
   document = openApiDocument() as unknown as Document;
   const ssm = await startFakeSsm();
   try {
-    const { code, output } = await runSls(['print', '--format', 'json'], { env: { ...cleanEnv(), ...fakeSsmEnv(ssm.endpoint, true) }, timeoutMs: 60_000 });
+    const { code, output } = await runSls(['print', '--format', 'json'], {
+      env: { ...cleanEnv(), ...fakeSsmEnv(ssm.endpoint, true) },
+      timeoutMs: 60_000,
+    });
     if (code !== 0) throw new Error(output);
     slsFunctions = JSON.parse(output.slice(output.indexOf('{'), output.lastIndexOf('}') + 1)).functions;
   } finally {
@@ -68,7 +71,9 @@ afterAll(async () => {
 describe('OpenAPI document vs serverless.yml and the handlers', () => {
   it('is OpenAPI 3.1 and lists every httpApi route of serverless.yml, under the function that serves it', () => {
     const httpRoutes = Object.entries(slsFunctions).flatMap(([fn, { events }]) =>
-      events.filter((event) => event.httpApi).map((event) => ({ fn, method: event.httpApi!.method.toLowerCase(), path: event.httpApi!.path })),
+      events
+        .filter((event) => event.httpApi)
+        .map((event) => ({ fn, method: event.httpApi!.method.toLowerCase(), path: event.httpApi!.path })),
     );
     expect(httpRoutes.length).toBeGreaterThanOrEqual(9);
     expect(openApiDocument()).toMatchObject({ openapi: '3.1.0', info: { title: 'ecommerce-pipeline' } });
@@ -76,7 +81,9 @@ describe('OpenAPI document vs serverless.yml and the handlers', () => {
       expect(document.paths[path]?.[method]?.operationId, `${method.toUpperCase()} ${path}`).toBe(fn);
     }
     // …and nothing the API does not serve.
-    const documented = Object.entries(document.paths).flatMap(([path, operations]) => Object.keys(operations).map((method) => `${method} ${path}`));
+    const documented = Object.entries(document.paths).flatMap(([path, operations]) =>
+      Object.keys(operations).map((method) => `${method} ${path}`),
+    );
     expect(documented.sort()).toEqual(httpRoutes.map((r) => `${r.method} ${r.path}`).sort());
   });
 
@@ -106,13 +113,25 @@ describe('real answers from serverless-offline match their documented schemas', 
   it('POST /orders: 201, 400, 404, 409', async () => {
     const [customerId] = fixtures.customerIds;
     const auth = { authorization: await bearerFor(customerId!) };
-    const placed = await api('POST', '/orders', { ...auth, body: { customerId, items: [{ productId: fixtures.productIds[0], quantity: 2 }] } });
+    const placed = await api('POST', '/orders', {
+      ...auth,
+      body: { customerId, items: [{ productId: fixtures.productIds[0], quantity: 2 }] },
+    });
     expect(placed.status, JSON.stringify(placed.body)).toBe(201);
     expectDocumented('createOrder', placed);
     expectDocumented('createOrder', await api('POST', '/orders', { ...auth, body: { customerId, items: [] } }));
-    expectDocumented('createOrder', await api('POST', '/orders', { ...auth, body: { customerId, items: [{ productId: 999_999, quantity: 1 }] } }));
-    expectDocumented('createOrder', await api('POST', '/orders', { ...auth, body: { customerId, items: [{ productId: fixtures.productIds[1], quantity: 1000 }] } }));
-    expectDocumented('createOrder', await api('POST', '/orders', { authorization: null, body: { customerId, items: [{ productId: 1, quantity: 1 }] } }));
+    expectDocumented(
+      'createOrder',
+      await api('POST', '/orders', { ...auth, body: { customerId, items: [{ productId: 999_999, quantity: 1 }] } }),
+    );
+    expectDocumented(
+      'createOrder',
+      await api('POST', '/orders', { ...auth, body: { customerId, items: [{ productId: fixtures.productIds[1], quantity: 1000 }] } }),
+    );
+    expectDocumented(
+      'createOrder',
+      await api('POST', '/orders', { authorization: null, body: { customerId, items: [{ productId: 1, quantity: 1 }] } }),
+    );
   });
 
   it('carts: PUT 200, GET 200, checkout 201, GET 404, DELETE 204, PUT 412', async () => {

@@ -2,15 +2,21 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deployPackage, type Call } from '../../scripts/deploy-localstack.js';
+import { type Call, deployPackage } from '../../scripts/deploy-localstack.js';
 import { ROOT } from '../../scripts/lib/env.js';
 import { placeholderFor } from '../../scripts/lib/fake-ssm.js';
-import { BUDGET_BYTES, BUDGET_EXCEPTIONS, formatPackageReport, packageReport, type PackageReport } from '../../scripts/lib/package-report.js';
-import { slsPackage, type PackageRun } from '../../scripts/lib/sls.js';
-import { readZipEntry } from '../../scripts/lib/zip.js';
+import {
+  BUDGET_BYTES,
+  BUDGET_EXCEPTIONS,
+  formatPackageReport,
+  type PackageReport,
+  packageReport,
+} from '../../scripts/lib/package-report.js';
+import { type PackageRun, slsPackage } from '../../scripts/lib/sls.js';
 import { preflight, SECRETS, ssmParameterName } from '../../scripts/lib/stages.js';
-import { runScript } from '../benchmarks/helpers.js';
+import { readZipEntry } from '../../scripts/lib/zip.js';
 import corsPolicy from '../../shared/http/cors-policy.json' with { type: 'json' };
+import { runScript } from '../benchmarks/helpers.js';
 import { cleanEnv, type Resource, type Template } from './helpers.js';
 
 /**
@@ -87,7 +93,9 @@ describe('sls package --stage dev (offline, CloudFormation template)', () => {
 
   it('routes every httpApi event of serverless.yml to its function, and nothing else', () => {
     const expected = Object.entries(functions).flatMap(([name, fn]) =>
-      fn.events.filter((event) => event.httpApi).map((event) => ({ name, routeKey: `${event.httpApi.method.toUpperCase()} ${event.httpApi.path}` })),
+      fn.events
+        .filter((event) => event.httpApi)
+        .map((event) => ({ name, routeKey: `${event.httpApi.method.toUpperCase()} ${event.httpApi.path}` })),
     );
     expect(expected.length).toBeGreaterThanOrEqual(8);
     const routes = resources('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties);
@@ -123,7 +131,9 @@ describe('sls package --stage dev (offline, CloudFormation template)', () => {
 
   it('schedules reconcileTopProducts and runBenchmarks with EventBridge rules (runBenchmarks with its input)', () => {
     const rules = resources('AWS::Events::Rule').map(([, r]) => r.Properties);
-    const scheduled = Object.entries(functions).flatMap(([name, fn]) => fn.events.filter((e) => e.schedule).map((e) => ({ name, schedule: e.schedule })));
+    const scheduled = Object.entries(functions).flatMap(([name, fn]) =>
+      fn.events.filter((e) => e.schedule).map((e) => ({ name, schedule: e.schedule })),
+    );
     expect(scheduled.map((s) => s.name).sort()).toEqual(['reconcileTopProducts', 'runBenchmarks']);
     expect(rules).toHaveLength(scheduled.length);
     for (const { name, schedule } of scheduled) {
@@ -135,7 +145,9 @@ describe('sls package --stage dev (offline, CloudFormation template)', () => {
     const benchmarks = rules.find((r) => r.Targets[0].Arn['Fn::GetAtt'][0] === logicalIdOf('runBenchmarks'))!;
     expect(benchmarks.ScheduleExpression).toBe('rate(1 day)');
     expect(JSON.parse(benchmarks.Targets[0].Input)).toEqual({ scale: 'small', trigger: 'schedule' });
-    expect(rules.find((r) => r.Targets[0].Arn['Fn::GetAtt'][0] === logicalIdOf('reconcileTopProducts'))!.ScheduleExpression).toBe('rate(1 minute)');
+    expect(rules.find((r) => r.Targets[0].Arn['Fn::GetAtt'][0] === logicalIdOf('reconcileTopProducts'))!.ScheduleExpression).toBe(
+      'rate(1 minute)',
+    );
     // EventBridge may invoke exactly the scheduled functions.
     const eventPermissions = resources('AWS::Lambda::Permission').filter(([, p]) => p.Properties.Principal === 'events.amazonaws.com');
     expect(eventPermissions).toHaveLength(scheduled.length);
@@ -249,7 +261,13 @@ describe('npm run deploy:localstack -- --dry-run (on the same package)', () => {
   it('prints every call it would make, in order, and makes none', async () => {
     // Nothing listens on port 1: a call that really went out would fail the run.
     const { code, stdout, stderr } = await runScript('scripts/deploy-localstack.ts', [
-      '--dry-run', '--package', dir, '--endpoint', 'http://127.0.0.1:1', '--architecture', 'x86_64',
+      '--dry-run',
+      '--package',
+      dir,
+      '--endpoint',
+      'http://127.0.0.1:1',
+      '--architecture',
+      'x86_64',
     ]);
     expect(code, stderr).toBe(0);
     const calls = stdout.split('\n').filter((line) => line.startsWith('[dry-run] ') && !line.includes(' calls, none made'));
@@ -265,11 +283,19 @@ describe('npm run deploy:localstack -- --dry-run (on the same package)', () => {
       'CloudFormation.DescribeStacks',
     ]);
     expect(stdout).toContain(`[dry-run] ${operations.length} calls, none made`);
-    expect(calls[1]).toMatch(/StackName="ecommerce-pipeline-dev" TemplateBody=<\d+ characters> Capabilities=\["CAPABILITY_IAM","CAPABILITY_NAMED_IAM","CAPABILITY_AUTO_EXPAND"\]/);
+    expect(calls[1]).toMatch(
+      /StackName="ecommerce-pipeline-dev" TemplateBody=<\d+ characters> Capabilities=\["CAPABILITY_IAM","CAPABILITY_NAMED_IAM","CAPABILITY_AUTO_EXPAND"\]/,
+    );
     for (const fn of report.functions) {
-      expect(stdout).toMatch(new RegExp(`S3\\.PutObject Bucket="<deployment-bucket>" Key="serverless/ecommerce-pipeline/dev/[^"]+/${fn.name}\\.zip" Body=<[\\d.]+ KB from `));
+      expect(stdout).toMatch(
+        new RegExp(
+          `S3\\.PutObject Bucket="<deployment-bucket>" Key="serverless/ecommerce-pipeline/dev/[^"]+/${fn.name}\\.zip" Body=<[\\d.]+ KB from `,
+        ),
+      );
     }
-    expect(stdout).toMatch(/CloudFormation\.UpdateStack StackName="ecommerce-pipeline-dev" TemplateURL="http:\/\/127\.0\.0\.1:1\/<deployment-bucket>\/serverless\/ecommerce-pipeline\/dev\/[^"]+\/compiled-cloudformation-template\.json"/);
+    expect(stdout).toMatch(
+      /CloudFormation\.UpdateStack StackName="ecommerce-pipeline-dev" TemplateURL="http:\/\/127\.0\.0\.1:1\/<deployment-bucket>\/serverless\/ecommerce-pipeline\/dev\/[^"]+\/compiled-cloudformation-template\.json"/,
+    );
   });
 
   it('updates an existing stack without creating it, and accepts "no updates"', async () => {
@@ -277,13 +303,21 @@ describe('npm run deploy:localstack -- --dry-run (on the same package)', () => {
     const api = {
       async call(call: Call) {
         seen.push(call.operation);
-        if (call.operation === 'DescribeStacks') return { Stacks: [{ StackStatus: 'UPDATE_COMPLETE', Outputs: [{ OutputKey: 'HttpApiUrl', OutputValue: 'http://api' }] }] };
+        if (call.operation === 'DescribeStacks')
+          return { Stacks: [{ StackStatus: 'UPDATE_COMPLETE', Outputs: [{ OutputKey: 'HttpApiUrl', OutputValue: 'http://api' }] }] };
         if (call.operation === 'DescribeStackResource') return { StackResourceDetail: { PhysicalResourceId: 'bucket-1' } };
         if (call.operation === 'UpdateStack') throw new Error('No updates are to be performed.');
         return {};
       },
     };
-    const outputs = await deployPackage(api, { packageDir: dir, endpoint: 'http://localstack:4566', region: 'us-east-1', architecture: 'arm64', log: () => {}, pollMs: 1 });
+    const outputs = await deployPackage(api, {
+      packageDir: dir,
+      endpoint: 'http://localstack:4566',
+      region: 'us-east-1',
+      architecture: 'arm64',
+      log: () => {},
+      pollMs: 1,
+    });
     expect(outputs).toEqual({ HttpApiUrl: 'http://api' });
     expect(seen).not.toContain('CreateStack');
     expect(seen.filter((op) => op === 'PutObject')).toHaveLength(report.functions.length + 1);

@@ -37,7 +37,13 @@ describe('stages (serverless.yml params, resolved by osls)', () => {
   it('prod: secrets from SSM /ecommerce-pipeline/prod/*, every other setting its own, whatever the environment says', async () => {
     const { config, ssmRequested } = await print('prod', LOCAL_VALUES);
     expect(ssmRequested.sort()).toEqual(SECRETS.map((s) => ssmParameterName('prod', s.parameter)).sort());
-    expect(config.provider).toMatchObject({ stage: 'prod', runtime: 'nodejs24.x', architecture: 'arm64', memorySize: 1024, logRetentionInDays: 90 });
+    expect(config.provider).toMatchObject({
+      stage: 'prod',
+      runtime: 'nodejs24.x',
+      architecture: 'arm64',
+      memorySize: 1024,
+      logRetentionInDays: 90,
+    });
     expect(config.provider.environment).toMatchObject({
       STAGE: 'prod',
       DATABASE_URL: placeholderFor('/ecommerce-pipeline/prod/database-url'),
@@ -53,7 +59,9 @@ describe('stages (serverless.yml params, resolved by osls)', () => {
     expect(config.provider.environment.CORS_ALLOWED_ORIGINS).not.toContain('localhost');
     expect(config.provider.httpApi.cors.allowedOrigins).toEqual(['https://<your-shop-domain>']);
     // Shipped as it is, prod would be refused: its identity provider and origins are still placeholders.
-    const problems = preflight({ Resources: { Fn: { Type: 'AWS::Lambda::Function', Properties: { Environment: { Variables: config.provider.environment } } } } }).problems;
+    const problems = preflight({
+      Resources: { Fn: { Type: 'AWS::Lambda::Function', Properties: { Environment: { Variables: config.provider.environment } } } },
+    }).problems;
     expect(problems.join('\n')).toMatch(/AUTH_JWKS_URL still contains the placeholder <region>/);
     expect(problems.join('\n')).toMatch(/CORS_ALLOWED_ORIGINS still contains the placeholder <your-shop-domain>/);
   }, 60_000);
@@ -90,7 +98,7 @@ describe('provider.httpApi.cors (scripts/serverless/http-api-cors.cjs)', () => {
     for (const origins of ['', ' , ', null]) expect(await resolved(origins)).toBe(false);
   });
 
-  it('a comma-separated list: trimmed origins and the functions\' CORS policy, never credentials', async () => {
+  it("a comma-separated list: trimmed origins and the functions' CORS policy, never credentials", async () => {
     expect(await resolved(' https://a.example ,https://b.example,')).toEqual({
       allowedOrigins: ['https://a.example', 'https://b.example'],
       allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'If-Match'],
@@ -119,7 +127,14 @@ describe('npm run deploy: pre-flight checks', () => {
   });
 
   it('refuses local values: localhost URLs, the public development secret, no way to verify tokens', () => {
-    const { problems } = preflight(fn({ ...good, DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/shop', AUTH_JWKS_URL: '', AUTH_JWT_SECRET: LOCAL_VALUES.AUTH_JWT_SECRET }));
+    const { problems } = preflight(
+      fn({
+        ...good,
+        DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/shop',
+        AUTH_JWKS_URL: '',
+        AUTH_JWT_SECRET: LOCAL_VALUES.AUTH_JWT_SECRET,
+      }),
+    );
     expect(problems.join('\n')).toMatch(/DATABASE_URL points at this machine/);
     expect(problems.join('\n')).toMatch(/AUTH_JWT_SECRET is the public development secret/);
     expect(preflight(fn({ ...good, AUTH_JWKS_URL: '' })).problems.join('\n')).toMatch(/neither AUTH_JWKS_URL nor AUTH_JWT_SECRET/);

@@ -10,16 +10,22 @@ const lambda = new LambdaClient({
 afterAll(() => lambda.destroy());
 
 async function invoke(functionName: string, payload: unknown) {
-  const result = await lambda.send(
-    new InvokeCommand({ FunctionName: functionName, Payload: Buffer.from(JSON.stringify(payload)) }),
-  );
+  const result = await lambda.send(new InvokeCommand({ FunctionName: functionName, Payload: Buffer.from(JSON.stringify(payload)) }));
   return { functionError: result.FunctionError, payload: JSON.parse(Buffer.from(result.Payload ?? []).toString() || 'null') };
 }
 
 describe('runBenchmarks through the Lambda API (@aws-sdk/client-lambda → serverless-offline :3102)', () => {
   it('runs and returns a benchmark run', async () => {
     // The small scale with tiny explicit row counts (the full small scale is exercised in tests/benchmarks).
-    const sizes = { btreeOrders: [1000], ginProducts: [1000], cacheOrderItems: 2000, cacheProducts: 100, orderProducts: 50, orderCustomers: 50, orderCalls: 20 };
+    const sizes = {
+      btreeOrders: [1000],
+      ginProducts: [1000],
+      cacheOrderItems: 2000,
+      cacheProducts: 100,
+      orderProducts: 50,
+      orderCustomers: 50,
+      orderCalls: 20,
+    };
     const { functionError, payload } = await invoke('ecommerce-pipeline-dev-runBenchmarks', { scale: 'small', sizes });
     expect(functionError).toBeUndefined();
     expect(payload).toMatchObject({ status: 'succeeded', params: { scale: 'small' } });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { insertFixtures, resetShop, testSql, type Fixtures } from '../helpers/db.js';
+import { type Fixtures, insertFixtures, resetShop, testSql } from '../helpers/db.js';
 import { api } from '../helpers/http.js';
 
 const sql = testSql();
@@ -19,10 +19,22 @@ describe('the four functions answer through serverless-offline', () => {
     const [customerId] = fixtures.customerIds;
     const [p1, p2] = fixtures.productIds;
     const created = await api('POST', '/orders', {
-      body: { customerId, items: [{ productId: p1, quantity: 2 }, { productId: p2, quantity: 1 }] },
+      body: {
+        customerId,
+        items: [
+          { productId: p1, quantity: 2 },
+          { productId: p2, quantity: 1 },
+        ],
+      },
     });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
-    expect(created.body).toMatchObject({ customerId, items: [{ productId: p1, quantity: 2 }, { productId: p2, quantity: 1 }] });
+    expect(created.body).toMatchObject({
+      customerId,
+      items: [
+        { productId: p1, quantity: 2 },
+        { productId: p2, quantity: 1 },
+      ],
+    });
     const [stored] = await sql`select total_amount::text as total from orders where order_id = ${created.body.orderId}`;
     expect(created.body.totalAmount).toBe(stored!.total);
 

@@ -73,7 +73,9 @@ export async function postgresControl(port: number): Promise<PostgresControl> {
       isOnline: () => portAnswersPostgres(port),
     };
   } catch {
-    throw new Error(`cannot find how to restart the PostgreSQL server on port ${port} (no native cluster on that port, no compose service)`);
+    throw new Error(
+      `cannot find how to restart the PostgreSQL server on port ${port} (no native cluster on that port, no compose service)`,
+    );
   }
 }
 

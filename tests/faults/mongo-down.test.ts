@@ -1,12 +1,12 @@
 import { execFile } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import net from 'node:net';
 import type { AddressInfo } from 'node:net';
+import net from 'node:net';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../../scripts/lib/env.js';
 import { bearerFor } from '../helpers/auth.js';
-import { insertFixtures, resetShop, testSql, type Fixtures } from '../helpers/db.js';
+import { type Fixtures, insertFixtures, resetShop, testSql } from '../helpers/db.js';
 import { httpEvent, lambdaContext } from '../helpers/lambda.js';
 import { sleep } from './helpers.js';
 
@@ -82,22 +82,48 @@ afterAll(async () => {
 }, 60_000);
 
 const cart = (method: string, suffix = '', extra: object = {}) =>
-  httpEvent({ method, path: `/carts/${X}${suffix}`, routeKey: `${method} /carts/{customerId}${suffix}`, pathParameters: { customerId: String(X) }, authorization: tokenX, ...extra });
+  httpEvent({
+    method,
+    path: `/carts/${X}${suffix}`,
+    routeKey: `${method} /carts/{customerId}${suffix}`,
+    pathParameters: { customerId: String(X) },
+    authorization: tokenX,
+    ...extra,
+  });
 
-async function call(handler: (typeof saveCart), event: ReturnType<typeof httpEvent>, name: string) {
+async function call(handler: typeof saveCart, event: ReturnType<typeof httpEvent>, name: string) {
   const started = performance.now();
   const response = await handler(event, lambdaContext(name));
-  return { status: response.statusCode ?? 0, headers: response.headers ?? {}, body: response.body ? JSON.parse(String(response.body)) : undefined, ms: performance.now() - started };
+  return {
+    status: response.statusCode ?? 0,
+    headers: response.headers ?? {},
+    body: response.body ? JSON.parse(String(response.body)) : undefined,
+    ms: performance.now() - started,
+  };
 }
 
 const cartCalls = [
   () => call(getCart, cart('GET'), 'getCart'),
-  () => call(saveCart, cart('PUT', '', { body: { items: [{ productId: fx.productIds[2], quantity: 9 }], note: 'written during the outage' } }), 'saveCart'),
+  () =>
+    call(
+      saveCart,
+      cart('PUT', '', { body: { items: [{ productId: fx.productIds[2], quantity: 9 }], note: 'written during the outage' } }),
+      'saveCart',
+    ),
   () => call(checkoutCart, cart('POST', '/checkout'), 'checkoutCart'),
   () => call(deleteCart, cart('DELETE'), 'deleteCart'),
 ];
 const order = (quantity = 1) =>
-  call(createOrder, httpEvent({ method: 'POST', path: '/orders', body: { customerId: O, items: [{ productId: fx.productIds[0], quantity }] }, authorization: tokenO }), 'createOrder');
+  call(
+    createOrder,
+    httpEvent({
+      method: 'POST',
+      path: '/orders',
+      body: { customerId: O, items: [{ productId: fx.productIds[0], quantity }] },
+      authorization: tokenO,
+    }),
+    'createOrder',
+  );
 
 async function orderCount(customerId: number): Promise<number> {
   const [row] = await sql<Array<{ n: number }>>`select count(*)::int as n from orders where customer_id = ${customerId}`;
@@ -108,7 +134,11 @@ describe('MongoDB stopped under a mixed stream', () => {
   it('carts 503 + Retry-After, orders 201 concurrently; nothing from the outage lands later; recovery', async () => {
     let before: any;
     if (ownInstance) {
-      const saved = await call(saveCart, cart('PUT', '', { body: { items: [{ productId: fx.productIds[1], quantity: 2, attributes: { size: 'L' } }], note: 'before' } }), 'saveCart');
+      const saved = await call(
+        saveCart,
+        cart('PUT', '', { body: { items: [{ productId: fx.productIds[1], quantity: 2, attributes: { size: 'L' } }], note: 'before' } }),
+        'saveCart',
+      );
       expect(saved.status).toBe(200);
       before = saved.body;
       expect((await call(getCart, cart('GET'), 'getCart')).status).toBe(200); // warm: a connected client

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { bearerFor } from '../helpers/auth.js';
-import { insertFixtures, resetShop, testSql, type Fixtures } from '../helpers/db.js';
+import { type Fixtures, insertFixtures, resetShop, testSql } from '../helpers/db.js';
 import { orphanOrders } from '../orders/helpers.js';
-import { postgresControl, sleep, waitForPostgres, waitForQuietServer, type PostgresControl } from './helpers.js';
+import { type PostgresControl, postgresControl, sleep, waitForPostgres, waitForQuietServer } from './helpers.js';
 
 /**
  * PostgreSQL restarted in the middle of a stream of orders, through the serverless-offline the suite
@@ -138,7 +138,9 @@ describe('PostgreSQL restarted during a stream of orders (through serverless-off
     const firstUnavailable = unavailable.reduce((min, s) => Math.min(min, s.startedAt), Infinity);
     const lastUnavailable = unavailable.reduce((max, s) => Math.max(max, end(s)), 0);
     // Recovery: the first 201 completed after the server accepted connections again and after the last 503.
-    const firstAfter = sent.filter((s) => s.status === 201 && end(s) >= Math.max(onlineAt, lastUnavailable)).sort((a, b) => end(a) - end(b))[0];
+    const firstAfter = sent
+      .filter((s) => s.status === 201 && end(s) >= Math.max(onlineAt, lastUnavailable))
+      .sort((a, b) => end(a) - end(b))[0];
     // A coarse timeline for the log: per 250 ms, the answers that completed in it (2 = 201, 5 = 503, x = other).
     const timeline = Array.from({ length: Math.ceil(Math.max(...sent.map(end)) / 250) }, (_, i) =>
       sent
@@ -161,7 +163,9 @@ describe('PostgreSQL restarted during a stream of orders (through serverless-off
       maxLatencyMs: Math.round(maxLatency),
       p50LatencyMs: Math.round([...sent.map((s) => s.ms)].sort((a, b) => a - b)[Math.floor(sent.length / 2)]!),
     };
-    console.info(`[pg restart] ${control.describe}: ${JSON.stringify(summary)}\n[pg restart] timeline (250 ms buckets, stop at ${Math.round(stoppedAt)} ms, back at ${Math.round(onlineAt)} ms): ${timeline}`);
+    console.info(
+      `[pg restart] ${control.describe}: ${JSON.stringify(summary)}\n[pg restart] timeline (250 ms buckets, stop at ${Math.round(stoppedAt)} ms, back at ${Math.round(onlineAt)} ms): ${timeline}`,
+    );
 
     for (const s of sent) {
       const label = `${s.key} at ${Math.round(s.startedAt)} ms: ${s.status} ${JSON.stringify(s.body)?.slice(0, 200)}`;
@@ -173,16 +177,29 @@ describe('PostgreSQL restarted during a stream of orders (through serverless-off
       }
     }
     expect(unavailable.length, 'the outage was observed').toBeGreaterThan(0);
-    expect(sent.some((s) => s.status === 201 && s.startedAt + s.ms < stoppedAt), 'orders before the outage').toBe(true);
+    expect(
+      sent.some((s) => s.status === 201 && s.startedAt + s.ms < stoppedAt),
+      'orders before the outage',
+    ).toBe(true);
     expect(firstAfter, 'an order placed after the restart').toBeDefined();
     expect(summary.recoveryMsAfterServerBack!, 'recovered within a few seconds of PostgreSQL accepting connections').toBeLessThan(5_000);
     for (let client = 0; client < CLIENTS; client++) {
-      expect(sent.filter((s) => s.client === client && s.startedAt >= onlineAt && s.status === 201).length, `client ${client} after the restart`).toBeGreaterThanOrEqual(5);
+      expect(
+        sent.filter((s) => s.client === client && s.startedAt >= onlineAt && s.status === 201).length,
+        `client ${client} after the restart`,
+      ).toBeGreaterThanOrEqual(5);
     }
 
     // --- what the database holds -------------------------------------------------------------------
     const created = sent.filter((s) => s.status === 201);
-    const stored = await sql<Array<{ orderId: number; customerId: number; total: string; items: Array<{ productId: number; quantity: number; unitPrice: string }> }>>`
+    const stored = await sql<
+      Array<{
+        orderId: number;
+        customerId: number;
+        total: string;
+        items: Array<{ productId: number; quantity: number; unitPrice: string }>;
+      }>
+    >`
       select o.order_id as "orderId", o.customer_id as "customerId", o.total_amount::text as total,
              json_agg(json_build_object('productId', i.product_id, 'quantity', i.quantity, 'unitPrice', i.unit_price::text) order by i.product_id) as items
       from orders o join order_items i using (order_id)
@@ -219,7 +236,9 @@ describe('PostgreSQL restarted during a stream of orders (through serverless-off
 
   it('statements in flight when the server stopped do not fail the first orders after it is back, on the same warm workers', async () => {
     // Warm one createOrder worker per client (concurrent calls each get a worker of their own).
-    const warm = await Promise.all(Array.from({ length: CLIENTS }, (_, client) => post(client, `inflight-warm-${client}`, performance.now())));
+    const warm = await Promise.all(
+      Array.from({ length: CLIENTS }, (_, client) => post(client, `inflight-warm-${client}`, performance.now())),
+    );
     expect(warm.map((s) => s.status)).toEqual(Array(CLIENTS).fill(201));
     await waitForQuietServer(sql, DATABASE, 20_000);
 
@@ -269,8 +288,13 @@ describe('PostgreSQL restarted during a stream of orders (through serverless-off
     const idleTimeoutMs = Number(process.env.DATABASE_IDLE_TIMEOUT_SECONDS ?? 20) * 1000;
     for (const round of [1, 2]) {
       if (round === 2) await sleep(idleTimeoutMs + 1_500);
-      const after = await Promise.all(Array.from({ length: CLIENTS }, (_, client) => post(client, `inflight-after-${round}-${client}`, performance.now())));
-      expect(after.map((s) => `${s.status} ${s.status === 201 ? '' : JSON.stringify(s.body)}`), `round ${round} after the restart`).toEqual(Array(CLIENTS).fill('201 '));
+      const after = await Promise.all(
+        Array.from({ length: CLIENTS }, (_, client) => post(client, `inflight-after-${round}-${client}`, performance.now())),
+      );
+      expect(
+        after.map((s) => `${s.status} ${s.status === 201 ? '' : JSON.stringify(s.body)}`),
+        `round ${round} after the restart`,
+      ).toEqual(Array(CLIENTS).fill('201 '));
     }
   }, 120_000);
 });

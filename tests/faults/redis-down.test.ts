@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startGateway, type Gateway } from '../../tools/upstash-gateway/gateway.js';
+import { type Gateway, startGateway } from '../../tools/upstash-gateway/gateway.js';
 import { bearerFor } from '../helpers/auth.js';
-import { insertFixtures, resetShop, testSql, type Fixtures } from '../helpers/db.js';
+import { type Fixtures, insertFixtures, resetShop, testSql } from '../helpers/db.js';
 import { httpEvent, lambdaContext } from '../helpers/lambda.js';
 import { groundTruth } from '../products/helpers.js';
 
@@ -42,7 +42,10 @@ afterAll(async () => {
     const redis = getRedis();
     let cursor: string | number = '0';
     do {
-      const [next, keys]: [string | number, string[]] = await redis.scan(cursor, { match: `${process.env.CACHE_NAMESPACE}:*`, count: 1000 });
+      const [next, keys]: [string | number, string[]] = await redis.scan(cursor, {
+        match: `${process.env.CACHE_NAMESPACE}:*`,
+        count: 1000,
+      });
       cursor = next;
       if (keys.length > 0) await redis.del(...keys);
     } while (String(cursor) !== '0');
@@ -55,14 +58,27 @@ afterAll(async () => {
 
 async function top(query: Record<string, string>) {
   const started = performance.now();
-  const response = await getTopProducts(httpEvent({ method: 'GET', path: '/products/top', query, authorization: null }), lambdaContext('getTopProducts'));
-  return { status: response.statusCode, cache: response.headers?.['X-Cache'] as string | undefined, body: JSON.parse(String(response.body)), ms: performance.now() - started };
+  const response = await getTopProducts(
+    httpEvent({ method: 'GET', path: '/products/top', query, authorization: null }),
+    lambdaContext('getTopProducts'),
+  );
+  return {
+    status: response.statusCode,
+    cache: response.headers?.['X-Cache'] as string | undefined,
+    body: JSON.parse(String(response.body)),
+    ms: performance.now() - started,
+  };
 }
 
 async function order(customerId: number, productId: number, quantity: number) {
   const started = performance.now();
   const response = await createOrder(
-    httpEvent({ method: 'POST', path: '/orders', body: { customerId, items: [{ productId, quantity }] }, authorization: await bearerFor(customerId) }),
+    httpEvent({
+      method: 'POST',
+      path: '/orders',
+      body: { customerId, items: [{ productId, quantity }] },
+      authorization: await bearerFor(customerId),
+    }),
     lambdaContext('createOrder'),
   );
   return { status: response.statusCode, body: JSON.parse(String(response.body)), ms: performance.now() - started };
@@ -96,7 +112,9 @@ describe('the Redis REST endpoint stopped', () => {
       const answer = await top(query);
       expect(answer.status).toBe(200);
       expect(answer.cache).toBe('BYPASS');
-      expect(answer.body.products).toEqual(await groundTruth(sql, Number(query.limit), query.days === undefined ? undefined : Number(query.days)));
+      expect(answer.body.products).toEqual(
+        await groundTruth(sql, Number(query.limit), query.days === undefined ? undefined : Number(query.days)),
+      );
       expect(answer.ms, `GET /products/top took ${answer.ms} ms with the cache down`).toBeLessThan(1_000);
     }
   });

@@ -1,9 +1,9 @@
-import net from 'node:net';
 import type { AddressInfo } from 'node:net';
+import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { insertFixtures, resetShop, testSql, type Fixtures } from '../helpers/db.js';
 import { bearerFor } from '../helpers/auth.js';
+import { type Fixtures, insertFixtures, resetShop, testSql } from '../helpers/db.js';
 import { httpEvent, lambdaContext } from '../helpers/lambda.js';
 
 /**
@@ -110,7 +110,10 @@ async function handlersWith(env: Record<string, string>) {
   };
   const { closeSql } = await import('../../shared/clients/postgres.js');
   const { closeMongo } = await import('../../shared/clients/mongo.js');
-  cleanups.push(() => closeSql(), () => closeMongo());
+  cleanups.push(
+    () => closeSql(),
+    () => closeMongo(),
+  );
   return modules;
 }
 
@@ -127,9 +130,19 @@ async function timed<T>(action: () => Promise<T>): Promise<{ result: T; ms: numb
 }
 
 const orderEvent = async () =>
-  httpEvent({ method: 'POST', path: '/orders', body: { customerId: fx.customerIds[0], items: [{ productId: fx.productIds[0], quantity: 1 }] }, authorization: await bearerFor(fx.customerIds[0]!) });
+  httpEvent({
+    method: 'POST',
+    path: '/orders',
+    body: { customerId: fx.customerIds[0], items: [{ productId: fx.productIds[0], quantity: 1 }] },
+    authorization: await bearerFor(fx.customerIds[0]!),
+  });
 const cartEvent = async () =>
-  httpEvent({ method: 'GET', path: `/carts/${fx.customerIds[0]}`, pathParameters: { customerId: String(fx.customerIds[0]) }, authorization: await bearerFor(fx.customerIds[0]!) });
+  httpEvent({
+    method: 'GET',
+    path: `/carts/${fx.customerIds[0]}`,
+    pathParameters: { customerId: String(fx.customerIds[0]) },
+    authorization: await bearerFor(fx.customerIds[0]!),
+  });
 const topEvent = () => httpEvent({ method: 'GET', path: '/products/top', query: { limit: '3' }, authorization: null });
 const body = (response: { body?: string }) => JSON.parse(String(response.body));
 
@@ -142,7 +155,10 @@ function contextWithRemaining(ms: number) {
 describe('a hung dependency is bounded by its timeout', () => {
   it('PostgreSQL: 503 DATABASE_UNAVAILABLE after the connect timeout (1 s here), not the Lambda timeout', async () => {
     const hole = await newHole();
-    const { createOrder } = await handlersWith({ DATABASE_URL: hole.url('postgres', '/shop_test').replace('://', '://postgres@'), DATABASE_CONNECT_TIMEOUT_SECONDS: '1' });
+    const { createOrder } = await handlersWith({
+      DATABASE_URL: hole.url('postgres', '/shop_test').replace('://', '://postgres@'),
+      DATABASE_CONNECT_TIMEOUT_SECONDS: '1',
+    });
     const { result, ms } = await timed(async () => createOrder(await orderEvent(), lambdaContext('createOrder')));
     expect(result.statusCode, String(result.body)).toBe(503);
     expect(body(result).error.code).toBe('DATABASE_UNAVAILABLE');
@@ -166,7 +182,10 @@ describe('a hung dependency is bounded by its timeout', () => {
 
   it('Redis REST: top products BYPASS after the cache timeout, and orders are placed', async () => {
     const hole = await newHole();
-    const { getTopProducts, createOrder } = await handlersWith({ UPSTASH_REDIS_REST_URL: hole.url('http'), CACHE_NAMESPACE: 'ecommerce-pipeline:test-faults-timeouts' });
+    const { getTopProducts, createOrder } = await handlersWith({
+      UPSTASH_REDIS_REST_URL: hole.url('http'),
+      CACHE_NAMESPACE: 'ecommerce-pipeline:test-faults-timeouts',
+    });
     const topAnswer = await timed(() => getTopProducts(topEvent(), lambdaContext('getTopProducts')));
     expect(topAnswer.result.statusCode).toBe(200);
     expect(topAnswer.result.headers?.['X-Cache']).toBe('BYPASS');
@@ -181,7 +200,10 @@ describe('a hung dependency is bounded by its timeout', () => {
   it('the backstop: whatever still hangs is answered 503 TIMEOUT before the Lambda timeout', async () => {
     const hole = await newHole();
     // A connect timeout longer than the function's remaining time: only the backstop can answer.
-    const { createOrder } = await handlersWith({ DATABASE_URL: hole.url('postgres', '/shop_test').replace('://', '://postgres@'), DATABASE_CONNECT_TIMEOUT_SECONDS: '30' });
+    const { createOrder } = await handlersWith({
+      DATABASE_URL: hole.url('postgres', '/shop_test').replace('://', '://postgres@'),
+      DATABASE_CONNECT_TIMEOUT_SECONDS: '30',
+    });
     const context = contextWithRemaining(2_500);
     const { result, ms } = await timed(async () => createOrder(await orderEvent(), context));
     expect(result.statusCode, String(result.body)).toBe(503);
@@ -221,7 +243,10 @@ describe('a hung dependency is bounded by its timeout', () => {
     viaProxy.port = String(proxy.port);
     // The default pool (2 connections): both are established, then both freeze.
     const { createOrder } = await handlersWith({ DATABASE_URL: viaProxy.toString() });
-    const warm = await Promise.all([createOrder(await orderEvent(), lambdaContext('createOrder')), createOrder(await orderEvent(), lambdaContext('createOrder'))]);
+    const warm = await Promise.all([
+      createOrder(await orderEvent(), lambdaContext('createOrder')),
+      createOrder(await orderEvent(), lambdaContext('createOrder')),
+    ]);
     expect(warm.map((response) => response.statusCode)).toEqual([201, 201]);
 
     proxy.freeze();
@@ -240,10 +265,18 @@ describe('a hung dependency is bounded by its timeout', () => {
     const hole = await newHole();
     const [product] = await sql<[{ id: number }]>`
       insert into products (name, price, stock_quantity, metadata) values ('Black-hole stock', 5.00, 100000, '{}') returning product_id as id`;
-    const { getTopProducts, createOrder } = await handlersWith({ UPSTASH_REDIS_REST_URL: hole.url('http'), CACHE_NAMESPACE: 'ecommerce-pipeline:test-faults-redis-sockets' });
+    const { getTopProducts, createOrder } = await handlersWith({
+      UPSTASH_REDIS_REST_URL: hole.url('http'),
+      CACHE_NAMESPACE: 'ecommerce-pipeline:test-faults-redis-sockets',
+    });
     const token = await bearerFor(fx.customerIds[0]!);
     const order = () =>
-      httpEvent({ method: 'POST', path: '/orders', body: { customerId: fx.customerIds[0], items: [{ productId: product!.id, quantity: 1 }] }, authorization: token });
+      httpEvent({
+        method: 'POST',
+        path: '/orders',
+        body: { customerId: fx.customerIds[0], items: [{ productId: product!.id, quantity: 1 }] },
+        authorization: token,
+      });
 
     let maxOpen = 0;
     const sampler = setInterval(() => (maxOpen = Math.max(maxOpen, hole.open())), 10);
@@ -256,7 +289,10 @@ describe('a hung dependency is bounded by its timeout', () => {
         Array.from({ length: 6 }, async () => {
           while (next < 1_000) {
             const n = next++;
-            const response = n % 2 === 0 ? await createOrder(order(), lambdaContext('createOrder')) : await getTopProducts(topEvent(), lambdaContext('getTopProducts'));
+            const response =
+              n % 2 === 0
+                ? await createOrder(order(), lambdaContext('createOrder'))
+                : await getTopProducts(topEvent(), lambdaContext('getTopProducts'));
             const key = `${n % 2 === 0 ? 'order' : 'top'} ${response.statusCode}${response.headers?.['X-Cache'] ? ` ${String(response.headers['X-Cache'])}` : ''}`;
             statuses.set(key, (statuses.get(key) ?? 0) + 1);
             maxOpen = Math.max(maxOpen, hole.open());
@@ -267,7 +303,9 @@ describe('a hung dependency is bounded by its timeout', () => {
       clearInterval(sampler);
     }
     await sleep(200);
-    console.info(`[redis black hole] 1,000 requests in ${Math.round(performance.now() - started)} ms: ${JSON.stringify(Object.fromEntries(statuses))}; sockets accepted ${hole.connections()}, at most ${maxOpen} open, ${hole.open()} open at the end`);
+    console.info(
+      `[redis black hole] 1,000 requests in ${Math.round(performance.now() - started)} ms: ${JSON.stringify(Object.fromEntries(statuses))}; sockets accepted ${hole.connections()}, at most ${maxOpen} open, ${hole.open()} open at the end`,
+    );
     expect(Object.fromEntries(statuses)).toEqual({ 'order 201': 500, 'top 200 BYPASS': 500 });
     expect(maxOpen).toBeLessThanOrEqual(10);
     expect(hole.open()).toBeLessThanOrEqual(10);

@@ -4,8 +4,8 @@ import { handler as getCart } from '../../functions/getCart.js';
 import { closeMongo, getMongoClient } from '../../shared/clients/mongo.js';
 import { applicationName, closeSql, getSql } from '../../shared/clients/postgres.js';
 import { getConfig } from '../../shared/config.js';
-import { httpEvent, lambdaContext } from '../helpers/lambda.js';
 import { resetShop, testSql } from '../helpers/db.js';
+import { httpEvent, lambdaContext } from '../helpers/lambda.js';
 
 const sql = testSql();
 

@@ -5,9 +5,9 @@
 import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AppError } from '../../shared/errors.js';
 import { logger } from '../../shared/logger.js';
-import { createOrder, type CreateOrderInput, type CreateOrderResult } from '../../shared/orders/create-order.js';
-import { insertFixtures, resetShop, testSql, type Fixtures } from '../helpers/db.js';
-import { dbState, orphanOrders, ordersPool, randomInt, seededRandom, setProduct, shuffle } from './helpers.js';
+import { type CreateOrderInput, type CreateOrderResult, createOrder } from '../../shared/orders/create-order.js';
+import { type Fixtures, insertFixtures, resetShop, testSql } from '../helpers/db.js';
+import { dbState, ordersPool, orphanOrders, randomInt, seededRandom, setProduct, shuffle } from './helpers.js';
 
 const sql = testSql();
 const pool = ordersPool(20);
@@ -31,7 +31,8 @@ const attempt = (input: CreateOrderInput, idempotencyKey?: string): Promise<Outc
     (error: unknown) => ({ ok: false, error }),
   );
 
-const code = (outcome: Outcome) => (outcome.ok ? 'CREATED' : outcome.error instanceof AppError ? outcome.error.code : String(outcome.error));
+const code = (outcome: Outcome) =>
+  outcome.ok ? 'CREATED' : outcome.error instanceof AppError ? outcome.error.code : String(outcome.error);
 
 function tally(outcomes: Outcome[]): Record<string, number> {
   const counts: Record<string, number> = {};
@@ -102,7 +103,8 @@ describe('createOrder under concurrency', () => {
           }));
           const outcome = await attempt({ customerId: fx.customerIds[worker]!, items: shuffle(random, items) });
           if (outcome.ok) created.push(outcome.result.order.orderId);
-          else if (outcome.error instanceof AppError && outcome.error.status < 500) rejected[outcome.error.code] = (rejected[outcome.error.code] ?? 0) + 1;
+          else if (outcome.error instanceof AppError && outcome.error.status < 500)
+            rejected[outcome.error.code] = (rejected[outcome.error.code] ?? 0) + 1;
           else failures.push(outcome.error);
         }
       }),
@@ -111,7 +113,10 @@ describe('createOrder under concurrency', () => {
     info.mockRestore();
     expect(retries, `seed ${seed}`).toEqual([]);
     expect(failures, `seed ${seed}`).toEqual([]);
-    expect(Object.keys(rejected).filter((c) => c !== 'INSUFFICIENT_STOCK'), `seed ${seed}`).toEqual([]);
+    expect(
+      Object.keys(rejected).filter((c) => c !== 'INSUFFICIENT_STOCK'),
+      `seed ${seed}`,
+    ).toEqual([]);
     expect(created.length + (rejected.INSUFFICIENT_STOCK ?? 0)).toBe(400);
     expect(created.length).toBeGreaterThan(0);
 
@@ -129,7 +134,13 @@ describe('createOrder under concurrency', () => {
   });
 
   it('the same Idempotency-Key sent 50 times concurrently: one order, 50 identical answers', async () => {
-    const input = { customerId: fx.customerIds[0]!, items: [{ productId: fx.productIds[3]!, quantity: 2 }, { productId: fx.productIds[1]!, quantity: 1 }] };
+    const input = {
+      customerId: fx.customerIds[0]!,
+      items: [
+        { productId: fx.productIds[3]!, quantity: 2 },
+        { productId: fx.productIds[1]!, quantity: 1 },
+      ],
+    };
     // All 20 pooled statements start (and take their snapshots) before any of them can commit.
     const outcomes = await whileLocked([fx.productIds[1]!], 20, () => Array.from({ length: 50 }, () => attempt(input, 'checkout-7f3a')));
     expect(tally(outcomes)).toEqual({ CREATED: 50 });
@@ -174,7 +185,9 @@ describe('createOrder under concurrency', () => {
     await setProduct(sql, fx.productIds[2]!, { stock: 0 });
     const before = await dbState(sql);
     const outcomes = await Promise.all(
-      Array.from({ length: 20 }, () => attempt({ customerId: fx.customerIds[2]!, items: [{ productId: fx.productIds[2]!, quantity: 1 }] }, 'doomed')),
+      Array.from({ length: 20 }, () =>
+        attempt({ customerId: fx.customerIds[2]!, items: [{ productId: fx.productIds[2]!, quantity: 1 }] }, 'doomed'),
+      ),
     );
     expect(tally(outcomes)).toEqual({ INSUFFICIENT_STOCK: 20 });
     expect(await dbState(sql)).toEqual(before);
@@ -200,7 +213,13 @@ describe('createOrder under concurrency', () => {
         await tx`select 1 from products where product_id = ${p1} for update`;
       });
       await holds;
-      const order = createOrder(victimPool, { customerId: fx.customerIds[0]!, items: [{ productId: p2, quantity: 1 }, { productId: p1, quantity: 1 }] });
+      const order = createOrder(victimPool, {
+        customerId: fx.customerIds[0]!,
+        items: [
+          { productId: p2, quantity: 1 },
+          { productId: p1, quantity: 1 },
+        ],
+      });
       for (let i = 0; i < 200 && (await lockWaiters()) === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
       orderIsWaiting();
       await other;

@@ -4,10 +4,10 @@
  */
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { AppError } from '../../shared/errors.js';
-import { createOrder, type CreateOrderInput } from '../../shared/orders/create-order.js';
+import { type CreateOrderInput, createOrder } from '../../shared/orders/create-order.js';
 import { purgeExpiredIdempotencyKeys } from '../../shared/orders/idempotency.js';
 import { IDEMPOTENCY_KEY_TTL_SECONDS } from '../../shared/orders/rules.js';
-import { insertFixtures, resetShop, testSql, type Fixtures } from '../helpers/db.js';
+import { type Fixtures, insertFixtures, resetShop, testSql } from '../helpers/db.js';
 import { dbState, expectUnchanged, setProduct } from './helpers.js';
 
 const sql = testSql();
@@ -98,14 +98,26 @@ describe('createOrder: the transaction', () => {
     const error = await expectUnchanged(sql, () =>
       rejection(createOrder(sql, { customerId: customer, items: [{ productId: p[0]!, quantity: 1 }] })),
     );
-    expect(error).toMatchObject({ status: 409, code: 'INSUFFICIENT_STOCK', details: { products: [{ productId: p[0], requested: 1, available: 0 }] } });
+    expect(error).toMatchObject({
+      status: 409,
+      code: 'INSUFFICIENT_STOCK',
+      details: { products: [{ productId: p[0], requested: 1, available: 0 }] },
+    });
   });
 });
 
 describe('createOrder: every error leaves the database unchanged', () => {
   it('404 CUSTOMER_NOT_FOUND (checked before products)', async () => {
     const error = await expectUnchanged(sql, () =>
-      rejection(createOrder(sql, { customerId: 999_999, items: [{ productId: 123_456, quantity: 1 }, { productId: p[0]!, quantity: 1 }] })),
+      rejection(
+        createOrder(sql, {
+          customerId: 999_999,
+          items: [
+            { productId: 123_456, quantity: 1 },
+            { productId: p[0]!, quantity: 1 },
+          ],
+        }),
+      ),
     );
     expect(error).toMatchObject({ status: 404, code: 'CUSTOMER_NOT_FOUND', details: { customerId: 999_999 } });
   });
@@ -186,7 +198,8 @@ describe('createOrder: idempotency keys', () => {
     const again = await expectUnchanged(sql, () => createOrder(sql, input(), { idempotencyKey: 'order-1' }));
     expect(again).toEqual({ order: first.order, replayed: true });
     expect(JSON.stringify(again.order)).toBe(JSON.stringify(first.order));
-    const [key] = await sql`select order_id, extract(epoch from expires_at - created_at)::int as ttl from idempotency_keys where idempotency_key = 'order-1'`;
+    const [key] =
+      await sql`select order_id, extract(epoch from expires_at - created_at)::int as ttl from idempotency_keys where idempotency_key = 'order-1'`;
     expect(key!.order_id).toBe(first.order.orderId);
     expect(key!.ttl).toBe(IDEMPOTENCY_KEY_TTL_SECONDS);
     expect(IDEMPOTENCY_KEY_TTL_SECONDS).toBe(86_400);

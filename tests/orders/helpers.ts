@@ -1,8 +1,8 @@
 import postgres from 'postgres';
 import { expect } from 'vitest';
+import { Rng } from '../../scripts/db/seed-random.js';
 import { postgresOptions, type Sql } from '../../shared/clients/postgres.js';
 import { parseConfig } from '../../shared/config.js';
-import { Rng } from '../../scripts/db/seed-random.js';
 
 /** A pool on the test database sized for concurrency tests (in-process createOrder calls). */
 export function ordersPool(max: number, connection: Record<string, string> = {}): Sql {

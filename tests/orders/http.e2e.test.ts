@@ -3,7 +3,7 @@
  * status codes, bodies, headers, and the database left unchanged by every error.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { insertFixtures, resetShop, testSql, type Fixtures } from '../helpers/db.js';
+import { type Fixtures, insertFixtures, resetShop, testSql } from '../helpers/db.js';
 import { api, type JsonResponse } from '../helpers/http.js';
 import { dbState, expectUnchanged, orphanOrders, setProduct } from './helpers.js';
 
@@ -30,7 +30,9 @@ afterAll(async () => {
 function expectError(response: JsonResponse, status: number, code: string) {
   expect(response.status).toBe(status);
   expect(response.headers.get('content-type')).toMatch(/application\/json/);
-  expect(response.body).toEqual({ error: { code, message: expect.any(String), ...(response.body.error.details ? { details: expect.anything() } : {}) } });
+  expect(response.body).toEqual({
+    error: { code, message: expect.any(String), ...(response.body.error.details ? { details: expect.anything() } : {}) },
+  });
 }
 
 describe('POST /orders (serverless-offline)', () => {
@@ -112,14 +114,23 @@ describe('POST /orders (serverless-offline)', () => {
 
   describe('errors leave the database unchanged', () => {
     it('404 CUSTOMER_NOT_FOUND', async () => {
-      const response = await expectUnchanged(sql, () => post({ customerId: 987_654, items: [{ productId: fx.productIds[0]!, quantity: 1 }] }));
+      const response = await expectUnchanged(sql, () =>
+        post({ customerId: 987_654, items: [{ productId: fx.productIds[0]!, quantity: 1 }] }),
+      );
       expectError(response, 404, 'CUSTOMER_NOT_FOUND');
       expect(response.body.error.details).toEqual({ customerId: 987_654 });
     });
 
     it('404 PRODUCT_NOT_FOUND listing the missing ids', async () => {
       const response = await expectUnchanged(sql, () =>
-        post({ customerId, items: [{ productId: 888_002, quantity: 1 }, { productId: fx.productIds[0]!, quantity: 1 }, { productId: 888_001, quantity: 2 }] }),
+        post({
+          customerId,
+          items: [
+            { productId: 888_002, quantity: 1 },
+            { productId: fx.productIds[0]!, quantity: 1 },
+            { productId: 888_001, quantity: 2 },
+          ],
+        }),
       );
       expectError(response, 404, 'PRODUCT_NOT_FOUND');
       expect(response.body.error.details).toEqual({ productIds: [888_001, 888_002] });
@@ -129,7 +140,14 @@ describe('POST /orders (serverless-offline)', () => {
       const [p1, p2] = fx.productIds as [number, number];
       await setProduct(sql, p2, { stock: 1 });
       const response = await expectUnchanged(sql, () =>
-        post({ customerId, items: [{ productId: p2, quantity: 1 }, { productId: p1, quantity: 21 }, { productId: p2, quantity: 1 }] }),
+        post({
+          customerId,
+          items: [
+            { productId: p2, quantity: 1 },
+            { productId: p1, quantity: 21 },
+            { productId: p2, quantity: 1 },
+          ],
+        }),
       );
       expectError(response, 409, 'INSUFFICIENT_STOCK');
       expect(response.body.error.details).toEqual({
@@ -147,16 +165,31 @@ describe('POST /orders (serverless-offline)', () => {
       ['customerId 0', () => ({ ...valid(), customerId: 0 }), ['body.customerId']],
       ['customerId above 2^31-1', () => ({ ...valid(), customerId: 2_147_483_648 }), ['body.customerId']],
       ['no items', () => ({ customerId, items: [] }), ['body.items']],
-      ['51 items', () => ({ customerId, items: Array.from({ length: 51 }, () => ({ productId: fx.productIds[0]!, quantity: 1 })) }), ['body.items']],
+      [
+        '51 items',
+        () => ({ customerId, items: Array.from({ length: 51 }, () => ({ productId: fx.productIds[0]!, quantity: 1 })) }),
+        ['body.items'],
+      ],
       ['quantity 0', () => ({ customerId, items: [{ productId: fx.productIds[0]!, quantity: 0 }] }), ['body.items.0.quantity']],
       ['quantity 1001', () => ({ customerId, items: [{ productId: fx.productIds[0]!, quantity: 1001 }] }), ['body.items.0.quantity']],
       ['quantity 1.5', () => ({ customerId, items: [{ productId: fx.productIds[0]!, quantity: 1.5 }] }), ['body.items.0.quantity']],
       ['negative productId', () => ({ customerId, items: [{ productId: -3, quantity: 1 }] }), ['body.items.0.productId']],
-      ['a client-sent price', () => ({ customerId, items: [{ productId: fx.productIds[0]!, quantity: 1, price: '0.01' }] }), ['body.items.0.price']],
+      [
+        'a client-sent price',
+        () => ({ customerId, items: [{ productId: fx.productIds[0]!, quantity: 1, price: '0.01' }] }),
+        ['body.items.0.price'],
+      ],
       ['a client-sent total', () => ({ ...valid(), totalAmount: '0.01' }), ['body.totalAmount']],
       [
         'several problems at once',
-        () => ({ customerId: -1, items: [{ productId: 'x', quantity: 1 }, { productId: 1, quantity: 5000, unitPrice: '1' }], total: 1 }),
+        () => ({
+          customerId: -1,
+          items: [
+            { productId: 'x', quantity: 1 },
+            { productId: 1, quantity: 5000, unitPrice: '1' },
+          ],
+          total: 1,
+        }),
         ['body.customerId', 'body.items.0.productId', 'body.items.1.quantity', 'body.items.1.unitPrice', 'body.total'],
       ],
     ];
@@ -167,7 +200,9 @@ describe('POST /orders (serverless-offline)', () => {
     });
 
     it('400 VALIDATION_ERROR for a body that is not JSON', async () => {
-      const response = await expectUnchanged(sql, () => api('POST', '/orders', { rawBody: '{"customerId": 1, ', headers: { 'Content-Type': 'application/json' } }));
+      const response = await expectUnchanged(sql, () =>
+        api('POST', '/orders', { rawBody: '{"customerId": 1, ', headers: { 'Content-Type': 'application/json' } }),
+      );
       expectError(response, 400, 'VALIDATION_ERROR');
     });
 

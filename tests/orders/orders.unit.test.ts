@@ -2,10 +2,10 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../shared/errors.js';
 import { validationDetails } from '../../shared/http/handler.js';
+import { parseIdempotencyKeyHeader } from '../../shared/http/headers.js';
 import { mergeItems } from '../../shared/orders/create-order.js';
 import { isValidIdempotencyKey, requestHash } from '../../shared/orders/idempotency.js';
 import { backoffDelay, DEFAULT_RETRY_POLICY, isRetryable, withRetry } from '../../shared/orders/retry.js';
-import { parseIdempotencyKeyHeader } from '../../shared/http/headers.js';
 import { CreateOrderBodySchema } from '../../shared/orders/schemas.js';
 
 const itemArb = fc.record({ productId: fc.integer({ min: 1, max: 30 }), quantity: fc.integer({ min: 1, max: 1000 }) });
@@ -41,12 +41,45 @@ describe('mergeItems', () => {
 
 describe('requestHash (idempotency payload identity)', () => {
   it('is the same for the same order written differently, and differs for another order or customer', () => {
-    const a = requestHash(1, mergeItems([{ productId: 3, quantity: 1 }, { productId: 1, quantity: 2 }, { productId: 3, quantity: 1 }]));
-    const b = requestHash(1, mergeItems([{ productId: 1, quantity: 2 }, { productId: 3, quantity: 2 }]));
+    const a = requestHash(
+      1,
+      mergeItems([
+        { productId: 3, quantity: 1 },
+        { productId: 1, quantity: 2 },
+        { productId: 3, quantity: 1 },
+      ]),
+    );
+    const b = requestHash(
+      1,
+      mergeItems([
+        { productId: 1, quantity: 2 },
+        { productId: 3, quantity: 2 },
+      ]),
+    );
     expect(a.equals(b)).toBe(true);
     expect(a).toHaveLength(32);
-    expect(a.equals(requestHash(1, mergeItems([{ productId: 1, quantity: 2 }, { productId: 3, quantity: 3 }])))).toBe(false);
-    expect(a.equals(requestHash(2, mergeItems([{ productId: 1, quantity: 2 }, { productId: 3, quantity: 2 }])))).toBe(false);
+    expect(
+      a.equals(
+        requestHash(
+          1,
+          mergeItems([
+            { productId: 1, quantity: 2 },
+            { productId: 3, quantity: 3 },
+          ]),
+        ),
+      ),
+    ).toBe(false);
+    expect(
+      a.equals(
+        requestHash(
+          2,
+          mergeItems([
+            { productId: 1, quantity: 2 },
+            { productId: 3, quantity: 2 },
+          ]),
+        ),
+      ),
+    ).toBe(false);
   });
 
   it('does not depend on line order (property)', () => {
@@ -78,9 +111,7 @@ describe('Idempotency-Key validation', () => {
         thrown = error;
       }
       expect(thrown).toBeInstanceOf(ValidationError);
-      expect((thrown as ValidationError).details).toEqual([
-        { field: 'headers.idempotency-key', message: expect.any(String) },
-      ]);
+      expect((thrown as ValidationError).details).toEqual([{ field: 'headers.idempotency-key', message: expect.any(String) }]);
     }
   });
 });
@@ -92,9 +123,17 @@ describe('CreateOrderBodySchema', () => {
   };
 
   it('accepts a valid order and returns exactly the known fields', () => {
-    const body = { customerId: 42, items: [{ productId: 7, quantity: 2 }, { productId: 7, quantity: 1000 }] };
+    const body = {
+      customerId: 42,
+      items: [
+        { productId: 7, quantity: 2 },
+        { productId: 7, quantity: 1000 },
+      ],
+    };
     expect(CreateOrderBodySchema.parse(body)).toEqual(body);
-    expect(fields({ customerId: 2_147_483_647, items: Array.from({ length: 50 }, (_, i) => ({ productId: i + 1, quantity: 1 })) })).toEqual([]);
+    expect(fields({ customerId: 2_147_483_647, items: Array.from({ length: 50 }, (_, i) => ({ productId: i + 1, quantity: 1 })) })).toEqual(
+      [],
+    );
   });
 
   it('names every bad field at once', () => {
@@ -125,7 +164,11 @@ describe('CreateOrderBodySchema', () => {
     ['missing fields', {}, ['body.customerId', 'body.items']],
     ['no items', { customerId: 1, items: [] }, ['body.items']],
     ['51 items', { customerId: 1, items: Array.from({ length: 51 }, () => ({ productId: 1, quantity: 1 })) }, ['body.items']],
-    ['string ids and quantities', { customerId: '1', items: [{ productId: '7', quantity: '2' }] }, ['body.customerId', 'body.items.0.productId', 'body.items.0.quantity']],
+    [
+      'string ids and quantities',
+      { customerId: '1', items: [{ productId: '7', quantity: '2' }] },
+      ['body.customerId', 'body.items.0.productId', 'body.items.0.quantity'],
+    ],
     ['fractional id', { customerId: 1.5, items: [{ productId: 1, quantity: 1 }] }, ['body.customerId']],
     ['items not an array', { customerId: 1, items: { productId: 1, quantity: 1 } }, ['body.items']],
     ['item not an object', { customerId: 1, items: [7] }, ['body.items.0']],
@@ -171,20 +214,28 @@ describe('retry policy', () => {
     let calls = 0;
     const deadlock = Object.assign(new Error('deadlock detected'), { code: '40P01' });
     await expect(
-      withRetry(async () => {
-        calls++;
-        throw deadlock;
-      }, DEFAULT_RETRY_POLICY, { sleep: async () => {} }),
+      withRetry(
+        async () => {
+          calls++;
+          throw deadlock;
+        },
+        DEFAULT_RETRY_POLICY,
+        { sleep: async () => {} },
+      ),
     ).rejects.toBe(deadlock);
     expect(calls).toBe(DEFAULT_RETRY_POLICY.maxAttempts);
 
     calls = 0;
     const other = Object.assign(new Error('check violation'), { code: '23514' });
     await expect(
-      withRetry(async () => {
-        calls++;
-        throw other;
-      }, DEFAULT_RETRY_POLICY, { sleep: async () => {} }),
+      withRetry(
+        async () => {
+          calls++;
+          throw other;
+        },
+        DEFAULT_RETRY_POLICY,
+        { sleep: async () => {} },
+      ),
     ).rejects.toBe(other);
     expect(calls).toBe(1);
   });
@@ -192,28 +243,53 @@ describe('retry policy', () => {
   it('retries a connection that failed before the statement was sent once, and never one that failed after', async () => {
     for (const code of ['ECONNREFUSED', 'CONNECT_TIMEOUT', '57P03', '53300']) {
       let calls = 0;
-      const result = await withRetry(async () => {
-        if (++calls === 1) throw Object.assign(new Error('refused'), { code });
-        return 'ok';
-      }, DEFAULT_RETRY_POLICY, { sleep: async () => {} });
+      const result = await withRetry(
+        async () => {
+          if (++calls === 1) throw Object.assign(new Error('refused'), { code });
+          return 'ok';
+        },
+        DEFAULT_RETRY_POLICY,
+        { sleep: async () => {} },
+      );
       expect([code, result, calls]).toEqual([code, 'ok', 2]);
 
       calls = 0;
       const twice = Object.assign(new Error('still refused'), { code });
-      await expect(withRetry(async () => {
-        calls++;
-        throw twice;
-      }, DEFAULT_RETRY_POLICY, { sleep: async () => {} })).rejects.toBe(twice);
+      await expect(
+        withRetry(
+          async () => {
+            calls++;
+            throw twice;
+          },
+          DEFAULT_RETRY_POLICY,
+          { sleep: async () => {} },
+        ),
+      ).rejects.toBe(twice);
       expect([code, calls]).toEqual([code, 2]);
     }
     // The statement may have reached the server (and committed): never re-sent.
-    for (const code of ['ECONNRESET', 'EPIPE', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', '57P01', '57014', 'ETIMEDOUT']) {
+    for (const code of [
+      'ECONNRESET',
+      'EPIPE',
+      'CONNECTION_CLOSED',
+      'CONNECTION_ENDED',
+      'CONNECTION_DESTROYED',
+      '57P01',
+      '57014',
+      'ETIMEDOUT',
+    ]) {
       let calls = 0;
       const cut = Object.assign(new Error('cut off'), { code });
-      await expect(withRetry(async () => {
-        calls++;
-        throw cut;
-      }, DEFAULT_RETRY_POLICY, { sleep: async () => {} })).rejects.toBe(cut);
+      await expect(
+        withRetry(
+          async () => {
+            calls++;
+            throw cut;
+          },
+          DEFAULT_RETRY_POLICY,
+          { sleep: async () => {} },
+        ),
+      ).rejects.toBe(cut);
       expect([code, calls]).toEqual([code, 1]);
     }
   });

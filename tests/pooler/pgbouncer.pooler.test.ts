@@ -1,11 +1,10 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { withDatabase } from '../../scripts/lib/env.js';
-import { ROOT } from '../../scripts/lib/env.js';
+import { ROOT, withDatabase } from '../../scripts/lib/env.js';
 import { pooledUrl, startPooler, stopPooler } from '../../scripts/lib/pgbouncer.js';
-import { formatLoad, poolerMonitor, simulateContainers, type LoadResult } from '../../scripts/pooler-load.js';
+import { formatLoad, type LoadResult, poolerMonitor, simulateContainers } from '../../scripts/pooler-load.js';
 import { postgresOptions, type Sql } from '../../shared/clients/postgres.js';
 import { parseConfig } from '../../shared/config.js';
-import { insertFixtures, resetShop, testSql, type Fixtures } from '../helpers/db.js';
+import { type Fixtures, insertFixtures, resetShop, testSql } from '../helpers/db.js';
 
 /**
  * Connection scale: 300 simulated Lambda containers (a postgres.js pool of max 1 each, as a container
@@ -31,7 +30,13 @@ describe.skipIf(!pgbouncer?.available)('connection scale: PgBouncer (transaction
   beforeAll(async () => {
     const upstream = new URL(databaseUrl);
     await stopPooler(POOLER); // a leftover from an interrupted run
-    await startPooler({ upstreamHost: upstream.hostname, upstreamPort: Number(upstream.port || 5432), users: [upstream.username || 'postgres'], listenPort: POOLER.port, dir: POOLER.dir });
+    await startPooler({
+      upstreamHost: upstream.hostname,
+      upstreamPort: Number(upstream.port || 5432),
+      users: [upstream.username || 'postgres'],
+      listenPort: POOLER.port,
+      dir: POOLER.dir,
+    });
     sql = testSql();
     await resetShop(sql);
     fixtures = await insertFixtures(sql, { customers: 50, products: 20, stock: 100_000 });
@@ -64,7 +69,9 @@ describe.skipIf(!pgbouncer?.available)('connection scale: PgBouncer (transaction
     } finally {
       await monitor.close();
     }
-    console.log(`${formatLoad('through PgBouncer', pooled)}\n  PgBouncer: at most ${monitor.peak.serverConnections} server connections, at most ${monitor.peak.clientsWaiting} clients waiting`);
+    console.log(
+      `${formatLoad('through PgBouncer', pooled)}\n  PgBouncer: at most ${monitor.peak.serverConnections} server connections, at most ${monitor.peak.clientsWaiting} clients waiting`,
+    );
     expect(pooled.connectionErrors).toBe(0);
     expect(pooled.otherErrors).toBe(0);
     expect(pooled.ordersPlaced).toBe(CONTAINERS * ORDERS_PER_CONTAINER);

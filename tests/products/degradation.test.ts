@@ -7,7 +7,7 @@ import { topProductsKeys } from '../../shared/products/keys.js';
 import { recordSale } from '../../shared/products/leaderboard.js';
 import { reconcileTopProducts } from '../../shared/products/reconcile.js';
 import { getTopProducts, type TopProductsDeps } from '../../shared/products/top-products.js';
-import { startGateway, type Gateway } from '../../tools/upstash-gateway/gateway.js';
+import { type Gateway, startGateway } from '../../tools/upstash-gateway/gateway.js';
 import { testSql } from '../helpers/db.js';
 import { httpEvent, lambdaContext } from '../helpers/lambda.js';
 import {
@@ -16,12 +16,12 @@ import {
   deps,
   groundTruth,
   newRedis,
+  type SalesFixture,
   seedSales,
   startGarbageServer,
   startSlowProxy,
-  testConfig,
-  type SalesFixture,
   type TestServer,
+  testConfig,
 } from './helpers.js';
 
 const NS = 'ecommerce-pipeline:test-products-degradation';
@@ -87,15 +87,23 @@ describe('the REST endpoint goes down', () => {
 
     await gateway.close(); // stopped: connections are refused from now on
     const warn = warnings();
-    const queries: Array<Record<string, string>> = [{ limit: '5', days: '30' }, { limit: '10' }, { limit: '3', days: '7' }, { limit: '100', days: '365' }];
+    const queries: Array<Record<string, string>> = [
+      { limit: '5', days: '30' },
+      { limit: '10' },
+      { limit: '3', days: '7' },
+      { limit: '100', days: '365' },
+    ];
     for (const query of queries) {
       const down = await call(handler, query);
       expect(down.status).toBe(200);
       expect(down.cache).toBe('BYPASS');
-      expect(down.body.products).toEqual(await groundTruth(sql, Number(query.limit), query['days'] ? Number(query['days']) : undefined));
+      expect(down.body.products).toEqual(await groundTruth(sql, Number(query.limit), query.days ? Number(query.days) : undefined));
       expect(down.ms).toBeLessThan(1_000);
     }
-    expect(warn).toHaveBeenCalledWith('top-products: cache bypassed, answering from Postgres', expect.objectContaining({ reason: 'unavailable' }));
+    expect(warn).toHaveBeenCalledWith(
+      'top-products: cache bypassed, answering from Postgres',
+      expect.objectContaining({ reason: 'unavailable' }),
+    );
   });
 
   it('costs Postgres one aggregate per window per container while down (the bypass memo)', async () => {
@@ -120,7 +128,10 @@ describe('the REST endpoint is slow', () => {
     expect(answer.body.products).toEqual(await groundTruth(sql, 10, 30));
     // timeout (150 ms) + a small aggregate, nowhere near the endpoint's 1 s
     expect(answer.ms).toBeLessThan(config.redis.timeoutMs + 500);
-    expect(warn).toHaveBeenCalledWith('top-products: cache bypassed, answering from Postgres', expect.objectContaining({ reason: 'timeout' }));
+    expect(warn).toHaveBeenCalledWith(
+      'top-products: cache bypassed, answering from Postgres',
+      expect.objectContaining({ reason: 'timeout' }),
+    );
   });
 });
 
@@ -138,7 +149,12 @@ describe('the REST endpoint returns garbage', () => {
   it('a well-formed reply holding a payload that is not a snapshot (zod): BYPASS', async () => {
     const payloads = [
       JSON.stringify({ products: 'oops', generatedAt: new Date().toISOString() }),
-      JSON.stringify({ products: [{ productId: 'x', unitsSold: -1 }], generatedAt: new Date().toISOString(), window: {}, source: 'leaderboard' }),
+      JSON.stringify({
+        products: [{ productId: 'x', unitsSold: -1 }],
+        generatedAt: new Date().toISOString(),
+        window: {},
+        source: 'leaderboard',
+      }),
       'just a string',
     ];
     for (const payload of payloads) {
@@ -151,7 +167,10 @@ describe('the REST endpoint returns garbage', () => {
       const answer = await call(handlerFor(garbage.url), { limit: '3', days: '7' });
       expect(answer).toMatchObject({ status: 200, cache: 'BYPASS' });
       expect(answer.body.products).toEqual(await groundTruth(sql, 3, 7));
-      expect(warn).toHaveBeenCalledWith('top-products: cache bypassed, answering from Postgres', expect.objectContaining({ reason: 'invalid' }));
+      expect(warn).toHaveBeenCalledWith(
+        'top-products: cache bypassed, answering from Postgres',
+        expect.objectContaining({ reason: 'invalid' }),
+      );
       vi.restoreAllMocks();
     }
   });

@@ -2,13 +2,13 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from '@upstash/redis';
+import { Rng } from '../../scripts/db/seed-random.js';
 import type { Sql } from '../../shared/clients/postgres.js';
 import { parseConfig } from '../../shared/config.js';
 import type { TopProduct } from '../../shared/products/queries.js';
-import type { Aggregate, TopProductsDeps } from '../../shared/products/top-products.js';
 import { queryTopProducts } from '../../shared/products/queries.js';
+import type { Aggregate, TopProductsDeps } from '../../shared/products/top-products.js';
 import { insertFixtures, resetShop } from '../helpers/db.js';
-import { Rng } from '../../scripts/db/seed-random.js';
 
 const DAY_MS = 86_400_000;
 

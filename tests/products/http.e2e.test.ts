@@ -6,7 +6,7 @@ import { DEFAULT_SETTINGS } from '../../shared/products/top-products.js';
 import { resolveWindow } from '../../shared/products/window.js';
 import { testSql } from '../helpers/db.js';
 import { api } from '../helpers/http.js';
-import { deleteTopProductsKeys, groundTruth, newRedis, seedSales, testConfig, type SalesFixture } from './helpers.js';
+import { deleteTopProductsKeys, groundTruth, newRedis, type SalesFixture, seedSales, testConfig } from './helpers.js';
 
 // serverless-offline's functions run with the test environment: this is their namespace.
 const NS = testConfig().redis.namespace;
@@ -103,7 +103,8 @@ describe('GET /products/top through serverless-offline', () => {
     // machine stretches it, a later refresh may only start once the first snapshot had aged past freshMs.
     expect(refreshes.length, context).toBeGreaterThanOrEqual(1);
     if (burstMs < DEFAULT_SETTINGS.freshMs) expect(refreshes.length, context).toBe(1);
-    for (let i = 1; i < refreshes.length; i++) expect(refreshes[i]! - refreshes[i - 1]!, context).toBeGreaterThanOrEqual(DEFAULT_SETTINGS.freshMs);
+    for (let i = 1; i < refreshes.length; i++)
+      expect(refreshes[i]! - refreshes[i - 1]!, context).toBeGreaterThanOrEqual(DEFAULT_SETTINGS.freshMs);
     // Every answer is a 200 with a cache status and the right data. BYPASS answers appear when this
     // shared 2-core box is CPU-starved: 50 worker threads and the local gateway then take > 150 ms to
     // answer, and the bound (correctly) answers from Postgres. On a quiet machine the tally is

@@ -19,8 +19,17 @@ describe('windows are whole UTC days', () => {
   it('lists the past days a window covers, newest first, across a month boundary', () => {
     expect(pastDays(resolveWindow(1, now))).toEqual([]);
     expect(pastDays(resolveWindow(12, now))).toEqual([
-      '2026-03-09', '2026-03-08', '2026-03-07', '2026-03-06', '2026-03-05', '2026-03-04',
-      '2026-03-03', '2026-03-02', '2026-03-01', '2026-02-28', '2026-02-27',
+      '2026-03-09',
+      '2026-03-08',
+      '2026-03-07',
+      '2026-03-06',
+      '2026-03-05',
+      '2026-03-04',
+      '2026-03-03',
+      '2026-03-02',
+      '2026-03-01',
+      '2026-02-28',
+      '2026-02-27',
     ]);
     expect(pastDays(resolveWindow(365, now))).toHaveLength(364);
   });

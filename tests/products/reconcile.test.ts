@@ -7,7 +7,7 @@ import { readLeaderboard, recordSale } from '../../shared/products/leaderboard.j
 import { reconcileTopProducts } from '../../shared/products/reconcile.js';
 import { resolveWindow, utcDay } from '../../shared/products/window.js';
 import { testSql } from '../helpers/db.js';
-import { deleteTopProductsKeys, groundTruth, newRedis, seedSales, testConfig, type SalesFixture } from './helpers.js';
+import { deleteTopProductsKeys, groundTruth, newRedis, type SalesFixture, seedSales, testConfig } from './helpers.js';
 
 /**
  * The leaderboard heals from any partial loss and from any change Postgres went through behind its back:
@@ -36,7 +36,10 @@ async function expectEveryWindowTrue(label: string): Promise<void> {
 
 /** A sale committed and delivered to the leaderboard, as POST /orders does. */
 async function sell(productIndex: number, quantity: number): Promise<void> {
-  const { order } = await createOrder(sql, { customerId: fixture.customerIds[0]!, items: [{ productId: fixture.productIds[productIndex]!, quantity }] });
+  const { order } = await createOrder(sql, {
+    customerId: fixture.customerIds[0]!,
+    items: [{ productId: fixture.productIds[productIndex]!, quantity }],
+  });
   await recordSale({ redis, namespace: NS, timeoutMs: 5_000 }, order);
 }
 
@@ -80,7 +83,9 @@ describe('after one set is evicted and sales go on', () => {
 
 describe('after Postgres changed behind the leaderboard', () => {
   it('an order deleted (cancelled) long ago: one run makes every window true again', async () => {
-    const [old] = await sql<[{ id: number }]>`select order_id as id from orders where order_date < now() - interval '40 days' order by order_id limit 1`;
+    const [old] = await sql<
+      [{ id: number }]
+    >`select order_id as id from orders where order_date < now() - interval '40 days' order by order_id limit 1`;
     await sql`delete from orders where order_id = ${old!.id}`;
     await reconcile();
     await expectEveryWindowTrue('deleted order');
@@ -101,7 +106,10 @@ describe('after Postgres changed behind the leaderboard', () => {
   it('db:seed --reset: the leaderboard stops answering from the old data at once, and one run rebuilds it', async () => {
     await seed(process.env.DATABASE_URL!, { customers: 20, products: 15, orders: 200, seed: 5, reset: true });
     for (const days of WINDOWS) {
-      expect(await readLeaderboard({ sql, redis, namespace: NS }, resolveWindow(days), 100, 5_000), `days=${days ?? 'all'} right after the seed`).toBeNull();
+      expect(
+        await readLeaderboard({ sql, redis, namespace: NS }, resolveWindow(days), 100, 5_000),
+        `days=${days ?? 'all'} right after the seed`,
+      ).toBeNull();
     }
     await reconcile();
     await expectEveryWindowTrue('reseeded');

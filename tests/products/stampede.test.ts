@@ -44,14 +44,19 @@ afterAll(async () => {
 });
 
 const tally = (answers: TopProductsAnswer[]) =>
-  answers.reduce<Record<string, number>>((acc, a) => ({ ...acc, [a.cache]: (acc[a.cache] ?? 0) + 1 }), {});
+  answers.reduce<Record<string, number>>((acc, a) => {
+    acc[a.cache] = (acc[a.cache] ?? 0) + 1;
+    return acc;
+  }, {});
 
 describe(`${CALLERS} concurrent cold requests, each with its own deps (own Redis client, like separate Lambdas)`, () => {
   it('run the Postgres aggregate once when the leaderboard is not loaded', async () => {
     // A slow aggregate (real query + 300 ms) keeps every caller arriving while the refresh runs.
     const aggregate = countingAggregate(300);
     const answers = await Promise.all(
-      Array.from({ length: CALLERS }, () => getTopProducts(deps(sql, NS_COLD, { aggregate, timeoutMs: TIMEOUT_MS }), { limit: 10, days: 30 })),
+      Array.from({ length: CALLERS }, () =>
+        getTopProducts(deps(sql, NS_COLD, { aggregate, timeoutMs: TIMEOUT_MS }), { limit: 10, days: 30 }),
+      ),
     );
     expect(tally(answers)).toEqual({ MISS: 1, HIT: CALLERS - 1 });
     expect(aggregate.calls).toBe(1);

@@ -14,9 +14,9 @@ import {
   groundTruth,
   listKeys,
   newRedis,
+  type SalesFixture,
   seedSales,
   testConfig,
-  type SalesFixture,
 } from './helpers.js';
 
 // Own namespaces: nothing else (not even serverless-offline's scheduled reconcile) touches them.

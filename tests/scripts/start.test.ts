@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import postgres from 'postgres';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -80,7 +80,8 @@ describe('npm start', () => {
     const stopMs = await interrupt(first.child);
     expect(first.child.exitCode !== null || first.child.signalCode !== null, first.output()).toBe(true);
     expect(stopMs).toBeLessThan(10_000);
-    for (const port of [PORTS.http, PORTS.lambda, PORTS.upstash, PORTS.mongo]) expect(await portAnswers(port), `port ${port} after Ctrl-C`).toBe(false);
+    for (const port of [PORTS.http, PORTS.lambda, PORTS.upstash, PORTS.mongo])
+      expect(await portAnswers(port), `port ${port} after Ctrl-C`).toBe(false);
     // The machine's own services were there before and stay.
     expect(await portAnswers(Number(new URL(process.env.DATABASE_URL!).port || 5432))).toBe(true);
     expect(await portAnswers(6379)).toBe(true);

@@ -2,14 +2,14 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ROOT } from '../../scripts/lib/env.js';
-import { dbState } from '../orders/helpers.js';
-import { resetCarts, snapshotCarts, testMongo } from '../carts/helpers.js';
-import { RUN_BENCHMARKS, invokeLambda, lambdaClient } from '../benchmarks/helpers.js';
-import { adminBearer, bearerFor } from '../helpers/auth.js';
-import { insertFixtures, resetShop, testSql, type Fixtures } from '../helpers/db.js';
-import { api } from '../helpers/http.js';
 import { ROUTES as DECLARED_ROUTES } from '../../shared/http/routes.js';
-import { ROUTES, accessClass, authConfig, customToken, declaredHttpRoutes, expectSecurityHeaders, type Route } from './helpers.js';
+import { invokeLambda, lambdaClient, RUN_BENCHMARKS } from '../benchmarks/helpers.js';
+import { resetCarts, snapshotCarts, testMongo } from '../carts/helpers.js';
+import { adminBearer, bearerFor } from '../helpers/auth.js';
+import { type Fixtures, insertFixtures, resetShop, testSql } from '../helpers/db.js';
+import { api } from '../helpers/http.js';
+import { dbState } from '../orders/helpers.js';
+import { accessClass, authConfig, customToken, declaredHttpRoutes, expectSecurityHeaders, ROUTES, type Route } from './helpers.js';
 
 /**
  * Authentication and authorisation through serverless-offline (the deployed shape): who may call what.
@@ -61,7 +61,9 @@ async function everything() {
 
 describe('the route table', () => {
   it('classifies exactly the HTTP routes serverless.yml declares', () => {
-    const declared = declaredHttpRoutes().map((r) => `${r.method} ${r.path}`).sort();
+    const declared = declaredHttpRoutes()
+      .map((r) => `${r.method} ${r.path}`)
+      .sort();
     expect(declared.length).toBeGreaterThan(0);
     expect(ROUTES.map((r) => `${r.method} ${r.path}`).sort()).toEqual(declared);
   });
@@ -81,15 +83,39 @@ describe('authentication: 401 + WWW-Authenticate on every protected route', () =
     ['"Bearer" alone', async () => 'Bearer', /error="invalid_request"/],
     ['a bearer value that is not a JWT', async () => 'Bearer not-a-jwt', /error="invalid_request"/],
     ['two tokens', async () => `${await bearerFor(A)}, ${await bearerFor(A)}`, /error="invalid_request"/],
-    ['a token signed with another secret', async () => `Bearer ${await customToken({ sub: String(A) }, { secret: 'x'.repeat(40) })}`, /error="invalid_token"/],
-    ['an expired token (beyond the clock skew)', async () => `Bearer ${await customToken({ sub: String(A) }, { exp: now() - 120 })}`, /error="invalid_token"/],
-    ['a token not valid yet (nbf in an hour)', async () => `Bearer ${await customToken({ sub: String(A), nbf: now() + 3600 })}`, /error="invalid_token"/],
+    [
+      'a token signed with another secret',
+      async () => `Bearer ${await customToken({ sub: String(A) }, { secret: 'x'.repeat(40) })}`,
+      /error="invalid_token"/,
+    ],
+    [
+      'an expired token (beyond the clock skew)',
+      async () => `Bearer ${await customToken({ sub: String(A) }, { exp: now() - 120 })}`,
+      /error="invalid_token"/,
+    ],
+    [
+      'a token not valid yet (nbf in an hour)',
+      async () => `Bearer ${await customToken({ sub: String(A), nbf: now() + 3600 })}`,
+      /error="invalid_token"/,
+    ],
     ['a token without exp', async () => `Bearer ${await customToken({ sub: String(A) }, { exp: null })}`, /error="invalid_token"/],
     ['a token without sub', async () => `Bearer ${await customToken({})}`, /error="invalid_token"/],
-    ['another issuer', async () => `Bearer ${await customToken({ sub: String(A) }, { issuer: 'https://evil.example' })}`, /error="invalid_token"/],
-    ['another audience', async () => `Bearer ${await customToken({ sub: String(A) }, { audience: 'another-api' })}`, /error="invalid_token"/],
+    [
+      'another issuer',
+      async () => `Bearer ${await customToken({ sub: String(A) }, { issuer: 'https://evil.example' })}`,
+      /error="invalid_token"/,
+    ],
+    [
+      'another audience',
+      async () => `Bearer ${await customToken({ sub: String(A) }, { audience: 'another-api' })}`,
+      /error="invalid_token"/,
+    ],
     ['no audience', async () => `Bearer ${await customToken({ sub: String(A) }, { audience: null })}`, /error="invalid_token"/],
-    ['HS512 with the right secret (algorithm not allowed)', async () => `Bearer ${await customToken({ sub: String(A) }, { alg: 'HS512' })}`, /error="invalid_token"/],
+    [
+      'HS512 with the right secret (algorithm not allowed)',
+      async () => `Bearer ${await customToken({ sub: String(A) }, { alg: 'HS512' })}`,
+      /error="invalid_token"/,
+    ],
     [
       'alg "none" (unsigned) claiming admin',
       async () => {
@@ -104,7 +130,9 @@ describe('authentication: 401 + WWW-Authenticate on every protected route', () =
       async () => {
         const [header, , signature] = (await bearerFor(B)).slice('Bearer '.length).split('.');
         const config = authConfig();
-        const forged = Buffer.from(JSON.stringify({ sub: String(B), scope: 'admin', iss: config.issuer, aud: config.audience, exp: now() + 600 })).toString('base64url');
+        const forged = Buffer.from(
+          JSON.stringify({ sub: String(B), scope: 'admin', iss: config.issuer, aud: config.audience, exp: now() + 600 }),
+        ).toString('base64url');
         return `Bearer ${header}.${forged}.${signature}`;
       },
       /error="invalid_token"/,
@@ -211,7 +239,11 @@ describe('admin-only routes', () => {
   });
 
   it('accept the admin scope and the admin group', async () => {
-    const admins = [await adminBearer(), `Bearer ${await customToken({ sub: 'ops', scope: 'openid admin' })}`, `Bearer ${await customToken({ sub: 'ops', 'cognito:groups': ['staff', 'admin'] })}`];
+    const admins = [
+      await adminBearer(),
+      `Bearer ${await customToken({ sub: 'ops', scope: 'openid admin' })}`,
+      `Bearer ${await customToken({ sub: 'ops', 'cognito:groups': ['staff', 'admin'] })}`,
+    ];
     for (const token of admins) {
       const analytics = await api('GET', '/analytics/summary?days=7&top=3', { authorization: token });
       expect(analytics.status).toBe(200);
@@ -241,7 +273,11 @@ describe('public routes', () => {
   });
 
   it('no HTTP route triggers a benchmark run', async () => {
-    for (const [method, path] of [['POST', '/benchmarks'], ['POST', '/benchmarks/run'], ['GET', '/benchmarks/run']] as const) {
+    for (const [method, path] of [
+      ['POST', '/benchmarks'],
+      ['POST', '/benchmarks/run'],
+      ['GET', '/benchmarks/run'],
+    ] as const) {
       expect((await api(method, path, { authorization: await adminBearer() })).status, `${method} ${path}`).toBe(404);
     }
   });
@@ -249,7 +285,15 @@ describe('public routes', () => {
 
 describe('Lambda-API invocations stay trusted (IAM protects them in the cloud)', () => {
   it('runBenchmarks runs without any bearer token', async () => {
-    const sizes = { btreeOrders: [1_000], ginProducts: [1_000], cacheOrderItems: 2_000, cacheProducts: 100, orderProducts: 50, orderCustomers: 50, orderCalls: 20 };
+    const sizes = {
+      btreeOrders: [1_000],
+      ginProducts: [1_000],
+      cacheOrderItems: 2_000,
+      cacheProducts: 100,
+      orderProducts: 50,
+      orderCustomers: 50,
+      orderCalls: 20,
+    };
     const { functionError, payload } = await invokeLambda(lambda, RUN_BENCHMARKS, { suites: ['cache'], sizes, repetitions: 5 });
     expect(functionError, JSON.stringify(payload)).toBeUndefined();
     expect(payload).toMatchObject({ status: 'succeeded', trigger: 'invoke' });
@@ -260,7 +304,11 @@ describe('npm run --silent token', () => {
   const token = (args: string[], env: Record<string, string> = {}) =>
     run('npm', ['run', '--silent', 'token', '--', ...args], { cwd: ROOT, env: { ...process.env, ...env }, timeout: 30_000 }).then(
       ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
-      (error: { code?: number; stdout?: string; stderr?: string }) => ({ code: error.code ?? -1, stdout: error.stdout ?? '', stderr: error.stderr ?? '' }),
+      (error: { code?: number; stdout?: string; stderr?: string }) => ({
+        code: error.code ?? -1,
+        stdout: error.stdout ?? '',
+        stderr: error.stderr ?? '',
+      }),
     );
 
   it('prints a token that works against serverless-offline (customer and --admin)', async () => {

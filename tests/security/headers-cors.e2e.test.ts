@@ -6,7 +6,7 @@ import { closeSql } from '../../shared/clients/postgres.js';
 import { parseConfig } from '../../shared/config.js';
 import { resetCarts, testMongo } from '../carts/helpers.js';
 import { bearerFor } from '../helpers/auth.js';
-import { insertFixtures, resetShop, testSql, type Fixtures } from '../helpers/db.js';
+import { type Fixtures, insertFixtures, resetShop, testSql } from '../helpers/db.js';
 import { api } from '../helpers/http.js';
 import { callHandler, expectSecurityHeaders } from './helpers.js';
 
@@ -41,14 +41,22 @@ describe('security headers on every answer', () => {
   it('success, client errors and auth errors alike', async () => {
     const P = fx.productIds[0]!;
     const answers: Array<[string, Awaited<ReturnType<typeof api>>, number]> = [
-      ['201 order', await api('POST', '/orders', { body: { customerId: C, items: [{ productId: P, quantity: 1 }] }, authorization: token }), 201],
+      [
+        '201 order',
+        await api('POST', '/orders', { body: { customerId: C, items: [{ productId: P, quantity: 1 }] }, authorization: token }),
+        201,
+      ],
       ['200 cart', await api('PUT', `/carts/${C}`, { body: { items: [] }, authorization: token }), 200],
       ['204 delete', await api('DELETE', `/carts/${C}`, { authorization: token }), 204],
       ['200 top products', await api('GET', '/products/top', { authorization: null }), 200],
       ['200 analytics', await api('GET', '/analytics/summary?days=1'), 200],
       ['400 validation', await api('POST', '/orders', { body: { customerId: C, items: [] }, authorization: token }), 400],
       ['404 cart', await api('GET', `/carts/${C}`, { authorization: token }), 404],
-      ['409 stock', await api('POST', '/orders', { body: { customerId: C, items: [{ productId: P, quantity: 1000 }] }, authorization: token }), 409],
+      [
+        '409 stock',
+        await api('POST', '/orders', { body: { customerId: C, items: [{ productId: P, quantity: 1000 }] }, authorization: token }),
+        409,
+      ],
       ['413 size', await api('PUT', `/carts/${C}`, { rawBody: `{"items":[],"note":"${'x'.repeat(70_000)}"}`, authorization: token }), 413],
       ['415 type', await api('PUT', `/carts/${C}`, { rawBody: 'x', headers: { 'Content-Type': 'text/plain' }, authorization: token }), 415],
       ['401 no token', await api('GET', `/carts/${C}`, { authorization: null }), 401],
@@ -87,7 +95,11 @@ describe('CORS preflight (OPTIONS), through serverless-offline', () => {
   const preflight = (origin: string, method: string) =>
     fetch(`${inject('offlineHttpUrl')}/carts/${C}`, {
       method: 'OPTIONS',
-      headers: { Origin: origin, 'Access-Control-Request-Method': method, 'Access-Control-Request-Headers': 'authorization,content-type,if-match' },
+      headers: {
+        Origin: origin,
+        'Access-Control-Request-Method': method,
+        'Access-Control-Request-Headers': 'authorization,content-type,if-match',
+      },
       signal: AbortSignal.timeout(20_000),
     });
 
@@ -116,8 +128,13 @@ describe('CORS preflight (OPTIONS), through serverless-offline', () => {
  * requests — an offline-only artifact — so these checks call the handlers directly.
  */
 describe('CORS allow-list (CORS_ALLOWED_ORIGINS), in process', () => {
-  const call = async (handler: Parameters<typeof callHandler>[0], origin: string, authorization: string | null, path: string, pathParameters?: Record<string, string>) =>
-    callHandler(handler, { method: 'GET', path, ...(pathParameters ? { pathParameters } : {}), headers: { origin }, authorization });
+  const call = async (
+    handler: Parameters<typeof callHandler>[0],
+    origin: string,
+    authorization: string | null,
+    path: string,
+    pathParameters?: Record<string, string>,
+  ) => callHandler(handler, { method: 'GET', path, ...(pathParameters ? { pathParameters } : {}), headers: { origin }, authorization });
 
   it('the test environment has an allow-list to check', () => {
     expect(allowed.length).toBeGreaterThan(0);

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { SignJWT, type JWTPayload } from 'jose';
+import { type JWTPayload, SignJWT } from 'jose';
 import { expect, inject } from 'vitest';
 import { ROOT } from '../../scripts/lib/env.js';
 import { parseConfig } from '../../shared/config.js';

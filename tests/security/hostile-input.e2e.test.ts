@@ -5,10 +5,10 @@ import { closeMongo } from '../../shared/clients/mongo.js';
 import { closeSql } from '../../shared/clients/postgres.js';
 import { MAX_BODY_BYTES } from '../../shared/http/handler.js';
 import { resetCarts, snapshotCarts, testMongo } from '../carts/helpers.js';
-import { dbState } from '../orders/helpers.js';
 import { bearerFor } from '../helpers/auth.js';
-import { insertFixtures, resetShop, testSql, type Fixtures } from '../helpers/db.js';
+import { type Fixtures, insertFixtures, resetShop, testSql } from '../helpers/db.js';
 import { api } from '../helpers/http.js';
+import { dbState } from '../orders/helpers.js';
 import { callHandler, rawFetch } from './helpers.js';
 
 /**
@@ -30,7 +30,10 @@ beforeAll(async () => {
   C = fx.customerIds[0]!;
   P = fx.productIds[0]!;
   token = await bearerFor(C);
-  const victim = await api('PUT', `/carts/${C}`, { body: { items: [{ productId: P, quantity: 1, attributes: { size: 'S' } }], note: 'victim' }, authorization: token });
+  const victim = await api('PUT', `/carts/${C}`, {
+    body: { items: [{ productId: P, quantity: 1, attributes: { size: 'S' } }], note: 'victim' },
+    authorization: token,
+  });
   expect(victim.status).toBe(200);
 });
 
@@ -61,10 +64,15 @@ async function expectAllRefused(
 }
 
 const order = (body: unknown) => () => api('POST', '/orders', { body, authorization: token });
-const orderRaw = (raw: string, headers: Record<string, string> = {}) => () => api('POST', '/orders', { rawBody: raw, authorization: token, headers });
+const orderRaw =
+  (raw: string, headers: Record<string, string> = {}) =>
+  () =>
+    api('POST', '/orders', { rawBody: raw, authorization: token, headers });
 const cart = (body: unknown) => () => api('PUT', `/carts/${C}`, { body, authorization: token });
-const cartRaw = (raw: string | Uint8Array, headers: Record<string, string> = {}) => () =>
-  rawFetch('PUT', `/carts/${C}`, raw, { 'Content-Type': 'application/json', Authorization: token, ...headers });
+const cartRaw =
+  (raw: string | Uint8Array, headers: Record<string, string> = {}) =>
+  () =>
+    rawFetch('PUT', `/carts/${C}`, raw, { 'Content-Type': 'application/json', Authorization: token, ...headers });
 const item = (fields: Record<string, unknown> = {}) => ({ productId: P, quantity: 1, ...fields });
 const validOrder = () => ({ customerId: C, items: [item()] });
 
@@ -72,7 +80,7 @@ describe('body size: at most 64 KB (413)', () => {
   it('counts bytes, not characters, and answers 413 before parsing', async () => {
     const padded = (bytes: number) => {
       const head = '{"items":[]';
-      return head + ' '.repeat(bytes - head.length - 1) + '}';
+      return `${head + ' '.repeat(bytes - head.length - 1)}}`;
     };
     expect(Buffer.byteLength(padded(MAX_BODY_BYTES))).toBe(MAX_BODY_BYTES);
     expect((await cartRaw(padded(MAX_BODY_BYTES))()).status).toBe(200);
@@ -80,7 +88,10 @@ describe('body size: at most 64 KB (413)', () => {
       ['64 KB + 1 byte', cartRaw(padded(MAX_BODY_BYTES + 1))],
       ['40,000 two-byte characters', cartRaw(JSON.stringify({ items: [], note: 'é'.repeat(40_000) }))],
       ['POST /orders, 1 MB', orderRaw(JSON.stringify({ ...validOrder(), pad: 'x'.repeat(1024 * 1024) }))],
-      ['a body on a route without one, 100 KB', () => api('POST', `/carts/${C}/checkout`, { rawBody: 'x'.repeat(100_000), authorization: token })],
+      [
+        'a body on a route without one, 100 KB',
+        () => api('POST', `/carts/${C}/checkout`, { rawBody: 'x'.repeat(100_000), authorization: token }),
+      ],
     ]);
     // Re-save the victim (the 64 KB request above legitimately emptied it).
     expect((await cart({ items: [item({ attributes: { size: 'S' } })], note: 'victim' })()).status).toBe(200);
@@ -97,19 +108,31 @@ describe('body size: at most 64 KB (413)', () => {
 
 describe('JSON only (415)', () => {
   it('refuses other content types on every route with a body', async () => {
-    const types = ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/xml', 'text/json', 'application/jsonp', 'application/json-seq x'];
+    const types = [
+      'text/plain',
+      'application/x-www-form-urlencoded',
+      'multipart/form-data; boundary=x',
+      'application/xml',
+      'text/json',
+      'application/jsonp',
+      'application/json-seq x',
+    ];
     await expectAllRefused(
       415,
       'UNSUPPORTED_MEDIA_TYPE',
-      types.flatMap((type): Array<[string, () => Promise<{ status: number; body: any }>]> => [
-        [`POST /orders as ${type}`, orderRaw(JSON.stringify(validOrder()), { 'Content-Type': type })],
-        [`PUT /carts as ${type}`, cartRaw(JSON.stringify({ items: [] }), { 'Content-Type': type })],
-      ]),
+      types.flatMap(
+        (type): Array<[string, () => Promise<{ status: number; body: any }>]> => [
+          [`POST /orders as ${type}`, orderRaw(JSON.stringify(validOrder()), { 'Content-Type': type })],
+          [`PUT /carts as ${type}`, cartRaw(JSON.stringify({ items: [] }), { 'Content-Type': type })],
+        ],
+      ),
     );
   });
 
   it('accepts application/json with a charset', async () => {
-    const response = await cartRaw(JSON.stringify({ items: [item({ attributes: { size: 'S' } })], note: 'victim' }), { 'Content-Type': 'application/json; charset=utf-8' })();
+    const response = await cartRaw(JSON.stringify({ items: [item({ attributes: { size: 'S' } })], note: 'victim' }), {
+      'Content-Type': 'application/json; charset=utf-8',
+    })();
     expect(response.status).toBe(200);
   });
 
@@ -130,7 +153,11 @@ describe('strict schemas: unknown fields are rejected (400), each one named', ()
   it('POST /orders: a client-sent price, total or status, at the top or in an item', async () => {
     const response = await order({ ...validOrder(), totalAmount: '0.01', status: 'paid', items: [item({ unitPrice: '0.01' })] })();
     expect(response.status).toBe(400);
-    expect(response.body.error.details.map((d: { field: string }) => d.field).sort()).toEqual(['body.items.0.unitPrice', 'body.status', 'body.totalAmount']);
+    expect(response.body.error.details.map((d: { field: string }) => d.field).sort()).toEqual([
+      'body.items.0.unitPrice',
+      'body.status',
+      'body.totalAmount',
+    ]);
     await expectAllRefused(400, 'VALIDATION_ERROR', [
       ['an extra field', order({ ...validOrder(), discount: 100 })],
       ['an extra field in an item', order({ customerId: C, items: [item({ price: 0 })] })],
@@ -168,7 +195,10 @@ describe('strict schemas: unknown fields are rejected (400), each one named', ()
     await expectAllRefused(400, 'VALIDATION_ERROR', [
       ['DELETE with a body', () => api('DELETE', `/carts/${C}`, { body: { items: [] }, authorization: token })],
       ['checkout with a body', () => api('POST', `/carts/${C}/checkout`, { body: { customerId: C + 1 }, authorization: token })],
-      ['GET-like checkout with text', () => api('POST', `/carts/${C}/checkout`, { rawBody: 'please', authorization: token, headers: { 'Content-Type': 'text/plain' } })],
+      [
+        'GET-like checkout with text',
+        () => api('POST', `/carts/${C}/checkout`, { rawBody: 'please', authorization: token, headers: { 'Content-Type': 'text/plain' } }),
+      ],
     ]);
   });
 });
@@ -178,7 +208,10 @@ describe('expensive shapes within 64 KB', () => {
     const depth = 30_000;
     await expectAllRefused(400, 'VALIDATION_ERROR', [
       ['an order of nested arrays', orderRaw('['.repeat(depth) + ']'.repeat(depth))],
-      ['nested arrays in attributes', cartRaw(`{"items":[{"productId":${P},"quantity":1,"attributes":{"a":${'['.repeat(depth)}${']'.repeat(depth)}}}]}`)],
+      [
+        'nested arrays in attributes',
+        cartRaw(`{"items":[{"productId":${P},"quantity":1,"attributes":{"a":${'['.repeat(depth)}${']'.repeat(depth)}}}]}`),
+      ],
       ['nested objects in a note', cartRaw(`{"items":[],"note":${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}}`)],
     ]);
   });
@@ -200,7 +233,10 @@ describe('numeric bounds', () => {
         `quantity ${JSON.stringify(quantity)}`,
         order({ customerId: C, items: [item({ quantity })] }),
       ]),
-      ...[0, -1, 1001, 2.5].map((quantity): [string, () => Promise<any>] => [`cart quantity ${quantity}`, cart({ items: [item({ quantity })] })]),
+      ...[0, -1, 1001, 2.5].map((quantity): [string, () => Promise<any>] => [
+        `cart quantity ${quantity}`,
+        cart({ items: [item({ quantity })] }),
+      ]),
       ['no items', order({ customerId: C, items: [] })],
       ['51 order lines', order({ customerId: C, items: many(51) })],
       ['101 cart lines', cart({ items: many(101) })],
@@ -215,9 +251,22 @@ describe('numeric bounds', () => {
     await expectAllRefused(
       400,
       'VALIDATION_ERROR',
-      ['limit=0', 'limit=101', 'limit=-1', 'limit=1.5', 'limit=1e1', 'limit=%201', 'limit=', 'days=0', 'days=366', 'days=99999999', 'limit=1&limit=2'].map(
-        (query): [string, () => Promise<any>] => [`/products/top?${query}`, () => api('GET', `/products/top?${query}`, { authorization: null })],
-      ),
+      [
+        'limit=0',
+        'limit=101',
+        'limit=-1',
+        'limit=1.5',
+        'limit=1e1',
+        'limit=%201',
+        'limit=',
+        'days=0',
+        'days=366',
+        'days=99999999',
+        'limit=1&limit=2',
+      ].map((query): [string, () => Promise<any>] => [
+        `/products/top?${query}`,
+        () => api('GET', `/products/top?${query}`, { authorization: null }),
+      ]),
     );
     await expectAllRefused(400, 'VALIDATION_ERROR', [
       ['analytics days=366', () => api('GET', '/analytics/summary?days=366')],
@@ -237,14 +286,26 @@ describe('string length bounds', () => {
       ['an attribute string of 501 characters', cart({ items: [item({ attributes: { engraving: 'e'.repeat(501) } })] })],
       ['an attribute key of 101 characters', cart({ items: [item({ attributes: { ['k'.repeat(101)]: 1 } })] })],
       ['attributes nested 7 deep', cart({ items: [item({ attributes: deep })] })],
-      ['51 attribute keys', cart({ items: [item({ attributes: Object.fromEntries(Array.from({ length: 51 }, (_, i) => [`k${i}`, i])) })] })],
+      [
+        '51 attribute keys',
+        cart({ items: [item({ attributes: Object.fromEntries(Array.from({ length: 51 }, (_, i) => [`k${i}`, i])) })] }),
+      ],
       ['an attribute array of 51', cart({ items: [item({ attributes: { tags: Array.from({ length: 51 }, (_, i) => i) } })] })],
       ['a note that is a number', cart({ items: [], note: 42 })],
     ]);
     await expectAllRefused(400, 'VALIDATION_ERROR', [
-      ['Idempotency-Key of 129', () => api('POST', '/orders', { body: validOrder(), authorization: token, headers: { 'Idempotency-Key': 'k'.repeat(129) } })],
-      ['Idempotency-Key with a space', () => api('POST', '/orders', { body: validOrder(), authorization: token, headers: { 'Idempotency-Key': 'a b' } })],
-      ['Idempotency-Key with Latin-1', () => api('POST', '/orders', { body: validOrder(), authorization: token, headers: { 'Idempotency-Key': 'cl\u00e9' } })],
+      [
+        'Idempotency-Key of 129',
+        () => api('POST', '/orders', { body: validOrder(), authorization: token, headers: { 'Idempotency-Key': 'k'.repeat(129) } }),
+      ],
+      [
+        'Idempotency-Key with a space',
+        () => api('POST', '/orders', { body: validOrder(), authorization: token, headers: { 'Idempotency-Key': 'a b' } }),
+      ],
+      [
+        'Idempotency-Key with Latin-1',
+        () => api('POST', '/orders', { body: validOrder(), authorization: token, headers: { 'Idempotency-Key': 'cl\u00e9' } }),
+      ],
     ]);
   });
 });
@@ -281,7 +342,13 @@ describe('__proto__, constructor and prototype keys', () => {
       expect(response.status, raw).toBe(400);
     }
     for (const raw of cartsRaw) {
-      const response = await callHandler(saveCartHandler, { method: 'PUT', path: `/carts/${C}`, pathParameters: { customerId: String(C) }, rawBody: raw, authorization: token });
+      const response = await callHandler(saveCartHandler, {
+        method: 'PUT',
+        path: `/carts/${C}`,
+        pathParameters: { customerId: String(C) },
+        rawBody: raw,
+        authorization: token,
+      });
       expect(response.status, raw).toBe(400);
     }
     const probe = {} as Record<string, unknown>;
@@ -315,7 +382,10 @@ describe('MongoDB operators and dotted keys', () => {
   });
 
   it('operator-looking text is data, stored and returned verbatim', async () => {
-    const body = { items: [item({ attributes: { engraving: '{"$where": "sleep(1000)"}', 'price-$': 'a.b' } })], note: '$where: 1; db.dropDatabase()' };
+    const body = {
+      items: [item({ attributes: { engraving: '{"$where": "sleep(1000)"}', 'price-$': 'a.b' } })],
+      note: '$where: 1; db.dropDatabase()',
+    };
     const saved = await cart(body)();
     expect(saved.status).toBe(200);
     expect((await api('GET', `/carts/${C}`, { authorization: token })).body).toMatchObject(body);
@@ -345,7 +415,9 @@ describe('SQL injection strings', () => {
     expect(replay.status).toBe(201);
     expect(replay.headers.get('idempotent-replayed')).toBe('true');
     expect(replay.body).toEqual(first.body);
-    const [stored] = await sql<Array<{ key: string }>>`select idempotency_key as key from idempotency_keys where order_id = ${first.body.orderId}`;
+    const [stored] = await sql<
+      Array<{ key: string }>
+    >`select idempotency_key as key from idempotency_keys where order_id = ${first.body.orderId}`;
     expect(stored?.key).toBe(key);
 
     const note = "Robert'); DROP TABLE orders;-- \\' OR '1'='1";
@@ -362,7 +434,8 @@ describe('SQL injection strings', () => {
 });
 
 describe('invalid UTF-8 (raw bytes): 400, never a 500', () => {
-  const bytes = (...parts: Array<string | number[]>) => Buffer.concat(parts.map((part) => (typeof part === 'string' ? Buffer.from(part) : Buffer.from(part))));
+  const bytes = (...parts: Array<string | number[]>) =>
+    Buffer.concat(parts.map((part) => (typeof part === 'string' ? Buffer.from(part) : Buffer.from(part))));
 
   it('in a cart note, a key, or an order body', async () => {
     await expectAllRefused(400, 'VALIDATION_ERROR', [
@@ -371,7 +444,14 @@ describe('invalid UTF-8 (raw bytes): 400, never a 500', () => {
       ['a truncated sequence', cartRaw(bytes('{"items":[],"note":"', [0xe2, 0x82], '"}'))],
       ['an encoded surrogate (CESU)', cartRaw(bytes('{"items":[],"note":"', [0xed, 0xa0, 0x80], '"}'))],
       ['in an attribute key', cartRaw(bytes(`{"items":[{"productId":${P},"quantity":1,"attributes":{"`, [0xff], '":1}}]}'))],
-      ['between tokens of an order', () => rawFetch('POST', '/orders', bytes(`{"customerId":${C},`, [0x80], `"items":[{"productId":${P},"quantity":1}]}`), { 'Content-Type': 'application/json', Authorization: token })],
+      [
+        'between tokens of an order',
+        () =>
+          rawFetch('POST', '/orders', bytes(`{"customerId":${C},`, [0x80], `"items":[{"productId":${P},"quantity":1}]}`), {
+            'Content-Type': 'application/json',
+            Authorization: token,
+          }),
+      ],
       ['a lone surrogate as a JSON escape', cartRaw('{"items":[],"note":"\\ud800"}')],
       ['a lone low surrogate in a key', cartRaw(`{"items":[{"productId":${P},"quantity":1,"attributes":{"\\udc00":1}}]}`)],
       ['a literal U+FFFD (what a decoder leaves of invalid bytes)', cartRaw('{"items":[],"note":"a\uFFFDb"}')],
@@ -395,11 +475,13 @@ describe('huge integers and floats as ids: 400', () => {
     await expectAllRefused(
       400,
       'VALIDATION_ERROR',
-      values.flatMap((value): Array<[string, () => Promise<any>]> => [
-        [`customerId ${value}`, orderRaw(`{"customerId":${value},"items":[{"productId":${P},"quantity":1}]}`)],
-        [`productId ${value}`, orderRaw(`{"customerId":${C},"items":[{"productId":${value},"quantity":1}]}`)],
-        [`cart productId ${value}`, cartRaw(`{"items":[{"productId":${value},"quantity":1}]}`)],
-      ]),
+      values.flatMap(
+        (value): Array<[string, () => Promise<any>]> => [
+          [`customerId ${value}`, orderRaw(`{"customerId":${value},"items":[{"productId":${P},"quantity":1}]}`)],
+          [`productId ${value}`, orderRaw(`{"customerId":${C},"items":[{"productId":${value},"quantity":1}]}`)],
+          [`cart productId ${value}`, cartRaw(`{"items":[{"productId":${value},"quantity":1}]}`)],
+        ],
+      ),
     );
   });
 
@@ -407,9 +489,22 @@ describe('huge integers and floats as ids: 400', () => {
     await expectAllRefused(
       400,
       'VALIDATION_ERROR',
-      ['1e309', '9007199254740993', '99999999999', '2147483648', '1.5', '1.0', '0x10', '+1', '-1', '00001', 'Infinity', 'NaN', '1e3', `${C}%00`].map(
-        (id): [string, () => Promise<any>] => [`/carts/${id}`, () => api('GET', `/carts/${id}`, { authorization: token })],
-      ),
+      [
+        '1e309',
+        '9007199254740993',
+        '99999999999',
+        '2147483648',
+        '1.5',
+        '1.0',
+        '0x10',
+        '+1',
+        '-1',
+        '00001',
+        'Infinity',
+        'NaN',
+        '1e3',
+        `${C}%00`,
+      ].map((id): [string, () => Promise<any>] => [`/carts/${id}`, () => api('GET', `/carts/${id}`, { authorization: token })]),
     );
   });
 });

@@ -1,9 +1,9 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
+import { type CryptoKey, exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTokenVerifier, JWKS_TIMEOUT_MS, type AuthConfig } from '../../shared/auth/tokens.js';
-import { AppError } from '../../shared/errors.js';
+import { type AuthConfig, createTokenVerifier, JWKS_TIMEOUT_MS } from '../../shared/auth/tokens.js';
+import type { AppError } from '../../shared/errors.js';
 
 /**
  * The cloud path of token verification: keys from the identity provider's JWKS endpoint (here a local
@@ -28,14 +28,22 @@ const server = http.createServer((_request, response) => {
     response.writeHead(500).end('{"message":"internal"}');
     return;
   }
-  response.writeHead(200, { 'Content-Type': 'application/json' }).end(mode === 'garbage' ? '{"keys": "nope"}' : JSON.stringify({ keys: [publicJwk] }));
+  response
+    .writeHead(200, { 'Content-Type': 'application/json' })
+    .end(mode === 'garbage' ? '{"keys": "nope"}' : JSON.stringify({ keys: [publicJwk] }));
 });
 let url: string;
 
-const base = { issuer: 'https://idp.example/pool', audience: 'app-client', clockSkewSeconds: 30, adminScope: 'admin' } satisfies Omit<AuthConfig, 'jwksUrl'>;
+const base = { issuer: 'https://idp.example/pool', audience: 'app-client', clockSkewSeconds: 30, adminScope: 'admin' } satisfies Omit<
+  AuthConfig,
+  'jwksUrl'
+>;
 
 beforeAll(async () => {
-  ({ privateKey, publicKey: publicJwk } = await generateKeyPair('RS256', { extractable: true }).then(async (pair) => ({ privateKey: pair.privateKey, publicKey: { ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' } })));
+  ({ privateKey, publicKey: publicJwk } = await generateKeyPair('RS256', { extractable: true }).then(async (pair) => ({
+    privateKey: pair.privateKey,
+    publicKey: { ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' },
+  })));
   otherPrivateKey = (await generateKeyPair('RS256')).privateKey;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/.well-known/jwks.json`;
@@ -47,7 +55,13 @@ afterAll(async () => {
 });
 
 const sign = (key: CryptoKey, claims: Record<string, unknown>, kid = 'k1', alg = 'RS256') =>
-  new SignJWT(claims).setProtectedHeader({ alg, kid }).setIssuer(base.issuer).setAudience(base.audience).setSubject('42').setExpirationTime('10m').sign(key);
+  new SignJWT(claims)
+    .setProtectedHeader({ alg, kid })
+    .setIssuer(base.issuer)
+    .setAudience(base.audience)
+    .setSubject('42')
+    .setExpirationTime('10m')
+    .sign(key);
 
 async function outcome(verify: ReturnType<typeof createTokenVerifier>, token: string) {
   try {
@@ -75,12 +89,19 @@ describe('JWKS (cloud) verification', () => {
         .setExpirationTime('10m')
         .sign(privateKey);
     const access = await cognito({ token_use: 'access', client_id: base.audience, 'custom:customer_id': '42' });
-    expect((await outcome(verify, access)).principal).toEqual({ subject: '6b2f1c9e-1d2a-4c1e-9f00-0123456789ab', customerId: 42, isAdmin: false });
+    expect((await outcome(verify, access)).principal).toEqual({
+      subject: '6b2f1c9e-1d2a-4c1e-9f00-0123456789ab',
+      customerId: 42,
+      isAdmin: false,
+    });
     const id = await cognito({ token_use: 'id', aud: base.audience, 'custom:customer_id': '42', 'cognito:groups': ['admin'] });
     expect((await outcome(verify, id)).principal).toMatchObject({ customerId: 42, isAdmin: true });
     // The UUID subject itself acts for nobody; neither does a malformed custom claim.
     expect((await outcome(verify, await cognito({ token_use: 'access', client_id: base.audience }))).principal?.customerId).toBeNull();
-    expect((await outcome(verify, await cognito({ token_use: 'access', client_id: base.audience, 'custom:customer_id': '042' }))).principal?.customerId).toBeNull();
+    expect(
+      (await outcome(verify, await cognito({ token_use: 'access', client_id: base.audience, 'custom:customer_id': '042' }))).principal
+        ?.customerId,
+    ).toBeNull();
     // Another app client, no audience at all, or client_id on a token that is not an access token: 401.
     for (const claims of [
       { token_use: 'access', client_id: 'another-client' },

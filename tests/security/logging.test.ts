@@ -111,18 +111,44 @@ describe('one structured line per request', () => {
   it('a success: INFO, status, outcome, latency, the caller (subject, never the token)', async () => {
     const context = lambdaContext('ecommerce-pipeline-test-saveCart');
     const { result, lines } = await captureLogs(() =>
-      callHandler(saveCart, cartEvent(C, { body: { items: [{ productId: P, quantity: 1, attributes: { engraving: MARKER } }], note: MARKER }, authorization: token }), context),
+      callHandler(
+        saveCart,
+        cartEvent(C, {
+          body: { items: [{ productId: P, quantity: 1, attributes: { engraving: MARKER } }], note: MARKER },
+          authorization: token,
+        }),
+        context,
+      ),
     );
     expect(result.status).toBe(200);
     const line = theLine(lines, context, 'saveCart');
-    expect(line).toMatchObject({ level: 'INFO', message: 'request', status: 200, outcome: 'success', method: 'PUT', route: 'PUT /carts/{customerId}', caller: 'customer', subject: String(C) });
+    expect(line).toMatchObject({
+      level: 'INFO',
+      message: 'request',
+      status: 200,
+      outcome: 'success',
+      method: 'PUT',
+      route: 'PUT /carts/{customerId}',
+      caller: 'customer',
+      subject: String(C),
+    });
     expect(line.code).toBeUndefined();
   });
 
   it('201 from POST /orders', async () => {
     const context = lambdaContext('ecommerce-pipeline-test-createOrder');
     const { result, lines } = await captureLogs(() =>
-      callHandler(createOrder, { method: 'POST', path: '/orders', body: { customerId: C, items: [{ productId: P, quantity: 1 }] }, authorization: token, headers: { 'idempotency-key': MARKER } }, context),
+      callHandler(
+        createOrder,
+        {
+          method: 'POST',
+          path: '/orders',
+          body: { customerId: C, items: [{ productId: P, quantity: 1 }] },
+          authorization: token,
+          headers: { 'idempotency-key': MARKER },
+        },
+        context,
+      ),
     );
     expect(result.status).toBe(201);
     expect(theLine(lines, context, 'createOrder')).toMatchObject({ level: 'INFO', status: 201, outcome: 'success' });
@@ -131,25 +157,65 @@ describe('one structured line per request', () => {
   it('401 and 403: WARN "request denied" with the code; the rejected token is not logged', async () => {
     const forged = `Bearer ${await customToken({ sub: String(C), marker: MARKER }, { secret: 'y'.repeat(40) })}`;
     let context = lambdaContext('ecommerce-pipeline-test-getCart');
-    const unauthorized = await captureLogs(() => callHandler(getCart, { method: 'GET', path: `/carts/${C}`, pathParameters: { customerId: String(C) }, authorization: forged }, context));
+    const unauthorized = await captureLogs(() =>
+      callHandler(
+        getCart,
+        { method: 'GET', path: `/carts/${C}`, pathParameters: { customerId: String(C) }, authorization: forged },
+        context,
+      ),
+    );
     expect(unauthorized.result.status).toBe(401);
-    expect(theLine(unauthorized.lines, context, 'getCart')).toMatchObject({ level: 'WARN', message: 'request denied', status: 401, outcome: 'denied', code: 'UNAUTHORIZED', caller: 'anonymous' });
+    expect(theLine(unauthorized.lines, context, 'getCart')).toMatchObject({
+      level: 'WARN',
+      message: 'request denied',
+      status: 401,
+      outcome: 'denied',
+      code: 'UNAUTHORIZED',
+      caller: 'anonymous',
+    });
     expect(unauthorized.raw).not.toContain(forged.slice(7));
 
     context = lambdaContext('ecommerce-pipeline-test-getCart');
-    const forbidden = await captureLogs(() => callHandler(getCart, { method: 'GET', path: `/carts/${C + 1}`, pathParameters: { customerId: String(C + 1) }, authorization: token }, context));
+    const forbidden = await captureLogs(() =>
+      callHandler(
+        getCart,
+        { method: 'GET', path: `/carts/${C + 1}`, pathParameters: { customerId: String(C + 1) }, authorization: token },
+        context,
+      ),
+    );
     expect(forbidden.result.status).toBe(403);
-    expect(theLine(forbidden.lines, context, 'getCart')).toMatchObject({ level: 'WARN', status: 403, outcome: 'denied', code: 'FORBIDDEN', subject: String(C) });
+    expect(theLine(forbidden.lines, context, 'getCart')).toMatchObject({
+      level: 'WARN',
+      status: 403,
+      outcome: 'denied',
+      code: 'FORBIDDEN',
+      subject: String(C),
+    });
   });
 
   it('400: INFO "request rejected" with the code, not the invalid payload', async () => {
     const context = lambdaContext('ecommerce-pipeline-test-createOrder');
     const { result, lines } = await captureLogs(() =>
-      callHandler(createOrder, { method: 'POST', path: '/orders', body: { customerId: C, items: [{ productId: P, quantity: 1 }], [MARKER]: MARKER }, authorization: token }, context),
+      callHandler(
+        createOrder,
+        {
+          method: 'POST',
+          path: '/orders',
+          body: { customerId: C, items: [{ productId: P, quantity: 1 }], [MARKER]: MARKER },
+          authorization: token,
+        },
+        context,
+      ),
     );
     expect(result.status).toBe(400);
     expect(JSON.stringify(result.body)).toContain(MARKER); // the client is told which field…
-    expect(theLine(lines, context, 'createOrder')).toMatchObject({ level: 'INFO', message: 'request rejected', status: 400, outcome: 'rejected', code: 'VALIDATION_ERROR' });
+    expect(theLine(lines, context, 'createOrder')).toMatchObject({
+      level: 'INFO',
+      message: 'request rejected',
+      status: 400,
+      outcome: 'rejected',
+      code: 'VALIDATION_ERROR',
+    });
   });
 
   it('500: one ERROR line with the code and the error (name, message, stack) — not its other properties', async () => {
@@ -157,11 +223,20 @@ describe('one structured line per request', () => {
       throw Object.assign(new TypeError('deps exploded'), { parameters: [MARKER], query: `select '${MARKER}'`, payload: { note: MARKER } });
     });
     const context = lambdaContext('ecommerce-pipeline-test-getTopProducts');
-    const { result, lines } = await captureLogs(() => callHandler(failing, { method: 'GET', path: '/products/top', authorization: null }, context));
+    const { result, lines } = await captureLogs(() =>
+      callHandler(failing, { method: 'GET', path: '/products/top', authorization: null }, context),
+    );
     expect(result.status).toBe(500);
     expect(result.body).toEqual({ error: { code: 'INTERNAL_ERROR', message: 'An unexpected error occurred.' } });
     const line = theLine(lines, context, 'getTopProducts');
-    expect(line).toMatchObject({ level: 'ERROR', message: 'request failed', status: 500, outcome: 'failed', code: 'INTERNAL_ERROR', error: { name: 'TypeError', message: 'deps exploded' } });
+    expect(line).toMatchObject({
+      level: 'ERROR',
+      message: 'request failed',
+      status: 500,
+      outcome: 'failed',
+      code: 'INTERNAL_ERROR',
+      error: { name: 'TypeError', message: 'deps exploded' },
+    });
     expect(String((line.error as { stack?: string }).stack)).toMatch(/TypeError: deps exploded/);
   });
 
@@ -170,9 +245,16 @@ describe('one structured line per request', () => {
       throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED', parameters: [MARKER] });
     });
     const context = lambdaContext('ecommerce-pipeline-test-getTopProducts');
-    const { result, lines } = await captureLogs(() => callHandler(down, { method: 'GET', path: '/products/top', authorization: null }, context));
+    const { result, lines } = await captureLogs(() =>
+      callHandler(down, { method: 'GET', path: '/products/top', authorization: null }, context),
+    );
     expect(result.status).toBe(503);
-    expect(theLine(lines, context, 'getTopProducts')).toMatchObject({ level: 'ERROR', status: 503, code: 'DATABASE_UNAVAILABLE', error: { code: 'ECONNREFUSED' } });
+    expect(theLine(lines, context, 'getTopProducts')).toMatchObject({
+      level: 'ERROR',
+      status: 503,
+      code: 'DATABASE_UNAVAILABLE',
+      error: { code: 'ECONNREFUSED' },
+    });
   });
 });
 

@@ -5,9 +5,9 @@ import { handler as createOrder } from '../../functions/createOrder.js';
 import { handler as deleteCart } from '../../functions/deleteCart.js';
 import { handler as getCart } from '../../functions/getCart.js';
 import { handler as saveCart } from '../../functions/saveCart.js';
+import { CARTS_COLLECTION } from '../../shared/carts/store.js';
 import { closeMongo } from '../../shared/clients/mongo.js';
 import { closeSql } from '../../shared/clients/postgres.js';
-import { CARTS_COLLECTION } from '../../shared/carts/store.js';
 import { resetCarts, testMongo } from '../carts/helpers.js';
 import { bearerFor } from '../helpers/auth.js';
 import { insertFixtures, resetShop, testSql } from '../helpers/db.js';
@@ -57,11 +57,48 @@ afterAll(async () => {
 // ----------------------------------------------------------------------------------------------------
 // Arbitraries
 
-const HOSTILE_KEYS = ['price', 'unitPrice', 'customerId', 'items', 'note', 'version', 'attributes', '__proto__', 'constructor', 'prototype', '$where', '$set', 'a.b', ''];
+const HOSTILE_KEYS = [
+  'price',
+  'unitPrice',
+  'customerId',
+  'items',
+  'note',
+  'version',
+  'attributes',
+  '__proto__',
+  'constructor',
+  'prototype',
+  '$where',
+  '$set',
+  'a.b',
+  '',
+];
 
 const hostileValue = fc.oneof(
   { weight: 3, arbitrary: fc.jsonValue({ maxDepth: 2 }) },
-  { weight: 2, arbitrary: fc.constantFrom<unknown>(0, -1, 1.5, 2 ** 31, 2 ** 53 + 1, 1e308, -0, '1 OR 1=1', "'; DROP TABLE orders;--", { $gt: 0 }, { $where: 'sleep(1)' }, null, [], {}, true, 'a\u0000b', '\ufffd', 'x'.repeat(1200)) },
+  {
+    weight: 2,
+    arbitrary: fc.constantFrom<unknown>(
+      0,
+      -1,
+      1.5,
+      2 ** 31,
+      2 ** 53 + 1,
+      1e308,
+      -0,
+      '1 OR 1=1',
+      "'; DROP TABLE orders;--",
+      { $gt: 0 },
+      { $where: 'sleep(1)' },
+      null,
+      [],
+      {},
+      true,
+      'a\u0000b',
+      '\ufffd',
+      'x'.repeat(1200),
+    ),
+  },
   { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 8 }) },
   { weight: 1, arbitrary: fc.integer() },
   { weight: 1, arbitrary: fc.double() },
@@ -78,8 +115,17 @@ const mutation = fc.oneof(
 type Mutation = typeof mutation extends fc.Arbitrary<infer T> ? T : never;
 
 const attributes = fc.dictionary(
-  fc.oneof(fc.constantFrom('size', 'colour', 'giftWrap', 'engraving', '__proto__', '$gt', 'a.b', 'constructor'), fc.string({ maxLength: 6 })),
-  fc.oneof(fc.string({ maxLength: 12 }), fc.integer({ min: -5, max: 5 }), fc.boolean(), fc.constant(null), fc.array(fc.integer(), { maxLength: 3 })),
+  fc.oneof(
+    fc.constantFrom('size', 'colour', 'giftWrap', 'engraving', '__proto__', '$gt', 'a.b', 'constructor'),
+    fc.string({ maxLength: 6 }),
+  ),
+  fc.oneof(
+    fc.string({ maxLength: 12 }),
+    fc.integer({ min: -5, max: 5 }),
+    fc.boolean(),
+    fc.constant(null),
+    fc.array(fc.integer(), { maxLength: 3 }),
+  ),
   { maxKeys: 3 },
 );
 
@@ -88,7 +134,10 @@ const actor = fc.oneof({ weight: 8, arbitrary: fc.nat({ max: 3 }) }, { weight: 1
 /** Whom the request is for: mostly the caller themself (SELF), otherwise any customer. */
 const SELF = -1;
 const customerIndex = fc.oneof({ weight: 3, arbitrary: fc.constant(SELF) }, { weight: 2, arbitrary: fc.nat({ max: 3 }) });
-const mutations = fc.oneof({ weight: 2, arbitrary: fc.constant<Mutation[]>([]) }, { weight: 1, arbitrary: fc.array(mutation, { minLength: 1, maxLength: 2 }) });
+const mutations = fc.oneof(
+  { weight: 2, arbitrary: fc.constant<Mutation[]>([]) },
+  { weight: 1, arbitrary: fc.array(mutation, { minLength: 1, maxLength: 2 }) },
+);
 const productId = () => fc.nat({ max: 4 }).map((i) => products[i]!);
 const key = fc.option(fc.constantFrom('k1', 'k2', 'k3', 'k 4'), { nil: undefined });
 
@@ -110,7 +159,13 @@ const action = fc.oneof(
       op: fc.constant('save' as const),
       actor,
       target: customerIndex,
-      items: fc.array(fc.record({ productId: productId(), quantity: fc.integer({ min: 1, max: 4 }), attributes: fc.option(attributes, { nil: undefined }) }, { requiredKeys: ['productId', 'quantity'] }), { maxLength: 4 }),
+      items: fc.array(
+        fc.record(
+          { productId: productId(), quantity: fc.integer({ min: 1, max: 4 }), attributes: fc.option(attributes, { nil: undefined }) },
+          { requiredKeys: ['productId', 'quantity'] },
+        ),
+        { maxLength: 4 },
+      ),
       note: fc.option(fc.string({ maxLength: 20 }), { nil: undefined }),
       mutations,
     }),
@@ -118,7 +173,16 @@ const action = fc.oneof(
   { weight: 2, arbitrary: fc.record({ op: fc.constant('checkout' as const), actor, target: customerIndex, key }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('get' as const), actor, target: customerIndex }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('delete' as const), actor, target: customerIndex }) },
-  { weight: 1, arbitrary: fc.record({ op: fc.constant('raw' as const), actor, target: customerIndex, route: fc.constantFrom('order', 'save'), text: fc.oneof(fc.string({ maxLength: 60 }), fc.json({ maxDepth: 2 })) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      op: fc.constant('raw' as const),
+      actor,
+      target: customerIndex,
+      route: fc.constantFrom('order', 'save'),
+      text: fc.oneof(fc.string({ maxLength: 60 }), fc.json({ maxDepth: 2 })),
+    }),
+  },
 );
 type Action = typeof action extends fc.Arbitrary<infer T> ? T : never;
 
@@ -199,7 +263,13 @@ async function perform(a: Action): Promise<Outcome> {
   let answer: InProcessAnswer;
   switch (a.op) {
     case 'order':
-      answer = await callHandler(createOrder, { method: 'POST', path: '/orders', rawBody: mutate({ customerId: target, items: a.items }, a.mutations), authorization, ...idem });
+      answer = await callHandler(createOrder, {
+        method: 'POST',
+        path: '/orders',
+        rawBody: mutate({ customerId: target, items: a.items }, a.mutations),
+        authorization,
+        ...idem,
+      });
       return { action: a, answer, ...(answer.status < 300 ? { actedFor: answer.body.customerId } : {}) };
     case 'save': {
       const body = { items: a.items, ...(a.note === undefined ? {} : { note: a.note }) };
@@ -236,7 +306,8 @@ async function checkStockAndOrders(): Promise<void> {
     select p.product_id as id, p.stock_quantity as stock, coalesce(sum(i.quantity), 0)::int as sold
     from products p left join order_items i using (product_id)
     group by p.product_id order by p.product_id`;
-  for (const row of rows) expect(row.stock + row.sold, `product ${row.id}: stock ${row.stock} + sold ${row.sold}`).toBe(initialStock.get(row.id));
+  for (const row of rows)
+    expect(row.stock + row.sold, `product ${row.id}: stock ${row.stock} + sold ${row.sold}`).toBe(initialStock.get(row.id));
   const [broken] = await sql<Array<{ n: number }>>`
     select count(*)::int as n from orders o
     where not exists (select from order_items i where i.order_id = o.order_id)
@@ -245,10 +316,11 @@ async function checkStockAndOrders(): Promise<void> {
 }
 
 describe('property: random payloads and interleavings by several customers', () => {
-  it(
-    'never a 5xx; a 2xx acts only for the caller; stock is conserved; other customers’ carts never change',
-    async () => {
-      const property = fc.asyncProperty(fc.array(action, { minLength: 1, maxLength: 12 }), fc.integer({ min: 1, max: 4 }), async (actions, concurrency) => {
+  it('never a 5xx; a 2xx acts only for the caller; stock is conserved; other customers’ carts never change', async () => {
+    const property = fc.asyncProperty(
+      fc.array(action, { minLength: 1, maxLength: 12 }),
+      fc.integer({ min: 1, max: 4 }),
+      async (actions, concurrency) => {
         const before = await cartsByCustomer();
         const outcomes: Outcome[] = [];
         for (let i = 0; i < actions.length; i += concurrency) {
@@ -267,27 +339,28 @@ describe('property: random payloads and interleavings by several customers', () 
         // Carts: only a customer's own (token-bearing) requests may have changed their cart.
         const after = await cartsByCustomer();
         const touched = new Set(
-          outcomes.filter((o) => o.action.op !== 'order' && o.action.actor < 4 && o.action.actor === targetIndex(o.action)).map((o) => customers[o.action.actor]),
+          outcomes
+            .filter((o) => o.action.op !== 'order' && o.action.actor < 4 && o.action.actor === targetIndex(o.action))
+            .map((o) => customers[o.action.actor]),
         );
         for (const id of customers) {
           if (touched.has(id)) continue;
           expect(after.get(id), `cart of customer ${id}, who sent nothing that could change it`).toBe(before.get(id));
         }
         await checkStockAndOrders();
-      });
-      await fc.assert(property, {
-        numRuns: NUM_RUNS,
-        ...(process.env.FC_SEED ? { seed: Number(process.env.FC_SEED) } : {}),
-        interruptAfterTimeLimit: 90_000,
-        markInterruptAsFailure: false,
-      });
-      await checkStockAndOrders();
-      // The runs exercised the interesting paths, not only rejections.
-      const count = (prefix: string) => [...tally].filter(([k]) => k.startsWith(prefix)).reduce((n, [, v]) => n + v, 0);
-      expect(count('order 201')).toBeGreaterThan(0);
-      expect(count('save 200')).toBeGreaterThan(0);
-      expect(count('order 403') + count('save 403')).toBeGreaterThan(0);
-    },
-    120_000,
-  );
+      },
+    );
+    await fc.assert(property, {
+      numRuns: NUM_RUNS,
+      ...(process.env.FC_SEED ? { seed: Number(process.env.FC_SEED) } : {}),
+      interruptAfterTimeLimit: 90_000,
+      markInterruptAsFailure: false,
+    });
+    await checkStockAndOrders();
+    // The runs exercised the interesting paths, not only rejections.
+    const count = (prefix: string) => [...tally].filter(([k]) => k.startsWith(prefix)).reduce((n, [, v]) => n + v, 0);
+    expect(count('order 201')).toBeGreaterThan(0);
+    expect(count('save 200')).toBeGreaterThan(0);
+    expect(count('order 403') + count('save 403')).toBeGreaterThan(0);
+  }, 120_000);
 });

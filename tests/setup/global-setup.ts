@@ -1,12 +1,12 @@
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { assertPortsFree, startOffline, type Offline } from '../../scripts/lib/offline.js';
-import { ensurePgbouncer, type Availability } from '../../scripts/lib/prerequisites.js';
+import { assertPortsFree, type Offline, startOffline } from '../../scripts/lib/offline.js';
+import { type Availability, ensurePgbouncer } from '../../scripts/lib/prerequisites.js';
 import { servicesDown, servicesUp } from '../../scripts/services.js';
 import { migrate } from '../../shared/db/migrate.js';
 import { dropTestDatabases } from '../db/helpers.js';
-import { PROJECT_NEEDS, type Need } from './projects.js';
+import { type Need, PROJECT_NEEDS } from './projects.js';
 import { OFFLINE_LOG, testEnv } from './test-env.js';
 
 declare module 'vitest' {
@@ -57,7 +57,11 @@ async function bringUpOffline(): Promise<Offline> {
   log('starting serverless-offline for the end-to-end tests');
   return startOffline(
     { ...env, LOG_LEVEL: 'WARN' },
-    { httpPort: Number(env.OFFLINE_HTTP_PORT), lambdaPort: Number(env.OFFLINE_LAMBDA_PORT), onOutput: (chunk) => appendFileSync(OFFLINE_LOG, chunk) },
+    {
+      httpPort: Number(env.OFFLINE_HTTP_PORT),
+      lambdaPort: Number(env.OFFLINE_LAMBDA_PORT),
+      onOutput: (chunk) => appendFileSync(OFFLINE_LOG, chunk),
+    },
   );
 }
 

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../../scripts/lib/env.js';
 import { portAnswers, waitFor } from '../../scripts/lib/probe.js';
@@ -13,11 +13,23 @@ const PORTS = { http: 3190, lambda: 3192 };
 let offline: ChildProcess;
 
 beforeAll(async () => {
-  offline = spawn(process.execPath, [`${ROOT}node_modules/osls/bin/serverless.js`, 'offline', 'start', '--httpPort', String(PORTS.http), '--lambdaPort', String(PORTS.lambda)], {
-    cwd: `${ROOT}tests/fixtures/offline-errors`,
-    env: { ...process.env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off' },
-    stdio: 'ignore',
-  });
+  offline = spawn(
+    process.execPath,
+    [
+      `${ROOT}node_modules/osls/bin/serverless.js`,
+      'offline',
+      'start',
+      '--httpPort',
+      String(PORTS.http),
+      '--lambdaPort',
+      String(PORTS.lambda),
+    ],
+    {
+      cwd: `${ROOT}tests/fixtures/offline-errors`,
+      env: { ...process.env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off' },
+      stdio: 'ignore',
+    },
+  );
   expect(await waitFor(() => portAnswers(PORTS.http), 60_000)).toBe(true);
 });
 

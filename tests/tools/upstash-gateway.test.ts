@@ -6,13 +6,13 @@
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
-import { Redis, errors } from '@upstash/redis';
-import { createClient, RESP_TYPES } from 'redis';
+import { errors, Redis } from '@upstash/redis';
+import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startGateway, type Gateway } from '../../tools/upstash-gateway/gateway.js';
+import { type Gateway, startGateway } from '../../tools/upstash-gateway/gateway.js';
 
 const { UpstashError } = errors;
-const REDIS_URL = process.env['REDIS_URL'] || 'redis://127.0.0.1:6379';
+const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
 const TOKEN = `gw-test-${randomUUID()}`;
 const PREFIX = `upstash-gateway-test:${process.pid}:${Date.now().toString(36)}:`;
 
@@ -29,7 +29,7 @@ async function raw(
 ): Promise<{ status: number; json: unknown; text: string }> {
   const headers: Record<string, string> = { 'Content-Type': 'application/json', ...init.headers };
   const token = init.token === undefined ? TOKEN : init.token;
-  if (token !== null) headers['Authorization'] = `Bearer ${token}`;
+  if (token !== null) headers.Authorization = `Bearer ${token}`;
   const res = await fetch(`${gateway.url}${path}`, {
     method: init.method ?? 'POST',
     headers,
@@ -83,18 +83,23 @@ describe('upstash-gateway with the official @upstash/redis client (default setti
   it('encodes responses as Upstash does: base64 only when asked, integers/nil/OK untouched', async () => {
     const k = key('enc');
     await direct.set(k, 'p1');
-    expect((await raw('/', { body: JSON.stringify(['GET', k]), headers: { 'Upstash-Encoding': 'base64' } })).json)
-      .toEqual({ result: 'cDE=' });
+    expect((await raw('/', { body: JSON.stringify(['GET', k]), headers: { 'Upstash-Encoding': 'base64' } })).json).toEqual({
+      result: 'cDE=',
+    });
     expect((await raw('/', { body: JSON.stringify(['GET', k]) })).json).toEqual({ result: 'p1' });
-    expect((await raw('/', { body: JSON.stringify(['STRLEN', k]), headers: { 'Upstash-Encoding': 'base64' } })).json)
-      .toEqual({ result: 2 });
-    expect((await raw('/', { body: JSON.stringify(['GET', key('none')]), headers: { 'Upstash-Encoding': 'base64' } })).json)
-      .toEqual({ result: null });
-    expect((await raw('/', { body: JSON.stringify(['SET', k, 'v']), headers: { 'Upstash-Encoding': 'base64' } })).json)
-      .toEqual({ result: 'OK' });
+    expect((await raw('/', { body: JSON.stringify(['STRLEN', k]), headers: { 'Upstash-Encoding': 'base64' } })).json).toEqual({
+      result: 2,
+    });
+    expect((await raw('/', { body: JSON.stringify(['GET', key('none')]), headers: { 'Upstash-Encoding': 'base64' } })).json).toEqual({
+      result: null,
+    });
+    expect((await raw('/', { body: JSON.stringify(['SET', k, 'v']), headers: { 'Upstash-Encoding': 'base64' } })).json).toEqual({
+      result: 'OK',
+    });
     // Status replies other than OK are encoded (the client base64-decodes them).
-    expect((await raw('/', { body: '["PING"]', headers: { 'Upstash-Encoding': 'base64' } })).json)
-      .toEqual({ result: Buffer.from('PONG').toString('base64') });
+    expect((await raw('/', { body: '["PING"]', headers: { 'Upstash-Encoding': 'base64' } })).json).toEqual({
+      result: Buffer.from('PONG').toString('base64'),
+    });
     // Arrays: recursively encoded, nil elements stay null.
     expect(
       (await raw('/pipeline', { body: JSON.stringify([['MGET', k, key('none')]]), headers: { 'Upstash-Encoding': 'base64' } })).json,
@@ -221,14 +226,25 @@ describe('upstash-gateway with the official @upstash/redis client (default setti
     expect(results[1]?.error).toMatch(/^WRONGTYPE/);
     expect(results[2]).toEqual({ error: undefined, result: 'p1' });
 
-    const rawRes = await raw('/multi-exec', { body: JSON.stringify([['SET', k, 'z'], ['LPUSH', k, 'y']]) });
+    const rawRes = await raw('/multi-exec', {
+      body: JSON.stringify([
+        ['SET', k, 'z'],
+        ['LPUSH', k, 'y'],
+      ]),
+    });
     expect(rawRes.status).toBe(200);
     expect(rawRes.json).toEqual([{ result: 'OK' }, { error: expect.stringMatching(/^WRONGTYPE/) as unknown }]);
   });
 
   it('discards the whole transaction on a queue-time error (atomicity)', async () => {
     const k = key('tx-abort');
-    const res = await raw('/multi-exec', { body: JSON.stringify([['SET', k, 'v'], ['SET', k], ['INCR', key('tx-abort-c')]]) });
+    const res = await raw('/multi-exec', {
+      body: JSON.stringify([
+        ['SET', k, 'v'],
+        ['SET', k],
+        ['INCR', key('tx-abort-c')],
+      ]),
+    });
     expect(res.status).toBe(400);
     expect((res.json as { error: string }).error).toMatch(/^EXECABORT .*wrong number of arguments/);
     expect(await direct.exists(k)).toBe(0);
@@ -280,9 +296,7 @@ describe('upstash-gateway with the official @upstash/redis client (default setti
     const err: unknown = await bad.set(k, 'x').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UpstashError);
     expect((err as Error).message).toMatch(/Unauthorized/);
-    await expect(new Redis({ url: gateway.url, token: 'nope', enableAutoPipelining: false }).get(k)).rejects.toThrow(
-      /Unauthorized/,
-    );
+    await expect(new Redis({ url: gateway.url, token: 'nope', enableAutoPipelining: false }).get(k)).rejects.toThrow(/Unauthorized/);
     expect(await direct.exists(k)).toBe(0);
   });
 
@@ -349,14 +363,19 @@ describe('upstash-gateway with the official @upstash/redis client (default setti
     const k = key('path');
     expect((await raw(`/set/${encodeURIComponent(k)}/p1`, { method: 'GET' })).json).toEqual({ result: 'OK' });
     expect(await direct.get(k)).toBe('p1');
-    expect(
-      (await raw(`/get/${encodeURIComponent(k)}`, { method: 'GET', headers: { 'Upstash-Encoding': 'base64' } })).json,
-    ).toEqual({ result: 'cDE=' });
+    expect((await raw(`/get/${encodeURIComponent(k)}`, { method: 'GET', headers: { 'Upstash-Encoding': 'base64' } })).json).toEqual({
+      result: 'cDE=',
+    });
     await raw(`/set/${encodeURIComponent(k)}?EX=100`, { body: '{"a":1}' });
     expect(await direct.get(k)).toBe('{"a":1}');
     expect(await direct.ttl(k)).toBeGreaterThan(90);
 
-    for (const [path, body] of [['/', '["GET",'], ['/pipeline', 'nope'], ['/multi-exec', '{"a":1}'], ['/', '{}']] as const) {
+    for (const [path, body] of [
+      ['/', '["GET",'],
+      ['/pipeline', 'nope'],
+      ['/multi-exec', '{"a":1}'],
+      ['/', '{}'],
+    ] as const) {
       const res = await raw(path, { body });
       expect(res.status, `${path} ${body}`).toBe(400);
       expect(typeof (res.json as { error?: unknown }).error).toBe('string');
@@ -372,7 +391,13 @@ describe('upstash-gateway with the official @upstash/redis client (default setti
     const send = (host: string) =>
       new Promise<{ status: number; body: string }>((resolve, reject) => {
         const request = http.request(
-          { host: '127.0.0.1', port, method: 'POST', path: '/', headers: { Host: host, Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' } },
+          {
+            host: '127.0.0.1',
+            port,
+            method: 'POST',
+            path: '/',
+            headers: { Host: host, Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' },
+          },
           (response) => {
             let body = '';
             response.on('data', (chunk) => (body += chunk));
@@ -396,9 +421,23 @@ describe('upstash-gateway with the official @upstash/redis client (default setti
     const k = key('admin');
     await direct.set(k, 'still-here');
     for (const command of [
-      ['CONFIG', 'SET', 'dir', '/tmp'], ['CONFIG', 'GET', 'dir'], ['SAVE'], ['BGSAVE'], ['BGREWRITEAOF'], ['FLUSHALL'], ['FLUSHDB'],
-      ['SHUTDOWN'], ['DEBUG', 'SLEEP', '0'], ['MODULE', 'LIST'], ['REPLICAOF', 'NO', 'ONE'], ['SLAVEOF', 'NO', 'ONE'], ['ACL', 'LIST'],
-      ['CLIENT', 'KILL', 'TYPE', 'normal'], ['MIGRATE', '127.0.0.1', '6380', k, '0', '1000'], ['FAILOVER'], ['LATENCY', 'RESET'],
+      ['CONFIG', 'SET', 'dir', '/tmp'],
+      ['CONFIG', 'GET', 'dir'],
+      ['SAVE'],
+      ['BGSAVE'],
+      ['BGREWRITEAOF'],
+      ['FLUSHALL'],
+      ['FLUSHDB'],
+      ['SHUTDOWN'],
+      ['DEBUG', 'SLEEP', '0'],
+      ['MODULE', 'LIST'],
+      ['REPLICAOF', 'NO', 'ONE'],
+      ['SLAVEOF', 'NO', 'ONE'],
+      ['ACL', 'LIST'],
+      ['CLIENT', 'KILL', 'TYPE', 'normal'],
+      ['MIGRATE', '127.0.0.1', '6380', k, '0', '1000'],
+      ['FAILOVER'],
+      ['LATENCY', 'RESET'],
     ]) {
       const single = await raw('/', { body: JSON.stringify(command) });
       expect(single.status, command.join(' ')).toBe(400);

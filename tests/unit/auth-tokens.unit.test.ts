@@ -1,6 +1,6 @@
 import { SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { createTokenVerifier, signLocalToken, UnauthorizedError, type AuthConfig } from '../../shared/auth/tokens.js';
+import { type AuthConfig, createTokenVerifier, signLocalToken, UnauthorizedError } from '../../shared/auth/tokens.js';
 
 const config: AuthConfig = {
   secret: 'a-local-secret-that-is-long-enough-1234',
@@ -67,7 +67,12 @@ describe('bearer tokens', () => {
     const secret = new TextEncoder().encode(config.secret);
     const now = Math.floor(Date.now() / 1000);
     const signed = (claims: { iat?: number; exp: number }) => {
-      const jwt = new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('42').setIssuer(config.issuer).setAudience(config.audience).setExpirationTime(claims.exp);
+      const jwt = new SignJWT({})
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject('42')
+        .setIssuer(config.issuer)
+        .setAudience(config.audience)
+        .setExpirationTime(claims.exp);
       return (claims.iat === undefined ? jwt : jwt.setIssuedAt(claims.iat)).sign(secret);
     };
     const day = 86_400;

@@ -28,23 +28,20 @@ function fatal(message: string): never {
 }
 
 async function main(): Promise<void> {
-  const token = process.env['UPSTASH_REDIS_REST_TOKEN'];
+  const token = process.env.UPSTASH_REDIS_REST_TOKEN;
   if (!token) fatal('UPSTASH_REDIS_REST_TOKEN is required (the bearer token clients must present)');
 
-  const portRaw = process.env['UPSTASH_GATEWAY_PORT'] ?? '8079';
+  const portRaw = process.env.UPSTASH_GATEWAY_PORT ?? '8079';
   const port = Number(portRaw);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     fatal(`UPSTASH_GATEWAY_PORT must be an integer between 0 and 65535, got "${portRaw}"`);
   }
-  const host = process.env['UPSTASH_GATEWAY_HOST'] || '127.0.0.1';
-  const redisUrl = process.env['REDIS_URL'] || 'redis://127.0.0.1:6379';
+  const host = process.env.UPSTASH_GATEWAY_HOST || '127.0.0.1';
+  const redisUrl = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
 
-  let gateway;
-  try {
-    gateway = await startGateway({ port, host, token, redisUrl });
-  } catch (err) {
-    fatal(`failed to start (redis ${redact(redisUrl)}): ${(err as Error)?.message ?? String(err)}`);
-  }
+  const gateway = await startGateway({ port, host, token, redisUrl }).catch((err: unknown) =>
+    fatal(`failed to start (redis ${redact(redisUrl)}): ${(err as Error)?.message ?? String(err)}`),
+  );
   console.log(`upstash-gateway listening on ${gateway.url} -> ${redact(redisUrl)}`);
 
   let stopping = false;

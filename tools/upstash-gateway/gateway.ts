@@ -23,8 +23,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createClient, ErrorReply, RESP_TYPES } from 'redis';
 import type { RedisArgument } from 'redis';
+import { createClient, ErrorReply, RESP_TYPES } from 'redis';
 
 export interface GatewayOptions {
   port: number;
@@ -78,24 +78,55 @@ const LOOPBACK_HOST = /^(?:localhost|127\.0\.0\.1|\[::1\])(?::\d{1,5})?$/i;
 
 /** Commands that would change the state of the shared connection (or break its reply stream). */
 const FORBIDDEN = new Set([
-  'multi', 'exec', 'discard', 'watch', 'unwatch', 'select', 'auth', 'hello', 'reset', 'quit',
-  'subscribe', 'psubscribe', 'ssubscribe', 'unsubscribe', 'punsubscribe', 'sunsubscribe', 'monitor',
-  'sync', 'psync', 'replconf', 'shutdown',
+  'multi',
+  'exec',
+  'discard',
+  'watch',
+  'unwatch',
+  'select',
+  'auth',
+  'hello',
+  'reset',
+  'quit',
+  'subscribe',
+  'psubscribe',
+  'ssubscribe',
+  'unsubscribe',
+  'punsubscribe',
+  'sunsubscribe',
+  'monitor',
+  'sync',
+  'psync',
+  'replconf',
+  'shutdown',
 ]);
 /**
  * Administrative commands: Upstash refuses them over REST, and so does the gateway (a web page that
  * reached it could otherwise rewrite the server's configuration, flush it or shut it down).
  */
 const ADMINISTRATIVE = new Set([
-  'config', 'save', 'bgsave', 'bgrewriteaof', 'flushall', 'flushdb', 'debug', 'module', 'replicaof', 'slaveof',
-  'acl', 'migrate', 'failover', 'latency', 'monitor', 'cluster', 'swapdb',
+  'config',
+  'save',
+  'bgsave',
+  'bgrewriteaof',
+  'flushall',
+  'flushdb',
+  'debug',
+  'module',
+  'replicaof',
+  'slaveof',
+  'acl',
+  'migrate',
+  'failover',
+  'latency',
+  'monitor',
+  'cluster',
+  'swapdb',
 ]);
 /** CLIENT subcommands that are harmless on a shared connection. */
 const CLIENT_ALLOWED = new Set(['id', 'info', 'list', 'getname', 'no-evict', 'no-touch']);
 /** Commands that may block the connection; they get a dedicated short-lived connection. */
-const BLOCKING = new Set([
-  'blpop', 'brpop', 'brpoplpush', 'blmove', 'blmpop', 'bzpopmin', 'bzpopmax', 'bzmpop', 'wait', 'waitaof',
-]);
+const BLOCKING = new Set(['blpop', 'brpop', 'brpoplpush', 'blmove', 'blmpop', 'bzpopmin', 'bzpopmax', 'bzmpop', 'wait', 'waitaof']);
 /** Path-form URLs that name Upstash streaming endpoints this gateway does not implement. */
 const STREAMING = new Set(['subscribe', 'psubscribe', 'monitor']);
 
@@ -121,9 +152,7 @@ function normalize(cmd: unknown): string | undefined {
       cmd[i] = String(a);
       continue;
     }
-    return i === 0
-      ? 'ERR command name must be a string'
-      : `ERR invalid argument at position ${i}: expected string, number or boolean`;
+    return i === 0 ? 'ERR command name must be a string' : `ERR invalid argument at position ${i}: expected string, number or boolean`;
   }
   return undefined;
 }
@@ -188,7 +217,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const host = opts.host ?? '127.0.0.1';
   const commandTimeoutMs = opts.commandTimeoutMs ?? 5000;
   const maxBodyBytes = opts.maxBodyBytes ?? 32 * 1024 * 1024;
-  const log = opts.log ?? process.env['GATEWAY_LOG'] === '1';
+  const log = opts.log ?? process.env.GATEWAY_LOG === '1';
   const expectedAuth = sha256(`Bearer ${opts.token}`);
 
   // ---- Redis --------------------------------------------------------------------------------
@@ -207,8 +236,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       ...socketBase,
       // Before the first successful connection: give up (startGateway rejects).
       // Afterwards: keep reconnecting in the background; requests get 503 meanwhile.
-      reconnectStrategy: (retries: number, cause: Error) =>
-        everReady ? Math.min(50 * 2 ** retries, 2000) : cause,
+      reconnectStrategy: (retries: number, cause: Error) => (everReady ? Math.min(50 * 2 ** retries, 2000) : cause),
     },
     commandOptions,
   });
@@ -376,10 +404,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     const out = new Array<Entry>(replies.length);
     for (let i = 0; i < replies.length; i++) {
       const r: unknown = replies[i];
-      out[i] =
-        r instanceof ErrorReply
-          ? { error: r.message }
-          : { result: base64 ? encodeBase64(r, true) : encodePlain(r) };
+      out[i] = r instanceof ErrorReply ? { error: r.message } : { result: base64 ? encodeBase64(r, true) : encodePlain(r) };
     }
     return out;
   }
@@ -582,9 +607,11 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     }
     const name = (args[0] as string).toLowerCase();
     if (name === '' || STREAMING.has(name) || (knownCommands !== undefined && !knownCommands.has(name))) {
-      send(res, 404, STREAMING.has(name)
-        ? JSON.stringify({ error: `ERR /${name} (streaming) is not supported by upstash-gateway` })
-        : NOT_FOUND);
+      send(
+        res,
+        404,
+        STREAMING.has(name) ? JSON.stringify({ error: `ERR /${name} (streaming) is not supported by upstash-gateway` }) : NOT_FOUND,
+      );
       return;
     }
     readBody(req, res, (body) => {

@@ -1,7 +1,7 @@
-import { BTREE_ORDERS_PER_CUSTOMER } from '../request.js';
 import { buildBtreeOrders, relationSize } from '../fixtures.js';
-import { measureQuery, round, spread, type QueryMeasurement } from '../measure.js';
-import { timed, type SuiteContext } from './context.js';
+import { measureQuery, type QueryMeasurement, round, spread } from '../measure.js';
+import { BTREE_ORDERS_PER_CUSTOMER } from '../request.js';
+import { type SuiteContext, timed } from './context.js';
 
 /**
  * B-tree: a customer's order history (the lab's "customer history" lookup) at several table sizes,
@@ -69,9 +69,7 @@ export async function runBtreeSuite(context: SuiteContext): Promise<BtreeResult>
       variants[variant] = {
         ...measurement,
         usedIndex: indexName ? measurement.shape.indexes.includes(indexName) : false,
-        ...(indexName
-          ? { indexBytes: await relationSize(sql, `bench.${indexName}`), indexBuildMs }
-          : {}),
+        ...(indexName ? { indexBytes: await relationSize(sql, `bench.${indexName}`), indexBuildMs } : {}),
       };
       // One index at a time, so the planner's choice is between that index and a scan.
       if (indexName) await sql.unsafe(`drop index bench.${indexName}`);

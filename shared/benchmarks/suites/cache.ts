@@ -1,7 +1,8 @@
 import { redisCall } from '../../clients/redis.js';
-import { AGG_ORDER_ITEMS, TOP_PRODUCTS_QUERY, buildAggregateFixture } from '../fixtures.js';
-import { explainAnalyze, measureLatency, planShape, round, type PlanShape, type Timing } from '../measure.js';
-import { timed, type SuiteContext } from './context.js';
+import { AGG_ORDER_ITEMS, buildAggregateFixture, TOP_PRODUCTS_QUERY } from '../fixtures.js';
+import { explainAnalyze, measureLatency, type PlanShape, planShape, round, type Timing } from '../measure.js';
+import { MIN_CACHE_SAMPLES } from '../request.js';
+import { type SuiteContext, timed } from './context.js';
 
 /**
  * Cache: what a top-products cache hit costs (one GET through @upstash/redis, the app's own client
@@ -9,7 +10,6 @@ import { timed, type SuiteContext } from './context.js';
  * statement shape as the app's). Both as the client sees them (wall clock), plus the server-side
  * execution time and plan of the aggregate.
  */
-export const MIN_CACHE_SAMPLES = 25;
 const REDIS_CALL_TIMEOUT_MS = 5_000;
 
 export interface CacheResult {

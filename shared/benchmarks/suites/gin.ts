@@ -1,7 +1,7 @@
-import { GIN_SELECTIVITIES } from '../request.js';
 import { buildGinProducts, ginProbe, relationSize } from '../fixtures.js';
-import { measureQuery, round, type QueryMeasurement } from '../measure.js';
-import { timed, type SuiteContext } from './context.js';
+import { measureQuery, type QueryMeasurement, round } from '../measure.js';
+import { GIN_SELECTIVITIES } from '../request.js';
+import { type SuiteContext, timed } from './context.js';
 
 /**
  * GIN: JSONB containment (`metadata @> …`) on products at several table sizes and match rates,
@@ -98,7 +98,8 @@ export function judgeLabClaim(cells: GinCell[]): GinResult['labClaim'] {
       indexFaster: cell.indexFaster,
     }));
   const holds = counterexamples.length === 0;
-  const where = (cell: { rows: number; selectivity: number }) => `${cell.rows.toLocaleString('en-US')} rows at ${percentText(cell.selectivity)}`;
+  const where = (cell: { rows: number; selectivity: number }) =>
+    `${cell.rows.toLocaleString('en-US')} rows at ${percentText(cell.selectivity)}`;
   const list = (items: Array<{ rows: number; selectivity: number }>) =>
     items.slice(0, 4).map(where).join(', ') + (items.length > 4 ? `, … (${items.length} in all)` : '');
   const examples = counterexamples

@@ -1,7 +1,7 @@
 import { createOrder } from '../../orders/create-order.js';
 import { BENCH_SCHEMA, benchTable, cloneShopTables, loadShop } from '../fixtures.js';
 import { percentile, round, spread } from '../measure.js';
-import { timed, type SuiteContext } from './context.js';
+import { type SuiteContext, timed } from './context.js';
 
 /**
  * Orders: the real `createOrder` (shared/orders/create-order.ts, unchanged) placing orders against a
@@ -56,9 +56,13 @@ export async function runOrdersSuite(context: SuiteContext): Promise<OrdersResul
   const pool = context.connectBench(concurrency);
   try {
     // Before any write: the unqualified names createOrder uses must resolve to the bench copies only.
-    const [where] = await pool<[{ schema: string; path: string }]>`select current_schema() as schema, current_setting('search_path') as path`;
+    const [where] = await pool<
+      [{ schema: string; path: string }]
+    >`select current_schema() as schema, current_setting('search_path') as path`;
     if (where?.schema !== BENCH_SCHEMA || where.path !== BENCH_SCHEMA) {
-      throw new Error(`the orders suite's connections are not confined to the ${BENCH_SCHEMA} schema (search_path ${where?.path}); nothing was written`);
+      throw new Error(
+        `the orders suite's connections are not confined to the ${BENCH_SCHEMA} schema (search_path ${where?.path}); nothing was written`,
+      );
     }
     const warmups = Math.max(10, concurrency * 2);
     for (let call = 0; call < warmups; call += 1) {
