@@ -13,7 +13,10 @@ const BIN = `${ROOT}.cache/bin/`;
 
 function sourcesHash(dir: string): string {
   const hash = createHash('sha256');
-  for (const file of readdirSync(dir).filter((name) => /\.(go|mod|sum)$/.test(name)).sort()) hash.update(file).update(readFileSync(`${dir}/${file}`));
+  for (const file of readdirSync(dir)
+    .filter((name) => /\.(go|mod|sum)$/.test(name))
+    .sort())
+    hash.update(file).update(readFileSync(`${dir}/${file}`));
   return hash.digest('hex');
 }
 
@@ -25,7 +28,8 @@ export async function ensureGoTool(name: string, log: (line: string) => void): P
   const wanted = sourcesHash(dir);
   if (existsSync(binary) && existsSync(stamp) && readFileSync(stamp, 'utf8') === wanted) return { available: true, detail: binary };
   const go = findExecutable('go', '/usr/local/go/bin/go');
-  if (!go) return { available: false, detail: `Go is needed to build tools/${name}: ${installHint('golang-go', 'go')} (or https://go.dev/dl)` };
+  if (!go)
+    return { available: false, detail: `Go is needed to build tools/${name}: ${installHint('golang-go', 'go')} (or https://go.dev/dl)` };
   mkdirSync(BIN, { recursive: true });
   log(`building tools/${name} with Go from the module proxy (once; output follows)`);
   const started = performance.now();
@@ -34,7 +38,12 @@ export async function ensureGoTool(name: string, log: (line: string) => void): P
     const code = await new Promise<number | null>((resolve) => {
       const child = spawn(go, ['build', '-trimpath', '-o', `${binary}.tmp`, '.'], {
         cwd: dir,
-        env: { ...process.env, GOTOOLCHAIN: process.env.GOTOOLCHAIN ?? 'local', GOFLAGS: '-mod=readonly -buildvcs=false', CGO_ENABLED: '0' },
+        env: {
+          ...process.env,
+          GOTOOLCHAIN: process.env.GOTOOLCHAIN ?? 'local',
+          GOFLAGS: '-mod=readonly -buildvcs=false',
+          CGO_ENABLED: '0',
+        },
         stdio: ['ignore', 'inherit', 'inherit'],
       });
       child.once('exit', resolve);

@@ -40,5 +40,6 @@ export const getAnalyticsSummaryRoute = defineRoute({
   description: 'Revenue per day, order count, average order value, top customers, best categories and brands.',
   tags: ['analytics'],
   request: { query: AnalyticsQuerySchema, access: 'admin' },
+  example: { query: { days: '30', top: '5' } },
   responses: { 200: { description: 'The summary over the window.', schema: AnalyticsSummarySchema } },
 });

@@ -49,6 +49,7 @@ export const getLatestBenchmarkRoute = defineRoute({
     'Results, timings, EXPLAIN plans and environment of the newest run. Runs are started by the schedule or `npm run invoke -- runBenchmarks`.',
   tags: ['benchmarks'],
   request: { query: LatestBenchmarkQuerySchema, access: 'admin' },
+  example: { query: { status: 'succeeded', plans: 'false' } },
   responses: {
     200: { description: 'The run.', schema: BenchmarkRunSchema },
     404: { description: 'BENCHMARK_NOT_FOUND: no run (with that status) has been stored yet.', schema: ErrorEnvelopeSchema },

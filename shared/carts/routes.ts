@@ -39,6 +39,10 @@ export const saveCartRoute = defineRoute({
   description: 'The cart is replaced as a whole and expires after a period without writes. Contract: docs/carts.md.',
   tags: ['carts'],
   request: { path: CartPathSchema, body: SaveCartBodySchema, access: OWN_CART },
+  example: {
+    path: { customerId: '1' },
+    body: { items: [{ productId: 7, quantity: 2, attributes: { size: 'M', giftWrap: true } }], note: 'birthday' },
+  },
   headers: [IfMatchHeader],
   responses: {
     200: { description: 'The saved cart.', schema: CartSchema, headers: ETAG },
@@ -52,8 +56,10 @@ export const getCartRoute = defineRoute({
   method: 'GET',
   path: '/carts/{customerId}',
   summary: 'Read a customer’s cart',
+  description: 'The live cart with its version (also the ETag); 404 when there is none or it has expired.',
   tags: ['carts'],
   request: { path: CartPathSchema, access: OWN_CART },
+  example: { path: { customerId: '1' } },
   responses: {
     200: { description: 'The live cart.', schema: CartSchema, headers: ETAG },
     404: { description: 'CART_NOT_FOUND: no cart, or it has expired.', schema: ErrorEnvelopeSchema },
@@ -68,6 +74,7 @@ export const deleteCartRoute = defineRoute({
   description: 'Idempotent: 204 also when there is no cart.',
   tags: ['carts'],
   request: { path: CartPathSchema, access: OWN_CART },
+  example: { path: { customerId: '1' } },
   headers: [IfMatchHeader],
   responses: {
     204: { description: 'Deleted (or there was nothing to delete).' },
@@ -84,6 +91,7 @@ export const checkoutCartRoute = defineRoute({
   description: 'Places the cart’s order through the POST /orders code, then empties the cart. Contract: docs/carts.md.',
   tags: ['carts', 'orders'],
   request: { path: CartPathSchema, access: OWN_CART },
+  example: { path: { customerId: '1' } },
   headers: [IdempotencyKeyHeader, IfMatchHeader],
   responses: {
     201: {

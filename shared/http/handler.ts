@@ -38,6 +38,11 @@ export interface RouteSchemas {
   path?: z.ZodType;
   query?: z.ZodType;
   access?: Access;
+  /**
+   * The Content-Security-Policy of a route that serves a page (the API reference) instead of JSON, whose
+   * policy is `default-src 'none'`: what the page may load, and from where (always our own origin).
+   */
+  contentSecurityPolicy?: Record<string, string | false>;
 }
 
 type Parsed<S, K extends 'body' | 'path' | 'query'> = S extends Record<K, infer T extends z.ZodType> ? z.output<T> : undefined;
@@ -56,7 +61,10 @@ export interface HttpRequest<S extends RouteSchemas> {
 
 export interface HttpResult {
   statusCode: number;
+  /** Sent as JSON. */
   body?: unknown;
+  /** Sent as it is (a page, a script, a style sheet), with the Content-Type given in `headers`. */
+  text?: string;
   headers?: Record<string, string>;
 }
 
@@ -284,7 +292,7 @@ export function httpHandler<S extends RouteSchemas>(
         ...(result.body === undefined ? {} : { 'Content-Type': 'application/json' }),
         ...result.headers,
       },
-      body: result.body === undefined ? '' : JSON.stringify(result.body),
+      body: result.text ?? (result.body === undefined ? '' : JSON.stringify(result.body)),
     };
   };
 
@@ -319,8 +327,8 @@ export function httpHandler<S extends RouteSchemas>(
     .use(
       httpSecurityHeaders({
         // A JSON API: nothing may be loaded, framed or run in its name (the middy default adds
-        // report-sample/report-to directives meant for HTML pages).
-        contentSecurityPolicy: { 'default-src': "'none'", 'report-to': '' },
+        // report-sample/report-to directives meant for HTML pages). A page route names its own policy.
+        contentSecurityPolicy: { ...(schemas.contentSecurityPolicy ?? { 'default-src': "'none'" }), 'report-to': '' },
       }),
     )
     .use(noStore((schemas.access ?? 'public') === 'public'))

@@ -12,8 +12,12 @@ type Json = Record<string, any>;
 export interface OpenApiInfo {
   title: string;
   version: string;
-  description?: string;
-  servers?: Array<{ url: string; description?: string }>;
+  description: string;
+  license: { name: string; identifier: string };
+  contact: { name: string };
+  servers: Array<{ url: string; description: string }>;
+  /** Every tag a route uses, described. */
+  tags: Record<string, string>;
 }
 
 function pascal(name: string): string {
@@ -130,9 +134,16 @@ export function buildOpenApi(routes: readonly RouteDefinition[], info: OpenApiIn
       tags: route.tags,
       security: (route.request.access ?? 'public') === 'public' ? [] : [{ bearerAuth: [] }],
     };
+    // A parameter is described by what it means once parsed (an integer id), so its example is too.
+    const example = (location: 'path' | 'query') => (param: Json) => {
+      const value = route.example?.[location]?.[param.name];
+      if (value === undefined) return param;
+      const type = param.schema?.type;
+      return { ...param, example: type === 'integer' || type === 'number' ? Number(value) : type === 'boolean' ? value === 'true' : value };
+    };
     const params = [
-      ...parameters(route.request.path, 'path'),
-      ...parameters(route.request.query, 'query'),
+      ...parameters(route.request.path, 'path').map(example('path')),
+      ...parameters(route.request.query, 'query').map(example('query')),
       ...(route.headers ?? []).map((header) => ({
         name: header.name,
         in: 'header',
@@ -145,7 +156,15 @@ export function buildOpenApi(routes: readonly RouteDefinition[], info: OpenApiIn
     if (route.request.body) {
       const name = `${pascal(operationId)}Request`;
       requests.set(route.request.body, name);
-      operation.requestBody = { required: true, content: { 'application/json': { schema: { $ref: `#/components/schemas/${name}` } } } };
+      operation.requestBody = {
+        required: true,
+        content: {
+          'application/json': {
+            schema: { $ref: `#/components/schemas/${name}` },
+            ...(route.example?.body === undefined ? {} : { example: route.example.body }),
+          },
+        },
+      };
     }
     const answers: Record<string, Json> = commonResponses(route);
     for (const [status, spec] of Object.entries(route.responses)) {
@@ -176,10 +195,16 @@ export function buildOpenApi(routes: readonly RouteDefinition[], info: OpenApiIn
   for (const id of Object.keys(requestSchemas)) {
     if (id in responseSchemas) throw new Error(`OpenAPI: component ${id} is both a request and a response schema`);
   }
+  const used = new Set(routes.flatMap((route) => route.tags));
+  const undescribed = [...used].filter((tag) => !(tag in info.tags));
+  if (undescribed.length > 0) throw new Error(`OpenAPI: tags without a description: ${undescribed.join(', ')}`);
   return {
     openapi: '3.1.0',
-    info: { title: info.title, version: info.version, ...(info.description ? { description: info.description } : {}) },
-    ...(info.servers ? { servers: info.servers } : {}),
+    info: { title: info.title, version: info.version, description: info.description, license: info.license, contact: info.contact },
+    servers: info.servers,
+    tags: Object.entries(info.tags)
+      .filter(([name]) => used.has(name))
+      .map(([name, description]) => ({ name, description })),
     paths: Object.fromEntries(Object.entries(paths).sort(([a], [b]) => a.localeCompare(b))),
     components: {
       schemas: Object.fromEntries(Object.entries({ ...requestSchemas, ...responseSchemas }).sort(([a], [b]) => a.localeCompare(b))),

@@ -31,10 +31,15 @@ export interface RouteDefinition<S extends RouteSchemas = RouteSchemas> {
   /** As in serverless.yml's httpApi event: `/carts/{customerId}`. */
   path: string;
   summary: string;
-  description?: string;
+  description: string;
   tags: string[];
   /** What the handler validates (body, path, query) and who may call (access). */
   request: S;
+  /**
+   * A request that works (on the `npm start` data set): the API reference shows it and its "try it" uses
+   * it. Required when the route takes a body, path or query parameters (tests/deploy/openapi test).
+   */
+  example?: { path?: Record<string, string>; query?: Record<string, string>; body?: unknown };
   /** Request headers the handler reads (Authorization is implied by a non-public access). */
   headers?: HeaderSpec[];
   /** The route's own answers; the errors every route shares are added by the generator. */

@@ -33,6 +33,7 @@ export const createOrderRoute = defineRoute({
   description: 'One PostgreSQL transaction: stock checked and decremented under row locks, never oversold. Contract: docs/orders.md.',
   tags: ['orders'],
   request: { body: CreateOrderBodySchema, access: { customer: ({ body }) => body.customerId } },
+  example: { body: { customerId: 1, items: [{ productId: 2, quantity: 1 }] } },
   headers: [IdempotencyKeyHeader],
   responses: {
     201: {

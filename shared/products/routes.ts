@@ -33,6 +33,7 @@ export const getTopProductsRoute = defineRoute({
     'Served from Redis (Upstash) with PostgreSQL as the source of truth; never fails because of the cache. Contract: docs/top-products.md.',
   tags: ['products'],
   request: { query: TopProductsQuerySchema, access: 'public' },
+  example: { query: { limit: '5', days: '30' } },
   responses: {
     200: {
       description: 'Products by units sold (ties by product id).',

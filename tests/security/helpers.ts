@@ -33,6 +33,8 @@ export const ROUTES: Route[] = [
   { method: 'GET', path: '/analytics/summary', access: 'admin' },
   { method: 'GET', path: '/openapi.json', access: 'public' },
   { method: 'GET', path: '/health', access: 'public' },
+  { method: 'GET', path: '/docs', access: 'public' },
+  { method: 'GET', path: '/docs/{asset}', access: 'public' },
 ];
 
 /** How shared/http/routes.ts declares a route's access, in the tests' terms. */

@@ -1,7 +1,6 @@
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { promisify } from 'node:util';
-import { parseEnv } from 'node:util';
+import { parseEnv, promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { ROOT } from '../../scripts/lib/env.js';
@@ -13,7 +12,9 @@ import { ensureGoTool } from '../../scripts/lib/go-tools.js';
  * would refuse fails here, on a machine without Docker.
  */
 const run = promisify(execFile);
-let config: { services: Record<string, { image: string; ports?: Array<{ published: string; host_ip: string }>; environment?: Record<string, string> }> };
+let config: {
+  services: Record<string, { image: string; ports?: Array<{ published: string; host_ip: string }>; environment?: Record<string, string> }>;
+};
 
 beforeAll(async () => {
   const tool = await ensureGoTool('compose-config', (line) => console.log(`[compose-config] ${line}`));
@@ -36,9 +37,16 @@ describe('docker-compose.yml', () => {
 
   it('publishes the native path ports on 127.0.0.1 only, with the token of .env.example', () => {
     const published = Object.fromEntries(
-      Object.entries(config.services).flatMap(([name, service]) => (service.ports ?? []).map((port) => [name, `${port.host_ip}:${port.published}`])),
+      Object.entries(config.services).flatMap(([name, service]) =>
+        (service.ports ?? []).map((port) => [name, `${port.host_ip}:${port.published}`]),
+      ),
     );
-    expect(published).toEqual({ postgres: '127.0.0.1:5432', srh: '127.0.0.1:8079', mongo: '127.0.0.1:27017', localstack: '127.0.0.1:4566' });
+    expect(published).toEqual({
+      postgres: '127.0.0.1:5432',
+      srh: '127.0.0.1:8079',
+      mongo: '127.0.0.1:27017',
+      localstack: '127.0.0.1:4566',
+    });
     const local = parseEnv(readFileSync(`${ROOT}.env.example`, 'utf8'));
     expect(config.services.srh!.environment?.SRH_TOKEN).toBe(local.UPSTASH_REDIS_REST_TOKEN);
   });
