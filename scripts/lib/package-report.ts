@@ -29,7 +29,7 @@ export const BUDGET_EXCEPTIONS: Readonly<Record<string, { ceilingBytes: number; 
   getApiDocsAsset: {
     ceilingBytes: 700 * 1024,
     reason:
-      'serves the API reference page\'s files: Swagger UI (swagger-ui-dist, 1.7 MB of script and 0.2 MB of styles, ~620 KB zipped) ' +
+      "serves the API reference page's files: Swagger UI (swagger-ui-dist, 1.7 MB of script and 0.2 MB of styles, ~620 KB zipped) " +
       'from our own origin rather than a CDN. Only GET /docs/{asset} loads it; no request of the shop does.',
   },
 };

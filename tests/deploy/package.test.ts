@@ -8,8 +8,8 @@ import { placeholderFor } from '../../scripts/lib/fake-ssm.js';
 import {
   BUDGET_BYTES,
   BUDGET_EXCEPTIONS,
-  MONGO_FUNCTIONS,
   formatPackageReport,
+  MONGO_FUNCTIONS,
   type PackageReport,
   packageReport,
 } from '../../scripts/lib/package-report.js';
@@ -234,7 +234,14 @@ describe('sls package --stage dev (zips)', () => {
       expect(table).toContain(fn.name);
     }
     // The exceptions are the functions that talk to MongoDB (the health check included) and the API reference's files.
-    expect(Object.keys(BUDGET_EXCEPTIONS).sort()).toEqual(['checkoutCart', 'deleteCart', 'getApiDocsAsset', 'getCart', 'getHealth', 'saveCart']);
+    expect(Object.keys(BUDGET_EXCEPTIONS).sort()).toEqual([
+      'checkoutCart',
+      'deleteCart',
+      'getApiDocsAsset',
+      'getCart',
+      'getHealth',
+      'saveCart',
+    ]);
     expect(report.ok).toBe(true);
   });
 

@@ -12,7 +12,13 @@ describe('the API reference (GET /docs)', () => {
     const sources = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((match) => match[1]!);
     expect(sources.sort()).toEqual(['/docs/init.js', '/docs/swagger-ui-bundle.js', '/docs/swagger-ui.css']);
     const policy = page.headers.get('content-security-policy') ?? '';
-    for (const directive of ["default-src 'none'", "script-src 'self'", "style-src 'self'", "connect-src 'self'", "frame-ancestors 'none'"]) {
+    for (const directive of [
+      "default-src 'none'",
+      "script-src 'self'",
+      "style-src 'self'",
+      "connect-src 'self'",
+      "frame-ancestors 'none'",
+    ]) {
       expect(policy).toContain(directive);
     }
     expect(policy).not.toMatch(/https?:|\*|'unsafe-inline'|'unsafe-eval'/);
@@ -34,6 +40,9 @@ describe('the API reference (GET /docs)', () => {
   it('GET /health answers the stores’ state', async () => {
     const response = await get('/health');
     expect(response.status).toBe(200);
-    expect(await response.json()).toMatchObject({ status: 'ok', checks: { postgres: { status: 'ok' }, redis: { status: 'ok' }, mongo: { status: 'ok' } } });
+    expect(await response.json()).toMatchObject({
+      status: 'ok',
+      checks: { postgres: { status: 'ok' }, redis: { status: 'ok' }, mongo: { status: 'ok' } },
+    });
   });
 });
