@@ -97,13 +97,16 @@ async function health(env: Record<string, string>): Promise<Record<ServiceName, 
 }
 
 async function startNativePostgres(port: number): Promise<StartedBy> {
+  let tried = '';
   if (existsSync('/etc/postgresql') && commandExists('pg_ctlcluster')) {
     const version = spawnSync('ls', ['/etc/postgresql'], { encoding: 'utf8' }).stdout.trim().split('\n')[0] ?? '';
-    run('pg_ctlcluster', ['--skip-systemctl-redirect', version, 'main', 'start']);
+    // "already running" (exit 2) is fine here: what matters is whether it answers on our port.
+    spawnSync('pg_ctlcluster', ['--skip-systemctl-redirect', version, 'main', 'start'], { stdio: 'inherit' });
     if (await waitFor(() => portAnswers(port), 20_000)) return 'system';
+    tried = ` The system cluster (PostgreSQL ${version}, pg_ctlcluster) does not answer on that port: check its port in /etc/postgresql/${version}/main/postgresql.conf against DATABASE_URL.`;
   }
   throw new ServiceError(
-    `PostgreSQL is not answering on 127.0.0.1:${port} and no Docker engine is available. ` +
+    `PostgreSQL is not answering on 127.0.0.1:${port} and no Docker engine is available.${tried} ` +
       'Install and start PostgreSQL 15+ (Debian/Ubuntu: sudo apt-get install postgresql; macOS: brew install postgresql@16), or start Docker.',
   );
 }

@@ -3,10 +3,10 @@ import { dirname } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { assertPortsFree, type Offline, startOffline } from '../../scripts/lib/offline.js';
 import { type Availability, ensurePgbouncer } from '../../scripts/lib/prerequisites.js';
-import { servicesDown, servicesUp } from '../../scripts/services.js';
+import { ServiceError, servicesDown, servicesUp } from '../../scripts/services.js';
 import { migrate } from '../../shared/db/migrate.js';
 import { dropTestDatabases } from '../db/helpers.js';
-import { type Need, PROJECT_NEEDS } from './projects.js';
+import { type Need, PROJECT_NEEDS, TIERS } from './projects.js';
 import { OFFLINE_LOG, testEnv } from './test-env.js';
 
 declare module 'vitest' {
@@ -81,7 +81,16 @@ export async function setup(project: TestProject): Promise<() => Promise<void>> 
       }
     }
   }
-  if (needs.includes('stores')) await (state.stores ??= bringUpStores());
+  if (needs.includes('stores')) {
+    try {
+      await (state.stores ??= bringUpStores());
+    } catch (error) {
+      // One readable line instead of a stack: which tests cannot run, and what would let them.
+      const tiers = TIERS.filter((tier) => tier.needs.includes('stores')).map((tier) => tier.name);
+      const reason = error instanceof ServiceError ? error.message : String(error);
+      throw new Error(`cannot run the ${tiers.join(', ')} tests (npm run test:unit needs nothing): ${reason}`);
+    }
+  }
   project.provide('prerequisites', state.prerequisites);
   if (needs.includes('offline')) {
     const offline = await (state.offline ??= bringUpOffline());
