@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import postgres from 'postgres';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ROOT, withDatabase } from '../../scripts/lib/env.js';
@@ -82,6 +83,9 @@ describe('npm start', () => {
     expect(stopMs).toBeLessThan(10_000);
     for (const port of [PORTS.http, PORTS.lambda, PORTS.upstash, PORTS.mongo])
       expect(await portAnswers(port), `port ${port} after Ctrl-C`).toBe(false);
+    // …and none is still recorded as running (services:status would claim it was started by us).
+    const recorded = JSON.parse(readFileSync(`${ROOT}.cache/services.json`, 'utf8')) as { started: Array<{ port: number }> };
+    expect(recorded.started.filter((entry) => [PORTS.upstash, PORTS.mongo].includes(entry.port))).toEqual([]);
     // The machine's own services were there before and stay.
     expect(await portAnswers(Number(new URL(process.env.DATABASE_URL!).port || 5432))).toBe(true);
     expect(await portAnswers(6379)).toBe(true);
