@@ -246,7 +246,7 @@ export async function servicesDown(only?: Started[], log: (line: string) => void
     // 'system' (a system PostgreSQL we merely started) is left running: it is the machine's, not ours.
     if (by !== 'system') log(`services: stopped ${name} on ${port} (${by})`);
   }
-  writeState(readState().filter((entry) => !targets.includes(entry)));
+  writeState(readState().filter((entry) => !targets.some((target) => target.name === entry.name && target.port === entry.port)));
 }
 
 export async function servicesStatus(): Promise<Record<ServiceName, boolean>> {
