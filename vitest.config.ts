@@ -14,9 +14,25 @@ if (Number(process.versions.node.split('.')[0]) !== RUNTIME_MAJOR) {
 const others = (name: string) =>
   TIERS.filter((tier) => tier.name !== name && tier.include !== 'tests/**/*.test.ts').map((tier) => tier.include);
 
+/**
+ * `import x from '…' with { type: 'text' }` (a file's text, as esbuild bundles it for Lambda) in the tests
+ * too: Vite knows the same thing as the `?raw` suffix.
+ */
+const textImports = {
+  name: 'text-imports',
+  enforce: 'pre' as const,
+  transform(code: string, id: string) {
+    if (id.includes('/node_modules/') || !code.includes("type: 'text'")) return undefined;
+    return code.replace(/(from\s+'[^']+)'\s+with\s+\{\s*type:\s*'text'\s*\}/g, "$1?raw'");
+  },
+};
+
 export default defineConfig({
+  plugins: [textImports],
   test: {
     env: testEnv(),
+    // Style sheets are real files here (the API reference serves one), not stubbed out as vitest does by default.
+    css: { include: [/\.css/] },
     testTimeout: 30_000,
     hookTimeout: 120_000,
     projects: TIERS.map((tier, order) => ({

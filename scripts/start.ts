@@ -101,6 +101,18 @@ async function tour(): Promise<void> {
         console.log(`       #${String(p.productId).padEnd(4)} ${p.name.padEnd(32)} ${String(p.unitsSold).padStart(6)} sold  ${p.revenue}`);
   }
 
+  step('listProducts  GET /products?attr.colour=red&attr.size=M&inStock=true  (JSONB attributes, GIN index)');
+  const catalog = await call('GET', '/products?attr.colour=red&attr.size=M&inStock=true&limit=3');
+  catalog.line(`first ${catalog.json.products.length} red products in size M, next page: ${catalog.json.nextCursor ? 'cursor' : 'none'}`);
+  for (const p of catalog.json.products)
+    console.log(`       #${String(p.productId).padEnd(4)} ${p.name.padEnd(32)} ${p.price.padStart(8)}  ${p.stockQuantity} in stock`);
+
+  step('listCustomerOrders  GET /customers/1/orders?limit=3  (B-tree on customer_id, order_date; newest first)');
+  const history = await call('GET', '/customers/1/orders?limit=3', { as: 1 });
+  history.line(`customer 1's latest orders, the one just placed first`);
+  for (const o of history.json.orders)
+    console.log(`       order ${String(o.orderId).padEnd(6)} ${o.orderDate}  ${o.totalAmount.padStart(9)}  ${o.items.length} line(s)`);
+
   step('saveCart / getCart / checkoutCart  /carts/42  (MongoDB documents, versioned)');
   const saved = await call('PUT', '/carts/42', {
     as: 42,

@@ -58,6 +58,9 @@ const EnvSchema = z.object({
     .max(7 * 86_400)
     .default(DEFAULT_MAX_TOKEN_AGE_SECONDS),
 
+  /** Signs list cursors (shared/pagination.ts): anyone who has it can forge one. */
+  CURSOR_SECRET: z.string().min(32, 'must be at least 32 characters'),
+
   CORS_ALLOWED_ORIGINS: z
     .string()
     .default('')
@@ -88,6 +91,7 @@ export interface Config {
   carts: { ttlSeconds: number };
   auth: AuthConfig & { customerClaim: string };
   cors: { allowedOrigins: string[] };
+  pagination: { cursorSecret: string };
 }
 
 export class ConfigError extends Error {
@@ -143,6 +147,7 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxTokenAgeSeconds: e.AUTH_MAX_TOKEN_AGE_SECONDS,
     },
     cors: { allowedOrigins: e.CORS_ALLOWED_ORIGINS },
+    pagination: { cursorSecret: e.CURSOR_SECRET },
   };
 }
 

@@ -13,6 +13,11 @@ export const SECRETS = [
   { variable: 'UPSTASH_REDIS_REST_URL', parameter: 'upstash-redis-rest-url', what: 'Upstash Redis REST URL (https://…upstash.io)' },
   { variable: 'UPSTASH_REDIS_REST_TOKEN', parameter: 'upstash-redis-rest-token', what: 'Upstash Redis REST token' },
   { variable: 'MONGODB_URI', parameter: 'mongodb-uri', what: 'MongoDB Atlas connection string (mongodb+srv://…)' },
+  {
+    variable: 'CURSOR_SECRET',
+    parameter: 'cursor-secret',
+    what: 'a random string of 32+ characters that signs list cursors (openssl rand -base64 32)',
+  },
 ] as const;
 
 export function ssmParameterName(stage: string, parameter: string): string {
@@ -32,10 +37,10 @@ interface TemplateResource {
   Properties?: { FunctionName?: string; Environment?: { Variables?: Record<string, string> } };
 }
 
-/** The public development secret from .env.example: it must never sign tokens in a cloud stage. */
-function developmentSecret(): string | undefined {
+/** The public development values from .env.example: they must never sign anything in a cloud stage. */
+function developmentValues(): Record<string, string | undefined> {
   const path = `${ROOT}.env.example`;
-  return existsSync(path) ? (parseEnv(readFileSync(path, 'utf8')) as Record<string, string>).AUTH_JWT_SECRET : undefined;
+  return existsSync(path) ? (parseEnv(readFileSync(path, 'utf8')) as Record<string, string>) : {};
 }
 
 function isLocalHost(value: string): boolean {
@@ -53,7 +58,7 @@ function isLocalHost(value: string): boolean {
 export function preflight(template: { Resources: Record<string, TemplateResource> }): { problems: string[]; warnings: string[] } {
   const problems = new Set<string>();
   const warnings = new Set<string>();
-  const devSecret = developmentSecret();
+  const development = developmentValues();
   for (const resource of Object.values(template.Resources)) {
     if (resource.Type !== 'AWS::Lambda::Function') continue;
     const env = resource.Properties?.Environment?.Variables ?? {};
@@ -71,8 +76,11 @@ export function preflight(template: { Resources: Record<string, TemplateResource
       if (env[name] && isLocalHost(env[name]))
         problems.add(`${name} points at this machine (${new URL(env[name]).host}), which Lambda cannot reach`);
     }
-    if (devSecret && env.AUTH_JWT_SECRET === devSecret) {
+    if (development.AUTH_JWT_SECRET && env.AUTH_JWT_SECRET === development.AUTH_JWT_SECRET) {
       problems.add('AUTH_JWT_SECRET is the public development secret from .env.example: anyone could sign tokens');
+    }
+    if (development.CURSOR_SECRET && env.CURSOR_SECRET === development.CURSOR_SECRET) {
+      problems.add('CURSOR_SECRET is the public development secret from .env.example: anyone could forge list cursors');
     }
     if (!env.AUTH_JWKS_URL && !env.AUTH_JWT_SECRET) {
       problems.add('neither AUTH_JWKS_URL nor AUTH_JWT_SECRET is set: every cold start would fail its configuration check');

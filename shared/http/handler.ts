@@ -26,12 +26,14 @@ export const TIMEOUT_MARGIN_MS = 1_000;
 /**
  * Who may call a route:
  * - `public`: anyone (no token needed);
+ * - `signed-in`: any valid token; the function decides what the caller may see (an order is visible to
+ *   its customer and to admins, and to anyone else answers as if it did not exist);
  * - `admin`: a valid token with the admin scope;
  * - `{ customer }`: a valid token whose subject is the customer the request acts for (as returned by
  *   the function, read from the validated request), or an admin.
  */
 // biome-ignore lint/suspicious/noExplicitAny: each route types its own request; the stack checks the result only.
-export type Access = 'public' | 'admin' | { customer: (request: { body: any; path: any; query: any }) => number };
+export type Access = 'public' | 'signed-in' | 'admin' | { customer: (request: { body: any; path: any; query: any }) => number };
 
 export interface RouteSchemas {
   body?: z.ZodType;

@@ -99,11 +99,13 @@ function commonResponses(route: RouteDefinition): Record<string, Json> {
     responses[401] = errorResponse('UNAUTHORIZED: no bearer token, or an invalid or expired one.', {
       'WWW-Authenticate': 'Bearer challenge naming the problem.',
     });
-    responses[403] = errorResponse(
-      route.request.access === 'admin'
-        ? 'FORBIDDEN: the token lacks the admin scope.'
-        : 'FORBIDDEN: the token acts for another customer (admins may act for any).',
-    );
+    if (route.request.access !== 'signed-in') {
+      responses[403] = errorResponse(
+        route.request.access === 'admin'
+          ? 'FORBIDDEN: the token lacks the admin scope.'
+          : 'FORBIDDEN: the token acts for another customer (admins may act for any).',
+      );
+    }
   }
   if (route.request.body) {
     responses[413] = errorResponse('PAYLOAD_TOO_LARGE: the body is over 64 KB.');

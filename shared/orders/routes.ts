@@ -1,8 +1,10 @@
 import * as z from 'zod';
 import { assertType, defineRoute, ErrorEnvelopeSchema, Money, type SameKeys, Timestamp } from '../http/route.js';
-import { id } from '../ids.js';
+import { PageQuery } from '../http/schemas.js';
+import { id, idParam } from '../ids.js';
 import type { Order } from './create-order.js';
-import { CreateOrderBodySchema, IdempotencyKeySchema } from './schemas.js';
+import type { OrderSummary } from './history.js';
+import { CreateOrderBodySchema, IdempotencyKeySchema, strictFields } from './schemas.js';
 
 /** The 201 body of POST /orders (and of a cart checkout). */
 export const OrderSchema = z
@@ -47,5 +49,61 @@ export const createOrderRoute = defineRoute({
       description: 'IDEMPOTENCY_KEY_REUSED (the key was used for another order) or ORDER_TOTAL_TOO_LARGE.',
       schema: ErrorEnvelopeSchema,
     },
+  },
+});
+
+export const OrderSummarySchema = z
+  .object({
+    orderId: id,
+    customerId: id,
+    orderDate: Timestamp,
+    totalAmount: Money,
+    items: z.array(z.object({ productId: id, name: z.string(), quantity: z.number().int().min(1), unitPrice: Money })),
+  })
+  .meta({
+    title: 'OrderSummary',
+    description: 'An order as placed: lines sorted by product id, the prices paid then.',
+  }) satisfies z.ZodType<OrderSummary>;
+assertType<SameKeys<z.output<typeof OrderSummarySchema>, OrderSummary>>();
+
+export const OrderPageSchema = z
+  .object({
+    orders: z.array(OrderSummarySchema),
+    nextCursor: z.string().nullable().meta({ description: 'The cursor of the next page; null on the last page.' }),
+  })
+  .meta({ title: 'OrderPage' });
+
+export const listCustomerOrdersRoute = defineRoute({
+  function: 'listCustomerOrders',
+  method: 'GET',
+  path: '/customers/{customerId}/orders',
+  summary: 'A customer’s order history',
+  description:
+    'Newest first (order date, then order id), a page at a time, each order with its lines: one query per page, whatever the page. Contract: docs/orders.md.',
+  tags: ['orders'],
+  request: {
+    path: z.strictObject({ customerId: idParam }),
+    query: strictFields(PageQuery),
+    access: { customer: ({ path }) => path.customerId },
+  },
+  example: { path: { customerId: '1' }, query: { limit: '5' } },
+  responses: {
+    200: { description: 'A page of orders.', schema: OrderPageSchema },
+    404: { description: 'CUSTOMER_NOT_FOUND.', schema: ErrorEnvelopeSchema },
+  },
+});
+
+export const getOrderRoute = defineRoute({
+  function: 'getOrder',
+  method: 'GET',
+  path: '/orders/{orderId}',
+  summary: 'One order',
+  description: 'Visible to its customer and to admins; to anyone else it does not exist (404, not 403).',
+  tags: ['orders'],
+  request: { path: z.strictObject({ orderId: idParam }), access: 'signed-in' },
+  example: { path: { orderId: '1' } },
+  responses: {
+    200: { description: 'The order.', schema: OrderSummarySchema },
+    404: { description: 'ORDER_NOT_FOUND: no such order, or another customer’s.', schema: ErrorEnvelopeSchema },
   },
 });

@@ -150,6 +150,27 @@ describe('real answers from serverless-offline match their documented schemas', 
     expectDocumented('getCart', await api('GET', `/carts/${customerId}`, { authorization: await bearerFor(customerId + 1) }));
   });
 
+  it('the read side: GET /products, /products/{productId}, /customers/{customerId}/orders, /orders/{orderId}', async () => {
+    const [customerId] = fixtures.customerIds;
+    const auth = { authorization: await bearerFor(customerId!) };
+    const placed = await api('POST', '/orders', {
+      ...auth,
+      body: { customerId, items: [{ productId: fixtures.productIds[0], quantity: 1 }] },
+    });
+    expect(placed.status).toBe(201);
+    const page = await api('GET', '/products?limit=2', { authorization: null });
+    expect(page.body.nextCursor).not.toBeNull();
+    expectDocumented('listProducts', page);
+    expectDocumented('listProducts', await api('GET', '/products?limit=500', { authorization: null }));
+    expectDocumented('getProduct', await api('GET', `/products/${fixtures.productIds[0]}`, { authorization: null }));
+    expectDocumented('getProduct', await api('GET', '/products/2147483647', { authorization: null }));
+    expectDocumented('listCustomerOrders', await api('GET', `/customers/${customerId}/orders?limit=1`, auth));
+    expectDocumented('listCustomerOrders', await api('GET', `/customers/${customerId! + 1}/orders`, auth));
+    expectDocumented('listCustomerOrders', await api('GET', '/customers/2147483647/orders'));
+    expectDocumented('getOrder', await api('GET', `/orders/${placed.body.orderId}`, auth));
+    expectDocumented('getOrder', await api('GET', `/orders/${placed.body.orderId}`, { authorization: await bearerFor(customerId! + 1) }));
+  });
+
   it('admin routes: GET /analytics/summary, GET /benchmarks/latest', async () => {
     expectDocumented('getAnalyticsSummary', await api('GET', '/analytics/summary?days=7&top=3'));
     expectDocumented('getAnalyticsSummary', await api('GET', '/analytics/summary', { authorization: null }));

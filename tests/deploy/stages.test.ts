@@ -72,6 +72,7 @@ describe('stages (serverless.yml params, resolved by osls)', () => {
       UPSTASH_REDIS_REST_URL: 'https://eu1-example.upstash.io',
       UPSTASH_REDIS_REST_TOKEN: 'token',
       MONGODB_URI: 'mongodb+srv://cluster.example.mongodb.net',
+      CURSOR_SECRET: 'a-cursor-secret-of-at-least-32-characters',
     };
     const { config, ssmRequested } = await print('dev', { ...secrets, ...LOCAL_VALUES });
     expect(ssmRequested).toEqual([]);

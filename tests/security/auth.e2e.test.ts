@@ -25,6 +25,7 @@ let fx: Fixtures;
 let A: number;
 let B: number;
 let productId: number;
+let orderOfB: number;
 
 beforeAll(async () => {
   await resetShop(sql);
@@ -38,6 +39,12 @@ beforeAll(async () => {
     authorization: await bearerFor(B),
   });
   expect(cart.status).toBe(200);
+  const order = await api('POST', '/orders', {
+    body: { customerId: B, items: [{ productId, quantity: 1 }] },
+    authorization: await bearerFor(B),
+  });
+  expect(order.status).toBe(201);
+  orderOfB = order.body.orderId;
 });
 
 afterAll(async () => {
@@ -48,7 +55,10 @@ afterAll(async () => {
 
 /** A concrete request for a route, acting for `customerId`. */
 function requestFor(route: Route, customerId: number): { path: string; body?: unknown } {
-  const path = route.path.replace('{customerId}', String(customerId));
+  const path = route.path
+    .replace('{customerId}', String(customerId))
+    .replace('{productId}', String(productId))
+    .replace('{orderId}', String(orderOfB));
   if (route.method === 'POST' && route.path === '/orders') return { path, body: { customerId, items: [{ productId, quantity: 1 }] } };
   if (route.method === 'PUT') return { path, body: { items: [{ productId, quantity: 9 }], note: 'overwritten' } };
   return { path };
@@ -182,6 +192,20 @@ describe('authorisation: a customer acts only for themself', () => {
       expectSecurityHeaders(response.headers, label);
     }
     expect(await everything()).toEqual(before);
+  });
+
+  it('an order is visible to its customer and admins; to another customer it does not exist (404, not 403)', async () => {
+    const mine = await api('GET', `/orders/${orderOfB}`, { authorization: await bearerFor(B) });
+    expect(mine.status).toBe(200);
+    expect(mine.body).toMatchObject({ orderId: orderOfB, customerId: B });
+    expect((await api('GET', `/orders/${orderOfB}`, { authorization: await adminBearer() })).status).toBe(200);
+    const other = await api('GET', `/orders/${orderOfB}`, { authorization: await bearerFor(A) });
+    const unknown = await api('GET', '/orders/2147483647', { authorization: await bearerFor(A) });
+    expect(other.status).toBe(404);
+    // The same answer as an order that does not exist, apart from the id it names.
+    expect(other.body).toEqual({ error: { code: 'ORDER_NOT_FOUND', message: `Order ${orderOfB} does not exist.` } });
+    expect(unknown.body).toEqual({ error: { code: 'ORDER_NOT_FOUND', message: 'Order 2147483647 does not exist.' } });
+    expect(JSON.stringify(other.body)).not.toContain(String(B));
   });
 
   it('a duplicated JSON key cannot smuggle another customer in (the last one wins, and is checked)', async () => {

@@ -9,7 +9,7 @@ import { httpEvent, lambdaContext } from '../helpers/lambda.js';
 export const authConfig = () => parseConfig(process.env).auth;
 
 /** Who may call a route (what shared/http/handler.ts enforces), as the tests expect it. */
-export type RouteAccess = 'public' | 'admin' | 'customer';
+export type RouteAccess = 'public' | 'admin' | 'customer' | 'signed-in';
 
 export interface Route {
   method: string;
@@ -25,6 +25,10 @@ export interface Route {
 export const ROUTES: Route[] = [
   { method: 'POST', path: '/orders', access: 'customer' },
   { method: 'GET', path: '/products/top', access: 'public' },
+  { method: 'GET', path: '/products', access: 'public' },
+  { method: 'GET', path: '/products/{productId}', access: 'public' },
+  { method: 'GET', path: '/customers/{customerId}/orders', access: 'customer' },
+  { method: 'GET', path: '/orders/{orderId}', access: 'signed-in' },
   { method: 'PUT', path: '/carts/{customerId}', access: 'customer' },
   { method: 'GET', path: '/carts/{customerId}', access: 'customer' },
   { method: 'DELETE', path: '/carts/{customerId}', access: 'customer' },
@@ -41,6 +45,7 @@ export const ROUTES: Route[] = [
 export function accessClass(access: unknown): RouteAccess {
   if (access === undefined || access === 'public') return 'public';
   if (access === 'admin') return 'admin';
+  if (access === 'signed-in') return 'signed-in';
   if (typeof access === 'object' && access !== null && typeof (access as { customer?: unknown }).customer === 'function') return 'customer';
   throw new Error(`unknown access declaration: ${String(access)}`);
 }

@@ -20,6 +20,8 @@ export function testEnv(): Record<string, string> {
     MONGODB_DATABASE: 'shop_test',
     CACHE_NAMESPACE: 'ecommerce-pipeline:test',
     LOG_LEVEL: base.TEST_LOG_LEVEL ?? 'SILENT',
+    // Tests run reconcile themselves; a scheduled one would race their resets of the database and cache.
+    RECONCILE_SCHEDULE_ENABLED: 'false',
     // serverless-offline in tests listens next to (not on) the ports `npm start` uses.
     OFFLINE_HTTP_PORT: '3100',
     OFFLINE_LAMBDA_PORT: '3102',

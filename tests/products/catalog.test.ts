@@ -1,0 +1,166 @@
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type CatalogFilter, type CatalogProduct, catalogQuery, getProduct, listProducts } from '../../shared/products/catalog.js';
+import { resetShop, testSql } from '../helpers/db.js';
+
+/**
+ * The catalog query against PostgreSQL: every filter checked against a ground truth written with other
+ * operators (`->>`, `?`, no containment), pages walked to the end, and the plan of the very query the
+ * handler sends at a size where the planner should take the GIN index.
+ */
+const sql = testSql();
+const COLOURS = ['red', 'blue', 'black', 'green'];
+const SIZES = ['S', 'M', 'L'];
+const TAGS = ['sale', 'eco', 'new'];
+
+/** The ids matching `filter`, in id order, computed without @>. */
+async function truth(filter: CatalogFilter): Promise<number[]> {
+  const conditions = [sql`true`];
+  for (const [key, value] of Object.entries(filter.attributes)) {
+    conditions.push(sql`(
+      (jsonb_typeof(metadata -> ${key}) = 'string' and metadata ->> ${key} = ${value})
+      or (jsonb_typeof(metadata -> ${key}) = 'array' and metadata -> ${key} ? ${value}))`);
+  }
+  if (filter.minPrice !== undefined) conditions.push(sql`price >= ${filter.minPrice}::numeric`);
+  if (filter.maxPrice !== undefined) conditions.push(sql`price <= ${filter.maxPrice}::numeric`);
+  if (filter.inStock !== undefined) conditions.push(filter.inStock ? sql`stock_quantity > 0` : sql`stock_quantity = 0`);
+  const where = conditions.reduce((all, condition) => sql`${all} and ${condition}`);
+  const rows = await sql<Array<{ id: number }>>`select product_id as id from products where ${where} order by product_id`;
+  return rows.map((row) => row.id);
+}
+
+/** Every page of `filter`, following the cursor (here the plain last id) to the end. */
+async function walk(filter: CatalogFilter, limit: number): Promise<CatalogProduct[]> {
+  const all: CatalogProduct[] = [];
+  let after: number | undefined;
+  for (let pages = 0; pages < 1_000; pages++) {
+    const page = await listProducts(sql, filter, { after, limit }, (last) => String(last));
+    all.push(...page.items);
+    expect(page.items.length).toBeLessThanOrEqual(limit);
+    if (page.nextCursor === null) return all;
+    expect(page.items.length).toBe(limit);
+    after = Number(page.nextCursor);
+  }
+  throw new Error('more than 1000 pages');
+}
+
+beforeAll(async () => {
+  await resetShop(sql);
+  // 240 products: every colour × size combination many times, tags as arrays on some, a string "tags"
+  // on one (matched the same way), a nested object and a number on others (never matched by a string).
+  await sql`
+    insert into products (name, price, stock_quantity, metadata)
+    select 'Product ' || g, (g % 50) + 0.99, case when g % 7 = 0 then 0 else g end,
+      jsonb_build_object('colour', (array['red','blue','black','green'])[1 + g % 4], 'size', (array['S','M','L'])[1 + g % 3])
+        || case when g % 5 = 0 then jsonb_build_object('tags', jsonb_build_array('sale', case when g % 2 = 0 then 'eco' else 'new' end)) else '{}' end
+        || case when g = 17 then '{"tags": "sale"}'::jsonb else '{}' end
+        || case when g % 11 = 0 then '{"dimensions": {"width": 10}, "weight": 3}'::jsonb else '{}' end
+    from generate_series(1, 240) g`;
+  await sql`analyze products`;
+});
+
+afterAll(() => sql.end());
+
+describe('the catalog query', () => {
+  it('matches a string attribute, an element of an array attribute, AND-ed filters, price and stock', async () => {
+    const cases: CatalogFilter[] = [
+      { attributes: {} },
+      { attributes: { colour: 'red' } },
+      { attributes: { tags: 'sale' } },
+      { attributes: { tags: 'eco', colour: 'blue' } },
+      { attributes: { colour: 'red', size: 'M' }, inStock: true },
+      { attributes: {}, minPrice: '10', maxPrice: '20.99' },
+      { attributes: { size: 'L' }, inStock: false },
+      { attributes: { colour: 'purple' } },
+      { attributes: { weight: '3' } },
+      { attributes: { dimensions: 'width' } },
+    ];
+    for (const filter of cases) {
+      const ids = (await walk(filter, 100)).map((product) => product.productId);
+      expect(ids, JSON.stringify(filter)).toEqual(await truth(filter));
+    }
+    expect((await truth({ attributes: { tags: 'sale' } })).length).toBeGreaterThan(40);
+    expect(await truth({ attributes: { weight: '3' } })).toEqual([]);
+  });
+
+  it('walking the pages returns exactly the matching products, in id order, without duplicates or gaps', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({
+          colour: fc.option(fc.constantFrom(...COLOURS), { nil: undefined }),
+          size: fc.option(fc.constantFrom(...SIZES), { nil: undefined }),
+          tags: fc.option(fc.constantFrom(...TAGS), { nil: undefined }),
+          inStock: fc.option(fc.boolean(), { nil: undefined }),
+          maxPrice: fc.option(fc.constantFrom('5', '25.50', '49.99'), { nil: undefined }),
+        }),
+        fc.integer({ min: 1, max: 30 }),
+        async ({ inStock, maxPrice, ...attributes }, limit) => {
+          const filter: CatalogFilter = {
+            attributes: Object.fromEntries(Object.entries(attributes).filter(([, value]) => value !== undefined)) as Record<string, string>,
+            inStock,
+            maxPrice,
+          };
+          const ids = (await walk(filter, limit)).map((product) => product.productId);
+          expect(ids).toEqual(await truth(filter));
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+
+  it('answers products as the API shows them: price as a decimal string, attributes as stored', async () => {
+    const product = await getProduct(sql, 10);
+    expect(product).toEqual({
+      productId: 10,
+      name: 'Product 10',
+      price: '10.99',
+      stockQuantity: 10,
+      attributes: { colour: 'black', size: 'M', tags: ['sale', 'eco'] },
+    });
+    expect(await getProduct(sql, 999_999)).toBeUndefined();
+  });
+});
+
+describe('the catalog query plan', () => {
+  const COMMON = 'limited-edition'; // 0.5 % of the products
+  const RARE = 'titanium'; // 0.05 %
+
+  beforeAll(async () => {
+    await resetShop(sql);
+    await sql`
+      insert into products (name, price, stock_quantity, metadata)
+      select 'Product ' || g, 10 + g % 90, 5,
+        jsonb_build_object('colour', (array['red','blue','black','green'])[1 + g % 4],
+                           'material', case when g % 2000 = 0 then ${RARE}::text else 'cotton' end)
+          || case when g % 200 = 0 then jsonb_build_object('tags', jsonb_build_array(${COMMON}::text)) else '{}' end
+      from generate_series(1, 100000) g`;
+    // As autovacuum would: statistics, and the GIN index's pending list merged (until then every lookup reads it).
+    await sql`vacuum analyze products`;
+  }, 120_000);
+
+  const plan = async (filter: CatalogFilter, after?: number) => {
+    const { text, params } = catalogQuery(filter, { after, limit: 20 });
+    const [row] = await sql.unsafe<Array<{ 'QUERY PLAN': unknown }>>(`explain (format json) ${text}`, params as never[]);
+    return JSON.stringify(row!['QUERY PLAN']);
+  };
+
+  it('the handler’s own query reads the GIN index for a rare attribute, on every page', async () => {
+    expect(await plan({ attributes: { material: RARE } })).toContain('"Index Name":"products_metadata_idx"');
+    expect(await plan({ attributes: { material: RARE, colour: 'red' } }, 50_000)).toContain('"Index Name":"products_metadata_idx"');
+    const page = await listProducts(sql, { attributes: { material: RARE } }, { limit: 20 }, String);
+    expect(page.items.map((product) => product.productId)).toEqual(Array.from({ length: 20 }, (_, i) => (i + 1) * 2000));
+  });
+
+  it('the planner tells a rare attribute from a common one (so it reads the index where that pays)', async () => {
+    const estimate = async (filter: CatalogFilter) => {
+      const { text, params } = catalogQuery(filter, { limit: 1_000_000 });
+      const [row] = await sql.unsafe<Array<{ 'QUERY PLAN': Array<{ Plan: { Plans?: Array<{ 'Plan Rows': number }> } }> }>>(
+        `explain (format json) ${text}`,
+        params as never[],
+      );
+      return row!['QUERY PLAN'][0]!.Plan.Plans![0]!['Plan Rows'];
+    };
+    expect(await estimate({ attributes: { tags: COMMON } })).toBeGreaterThan(250);
+    expect(await estimate({ attributes: { material: RARE } })).toBeLessThan(250);
+  });
+});
