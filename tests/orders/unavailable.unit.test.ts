@@ -5,7 +5,10 @@
 import postgres from 'postgres';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Sql } from '../../shared/clients/postgres.js';
-import { errorResponse } from '../../shared/http/error-response.js';
+import { renderError, toAppError } from '../../shared/http/error-response.js';
+
+const errorResponse = (error: unknown) => renderError(toAppError(error));
+
 import { createOrder } from '../../shared/orders/create-order.js';
 import { httpEvent, lambdaContext } from '../helpers/lambda.js';
 
