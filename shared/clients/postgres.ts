@@ -45,6 +45,20 @@ export function postgresOptions(
   };
 }
 
+/**
+ * PostgreSQL type ids for parameters passed as `sql.typed(value, OID.x)` / `sql.array(values, OID.x)`. A
+ * statement whose every parameter type is known is sent as Parse + Bind + Execute in one round trip, also
+ * without named prepared statements (behind PgBouncer or RDS Proxy); otherwise postgres.js first asks the
+ * server for the parameter types, a second round trip (patches/postgres+3.4.9.patch).
+ */
+export const OID = { bool: 16, int8: 20, int4: 23, text: 25, int4Array: 1007, numeric: 1700, jsonb: 3802 } as const;
+
+/** An int[] parameter of known type (its text form: postgres.js only learns array types from the server). */
+export function intArray(sql: Sql, values: readonly number[]) {
+  if (!values.every(Number.isSafeInteger)) throw new TypeError('intArray takes integers only');
+  return sql.typed(`{${values.join(',')}}` as never, OID.int4Array);
+}
+
 let sql: Sql | undefined;
 
 export function applicationName(config: Config = getConfig()): string {

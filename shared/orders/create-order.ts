@@ -1,4 +1,4 @@
-import type { Sql } from '../clients/postgres.js';
+import { intArray, OID, type Sql } from '../clients/postgres.js';
 import { AppError, ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import { logger } from '../logger.js';
 import { isValidIdempotencyKey, PURGE_BATCH_SIZE, PURGE_PROBABILITY, purgeExpiredIdempotencyKeys, requestHash } from './idempotency.js';
@@ -288,12 +288,15 @@ export async function createOrder(sql: Sql, input: CreateOrderInput, options: Cr
   if (checkoutKey !== undefined && !isValidIdempotencyKey(checkoutKey)) {
     throw new ValidationError('Invalid idempotency key.', [{ field: 'checkoutKey', message: 'must be 1–128 visible ASCII characters' }]);
   }
+  // Every parameter typed: one round trip with or without named prepared statements (OID).
+  const order = [sql.typed(customerId, OID.int4), intArray(sql, productIds), intArray(sql, quantities)];
+  const keyed = () => [sql.typed(key!, OID.text), hash, sql.typed(IDEMPOTENCY_KEY_TTL_SECONDS, OID.int4)];
   const [statement, params] =
     key === undefined
-      ? [STATEMENTS.plain, [customerId, productIds, quantities]]
+      ? [STATEMENTS.plain, order]
       : checkoutKey === undefined
-        ? [STATEMENTS.keyed, [customerId, productIds, quantities, key, hash, IDEMPOTENCY_KEY_TTL_SECONDS]]
-        : [STATEMENTS.checkout, [customerId, productIds, quantities, key, hash, IDEMPOTENCY_KEY_TTL_SECONDS, checkoutKey]];
+        ? [STATEMENTS.keyed, [...order, ...keyed()]]
+        : [STATEMENTS.checkout, [...order, ...keyed(), sql.typed(checkoutKey, OID.text)]];
 
   for (let attempt = 1; ; attempt++) {
     let row: PlaceOrderRow;

@@ -8,7 +8,7 @@
  * The cursor holds only the last order's id; its (order_date, order_id) position is looked up in the same
  * statement, so the timestamp never travels through JSON and loses its microseconds.
  */
-import type { Sql } from '../clients/postgres.js';
+import { OID, type Sql } from '../clients/postgres.js';
 import { type Page, toPage } from '../pagination.js';
 
 export interface OrderLine {
@@ -81,10 +81,11 @@ export async function listCustomerOrders(
   cursor: (after: number) => string,
 ): Promise<Page<OrderSummary> | undefined> {
   const next = page.after !== undefined;
-  const params = next ? [customerId, page.limit + 1, page.after] : [customerId, page.limit + 1];
+  const first = [sql.typed(customerId, OID.int4), sql.typed(page.limit + 1, OID.int4)];
+  const params = next ? [...first, sql.typed(page.after!, OID.int8)] : first;
   const rows = await sql.unsafe<Row[]>(customerOrdersQuery(next), params as never[], { prepare: sql.options.prepare });
   if (rows.length === 0 && !next) {
-    const [customer] = await sql`select 1 from customers where customer_id = ${customerId}`;
+    const [customer] = await sql`select 1 from customers where customer_id = ${sql.typed(customerId, OID.int4)}`;
     if (!customer) return undefined;
   }
   return toPage(rows.map(toSummary), page.limit, (order) => order.orderId, cursor);
@@ -95,7 +96,7 @@ export async function getOrder(sql: Sql, orderId: number, reader: Reader): Promi
   const [row] = await sql<Row[]>`
     select ${sql.unsafe(ORDER_COLUMNS('order_items', 'products'))}
     from orders o
-    where o.order_id = ${orderId}
-      and (${reader.isAdmin}::boolean or o.customer_id = ${reader.customerId ?? 0})`;
+    where o.order_id = ${sql.typed(orderId, OID.int8)}
+      and (${reader.isAdmin}::boolean or o.customer_id = ${sql.typed(reader.customerId ?? 0, OID.int4)})`;
   return row ? toSummary(row) : undefined;
 }

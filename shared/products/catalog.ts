@@ -9,7 +9,7 @@
  * (the planner combines the index lookups). A jsonpath or `->>` test would be equivalent but could not
  * use that index.
  */
-import type { Sql } from '../clients/postgres.js';
+import { OID, type Sql } from '../clients/postgres.js';
 import { type Page, toPage } from '../pagination.js';
 
 export interface CatalogProduct {
@@ -45,10 +45,10 @@ export function catalogQuery(
   filter: CatalogFilter,
   page: { after?: number | undefined; limit: number },
   table = 'products',
-): { text: string; params: unknown[] } {
-  const params: unknown[] = [];
-  const param = (value: unknown, cast: string) => {
-    params.push(value);
+): { text: string; params: unknown[]; types: number[] } {
+  const params: Array<{ value: unknown; type: number }> = [];
+  const param = (value: unknown, cast: 'int' | 'jsonb' | 'numeric') => {
+    params.push({ value, type: { int: OID.int4, jsonb: OID.jsonb, numeric: OID.numeric }[cast] });
     return `$${params.length}::${cast}`;
   };
   const where: string[] = [];
@@ -63,7 +63,7 @@ export function catalogQuery(
     `select ${CATALOG_COLUMNS} from ${table}` +
     (where.length > 0 ? ` where ${where.join(' and ')}` : '') +
     ` order by product_id limit ${param(page.limit + 1, 'int')}`;
-  return { text, params };
+  return { text, params: params.map((p) => p.value), types: params.map((p) => p.type) };
 }
 
 /** What a cursor of this list is bound to: the same filters, whatever their order in the query string. */
@@ -79,13 +79,14 @@ export async function listProducts(
   page: { after?: number | undefined; limit: number },
   cursor: (after: number) => string,
 ): Promise<Page<CatalogProduct>> {
-  const { text, params } = catalogQuery(filter, page);
+  const { text, params, types } = catalogQuery(filter, page);
   // Prepared like every statement of the pool (not behind a transaction pooler): a handful of shapes exist.
-  const rows = await sql.unsafe<CatalogProduct[]>(text, params as never[], { prepare: sql.options.prepare });
+  const typed = params.map((value, i) => sql.typed(value as never, types[i]!));
+  const rows = await sql.unsafe<CatalogProduct[]>(text, typed as never[], { prepare: sql.options.prepare });
   return toPage(rows, page.limit, (row) => row.productId, cursor);
 }
 
 export async function getProduct(sql: Sql, productId: number): Promise<CatalogProduct | undefined> {
-  const [row] = await sql<CatalogProduct[]>`select ${sql.unsafe(CATALOG_COLUMNS)} from products where product_id = ${productId}`;
+  const [row] = await sql<CatalogProduct[]>`select ${sql.unsafe(CATALOG_COLUMNS)} from products where product_id = ${sql.typed(productId, OID.int4)}`;
   return row;
 }

@@ -2,7 +2,7 @@
  * Postgres, the source of truth for top products: the aggregate over order_items, and the per-day
  * sales the leaderboard is rebuilt and reconciled from.
  */
-import type { Sql } from '../clients/postgres.js';
+import { intArray, OID, type Sql } from '../clients/postgres.js';
 
 export interface TopProduct {
   productId: number;
@@ -27,7 +27,7 @@ export async function queryTopProducts(sql: Sql, window: { since: Date | null },
       ${since ? sql`join orders o using (order_id) where o.order_date >= ${since}` : sql``}
       group by oi.product_id
       order by units desc, oi.product_id
-      limit ${limit}
+      limit ${sql.typed(limit, OID.int4)}
     ) s
     join products p using (product_id)
     order by s.units desc, p.product_id`;
@@ -62,7 +62,7 @@ export async function productNamesAndSource(sql: Sql, productIds: number[]): Pro
   const [row] = await sql<[SalesSource & { names: Array<{ productId: number; name: string }> }]>`
     select ${sql.unsafe(SOURCE_COLUMNS)},
       coalesce((select json_agg(json_build_object('productId', product_id, 'name', name))
-                from products where product_id = any(${productIds}::int[])), '[]') as names`;
+                from products where product_id = any(${intArray(sql, productIds)}::int[])), '[]') as names`;
   return {
     names: new Map(row.names.map((p) => [p.productId, p.name])),
     source: { generation: row.generation, maxOrderId: row.maxOrderId },
