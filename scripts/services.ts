@@ -1,25 +1,24 @@
 /**
  * npm run services:up [-- --pooler] | services:down | services:status
  *
- * Brings up what the project needs, on the ports the local environment names (DATABASE_URL,
- * UPSTASH_REDIS_REST_URL, MONGODB_URI; defaults 5432, 8079, 27017), whichever way this machine allows. A
- * service that already answers is used as is. For a missing one, `docker compose` is used when a Docker
- * engine answers; otherwise the native path: the system PostgreSQL/Redis, our Upstash dev gateway over
- * Redis, and FerretDB built from the Go module proxy. `down` stops only what `up` started (recorded per
+ * The stores the app talks to, on the ports the environment's URLs name (defaults: PostgreSQL 5432, the
+ * Upstash REST endpoint 8079, the MongoDB wire protocol 27017). A service that already answers is used as
+ * it is. For a missing one: `docker compose` when a Docker engine answers, else the native path: the system
+ * PostgreSQL (pg_ctlcluster), Redis with the Upstash dev gateway (tools/upstash-gateway), and FerretDB
+ * (tools/ferretdb, built from the Go module proxy). `down` stops only what `up` started (recorded per
  * service and port in .cache/services.json), never a system service.
  * `--pooler` also starts PgBouncer (installed when missing) in transaction mode on 127.0.0.1:6432, the
  * local stand-in for RDS Proxy: point DATABASE_URL at port 6432 and set DATABASE_PREPARE=false to use it.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { pathToFileURL } from 'node:url';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { localEnv, ROOT } from './lib/env.js';
+import { localEnv } from './lib/env.js';
+import { ensureGoTool } from './lib/go-tools.js';
 import { POOLER_PORT, pooledUrl, startPooler, stopPooler } from './lib/pgbouncer.js';
 import { commandExists } from './lib/prerequisites.js';
-import { portAnswers, waitFor } from './lib/probe.js';
+import { CACHE, daemonPid, portAnswers, run, startDaemon, stopDaemon, waitFor } from './lib/process.js';
 
-const CACHE = `${ROOT}.cache/`;
 const STATE_FILE = `${CACHE}services.json`;
 
 type ServiceName = 'postgres' | 'upstash' | 'mongo';
@@ -46,48 +45,36 @@ function ports(env: Record<string, string>): Record<ServiceName, number> & { red
   };
 }
 
-const readState = (): Started[] => {
+function readState(): Started[] {
   try {
-    const { started } = JSON.parse(readFileSync(STATE_FILE, 'utf8')) as { started?: unknown };
-    return Array.isArray(started) ? (started as Started[]) : [];
+    return (JSON.parse(readFileSync(STATE_FILE, 'utf8')) as { started: Started[] }).started ?? [];
   } catch {
     return [];
   }
-};
+}
 
 function writeState(started: Started[]): void {
   mkdirSync(CACHE, { recursive: true });
   writeFileSync(STATE_FILE, `${JSON.stringify({ started }, null, 2)}\n`);
 }
 
-function record(entry: Started): void {
-  writeState([...readState().filter((s) => s.name !== entry.name || s.port !== entry.port), entry]);
+const same = (a: Started) => (b: Started) => a.name === b.name && a.port === b.port;
+const record = (entry: Started) => writeState([...readState().filter((s) => !same(entry)(s)), entry]);
+
+async function exec(command: string, args: string[]): Promise<void> {
+  const { code } = await run(command, args, { echo: true });
+  if (code !== 0) throw new ServiceError(`${command} ${args.join(' ')} failed (exit ${code})`);
 }
 
-function dockerEngineAnswers(): boolean {
-  return (
-    commandExists('docker') &&
-    spawnSync('docker', ['info', '--format', '{{.ServerVersion}}'], { stdio: 'ignore', timeout: 5000 }).status === 0
-  );
-}
-
-function run(command: string, args: string[], env?: Record<string, string>): void {
-  const result = spawnSync(command, args, { stdio: 'inherit', cwd: ROOT, env: env ? { ...process.env, ...env } : undefined });
-  if (result.status !== 0) throw new ServiceError(`${command} ${args.join(' ')} failed (exit ${result.status})`);
-}
-
-async function upstashAnswers(env: Record<string, string>): Promise<boolean> {
-  try {
-    const response = await fetch(env.UPSTASH_REDIS_REST_URL!, {
-      method: 'POST',
-      headers: { Authorization: `Bearer ${env.UPSTASH_REDIS_REST_TOKEN}`, 'Content-Type': 'application/json' },
-      body: '["PING"]',
-      signal: AbortSignal.timeout(1000),
-    });
-    return response.ok && ((await response.json()) as { result?: unknown }).result === 'PONG';
-  } catch {
-    return false;
-  }
+function upstashAnswers(env: Record<string, string>): Promise<boolean> {
+  return fetch(env.UPSTASH_REDIS_REST_URL!, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${env.UPSTASH_REDIS_REST_TOKEN}`, 'Content-Type': 'application/json' },
+    body: '["PING"]',
+    signal: AbortSignal.timeout(1000),
+  })
+    .then(async (response) => response.ok && ((await response.json()) as { result?: unknown }).result === 'PONG')
+    .catch(() => false);
 }
 
 async function health(env: Record<string, string>): Promise<Record<ServiceName, boolean>> {
@@ -99,7 +86,7 @@ async function health(env: Record<string, string>): Promise<Record<ServiceName, 
 async function startNativePostgres(port: number): Promise<StartedBy> {
   let tried = '';
   if (existsSync('/etc/postgresql') && commandExists('pg_ctlcluster')) {
-    const version = spawnSync('ls', ['/etc/postgresql'], { encoding: 'utf8' }).stdout.trim().split('\n')[0] ?? '';
+    const version = readdirSync('/etc/postgresql')[0] ?? '';
     // "already running" (exit 2) is fine here: what matters is whether it answers on our port.
     spawnSync('pg_ctlcluster', ['--skip-systemctl-redirect', version, 'main', 'start'], { stdio: 'inherit' });
     if (await waitFor(() => portAnswers(port), 20_000)) return 'system';
@@ -111,49 +98,63 @@ async function startNativePostgres(port: number): Promise<StartedBy> {
   );
 }
 
-async function ensureRedis(port: number): Promise<void> {
-  if (await portAnswers(port)) return;
-  if (!commandExists('redis-server')) {
-    throw new ServiceError(
-      `Redis is not answering on 127.0.0.1:${port} and no Docker engine is available. ` +
-        'Install Redis 7 (Debian/Ubuntu: sudo apt-get install redis-server; macOS: brew install redis), or start Docker.',
-    );
-  }
-  run('redis-server', ['--daemonize', 'yes', '--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no']);
-  if (!(await waitFor(() => portAnswers(port), 10_000))) throw new ServiceError('redis-server did not start');
-}
-
-const gatewayPidFile = (port: number) => `${CACHE}upstash-gateway-${port}.pid`;
-
 async function startGateway(env: Record<string, string>): Promise<StartedBy> {
   const port = ports(env);
-  await ensureRedis(port.redis);
-  mkdirSync(CACHE, { recursive: true });
-  const log = openSync(`${CACHE}upstash-gateway-${port.upstash}.log`, 'a');
-  const child = spawn(process.execPath, ['--import', 'tsx', 'tools/upstash-gateway/cli.ts'], {
-    cwd: ROOT,
-    env: { ...env, UPSTASH_GATEWAY_PORT: String(port.upstash) },
-    detached: true,
-    stdio: ['ignore', log, log],
-  });
-  child.unref();
-  writeFileSync(gatewayPidFile(port.upstash), String(child.pid));
-  if (!(await waitFor(() => upstashAnswers(env), 15_000))) {
-    throw new ServiceError(`the Upstash dev gateway did not start; see ${CACHE}upstash-gateway-${port.upstash}.log`);
+  if (!(await portAnswers(port.redis))) {
+    if (!commandExists('redis-server'))
+      throw new ServiceError(
+        `Redis is not answering on 127.0.0.1:${port.redis} and no Docker engine is available. ` +
+          'Install Redis 7 (Debian/Ubuntu: sudo apt-get install redis-server; macOS: brew install redis), or start Docker.',
+      );
+    await exec('redis-server', [
+      '--daemonize',
+      'yes',
+      '--bind',
+      '127.0.0.1',
+      '--port',
+      String(port.redis),
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+    ]);
+    if (!(await waitFor(() => portAnswers(port.redis), 10_000))) throw new ServiceError('redis-server did not start');
   }
+  await startDaemon({
+    name: `upstash-gateway-${port.upstash}`,
+    command: process.execPath,
+    args: ['--import', 'tsx', 'tools/upstash-gateway/gateway.ts', '--port', String(port.upstash)],
+    env,
+    ready: () => upstashAnswers(env),
+  });
   return 'gateway';
 }
 
-function startFerretDb(port: number): StartedBy {
-  if (!commandExists('go') && !existsSync('/usr/local/go/bin/go') && !existsSync(`${CACHE}bin/ferretdb`)) {
+/** A FerretDB on another port than 27017 (a test's own) gets its own data, log and pid files. */
+const ferretName = (port: number) => (port === 27017 ? 'ferretdb' : `ferretdb-${port}`);
+
+/** FerretDB (tools/ferretdb, built on first use) on SQLite in .cache/, unless something answers on the port. */
+export async function startFerretDb(port: number, log: (line: string) => void = console.log): Promise<void> {
+  if (await portAnswers(port)) return;
+  const tool = await ensureGoTool('ferretdb', log);
+  if (!tool.available)
     throw new ServiceError(
-      `Nothing answers on 127.0.0.1:${port} (MongoDB) and no Docker engine is available. Install Go 1.24+ ` +
-        '(https://go.dev/dl; FerretDB v1.24.2 is then built from the Go module proxy), or start Docker, or run MongoDB 7 yourself.',
+      `Nothing answers on 127.0.0.1:${port} (MongoDB) and no Docker engine is available: ${tool.detail}; or start Docker, or run MongoDB 7 yourself.`,
     );
-  }
-  run('bash', ['scripts/ferretdb.sh', 'start'], { FERRETDB_PORT: String(port) });
-  return 'ferretdb';
+  const data = `${CACHE}${ferretName(port).replace('ferretdb', 'ferretdb-data')}/`;
+  mkdirSync(data, { recursive: true });
+  await startDaemon({
+    name: ferretName(port),
+    command: tool.detail,
+    args: ['-listen-addr', `127.0.0.1:${port}`, '-sqlite-url', `file:${data}`],
+    ready: () => portAnswers(port),
+  });
 }
+
+export const stopFerretDb = (port: number): Promise<boolean> => stopDaemon(ferretName(port));
+
+/** Whether the server on this port is a FerretDB that startFerretDb started (and so may be stopped). */
+export const ferretDbIsOurs = (port: number): boolean => daemonPid(ferretName(port)) !== undefined;
 
 const COMPOSE_SERVICES: Record<ServiceName, string[]> = { postgres: ['postgres'], upstash: ['redis', 'srh'], mongo: ['mongo'] };
 
@@ -163,40 +164,25 @@ export interface UpOptions {
   pooler?: boolean;
 }
 
-/** Starts PgBouncer in front of the local PostgreSQL unless something already answers on its port. */
-async function ensurePooler(env: Record<string, string>, log: (line: string) => void): Promise<Started | undefined> {
-  if (await portAnswers(POOLER_PORT)) {
-    log(`services: pooler answers on 127.0.0.1:${POOLER_PORT}`);
-    return undefined;
-  }
-  const database = new URL(env.DATABASE_URL!);
-  log(`services: starting PgBouncer (transaction mode) on 127.0.0.1:${POOLER_PORT} → ${database.hostname}:${ports(env).postgres}`);
-  await startPooler({
-    upstreamHost: database.hostname,
-    upstreamPort: ports(env).postgres,
-    users: [decodeURIComponent(database.username || 'postgres')],
-  });
-  log(`services: to go through it, set DATABASE_URL=${pooledUrl(database.toString())} DATABASE_PREPARE=false`);
-  const started: Started = { name: 'pooler', port: POOLER_PORT, by: 'pgbouncer' };
-  record(started);
-  return started;
-}
-
 /** Starts whatever is missing; idempotent. Returns what it started now (for servicesDown). */
 export async function servicesUp(options: UpOptions = {}): Promise<Started[]> {
-  const log = options.log ?? ((line: string) => console.log(line));
+  const log = options.log ?? console.log;
   const env = localEnv();
   const port = ports(env);
   const status = await health(env);
   const missing = (Object.keys(status) as ServiceName[]).filter((name) => !status[name]);
   const started: Started[] = [];
+  const add = (entry: Started) => {
+    started.push(entry);
+    record(entry);
+  };
   if (missing.length === 0) {
     log('services: postgres, upstash REST and mongo wire all answer');
-  } else if (dockerEngineAnswers()) {
+  } else if (commandExists('docker') && spawnSync('docker', ['info'], { stdio: 'ignore', timeout: 5000 }).status === 0) {
     const services = missing.flatMap((name) => COMPOSE_SERVICES[name]);
     log(`services: starting with docker compose: ${services.join(', ')}`);
-    run('docker', ['compose', 'up', '--detach', '--wait', ...services]);
-    for (const name of missing) started.push({ name, port: port[name], by: 'compose' });
+    await exec('docker', ['compose', 'up', '--detach', '--wait', ...services]);
+    for (const name of missing) add({ name, port: port[name], by: 'compose' });
   } else {
     for (const name of missing) {
       log(`services: starting ${name} natively on 127.0.0.1:${port[name]}`);
@@ -205,88 +191,72 @@ export async function servicesUp(options: UpOptions = {}): Promise<Started[]> {
           ? await startNativePostgres(port.postgres)
           : name === 'upstash'
             ? await startGateway(env)
-            : startFerretDb(port.mongo);
-      started.push({ name, port: port[name], by });
-      record({ name, port: port[name], by });
+            : await startFerretDb(port.mongo, log).then((): StartedBy => 'ferretdb');
+      add({ name, port: port[name], by });
     }
   }
-  for (const entry of started) if (entry.by === 'compose') record(entry);
   const after = await health(env);
   const stillMissing = missing.filter((name) => !after[name]);
   if (stillMissing.length > 0) throw new ServiceError(`services did not come up: ${stillMissing.join(', ')}`);
   if (options.pooler) {
-    const pooler = await ensurePooler(env, log);
-    if (pooler) started.push(pooler);
+    if (await portAnswers(POOLER_PORT)) {
+      log(`services: pooler answers on 127.0.0.1:${POOLER_PORT}`);
+    } else {
+      const database = new URL(env.DATABASE_URL!);
+      log(`services: starting PgBouncer (transaction mode) on 127.0.0.1:${POOLER_PORT} → ${database.hostname}:${port.postgres}`);
+      await startPooler({
+        upstreamHost: database.hostname,
+        upstreamPort: port.postgres,
+        users: [decodeURIComponent(database.username || 'postgres')],
+      });
+      log(`services: to go through it, set DATABASE_URL=${pooledUrl(database.toString())} DATABASE_PREPARE=false`);
+      add({ name: 'pooler', port: POOLER_PORT, by: 'pgbouncer' });
+    }
   }
   return started;
 }
 
-function killPidFile(path: string): void {
-  if (!existsSync(path)) return;
-  try {
-    process.kill(Number(readFileSync(path, 'utf8')), 'SIGTERM');
-  } catch {
-    // already gone
-  }
-  rmSync(path, { force: true });
-}
-
 /** Stops what servicesUp started (all it recorded, or `only` those), never a system service. */
 export async function servicesDown(only?: Started[], log: (line: string) => void = console.log): Promise<void> {
-  const chosen = (entry: Started) => !only || only.some((o) => o.name === entry.name && o.port === entry.port);
   // The pooler sits in front of PostgreSQL: it goes first.
   const targets = readState()
-    .filter(chosen)
-    .sort((a, b) => (a.name === 'pooler' ? -1 : b.name === 'pooler' ? 1 : 0));
+    .filter((entry) => !only || only.some(same(entry)))
+    .sort((a, b) => Number(b.name === 'pooler') - Number(a.name === 'pooler'));
   for (const { name, port, by } of targets) {
     if (by === 'pgbouncer') await stopPooler();
-    if (by === 'compose') run('docker', ['compose', 'stop', ...COMPOSE_SERVICES[name as ServiceName]]);
-    if (by === 'gateway') killPidFile(gatewayPidFile(port));
-    if (by === 'ferretdb') run('bash', ['scripts/ferretdb.sh', 'stop'], { FERRETDB_PORT: String(port) });
+    if (by === 'compose') await exec('docker', ['compose', 'stop', ...COMPOSE_SERVICES[name as ServiceName]]);
+    if (by === 'gateway') await stopDaemon(`upstash-gateway-${port}`);
+    if (by === 'ferretdb') await stopFerretDb(port);
     // 'system' (a system PostgreSQL we merely started) is left running: it is the machine's, not ours.
     if (by !== 'system') log(`services: stopped ${name} on ${port} (${by})`);
   }
-  writeState(readState().filter((entry) => !targets.some((target) => target.name === entry.name && target.port === entry.port)));
+  writeState(readState().filter((entry) => !targets.some(same(entry))));
 }
 
 export async function servicesStatus(): Promise<Record<ServiceName, boolean>> {
   return health(localEnv());
 }
 
-async function main(): Promise<void> {
-  const { values, positionals } = parseArgs({
-    options: { pooler: { type: 'boolean', default: false } },
-    allowPositionals: true,
-    strict: true,
-  });
-  const command = positionals[0] ?? 'status';
-  if (!['up', 'down', 'status'].includes(command) || positionals.length > 1)
-    throw new ServiceError(`unknown command "${positionals.join(' ')}" (use up, down or status)`);
-  if (values.pooler && command !== 'up') throw new ServiceError('--pooler goes with "up" only');
-  if (command === 'up') await servicesUp({ pooler: values.pooler });
-  if (command === 'down') await servicesDown();
-  const env = localEnv();
-  const status = await health(env);
-  const state = readState();
-  const rows: Array<[string, number, boolean]> = [
-    ...(Object.entries(status) as Array<[ServiceName, boolean]>).map(([name, up]): [string, number, boolean] => [
-      name,
-      ports(env)[name],
-      up,
-    ]),
-    ...((await portAnswers(POOLER_PORT)) || state.some((s) => s.name === 'pooler')
-      ? [['pooler', POOLER_PORT, await portAnswers(POOLER_PORT)] as [string, number, boolean]]
-      : []),
-  ];
-  for (const [name, port, up] of rows) {
-    const by = state.find((s) => s.name === name && s.port === port)?.by;
-    console.log(`${name.padEnd(9)} 127.0.0.1:${String(port).padEnd(6)} ${up ? 'up' : 'down'}${by ? ` (started by us: ${by})` : ''}`);
-  }
-}
-
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  main().catch((error: unknown) => {
-    console.error(error instanceof ServiceError || error instanceof TypeError ? `error: ${(error as Error).message}` : error);
+if (import.meta.main) {
+  try {
+    const { values, positionals } = parseArgs({ options: { pooler: { type: 'boolean', default: false } }, allowPositionals: true });
+    const command = positionals[0] ?? 'status';
+    if (!['up', 'down', 'status'].includes(command) || positionals.length > 1)
+      throw new ServiceError(`unknown command "${positionals.join(' ')}" (use up, down or status)`);
+    if (values.pooler && command !== 'up') throw new ServiceError('--pooler goes with "up" only');
+    if (command === 'up') await servicesUp({ pooler: values.pooler });
+    if (command === 'down') await servicesDown();
+    const env = localEnv();
+    const state = readState();
+    const rows = Object.entries(await health(env)).map(([name, up]) => ({ name, port: ports(env)[name as ServiceName], up }));
+    const pooler = await portAnswers(POOLER_PORT);
+    if (pooler || state.some((s) => s.name === 'pooler')) rows.push({ name: 'pooler', port: POOLER_PORT, up: pooler });
+    for (const { name, port, up } of rows) {
+      const by = state.find((s) => s.name === name && s.port === port)?.by;
+      console.log(`${name.padEnd(9)} 127.0.0.1:${String(port).padEnd(6)} ${up ? 'up' : 'down'}${by ? ` (started by us: ${by})` : ''}`);
+    }
+  } catch (error) {
+    console.error(error instanceof ServiceError || error instanceof TypeError ? `error: ${error.message}` : error);
     process.exit(1);
-  });
+  }
 }

@@ -4,16 +4,18 @@ import { parseEnv } from 'node:util';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
+/** The variables of an env file in the project root; none when it does not exist. */
+export function readEnvFile(name: string): Record<string, string> {
+  const path = `${ROOT}${name}`;
+  return existsSync(path) ? (parseEnv(readFileSync(path, 'utf8')) as Record<string, string>) : {};
+}
+
 /**
  * The local environment: `.env.example` (committed local defaults) overlaid by `.env` (yours, ignored
  * by git), overlaid by the real process environment. Scripts pass this to the processes they start.
  */
 export function localEnv(overrides: Record<string, string> = {}): Record<string, string> {
-  const fromFile = (name: string) => {
-    const path = `${ROOT}${name}`;
-    return existsSync(path) ? (parseEnv(readFileSync(path, 'utf8')) as Record<string, string>) : {};
-  };
-  const env: Record<string, string> = { ...fromFile('.env.example'), ...fromFile('.env') };
+  const env: Record<string, string> = { ...readEnvFile('.env.example'), ...readEnvFile('.env') };
   for (const [key, value] of Object.entries(process.env)) if (value !== undefined) env[key] = value;
   return { ...env, ...overrides };
 }
@@ -28,4 +30,15 @@ export function withDatabase(databaseUrl: string, database: string): string {
   const url = new URL(databaseUrl);
   url.pathname = `/${database}`;
   return url.toString();
+}
+
+/** The URL without its password, for messages. */
+export function redactUrl(value: string): string {
+  try {
+    const url = new URL(value);
+    if (url.password) url.password = '***';
+    return url.toString();
+  } catch {
+    return '(unparseable URL)';
+  }
 }

@@ -1,12 +1,10 @@
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { ferretDbIsOurs, startFerretDb, stopFerretDb } from '../../scripts/services.js';
 import { type Fixtures, insertFixtures, resetShop, testSql } from '../helpers/db.js';
 import { api } from '../helpers/http.js';
 import { invoke, resetCarts, sleep, testMongo } from './helpers.js';
 
 /** The cart routes through serverless-offline (the deployed shape: API Gateway v2 event → esbuild bundle). */
-const run = promisify(execFile);
 const sql = testSql();
 const { client, db } = testMongo();
 let fx: Fixtures;
@@ -27,15 +25,8 @@ async function orderCount(): Promise<number> {
   return row!.n;
 }
 
-/** True when the Mongo server on 27017 is the FerretDB that scripts/ferretdb.sh started (so we may stop it). */
-async function ferretDbIsOurs(): Promise<boolean> {
-  try {
-    const { stdout } = await run('bash', ['scripts/ferretdb.sh', 'status']);
-    return stdout.startsWith('running (pid');
-  } catch {
-    return false;
-  }
-}
+/** The Mongo server the tests' serverless-offline uses. */
+const MONGO_PORT = Number(new URL(process.env.MONGODB_URI!.replace(/^mongodb:/, 'http:')).port || 27017);
 
 describe('carts through serverless-offline', () => {
   it('PUT / GET / If-Match / checkout / DELETE', async () => {
@@ -74,7 +65,7 @@ describe('carts through serverless-offline', () => {
     expect((await api('DELETE', '/carts/987654321')).status).toBe(204);
     expect((await api('POST', '/carts/987654321/checkout')).status).toBe(404);
 
-    if (!(await ferretDbIsOurs())) {
+    if (!ferretDbIsOurs(MONGO_PORT)) {
       // A Mongo server we did not start (compose, a system mongod): do not stop it; point an in-process
       // handler at a closed port instead.
       vi.resetModules();
@@ -93,7 +84,7 @@ describe('carts through serverless-offline', () => {
     }
 
     const ordersBefore = await orderCount();
-    await run('bash', ['scripts/ferretdb.sh', 'stop']);
+    await stopFerretDb(MONGO_PORT);
     try {
       for (const [method, path, body] of [
         ['GET', `/carts/${customerId}`, undefined],
@@ -116,7 +107,7 @@ describe('carts through serverless-offline', () => {
       expect(order.status).toBe(201);
       expect(await orderCount()).toBe(ordersBefore + 1);
     } finally {
-      await run('bash', ['scripts/ferretdb.sh', 'start']);
+      await startFerretDb(MONGO_PORT);
     }
 
     // The same warm workers reconnect on their own (no container restart).

@@ -1,10 +1,9 @@
-import { execFile } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import net from 'node:net';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../../scripts/lib/env.js';
+import { startFerretDb, stopFerretDb } from '../../scripts/services.js';
 import { bearerFor } from '../helpers/auth.js';
 import { type Fixtures, insertFixtures, resetShop, testSql } from '../helpers/db.js';
 import { httpEvent, lambdaContext } from '../helpers/lambda.js';
@@ -14,13 +13,11 @@ import { sleep } from './helpers.js';
  * MongoDB stopped under a concurrent, mixed stream of cart calls and orders — an extension of
  * tests/carts/carts-offline.test.ts (which stops the shared server under serverless-offline and checks each
  * cart route answers 503 + Retry-After, POST /orders still works and the warm workers reconnect). Here the
- * handlers run in process against a FerretDB instance of this file's own, on its own port (scripts/ferretdb.sh
- * with FERRETDB_PORT), so other engineers' tests on 27017 are never disturbed; and what is checked is what the
+ * handlers run in process against a FerretDB instance of this file's own, on its own port (startFerretDb), so other engineers' tests on 27017 are never disturbed; and what is checked is what the
  * sequential test does not: while carts fail, orders keep flowing concurrently at full speed; nothing a cart
  * call attempted during the outage is applied afterwards (no late write, no order from a failed checkout); the
  * same warm handlers recover when the server is back.
  */
-const run = promisify(execFile);
 const sql = testSql();
 
 async function freePort(): Promise<number> {
@@ -32,11 +29,9 @@ async function freePort(): Promise<number> {
 }
 
 const PORT = await freePort();
-const ferret = (action: 'start' | 'stop') =>
-  run('bash', ['scripts/ferretdb.sh', action], { cwd: ROOT, env: { ...process.env, FERRETDB_PORT: String(PORT) }, timeout: 120_000 });
 let ownInstance = true;
 try {
-  await ferret('start');
+  await startFerretDb(PORT);
 } catch (error) {
   // No FerretDB binary here (e.g. a compose setup with mongo:7): a closed port still shows the 503s.
   ownInstance = false;
@@ -74,7 +69,7 @@ afterAll(async () => {
     await sql.end();
   } finally {
     if (ownInstance) {
-      await ferret('stop').catch(() => {});
+      await stopFerretDb(PORT).catch(() => {});
       for (const suffix of ['ferretdb-data', 'ferretdb-state']) rmSync(`${ROOT}.cache/${suffix}-${PORT}`, { recursive: true, force: true });
       rmSync(`${ROOT}.cache/ferretdb-${PORT}.log`, { force: true });
     }
@@ -142,7 +137,7 @@ describe('MongoDB stopped under a mixed stream', () => {
       expect(saved.status).toBe(200);
       before = saved.body;
       expect((await call(getCart, cart('GET'), 'getCart')).status).toBe(200); // warm: a connected client
-      await ferret('stop');
+      await stopFerretDb(PORT);
     }
     const ordersBefore = { X: await orderCount(X), O: await orderCount(O) };
 
@@ -178,7 +173,7 @@ describe('MongoDB stopped under a mixed stream', () => {
     expect(await orderCount(X)).toBe(ordersBefore.X); // the failed checkouts ordered nothing
 
     if (!ownInstance) return;
-    await ferret('start');
+    await startFerretDb(PORT);
     const restartedAt = Date.now();
     let read = await call(getCart, cart('GET'), 'getCart');
     while (read.status !== 200 && Date.now() - restartedAt < 20_000) {

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import postgres from 'postgres';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ROOT, withDatabase } from '../../scripts/lib/env.js';
-import { portAnswers } from '../../scripts/lib/probe.js';
+import { portAnswers } from '../../scripts/lib/process.js';
 import { bearerFor } from '../helpers/auth.js';
 
 /**

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../../scripts/lib/env.js';
-import { portAnswers, waitFor } from '../../scripts/lib/probe.js';
+import { portAnswers, waitFor } from '../../scripts/lib/process.js';
 
 /**
  * What serverless-offline answers when a function fails in a way the function itself cannot answer for:
