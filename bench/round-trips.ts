@@ -9,23 +9,18 @@
  *
  * The counters exist only with COUNT_ROUND_TRIPS=1 (set here, in a probe process of its own). Two probes:
  * `prepared` (named prepared statements, straight at Postgres) and `unprepared` (DATABASE_PREPARE=false,
- * as behind PgBouncer in transaction mode or RDS Proxy). Run with `npm run bench -- --only round-trips`.
+ * as behind PgBouncer in transaction mode or RDS Proxy).
  */
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import postgres from 'postgres';
-import { ROOT } from '../scripts/lib/env.js';
 import { type Handler, httpEvent, lambdaContext } from '../scripts/lib/lambda-events.js';
+import { type Metric, metric } from '../shared/benchmarks/metric.js';
 import type { SuiteContext } from './lib/context.js';
-import { ensureLeaderboard } from './lib/leaderboard.js';
+import { ensureLeaderboard } from './lib/fixtures.js';
+import { tokenSigner } from './lib/http.js';
+import { runChild } from './lib/process.js';
 import { countingProxy } from './lib/proxy.js';
-import { type BenchOutput, type Metric, metric } from './lib/result.js';
-import { formatTable } from './lib/table.js';
-import { tokenSigner } from './lib/tokens.js';
+import type { BenchOutput } from './lib/result.js';
 
 type Variant = 'prepared' | 'unprepared';
 
@@ -61,8 +56,8 @@ const REQUESTS = [
   'getCart',
 ] as const;
 
-/** In the probe process: count each request type `samples` times after `warm` uncounted calls. */
-async function probe(ctx: SuiteContext, variant: Variant): Promise<RequestCount[]> {
+/** In the probe process (bench/lib/child.ts): count each request type after a few uncounted warm calls. */
+export async function probe(ctx: SuiteContext, variant: Variant): Promise<RequestCount[]> {
   const direct = new URL(ctx.dataset.directUrl);
   const proxy = await countingProxy({ host: direct.hostname, port: Number(direct.port || 5432) });
   const viaProxy = new URL(direct);
@@ -214,73 +209,13 @@ async function probe(ctx: SuiteContext, variant: Variant): Promise<RequestCount[
   return results;
 }
 
-function runProbe(contextFile: string, variant: Variant): Promise<RequestCount[]> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--probe', variant, contextFile], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let out = '';
-    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    child.on('close', (code) => {
-      const line = out.split('\n').find((l) => l.startsWith('ROUND_TRIPS_JSON '));
-      if (code !== 0 || !line) reject(new Error(`round-trips probe (${variant}) failed (exit ${code}): ${out.slice(-1000)}`));
-      else resolve(JSON.parse(line.slice('ROUND_TRIPS_JSON '.length)) as RequestCount[]);
-    });
-  });
-}
-
 const total = (c: Counted) => c.pgRoundTrips + c.redis + c.mongo;
 
 export async function run(ctx: SuiteContext): Promise<BenchOutput> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-round-trips-'));
-  const contextFile = path.join(dir, 'context.json');
-  writeFileSync(contextFile, JSON.stringify(ctx));
-  let prepared: RequestCount[];
-  let unprepared: RequestCount[];
-  try {
-    // One after the other: they share the cache namespace, and a miss must stay a miss.
-    prepared = await runProbe(contextFile, 'prepared');
-    unprepared = await runProbe(contextFile, 'unprepared');
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-  const rows = prepared.map((p, i) => {
-    const u = unprepared[i]!;
-    return [
-      p.request,
-      String(p.pgStatements),
-      String(p.pgRoundTrips),
-      String(u.pgRoundTrips),
-      String(p.redis),
-      String(p.redisCommands),
-      String(p.mongo),
-      String(total(p)),
-      String(total(u)),
-      MINIMUM[p.request] ? String(MINIMUM[p.request]!.total) : '–',
-    ];
-  });
-  console.log('\nround trips per warm request (handler in process; Postgres round trips counted on the wire)');
-  console.log(
-    formatTable(
-      [
-        'request',
-        'PG stmts',
-        'PG trips (prepared)',
-        'PG trips (prepare:false)',
-        'Redis reqs',
-        'Redis cmds',
-        'Mongo',
-        'total',
-        'total (pooler)',
-        'minimum',
-      ],
-      rows,
-    ),
-  );
-  for (const [request, minimum] of Object.entries(MINIMUM))
-    if (minimum) console.log(`  minimum for ${request}: ${minimum.total} — ${minimum.why}`);
-
+  // One after the other: they share the cache namespace, and a miss must stay a miss.
+  const log = (line: string) => console.log(line);
+  const prepared = await runChild<RequestCount[]>('round-trips:probe', ctx, log, 'prepared');
+  const unprepared = await runChild<RequestCount[]>('round-trips:probe', ctx, log, 'unprepared');
   const metrics: Metric[] = [];
   for (const [i, p] of prepared.entries()) {
     const u = unprepared[i]!;
@@ -309,17 +244,4 @@ export async function run(ctx: SuiteContext): Promise<BenchOutput> {
     }
   }
   return { metrics, details: { prepared, unprepared, minimum: MINIMUM } };
-}
-
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href && process.argv[2] === '--probe') {
-  const variant = process.argv[3] as Variant;
-  const ctx = JSON.parse(readFileSync(process.argv[4]!, 'utf8')) as SuiteContext;
-  try {
-    const counts = await probe(ctx, variant);
-    process.stdout.write(`ROUND_TRIPS_JSON ${JSON.stringify(counts)}\n`);
-    process.exit(0);
-  } catch (error) {
-    console.error(error);
-    process.exit(1);
-  }
 }

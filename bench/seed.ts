@@ -1,24 +1,13 @@
 /**
- * npm run bench:seed [-- --quick] [--customers N --products N --orders N] [--seed S] [--keep]
- *
- * Times, in one run and on the same scratch database (`shop_bench_seed`, created and dropped here;
- * the dev database is never touched):
- *   (a) our seed: rows generated in Node, streamed with COPY (scripts/db/seed.ts);
- *   (b) the reference: the same volume generated inside Postgres with generate_series INSERT … SELECT.
- * Both run the same way around the load: one transaction, TRUNCATE, keys/indexes/foreign keys
- * dropped and rebuilt from the catalog afterwards, ANALYZE, identities synced. Prints both times and
- * ours/reference (goal ≤ 1.7; and ≤ 60 s for the default 1M orders). Not a test: timings depend on
- * the machine and on what else runs on it (the load average is printed with the results).
- *
- * `npm run bench` runs the same measurement through `run()` on the suite's data set (shop_bench, kept
- * afterwards as the data the other benchmarks read).
+ * Seeding the data set: our seed (scripts/db/seed.ts: rows generated in Node, streamed with COPY) against
+ * the same volume generated inside Postgres with generate_series INSERT … SELECT, on the suite's data-set
+ * database, which it leaves loaded with our seed for the benches after it. Both run the same way around the
+ * load: one transaction, TRUNCATE, keys/indexes/foreign keys dropped and rebuilt from the catalog
+ * afterwards, ANALYZE, identities synced. Goals: ratio ≤ 1.7; ≤ 60 s for 1M orders.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
-import { pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
+import os from 'node:os';
 import postgres from 'postgres';
-import { formatSummary, SEED_TABLES, type SeedSummary, seed } from '../scripts/db/seed.js';
+import { SEED_TABLES, seed } from '../scripts/db/seed.js';
 import {
   captureDefinitions,
   dropDefinitions,
@@ -27,23 +16,12 @@ import {
   restoreKeysAndIndexes,
   syncIdentities,
 } from '../scripts/db/seed-schema.js';
-import { localEnv, ROOT, withDatabase } from '../scripts/lib/env.js';
-import { migrate } from '../shared/db/migrate.js';
-import type { SuiteContext } from './lib/context.js';
-import { type BenchOutput, metric } from './lib/result.js';
-import { assertScratchName } from './lib/scratch.js';
+import { type Metric, metric } from '../shared/benchmarks/metric.js';
+import type { Counts, SuiteContext } from './lib/context.js';
+import { createScratch, withSql } from './lib/fixtures.js';
+import type { BenchOutput } from './lib/result.js';
 
-const SCRATCH_DATABASE = 'shop_bench_seed';
-const GOAL_RATIO = 1.7;
-const GOAL_SECONDS_1M = 60;
-
-interface Counts {
-  customers: number;
-  products: number;
-  orders: number;
-}
-
-interface ReferenceResult {
+export interface ReferenceResult {
   elapsedMs: number;
   rows: Record<string, number>;
   totalRows: number;
@@ -142,151 +120,41 @@ async function referenceSeed(databaseUrl: string, counts: Counts, asOf: Date): P
   }
 }
 
-async function recreateScratch(adminUrl: string, database: string, create: boolean): Promise<void> {
-  assertScratchName(database);
-  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
-  try {
-    await admin.unsafe(`drop database if exists ${database} with (force)`);
-    if (create) await admin.unsafe(`create database ${database}`);
-  } finally {
-    await admin.end({ timeout: 5 });
-  }
+/** Runs `load` after a checkpoint (so it does not pay for the previous load's dirty buffers); the WAL it wrote, MB. */
+async function walMegabytes<T>(url: string, load: () => Promise<T>): Promise<[T, number]> {
+  return withSql(url, async (sql) => {
+    await sql`checkpoint`.catch(() => {}); // needs superuser / pg_checkpoint; optional, the numbers are just noisier
+    const [before] = await sql<Array<{ lsn: string }>>`select pg_current_wal_lsn()::text as lsn`;
+    const value = await load();
+    const [row] = await sql<Array<{ bytes: string }>>`select pg_wal_lsn_diff(pg_current_wal_lsn(), ${before!.lsn}::pg_lsn)::text as bytes`;
+    return [value, Math.round(Number(row!.bytes) / 1e6)];
+  });
 }
 
-/** The server's current WAL position, to report how much WAL each run wrote. */
-async function walPosition(databaseUrl: string): Promise<string> {
-  const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
-  try {
-    const [row] = await sql<Array<{ lsn: string }>>`select pg_current_wal_lsn()::text as lsn`;
-    return row!.lsn;
-  } finally {
-    await sql.end({ timeout: 5 });
-  }
-}
-
-async function walMegabytesSince(databaseUrl: string, lsn: string): Promise<number> {
-  const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
-  try {
-    const [row] = await sql<Array<{ bytes: string }>>`select pg_wal_lsn_diff(pg_current_wal_lsn(), ${lsn}::pg_lsn)::text as bytes`;
-    return Math.round(Number(row!.bytes) / 1e6);
-  } finally {
-    await sql.end({ timeout: 5 });
-  }
-}
-
-async function checkpoint(databaseUrl: string): Promise<void> {
-  // Starts each run without the previous run's dirty buffers pending (needs superuser; optional).
-  const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} });
-  try {
-    await sql`checkpoint`;
-  } catch {
-    // not allowed for this role: fine, the numbers are just noisier
-  } finally {
-    await sql.end({ timeout: 5 });
-  }
-}
-
-const fmt = (n: number) => n.toLocaleString('en-US');
-const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
-const load = () =>
-  loadavg()
-    .map((l) => l.toFixed(2))
-    .join(' ');
-
-export interface SeedBenchOptions {
-  /** The dev database URL (only its server is used). */
-  baseUrl: string;
-  /** Scratch database to create, load twice and (unless keep) drop. */
-  database: string;
-  counts: Counts;
-  seed?: number;
-  /** Leave the database in place with our seed's data (the suite's data set). */
-  keep?: boolean;
-  oursFirst?: boolean;
-  log?: (line: string) => void;
-}
-
-export interface SeedBenchResult {
-  counts: Counts;
-  ours: SeedSummary;
-  reference: ReferenceResult;
-  ratio: number;
-  loadBefore: Record<string, string>;
-  walMb: Record<string, number>;
-}
-
-/** Both loads, reference first by default, on a freshly created scratch database. */
-export async function seedBench(options: SeedBenchOptions): Promise<SeedBenchResult> {
-  const log = options.log ?? ((line: string) => console.log(line));
-  const { counts } = options;
-  const database = options.database;
-  assertScratchName(database);
-  const scratchUrl = withDatabase(options.baseUrl, database);
-  const adminUrl = withDatabase(options.baseUrl, 'postgres');
-  const asOf = new Date(Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), new Date().getUTCDate()));
-
-  log(
-    `seed benchmark: ${fmt(counts.customers)} customers, ${fmt(counts.products)} products, ${fmt(counts.orders)} orders ` +
-      `in scratch database ${database} (${cpus().length} CPUs, load average ${load()})`,
-  );
-  await recreateScratch(adminUrl, database, true);
-  let ours: SeedSummary | undefined;
-  let reference: ReferenceResult | undefined;
-  const loadBefore: Record<string, string> = {};
-  const walMb: Record<string, number> = {};
-  try {
-    await migrate(scratchUrl);
-    const runReference = async () => {
-      await checkpoint(scratchUrl);
-      loadBefore.reference = load();
-      log(`\n(b) reference: generate_series INSERT … SELECT inside Postgres … (load ${loadBefore.reference})`);
-      const lsn = await walPosition(scratchUrl);
-      reference = await referenceSeed(scratchUrl, counts, asOf);
-      walMb.reference = await walMegabytesSince(scratchUrl, lsn);
-      log(
-        `    ${secs(reference.elapsedMs)}, ${fmt(reference.totalRows)} rows ` +
-          `(${SEED_TABLES.map((t) => `${t} ${fmt(reference!.rows[t] ?? 0)}`).join(', ')})\n` +
-          `    phases: ${Object.entries(reference.phasesMs)
-            .map(([name, ms]) => `${name} ${secs(ms)}`)
-            .join(', ')}\n    WAL written: ${fmt(walMb.reference)} MB`,
-      );
-    };
-    const runOurs = async () => {
-      await checkpoint(scratchUrl);
-      loadBefore.ours = load();
-      log(`\n(a) ours: Node-generated rows streamed with COPY … (load ${loadBefore.ours})`);
-      const lsn = await walPosition(scratchUrl);
-      ours = await seed(scratchUrl, { ...counts, seed: options.seed ?? 1, reset: true, asOf });
-      walMb.ours = await walMegabytesSince(scratchUrl, lsn);
-      log(`${formatSummary(ours).replace(/^/gm, '    ')}\n    WAL written: ${fmt(walMb.ours)} MB`);
-    };
-    if (options.oursFirst) {
-      await runOurs();
-      await runReference();
-    } else {
-      await runReference();
-      await runOurs();
-    }
-  } finally {
-    // With oursFirst the reference's rows are what is left: only the default order leaves our seed's data.
-    if (!options.keep) await recreateScratch(adminUrl, database, false);
-  }
-  if (!ours || !reference) throw new Error('seed benchmark: a load did not finish');
-  return { counts, ours, reference, ratio: ours.elapsedMs / reference.elapsedMs, loadBefore, walMb };
-}
-
-/** The suite's entry: the benchmark on the data set's database, which it leaves loaded with our seed. */
 export async function run(ctx: SuiteContext): Promise<BenchOutput> {
-  const result = await seedBench({ baseUrl: ctx.baseUrl, database: ctx.dataset.database, counts: ctx.dataset.counts, keep: true });
-  const { ours, reference, counts } = result;
-  const label = `${fmt(counts.orders)} orders (${fmt(ours.totalRows)} rows)`;
-  const metrics = [
+  const { counts, database } = ctx.dataset;
+  const url = await createScratch(ctx.baseUrl, database, { recreate: true });
+  const asOf = new Date(new Date().toISOString().slice(0, 10));
+  const load = () =>
+    os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ');
+  const fmt = (n: number) => n.toLocaleString('en-US');
+  // Reference first: what is left afterwards is our seed's data, the data set the other benches read.
+  const loadBefore = { reference: load(), ours: '' };
+  console.log(`reference: generate_series INSERT … SELECT inside Postgres (load ${loadBefore.reference}) …`);
+  const [reference, referenceWal] = await walMegabytes(url, () => referenceSeed(url, counts, asOf));
+  loadBefore.ours = load();
+  console.log(`ours: Node-generated rows streamed with COPY (load ${loadBefore.ours}) …`);
+  const [ours, oursWal] = await walMegabytes(url, () => seed(url, { ...counts, seed: 1, reset: true, asOf }));
+  const metrics: Metric[] = [
     metric('seed', {
-      metric: `load ${label}: COPY vs generate_series`,
+      metric: `load ${fmt(counts.orders)} orders (${fmt(ours.totalRows)} rows): COPY vs generate_series`,
       ours: ours.elapsedMs / 1000,
       reference: reference.elapsedMs / 1000,
       unit: 's',
-      goal: { on: 'ratio', op: '<=', value: GOAL_RATIO },
+      goal: { on: 'ratio', op: '<=', value: 1.7 },
     }),
   ];
   if (counts.orders >= 1_000_000) {
@@ -295,7 +163,7 @@ export async function run(ctx: SuiteContext): Promise<BenchOutput> {
         metric: `load ${fmt(counts.orders)} orders, wall time`,
         ours: ours.elapsedMs / 1000,
         unit: 's',
-        goal: { on: 'ours', op: '<=', value: GOAL_SECONDS_1M },
+        goal: { on: 'ours', op: '<=', value: 60 },
       }),
     );
   }
@@ -303,108 +171,11 @@ export async function run(ctx: SuiteContext): Promise<BenchOutput> {
     metrics,
     details: {
       counts,
-      loadBefore: result.loadBefore,
-      walMb: result.walMb,
+      loadBefore,
+      walMb: { reference: referenceWal, ours: oursWal },
       ours: { elapsedMs: ours.elapsedMs, rows: ours.rows, rowsPerSecond: ours.rowsPerSecond, phasesMs: ours.phasesMs },
       reference,
-      ratio: result.ratio,
+      ratio: ours.elapsedMs / reference.elapsedMs,
     },
   };
-}
-
-async function main(): Promise<number> {
-  const { values } = parseArgs({
-    strict: true,
-    options: {
-      quick: { type: 'boolean' },
-      customers: { type: 'string' },
-      products: { type: 'string' },
-      orders: { type: 'string' },
-      seed: { type: 'string' },
-      keep: { type: 'boolean' },
-      'ours-first': { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  if (values.help) {
-    console.log(`usage: npm run bench:seed -- [--quick] [--customers N] [--products N] [--orders N] [--seed S] [--keep] [--ours-first]
-  default volume: 100,000 customers, 10,000 products, 1,000,000 orders (~2.5M lines); --quick: a tenth of it
-  --keep        leave the scratch database ${SCRATCH_DATABASE} in place (with our seed's data)
-  --ours-first  run our seed before the reference (default: reference first)`);
-    return 0;
-  }
-  const scale = values.quick ? 10 : 1;
-  const count = (raw: string | undefined, fallback: number) => {
-    if (raw === undefined) return fallback / scale;
-    const n = Number(raw.replace(/[_,]/g, ''));
-    if (!Number.isSafeInteger(n) || n < 0) throw new Error(`not a non-negative integer: ${raw}`);
-    return n;
-  };
-  const counts: Counts = {
-    customers: count(values.customers, 100_000),
-    products: count(values.products, 10_000),
-    orders: count(values.orders, 1_000_000),
-  };
-  const seedValue = values.seed === undefined ? 1 : Number(values.seed);
-
-  const env = localEnv();
-  const baseUrl = env.DATABASE_URL;
-  if (!baseUrl) throw new Error('DATABASE_URL is not set (see .env.example)');
-  if (decodeURIComponent(new URL(baseUrl).pathname.slice(1)) === SCRATCH_DATABASE) {
-    throw new Error(`DATABASE_URL points at the scratch database ${SCRATCH_DATABASE}; point it at the dev database`);
-  }
-  const { ours, reference, ratio, loadBefore, walMb } = await seedBench({
-    baseUrl,
-    database: SCRATCH_DATABASE,
-    counts,
-    seed: seedValue,
-    keep: values.keep,
-    oursFirst: values['ours-first'],
-  });
-
-  const ratioOk = ratio <= GOAL_RATIO;
-  const isFullScale = counts.orders >= 1_000_000;
-  const secondsOk = ours.elapsedMs <= GOAL_SECONDS_1M * 1000;
-  console.log(`
-result
-  ours (COPY)                  ${secs(ours.elapsedMs).padStart(8)}  ${fmt(ours.rowsPerSecond).padStart(10)} rows/s
-  reference (generate_series)  ${secs(reference.elapsedMs).padStart(8)}  ${fmt(Math.round((reference.totalRows * 1000) / reference.elapsedMs)).padStart(10)} rows/s
-  ratio ours/reference         ${ratio.toFixed(2).padStart(8)}  goal ≤ ${GOAL_RATIO}: ${ratioOk ? 'met' : 'NOT met'}${
-    isFullScale ? `\n  ours ≤ ${GOAL_SECONDS_1M} s                  ${secondsOk ? 'met' : 'NOT met'}` : ''
-  }
-  load average after: ${load()} (timings on a busy machine are not comparable)`);
-
-  const resultsDir = `${ROOT}bench/results/`;
-  mkdirSync(resultsDir, { recursive: true });
-  const file = `${resultsDir}seed-${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
-  writeFileSync(
-    file,
-    `${JSON.stringify(
-      {
-        at: new Date().toISOString(),
-        counts,
-        cpus: cpus().length,
-        loadBefore,
-        loadAfter: load(),
-        walMb,
-        ours: { elapsedMs: ours.elapsedMs, rows: ours.rows, rowsPerSecond: ours.rowsPerSecond, phasesMs: ours.phasesMs },
-        reference,
-        ratio,
-        goals: { ratio: GOAL_RATIO, ratioMet: ratioOk, seconds1M: GOAL_SECONDS_1M, secondsMet: isFullScale ? secondsOk : null },
-      },
-      null,
-      2,
-    )}\n`,
-  );
-  console.log(`  written to ${file.slice(ROOT.length)}`);
-  return 0;
-}
-
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  try {
-    process.exitCode = await main();
-  } catch (error) {
-    console.error(`error: ${(error as Error).message}`);
-    process.exitCode = 1;
-  }
 }

@@ -1,111 +1,108 @@
 /**
- * npm run report [-- --run <id>] [--out reports/] [--list]
+ * npm run report [-- --run <id> | --file bench/results/<x>.json] [--out reports/] [--list] [--docs]
  *
- * Renders a stored benchmark run (the latest that succeeded, or --run <id> whatever its status) from
- * the database in DATABASE_URL (.env / .env.example, see scripts/lib/env.ts):
- *   <out>/benchmark-<id>.html  self-contained page with inline SVG charts and the plans
- *   <out>/benchmark-<id>.md    Markdown summary
- * and prints a compact table to the terminal. --list prints the most recent runs instead.
+ * Renders a benchmark run as a self-contained HTML page (inline SVG charts, plans) and a Markdown summary,
+ * and prints its metrics table:
+ *   (default)    the latest runBenchmarks run that succeeded, from benchmark_runs in DATABASE_URL's
+ *                database (.env / .env.example); --run <id> picks one whatever its status
+ *                → <out>/benchmark-<id>.html and .md
+ *   --file F     a result file of `npm run bench` → <out>/<its name>.html and .md; with --docs, also
+ *                docs/performance.md's results section and docs/performance/*.svg
+ *   --list       the most recent stored runs instead
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import postgres from 'postgres';
-import { getLatestRun, getRun, listRuns, type StoredRun } from '../shared/benchmarks/store.js';
+import type { SuiteResult } from '../bench/lib/result.js';
+import { getLatestRun, getRun, listRuns } from '../shared/benchmarks/store.js';
 import type { Sql } from '../shared/clients/postgres.js';
 import { localEnv, ROOT } from './lib/env.js';
-import { renderHtml } from './report/html.js';
-import { headlineTable } from './report/model.js';
-import { renderMarkdown, terminalTable } from './report/text.js';
+import { benchDoc, DOCS } from './report/bench.js';
+import { type Doc, terminal, writeFiles, writeSection } from './report/document.js';
+import { runDoc } from './report/run.js';
+import { renderTable } from './report/table.js';
 
-export interface ReportFiles {
-  run: StoredRun;
-  html: string;
-  markdown: string;
-}
-
-/** Writes the HTML and Markdown files of a run into `outDir` and returns their paths. */
-export async function writeReport(run: StoredRun, outDir: string): Promise<ReportFiles> {
-  mkdirSync(outDir, { recursive: true });
-  const base = `benchmark-${run.runId}`;
-  const html = join(outDir, `${base}.html`);
-  const markdown = join(outDir, `${base}.md`);
-  writeFileSync(html, await renderHtml(run));
-  writeFileSync(markdown, renderMarkdown(run, `${base}.html`));
-  return { run, html, markdown };
-}
-
-async function main(): Promise<number> {
-  const { values } = parseArgs({
-    options: {
-      run: { type: 'string' },
-      out: { type: 'string', default: 'reports' },
-      list: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  });
-  if (values.help) {
-    console.log('usage: npm run report [-- --run <id>] [--out reports/] [--list]');
-    return 0;
-  }
+/** A stored run's Doc and file name, or (--list) the table of recent runs. */
+async function storedRun(values: { run?: string; list: boolean }): Promise<[Doc, string] | string> {
   const runId = values.run === undefined ? undefined : Number(values.run);
-  if (runId !== undefined && !(Number.isInteger(runId) && runId > 0)) {
-    console.error(`report: --run must be a positive integer (got "${values.run}")`);
-    return 2;
-  }
-  const env = localEnv();
-  if (!env.DATABASE_URL) {
-    console.error('report: DATABASE_URL is not set (.env, .env.example or the environment)');
-    return 2;
-  }
-  const sql = postgres(env.DATABASE_URL, { max: 1, onnotice: () => {}, connect_timeout: 5 }) as unknown as Sql;
+  if (runId !== undefined && !(Number.isInteger(runId) && runId > 0))
+    throw new Error(`--run must be a positive integer (got "${values.run}")`);
+  const url = localEnv().DATABASE_URL;
+  if (!url) throw new Error('DATABASE_URL is not set (.env, .env.example or the environment)');
+  const sql = postgres(url, { max: 1, onnotice: () => {}, connect_timeout: 5 }) as unknown as Sql;
   try {
     if (values.list) {
-      const runs = await listRuns(sql, 20);
-      console.log(
-        terminalTable({
-          header: ['run', 'status', 'trigger', 'scale', 'started', 'duration'],
-          numeric: [0, 5],
-          rows: runs.map((run) => [
-            String(run.runId),
-            run.status,
-            run.trigger,
-            run.scale,
-            run.startedAt,
-            run.durationMs === null ? '–' : `${(run.durationMs / 1000).toFixed(1)} s`,
-          ]),
-        }),
-      );
-      return 0;
+      const rows = (await listRuns(sql, 20)).map((r) => [
+        String(r.runId),
+        r.status,
+        r.trigger,
+        r.scale,
+        r.startedAt,
+        r.durationMs === null ? '–' : `${(r.durationMs / 1000).toFixed(1)} s`,
+      ]);
+      return renderTable({ header: ['run', 'status', 'trigger', 'scale', 'started', 'duration'], numeric: [0, 5], rows });
     }
     const run = runId === undefined ? await getLatestRun(sql) : await getRun(sql, runId);
-    if (!run) {
-      console.error(
-        runId === undefined
-          ? 'report: no successful benchmark run is stored yet — run one: npm run invoke -- runBenchmarks \'{"scale":"small"}\''
-          : `report: there is no benchmark run ${runId} (npm run report -- --list shows the recent ones)`,
-      );
-      return 1;
-    }
-    const outDir = resolve(values.out!);
-    const files = await writeReport(run, outDir);
-    const where = (path: string) => (path.startsWith(ROOT) ? relative(process.cwd(), path) : path);
-    console.log(`Benchmark run ${run.runId} — ${run.status}, scale ${run.params?.scale}, ${run.startedAt}\n`);
-    console.log(terminalTable(headlineTable(run)));
-    console.log(`\nHTML:     ${where(files.html)}\nMarkdown: ${where(files.markdown)}`);
-    return 0;
-  } catch (error) {
-    const code = (error as { code?: string }).code;
-    console.error(
-      code === '42P01' ? 'report: the benchmark_runs table does not exist — run npm run db:migrate' : `report: ${(error as Error).message}`,
+    if (run) return [runDoc(run), `benchmark-${run.runId}`];
+    throw new Error(
+      runId === undefined
+        ? 'no successful benchmark run is stored yet — run one: npm run invoke -- runBenchmarks \'{"scale":"small"}\''
+        : `there is no benchmark run ${runId} (npm run report -- --list shows the recent ones)`,
     );
-    return 1;
+  } catch (error) {
+    throw (error as { code?: string }).code === '42P01'
+      ? new Error('the benchmark_runs table does not exist — run npm run db:migrate')
+      : error;
   } finally {
     await sql.end({ timeout: 5 });
   }
 }
 
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    strict: true,
+    options: {
+      run: { type: 'string' },
+      file: { type: 'string' },
+      out: { type: 'string', default: 'reports' },
+      list: { type: 'boolean', default: false },
+      docs: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    console.log(
+      /\/\*\*([\s\S]*?)\*\//
+        .exec(readFileSync(new URL(import.meta.url), 'utf8'))![1]!
+        .replace(/^ \* ?/gm, '')
+        .trim(),
+    );
+    return 0;
+  }
+  if (values.file && (values.run || values.list)) throw new Error('--file reads a bench result file; --run and --list read stored runs');
+  if (values.docs && !values.file) throw new Error('--docs renders a bench result file (--file) into docs/performance.md');
+  const where = (file: string) => (file.startsWith(ROOT) ? path.relative(process.cwd(), file) : file);
+  const stored = values.file ? undefined : await storedRun(values);
+  if (typeof stored === 'string') {
+    console.log(stored);
+    return 0;
+  }
+  const [doc, base] = stored ?? [
+    benchDoc(JSON.parse(readFileSync(values.file!, 'utf8')) as SuiteResult, path.relative(ROOT, path.resolve(values.file!))),
+    path.basename(values.file!, '.json'),
+  ];
+  const files = await writeFiles(doc, path.resolve(values.out), base);
+  if (values.docs) files.push(...(await writeSection(doc, DOCS.file, DOCS.charts)));
+  console.log(`${terminal(doc)}\n\n${files.map(where).join('\n')}`);
+  return 0;
+}
+
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  process.exitCode = await main();
+  process.exitCode = await main().catch((error: unknown) => {
+    console.error(`report: ${error instanceof Error ? error.message : String(error)}`);
+    return 1;
+  });
 }

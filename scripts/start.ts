@@ -16,8 +16,8 @@ import { seed } from './db/seed.js';
 import { localEnv } from './lib/env.js';
 import { type Offline, startOffline } from './lib/offline.js';
 import { offlineLogPrinter } from './lib/offline-log.js';
-import { headlineTable } from './report/model.js';
-import { terminalTable } from './report/text.js';
+import { runTable as headlineTable } from './report/run.js';
+import { renderTable as terminalTable } from './report/table.js';
 import { type Started, servicesDown, servicesUp } from './services.js';
 
 const { values: flags } = parseArgs({ options: { reset: { type: 'boolean', default: false } }, strict: true });

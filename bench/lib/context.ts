@@ -1,8 +1,4 @@
-/**
- * What the orchestrator (bench/run.ts) hands each benchmark. JSON-serialisable: every benchmark runs
- * in its own Node process (bench/lib/child.ts), so each gets fresh module singletons (config, pools),
- * its own environment, and a crash or a leaked handle cannot take the suite down.
- */
+/** What the orchestrator (bench/run.ts) hands each benchmark: JSON, since each runs in a process of its own. */
 export type Profile = 'full' | 'quick' | 'tiny';
 
 export interface Counts {
@@ -21,8 +17,9 @@ export const DATASET_COUNTS: Record<Profile, Counts> = {
 export const DATASET_DATABASE = 'shop_bench';
 export const BENCH_NAMESPACE = 'ecommerce-pipeline:bench';
 export const BENCH_MONGO_DATABASE = 'shop_bench';
-/** serverless-offline ports for the suite (npm start: 3000/3002, tests: 3100/3102, bench:orders 3200, bench:top-products 3300). */
+/** serverless-offline ports (npm start: 3000/3002, tests: 3100/3102): the suite's, and the orders-http bench's own. */
 export const SUITE_OFFLINE_PORTS = { httpPort: 3400, lambdaPort: 3402 } as const;
+export const ORDERS_OFFLINE_PORTS = { httpPort: 3200, lambdaPort: 3202 } as const;
 /**
  * The suite's own PgBouncer (scripts/lib/pgbouncer.ts, transaction mode): its own port and directory, so
  * nobody else's `services:down` or test can stop it under a run (services:up --pooler uses 6432, tests/pooler 6433).
@@ -49,12 +46,8 @@ export interface SuiteContext {
   /** The suite's PgBouncer port, when it runs. */
   poolerPort?: number;
   offline?: { httpUrl: string; pid?: number };
-  resultsDir: string;
 }
 
 export function profileOf(args: { quick?: boolean; tiny?: boolean }): Profile {
   return args.tiny ? 'tiny' : args.quick ? 'quick' : 'full';
 }
-
-/** A benchmark's `run` entry point. */
-export type BenchRun = (ctx: SuiteContext) => Promise<import('./result.js').BenchOutput>;

@@ -1,17 +1,21 @@
 /**
- * Closed-loop load and drift-resistant pairing (from bench/orders.ts, now shared): `concurrency`
- * callers call an operation back to back; configurations are measured in alternating halves (A B B A,
- * or A B C … C B A) and pooled per configuration, so a drift in the machine's background load hits
- * every side alike — the point of measuring the reference in the same run.
+ * How the benches load and time what they measure. Configurations are measured in alternating halves
+ * (A B C … C B A) or interleaved call by call, and pooled per configuration, so a drift in the machine's
+ * background load hits every side alike — the point of measuring the reference in the same run.
+ * Statistics: shared/benchmarks/stats.ts.
  */
-import { percentile, sortedCopy } from './stats.js';
+import { percentile, type Summary, summarize } from '../../shared/benchmarks/stats.js';
 
 /** One measured segment: per-call latencies (ms) over `seconds` of wall time. */
 export interface Segment {
   latencies: number[];
   seconds: number;
   errors: number;
+  /** Failed calls by error code (describeError). */
+  errorKinds?: Record<string, number>;
   firstError?: string;
+  /** Per-call timings of named steps, when the operation reports them (e.g. a cart's save and get). */
+  parts?: Record<string, number[]>;
 }
 
 /** Segments of one configuration pooled: throughput over their total time, percentiles over all calls. */
@@ -21,39 +25,39 @@ export interface Measured {
   p95: number;
   ops: number;
   errors: number;
+  errorKinds?: Record<string, number>;
   firstError?: string;
+  parts?: Record<string, Summary>;
 }
 
-export function summarise(segments: Segment[]): Measured {
+/** A driver error's code (Postgres SQLSTATE, Mongo codeName …) or its class name: what to count errors by. */
+export function describeError(error: unknown): string {
+  const { code, codeName, name } = (typeof error === 'object' && error !== null ? error : {}) as Record<string, unknown>;
+  return String(codeName ?? code ?? name ?? 'unknown');
+}
+
+const tally = (into: Record<string, number>, key: string, n = 1) => void (into[key] = (into[key] ?? 0) + n);
+
+export function pool(segments: Segment[]): Measured {
   const seconds = segments.reduce((sum, s) => sum + s.seconds, 0);
-  const sorted = sortedCopy(segments.flatMap((s) => s.latencies));
-  const errors = segments.reduce((sum, s) => sum + s.errors, 0);
+  const sorted = segments.flatMap((s) => s.latencies).sort((a, b) => a - b);
+  const errorKinds: Record<string, number> = {};
+  for (const [kind, n] of segments.flatMap((s) => Object.entries(s.errorKinds ?? {}))) tally(errorKinds, kind, n);
+  const names = [...new Set(segments.flatMap((s) => Object.keys(s.parts ?? {})))];
   const firstError = segments.find((s) => s.firstError)?.firstError;
   return {
     tps: sorted.length / seconds,
-    p50: percentile(sorted, 0.5),
-    p95: percentile(sorted, 0.95),
+    p50: percentile(sorted, 0.5, true),
+    p95: percentile(sorted, 0.95, true),
     ops: sorted.length,
-    errors,
+    errors: segments.reduce((sum, s) => sum + s.errors, 0),
+    ...(Object.keys(errorKinds).length ? { errorKinds } : {}),
     ...(firstError ? { firstError } : {}),
+    ...(names.length ? { parts: Object.fromEntries(names.map((n) => [n, summarize(segments.flatMap((s) => s.parts?.[n] ?? []))])) } : {}),
   };
 }
 
-/** Runs A and B as A B B A, each segment half the duration, and pools each side. */
-export async function abba(
-  a: (seconds: number) => Promise<Segment>,
-  b: (seconds: number) => Promise<Segment>,
-  seconds: number,
-): Promise<[Measured, Measured]> {
-  const half = Math.max(1, Math.round(seconds / 2));
-  const a1 = await a(half);
-  const b1 = await b(half);
-  const b2 = await b(half);
-  const a2 = await a(half);
-  return [summarise([a1, a2]), summarise([b1, b2])];
-}
-
-/** Like abba for n configurations: A B C … then … C B A, half the duration each; pooled per configuration. */
+/** n configurations as A B C … then … C B A, half the duration each; pooled per configuration. */
 export async function rotate(configs: Array<(seconds: number) => Promise<Segment>>, seconds: number): Promise<Measured[]> {
   const half = Math.max(1, Math.round(seconds / 2));
   const segments: Segment[][] = configs.map(() => []);
@@ -61,15 +65,28 @@ export async function rotate(configs: Array<(seconds: number) => Promise<Segment
   for (const order of [indices, [...indices].reverse()]) {
     for (const i of order) segments[i]!.push(await configs[i]!(half));
   }
-  return segments.map(summarise);
+  return segments.map(pool);
 }
 
-/** `concurrency` loops calling `op` back to back for `seconds` (after `warmupSeconds` unrecorded); latency per call in ms. */
-export async function closedLoop(concurrency: number, seconds: number, op: () => Promise<void>, warmupSeconds = 1): Promise<Segment> {
-  const run = async (duration: number, record: boolean): Promise<Segment> => {
-    const latencies: number[] = [];
-    let errors = 0;
-    let firstError: string | undefined;
+/**
+ * `concurrency` loops calling `op` back to back for `seconds` (after `warmupSeconds` unrecorded); latency per
+ * call in ms. An op may also report the timings of its steps (a cart's save and get), kept per step.
+ */
+export async function closedLoop(
+  concurrency: number,
+  seconds: number,
+  op: (step: (name: string, ms: number) => void) => Promise<unknown>,
+  warmupSeconds = 1,
+): Promise<Segment> {
+  const run = async (duration: number): Promise<Segment> => {
+    const segment: Segment & Required<Pick<Segment, 'errorKinds' | 'parts'>> = {
+      latencies: [],
+      seconds: 0,
+      errors: 0,
+      errorKinds: {},
+      parts: {},
+    };
+    const step = (name: string, ms: number) => void (segment.parts[name] ??= []).push(ms);
     const started = performance.now();
     const deadline = started + duration * 1000;
     await Promise.all(
@@ -77,38 +94,42 @@ export async function closedLoop(concurrency: number, seconds: number, op: () =>
         while (performance.now() < deadline) {
           const t0 = performance.now();
           try {
-            await op();
-            if (record) latencies.push(performance.now() - t0);
+            await op(step);
+            segment.latencies.push(performance.now() - t0);
           } catch (error) {
-            errors++;
-            firstError ??= error instanceof Error ? `${(error as { code?: string }).code ?? ''} ${error.message}` : String(error);
+            segment.errors++;
+            tally(segment.errorKinds, describeError(error));
+            segment.firstError ??= `${describeError(error)} ${error instanceof Error ? error.message : String(error)}`;
           }
         }
       }),
     );
-    return { latencies, seconds: (performance.now() - started) / 1000, errors, ...(firstError ? { firstError } : {}) };
+    segment.seconds = (performance.now() - started) / 1000;
+    return segment;
   };
-  if (warmupSeconds > 0) await run(warmupSeconds, false);
-  return run(seconds, true);
+  if (warmupSeconds > 0) await run(warmupSeconds);
+  return run(seconds);
 }
 
-/** Calls `a` and `b` alternately (a, b, b, a, …) `n` times each; latencies in ms per side. */
-export async function interleave(n: number, a: () => Promise<unknown>, b: () => Promise<unknown>): Promise<[number[], number[]]> {
-  const as: number[] = [];
-  const bs: number[] = [];
-  const one = async (fn: () => Promise<unknown>, into: number[]) => {
-    const t0 = performance.now();
-    await fn();
-    into.push(performance.now() - t0);
-  };
-  for (let i = 0; i < n; i++) {
-    if (i % 2 === 0) {
-      await one(a, as);
-      await one(b, bs);
-    } else {
-      await one(b, bs);
-      await one(a, as);
+/**
+ * Calls each function once per round, one at a time, the order reversed every other round; latencies (ms)
+ * per function. A call that returns false is not recorded (e.g. a cache hit that turned into a refresh).
+ */
+export async function interleave(rounds: number, fns: Array<() => Promise<unknown>>): Promise<number[][]> {
+  const latencies = fns.map((): number[] => []);
+  const indices = fns.map((_, i) => i);
+  for (let round = 0; round < rounds; round++) {
+    for (const i of round % 2 === 0 ? indices : [...indices].reverse()) {
+      const [ms, result] = await time(fns[i]!);
+      if (result !== false) latencies[i]!.push(ms);
     }
   }
-  return [as, bs];
+  return latencies;
+}
+
+/** Times one async call: [elapsed ms, value]. */
+export async function time<T>(fn: () => Promise<T>): Promise<[number, T]> {
+  const started = performance.now();
+  const value = await fn();
+  return [performance.now() - started, value];
 }

@@ -1,89 +1,72 @@
-/** pgbench, the SQL reference (bench/orders.ts, bench/pooler.ts): found on PATH or under /usr/lib/postgresql. */
-import { spawn, spawnSync } from 'node:child_process';
+/** pgbench, the SQL reference of the orders and pooler benches: found on PATH or under /usr/lib/postgresql. */
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { ORDER_FIXTURE, pgbenchDefines, type Workload } from './fixtures.js';
 import type { Segment } from './measure.js';
+import { runProcess } from './process.js';
 
 /** pgbench on PATH, else the newest /usr/lib/postgresql/<version>/bin/pgbench (Debian/Ubuntu layout). */
-export function findPgbench(): string | undefined {
+export function requirePgbench(): string {
   const onPath = spawnSync('sh', ['-c', 'command -v pgbench'], { encoding: 'utf8' });
   if (onPath.status === 0 && onPath.stdout.trim()) return onPath.stdout.trim();
   const base = '/usr/lib/postgresql';
-  if (!existsSync(base)) return undefined;
-  const versions = readdirSync(base)
-    .filter((v) => existsSync(path.join(base, v, 'bin', 'pgbench')))
-    .sort((a, b) => Number.parseFloat(b) - Number.parseFloat(a));
-  return versions[0] ? path.join(base, versions[0], 'bin', 'pgbench') : undefined;
-}
-
-export interface PgbenchRun {
-  binary: string;
-  /** Where to connect (a database URL; PgBouncer's port works too). */
-  url: string;
-  script: string;
-  concurrency: number;
-  seconds: number;
-  /** -D name=value */
-  defines?: Record<string, string | number>;
-  /** -M: prepared (named statements; not through a transaction pooler before PgBouncer 1.21), extended, simple. */
-  protocol?: 'prepared' | 'extended' | 'simple';
+  const versions = existsSync(base) ? readdirSync(base).filter((v) => existsSync(path.join(base, v, 'bin', 'pgbench'))) : [];
+  const newest = versions.sort((a, b) => Number.parseFloat(b) - Number.parseFloat(a))[0];
+  if (!newest) throw new Error('pgbench not found on PATH or under /usr/lib/postgresql/*/bin (PostgreSQL client tools)');
+  return path.join(base, newest, 'bin', 'pgbench');
 }
 
 /**
- * Runs pgbench and returns its transactions as a Segment: per-transaction latencies from its log,
- * and seconds such that latencies.length / seconds = pgbench's own tps (without connection set-up).
+ * The reference order transaction (bench/sql/order.pgbench.sql) run by pgbench: its transactions as a
+ * Segment — per-transaction latencies from its log, and seconds such that latencies.length / seconds =
+ * pgbench's own tps (without connection set-up). -M prepared uses named statements (not through a
+ * transaction pooler before PgBouncer 1.21); extended, unnamed ones.
  */
-export async function pgbench(run: PgbenchRun): Promise<Segment> {
-  const url = new URL(run.url);
+export async function orderPgbench(
+  url: string,
+  workload: Workload,
+  concurrency: number,
+  seconds: number,
+  protocol: 'prepared' | 'extended' = 'prepared',
+): Promise<Segment> {
+  const target = new URL(url);
   const logDir = mkdtempSync(path.join(os.tmpdir(), 'pgbench-'));
-  const argv = [
-    '-n', // no vacuum of pgbench's own tables (we have none)
-    '-M',
-    run.protocol ?? 'prepared',
-    '-c',
-    String(run.concurrency),
-    '-j',
-    String(Math.min(run.concurrency, os.cpus().length)),
+  const defines = Object.entries(pgbenchDefines(workload)).flatMap(([name, value]) => ['-D', `${name}=${value}`]);
+  const args = ['-n', '-M', protocol, '-c', String(concurrency), '-j', String(Math.min(concurrency, os.cpus().length))];
+  args.push(
     '-T',
-    String(Math.max(1, Math.round(run.seconds))),
-    ...Object.entries(run.defines ?? {}).flatMap(([name, value]) => ['-D', `${name}=${value}`]),
+    String(Math.max(1, Math.round(seconds))),
+    ...defines,
     '-f',
-    run.script,
+    ORDER_FIXTURE.pgbenchScript,
     '-l',
     '--log-prefix',
     path.join(logDir, 'tx'),
+  );
+  args.push(
     '-h',
-    url.hostname,
+    target.hostname,
     '-p',
-    url.port || '5432',
+    target.port || '5432',
     '-U',
-    decodeURIComponent(url.username || 'postgres'),
-    decodeURIComponent(url.pathname.slice(1)),
-  ];
-  const childEnv = { ...process.env, ...(url.password ? { PGPASSWORD: decodeURIComponent(url.password) } : {}) };
+    decodeURIComponent(target.username || 'postgres'),
+    decodeURIComponent(target.pathname.slice(1)),
+  );
+  const env = { ...process.env, ...(target.password ? { PGPASSWORD: decodeURIComponent(target.password) } : {}) };
   try {
-    const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = spawn(run.binary, argv, { env: childEnv });
-      let out = '';
-      let err = '';
-      child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-      child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-      child.on('close', (exitCode) => resolve({ code: exitCode, stdout: out, stderr: err }));
-    });
+    const { code, stdout, stderr } = await runProcess(requirePgbench(), args, { env });
     const tps = Number(/tps = ([\d.]+) \(without initial connection time\)/.exec(stdout)?.[1] ?? Number.NaN);
-    const failed = Number(/number of failed transactions: (\d+)/.exec(stdout)?.[1] ?? 0);
     if (code !== 0 || Number.isNaN(tps)) throw new Error(`pgbench failed (exit ${code}): ${stderr.slice(-2000)}`);
     // Per-transaction log lines: client_id transaction_no latency_us script_no epoch_s epoch_us.
-    const latencies: number[] = [];
-    for (const file of readdirSync(logDir)) {
-      for (const line of readFileSync(path.join(logDir, file), 'utf8').split('\n')) {
-        const fields = line.split(' ');
-        if (fields.length >= 3 && fields[2] !== 'failed' && fields[2] !== 'skipped') latencies.push(Number(fields[2]) / 1000);
-      }
-    }
-    // pgbench's own tps excludes connection set-up; express it as the time those transactions took.
-    return { latencies, seconds: latencies.length / tps, errors: failed };
+    const latencies = readdirSync(logDir)
+      .flatMap((file) => readFileSync(path.join(logDir, file), 'utf8').split('\n'))
+      .map((line) => line.split(' ')[2])
+      .filter((field) => field !== undefined && field !== 'failed' && field !== 'skipped')
+      .map((us) => Number(us) / 1000);
+    const errors = Number(/number of failed transactions: (\d+)/.exec(stdout)?.[1] ?? 0);
+    return { latencies, seconds: latencies.length / tps, errors };
   } finally {
     rmSync(logDir, { recursive: true, force: true });
   }

@@ -1,83 +1,9 @@
 /**
- * The suite's result model: every benchmark returns rows of
- *   { metric, ours, reference, unit, ratio, goal, pass }
- * where `reference` is the physical limit measured in the same run (pgbench, a raw client call,
- * generate_series, an empty handler …), `ratio` = ours / reference, and `goal` / `pass` the target
- * (null when there is none: informational rows). `npm run bench` collects them into
- * bench/results/<timestamp>.json (SuiteResult) and prints one table.
+ * A suite run's result file (bench/results/<timestamp>.json): every bench's rows of the one result model
+ * (shared/benchmarks/metric.ts) and its details; `npm run report -- --file` renders it.
  */
-import { formatTable, num } from './table.js';
-
-export interface Metric {
-  /** Which benchmark produced it (set by the orchestrator when missing). */
-  bench: string;
-  metric: string;
-  ours: number;
-  reference: number | null;
-  unit: string;
-  /** ours / reference (null without a reference). */
-  ratio: number | null;
-  /** Human-readable target, e.g. "ratio ≥ 0.8" or "≤ 150 KB"; null = informational. */
-  goal: string | null;
-  /** null = no goal, or the goal does not apply to this run (see note). */
-  pass: boolean | null;
-  note?: string;
-}
-
-export interface Goal {
-  /** What the goal constrains: the ratio ours/reference, or ours itself. */
-  on: 'ratio' | 'ours';
-  op: '<=' | '>=';
-  value: number;
-  /** Display text (default derived from the above). */
-  text?: string;
-}
-
-export interface MetricInput {
-  metric: string;
-  ours: number;
-  reference?: number | null;
-  unit: string;
-  goal?: Goal | null;
-  /** false: show the goal but do not judge it in this run (e.g. a goal defined at 1M orders in --quick). */
-  judge?: boolean;
-  note?: string;
-}
-
-export function formatRatio(ratio: number): string {
-  if (!Number.isFinite(ratio)) return '–';
-  if (ratio > 0 && ratio < 0.1) return `1/${num(1 / ratio)}`;
-  return `${num(ratio)}×`;
-}
-
-export function goalText(goal: Goal, unit: string): string {
-  if (goal.text) return goal.text;
-  const op = goal.op === '<=' ? '≤' : '≥';
-  return goal.on === 'ratio' ? `ratio ${op} ${formatRatio(goal.value).replace(/×$/, '')}` : `${op} ${num(goal.value)} ${unit}`;
-}
-
-/** Builds a row: ratio from ours/reference, pass from the goal. */
-export function metric(bench: string, input: MetricInput): Metric {
-  const reference = input.reference ?? null;
-  const ratio = reference !== null && Number.isFinite(reference) && reference !== 0 ? input.ours / reference : null;
-  let pass: boolean | null = null;
-  if (input.goal && input.judge !== false) {
-    const value = input.goal.on === 'ratio' ? ratio : input.ours;
-    pass =
-      value === null || !Number.isFinite(value) ? false : input.goal.op === '<=' ? value <= input.goal.value : value >= input.goal.value;
-  }
-  return {
-    bench,
-    metric: input.metric,
-    ours: input.ours,
-    reference,
-    unit: input.unit,
-    ratio,
-    goal: input.goal ? goalText(input.goal, input.unit) : null,
-    pass,
-    ...(input.note ? { note: input.note } : {}),
-  };
-}
+import type { BenchmarkEnvironment } from '../../shared/benchmarks/environment.js';
+import type { Metric } from '../../shared/benchmarks/metric.js';
 
 /** What a benchmark's run function returns. */
 export interface BenchOutput {
@@ -107,21 +33,25 @@ export interface SuiteResult {
   durationMs: number;
   profile: 'full' | 'quick' | 'tiny';
   only: string[] | null;
-  machine: {
-    cpus: number;
-    cpuModel: string;
-    node: string;
-    platform: string;
-    loadBefore: number[];
-    loadAfter: number[];
-    postgres?: string;
-    mongo?: string;
-  };
+  /** shared/benchmarks/environment.ts's description (as a stored run has it), the load around the run and the Mongo server. */
+  machine: Pick<BenchmarkEnvironment, 'cpus' | 'cpuModel' | 'node' | 'platform'> &
+    Partial<BenchmarkEnvironment> & { loadBefore: number[]; loadAfter: number[]; mongo?: string };
   setup: Record<string, unknown>;
   benches: BenchRecord[];
   /** All benches' metrics in table order. */
   metrics: Metric[];
   summary: { passed: number; failed: number; informational: number; benchesFailed: number; benchesSkipped: number };
+}
+
+export function summarize(records: BenchRecord[]): SuiteResult['summary'] {
+  const metrics = records.flatMap((r) => r.metrics);
+  return {
+    passed: metrics.filter((m) => m.pass === true).length,
+    failed: metrics.filter((m) => m.pass === false).length,
+    informational: metrics.filter((m) => m.pass === null).length,
+    benchesFailed: records.filter((r) => r.status === 'failed').length,
+    benchesSkipped: records.filter((r) => r.status === 'skipped').length,
+  };
 }
 
 const isNumberOrNull = (v: unknown) => v === null || typeof v === 'number';
@@ -161,35 +91,4 @@ export function validateSuiteResult(value: unknown): string[] {
     if (m.goal === null && m.pass !== null) problems.push(`${where}: pass without a goal`);
   }
   return problems;
-}
-
-function cell(value: number | null, unit: string): string {
-  if (value === null || !Number.isFinite(value)) return '–';
-  return unit ? `${num(value)} ${unit}` : num(value);
-}
-
-/** The one table `npm run bench` prints. */
-export function formatMetricsTable(metrics: Metric[]): string {
-  const rows = metrics.map((m) => [
-    `${m.bench}: ${m.metric}`,
-    cell(m.ours, m.unit),
-    cell(m.reference, m.unit),
-    m.ratio === null ? '–' : formatRatio(m.ratio),
-    m.goal ?? '–',
-    m.pass === null ? (m.goal ? 'n/a' : '–') : m.pass ? 'pass' : 'FAIL',
-  ]);
-  return formatTable(['metric', 'ours', 'reference', 'ratio', 'goal', 'pass/fail'], rows);
-}
-
-/** The same table in Markdown (docs/performance.md). */
-export function markdownMetricsTable(metrics: Metric[]): string {
-  const esc = (s: string) => s.replace(/\|/g, '\\|');
-  const lines = ['| metric | ours | reference | ratio | goal | pass/fail |', '|---|--:|--:|--:|---|---|'];
-  for (const m of metrics) {
-    const verdict = m.pass === null ? (m.goal ? 'n/a' : '–') : m.pass ? 'pass' : '**FAIL**';
-    lines.push(
-      `| ${esc(`${m.bench}: ${m.metric}`)} | ${cell(m.ours, m.unit)} | ${cell(m.reference, m.unit)} | ${m.ratio === null ? '–' : formatRatio(m.ratio)} | ${esc(m.goal ?? '–')} | ${verdict}${m.note ? ` (${esc(m.note)})` : ''} |`,
-    );
-  }
-  return lines.join('\n');
 }

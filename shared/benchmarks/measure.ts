@@ -1,27 +1,7 @@
 import type { Sql } from '../clients/postgres.js';
+import { median, round } from './stats.js';
 
-/** Statistics and EXPLAIN helpers shared by the suites. */
-
-export function median(values: number[]): number {
-  return percentile(values, 50);
-}
-
-/** Percentile with linear interpolation between closest ranks (p in 0..100). */
-export function percentile(values: number[], p: number): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  const rank = (p / 100) * (sorted.length - 1);
-  const low = Math.floor(rank);
-  const high = Math.ceil(rank);
-  const lowValue = sorted[low]!;
-  return lowValue + (sorted[high]! - lowValue) * (rank - low);
-}
-
-/** Rounds to 4 significant decimals for storage (sub-millisecond timings stay readable). */
-export function round(value: number, decimals = 4): number {
-  const factor = 10 ** decimals;
-  return Math.round(value * factor) / factor;
-}
+/** EXPLAIN helpers and timed series shared by the suites (the statistics are in stats.ts). */
 
 export interface Timing {
   /** Median of the timed runs, in milliseconds. */
@@ -32,7 +12,8 @@ export interface Timing {
   samplesMs: number[];
 }
 
-export function summarise(samples: number[]): Timing {
+/** A series of samples as stored: median, range and every sample. */
+export function timing(samples: number[]): Timing {
   return {
     medianMs: round(median(samples)),
     minMs: round(Math.min(...samples)),
@@ -128,7 +109,7 @@ export async function measureQuery(
   const plan = await explain(sql, 'analyze, buffers', query, params(repetitions + 1));
   return {
     measurement: {
-      ...summarise(execution),
+      ...timing(execution),
       planningMs: round(median(planning)),
       rows: Number(plan.Plan['Actual Rows'] ?? 0),
       estimatedRows: Number(plan.Plan['Plan Rows'] ?? 0),
@@ -147,12 +128,7 @@ export async function measureLatency(fn: (run: number) => Promise<unknown>, repe
     await fn(run);
     samples.push(performance.now() - started);
   }
-  return summarise(samples);
-}
-
-/** Milliseconds since `started` (a performance.now() value), rounded. */
-export function elapsed(started: number): number {
-  return Math.round(performance.now() - started);
+  return timing(samples);
 }
 
 /** A deterministic pseudo-random integer in [1, max] for run i (spreads lookups over the key space). */

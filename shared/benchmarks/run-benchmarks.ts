@@ -15,6 +15,7 @@ import {
 import { describeEnvironment } from './environment.js';
 import { BENCH_SCHEMA, dropBenchSchema, resetBenchSchema } from './fixtures.js';
 import type { ExplainOutput } from './measure.js';
+import { runMetrics } from './metric.js';
 import type { BenchmarkRequest, SuiteName } from './request.js';
 import { finishRun, insertRun, markAbandonedRuns, type StoredRun } from './store.js';
 import { runBtreeSuite } from './suites/btree.js';
@@ -201,6 +202,8 @@ export async function runBenchmarks(deps: RunBenchmarksDeps, request: BenchmarkR
         timings.cleanup = Math.round(performance.now() - started);
       }
       timings.total = Math.round(performance.now() - invocationStarted);
+      // The suites' results as the rows every benchmark report reads (shared/benchmarks/metric.ts).
+      results.metrics = runMetrics(results);
       const stored = await finishRun(deps.sql, runId, {
         status: failures.length === 0 ? 'succeeded' : 'failed',
         results,

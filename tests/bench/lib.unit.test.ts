@@ -1,32 +1,25 @@
 import { describe, expect, it } from 'vitest';
 import { functionsFromServerlessYml } from '../../bench/cold-start.js';
-import {
-  formatMetricsTable,
-  formatRatio,
-  markdownMetricsTable,
-  metric,
-  type SuiteResult,
-  validateSuiteResult,
-} from '../../bench/lib/result.js';
-import { assertScratchName, scratchUrl } from '../../bench/lib/scratch.js';
-import { percentile, percentileLinear, stats } from '../../bench/lib/stats.js';
-import { formatTable } from '../../bench/lib/table.js';
+import { assertScratchName, scratchUrl } from '../../bench/lib/fixtures.js';
+import { type SuiteResult, validateSuiteResult } from '../../bench/lib/result.js';
 import { BENCHES } from '../../bench/run.js';
+import { metricsTable, renderTable } from '../../scripts/report/table.js';
+import { formatRatio, metric } from '../../shared/benchmarks/metric.js';
+import { percentile, summarize } from '../../shared/benchmarks/stats.js';
 
-describe('bench/lib: percentiles', () => {
-  it('nearest rank and linear interpolation', () => {
+describe('shared/benchmarks/stats: the one percentile (linear interpolation between closest ranks)', () => {
+  it('interpolates between ranks', () => {
     const sorted = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
-    expect(percentile(sorted, 0.5)).toBe(5);
-    expect(percentile(sorted, 0.95)).toBe(10);
+    expect(percentile(sorted, 0.5)).toBe(5.5);
+    expect(percentile(sorted, 0.95)).toBeCloseTo(9.55);
     expect(percentile(sorted, 0)).toBe(1);
-    expect(percentileLinear(sorted, 0.5)).toBe(5.5);
-    expect(percentileLinear(sorted, 0.95)).toBeCloseTo(9.55);
+    expect(percentile([10, 1, 7, 4], 1)).toBe(10);
     expect(Number.isNaN(percentile([], 0.5))).toBe(true);
   });
 
-  it('stats sorts its input and rounds to microseconds', () => {
-    const s = stats([3.0004, 1, 2, 100]);
-    expect(s).toMatchObject({ n: 4, p50: 2, p95: 100, p99: 100, min: 1, max: 100 });
+  it('summarize sorts its input and rounds to microseconds', () => {
+    const s = summarize([3.0004, 1, 2, 100]);
+    expect(s).toMatchObject({ n: 4, p50: 2.5, p95: 85.45, p99: 97.09, min: 1, max: 100 });
     expect(s.mean).toBeCloseTo(26.5, 3);
   });
 });
@@ -49,10 +42,10 @@ describe('bench/lib: metrics', () => {
 
   it('prints one table in the terminal and in Markdown', () => {
     const rows = [metric('seed', { metric: 'load', ours: 40, reference: 36, unit: 's', goal: { on: 'ratio', op: '<=', value: 1.7 } })];
-    expect(formatMetricsTable(rows)).toMatch(/^metric\s+ours\s+reference\s+ratio\s+goal\s+pass\/fail/);
-    expect(formatMetricsTable(rows)).toContain('pass');
-    expect(markdownMetricsTable(rows)).toContain('| seed: load | 40 s | 36 s | 1.11× | ratio ≤ 1.70 | pass |');
-    expect(formatTable(['a', 'b'], [['x', '1']]).split('\n')).toHaveLength(3);
+    expect(renderTable(metricsTable(rows))).toMatch(/^bench\s+metric\s+ours\s+reference\s+ratio\s+goal\s+pass\/fail/);
+    expect(renderTable(metricsTable(rows))).toContain('pass');
+    expect(renderTable(metricsTable(rows), 'markdown')).toContain('| seed | load | 40 s | 36 s | 1.11× | ratio ≤ 1.70 | pass |');
+    expect(renderTable({ header: ['a', 'b'], rows: [['x', '1']] }).split('\n')).toHaveLength(3);
   });
 
   it('validates the shape of a result file, never its numbers', () => {
@@ -98,6 +91,11 @@ describe('bench suite definition', () => {
     );
     expect(names[0]).toBe('seed');
     expect(names.at(-1)).toBe('load');
+  });
+
+  it('keeps what the per-feature scripts alone measured as opt-in benchmarks', () => {
+    const optIn = BENCHES.filter((b) => b.optIn).map((b) => b.name);
+    expect(optIn).toEqual(['orders-variants', 'orders-http', 'pooler-direct', 'analytics']);
   });
 
   it('reads every function and its handler module from serverless.yml', () => {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { BenchmarkTooLargeError, Deadline, estimateRun, safetyMarginMs } from '../../shared/benchmarks/budget.js';
-import { median, type PlanNode, percentile, planShape } from '../../shared/benchmarks/measure.js';
+import { type PlanNode, planShape } from '../../shared/benchmarks/measure.js';
 import { type BenchmarkRequest, GIN_SELECTIVITIES, parseBenchmarkEvent, SCALE_PRESETS } from '../../shared/benchmarks/request.js';
+import { median, percentile } from '../../shared/benchmarks/stats.js';
 import { type GinCell, judgeLabClaim, labClaimPredictsIndex } from '../../shared/benchmarks/suites/gin.js';
 import { ValidationError } from '../../shared/errors.js';
 
@@ -136,8 +137,8 @@ describe('statistics and plans', () => {
   it('computes medians and interpolated percentiles', () => {
     expect(median([5, 1, 3])).toBe(3);
     expect(median([4, 1, 3, 2])).toBe(2.5);
-    expect(percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 95)).toBeCloseTo(9.55);
-    expect(percentile([7], 99)).toBe(7);
+    expect(percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 0.95)).toBeCloseTo(9.55);
+    expect(percentile([7], 0.99)).toBe(7);
   });
 
   it('finds node types and indexes anywhere in a plan', () => {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { formatLoad, type LoadResult, poolerMonitor, simulateContainers } from '../../bench/lib/containers.js';
 import { ROOT, withDatabase } from '../../scripts/lib/env.js';
 import { pooledUrl, startPooler, stopPooler } from '../../scripts/lib/pgbouncer.js';
-import { formatLoad, type LoadResult, poolerMonitor, simulateContainers } from '../../scripts/pooler-load.js';
 import { postgresOptions, type Sql } from '../../shared/clients/postgres.js';
 import { parseConfig } from '../../shared/config.js';
 import { type Fixtures, insertFixtures, resetShop, testSql } from '../helpers/db.js';

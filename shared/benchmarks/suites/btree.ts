@@ -1,6 +1,7 @@
 import { buildBtreeOrders, relationSize } from '../fixtures.js';
-import { measureQuery, type QueryMeasurement, round, spread } from '../measure.js';
+import { measureQuery, type QueryMeasurement, spread } from '../measure.js';
 import { BTREE_ORDERS_PER_CUSTOMER } from '../request.js';
+import { round } from '../stats.js';
 import { type SuiteContext, timed } from './context.js';
 
 /**

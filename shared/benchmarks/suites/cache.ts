@@ -1,7 +1,8 @@
 import { redisCall } from '../../clients/redis.js';
 import { AGG_ORDER_ITEMS, buildAggregateFixture, TOP_PRODUCTS_QUERY } from '../fixtures.js';
-import { explainAnalyze, measureLatency, type PlanShape, planShape, round, type Timing } from '../measure.js';
+import { explainAnalyze, measureLatency, type PlanShape, planShape, type Timing } from '../measure.js';
 import { MIN_CACHE_SAMPLES } from '../request.js';
+import { round } from '../stats.js';
 import { type SuiteContext, timed } from './context.js';
 
 /**

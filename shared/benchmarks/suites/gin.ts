@@ -1,6 +1,7 @@
 import { buildGinProducts, ginProbe, relationSize } from '../fixtures.js';
-import { measureQuery, type QueryMeasurement, round } from '../measure.js';
+import { measureQuery, type QueryMeasurement } from '../measure.js';
 import { GIN_SELECTIVITIES } from '../request.js';
+import { round } from '../stats.js';
 import { type SuiteContext, timed } from './context.js';
 
 /**

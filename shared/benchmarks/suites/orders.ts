@@ -1,6 +1,7 @@
 import { createOrder } from '../../orders/create-order.js';
 import { BENCH_SCHEMA, benchTable, cloneShopTables, loadShop } from '../fixtures.js';
-import { percentile, round, spread } from '../measure.js';
+import { spread } from '../measure.js';
+import { round, summarize } from '../stats.js';
 import { type SuiteContext, timed } from './context.js';
 
 /**
@@ -95,17 +96,18 @@ export async function runOrdersSuite(context: SuiteContext): Promise<OrdersResul
     if (latencies.length === 0) throw new Error(`every createOrder call failed: ${firstError}`);
 
     const [stored] = await sql.unsafe<Array<{ count: number }>>(`select count(*)::int as count from ${benchTable('orders')}`);
+    const latency = summarize(latencies, 4);
     return {
       calls: orderCalls,
       concurrency,
       warmups,
       errors,
       ...(firstError ? { firstError } : {}),
-      p50Ms: round(percentile(latencies, 50)),
-      p95Ms: round(percentile(latencies, 95)),
-      p99Ms: round(percentile(latencies, 99)),
-      maxMs: round(Math.max(...latencies)),
-      meanMs: round(latencies.reduce((sum, value) => sum + value, 0) / latencies.length),
+      p50Ms: latency.p50,
+      p95Ms: latency.p95,
+      p99Ms: latency.p99,
+      maxMs: latency.max,
+      meanMs: latency.mean,
       ordersPerSecond: round((latencies.length / wallMs) * 1000, 1),
       ordersStored: stored?.count ?? 0,
       clonedTables: cloned.tables,

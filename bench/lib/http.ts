@@ -1,0 +1,38 @@
+/** HTTP for the benches that go through serverless-offline: a keep-alive request, and bearer tokens. */
+import http from 'node:http';
+import { signLocalToken } from '../../shared/auth/tokens.js';
+import { parseConfig } from '../../shared/config.js';
+
+export interface Answer {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+
+export function request(
+  agent: http.Agent,
+  url: string,
+  options: { method?: string; headers?: Record<string, string>; body?: string } = {},
+): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: options.method ?? 'GET', agent, headers: options.headers }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+    });
+    req.on('error', reject);
+    req.end(options.body);
+  });
+}
+
+/** Local HS256 tokens, one per customer (sub = customer id: a customer may only order for itself), memoised. */
+export function tokenSigner(env: Record<string, string | undefined>, ttlSeconds = 6 * 3600): (customerId: number) => Promise<string> {
+  const auth = parseConfig(env as NodeJS.ProcessEnv).auth;
+  const cache = new Map<number, Promise<string>>();
+  return (customerId) => {
+    let token = cache.get(customerId);
+    if (!token) cache.set(customerId, (token = signLocalToken(auth, { sub: String(customerId), ttlSeconds }).then((t) => `Bearer ${t}`)));
+    return token;
+  };
+}
