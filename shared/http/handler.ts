@@ -13,6 +13,7 @@ import { AppError, type ErrorDetail, ServiceUnavailableError, ValidationError } 
 import { describeError, logger } from '../logger.js';
 import corsPolicy from './cors-policy.json' with { type: 'json' };
 import { renderError, toAppError } from './error-response.js';
+import { correlationIdOf } from './headers.js';
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
@@ -158,6 +159,7 @@ function jsonReviver(key: string, value: unknown): unknown {
 /** Per-invocation facts the access log reports (keyed by the event object, which lives as long as the invocation). */
 interface Invocation {
   startedAt: number;
+  correlationId?: string;
   principal?: Principal;
   appError?: AppError;
   cause?: unknown;
@@ -242,12 +244,27 @@ function accessLog(name: string): middy.MiddlewareObj<HttpEvent, HttpResponse> {
       // Logging must never turn an answer into an escaped error.
     }
   };
+  // Every line of the request (the domain's too) carries its correlation id, and the answer returns it.
+  const correlate = (request: middy.Request<HttpEvent, HttpResponse>) => {
+    const correlationId = invocations.get(request.event)?.correlationId;
+    if (correlationId && request.response) request.response.headers = { ...request.response.headers, 'X-Correlation-Id': correlationId };
+  };
   return {
     before: (request) => {
-      invocations.set(request.event, { startedAt: performance.now() });
+      // Header names are not normalised yet: this runs first, so that every later line is correlated.
+      const headers = Object.fromEntries(Object.entries(request.event.headers ?? {}).map(([name, value]) => [name.toLowerCase(), value]));
+      const correlationId = correlationIdOf(headers, request.event.requestContext?.requestId);
+      invocations.set(request.event, { startedAt: performance.now(), ...(correlationId ? { correlationId } : {}) });
+      if (correlationId) logger.appendKeys({ correlationId });
     },
-    after: log,
-    onError: log,
+    after: (request) => {
+      correlate(request);
+      log(request);
+    },
+    onError: (request) => {
+      correlate(request);
+      log(request);
+    },
   };
 }
 

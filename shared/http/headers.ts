@@ -45,3 +45,15 @@ export function parseIdempotencyKeyHeader(headers: Record<string, string | undef
   }
   return result.data;
 }
+
+/** A correlation id a caller may send to tie our log lines to theirs: 1–128 visible ASCII characters. */
+const CORRELATION_ID = /^[!-~]{1,128}$/;
+
+/**
+ * The request's correlation id: the caller's `X-Correlation-Id` when it is usable, else the API Gateway
+ * request id. Never a 400: a malformed id is replaced, not refused (it is a diagnostic aid, not input).
+ */
+export function correlationIdOf(headers: Record<string, string | undefined>, apiRequestId: string | undefined): string | undefined {
+  const given = headers['x-correlation-id'];
+  return given !== undefined && CORRELATION_ID.test(given) ? given : apiRequestId;
+}

@@ -107,6 +107,31 @@ const cartEvent = (customerId: number, extra: object = {}) => ({
   ...extra,
 });
 
+describe('correlation', () => {
+  it('every line of a request carries its correlation id — the caller’s X-Correlation-Id, else the API request id — and the answer returns it', async () => {
+    const orderBody = { customerId: C, items: [{ productId: P, quantity: 1 }] };
+    const cases: Array<[string, Record<string, string>, (event: { apiRequestId: string }) => string]> = [
+      ['given', { 'x-correlation-id': 'checkout-flow-42' }, () => 'checkout-flow-42'],
+      ['absent', {}, ({ apiRequestId }) => apiRequestId],
+      // Not a usable id (too long, or with characters a log query would trip on): the request id instead.
+      ['malformed', { 'x-correlation-id': `${'x'.repeat(200)}` }, ({ apiRequestId }) => apiRequestId],
+      ['control characters', { 'x-correlation-id': 'a\nb' }, ({ apiRequestId }) => apiRequestId],
+    ];
+    for (const [what, headers, expected] of cases) {
+      const context = lambdaContext('ecommerce-pipeline-test-createOrder');
+      for (const body of [orderBody, { customerId: C, items: [] }]) {
+        const { result, lines } = await captureLogs(() =>
+          callHandler(createOrder, { method: 'POST', path: '/orders', body, authorization: token, headers }, context),
+        );
+        const access = theLine(lines, context, 'createOrder');
+        const id = expected({ apiRequestId: access.apiRequestId as string });
+        expect(result.headers['x-correlation-id'], what).toBe(id);
+        for (const line of lines) expect(line.correlationId, `${what}: ${JSON.stringify(line)}`).toBe(id);
+      }
+    }
+  });
+});
+
 describe('one structured line per request', () => {
   it('a success: INFO, status, outcome, latency, the caller (subject, never the token)', async () => {
     const context = lambdaContext('ecommerce-pipeline-test-saveCart');
