@@ -6,6 +6,7 @@ import { getRequestCache } from '../shared/clients/redis.js';
 import { getConfig } from '../shared/config.js';
 import { parseIdempotencyKeyHeader, parseIfMatchHeader } from '../shared/http/headers.js';
 import { routeHandler } from '../shared/http/route-handler.js';
+import { count, METRIC } from '../shared/metrics.js';
 import { recordSale } from '../shared/products/leaderboard.js';
 
 /**
@@ -31,6 +32,7 @@ export const handler = routeHandler(checkoutCartRoute, async ({ path, headers })
       ttlSeconds: config.carts.ttlSeconds,
     },
   );
+  count(replayed ? METRIC.idempotentReplays : METRIC.ordersPlaced);
   return {
     statusCode: 201,
     body: order,

@@ -2,6 +2,7 @@ import { getSql } from '../shared/clients/postgres.js';
 import { getRequestCache } from '../shared/clients/redis.js';
 import { parseIdempotencyKeyHeader } from '../shared/http/headers.js';
 import { routeHandler } from '../shared/http/route-handler.js';
+import { count, METRIC } from '../shared/metrics.js';
 import { createOrder } from '../shared/orders/create-order.js';
 import { createOrderRoute } from '../shared/orders/routes.js';
 import { recordSale } from '../shared/products/leaderboard.js';
@@ -10,6 +11,7 @@ import { recordSale } from '../shared/products/leaderboard.js';
 export const handler = routeHandler(createOrderRoute, async ({ body, headers }) => {
   const idempotencyKey = parseIdempotencyKeyHeader(headers);
   const { order, replayed } = await createOrder(getSql(), body, { idempotencyKey });
+  count(replayed ? METRIC.idempotentReplays : METRIC.ordersPlaced);
   if (replayed) {
     return { statusCode: 201, body: order, headers: { 'Idempotent-Replayed': 'true' } };
   }

@@ -1,6 +1,7 @@
 import { getSql } from '../shared/clients/postgres.js';
 import { getRequestCache } from '../shared/clients/redis.js';
 import { routeHandler } from '../shared/http/route-handler.js';
+import { count, METRIC } from '../shared/metrics.js';
 import { getTopProductsRoute } from '../shared/products/routes.js';
 import { getTopProducts, type TopProductsDeps } from '../shared/products/top-products.js';
 
@@ -8,6 +9,7 @@ import { getTopProducts, type TopProductsDeps } from '../shared/products/top-pro
 export function createGetTopProductsHandler(deps: () => TopProductsDeps) {
   return routeHandler(getTopProductsRoute, async ({ query }) => {
     const { result, cache } = await getTopProducts(deps(), query);
+    count(cache === 'HIT' ? METRIC.cacheHit : cache === 'MISS' ? METRIC.cacheMiss : METRIC.cacheBypass);
     return { statusCode: 200, body: result, headers: { 'X-Cache': cache } };
   });
 }

@@ -7,6 +7,7 @@ import { applicationName, getSql } from '../shared/clients/postgres.js';
 import { cacheKey, getRedis } from '../shared/clients/redis.js';
 import { getConfig } from '../shared/config.js';
 import { logger } from '../shared/logger.js';
+import { METRIC, milliseconds, publishMetrics } from '../shared/metrics.js';
 
 /**
  * Invoked by the schedule (its `input`, or a bare EventBridge event) or through the Lambda API
@@ -32,6 +33,8 @@ export const handler = middy(
       },
       request,
     );
+    if (run.durationMs !== null) milliseconds(METRIC.benchmarkRunDuration, run.durationMs);
+    publishMetrics('runBenchmarks');
     if (run.status !== 'succeeded') throw new BenchmarkFailedError({ ...run, plans: null });
     return run;
   },

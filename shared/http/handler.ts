@@ -11,6 +11,7 @@ import { discardClientsAfterTimeout } from '../clients/abandon.js';
 import { getConfig } from '../config.js';
 import { AppError, type ErrorDetail, ServiceUnavailableError, ValidationError } from '../errors.js';
 import { describeError, logger } from '../logger.js';
+import { countError, publishMetrics } from '../metrics.js';
 import corsPolicy from './cors-policy.json' with { type: 'json' };
 import { renderError, toAppError } from './error-response.js';
 import { correlationIdOf } from './headers.js';
@@ -231,6 +232,8 @@ function accessLog(name: string): middy.MiddlewareObj<HttpEvent, HttpResponse> {
         ...(principal ? { subject: principal.subject } : {}),
         ...(invocation?.appError ? { code: invocation.appError.code } : {}),
       };
+      if (invocation?.appError) countError(status, invocation.appError.code);
+      publishMetrics(name);
       if (status >= 500) {
         logger.error('request failed', { ...fields, error: describeError(invocation?.cause, { stack: true }) });
       } else if (status === 401 || status === 403) {

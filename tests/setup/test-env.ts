@@ -20,6 +20,8 @@ export function testEnv(): Record<string, string> {
     MONGODB_DATABASE: 'shop_test',
     CACHE_NAMESPACE: 'ecommerce-pipeline:test',
     LOG_LEVEL: base.TEST_LOG_LEVEL ?? 'SILENT',
+    // No EMF metric lines in the tests' output (tests/http/metrics.test.ts turns them on to check them).
+    POWERTOOLS_METRICS_DISABLED: 'true',
     // Tests run reconcile themselves; a scheduled one would race their resets of the database and cache.
     RECONCILE_SCHEDULE_ENABLED: 'false',
     // serverless-offline in tests listens next to (not on) the ports `npm start` uses.

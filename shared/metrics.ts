@@ -1,0 +1,61 @@
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+
+/**
+ * Business and health metrics as CloudWatch embedded metric format (EMF): JSON lines in the function's
+ * log that CloudWatch turns into metrics, with no API call and no permission. Namespace `ecommerce-pipeline`;
+ * dimensions kept to service, stage and function (each extra dimension multiplies the metrics billed).
+ * The dashboard and alarms in serverless.yml read these names.
+ */
+export const METRIC = {
+  ordersPlaced: 'OrdersPlaced',
+  idempotentReplays: 'IdempotentReplays',
+  outOfStock: 'OutOfStockRejections',
+  cartConflicts: 'CartConflicts',
+  cacheHit: 'TopProductsCacheHit',
+  cacheMiss: 'TopProductsCacheMiss',
+  cacheBypass: 'TopProductsCacheBypass',
+  storeUnavailable: 'StoreUnavailable',
+  databaseUnavailable: 'DatabaseUnavailable',
+  benchmarkRunDuration: 'BenchmarkRunDuration',
+} as const;
+
+export type MetricName = (typeof METRIC)[keyof typeof METRIC];
+
+export const metrics = new Metrics({
+  namespace: 'ecommerce-pipeline',
+  serviceName: process.env.SERVICE_NAME ?? 'ecommerce-pipeline',
+  defaultDimensions: { stage: process.env.STAGE ?? 'dev' },
+});
+
+/** Adds 1 (or `value`) to a count for this invocation; published when the invocation ends. */
+export function count(name: MetricName, value = 1): void {
+  metrics.addMetric(name, MetricUnit.Count, value);
+}
+
+export function milliseconds(name: MetricName, value: number): void {
+  metrics.addMetric(name, MetricUnit.Milliseconds, value);
+}
+
+/** Error codes that are worth a metric of their own (every 5xx also counts as StoreUnavailable). */
+const ERROR_METRICS: Record<string, MetricName[]> = {
+  INSUFFICIENT_STOCK: [METRIC.outOfStock],
+  VERSION_CONFLICT: [METRIC.cartConflicts],
+  CART_BUSY: [METRIC.cartConflicts],
+  DATABASE_UNAVAILABLE: [METRIC.storeUnavailable, METRIC.databaseUnavailable],
+};
+
+/** Counts what an error answer says about the shop (out of stock, a conflict, a store down). */
+export function countError(status: number, code: string): void {
+  const names = ERROR_METRICS[code] ?? (status === 503 ? [METRIC.storeUnavailable] : []);
+  for (const name of names) count(name);
+}
+
+/**
+ * Writes this invocation's metrics (one EMF line) under the function's name, and clears them. Nothing
+ * is written when there is nothing to say (no empty-metrics warning on every request).
+ */
+export function publishMetrics(functionName: string): void {
+  if (!metrics.hasStoredMetrics()) return;
+  metrics.addDimension('function', functionName);
+  metrics.publishStoredMetrics();
+}
