@@ -2,9 +2,11 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 
 /**
  * Business and health metrics as CloudWatch embedded metric format (EMF): JSON lines in the function's
- * log that CloudWatch turns into metrics, with no API call and no permission. Namespace `ecommerce-pipeline`;
- * dimensions kept to service, stage and function (each extra dimension multiplies the metrics billed).
- * The dashboard and alarms in serverless.yml read these names.
+ * log that CloudWatch turns into metrics, with no API call and no permission. Namespace `ecommerce-pipeline`.
+ * Each value is recorded twice: per stage (service, stage: what the dashboard and the alarms read, across
+ * functions) and per function (service, stage, function: where to look next). No other dimension: each
+ * one multiplies the metrics billed. The dashboard and alarms (scripts/serverless/observability.cjs) read
+ * these names.
  */
 export const METRIC = {
   ordersPlaced: 'OrdersPlaced',
@@ -51,11 +53,12 @@ export function countError(status: number, code: string): void {
 }
 
 /**
- * Writes this invocation's metrics (one EMF line) under the function's name, and clears them. Nothing
- * is written when there is nothing to say (no empty-metrics warning on every request).
+ * Writes this invocation's metrics (one EMF line, both dimension sets) and clears them. Nothing is
+ * written when there is nothing to say (no empty-metrics warning on every request).
  */
 export function publishMetrics(functionName: string): void {
   if (!metrics.hasStoredMetrics()) return;
-  metrics.addDimension('function', functionName);
+  metrics.addDimensions({});
+  metrics.addDimensions({ function: functionName });
   metrics.publishStoredMetrics();
 }

@@ -17,7 +17,7 @@ const { callHandler } = await import('../security/helpers.js');
 
 /**
  * The CloudWatch embedded-metric (EMF) lines the handlers write: one per request that has something to
- * count, in the `ecommerce-pipeline` namespace, with the service, stage and function dimensions only.
+ * count, in the `ecommerce-pipeline` namespace, per stage and per function.
  */
 const sql = testSql();
 let C: number;
@@ -64,7 +64,10 @@ async function emf(action: () => Promise<unknown>): Promise<Emf[]> {
 function counts(line: Emf, fn: string): Record<string, number> {
   const [directive] = line._aws.CloudWatchMetrics;
   expect(directive!.Namespace).toBe('ecommerce-pipeline');
-  expect(directive!.Dimensions).toEqual([['service', 'stage', 'function']]);
+  expect(directive!.Dimensions).toEqual([
+    ['service', 'stage'],
+    ['service', 'stage', 'function'],
+  ]);
   expect(line).toMatchObject({ service: expect.any(String), stage: process.env.STAGE, function: fn });
   // A metric added twice in one invocation is written once, with both values (CloudWatch sums them).
   const total = (value: unknown) => (Array.isArray(value) ? value.reduce((sum: number, v: number) => sum + v, 0) : (value as number));
