@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig } from '../../shared/config.js';
+import { ConfigError, parseConfig } from '../shared/config.js';
 
 const valid = {
   DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/shop',
@@ -7,6 +7,7 @@ const valid = {
   UPSTASH_REDIS_REST_TOKEN: 'token',
   MONGODB_URI: 'mongodb://127.0.0.1:27017',
   AUTH_JWT_SECRET: 'a-local-secret-that-is-long-enough-1234',
+  CURSOR_SECRET: 'a-cursor-secret-that-is-long-enough-1234',
 };
 
 describe('parseConfig', () => {
@@ -17,7 +18,7 @@ describe('parseConfig', () => {
     expect(config.mongo).toMatchObject({ database: 'shop', poolMax: 2 });
   });
 
-  it.each(['DATABASE_URL', 'UPSTASH_REDIS_REST_URL', 'UPSTASH_REDIS_REST_TOKEN', 'MONGODB_URI'])(
+  it.each(['DATABASE_URL', 'UPSTASH_REDIS_REST_URL', 'UPSTASH_REDIS_REST_TOKEN', 'MONGODB_URI', 'CURSOR_SECRET'])(
     'fails fast naming a missing %s',
     (name) => {
       const env: Record<string, string> = { ...valid };
@@ -32,6 +33,7 @@ describe('parseConfig', () => {
     expect(() => parseConfig({ ...valid, DATABASE_POOL_MAX: '0' })).toThrow('DATABASE_POOL_MAX');
     expect(() => parseConfig({ ...valid, DATABASE_PREPARE: 'maybe' })).toThrow('DATABASE_PREPARE');
     expect(() => parseConfig({ ...valid, MONGODB_URI: 'http://x' })).toThrow('MONGODB_URI');
+    expect(() => parseConfig({ ...valid, CURSOR_SECRET: 'short' })).toThrow('CURSOR_SECRET');
   });
 
   it('switches prepared statements off for poolers', () => {

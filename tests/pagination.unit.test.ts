@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ValidationError } from '../../shared/errors.js';
-import { CursorText, decodeCursor, encodeCursor, MAX_CURSOR_LENGTH, pageRequest, toPage } from '../../shared/pagination.js';
+import { ValidationError } from '../shared/errors.js';
+import { CursorText, decodeCursor, encodeCursor, MAX_CURSOR_LENGTH, pageRequest, toPage } from '../shared/pagination.js';
 
 const SECRET = 'a-test-secret-that-is-at-least-32-characters';
 const SCOPE = 'orders:customer:7';

@@ -1,13 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { AppError, ConflictError, NotFoundError, ValidationError } from '../../shared/errors.js';
-import { errorResponse } from '../../shared/http/error-response.js';
+import { renderError, toAppError } from '../../shared/http/error-response.js';
+
+const errorResponse = (error: unknown) => renderError(toAppError(error));
 
 const parse = (error: unknown) => {
   const response = errorResponse(error);
   return { status: response.statusCode, headers: response.headers, body: JSON.parse(response.body) };
 };
 
-describe('errorResponse', () => {
+describe('the error mapping (toAppError + renderError)', () => {
   it('maps named errors to their status with the error envelope', () => {
     expect(parse(new ValidationError('bad', [{ field: 'body.x', message: 'nope' }]))).toMatchObject({
       status: 400,
