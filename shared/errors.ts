@@ -35,8 +35,8 @@ export class NotFoundError extends AppError {
 }
 
 export class ConflictError extends AppError {
-  constructor(code: string, message: string, details?: unknown, status = 409) {
-    super(status, code, message, details);
+  constructor(code: string, message: string, details?: unknown) {
+    super(409, code, message, details);
   }
 }
 

@@ -1,6 +1,5 @@
 import { asServiceUnavailable } from '../clients/errors.js';
 import { AppError } from '../errors.js';
-import { describeError, logger } from '../logger.js';
 
 export interface ErrorBody {
   error: { code: string; message: string; details?: unknown };
@@ -43,7 +42,10 @@ function fromMiddyError(error: MiddyHttpError): AppError {
   }
 }
 
-/** Classifies any thrown value as an AppError; unknown errors become a logged 500 without internals. */
+/**
+ * The one error → HTTP mapping (with renderError): any thrown value as an AppError; an unknown error is a
+ * 500 without internals (the HTTP stack logs the error itself in its one line per request).
+ */
 export function toAppError(error: unknown): AppError {
   if (error instanceof AppError) return error;
   const unavailable = asServiceUnavailable(error);
@@ -61,21 +63,4 @@ export function renderError(appError: AppError): HttpErrorResponse {
     headers: { 'Content-Type': 'application/json', ...appError.headers },
     body: JSON.stringify(body),
   };
-}
-
-/**
- * The one error → HTTP mapping: `{"error":{"code","message","details"}}` with the right status, logged
- * once with its code. (The middy stack in handler.ts uses toAppError + renderError and logs the error
- * in its access-log line instead, so a failed request is still one log line.)
- */
-export function errorResponse(error: unknown): HttpErrorResponse {
-  const appError = toAppError(error);
-  const logFields = { code: appError.code, status: appError.status };
-  if (appError.status >= 500) {
-    // The underlying error's name, message and stack (never the request payload), once, with its code.
-    logger.error('request failed', { ...logFields, error: describeError(error, { stack: true }) });
-  } else {
-    logger.info('request rejected', logFields);
-  }
-  return renderError(appError);
 }
