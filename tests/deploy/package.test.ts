@@ -190,7 +190,7 @@ describe('sls package --stage dev (offline, CloudFormation template)', () => {
     expect(preflight(template).problems.join('\n')).toMatch(/DATABASE_URL is a rehearsal placeholder/);
   });
 
-  it('grants the functions nothing but writing their own logs (least privilege, no wildcard action)', () => {
+  it('grants the functions their own logs, tracing and the dead-letter queue, nothing else (least privilege, no wildcard action)', () => {
     const roles = resources('AWS::IAM::Role');
     expect(roles.map(([id]) => id)).toEqual(['LambdaExecutionRole']);
     expect(resources('AWS::IAM::Policy')).toEqual([]);
@@ -202,12 +202,26 @@ describe('sls package --stage dev (offline, CloudFormation template)', () => {
     ]);
     const statements = role.Policies.flatMap((policy: any) => policy.PolicyDocument.Statement);
     const actions = statements.flatMap((statement: any) => [statement.Action].flat());
-    expect(actions.sort()).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
+    expect(actions.sort()).toEqual([
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
+      'sqs:SendMessage',
+      'xray:PutTelemetryRecords',
+      'xray:PutTraceSegments',
+    ]);
     for (const statement of statements) {
       expect(statement.Effect).toBe('Allow');
+      const actions = [statement.Action].flat() as string[];
       for (const resource of [statement.Resource].flat()) {
-        const arn = resource['Fn::Join'][1].map((part: unknown) => (typeof part === 'string' ? part : '{ref}')).join('');
-        expect(arn).toBe('arn:{ref}:logs:{ref}:{ref}:log-group:/aws/lambda/ecommerce-pipeline-dev-*:*');
+        if (actions[0]!.startsWith('xray:')) {
+          // X-Ray has no resource-level permissions: "*" is the only resource these actions take.
+          expect(resource).toBe('*');
+        } else if (actions[0]!.startsWith('sqs:')) {
+          expect(resource).toEqual({ 'Fn::GetAtt': ['ScheduledFailuresQueue', 'Arn'] });
+        } else {
+          const arn = resource['Fn::Join'][1].map((part: unknown) => (typeof part === 'string' ? part : '{ref}')).join('');
+          expect(arn).toBe('arn:{ref}:logs:{ref}:{ref}:log-group:/aws/lambda/ecommerce-pipeline-dev-*:*');
+        }
       }
     }
     for (const name of Object.keys(functions)) {

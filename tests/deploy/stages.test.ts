@@ -102,9 +102,9 @@ describe('provider.httpApi.cors (scripts/serverless/http-api-cors.cjs)', () => {
   it("a comma-separated list: trimmed origins and the functions' CORS policy, never credentials", async () => {
     expect(await resolved(' https://a.example ,https://b.example,')).toEqual({
       allowedOrigins: ['https://a.example', 'https://b.example'],
-      allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'If-Match'],
+      allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'If-Match', 'X-Correlation-Id'],
       allowedMethods: ['GET', 'PUT', 'POST', 'DELETE', 'OPTIONS'],
-      exposedResponseHeaders: ['X-Cache', 'Idempotent-Replayed', 'ETag', 'Retry-After'],
+      exposedResponseHeaders: ['X-Cache', 'Idempotent-Replayed', 'ETag', 'Retry-After', 'X-Correlation-Id'],
       maxAge: 600,
       allowCredentials: false,
     });

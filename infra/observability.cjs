@@ -1,0 +1,189 @@
+// The operator's side of a stage, as CloudFormation resources (serverless.yml `resources`; osls runs this
+// function through `${file(...)}`): alarms that notify an SNS topic, a dead-letter queue for the scheduled
+// functions' failed runs, and a dashboard of the shop's own metrics (shared/metrics.ts) next to Lambda's
+// and API Gateway's. Generated rather than written out because every function gets the same three alarms.
+// CommonJS because osls loads variable files with require().
+
+const NAMESPACE = 'ecommerce-pipeline';
+
+/** CloudFormation logical ids as osls names functions: createOrder → CreateOrderLambdaFunction. */
+const logicalId = (name) => `${name.charAt(0).toUpperCase()}${name.slice(1).replace(/[^A-Za-z0-9]/g, '')}`;
+
+const alarm = (description, properties) => ({
+  Type: 'AWS::CloudWatch::Alarm',
+  Properties: {
+    AlarmDescription: description,
+    ActionsEnabled: true,
+    AlarmActions: [{ Ref: 'AlarmTopic' }],
+    OKActions: [{ Ref: 'AlarmTopic' }],
+    TreatMissingData: 'notBreaching',
+    ...properties,
+  },
+});
+
+module.exports = async ({ resolveVariable }) => {
+  const service = await resolveVariable('self:service');
+  const stage = await resolveVariable('sls:stage');
+  const functions = await resolveVariable('self:functions');
+  const defaultTimeout = Number(await resolveVariable('self:provider.timeout'));
+  const alarmEmail = String((await resolveVariable('param:alarmEmail')) ?? '').trim();
+  const prefix = `${service}-${stage}`;
+  const names = Object.keys(functions);
+  const scheduled = names.filter((name) => (functions[name].events ?? []).some((event) => event.schedule));
+
+  const resources = {
+    AlarmTopic: {
+      Type: 'AWS::SNS::Topic',
+      Properties: { TopicName: `${prefix}-alarms`, KmsMasterKeyId: 'alias/aws/sns' },
+    },
+    // EventBridge invokes the scheduled functions asynchronously: a run that still fails after Lambda's
+    // retries lands here (with the event and the error) instead of vanishing.
+    ScheduledFailuresQueue: {
+      Type: 'AWS::SQS::Queue',
+      Properties: { QueueName: `${prefix}-scheduled-failures`, MessageRetentionPeriod: 1_209_600, SqsManagedSseEnabled: true },
+    },
+    ScheduledFailuresAlarm: alarm(`A scheduled run of ${scheduled.join(' or ')} failed (see the ${prefix}-scheduled-failures queue).`, {
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': ['ScheduledFailuresQueue', 'QueueName'] } }],
+      Statistic: 'Maximum',
+      Period: 300,
+      EvaluationPeriods: 1,
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+    }),
+    // 5xx answers as a share of all answers over 5 minutes, once there is enough traffic to speak of a rate.
+    HttpApi5xxRateAlarm: alarm('More than 5 % of the HTTP API answers were 5xx over 5 minutes (at least 20 requests).', {
+      Metrics: [
+        {
+          Id: 'errors',
+          ReturnData: false,
+          MetricStat: {
+            Metric: { Namespace: 'AWS/ApiGateway', MetricName: '5xx', Dimensions: [{ Name: 'ApiId', Value: { Ref: 'HttpApi' } }] },
+            Period: 300,
+            Stat: 'Sum',
+          },
+        },
+        {
+          Id: 'requests',
+          ReturnData: false,
+          MetricStat: {
+            Metric: { Namespace: 'AWS/ApiGateway', MetricName: 'Count', Dimensions: [{ Name: 'ApiId', Value: { Ref: 'HttpApi' } }] },
+            Period: 300,
+            Stat: 'Sum',
+          },
+        },
+        { Id: 'rate', Label: '5xx %', Expression: 'IF(requests >= 20, 100 * errors / requests, 0)', ReturnData: true },
+      ],
+      EvaluationPeriods: 1,
+      Threshold: 5,
+      ComparisonOperator: 'GreaterThanThreshold',
+    }),
+    // The functions' own count of answers given because PostgreSQL (through RDS Proxy or a pooler) could
+    // not be reached: connection refused, reset or timed out (shared/clients/errors.ts).
+    DatabaseUnavailableAlarm: alarm('Requests answered 503 because PostgreSQL could not be reached (DatabaseUnavailable).', {
+      Namespace: NAMESPACE,
+      MetricName: 'DatabaseUnavailable',
+      Dimensions: [
+        { Name: 'service', Value: service },
+        { Name: 'stage', Value: stage },
+      ],
+      Statistic: 'Sum',
+      Period: 300,
+      EvaluationPeriods: 1,
+      Threshold: 5,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    }),
+  };
+
+  if (alarmEmail) {
+    resources.AlarmEmailSubscription = {
+      Type: 'AWS::SNS::Subscription',
+      Properties: { TopicArn: { Ref: 'AlarmTopic' }, Protocol: 'email', Endpoint: alarmEmail },
+    };
+  }
+
+  for (const name of names) {
+    const fn = `${prefix}-${name}`;
+    const timeoutMs = Number(functions[name].timeout ?? defaultTimeout) * 1000;
+    const dimensions = [{ Name: 'FunctionName', Value: fn }];
+    const id = logicalId(name);
+    resources[`${id}ErrorsAlarm`] = alarm(`${fn} failed (errors or timeouts) in the last 5 minutes.`, {
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Errors',
+      Dimensions: dimensions,
+      Statistic: 'Sum',
+      Period: 300,
+      EvaluationPeriods: 1,
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
+    resources[`${id}ThrottlesAlarm`] = alarm(`${fn} was throttled (the account's or the function's concurrency limit).`, {
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Throttles',
+      Dimensions: dimensions,
+      Statistic: 'Sum',
+      Period: 300,
+      EvaluationPeriods: 1,
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
+    resources[`${id}DurationAlarm`] = alarm(`${fn}'s p99 duration is above 80 % of its ${timeoutMs / 1000} s timeout.`, {
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Duration',
+      Dimensions: dimensions,
+      ExtendedStatistic: 'p99',
+      Period: 300,
+      EvaluationPeriods: 3,
+      DatapointsToAlarm: 2,
+      Threshold: Math.round(timeoutMs * 0.8),
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
+  }
+
+  const shop = (metric, label) => [NAMESPACE, metric, 'service', service, 'stage', stage, { label, stat: 'Sum' }];
+  const perFunction = (metric, stat) =>
+    names.map((name) => ['AWS/Lambda', metric, 'FunctionName', `${prefix}-${name}`, { label: name, stat }]);
+  const widget = (title, metrics, extra = {}) => ({
+    type: 'metric',
+    width: 12,
+    height: 6,
+    properties: { title, region: '${AWS::Region}', view: 'timeSeries', period: 300, metrics, ...extra },
+  });
+  const dashboard = {
+    widgets: [
+      widget('Orders', [
+        shop('OrdersPlaced', 'placed'),
+        shop('IdempotentReplays', 'replays'),
+        shop('OutOfStockRejections', 'out of stock'),
+      ]),
+      widget('Carts and the top-products cache', [
+        shop('CartConflicts', 'cart conflicts (409/412)'),
+        shop('TopProductsCacheHit', 'cache hit'),
+        shop('TopProductsCacheMiss', 'cache miss'),
+        shop('TopProductsCacheBypass', 'cache bypassed (Redis unusable)'),
+      ]),
+      widget('Stores unavailable (503)', [shop('StoreUnavailable', 'any store'), shop('DatabaseUnavailable', 'PostgreSQL')]),
+      widget('HTTP API', [
+        ['AWS/ApiGateway', 'Count', 'ApiId', '${HttpApi}', { stat: 'Sum', label: 'requests' }],
+        ['AWS/ApiGateway', '4xx', 'ApiId', '${HttpApi}', { stat: 'Sum', label: '4xx' }],
+        ['AWS/ApiGateway', '5xx', 'ApiId', '${HttpApi}', { stat: 'Sum', label: '5xx' }],
+      ]),
+      widget('Function errors', perFunction('Errors', 'Sum')),
+      widget('Function duration, p99 (ms)', perFunction('Duration', 'p99')),
+      widget('Throttles and concurrency', [
+        ...perFunction('Throttles', 'Sum'),
+        ['AWS/Lambda', 'ConcurrentExecutions', { stat: 'Maximum' }],
+      ]),
+      widget('Benchmark runs and failed scheduled runs', [
+        [NAMESPACE, 'BenchmarkRunDuration', 'service', service, 'stage', stage, { stat: 'Maximum', label: 'runBenchmarks duration (ms)' }],
+        ['AWS/SQS', 'ApproximateNumberOfMessagesVisible', 'QueueName', `${prefix}-scheduled-failures`, { stat: 'Maximum', yAxis: 'right' }],
+      ]),
+    ],
+  };
+  resources.Dashboard = {
+    Type: 'AWS::CloudWatch::Dashboard',
+    Properties: { DashboardName: prefix, DashboardBody: { 'Fn::Sub': JSON.stringify(dashboard) } },
+  };
+  return { Resources: resources };
+};
