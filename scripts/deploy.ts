@@ -12,62 +12,52 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
-import { ROOT } from './lib/env.js';
-import { startFakeSsm } from './lib/fake-ssm.js';
+import { parseCommandLine, ROOT } from './lib/env.js';
 import { formatPackageReport, packageReport } from './lib/package-report.js';
-import { fakeSsmEnv, runSls, slsPackage } from './lib/sls.js';
+import { fakeSsmEnv, runSls, slsArgs, slsPackage, startFakeSsm } from './lib/sls.js';
 import { preflight, secretSources } from './lib/stages.js';
 
 const USAGE = `usage: npm run deploy -- --stage <stage> [--region r] [--profile p] [--param key=value …]
        npm run remove -- --stage <stage> [--region r] [--profile p]`;
 
-async function deploy(
-  stage: string,
-  region: string | undefined,
-  env: Record<string, string | undefined>,
-  params: string[],
-): Promise<number> {
+type Options = { stage: string; region?: string | undefined; params: string[] };
+
+async function deploy(options: Options, env: NodeJS.ProcessEnv): Promise<number> {
   const outDir = join(ROOT, '.serverless');
-  console.log(`deploy: stage ${stage}${region ? `, region ${region}` : ''}`);
-  for (const { variable, source } of secretSources(stage, env)) console.log(`  ${variable.padEnd(26)} from ${source}`);
+  console.log(`deploy: stage ${options.stage}${options.region ? `, region ${options.region}` : ''}`);
+  for (const { variable, source } of secretSources(options.stage, env)) console.log(`  ${variable.padEnd(26)} from ${source}`);
 
   console.log('\ndeploy: packaging (secrets resolved now, into the template osls uploads)');
-  const run = await slsPackage({ stage, ...(region ? { region } : {}), outDir, env, params, echo: true });
+  const run = await slsPackage({ ...options, outDir, env, echo: true });
   if (run.code !== 0) {
     console.error(`deploy: packaging failed (exit ${run.code}); nothing was deployed`);
     return 1;
   }
-  const report = packageReport(outDir);
+  const report = await packageReport(outDir);
   console.log(`\n${formatPackageReport(report)}`);
-  const template = JSON.parse(readFileSync(join(outDir, 'cloudformation-template-update-stack.json'), 'utf8'));
-  const { problems, warnings } = preflight(template);
+  const { problems, warnings } = preflight(JSON.parse(readFileSync(join(outDir, 'cloudformation-template-update-stack.json'), 'utf8')));
   for (const warning of warnings) console.warn(`deploy: warning: ${warning}`);
   if (!report.ok) problems.push('a function is over its size limit (see the table above)');
   if (problems.length > 0) {
-    console.error(`\ndeploy: refusing to deploy stage ${stage}:\n  - ${problems.join('\n  - ')}`);
+    console.error(`\ndeploy: refusing to deploy stage ${options.stage}:\n  - ${problems.join('\n  - ')}`);
     return 1;
   }
 
   console.log('\ndeploy: sls deploy --package .serverless');
-  const args = ['deploy', '--stage', stage, '--package', outDir];
-  if (region) args.push('--region', region);
-  for (const param of params) args.push('--param', param);
-  const deployed = await runSls(args, { env, echo: true });
-  if (deployed.code !== 0) return 1;
+  if ((await runSls([...slsArgs('deploy', options), '--package', outDir], { env, echo: true })).code !== 0) return 1;
   console.log(
-    `\ndeploy: done. Try: npm run invoke -- runBenchmarks '{"scale":"small"}' --stage ${stage} --region ${region ?? 'eu-west-1'}`,
+    `\ndeploy: done. Try: npm run invoke -- runBenchmarks '{"scale":"small"}' --stage ${options.stage} --region ${options.region ?? 'eu-west-1'}`,
   );
   return 0;
 }
 
-async function remove(stage: string, region: string | undefined, env: Record<string, string | undefined>): Promise<number> {
+async function remove(options: Options, env: NodeJS.ProcessEnv): Promise<number> {
   const fake = await startFakeSsm();
   try {
-    const args = ['remove', '--stage', stage];
-    if (region) args.push('--region', region);
-    const run = await runSls(args, { env: { ...env, ...fakeSsmEnv(fake.endpoint, false) }, echo: true });
+    const run = await runSls(slsArgs('remove', { ...options, params: [] }), {
+      env: { ...env, ...fakeSsmEnv(fake.endpoint, false) },
+      echo: true,
+    });
     return run.code === 0 ? 0 : 1;
   } finally {
     await fake.close();
@@ -75,7 +65,7 @@ async function remove(stage: string, region: string | undefined, env: Record<str
 }
 
 async function main(): Promise<number> {
-  const { positionals, values } = parseArgs({
+  const { positionals, values } = parseCommandLine(USAGE, {
     allowPositionals: true,
     options: {
       stage: { type: 'string' },
@@ -85,10 +75,10 @@ async function main(): Promise<number> {
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
-  const command = positionals[0];
-  if (values.help || (command !== 'deploy' && command !== 'remove') || positionals.length > 1) {
+  const [command, ...extra] = positionals;
+  if ((command !== 'deploy' && command !== 'remove') || extra.length > 0) {
     console.error(USAGE);
-    return values.help ? 0 : 2;
+    return 2;
   }
   if (!values.stage) {
     console.error(`${command}: --stage is required (dev, prod, …): a deploy never guesses its stage\n${USAGE}`);
@@ -98,10 +88,9 @@ async function main(): Promise<number> {
     console.error(`${command}: "local" is serverless-offline on this machine (npm start, npm run offline), not a cloud stage`);
     return 2;
   }
-  const env: Record<string, string | undefined> = { ...process.env, ...(values.profile ? { AWS_PROFILE: values.profile } : {}) };
-  return command === 'deploy' ? deploy(values.stage, values.region, env, values.param ?? []) : remove(values.stage, values.region, env);
+  const env = { ...process.env, ...(values.profile ? { AWS_PROFILE: values.profile } : {}) };
+  const options = { stage: values.stage, region: values.region, params: values.param };
+  return command === 'deploy' ? deploy(options, env) : remove(options, env);
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  process.exitCode = await main();
-}
+process.exitCode = await main();

@@ -13,20 +13,17 @@
  * failed, 2 on a usage error.
  *
  *   npm run invoke -- runBenchmarks '{"scale":"small"}'
- *   npm run invoke -- runBenchmarks '{"suites":["gin"],"sizes":{"ginProducts":[1000,10000]}}'
  *   npm run invoke -- runBenchmarks @payload.json --stage prod --region eu-west-1 --profile shop-prod --logs
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { parseCommandLine } from './lib/env.js';
+import { SERVICE } from './lib/stages.js';
 
-export const SERVICE = 'ecommerce-pipeline';
 export const DEFAULT_ENDPOINT = 'http://127.0.0.1:3002';
-export const DEFAULT_REGION = 'eu-west-1';
 
-export const USAGE =
+const USAGE =
   'usage: npm run invoke -- <function> [json | @file.json] [--stage dev] [--region r] [--profile p] [--endpoint URL | --aws] [--logs]';
 
 export function functionName(name: string, stage: string): string {
@@ -38,7 +35,7 @@ export function functionName(name: string, stage: string): string {
  * the project root, and says where it was called from in INIT_CWD), or nothing (`{}`).
  */
 export function readPayload(argument: string | undefined, baseDir = process.env.INIT_CWD ?? process.cwd()): unknown {
-  if (argument === undefined || argument === '') return {};
+  if (!argument) return {};
   let text = argument;
   if (argument.startsWith('@')) {
     const path = resolve(baseDir, argument.slice(1));
@@ -66,9 +63,8 @@ export function resolveTarget(
   env: Record<string, string | undefined> = process.env,
 ): Target {
   if (options.endpoint) return { kind: 'endpoint', endpoint: options.endpoint, region: options.region ?? 'us-east-1' };
-  if (options.aws || options.region || options.profile) {
-    return { kind: 'aws', region: options.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? DEFAULT_REGION, profile: options.profile };
-  }
+  if (options.aws || options.region || options.profile)
+    return { kind: 'aws', region: options.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'eu-west-1', profile: options.profile };
   return { kind: 'offline', endpoint: env.LAMBDA_ENDPOINT ?? DEFAULT_ENDPOINT, region: 'us-east-1' };
 }
 
@@ -77,74 +73,49 @@ export function describeTarget(target: Target): string {
   return target.kind === 'offline' ? `serverless-offline ${target.endpoint}` : target.endpoint;
 }
 
-export interface InvokeOptions {
-  name: string;
-  payload: unknown;
-  stage: string;
-  /** Real AWS: a region; a Lambda API elsewhere (serverless-offline, LocalStack): its endpoint. */
-  region: string;
-  /** undefined: real AWS. */
-  endpoint: string | undefined;
-  profile?: string | undefined;
-  /** Ask for the last 4 KB of the function's log (AWS only; serverless-offline ignores it). */
-  logs?: boolean;
-}
-
 export interface InvokeResult {
-  functionName: string;
-  statusCode: number | undefined;
   functionError: string | undefined;
-  payload: unknown;
-  /** The log tail, when asked for and returned. */
+  // biome-ignore lint/suspicious/noExplicitAny: whatever the function returned, parsed from JSON when it is JSON.
+  payload: any;
+  /** The log tail, when asked for (AWS only) and returned. */
   log: string | undefined;
 }
 
-export async function invoke(options: InvokeOptions): Promise<InvokeResult> {
+/** One synchronous invocation of a (full) function name. */
+export async function invoke(target: Target, name: string, payload: unknown, logs = false): Promise<InvokeResult> {
   const client = new LambdaClient({
-    region: options.region,
-    ...(options.endpoint
-      ? { endpoint: options.endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
-      : options.profile
-        ? { profile: options.profile }
-        : {}),
+    region: target.region,
+    ...(target.kind !== 'aws'
+      ? { endpoint: target.endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }
+      : target.profile && { profile: target.profile }),
     // A large benchmark runs for minutes: no retry, no client-side timeout beyond the function's own.
     maxAttempts: 1,
   });
-  const name = functionName(options.name, options.stage);
   try {
     const result = await client.send(
-      new InvokeCommand({
-        FunctionName: name,
-        Payload: Buffer.from(JSON.stringify(options.payload)),
-        ...(options.logs ? { LogType: 'Tail' as const } : {}),
-      }),
+      new InvokeCommand({ FunctionName: name, Payload: Buffer.from(JSON.stringify(payload)), ...(logs && { LogType: 'Tail' as const }) }),
     );
     const text = Buffer.from(result.Payload ?? []).toString();
-    let payload: unknown = text;
+    let parsed: unknown = text;
     try {
-      payload = text ? JSON.parse(text) : null;
+      parsed = text ? JSON.parse(text) : null;
     } catch {
-      // not JSON: print it as it came
+      // not JSON: shown as it came
     }
-    // serverless-offline answers an unhandled error without FunctionError; AWS sets it. Both count.
-    const offlineError =
-      typeof payload === 'object' && payload !== null && 'errorMessage' in payload && 'errorType' in payload
-        ? String((payload as { errorType: unknown }).errorType)
-        : undefined;
+    const { errorType, errorMessage } = (parsed ?? {}) as { errorType?: unknown; errorMessage?: unknown };
     return {
-      functionName: name,
-      statusCode: result.StatusCode,
-      functionError: result.FunctionError ?? offlineError,
-      payload,
-      log: result.LogResult ? Buffer.from(result.LogResult, 'base64').toString() : undefined,
+      // serverless-offline answers an unhandled error without FunctionError; AWS sets it. Both count.
+      functionError: result.FunctionError ?? (errorType && errorMessage ? String(errorType) : undefined),
+      payload: parsed,
+      log: result.LogResult && Buffer.from(result.LogResult, 'base64').toString(),
     };
   } finally {
     client.destroy();
   }
 }
 
-function parseInvokeArgs() {
-  return parseArgs({
+if (import.meta.main) {
+  const { positionals, values } = parseCommandLine(USAGE, {
     allowPositionals: true,
     options: {
       stage: { type: 'string', default: 'dev' },
@@ -156,63 +127,36 @@ function parseInvokeArgs() {
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
-}
-
-async function main(): Promise<number> {
-  let parsed: ReturnType<typeof parseInvokeArgs>;
-  try {
-    parsed = parseInvokeArgs();
-  } catch (error) {
-    console.error(`invoke: ${(error as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  const { positionals, values } = parsed;
+  const fail = (code: number, message: string): never => {
+    console.error(message);
+    process.exit(code);
+  };
   const [name, payloadArgument, ...extra] = positionals;
-  if (values.help || !name || extra.length > 0) {
-    console.error(USAGE);
-    return values.help ? 0 : 2;
-  }
+  if (!name || extra.length > 0) fail(2, USAGE);
   let payload: unknown;
   try {
     payload = readPayload(payloadArgument);
   } catch (error) {
-    console.error(`invoke: ${(error as Error).message}`);
-    return 2;
+    fail(2, `invoke: ${(error as Error).message}`);
   }
   const target = resolveTarget(values);
-  const stage = values.stage!;
+  const fn = functionName(name!, values.stage);
   const started = performance.now();
-  let result: InvokeResult;
-  try {
-    result = await invoke({
-      name,
-      payload,
-      stage,
-      region: target.region,
-      endpoint: target.kind === 'aws' ? undefined : target.endpoint,
-      profile: target.kind === 'aws' ? target.profile : undefined,
-      logs: values.logs,
-    });
-  } catch (error) {
-    console.error(`invoke: could not invoke ${functionName(name, stage)} at ${describeTarget(target)}: ${(error as Error).message}`);
-    if (target.kind === 'offline') console.error('invoke: is serverless-offline running? (npm start or npm run offline)');
-    return 1;
-  }
+  const result = await invoke(target, fn, payload, values.logs).catch((error: Error) =>
+    fail(
+      1,
+      `invoke: could not invoke ${fn} at ${describeTarget(target)}: ${error.message}` +
+        (target.kind === 'offline' ? '\ninvoke: is serverless-offline running? (npm start or npm run offline)' : ''),
+    ),
+  );
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   console.log(JSON.stringify(result.payload, null, 2));
-  if (result.log) console.error(`\n--- log tail (${result.functionName}) ---\n${result.log.trimEnd()}`);
-  if (result.functionError) {
-    const message =
-      typeof result.payload === 'object' && result.payload !== null && 'errorMessage' in result.payload
-        ? String((result.payload as { errorMessage: unknown }).errorMessage)
-        : 'see the payload above';
-    console.error(`\n${result.functionName} failed (${result.functionError}) after ${seconds} s: ${message}`);
-    return 1;
-  }
-  console.error(`\n${result.functionName} succeeded in ${seconds} s (${describeTarget(target)})`);
-  return 0;
-}
-
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  process.exitCode = await main();
+  if (result.log) console.error(`\n--- log tail (${fn}) ---\n${result.log.trimEnd()}`);
+  // An exit code, not process.exit: the payload printed above must reach a pipe in full.
+  process.exitCode = result.functionError ? 1 : 0;
+  console.error(
+    result.functionError
+      ? `\n${fn} failed (${result.functionError}) after ${seconds} s: ${result.payload?.errorMessage ?? 'see the payload above'}`
+      : `\n${fn} succeeded in ${seconds} s (${describeTarget(target)})`,
+  );
 }

@@ -6,24 +6,21 @@
  * serverless-offline and the deployed API serve the same document at GET /openapi.json.
  */
 import { writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { resolve } from 'node:path';
 import { openApiDocument } from '../shared/http/routes.js';
+import { parseCommandLine } from './lib/env.js';
 
-export async function writeOpenApiDocument(directory: string): Promise<string> {
-  const path = join(directory, 'openapi.json');
-  writeFileSync(path, `${JSON.stringify(openApiDocument(), null, 2)}\n`);
-  return path;
+const USAGE = 'usage: npm run openapi -- [file]   (without a file: on stdout)';
+const { positionals } = parseCommandLine(USAGE, { options: { help: { type: 'boolean', short: 'h' } }, allowPositionals: true });
+if (positionals.length > 1) {
+  console.error(USAGE);
+  process.exit(2);
 }
-
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  const target = process.argv[2];
-  const text = `${JSON.stringify(openApiDocument(), null, 2)}\n`;
-  if (target) {
-    const path = resolve(process.env.INIT_CWD ?? process.cwd(), target);
-    writeFileSync(path, text);
-    console.error(`openapi: wrote ${path}`);
-  } else {
-    process.stdout.write(text);
-  }
+const text = `${JSON.stringify(openApiDocument(), null, 2)}\n`;
+if (positionals[0]) {
+  const path = resolve(process.env.INIT_CWD ?? process.cwd(), positionals[0]);
+  writeFileSync(path, text);
+  console.error(`openapi: wrote ${path}`);
+} else {
+  process.stdout.write(text);
 }

@@ -7,20 +7,19 @@
  * stops serverless-offline and every service this command started.
  */
 
-import { parseArgs } from 'node:util';
-import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { signLocalToken } from '../shared/auth/tokens.js';
 import { parseConfig } from '../shared/config.js';
 import { migrate } from '../shared/db/migrate.js';
 import { seed } from './db/seed.js';
-import { localEnv } from './lib/env.js';
-import { type Offline, startOffline } from './lib/offline.js';
+import { invoke } from './invoke.js';
+import { localEnv, parseCommandLine } from './lib/env.js';
 import { offlineLogPrinter } from './lib/offline-log.js';
+import { type Offline, startOffline } from './lib/sls.js';
 import { runTable as headlineTable } from './report/run.js';
 import { renderTable as terminalTable } from './report/table.js';
 import { type Started, servicesDown, servicesUp } from './services.js';
 
-const { values: flags } = parseArgs({ options: { reset: { type: 'boolean', default: false } }, strict: true });
+const { values: flags } = parseCommandLine('usage: npm start [-- --reset]', { options: { reset: { type: 'boolean', default: false } } });
 const env = localEnv({ STAGE: 'dev' });
 const ports = { httpPort: Number(env.OFFLINE_HTTP_PORT ?? 3000), lambdaPort: Number(env.OFFLINE_LAMBDA_PORT ?? 3002) };
 const step = (text: string) => console.log(`\n▸ ${text}`);
@@ -129,16 +128,9 @@ async function tour(): Promise<void> {
   );
 
   step('runBenchmarks  (Lambda API, @aws-sdk/client-lambda)');
-  const lambda = new LambdaClient({
-    endpoint: offline!.lambdaEndpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
-  const invoked = await lambda.send(
-    new InvokeCommand({ FunctionName: 'ecommerce-pipeline-dev-runBenchmarks', Payload: Buffer.from(JSON.stringify({ scale: 'small' })) }),
-  );
-  const run = JSON.parse(Buffer.from(invoked.Payload ?? []).toString() || 'null');
-  if (invoked.FunctionError) {
+  const target = { kind: 'endpoint', endpoint: offline!.lambdaEndpoint, region: 'us-east-1' } as const;
+  const { functionError, payload: run } = await invoke(target, 'ecommerce-pipeline-dev-runBenchmarks', { scale: 'small' });
+  if (functionError) {
     console.log(`  error: ${run?.errorMessage ?? JSON.stringify(run)}`);
   } else {
     console.log(`  run ${run.runId} ${run.status} in ${(run.durationMs / 1000).toFixed(1)} s (full report: npm run report)`);

@@ -46,12 +46,7 @@ export interface Chunk {
 }
 
 /** COPY format per table: text for the small tables with strings, binary for the big numeric ones. */
-export const COPY_FORMAT = {
-  customers: 'text',
-  products: 'text',
-  orders: 'binary',
-  order_items: 'binary',
-} as const;
+export const COPY_FORMAT = { customers: 'text', products: 'text', orders: 'binary', order_items: 'binary' } as const;
 
 export const COPY_COLUMNS = {
   customers: ['customer_id', 'name', 'email', 'created_at'],
@@ -64,7 +59,8 @@ export type SeedTable = keyof typeof COPY_COLUMNS;
 
 // --- catalogue -------------------------------------------------------------------------------------
 
-type Weighted = ReadonlyArray<readonly [string, number]>;
+/** Values and their relative weights, in sampling order. */
+type Weighted = Readonly<Record<string, number>>;
 
 interface Category {
   name: string;
@@ -86,24 +82,8 @@ const CATEGORIES: readonly Category[] = [
     minCents: 999,
     maxCents: 14_999,
     nouns: ['T-Shirt', 'Hoodie', 'Jacket', 'Jeans', 'Dress', 'Sweater', 'Shirt', 'Skirt', 'Coat', 'Shorts', 'Leggings', 'Cardigan'],
-    sizes: [
-      ['XS', 6],
-      ['S', 18],
-      ['M', 30],
-      ['L', 26],
-      ['XL', 14],
-      ['XXL', 6],
-    ],
-    materials: [
-      ['cotton', 40],
-      ['polyester', 20],
-      ['denim', 12],
-      ['wool', 10],
-      ['linen', 8],
-      ['merino', 6],
-      ['silk', 3],
-      ['cashmere', 1],
-    ],
+    sizes: { XS: 6, S: 18, M: 30, L: 26, XL: 14, XXL: 6 },
+    materials: { cotton: 40, polyester: 20, denim: 12, wool: 10, linen: 8, merino: 6, silk: 3, cashmere: 1 },
     brands: ['Northvale', 'Urban Thread', 'Kestrel', 'Mosswear', 'Halden & Co', 'Ferro', 'Bluecoast', 'Atelier Nine', 'Quillon'],
   },
   {
@@ -112,26 +92,9 @@ const CATEGORIES: readonly Category[] = [
     minCents: 2_999,
     maxCents: 24_999,
     nouns: ['Sneakers', 'Boots', 'Sandals', 'Loafers', 'Running Shoes', 'Trail Shoes', 'Slippers'],
-    sizes: [
-      ['36', 3],
-      ['37', 6],
-      ['38', 10],
-      ['39', 13],
-      ['40', 15],
-      ['41', 15],
-      ['42', 14],
-      ['43', 11],
-      ['44', 7],
-      ['45', 4],
-      ['46', 2],
-    ],
-    materials: [
-      ['leather', 40],
-      ['canvas', 20],
-      ['synthetic', 20],
-      ['suede', 15],
-      ['cork', 1],
-    ],
+    // Integer-like keys: JavaScript orders them numerically, which is the order wanted here.
+    sizes: { 36: 3, 37: 6, 38: 10, 39: 13, 40: 15, 41: 15, 42: 14, 43: 11, 44: 7, 45: 4, 46: 2 },
+    materials: { leather: 40, canvas: 20, synthetic: 20, suede: 15, cork: 1 },
     brands: ['Stridewell', 'Kestrel', 'Pathmark', 'Softstep', 'Granite Peak', 'Lumo', 'Ostara'],
   },
   {
@@ -140,18 +103,8 @@ const CATEGORIES: readonly Category[] = [
     minCents: 999,
     maxCents: 199_999,
     nouns: ['Headphones', 'Earbuds', 'Speaker', 'Charger', 'Power Bank', 'Keyboard', 'Mouse', 'Webcam', 'Smartwatch', 'USB-C Cable'],
-    sizes: [
-      ['standard', 70],
-      ['compact', 20],
-      ['large', 10],
-    ],
-    materials: [
-      ['plastic', 50],
-      ['aluminium', 35],
-      ['glass', 10],
-      ['carbon fibre', 4.85],
-      ['titanium', 0.15],
-    ],
+    sizes: { standard: 70, compact: 20, large: 10 },
+    materials: { plastic: 50, aluminium: 35, glass: 10, 'carbon fibre': 4.85, titanium: 0.15 },
     brands: ['Voltari', 'Nexon Audio', 'Pixelcraft', 'Arcwave', 'Ohmline', 'Syntek', 'Quanta Labs', 'Heliox'],
   },
   {
@@ -160,20 +113,8 @@ const CATEGORIES: readonly Category[] = [
     minCents: 499,
     maxCents: 39_999,
     nouns: ['Mug', 'Vase', 'Lamp', 'Cushion', 'Throw Blanket', 'Cutting Board', 'Candle', 'Picture Frame', 'Planter', 'Towel Set'],
-    sizes: [
-      ['small', 30],
-      ['medium', 45],
-      ['large', 25],
-    ],
-    materials: [
-      ['ceramic', 25],
-      ['wood', 22],
-      ['cotton', 18],
-      ['glass', 14],
-      ['bamboo', 10],
-      ['steel', 10],
-      ['marble', 1],
-    ],
+    sizes: { small: 30, medium: 45, large: 25 },
+    materials: { ceramic: 25, wood: 22, cotton: 18, glass: 14, bamboo: 10, steel: 10, marble: 1 },
     brands: ['Hearth & Oak', 'Casa Lumen', 'Nordby', 'Kiln Studio', 'Willowmere', 'Tidyhome', 'Solenne'],
   },
   {
@@ -182,20 +123,8 @@ const CATEGORIES: readonly Category[] = [
     minCents: 599,
     maxCents: 49_999,
     nouns: ['Yoga Mat', 'Water Bottle', 'Dumbbell Set', 'Resistance Bands', 'Backpack', 'Cycling Gloves', 'Tennis Racket', 'Football'],
-    sizes: [
-      ['S', 20],
-      ['M', 35],
-      ['L', 25],
-      ['one size', 20],
-    ],
-    materials: [
-      ['rubber', 25],
-      ['nylon', 22],
-      ['polyester', 20],
-      ['steel', 15],
-      ['neoprene', 15],
-      ['carbon fibre', 3],
-    ],
+    sizes: { S: 20, M: 35, L: 25, 'one size': 20 },
+    materials: { rubber: 25, nylon: 22, polyester: 20, steel: 15, neoprene: 15, 'carbon fibre': 3 },
     brands: ['Peakform', 'Velocity', 'Trailhead', 'Corefit', 'Apex Motion', 'Summitline'],
   },
   {
@@ -204,21 +133,8 @@ const CATEGORIES: readonly Category[] = [
     minCents: 499,
     maxCents: 29_999,
     nouns: ['Wallet', 'Belt', 'Scarf', 'Cap', 'Sunglasses', 'Watch', 'Tote Bag', 'Beanie', 'Necklace'],
-    sizes: [
-      ['one size', 70],
-      ['S', 10],
-      ['M', 12],
-      ['L', 8],
-    ],
-    materials: [
-      ['leather', 35],
-      ['cotton', 20],
-      ['steel', 15],
-      ['wool', 12],
-      ['silver', 10],
-      ['acetate', 7.5],
-      ['gold', 0.5],
-    ],
+    sizes: { 'one size': 70, S: 10, M: 12, L: 8 },
+    materials: { leather: 35, cotton: 20, steel: 15, wool: 12, silver: 10, acetate: 7.5, gold: 0.5 },
     brands: ['Maren', 'Ferro', 'Brightwell', 'Oakhurst', 'Lune', 'Cavallo', 'Ivory Lane'],
   },
   {
@@ -227,164 +143,37 @@ const CATEGORIES: readonly Category[] = [
     minCents: 299,
     maxCents: 8_999,
     nouns: ['Moisturiser', 'Serum', 'Shampoo', 'Conditioner', 'Lip Balm', 'Sunscreen', 'Face Mask', 'Hand Cream'],
-    sizes: [
-      ['30 ml', 20],
-      ['50 ml', 35],
-      ['100 ml', 30],
-      ['250 ml', 15],
-    ],
-    materials: [
-      ['plastic tube', 40],
-      ['glass jar', 30],
-      ['aluminium tube', 20],
-      ['refill pouch', 10],
-    ],
+    sizes: { '30 ml': 20, '50 ml': 35, '100 ml': 30, '250 ml': 15 },
+    materials: { 'plastic tube': 40, 'glass jar': 30, 'aluminium tube': 20, 'refill pouch': 10 },
     brands: ['Bloomery', 'Purelle', 'Dewdrop', 'Verdant', 'Skinwise', 'Aurora Botanics'],
   },
 ];
 
-const COLOURS: Weighted = [
-  ['black', 22],
-  ['white', 14],
-  ['grey', 10],
-  ['navy', 9],
-  ['blue', 8],
-  ['green', 6],
-  ['red', 5],
-  ['beige', 5],
-  ['brown', 5],
-  ['pink', 4],
-  ['yellow', 3],
-  ['orange', 2.5],
-  ['purple', 2.5],
-  ['silver', 2],
-  ['gold', 1],
-  ['teal', 0.7],
-  ['chartreuse', 0.3],
-];
+const COLOURS: Weighted = {
+  ...{ black: 22, white: 14, grey: 10, navy: 9, blue: 8, green: 6, red: 5, beige: 5, brown: 5 },
+  ...{ pink: 4, yellow: 3, orange: 2.5, purple: 2.5, silver: 2, gold: 1, teal: 0.7, chartreuse: 0.3 },
+};
 
-const ADJECTIVES = [
-  'Classic',
-  'Essential',
-  'Premium',
-  'Everyday',
-  'Urban',
-  'Vintage',
-  'Sport',
-  'Pro',
-  'Lite',
-  'Signature',
-  'Heritage',
-  'Studio',
-  'Travel',
-  'Modern',
-  'Original',
-  'Active',
-  'Soft',
-  'Ultra',
-];
+/** Space-separated words, in order. */
+const words = (...lines: string[]) => lines.join(' ').split(' ');
 
-const FIRST_NAMES = [
-  'Anna',
-  'James',
-  'Maria',
-  'Wei',
-  'Olivia',
-  'Liam',
-  'Sofia',
-  'Noah',
-  'Emma',
-  'Lucas',
-  'Aisha',
-  'Mateo',
-  'Chloe',
-  'Ethan',
-  'Yuki',
-  'Ravi',
-  'Fatima',
-  'Lukas',
-  'Ingrid',
-  'Omar',
-  'Zoë',
-  'Kenji',
-  'Priya',
-  'Diego',
-  'Hannah',
-  'Mohammed',
-  'Elena',
-  'Jakub',
-  'Amara',
-  'Finn',
-  'Léa',
-  'Santiago',
-  'Mia',
-  'Arjun',
-  'Nora',
-  'Tomás',
-  'Freya',
-  'Kwame',
-  'Isabel',
-  'Hiro',
-  'Sara',
-  'Oscar',
-  'Leila',
-  'Jonas',
-  'Grace',
-  'Ahmed',
-  'Julia',
-  'Mei',
-  'Daniel',
-  'Ewa',
-];
+const ADJECTIVES = words(
+  'Classic Essential Premium Everyday Urban Vintage Sport Pro Lite Signature Heritage Studio Travel Modern Original Active Soft Ultra',
+);
 
-const LAST_NAMES = [
-  'Smith',
-  'Garcia',
-  'Müller',
-  'Chen',
-  'Kowalski',
-  'Johnson',
-  'Rossi',
-  'Nguyen',
-  'Silva',
-  'Andersson',
-  'Khan',
-  'Dubois',
-  'Tanaka',
-  'Okafor',
-  'Novak',
-  'Hernández',
-  'Patel',
-  'Schmidt',
-  "O'Brien",
-  'Kim',
-  'Jensen',
-  'Costa',
-  'Ivanova',
-  'Lopez',
-  'Yamamoto',
-  'Haddad',
-  'Murphy',
-  'Fischer',
-  'Sato',
-  'Brown',
-  'Nowak',
-  'Larsen',
-  'Moreau',
-  'Mensah',
-  'Ali',
-  'Wilson',
-  'Bianchi',
-  'Santos',
-  'Virtanen',
-  'Horvat',
-];
+const FIRST_NAMES = words(
+  'Anna James Maria Wei Olivia Liam Sofia Noah Emma Lucas Aisha Mateo Chloe Ethan Yuki Ravi Fatima Lukas Ingrid Omar Zoë Kenji',
+  'Priya Diego Hannah Mohammed Elena Jakub Amara Finn Léa Santiago Mia Arjun Nora Tomás Freya Kwame Isabel Hiro Sara Oscar',
+  'Leila Jonas Grace Ahmed Julia Mei Daniel Ewa',
+);
 
-const EMAIL_DOMAINS: Weighted = [
-  ['example.com', 50],
-  ['example.org', 25],
-  ['example.net', 25],
-];
+const LAST_NAMES = words(
+  'Smith Garcia Müller Chen Kowalski Johnson Rossi Nguyen Silva Andersson Khan Dubois Tanaka Okafor Novak Hernández Patel',
+  "Schmidt O'Brien Kim Jensen Costa Ivanova Lopez Yamamoto Haddad Murphy Fischer Sato Brown Nowak Larsen Moreau Mensah Ali",
+  'Wilson Bianchi Santos Virtanen Horvat',
+);
+
+const EMAIL_DOMAINS: Weighted = { 'example.com': 50, 'example.org': 25, 'example.net': 25 };
 
 /** Lines per order: 1..5 with these weights (mean 2.5). */
 const ITEMS_PER_ORDER = [30, 25, 20, 15, 10];
@@ -402,20 +191,12 @@ const WINDOW_DAYS = 365;
 const ORDER_BLOCK = 8192;
 const ENTITY_BLOCK = 4096;
 /** Target size of one COPY chunk (characters / bytes). */
-const CHUNK_CHARS = 256 * 1024;
-const BINARY_CHUNK_BYTES = 256 * 1024;
+const CHUNK_SIZE = 256 * 1024;
 /** Upper bounds of one binary row: 2 + 3 fields of 12/8 bytes + numeric (4 + 8 + 4 groups × 2). */
 const ORDER_ROW_MAX_BYTES = 2 + 12 + 8 + 12 + 20;
 const ITEM_ROW_MAX_BYTES = 2 + 12 + 12 + 8 + 8 + 20;
 
-const STREAM = {
-  customerWeights: 1,
-  customerText: 2,
-  productNumbers: 3,
-  productText: 4,
-  popularity: 5,
-  orders: 6,
-} as const;
+const STREAM = { customerWeights: 1, customerText: 2, productNumbers: 3, productText: 4, popularity: 5, orders: 6 } as const;
 
 // --- formatting helpers ----------------------------------------------------------------------------
 
@@ -447,7 +228,7 @@ class TimestampFormatter {
 
 const PG_EPOCH_SECONDS = 946_684_800; // 2000-01-01T00:00:00Z
 const TWO_POW_32 = 4_294_967_296;
-const COPY_SIGNATURE = [0x50, 0x47, 0x43, 0x4f, 0x50, 0x59, 0x0a, 0xff, 0x0d, 0x0a, 0x00]; // "PGCOPY\n\377\r\n\0"
+const COPY_SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 
 /**
  * Writes PostgreSQL's COPY binary format (big-endian fields, each preceded by its byte length) into
@@ -476,7 +257,7 @@ export class BinaryCopyWriter {
   }
 
   header(): void {
-    for (const byte of COPY_SIGNATURE) this.buf[this.pos++] = byte;
+    this.bytes(COPY_SIGNATURE);
     this.int32(0); // flags
     this.int32(0); // header extension length
   }
@@ -486,27 +267,18 @@ export class BinaryCopyWriter {
   }
 
   int16(v: number): void {
-    const b = this.buf;
-    b[this.pos] = (v >>> 8) & 0xff;
-    b[this.pos + 1] = v & 0xff;
-    this.pos += 2;
+    this.pos = this.buf.writeInt16BE(v, this.pos);
   }
 
   int32(v: number): void {
-    const b = this.buf;
-    const p = this.pos;
-    b[p] = (v >>> 24) & 0xff;
-    b[p + 1] = (v >>> 16) & 0xff;
-    b[p + 2] = (v >>> 8) & 0xff;
-    b[p + 3] = v & 0xff;
-    this.pos = p + 4;
+    this.pos = this.buf.writeInt32BE(v, this.pos);
   }
 
-  /** A signed 64-bit integer given as a JS number (exact below 2^53). */
+  /** A signed 64-bit integer given as a JS number (exact below 2^53), without a BigInt per value. */
   int64(v: number): void {
     const hi = Math.floor(v / TWO_POW_32);
-    this.int32(hi | 0);
-    this.int32((v - hi * TWO_POW_32) >>> 0);
+    this.int32(hi);
+    this.pos = this.buf.writeUInt32BE(v - hi * TWO_POW_32, this.pos);
   }
 
   int4Field(v: number): void {
@@ -555,17 +327,15 @@ export class BinaryCopyWriter {
 
   /** Pre-encoded bytes (e.g. a product's price field). */
   bytes(data: Uint8Array): void {
-    const b = this.buf;
-    let p = this.pos;
-    for (let i = 0; i < data.length; i++) b[p++] = data[i] as number;
-    this.pos = p;
+    this.buf.set(data, this.pos);
+    this.pos += data.length;
   }
 }
 
 const NUMERIC_SCRATCH: number[] = [0, 0, 0, 0, 0, 0];
 
 function weightedSampler(items: Weighted): { sampler: AliasSampler; values: string[] } {
-  return { sampler: new AliasSampler(items.map(([, w]) => w)), values: items.map(([v]) => v) };
+  return { sampler: new AliasSampler(Object.values(items)), values: Object.keys(items) };
 }
 
 /** Rounds a price to a shop-like ending: mostly .99, some .49, .95 or whole. */
@@ -576,14 +346,32 @@ function shopPrice(cents: number, rng: Rng): number {
   return Math.max(units * 100 + ending, 99);
 }
 
-// --- the generator ---------------------------------------------------------------------------------
-
-interface CategorySamplers {
-  nouns: readonly string[];
-  sizes: { sampler: AliasSampler; values: string[] };
-  materials: { sampler: AliasSampler; values: string[] };
-  brands: AliasSampler;
+/** Ids 0..n-1 with their random stream: one per block of ENTITY_BLOCK ids, so an id's values do not depend on n. */
+function* entities(seed: number, stream: number, n: number): Generator<[number, Rng]> {
+  let rng = new Rng(seed, stream, 0);
+  for (let i = 0; i < n; i++) {
+    if (i > 0 && i % ENTITY_BLOCK === 0) rng = new Rng(seed, stream, i / ENTITY_BLOCK);
+    yield [i, rng];
+  }
 }
+
+/** Text COPY lines gathered into chunks of about CHUNK_SIZE characters. */
+function* textChunks(lines: Iterable<string>): Generator<Chunk> {
+  let text = '';
+  let rows = 0;
+  for (const line of lines) {
+    text += line;
+    rows++;
+    if (text.length >= CHUNK_SIZE) {
+      yield { data: text, rows };
+      text = '';
+      rows = 0;
+    }
+  }
+  if (rows > 0) yield { data: text, rows };
+}
+
+// --- the generator ---------------------------------------------------------------------------------
 
 /**
  * Generates the four tables as COPY input. Customers and products are pure functions of (seed, id);
@@ -593,8 +381,7 @@ interface CategorySamplers {
 export class SeedDataGenerator {
   readonly counts: SeedCounts;
   private readonly seed: number;
-  private readonly asOf: number; // epoch seconds
-  private readonly windowStart: number;
+  private readonly windowStart: number; // epoch seconds
 
   // products (index = product_id - 1)
   private readonly category: Uint8Array;
@@ -628,8 +415,7 @@ export class SeedDataGenerator {
     const { customers, products, orders } = options;
     this.counts = { customers, products, orders };
     this.seed = options.seed;
-    this.asOf = Math.floor(options.asOf.getTime() / 1000);
-    this.windowStart = this.asOf - WINDOW_DAYS * DAY_SECONDS;
+    this.windowStart = Math.floor(options.asOf.getTime() / 1000) - WINDOW_DAYS * DAY_SECONDS;
 
     // Products: category, price and price history.
     this.category = new Uint8Array(products);
@@ -638,49 +424,30 @@ export class SeedDataGenerator {
     this.priceChangedAt = new Float64Array(products);
     this.priceText = new Array<string>(products);
     const categorySampler = new AliasSampler(CATEGORIES.map((c) => c.weight));
-    for (let block = 0; block * ENTITY_BLOCK < products; block++) {
-      const rng = new Rng(this.seed, STREAM.productNumbers, block);
-      const end = Math.min(products, (block + 1) * ENTITY_BLOCK);
-      for (let p = block * ENTITY_BLOCK; p < end; p++) {
-        const c = categorySampler.sample(rng);
-        const cat = CATEGORIES[c] as Category;
-        const logPrice = Math.log(cat.minCents) + rng.float() * (Math.log(cat.maxCents) - Math.log(cat.minCents));
-        const price = shopPrice(Math.exp(logPrice), rng);
-        this.category[p] = c;
-        this.priceCents[p] = price;
-        this.priceText[p] = centsToText(price);
-        if (rng.chance(0.35)) {
-          const old = shopPrice(price * (0.8 + 0.4 * rng.float()), rng);
-          this.oldPriceCents[p] = old;
-          this.priceChangedAt[p] = this.windowStart + rng.float() * WINDOW_DAYS * DAY_SECONDS;
-        } else {
-          this.oldPriceCents[p] = price;
-          this.priceChangedAt[p] = -Infinity;
-        }
-      }
+    for (const [p, rng] of entities(this.seed, STREAM.productNumbers, products)) {
+      const c = categorySampler.sample(rng);
+      const cat = CATEGORIES[c] as Category;
+      const logPrice = Math.log(cat.minCents) + rng.float() * (Math.log(cat.maxCents) - Math.log(cat.minCents));
+      const price = shopPrice(Math.exp(logPrice), rng);
+      this.category[p] = c;
+      this.priceCents[p] = price;
+      this.priceText[p] = centsToText(price);
+      const changed = rng.chance(0.35);
+      this.oldPriceCents[p] = changed ? shopPrice(price * (0.8 + 0.4 * rng.float()), rng) : price;
+      this.priceChangedAt[p] = changed ? this.windowStart + rng.float() * WINDOW_DAYS * DAY_SECONDS : -Infinity;
     }
 
     // Popularity: Zipf over a random ranking, so best sellers are spread over ids and categories.
     this.popularityRank = permutation(products, new Rng(this.seed, STREAM.popularity));
-    this.popularityWeight = new Float64Array(products);
     const zipf = zipfWeights(products, 1);
-    let total = 0;
-    for (let p = 0; p < products; p++) {
-      const w = zipf[this.popularityRank[p] as number] as number;
-      this.popularityWeight[p] = w;
-      total += w;
-    }
-    this.popularityTotal = total;
+    this.popularityWeight = Float64Array.from(this.popularityRank, (rank) => zipf[rank] as number);
+    this.popularityTotal = this.popularityWeight.reduce((sum, w) => sum + w, 0);
     this.productSampler = products > 0 ? new AliasSampler(this.popularityWeight) : undefined;
 
     // Customers: log-normal order frequency.
     if (customers > 0 && orders > 0) {
       const weights = new Float64Array(customers);
-      for (let block = 0; block * ENTITY_BLOCK < customers; block++) {
-        const rng = new Rng(this.seed, STREAM.customerWeights, block);
-        const end = Math.min(customers, (block + 1) * ENTITY_BLOCK);
-        for (let i = block * ENTITY_BLOCK; i < end; i++) weights[i] = Math.exp(rng.normal());
-      }
+      for (const [i, rng] of entities(this.seed, STREAM.customerWeights, customers)) weights[i] = Math.exp(rng.normal());
       this.customerSampler = new AliasSampler(weights);
     }
 
@@ -689,14 +456,11 @@ export class SeedDataGenerator {
     this.hourCumulative = new Float64Array(hours + 1);
     let acc = 0;
     for (let h = 0; h < hours; h++) {
-      const start = this.windowStart + h * 3600;
-      const date = new Date(start * 1000);
-      const dayOfWindow = Math.floor(h / 24);
-      const growth = 1 + (0.5 * dayOfWindow) / WINDOW_DAYS;
+      const date = new Date((this.windowStart + h * 3600) * 1000);
+      const growth = 1 + (0.5 * Math.floor(h / 24)) / WINDOW_DAYS;
       const weekday = date.getUTCDay();
       const weekdayFactor = weekday === 0 ? 1.15 : weekday === 6 ? 1.1 : weekday === 1 ? 1.05 : 1;
-      const month = date.getUTCMonth();
-      const day = date.getUTCDate();
+      const [month, day] = [date.getUTCMonth(), date.getUTCDate()];
       const season =
         (month === 10 && day >= 24) || (month === 11 && day <= 20)
           ? 1.5
@@ -714,15 +478,17 @@ export class SeedDataGenerator {
   get orderItemCount(): number {
     if (this.itemTotal === undefined) {
       let total = 0;
-      const blocks = Math.ceil(this.counts.orders / ORDER_BLOCK);
-      for (let b = 0; b < blocks; b++) total += this.generateOrderBlock(b);
+      for (let b = 0; b * ORDER_BLOCK < this.counts.orders; b++) total += this.generateOrderBlock(b);
       this.itemTotal = total;
     }
     return this.itemTotal;
   }
 
-  *customers(): Generator<Chunk> {
-    const n = this.counts.customers;
+  customers(): Generator<Chunk> {
+    return textChunks(this.customerLines());
+  }
+
+  private *customerLines(): Generator<string> {
     const domains = weightedSampler(EMAIL_DOMAINS);
     // Email local parts keep only a–z ("Zoë O'Brien" → "zoe.obrien").
     const emailName = (s: string) =>
@@ -733,36 +499,26 @@ export class SeedDataGenerator {
     const emailFirst = FIRST_NAMES.map(emailName);
     const emailLast = LAST_NAMES.map(emailName);
     const ts = new TimestampFormatter();
-    let text = '';
-    let rows = 0;
-    for (let block = 0; block * ENTITY_BLOCK < n; block++) {
-      const rng = new Rng(this.seed, STREAM.customerText, block);
-      const end = Math.min(n, (block + 1) * ENTITY_BLOCK);
-      for (let i = block * ENTITY_BLOCK; i < end; i++) {
-        const id = i + 1;
-        const f = rng.int(FIRST_NAMES.length);
-        const l = rng.int(LAST_NAMES.length);
-        const domain = domains.values[domains.sampler.sample(rng)] as string;
-        const local = `${emailFirst[f]}.${emailLast[l]}${id}`;
-        const email = rng.chance(0.04) ? `${local.charAt(0).toUpperCase()}${local.slice(1)}@${domain.toUpperCase()}` : `${local}@${domain}`;
-        const created = this.windowStart - WINDOW_DAYS * DAY_SECONDS + Math.floor(rng.float() * WINDOW_DAYS * DAY_SECONDS);
-        text += `${id}\t${FIRST_NAMES[f]} ${LAST_NAMES[l]}\t${email}\t${ts.format(created)}\n`;
-        rows++;
-        if (text.length >= CHUNK_CHARS) {
-          yield { data: text, rows };
-          text = '';
-          rows = 0;
-        }
-      }
+    for (const [i, rng] of entities(this.seed, STREAM.customerText, this.counts.customers)) {
+      const id = i + 1;
+      const f = rng.int(FIRST_NAMES.length);
+      const l = rng.int(LAST_NAMES.length);
+      const domain = domains.values[domains.sampler.sample(rng)] as string;
+      const local = `${emailFirst[f]}.${emailLast[l]}${id}`;
+      const email = rng.chance(0.04) ? `${local.charAt(0).toUpperCase()}${local.slice(1)}@${domain.toUpperCase()}` : `${local}@${domain}`;
+      const created = this.windowStart - WINDOW_DAYS * DAY_SECONDS + Math.floor(rng.float() * WINDOW_DAYS * DAY_SECONDS);
+      yield `${id}\t${FIRST_NAMES[f]} ${LAST_NAMES[l]}\t${email}\t${ts.format(created)}\n`;
     }
-    if (rows > 0) yield { data: text, rows };
   }
 
-  *products(): Generator<Chunk> {
+  products(): Generator<Chunk> {
+    return textChunks(this.productLines());
+  }
+
+  private *productLines(): Generator<string> {
     const n = this.counts.products;
     const colours = weightedSampler(COLOURS);
-    const perCategory: CategorySamplers[] = CATEGORIES.map((c) => ({
-      nouns: c.nouns,
+    const perCategory = CATEGORIES.map((c) => ({
       sizes: weightedSampler(c.sizes),
       materials: weightedSampler(c.materials),
       brands: new AliasSampler(c.brands.map((_, i) => (i === c.brands.length - 1 ? 0.02 : 1 / (i + 1) ** 1.1))),
@@ -771,58 +527,41 @@ export class SeedDataGenerator {
     const expectedUnits = this.counts.orders * MEAN_ITEMS * MEAN_QUANTITY;
     const bestsellerRanks = Math.max(1, Math.floor(n / 100));
     const ts = new TimestampFormatter();
-    let text = '';
-    let rows = 0;
-    for (let block = 0; block * ENTITY_BLOCK < n; block++) {
-      const rng = new Rng(this.seed, STREAM.productText, block);
-      const end = Math.min(n, (block + 1) * ENTITY_BLOCK);
-      for (let p = block * ENTITY_BLOCK; p < end; p++) {
-        const c = this.category[p] as number;
-        const cat = CATEGORIES[c] as Category;
-        const s = perCategory[c] as CategorySamplers;
-        const brand = cat.brands[s.brands.sample(rng)] as string;
-        const noun = rng.pick(s.nouns);
-        const adjective = rng.pick(ADJECTIVES);
-        const colour = colours.values[colours.sampler.sample(rng)] as string;
-        const size = s.sizes.values[s.sizes.sampler.sample(rng)] as string;
-        const material = s.materials.values[s.materials.sampler.sample(rng)] as string;
-        const tags: string[] = [];
-        if ((this.popularityRank[p] as number) < bestsellerRanks) tags.push('bestseller');
-        if (rng.chance(0.03)) tags.push('clearance');
-        if (rng.chance(0.07)) tags.push('eco');
-        if (rng.chance(0.005)) tags.push('limited-edition');
-        const tagsJson = tags.length > 0 ? `,"tags":["${tags.join('","')}"]` : '';
-        const metadata = `{"category":"${cat.name}","brand":"${brand}","colour":"${colour}","size":"${size}","material":"${material}"${tagsJson}}`;
+    for (const [p, rng] of entities(this.seed, STREAM.productText, n)) {
+      const cat = CATEGORIES[this.category[p] as number] as Category;
+      const s = perCategory[this.category[p] as number]!;
+      const brand = cat.brands[s.brands.sample(rng)] as string;
+      const noun = rng.pick(cat.nouns);
+      const adjective = rng.pick(ADJECTIVES);
+      const colour = colours.values[colours.sampler.sample(rng)] as string;
+      const size = s.sizes.values[s.sizes.sampler.sample(rng)] as string;
+      const material = s.materials.values[s.materials.sampler.sample(rng)] as string;
+      const tags: string[] = [];
+      if ((this.popularityRank[p] as number) < bestsellerRanks) tags.push('bestseller');
+      if (rng.chance(0.03)) tags.push('clearance');
+      if (rng.chance(0.07)) tags.push('eco');
+      if (rng.chance(0.005)) tags.push('limited-edition');
+      const tagsJson = tags.length > 0 ? `,"tags":["${tags.join('","')}"]` : '';
+      const metadata = `{"category":"${cat.name}","brand":"${brand}","colour":"${colour}","size":"${size}","material":"${material}"${tagsJson}}`;
 
-        const r = rng.float();
-        const monthlySales = (expectedUnits * (this.popularityWeight[p] as number)) / this.popularityTotal / 12;
-        const stock = r < 0.03 ? 0 : r < 0.08 ? rng.range(1, 5) : Math.round(monthlySales * (0.5 + 2.5 * rng.float())) + rng.range(5, 60);
-        const created = this.windowStart - WINDOW_DAYS * DAY_SECONDS + Math.floor(rng.float() * WINDOW_DAYS * DAY_SECONDS);
-
-        text += `${p + 1}\t${brand} ${adjective} ${noun}\t${this.priceText[p]}\t${stock}\t${metadata}\t${ts.format(created)}\n`;
-        rows++;
-        if (text.length >= CHUNK_CHARS) {
-          yield { data: text, rows };
-          text = '';
-          rows = 0;
-        }
-      }
+      const r = rng.float();
+      const monthlySales = (expectedUnits * (this.popularityWeight[p] as number)) / this.popularityTotal / 12;
+      const stock = r < 0.03 ? 0 : r < 0.08 ? rng.range(1, 5) : Math.round(monthlySales * (0.5 + 2.5 * rng.float())) + rng.range(5, 60);
+      const created = this.windowStart - WINDOW_DAYS * DAY_SECONDS + Math.floor(rng.float() * WINDOW_DAYS * DAY_SECONDS);
+      yield `${p + 1}\t${brand} ${adjective} ${noun}\t${this.priceText[p]}\t${stock}\t${metadata}\t${ts.format(created)}\n`;
     }
-    if (rows > 0) yield { data: text, rows };
   }
 
   /** Orders in COPY binary format (no text parsing of timestamps and numerics in Postgres). */
   *orders(): Generator<Chunk> {
-    const blocks = Math.ceil(this.counts.orders / ORDER_BLOCK);
-    const out = new BinaryCopyWriter(BINARY_CHUNK_BYTES);
+    const out = new BinaryCopyWriter(CHUNK_SIZE);
     out.header();
     let items = 0;
     let rows = 0;
-    for (let b = 0; b < blocks; b++) {
+    for (let b = 0; b * ORDER_BLOCK < this.counts.orders; b++) {
       items += this.generateOrderBlock(b);
       const first = b * ORDER_BLOCK;
-      const n = Math.min(ORDER_BLOCK, this.counts.orders - first);
-      for (let k = 0; k < n; k++) {
+      for (let k = 0; k < Math.min(ORDER_BLOCK, this.counts.orders - first); k++) {
         if (out.full(ORDER_ROW_MAX_BYTES)) {
           yield { data: out.take(), rows };
           rows = 0;
@@ -842,28 +581,24 @@ export class SeedDataGenerator {
 
   /** Order lines in COPY binary format; prices are pre-encoded per product. */
   *orderItems(): Generator<Chunk> {
-    const blocks = Math.ceil(this.counts.orders / ORDER_BLOCK);
-    const out = new BinaryCopyWriter(BINARY_CHUNK_BYTES);
+    const out = new BinaryCopyWriter(CHUNK_SIZE);
     out.header();
-    const price = this.counts.products > 0 ? this.priceFields() : { current: [], old: [] };
+    const price = this.priceFields();
     let itemId = 0;
     let rows = 0;
-    for (let b = 0; b < blocks; b++) {
+    for (let b = 0; b * ORDER_BLOCK < this.counts.orders; b++) {
       this.generateOrderBlock(b);
       const first = b * ORDER_BLOCK;
-      const n = Math.min(ORDER_BLOCK, this.counts.orders - first);
-      for (let k = 0; k < n; k++) {
+      for (let k = 0; k < Math.min(ORDER_BLOCK, this.counts.orders - first); k++) {
         if (out.full(5 * ITEM_ROW_MAX_BYTES)) {
           yield { data: out.take(), rows };
           rows = 0;
         }
-        const orderId = first + k + 1;
-        const end = this.bItemStart[k + 1] as number;
-        for (let j = this.bItemStart[k] as number; j < end; j++) {
+        for (let j = this.bItemStart[k] as number; j < (this.bItemStart[k + 1] as number); j++) {
           const p = this.bProduct[j] as number;
           out.int16(5);
           out.int8Field(++itemId);
-          out.int8Field(orderId);
+          out.int8Field(first + k + 1);
           out.int4Field(p + 1);
           out.int4Field(this.bQuantity[j] as number);
           out.bytes((this.bOldPrice[j] === 1 ? price.old[p] : price.current[p]) as Uint8Array);
@@ -883,13 +618,8 @@ export class SeedDataGenerator {
       w.numericCentsField(cents);
       return w.take();
     };
-    const current: Uint8Array[] = [];
-    const old: Uint8Array[] = [];
-    for (let p = 0; p < this.counts.products; p++) {
-      const c = encode(this.priceCents[p] as number);
-      current.push(c);
-      old.push(this.oldPriceCents[p] === this.priceCents[p] ? c : encode(this.oldPriceCents[p] as number));
-    }
+    const current = Array.from(this.priceCents, encode);
+    const old = current.map((field, p) => (this.oldPriceCents[p] === this.priceCents[p] ? field : encode(this.oldPriceCents[p] as number)));
     return { current, old };
   }
 
@@ -911,22 +641,15 @@ export class SeedDataGenerator {
 
     // Locate the first order's hour bucket by binary search, then walk forward.
     let bucket = 0;
-    {
-      const u0 = first / n;
-      let lo = 0;
-      let hi = hours - 1;
-      while (lo < hi) {
-        const mid = (lo + hi + 1) >> 1;
-        if ((cum[mid] as number) <= u0) lo = mid;
-        else hi = mid - 1;
-      }
-      bucket = lo;
+    for (let hi = hours - 1; bucket < hi; ) {
+      const mid = (bucket + hi + 1) >> 1;
+      if ((cum[mid] as number) <= first / n) bucket = mid;
+      else hi = mid - 1;
     }
 
     let line = 0;
     for (let k = 0; k < count; k++) {
-      const i = first + k;
-      const u = (i + rng.float()) / n;
+      const u = (first + k + rng.float()) / n;
       while (bucket < hours - 1 && (cum[bucket + 1] as number) <= u) bucket++;
       const lo = cum[bucket] as number;
       const width = (cum[bucket + 1] as number) - lo;
@@ -943,7 +666,7 @@ export class SeedDataGenerator {
         // Distinct products per order (unique (order_id, product_id)): redraw duplicates; after
         // 32 misses (only with tiny catalogues) take the next free product id deterministically.
         let p = productSampler.sample(rng);
-        for (let attempt = 0; this.chosen(start, line, p); attempt++) {
+        for (let attempt = 0; this.bProduct.subarray(start, line).includes(p); attempt++) {
           p = attempt < 32 ? productSampler.sample(rng) : (p + 1) % products;
         }
         const quantity = this.quantitySampler.sample(rng) + 1;
@@ -967,24 +690,16 @@ export class SeedDataGenerator {
     const quantity = this.bQuantity;
     const old = this.bOldPrice;
     for (let i = start + 1; i < end; i++) {
-      const p = product[i] as number;
-      const q = quantity[i] as number;
-      const o = old[i] as number;
+      const [p, q, o] = [product[i] as number, quantity[i] as number, old[i] as number];
       let j = i - 1;
-      while (j >= start && (product[j] as number) > p) {
+      for (; j >= start && (product[j] as number) > p; j--) {
         product[j + 1] = product[j] as number;
         quantity[j + 1] = quantity[j] as number;
         old[j + 1] = old[j] as number;
-        j--;
       }
       product[j + 1] = p;
       quantity[j + 1] = q;
       old[j + 1] = o;
     }
-  }
-
-  private chosen(start: number, end: number, product: number): boolean {
-    for (let j = start; j < end; j++) if (this.bProduct[j] === product) return true;
-    return false;
   }
 }

@@ -124,20 +124,3 @@ export async function syncIdentities(sql: Tx, tables: readonly string[]): Promis
     await sql.unsafe(`select setval('${sequence.replace(/'/g, "''")}', coalesce((select max(${column}) from ${table}), 0) + 1, false)`);
   }
 }
-
-/**
- * Catalog snapshot (constraints on or referencing the tables, their indexes) used by tests to prove a
- * load leaves the schema exactly as the migrations made it.
- */
-export async function schemaFingerprint(sql: Tx, tables: readonly string[]): Promise<string[]> {
-  const rows = await sql<Array<{ line: string }>>`
-    select c.conrelid::regclass::text || ' constraint ' || c.conname || ' ' || pg_get_constraintdef(c.oid)
-           || case when c.convalidated then '' else ' NOT VALIDATED' end as line
-    from pg_constraint c
-    where c.conrelid = any(${tables as string[]}::regclass[]) or c.confrelid = any(${tables as string[]}::regclass[])
-    union all
-    select 'index ' || pg_get_indexdef(i.indexrelid) || case when i.indisvalid then '' else ' INVALID' end
-    from pg_index i where i.indrelid = any(${tables as string[]}::regclass[])
-    order by 1`;
-  return rows.map((row) => row.line);
-}

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { parseEnv } from 'node:util';
+import { type ParseArgsConfig, parseArgs, parseEnv } from 'node:util';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -40,5 +40,24 @@ export function redactUrl(value: string): string {
     return url.toString();
   } catch {
     return '(unparseable URL)';
+  }
+}
+
+/**
+ * parseArgs (strict) for a script's command line: a usage error is one line and the usage, exit 2, not a
+ * stack trace; a `help` option, when declared and given, prints the usage.
+ */
+export function parseCommandLine<const T extends ParseArgsConfig>(usage: string, config: T): ReturnType<typeof parseArgs<T>> {
+  try {
+    const parsed = parseArgs(config);
+    if ((parsed.values as { help?: boolean }).help) {
+      console.log(usage);
+      process.exit(0);
+    }
+    return parsed;
+  } catch (error) {
+    const { message } = error as Error;
+    console.error(`error: ${message.charAt(0).toLowerCase()}${message.slice(1)}\n${usage}`);
+    process.exit(2);
   }
 }

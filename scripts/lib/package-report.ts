@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { zipEntries } from './zip.js';
+import JSZip from 'jszip';
 
 /** Per-function budget for the zipped artifact (what Lambda downloads and unpacks at a cold start). */
 export const BUDGET_BYTES = 150 * 1024;
@@ -79,31 +79,31 @@ export interface PackageReport {
 }
 
 /** Reads every function zip in a `sls package` output directory and checks it against the budget. */
-export function packageReport(directory: string): PackageReport {
+export async function packageReport(directory: string): Promise<PackageReport> {
   const settings = templateSettings(directory);
-  const functions = readdirSync(directory)
-    .filter((file) => file.endsWith('.zip'))
-    .sort()
-    .map((file): FunctionArtifact => {
+  const zips = readdirSync(directory).filter((file) => file.endsWith('.zip'));
+  const functions = await Promise.all(
+    zips.sort().map(async (file): Promise<FunctionArtifact> => {
       const zipPath = join(directory, file);
       const name = file.slice(0, -'.zip'.length);
-      const entries = zipEntries(zipPath);
+      const entries = Object.values((await JSZip.loadAsync(readFileSync(zipPath))).files).filter((entry) => !entry.dir);
+      const sizes = await Promise.all(entries.map(async (entry) => (await entry.async('uint8array')).length));
       const zippedBytes = statSync(zipPath).size;
       const exception = BUDGET_EXCEPTIONS[name];
       const limitBytes = exception?.ceilingBytes ?? BUDGET_BYTES;
-      const status = zippedBytes <= BUDGET_BYTES ? 'ok' : zippedBytes <= limitBytes ? 'exception' : 'over';
       return {
         name,
         zipPath,
         zippedBytes,
-        rawBytes: entries.reduce((sum, entry) => sum + entry.uncompressedBytes, 0),
+        rawBytes: sizes.reduce((sum, size) => sum + size, 0),
         files: entries.map((entry) => entry.name),
         limitBytes,
         exception: exception?.reason,
-        status,
+        status: zippedBytes <= BUDGET_BYTES ? 'ok' : zippedBytes <= limitBytes ? 'exception' : 'over',
         ...settings.get(name),
       };
-    });
+    }),
+  );
   return { directory, functions, ok: functions.length > 0 && functions.every((fn) => fn.status !== 'over') };
 }
 

@@ -1,6 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { parseEnv } from 'node:util';
-import { ROOT } from './env.js';
+import { readEnvFile } from './env.js';
 
 export const SERVICE = 'ecommerce-pipeline';
 
@@ -37,12 +35,6 @@ interface TemplateResource {
   Properties?: { FunctionName?: string; Environment?: { Variables?: Record<string, string> } };
 }
 
-/** The public development values from .env.example: they must never sign anything in a cloud stage. */
-function developmentValues(): Record<string, string | undefined> {
-  const path = `${ROOT}.env.example`;
-  return existsSync(path) ? (parseEnv(readFileSync(path, 'utf8')) as Record<string, string>) : {};
-}
-
 function isLocalHost(value: string): boolean {
   try {
     return ['localhost', '127.0.0.1', '[::1]', '0.0.0.0'].includes(new URL(value).hostname);
@@ -58,7 +50,8 @@ function isLocalHost(value: string): boolean {
 export function preflight(template: { Resources: Record<string, TemplateResource> }): { problems: string[]; warnings: string[] } {
   const problems = new Set<string>();
   const warnings = new Set<string>();
-  const development = developmentValues();
+  // The public development values: they must never sign anything in a cloud stage.
+  const development = readEnvFile('.env.example');
   for (const resource of Object.values(template.Resources)) {
     if (resource.Type !== 'AWS::Lambda::Function') continue;
     const env = resource.Properties?.Environment?.Variables ?? {};

@@ -76,3 +76,20 @@ export async function rowCounts(sql: postgres.Sql): Promise<Record<string, numbe
            (select count(*) from orders)::int as orders, (select count(*) from order_items)::int as order_items`;
   return row!;
 }
+
+/**
+ * Catalog snapshot (constraints on or referencing the tables, their indexes) used by tests to prove a
+ * load leaves the schema exactly as the migrations made it.
+ */
+export async function schemaFingerprint(sql: postgres.Sql, tables: readonly string[]): Promise<string[]> {
+  const rows = await sql<Array<{ line: string }>>`
+    select c.conrelid::regclass::text || ' constraint ' || c.conname || ' ' || pg_get_constraintdef(c.oid)
+           || case when c.convalidated then '' else ' NOT VALIDATED' end as line
+    from pg_constraint c
+    where c.conrelid = any(${tables as string[]}::regclass[]) or c.confrelid = any(${tables as string[]}::regclass[])
+    union all
+    select 'index ' || pg_get_indexdef(i.indexrelid) || case when i.indisvalid then '' else ' INVALID' end
+    from pg_index i where i.indrelid = any(${tables as string[]}::regclass[])
+    order by 1`;
+  return rows.map((row) => row.line);
+}

@@ -1,9 +1,8 @@
 import { readdirSync } from 'node:fs';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { schemaFingerprint } from '../../scripts/db/seed-schema.js';
 import { ensureDatabase, MIGRATIONS_DIR, migrate } from '../../shared/db/migrate.js';
-import { dropDatabase, SHOP_TABLES, scratchDatabaseUrl } from './helpers.js';
+import { dropDatabase, SHOP_TABLES, schemaFingerprint, scratchDatabaseUrl } from './helpers.js';
 
 /** Migrations on a database of their own, created (by migrate) and dropped here. */
 const url = scratchDatabaseUrl('migrations');
@@ -57,7 +56,7 @@ describe('migrations', () => {
     const def = (name: string) => indexes.find((i) => i.name === name)?.definition ?? `missing index ${name}`;
     expect(def('customers_email_key')).toMatch(/UNIQUE INDEX .* \(lower\(email\)\)/);
     expect(def('products_metadata_idx')).toMatch(/USING gin \(metadata jsonb_path_ops\)/);
-    expect(def('orders_customer_id_idx')).toMatch(/btree \(customer_id, order_date DESC\)/);
+    expect(def('orders_customer_id_idx')).toMatch(/btree \(customer_id, order_date DESC, order_id DESC\)/);
     expect(def('orders_order_date_idx')).toMatch(/btree \(order_date\)/);
     expect(def('order_items_order_product_key')).toMatch(/UNIQUE INDEX .* \(order_id, product_id\)/);
     expect(def('order_items_product_id_idx')).toMatch(/btree \(product_id\)/);

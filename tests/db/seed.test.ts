@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SeedError, type SeedOptions, type SeedProgress, type SeedSummary, seed } from '../../scripts/db/seed.js';
 import { METADATA_KEYS, SeedDataGenerator } from '../../scripts/db/seed-data.js';
-import { schemaFingerprint } from '../../scripts/db/seed-schema.js';
-import { connect, rowCounts, SHOP_TABLES, shopDigest, testDatabaseUrl, truncateShop } from './helpers.js';
+import { connect, rowCounts, SHOP_TABLES, schemaFingerprint, shopDigest, testDatabaseUrl, truncateShop } from './helpers.js';
 
 /** The seed's invariants on a small seed in shop_test. */
 const url = testDatabaseUrl();

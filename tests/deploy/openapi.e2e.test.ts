@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import * as z from 'zod';
-import { startFakeSsm } from '../../scripts/lib/fake-ssm.js';
-import { fakeSsmEnv, runSls } from '../../scripts/lib/sls.js';
+import { fakeSsmEnv, runSls, startFakeSsm } from '../../scripts/lib/sls.js';
 import { ErrorEnvelopeSchema, type RouteDefinition } from '../../shared/http/route.js';
 import { openApiDocument, ROUTES } from '../../shared/http/routes.js';
 import { bearerFor } from '../helpers/auth.js';

@@ -1,7 +1,6 @@
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { placeholderFor, startFakeSsm } from '../../scripts/lib/fake-ssm.js';
-import { fakeSsmEnv, runSls } from '../../scripts/lib/sls.js';
+import { fakeSsmEnv, placeholderFor, runSls, startFakeSsm } from '../../scripts/lib/sls.js';
 import { preflight, SECRETS, secretSources, ssmParameterName } from '../../scripts/lib/stages.js';
 import { runScript } from '../benchmarks/helpers.js';
 import { cleanEnv } from './helpers.js';

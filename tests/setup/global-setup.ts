@@ -1,8 +1,8 @@
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { assertPortsFree, type Offline, startOffline } from '../../scripts/lib/offline.js';
 import { type Availability, ensurePgbouncer } from '../../scripts/lib/prerequisites.js';
+import { assertPortsFree, type Offline, startOffline } from '../../scripts/lib/sls.js';
 import { ServiceError, servicesDown, servicesUp } from '../../scripts/services.js';
 import { migrate } from '../../shared/db/migrate.js';
 import { dropTestDatabases } from '../db/helpers.js';

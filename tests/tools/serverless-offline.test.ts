@@ -1,7 +1,6 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../../scripts/lib/env.js';
-import { portAnswers, waitFor } from '../../scripts/lib/process.js';
+import { type Offline, startOffline } from '../../scripts/lib/sls.js';
 
 /**
  * What serverless-offline answers when a function fails in a way the function itself cannot answer for:
@@ -10,33 +9,17 @@ import { portAnswers, waitFor } from '../../scripts/lib/process.js';
  * that trusts the status sees a phantom success. A service of its own (tests/fixtures/offline-errors).
  */
 const PORTS = { http: 3190, lambda: 3192 };
-let offline: ChildProcess;
+let offline: Offline;
 
 beforeAll(async () => {
-  offline = spawn(
-    process.execPath,
-    [
-      `${ROOT}node_modules/osls/bin/serverless.js`,
-      'offline',
-      'start',
-      '--httpPort',
-      String(PORTS.http),
-      '--lambdaPort',
-      String(PORTS.lambda),
-    ],
-    {
-      cwd: `${ROOT}tests/fixtures/offline-errors`,
-      env: { ...process.env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off' },
-      stdio: 'ignore',
-    },
-  );
-  expect(await waitFor(() => portAnswers(PORTS.http), 60_000)).toBe(true);
+  offline = await startOffline(process.env, {
+    httpPort: PORTS.http,
+    lambdaPort: PORTS.lambda,
+    cwd: `${ROOT}tests/fixtures/offline-errors`,
+  });
 });
 
-afterAll(async () => {
-  offline.kill('SIGINT');
-  await waitFor(async () => !(await portAnswers(PORTS.http)), 10_000);
-});
+afterAll(() => offline?.stop());
 
 async function get(path: string) {
   const response = await fetch(`http://127.0.0.1:${PORTS.http}${path}`, { signal: AbortSignal.timeout(15_000) });
