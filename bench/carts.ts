@@ -2,12 +2,12 @@
  * What the cart domain functions cost over the raw driver, on whatever Mongo-protocol server the suite
  * talks to (FerretDB natively, mongo:7 with compose), in a scratch database (shop_bench_carts) of a few
  * hundred carts (FerretDB on SQLite scans the whole table on every query, so latency grows with it):
- *   domain  saveCart (read + version claim + findOneAndReplace + claim release = 4 round trips), then
- *           getCart (1 round trip), a random customer per pair;
+ *   domain  saveCart (read the newest version + insert the next = 2 round trips), then getCart (1 round trip),
+ *           a random customer per pair;
  *   raw     replaceOne({_id}, doc, {upsert: true}) then findOne({_id}): the same document, no versioning,
  *           no expiry filter;
- * in rotating halves at each concurrency. The goals are this suite's, from round trips: a get is one
- * round trip like the raw findOne (≤ 1.5×); a save is 4 where a blind upsert is 1 (≤ 4×).
+ * in rotating halves at each concurrency. The goals are this suite's, from round trips: a get is one round
+ * trip like the raw findOne (≤ 1.5×); a save is 2 where a blind upsert is 1, each a full document (≤ 4×).
  */
 import { MongoClient } from 'mongodb';
 import { metric } from '../shared/benchmarks/metric.js';

@@ -25,10 +25,10 @@ import { type BuildOptions, build } from 'esbuild';
 import { parse } from 'yaml';
 import { ROOT } from '../scripts/lib/env.js';
 import { BUDGET_BYTES, BUDGET_EXCEPTIONS, kb, packageReport } from '../scripts/lib/package-report.js';
+import { run as runProcess } from '../scripts/lib/process.js';
 import { type Metric, metric } from '../shared/benchmarks/metric.js';
 import { median } from '../shared/benchmarks/stats.js';
 import type { Profile, SuiteContext } from './lib/context.js';
-import { runProcess } from './lib/process.js';
 import type { BenchOutput } from './lib/result.js';
 
 const INIT_GOAL_MS = 100;
@@ -85,18 +85,19 @@ const t0 = performance.now();
 await import(process.argv[1]);
 const t1 = performance.now();
 const cpu = process.cpuUsage(c0);
-process.stdout.write(JSON.stringify({ initMs: t1 - t0, cpuMs: (cpu.user + cpu.system) / 1000, sinceStartMs: t1 }));
+process.stdout.write('INIT ' + JSON.stringify({ initMs: t1 - t0, cpuMs: (cpu.user + cpu.system) / 1000 }) + '\\n');
 `;
 
 /** One fresh process importing the bundle: module init (wall and CPU ms) and the whole process wall time (ms). */
 async function measureInit(file: string, env: Record<string, string>): Promise<{ initMs: number; cpuMs: number; processMs: number }> {
   const started = performance.now();
-  const { code, stdout, stderr } = await runProcess(process.execPath, ['--input-type=module', '-e', IMPORTER, pathToFileURL(file).href], {
+  const { code, output } = await runProcess(process.execPath, ['--input-type=module', '-e', IMPORTER, pathToFileURL(file).href], {
     cwd: path.dirname(file),
     env,
   });
-  if (code !== 0) throw new Error(`importing ${path.basename(file)} failed (exit ${code}): ${stderr.slice(-500)}`);
-  return { ...(JSON.parse(stdout) as { initMs: number; cpuMs: number }), processMs: performance.now() - started };
+  const measured = /^INIT (.*)$/m.exec(output)?.[1];
+  if (code !== 0 || !measured) throw new Error(`importing ${path.basename(file)} failed (exit ${code}): ${output.slice(-500)}`);
+  return { ...(JSON.parse(measured) as { initMs: number; cpuMs: number }), processMs: performance.now() - started };
 }
 
 export interface FunctionCold {

@@ -18,7 +18,7 @@
 import os from 'node:os';
 import autocannon, { type Request as AutocannonRequest } from 'autocannon';
 import postgres from 'postgres';
-import { type Metric, metric } from '../shared/benchmarks/metric.js';
+import { type Metric, metric, num } from '../shared/benchmarks/metric.js';
 import { type Summary, summarize } from '../shared/benchmarks/stats.js';
 import type { Profile, SuiteContext } from './lib/context.js';
 import { coresUsed, cpuSnapshot, cpuSupported } from './lib/cpu.js';
@@ -44,7 +44,7 @@ const CONTROL_MIX: Mix = { name: 'control, no cart writes 87.5/0/12.5', top: 0.8
  * (a cold start: bundle load, new pools), so each step first runs 1-s chunks at its concurrency until two in
  * a row agree on throughput within 20 % (at least 2, at most warmupS).
  */
-const SUITE_OPTIONS: Record<
+const PROFILES: Record<
   Profile,
   { steps: number[]; minSteps: number; stepS: number; warmupS: number; budgetS: number; customers: number; mixes: Mix[] }
 > = {
@@ -60,7 +60,6 @@ const SUITE_OPTIONS: Record<
   quick: { steps: [4, 16], minSteps: 2, stepS: 5, warmupS: 5, budgetS: 35, customers: 500, mixes: [SHOP_MIX] },
   tiny: { steps: [2], minSteps: 1, stepS: 2, warmupS: 2, budgetS: 10, customers: 20, mixes: [SHOP_MIX] },
 };
-
 const ERROR_RATE_LIMIT = 0.01;
 const P99_LIMIT_MS = 5_000;
 
@@ -85,19 +84,20 @@ export interface Step {
   autocannon: { requestsPerSecond: number; p50: number; p99: number; errors: number; timeouts: number };
 }
 
-function cartBody(n: number) {
-  return JSON.stringify({
+const cartBody = (n: number) =>
+  JSON.stringify({
     items: [
       { productId: 1 + (n % 500), quantity: 1 + (n % 3), attributes: { size: ['S', 'M', 'L'][n % 3]!, giftWrap: n % 2 === 0 } },
       { productId: 501 + (n % 500), quantity: 1 },
     ],
     note: 'load test',
   });
-}
+const best = (steps: Step[]) => steps.reduce<Step | undefined>((b, s) => (!b || s.throughput > b.throughput ? s : b), undefined);
+const ROUTES = ['top', 'cart', 'order'] as const;
 
 export async function run(ctx: SuiteContext): Promise<BenchOutput> {
   if (!ctx.offline) throw new Error('load needs the suite’s serverless-offline');
-  const o = SUITE_OPTIONS[ctx.profile];
+  const o = PROFILES[ctx.profile];
   const base = new URL(ctx.offline.httpUrl);
   console.log(`leaderboard: ${await ensureLeaderboard(ctx.functionEnv, ctx.dataset.directUrl)}`);
 
@@ -105,13 +105,10 @@ export async function run(ctx: SuiteContext): Promise<BenchOutput> {
   const sql = postgres(ctx.dataset.directUrl, { max: 1, onnotice: () => {} });
   await sql`drop table if exists bench_stock_before`;
   await sql`create table bench_stock_before as select product_id, stock_quantity from products`;
-  const [before] = await sql<Array<{ maxOrder: number; products: number; customers: number }>>`
-    select coalesce(max(order_id), 0)::bigint::float8 as "maxOrder", (select count(*)::int from products) as products,
-           (select count(*)::int from customers) as customers from orders`;
-  const productIds = (await sql<Array<{ id: number }>>`select product_id as id from products order by product_id`).map((r) => r.id);
-  const customerIds = (
-    await sql<Array<{ id: number }>>`select customer_id as id from customers order by customer_id limit ${o.customers}`
-  ).map((r) => r.id);
+  const [before] = await sql<Array<{ maxOrder: number }>>`select coalesce(max(order_id), 0)::bigint::float8 as "maxOrder" from orders`;
+  const ids = async (rows: Promise<Array<{ id: number }>>) => (await rows).map((r) => r.id);
+  const productIds = await ids(sql`select product_id as id from products order by product_id`);
+  const customerIds = await ids(sql`select customer_id as id from customers order by customer_id limit ${o.customers}`);
   const signer = tokenSigner(ctx.functionEnv);
   const tokens = new Map<number, string>();
   for (const id of customerIds) tokens.set(id, await signer(id));
@@ -124,32 +121,20 @@ export async function run(ctx: SuiteContext): Promise<BenchOutput> {
   let counter = 0;
   let mix = SHOP_MIX;
   const setupRequest = (request: AutocannonRequest, context: Record<string, unknown>) => {
-    const n = counter++;
     const customerId = customerIds[Math.floor(Math.random() * customerIds.length)]!;
-    const authorization = tokens.get(customerId)!;
+    const headers = { 'content-type': 'application/json', authorization: tokens.get(customerId)! };
     const r = Math.random();
-    let route: Route;
-    if (r < mix.top) {
-      route = 'top';
-      Object.assign(request, { method: 'GET', path: '/products/top?limit=10', headers: {}, body: undefined });
-    } else if (r < mix.top + mix.cart) {
-      route = 'cart';
-      Object.assign(request, {
-        method: 'PUT',
-        path: `/carts/${customerId}`,
-        headers: { 'content-type': 'application/json', authorization },
-        body: cartBody(n),
-      });
-    } else {
-      route = 'order';
-      const lines = new Map<number, number>();
-      const k = 1 + Math.floor(Math.random() * 3);
-      for (let i = 0; i < k; i++) lines.set(pickProduct(), 1 + Math.floor(Math.random() * 2));
-      const body = JSON.stringify({ customerId, items: [...lines].map(([productId, quantity]) => ({ productId, quantity })) });
-      Object.assign(request, { method: 'POST', path: '/orders', headers: { 'content-type': 'application/json', authorization }, body });
-    }
-    context.route = route;
-    context.t0 = performance.now();
+    const lines = new Map<number, number>();
+    for (let i = Math.floor(Math.random() * 3); i >= 0; i--) lines.set(pickProduct(), 1 + Math.floor(Math.random() * 2));
+    const items = [...lines].map(([productId, quantity]) => ({ productId, quantity }));
+    const [route, fields] =
+      r < mix.top
+        ? ['top', { method: 'GET', path: '/products/top?limit=10', headers: {}, body: undefined }]
+        : r < mix.top + mix.cart
+          ? ['cart', { method: 'PUT', path: `/carts/${customerId}`, headers, body: cartBody(counter++) }]
+          : ['order', { method: 'POST', path: '/orders', headers, body: JSON.stringify({ customerId, items }) }];
+    Object.assign(request, fields);
+    Object.assign(context, { route, t0: performance.now() });
     return request;
   };
 
@@ -188,25 +173,18 @@ export async function run(ctx: SuiteContext): Promise<BenchOutput> {
     const result = await instance;
     const elapsed = (performance.now() - started) / 1000;
     const cpu = cpuBefore ? coresUsed(cpuBefore, cpuSnapshot({ offlinePid: ctx.offline!.pid })) : undefined;
-    if (requestErrors > 0) {
-      errors += requestErrors;
-      errorKinds['timeout/connection error'] = requestErrors;
-    }
-    const all = [...samples.top, ...samples.cart, ...samples.order];
-    const routes = Object.fromEntries(
-      (['top', 'cart', 'order'] as Route[]).map((r) => [
-        r,
-        { requests: samples[r].length, latency: summarize(samples[r]), statuses: statuses[r] },
-      ]),
-    ) as Step['routes'];
+    if (requestErrors > 0) errorKinds['timeout/connection error'] = requestErrors;
+    const all = ROUTES.flatMap((r) => samples[r]);
     return {
       concurrency,
       seconds: Math.round(elapsed * 100) / 100,
       requests: all.length,
       throughput: Math.round((all.length / elapsed) * 10) / 10,
       latency: summarize(all),
-      routes,
-      errors,
+      routes: Object.fromEntries(
+        ROUTES.map((r) => [r, { requests: samples[r].length, latency: summarize(samples[r]), statuses: statuses[r] }]),
+      ) as Step['routes'],
+      errors: errors + requestErrors,
       errorKinds,
       outOfStock,
       ordersCreated,
@@ -241,16 +219,11 @@ export async function run(ctx: SuiteContext): Promise<BenchOutput> {
       }
       const step = { ...(await runStep(concurrency, o.stepS, true)), warmupS: chunks.length, warmupThroughput: chunks };
       steps.push(step);
-      const cpu = step.cpu
-        ? Object.entries(step.cpu)
-            .filter(([k]) => k !== 'cores')
-            .map(([k, v]) => `${k} ${v}`)
-            .join(', ')
-        : '';
+      const { p50, p95, p99 } = step.latency;
+      const cores = Object.entries(step.cpu ?? {}).filter(([k]) => k !== 'cores');
       console.log(
-        `  c=${String(concurrency).padStart(3)} (warm-up ${step.warmupS} s): ${step.throughput.toFixed(1).padStart(7)} req/s, p50 ${step.latency.p50.toFixed(1)} p95 ${step.latency.p95.toFixed(1)} ` +
-          `p99 ${step.latency.p99.toFixed(1)} ms, errors ${step.errors}${step.errors ? ` ${JSON.stringify(step.errorKinds)}` : ''}, out of stock ${step.outOfStock}` +
-          (cpu ? `\n         cores used: ${cpu}` : ''),
+        `  c=${concurrency} (warm-up ${step.warmupS} s): ${step.throughput} req/s, p50 ${num(p50)} p95 ${num(p95)} p99 ${num(p99)} ms, errors ${step.errors}, out of stock ${step.outOfStock}` +
+          (cores.length ? `; cores ${cores.map(([k, v]) => `${k} ${v}`).join(', ')}` : ''),
       );
       const previous = steps.at(-2);
       if (step.requests > 0 && step.errors / (step.requests + (step.errorKinds['timeout/connection error'] ?? 0)) > ERROR_RATE_LIMIT) {
@@ -273,7 +246,7 @@ export async function run(ctx: SuiteContext): Promise<BenchOutput> {
   try {
     const runs: Array<{ mix: Mix; steps: Step[]; stopReason: string }> = [];
     for (const current of o.mixes) runs.push({ mix: current, ...(await series(current)) });
-    const { steps, stopReason } = runs[0]!;
+    const { steps } = runs[0]!;
 
     // The invariants, in SQL, after the load.
     const [check] = await sql<
@@ -295,24 +268,28 @@ export async function run(ctx: SuiteContext): Promise<BenchOutput> {
         (select count(*)::int from orders o where o.order_id > ${before!.maxOrder}
            and not exists (select 1 from order_items i where i.order_id = o.order_id)) as "orphanOrders"`;
     await sql`drop table if exists bench_stock_before`;
-    const created = runs.flatMap((r) => r.steps).reduce((sum, s) => sum + s.ordersCreated, 0);
-    console.log(
-      `after the load: ${check!.ordersPlaced} orders placed (${created} 201s recorded in measured steps, the rest in warm-ups), ${check!.unitsSold} units; ` +
-        `stock invariant violations ${check!.mismatched}, oversold products ${check!.oversold}, negative stock ${check!.negative}, orders without lines ${check!.orphanOrders}`,
-    );
+    console.log(`after the load (SQL): ${JSON.stringify(check)}`);
 
-    const peak = steps.reduce<Step | undefined>((best, s) => (!best || s.throughput > best.throughput ? s : best), undefined);
-    const metrics: Metric[] = [];
+    const peak = best(steps);
+    const none = { on: 'ours', op: '<=', value: 0, text: '0' } as const;
+    const metrics: Metric[] = runs.flatMap(({ mix, steps, stopReason }) => {
+      const top = best(steps);
+      const p = top?.latency;
+      return top
+        ? [
+            metric('load', {
+              metric: `peak throughput, ${mix.name}, at ${top.concurrency} connections (p50 ${num(p!.p50)} ms, p95 ${num(p!.p95)} ms)`,
+              ours: top.throughput,
+              unit: 'req/s',
+              note: `stopped: ${stopReason}`,
+            }),
+          ]
+        : [];
+    });
     if (peak) {
       metrics.push(
         metric('load', {
-          metric: `peak throughput, mix 70/20/10, at ${peak.concurrency} connections`,
-          ours: peak.throughput,
-          unit: 'req/s',
-          note: `stopped: ${stopReason}`,
-        }),
-        metric('load', {
-          metric: `latency at the peak (p50 ${peak.latency.p50.toFixed(1)} ms, p99 ${peak.latency.p99.toFixed(0)} ms): p95`,
+          metric: `latency at the peak of ${SHOP_MIX.name} (p50 ${num(peak.latency.p50)} ms, p99 ${num(peak.latency.p99)} ms): p95`,
           ours: peak.latency.p95,
           unit: 'ms',
         }),
@@ -324,46 +301,24 @@ export async function run(ctx: SuiteContext): Promise<BenchOutput> {
         }),
       );
     }
-    for (const control of runs.slice(1)) {
-      const best = control.steps.reduce<Step | undefined>((b, s) => (!b || s.throughput > b.throughput ? s : b), undefined);
-      if (best) {
-        metrics.push(
-          metric('load', {
-            metric: `peak throughput, ${control.mix.name}, at ${best.concurrency} connections (p95 ${best.latency.p95.toFixed(0)} ms)`,
-            ours: best.throughput,
-            unit: 'req/s',
-            note: `stopped: ${control.stopReason}`,
-          }),
-        );
-      }
-    }
     metrics.push(
-      metric('load', {
-        metric: 'stock invariant violations after the load (SQL)',
-        ours: check!.mismatched,
-        unit: 'products',
-        goal: { on: 'ours', op: '<=', value: 0, text: '0' },
-      }),
+      metric('load', { metric: 'stock invariant violations after the load (SQL)', ours: check!.mismatched, unit: 'products', goal: none }),
       metric('load', {
         metric: 'oversold products after the load (SQL)',
         ours: check!.oversold + check!.negative,
         unit: 'products',
-        goal: { on: 'ours', op: '<=', value: 0, text: '0' },
+        goal: none,
       }),
     );
-    return {
-      metrics,
-      details: {
-        options: o,
-        pooled: ctx.pooled,
-        cpus: os.cpus().length,
-        steps,
-        stopReason,
-        mixes: runs,
-        invariants: check,
-        peakConcurrency: peak?.concurrency ?? null,
-      },
+    const details = {
+      options: o,
+      pooled: ctx.pooled,
+      cpus: os.cpus().length,
+      mixes: runs,
+      invariants: check,
+      peakConcurrency: peak?.concurrency ?? null,
     };
+    return { metrics, details };
   } finally {
     await sql.end({ timeout: 5 });
   }

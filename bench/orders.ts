@@ -12,13 +12,13 @@
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import { type Handler, httpEvent, lambdaContext } from '../scripts/lib/lambda-events.js';
-import { startOffline } from '../scripts/lib/offline.js';
+import { startOffline } from '../scripts/lib/sls.js';
 import { type Metric, metric } from '../shared/benchmarks/metric.js';
 import type { Sql } from '../shared/clients/postgres.js';
 import { ConflictError, NotFoundError } from '../shared/errors.js';
 import { type CreateOrderInput, createOrder, mergeItems, type Order } from '../shared/orders/create-order.js';
 import { withRetry } from '../shared/orders/retry.js';
-import { ORDERS_OFFLINE_PORTS, type Profile, type SuiteContext } from './lib/context.js';
+import type { Profile, SuiteContext } from './lib/context.js';
 import { freeConnections, ORDER_FIXTURE, pool, randomOrder, tidy, type Workload, withOrderFixture } from './lib/fixtures.js';
 import { request, tokenSigner } from './lib/http.js';
 import { closedLoop, type Measured, rotate, type Segment } from './lib/measure.js';
@@ -31,35 +31,28 @@ const PROFILES: Record<Profile, { durationS: number; warmupS: number; concurrenc
   tiny: { durationS: 1, warmupS: 0, concurrency: [4], workloads: ['random'] },
 };
 /** The opt-ins compare at 1 and 16: over HTTP each concurrent request is a worker thread with its own pool. */
+/** Its own serverless-offline (the suite's runs on the data set): next to npm start's 3000 and the tests' 3100. */
+const OFFLINE_PORTS = { httpPort: 3200, lambdaPort: 3202 };
 const optInConcurrency = (profile: Profile) => (profile === 'tiny' ? [1] : [1, 16]);
 const DATABASE = 'shop_bench_orders';
 
 type Place = (sql: Sql, input: CreateOrderInput) => Promise<unknown>;
 const chosen: Place = (sql, input) => createOrder(sql, input);
 
-/** Orders placed in process by `concurrency` callers on a pool of their own, for `seconds`. */
-async function inProcess(
-  ctx: SuiteContext,
-  url: string,
-  workload: Workload,
-  concurrency: number,
-  place: Place,
-  seconds: number,
-): Promise<Segment> {
+/** A rotate() configuration: orders placed in process by `c` callers on a pool of their own (after a tidy-up). */
+const inProcess = (ctx: SuiteContext, url: string, workload: Workload, c: number, place: Place = chosen) =>
+  tidied(ctx, url, c, async (seconds) => {
+    const sql = pool(url, c, true);
+    const placeOne = async () => void (await place(sql, randomOrder(workload)));
+    return closedLoop(c, seconds, placeOne, PROFILES[ctx.profile].warmupS).finally(() => sql.end());
+  });
+
+/** Every measured segment starts on equal footing (dead row versions vacuumed) with the connections it needs free. */
+const tidied = (ctx: SuiteContext, url: string, c: number, measure: (seconds: number) => Promise<Segment>) => async (seconds: number) => {
   await tidy(url);
-  await freeConnections(ctx.baseUrl, concurrency + 2);
-  const sql = pool(url, concurrency, true);
-  try {
-    return await closedLoop(
-      concurrency,
-      seconds,
-      async () => void (await place(sql, randomOrder(workload))),
-      PROFILES[ctx.profile].warmupS,
-    );
-  } finally {
-    await sql.end();
-  }
-}
+  await freeConnections(ctx.baseUrl, c + 2);
+  return measure(seconds);
+};
 
 /** Each workload × concurrency of the profile (or of `concurrency`), measured by `cell`. */
 async function cells<T>(ctx: SuiteContext, concurrency: number[], cell: (workload: Workload, concurrency: number) => Promise<T>) {
@@ -79,17 +72,8 @@ export async function run(ctx: SuiteContext): Promise<BenchOutput> {
   const { durationS, concurrency } = PROFILES[ctx.profile];
   const measured = await withOrderFixture(ctx, DATABASE, (url) =>
     cells(ctx, concurrency, async (workload, c) => {
-      const [createOrder, pgbench] = (await rotate(
-        [
-          (s) => inProcess(ctx, url, workload, c, chosen, s),
-          async (s) => {
-            await tidy(url);
-            await freeConnections(ctx.baseUrl, c + 2);
-            return orderPgbench(url, workload, c, s);
-          },
-        ],
-        durationS,
-      )) as [Measured, Measured];
+      const configurations = [inProcess(ctx, url, workload, c), tidied(ctx, url, c, (s) => orderPgbench(url, workload, c, s))];
+      const [createOrder, pgbench] = (await rotate(configurations, durationS)) as [Measured, Measured];
       console.log(`  ${workload} c=${c}: createOrder ${createOrder.tps.toFixed(0)} orders/s, pgbench ${pgbench.tps.toFixed(0)}`);
       return { createOrder, pgbench, ratio: createOrder.tps / pgbench.tps };
     }),
@@ -104,7 +88,10 @@ export async function run(ctx: SuiteContext): Promise<BenchOutput> {
       ...errorNote(m.createOrder, m.pgbench),
     }),
   );
-  return { metrics, details: { database: DATABASE, ...ORDER_FIXTURE, durationS, cells: measured } };
+  return {
+    metrics,
+    details: { database: DATABASE, customers: ORDER_FIXTURE.customers, products: ORDER_FIXTURE.products, durationS, cells: measured },
+  };
 }
 
 /**
@@ -221,7 +208,7 @@ export async function variants(ctx: SuiteContext): Promise<BenchOutput> {
     }
     const rows = await cells(ctx, optInConcurrency(ctx.profile), async (workload, c) => ({
       variants: await rotate(
-        VARIANTS.map((v) => (s: number) => inProcess(ctx, url, workload, c, v.place, s)),
+        VARIANTS.map((v) => inProcess(ctx, url, workload, c, v.place)),
         PROFILES[ctx.profile].durationS,
       ),
     }));
@@ -238,14 +225,8 @@ export async function variants(ctx: SuiteContext): Promise<BenchOutput> {
       }),
     ),
   );
-  return {
-    metrics,
-    details: {
-      database: DATABASE,
-      variants: VARIANTS.map((v, i) => ({ name: v.name, statements: measured.statements[i] })),
-      cells: measured.rows,
-    },
-  };
+  const variantsCounted = VARIANTS.map((v, i) => ({ name: v.name, statements: measured.statements[i] }));
+  return { metrics, details: { database: DATABASE, variants: variantsCounted, cells: measured.rows } };
 }
 
 /**
@@ -267,7 +248,7 @@ export async function overHttp(ctx: SuiteContext): Promise<BenchOutput> {
     Object.assign(process.env, env, { DATABASE_POOL_MAX: String(Math.max(...concurrency)) });
     const handler = (await import('../functions/createOrder.js')).handler as unknown as Handler;
     const bearer = tokenSigner(env);
-    const offline = await startOffline(env, { ...ORDERS_OFFLINE_PORTS, stage: 'bench' });
+    const offline = await startOffline(env, { ...OFFLINE_PORTS, stage: 'bench' });
     try {
       return await cells(ctx, concurrency, async (workload, c) => {
         const agent = new http.Agent({ keepAlive: true, maxSockets: c });
@@ -292,16 +273,11 @@ export async function overHttp(ctx: SuiteContext): Promise<BenchOutput> {
             await Promise.allSettled(Array.from({ length: c }, post));
             fast = performance.now() - t0 < 500 ? fast + 1 : 0;
           }
-          const [inProcessM, handlerM, httpM] = (await rotate(
-            [
-              (s) => inProcess(ctx, url, workload, c, chosen, s),
-              ...[viaHandler, post].map((op) => async (s: number) => {
-                await tidy(url);
-                return closedLoop(c, s, op, warmupS);
-              }),
-            ],
-            durationS,
-          )) as [Measured, Measured, Measured];
+          const configurations = [
+            inProcess(ctx, url, workload, c),
+            ...[viaHandler, post].map((op) => tidied(ctx, url, c, (s) => closedLoop(c, s, op, warmupS))),
+          ];
+          const [inProcessM, handlerM, httpM] = (await rotate(configurations, durationS)) as [Measured, Measured, Measured];
           return { inProcess: inProcessM, handler: handlerM, http: httpM };
         } finally {
           agent.destroy();

@@ -16,8 +16,9 @@
 import os from 'node:os';
 import { withDatabase } from '../scripts/lib/env.js';
 import { pooledUrl } from '../scripts/lib/pgbouncer.js';
-import { portAnswers } from '../scripts/lib/probe.js';
+import { portAnswers } from '../scripts/lib/process.js';
 import { metric } from '../shared/benchmarks/metric.js';
+import type { Sql } from '../shared/clients/postgres.js';
 import { createOrder } from '../shared/orders/create-order.js';
 import { poolerMonitor, simulateContainers } from './lib/containers.js';
 import type { Profile, SuiteContext } from './lib/context.js';
@@ -26,27 +27,28 @@ import { closedLoop, type Measured, rotate, type Segment } from './lib/measure.j
 import { orderPgbench } from './lib/pgbench.js';
 import type { BenchOutput } from './lib/result.js';
 
-const PROFILES: Record<
-  Profile,
-  { durationS: number; warmupS: number; concurrency: number; containers: number; ordersPerContainer: number }
-> = {
+type Options = { durationS: number; warmupS: number; concurrency: number; containers: number; ordersPerContainer: number };
+const PROFILES: Record<Profile, Options> = {
   full: { durationS: 10, warmupS: 1, concurrency: 16, containers: 300, ordersPerContainer: 3 },
   quick: { durationS: 2, warmupS: 0.5, concurrency: 16, containers: 120, ordersPerContainer: 2 },
   tiny: { durationS: 1, warmupS: 0, concurrency: 4, containers: 20, ordersPerContainer: 1 },
 };
-/** The storm's containers order as 100 customers over 50 products (ids of the order fixture). */
+/** A storm of `containers` containers ordering as 100 customers over 50 products (ids of the order fixture). */
 const ids = (n: number) => Array.from({ length: n }, (_, i) => i + 1);
+const stormOf = (o: Options) => ({
+  containers: o.containers,
+  ordersPerContainer: o.ordersPerContainer,
+  customerIds: ids(100),
+  productIds: ids(50),
+});
 const maxConnections = (url: string) =>
   withSql(url, async (sql) => Number((await sql<[{ max: string }]>`select current_setting('max_connections') as max`)[0].max));
 
 export async function run(ctx: SuiteContext): Promise<BenchOutput> {
   const port = ctx.poolerPort;
   if (!port || !(await portAnswers(port))) {
-    return {
-      metrics: [],
-      details: {},
-      skipped: 'the suite’s PgBouncer is not running (is pgbouncer installed? Debian/Ubuntu: apt-get install pgbouncer)',
-    };
+    const skipped = 'the suite’s PgBouncer is not running (is pgbouncer installed? Debian/Ubuntu: apt-get install pgbouncer)';
+    return { metrics: [], details: {}, skipped };
   }
   const o = PROFILES[ctx.profile];
   const database = 'shop_bench_pooler';
@@ -56,6 +58,8 @@ export async function run(ctx: SuiteContext): Promise<BenchOutput> {
     const pooled = pooledUrl(direct, port);
     // 1 + 2, rotated halves. A pool per segment straight at Postgres, closed after it: connections are what others need too.
     const viaPooler = pool(pooled, o.concurrency, false);
+    const orders = (sql: Sql, seconds: number, warmupS = o.warmupS) =>
+      closedLoop(o.concurrency, seconds, async () => void (await createOrder(sql, randomOrder('random'))), warmupS);
     const segment = (measure: (seconds: number) => Promise<Segment>) => async (seconds: number) => {
       await tidy(direct);
       return measure(seconds);
@@ -63,48 +67,23 @@ export async function run(ctx: SuiteContext): Promise<BenchOutput> {
     const directCreateOrder = (prepare: boolean) =>
       segment(async (seconds) => {
         const sql = pool(direct, o.concurrency, prepare);
-        try {
-          return await closedLoop(
-            o.concurrency,
-            seconds,
-            async () => void (await createOrder(sql, randomOrder('random'))),
-            Math.max(o.warmupS, 0.5),
-          );
-        } finally {
-          await sql.end({ timeout: 5 });
-        }
+        return orders(sql, seconds, Math.max(o.warmupS, 0.5)).finally(() => sql.end({ timeout: 5 }));
       });
-    let measured: Measured[];
-    try {
-      measured = await rotate(
-        [
-          segment((seconds) =>
-            closedLoop(o.concurrency, seconds, async () => void (await createOrder(viaPooler, randomOrder('random'))), o.warmupS),
-          ),
-          segment((seconds) => orderPgbench(pooled, 'random', o.concurrency, seconds, 'extended')),
-          segment((seconds) => orderPgbench(direct, 'random', o.concurrency, seconds, 'prepared')),
-          directCreateOrder(false),
-          directCreateOrder(true),
-        ],
-        o.durationS,
-      );
-    } finally {
-      await viaPooler.end({ timeout: 5 });
-    }
+    const configurations = [
+      segment((seconds) => orders(viaPooler, seconds)),
+      segment((seconds) => orderPgbench(pooled, 'random', o.concurrency, seconds, 'extended')),
+      segment((seconds) => orderPgbench(direct, 'random', o.concurrency, seconds, 'prepared')),
+      directCreateOrder(false),
+      directCreateOrder(true),
+    ];
+    const measured = await rotate(configurations, o.durationS).finally(() => viaPooler.end({ timeout: 5 }));
     const [ours, refPooled, refDirect, unprepared, prepared] = measured as [Measured, Measured, Measured, Measured, Measured];
 
     // 3: connection scale through PgBouncer.
     const monitor = poolerMonitor(pooledUrl(withDatabase(ctx.baseUrl, 'pgbouncer'), port), database);
-    const storm = await simulateContainers({
-      url: pooled,
-      containers: o.containers,
-      ordersPerContainer: o.ordersPerContainer,
-      prepare: false,
-      customerIds: ids(100),
-      productIds: ids(50),
-      sample: monitor.sample,
-    });
-    await monitor.close();
+    const storm = await simulateContainers({ ...stormOf(o), url: pooled, prepare: false, sample: monitor.sample }).finally(() =>
+      monitor.close(),
+    );
     const c = `c=${o.concurrency}`;
     return {
       metrics: [
@@ -163,14 +142,7 @@ export async function run(ctx: SuiteContext): Promise<BenchOutput> {
 export async function direct(ctx: SuiteContext): Promise<BenchOutput> {
   const o = PROFILES[ctx.profile];
   return withOrderFixture(ctx, 'shop_bench_pooler_direct', async (url) => {
-    const storm = await simulateContainers({
-      url,
-      containers: o.containers,
-      ordersPerContainer: o.ordersPerContainer,
-      prepare: true,
-      customerIds: ids(100),
-      productIds: ids(50),
-    });
+    const storm = await simulateContainers({ ...stormOf(o), url, prepare: true });
     const max = await maxConnections(url);
     return {
       metrics: [

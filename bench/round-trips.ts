@@ -13,7 +13,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import postgres from 'postgres';
-import { type Handler, httpEvent, lambdaContext } from '../scripts/lib/lambda-events.js';
+import { type Handler, type HttpEventOptions, httpEvent, lambdaContext } from '../scripts/lib/lambda-events.js';
 import { type Metric, metric } from '../shared/benchmarks/metric.js';
 import type { SuiteContext } from './lib/context.js';
 import { ensureLeaderboard } from './lib/fixtures.js';
@@ -75,110 +75,60 @@ export async function probe(ctx: SuiteContext, variant: Variant): Promise<Reques
   const { getConfig } = await import('../shared/config.js');
   const { topProductsKeys } = await import('../shared/products/keys.js');
   const { resolveWindow } = await import('../shared/products/window.js');
-  const handlers = {
-    createOrder: (await import('../functions/createOrder.js')).handler as unknown as Handler,
-    getTopProducts: (await import('../functions/getTopProducts.js')).handler as unknown as Handler,
-    saveCart: (await import('../functions/saveCart.js')).handler as unknown as Handler,
-    getCart: (await import('../functions/getCart.js')).handler as unknown as Handler,
-  };
+  const handlers: Record<string, Handler> = {};
+  for (const name of ['createOrder', 'getTopProducts', 'saveCart', 'getCart'])
+    handlers[name] = (await import(`../functions/${name}.js`)).handler;
   const config = getConfig();
-  const keys = topProductsKeys(config.redis.namespace);
   const uncountedRedis = createRedis(config.redis);
-  const bearer = tokenSigner(process.env as Record<string, string>);
 
   // Fixtures, read without the counters: a customer and two products with plenty of stock.
   const admin = postgres(ctx.dataset.directUrl, { max: 1, onnotice: () => {} });
   const [customer] = await admin<Array<{ id: number }>>`select customer_id as id from customers order by customer_id limit 1`;
-  const products = await admin<Array<{ id: number }>>`
-    select product_id as id from products where stock_quantity >= 100 order by product_id limit 2`;
+  const products = await admin<
+    Array<{ id: number }>
+  >`select product_id as id from products where stock_quantity >= 100 order by product_id limit 2`;
   await ensureLeaderboard(ctx.functionEnv, ctx.dataset.directUrl);
   await admin.end();
   if (!customer || products.length < 2) throw new Error('round-trips: the data set has no customer or no products with stock ≥ 100');
-  const customerId = customer.id;
-  const authorization = await bearer(customerId);
-  const order = { customerId, items: products.map((p) => ({ productId: p.id, quantity: 1 })) };
+  const authorization = await tokenSigner(process.env as Record<string, string>)(customer.id);
+  const body = { customerId: customer.id, items: products.map((p) => ({ productId: p.id, quantity: 1 })) };
   const cart = { items: [{ productId: products[0]!.id, quantity: 2, attributes: { size: 'M' } }], note: 'round trips' };
-  const cartPath = { customerId: String(customerId) };
-  const allTime = resolveWindow(undefined);
-
-  type Call = {
-    before?: () => Promise<unknown>;
-    call: () => Promise<Awaited<ReturnType<Handler>>>;
-    ok: (r: Awaited<ReturnType<Handler>>) => boolean;
-  };
-  const calls: Record<(typeof REQUESTS)[number], Call> = {
-    createOrder: {
-      call: () =>
-        handlers.createOrder(httpEvent({ method: 'POST', path: '/orders', body: order, authorization }), lambdaContext('createOrder')),
-      ok: (r) => r.statusCode === 201,
-    },
-    'createOrder + Idempotency-Key': {
-      call: () =>
-        handlers.createOrder(
-          httpEvent({ method: 'POST', path: '/orders', body: order, authorization, headers: { 'idempotency-key': randomUUID() } }),
-          lambdaContext('createOrder'),
-        ),
-      ok: (r) => r.statusCode === 201,
-    },
-    'top products, cache hit': {
-      call: () =>
-        handlers.getTopProducts(
-          httpEvent({ method: 'GET', path: '/products/top', query: { limit: '10' } }),
-          lambdaContext('getTopProducts'),
-        ),
-      ok: (r) => r.statusCode === 200 && r.headers?.['X-Cache'] === 'HIT',
-    },
-    'top products, miss (refresh)': {
-      // The snapshot gone (expired, or older than freshMs): this caller refreshes it from the leaderboard.
-      before: () => uncountedRedis.del(keys.snapshot(allTime.id)),
-      call: () =>
-        handlers.getTopProducts(
-          httpEvent({ method: 'GET', path: '/products/top', query: { limit: '10' } }),
-          lambdaContext('getTopProducts'),
-        ),
-      ok: (r) => r.statusCode === 200 && r.headers?.['X-Cache'] === 'MISS',
-    },
-    'saveCart (existing cart)': {
-      call: () =>
-        handlers.saveCart(
-          httpEvent({
-            method: 'PUT',
-            path: `/carts/${customerId}`,
-            routeKey: 'PUT /carts/{customerId}',
-            pathParameters: cartPath,
-            body: cart,
-            authorization,
-          }),
-          lambdaContext('saveCart'),
-        ),
-      ok: (r) => r.statusCode === 200,
-    },
-    getCart: {
-      call: () =>
-        handlers.getCart(
-          httpEvent({
-            method: 'GET',
-            path: `/carts/${customerId}`,
-            routeKey: 'GET /carts/{customerId}',
-            pathParameters: cartPath,
-            authorization,
-          }),
-          lambdaContext('getCart'),
-        ),
-      ok: (r) => r.statusCode === 200,
-    },
+  const carts = { path: `/carts/${customer.id}`, pathParameters: { customerId: String(customer.id) }, authorization };
+  const top = { method: 'GET', path: '/products/top', query: { limit: '10' } };
+  type Response = Awaited<ReturnType<Handler>>;
+  const cached = (header: string) => (r: Response) => r.statusCode === 200 && r.headers?.['X-Cache'] === header;
+  const status = (code: number) => (r: Response) => r.statusCode === code;
+  const calls: Record<(typeof REQUESTS)[number], [string, HttpEventOptions, (r: Response) => boolean, (() => Promise<unknown>)?]> = {
+    createOrder: ['createOrder', { method: 'POST', path: '/orders', body, authorization }, status(201)],
+    'createOrder + Idempotency-Key': [
+      'createOrder',
+      { method: 'POST', path: '/orders', body, authorization, headers: { 'idempotency-key': randomUUID() } },
+      status(201),
+    ],
+    'top products, cache hit': ['getTopProducts', top, cached('HIT')],
+    // The snapshot gone (expired, or older than freshMs): this caller refreshes it from the leaderboard.
+    'top products, miss (refresh)': [
+      'getTopProducts',
+      top,
+      cached('MISS'),
+      () => uncountedRedis.del(topProductsKeys(config.redis.namespace).snapshot(resolveWindow(undefined).id)),
+    ],
+    'saveCart (existing cart)': ['saveCart', { method: 'PUT', routeKey: 'PUT /carts/{customerId}', body: cart, ...carts }, status(200)],
+    getCart: ['getCart', { method: 'GET', routeKey: 'GET /carts/{customerId}', ...carts }, status(200)],
   };
 
   const results: RequestCount[] = [];
   for (const request of REQUESTS) {
-    const { before, call, ok } = calls[request];
+    const [name, event, ok, before] = calls[request];
     const samples: Counted[] = [];
     for (let attempt = 0; samples.length < 5 && attempt < 30; attempt++) {
       await before?.();
       const warm = attempt < 3;
       roundTrips.postgres = roundTrips.redis = roundTrips.redisCommands = roundTrips.mongo = 0;
       proxy.reset();
-      const response = await call();
+      // A fresh key per call: the same key would be a replay.
+      const headers = event.headers && { 'idempotency-key': randomUUID() };
+      const response = await handlers[name]!(httpEvent({ ...event, ...(headers ? { headers } : {}) }), lambdaContext(name));
       const counted = {
         pgStatements: roundTrips.postgres,
         pgRoundTrips: proxy.turns(),

@@ -21,32 +21,38 @@
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
 import { MongoClient } from 'mongodb';
-import { localEnv, ROOT } from '../scripts/lib/env.js';
-import { type Offline, startOffline } from '../scripts/lib/offline.js';
+import { localEnv, parseCommandLine, ROOT } from '../scripts/lib/env.js';
 import { pooledUrl, startPooler, stopPooler } from '../scripts/lib/pgbouncer.js';
 import { ensurePgbouncer } from '../scripts/lib/prerequisites.js';
+import { type Offline, startOffline } from '../scripts/lib/sls.js';
 import { benchDoc, benchSections, DOCS } from '../scripts/report/bench.js';
-import { text, writeSection } from '../scripts/report/document.js';
+import { text, usage, writeSection } from '../scripts/report/document.js';
 import { metricsTable, renderTable } from '../scripts/report/table.js';
 import { servicesStatus, servicesUp } from '../scripts/services.js';
 import { describeEnvironment } from '../shared/benchmarks/environment.js';
-import {
-  BENCH_MONGO_DATABASE,
-  BENCH_NAMESPACE,
-  DATASET_COUNTS,
-  DATASET_DATABASE,
-  type Profile,
-  profileOf,
-  SUITE_OFFLINE_PORTS,
-  SUITE_POOLER,
-  type SuiteContext,
-} from './lib/context.js';
+import type { Counts, Profile, SuiteContext } from './lib/context.js';
 import { cleanUp, ensureDataset, mongoServer, scratchUrl, withAdmin } from './lib/fixtures.js';
 import { runChild, running } from './lib/process.js';
 import { type BenchOutput, type BenchRecord, type SuiteResult, summarize } from './lib/result.js';
+
+/** The prepared data set: seed volumes per profile (full = the 1M-order target of the data-layer issue). */
+const DATASET_COUNTS: Record<Profile, Counts> = {
+  full: { customers: 100_000, products: 10_000, orders: 1_000_000 },
+  quick: { customers: 10_000, products: 1_000, orders: 100_000 },
+  tiny: { customers: 1_000, products: 200, orders: 5_000 },
+};
+
+const DATASET_DATABASE = 'shop_bench';
+const BENCH_NAMESPACE = 'ecommerce-pipeline:bench';
+const BENCH_MONGO_DATABASE = 'shop_bench';
+/** serverless-offline's ports for the suite (npm start: 3000/3002, tests: 3100/3102, the orders-http bench: 3200/3202). */
+const SUITE_OFFLINE_PORTS = { httpPort: 3400, lambdaPort: 3402 } as const;
+/**
+ * The suite's own PgBouncer (scripts/lib/pgbouncer.ts, transaction mode): its own port and directory, so
+ * nobody else's `services:down` or test can stop it under a run (services:up --pooler uses 6432, tests/pooler 6433).
+ */
+const SUITE_POOLER = { port: 6434, dir: 'pgbouncer-bench/' } as const;
 
 interface BenchDefinition {
   name: string;
@@ -67,12 +73,7 @@ interface BenchDefinition {
 export const BENCHES: BenchDefinition[] = [
   { name: 'seed', description: 'seed (COPY) vs generate_series; leaves the data set loaded' },
   { name: 'orders', description: 'createOrder in process vs pgbench' },
-  {
-    name: 'orders-variants',
-    target: 'orders:variants',
-    optIn: true,
-    description: 'the design alternatives vs the chosen single statement',
-  },
+  { name: 'orders-variants', target: 'orders:variants', optIn: true, description: 'design alternatives vs the single statement' },
   { name: 'orders-http', target: 'orders:overHttp', optIn: true, description: 'createOrder in process vs the handler vs HTTP' },
   { name: 'top-products', description: 'cache hit vs raw GET vs uncached aggregate', dataset: true },
   { name: 'carts', description: 'saveCart/getCart vs raw driver' },
@@ -81,12 +82,7 @@ export const BENCHES: BenchDefinition[] = [
   { name: 'pooler', description: 'createOrder and connection scale through PgBouncer', pooler: true },
   { name: 'pooler-direct', target: 'pooler:direct', optIn: true, description: 'the containers storm straight at PostgreSQL' },
   { name: 'analytics', optIn: true, description: 'EXPLAIN (ANALYZE, BUFFERS) of the analytics statements', dataset: true },
-  {
-    name: 'http-overhead',
-    description: 'serverless-offline HTTP vs the handler in process vs bare node:http',
-    dataset: true,
-    offline: true,
-  },
+  { name: 'http-overhead', description: 'serverless-offline vs the handler in process vs node:http', dataset: true, offline: true },
   { name: 'load', description: 'mixed load through serverless-offline at rising concurrency', dataset: true, offline: true },
 ];
 
@@ -100,10 +96,7 @@ const OVERLAP_OFFLINE_START = new Set(['round-trips', 'cold-start', 'pooler']);
 
 function parseList(raw: string | undefined): string[] | null {
   if (!raw) return null;
-  const names = raw
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
+  const names = raw.split(/\s*,\s*/).filter(Boolean);
   const unknown = names.filter((n) => !BENCHES.some((b) => b.name === n));
   if (unknown.length > 0) throw new Error(`unknown benchmark(s): ${unknown.join(', ')} (known: ${BENCHES.map((b) => b.name).join(', ')})`);
   return names;
@@ -164,14 +157,12 @@ export async function runSuite(options: SuiteOptions): Promise<{ result: SuiteRe
       if (!pgbouncer.available) throw new Error(pgbouncer.detail);
       await stopPooler({ port: SUITE_POOLER.port, dir: poolerDir }); // a leftover of an interrupted run
       const upstream = new URL(baseUrl);
-      const users = [decodeURIComponent(upstream.username || 'postgres')];
-      await startPooler({
-        upstreamHost: upstream.hostname,
-        upstreamPort: Number(upstream.port || 5432),
-        users,
-        listenPort: SUITE_POOLER.port,
-        dir: poolerDir,
-      });
+      const [upstreamHost, upstreamPort, users] = [
+        upstream.hostname,
+        Number(upstream.port || 5432),
+        [decodeURIComponent(upstream.username || 'postgres')],
+      ];
+      await startPooler({ upstreamHost, upstreamPort, users, listenPort: SUITE_POOLER.port, dir: poolerDir });
       pooled = true;
     } catch (error) {
       setup.poolerError = (error as Error).message;
@@ -252,10 +243,7 @@ export async function runSuite(options: SuiteOptions): Promise<{ result: SuiteRe
       }
       if (wantsOffline && options.profile !== 'full' && OVERLAP_OFFLINE_START.has(bench.name) && !offlineStarting) {
         log('  (serverless-offline starts in the background meanwhile)');
-        setup.offlineStartedDuring = selected
-          .slice(index)
-          .filter((b) => OVERLAP_OFFLINE_START.has(b.name))
-          .map((b) => b.name);
+        setup.offlineStartedDuring = selected.slice(index).flatMap((b) => (OVERLAP_OFFLINE_START.has(b.name) ? [b.name] : []));
         void startingOffline();
       }
       try {
@@ -283,11 +271,8 @@ export async function runSuite(options: SuiteOptions): Promise<{ result: SuiteRe
             output = await runChild(bench.target ?? bench.name, ctx, child);
             output.details = { ...output.details, firstAttemptError: first };
           }
-          Object.assign(
-            record,
-            { metrics: output.metrics, details: output.details },
-            output.skipped ? { status: 'skipped', error: output.skipped } : {},
-          );
+          const { metrics, details, skipped } = output;
+          Object.assign(record, { metrics, details }, skipped ? { status: 'skipped', error: skipped } : {});
           if (bench.name === 'seed') datasetReady = true;
           const tables = text(benchSections(record, machine.cpus));
           if (tables) log(`\n${tables}`);
@@ -304,7 +289,7 @@ export async function runSuite(options: SuiteOptions): Promise<{ result: SuiteRe
     await offlineStarting;
     await offline?.stop();
     if (pooled) await stopPooler({ port: SUITE_POOLER.port, dir: poolerDir });
-    if (!options.keep) await cleanUp(ctx, env, log);
+    if (!options.keep) await cleanUp(ctx, log);
     else log(`bench: kept ${datasetDatabase}, Redis ${functionEnv.CACHE_NAMESPACE}:*, Mongo ${functionEnv.MONGODB_DATABASE}`);
   }
 
@@ -337,15 +322,13 @@ export async function runSuite(options: SuiteOptions): Promise<{ result: SuiteRe
   );
   if (options.profile === 'quick' && !options.only && seconds > QUICK_BUDGET_S)
     log(`bench: --quick took ${seconds.toFixed(0)} s, over its ${QUICK_BUDGET_S} s budget`);
-  log(
-    `bench: results ${path.relative(ROOT, file)} (log ${path.relative(ROOT, `${base}.log`)}; npm run report -- --file ${path.relative(ROOT, file)})`,
-  );
+  const relative = path.relative(ROOT, base);
+  log(`bench: results ${relative}.json (log ${relative}.log; npm run report -- --file ${relative}.json)`);
   return { result, file };
 }
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({
-    strict: true,
+  const { values } = parseCommandLine(usage(import.meta.url), {
     options: {
       quick: { type: 'boolean', default: false },
       tiny: { type: 'boolean', default: false },
@@ -358,31 +341,21 @@ async function main(): Promise<number> {
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
-  if (values.help) {
-    console.log(
-      /\/\*\*([\s\S]*?)\*\//
-        .exec(await import('node:fs').then((fs) => fs.readFileSync(new URL(import.meta.url), 'utf8')))![1]!
-        .replace(/^ \* ?/gm, '')
-        .trim(),
-    );
-    return 0;
-  }
   const { result, file } = await runSuite({
-    profile: profileOf(values),
+    profile: values.tiny ? 'tiny' : values.quick ? 'quick' : 'full',
     only: parseList(values.only),
     skip: parseList(values.skip),
     keep: values.keep,
     resultsDir: values['results-dir'],
   });
+  const relative = (f: string) => path.relative(ROOT, f);
   if (values.docs)
-    console.log(
-      `bench: wrote ${(await writeSection(benchDoc(result, path.relative(ROOT, file)), DOCS.file, DOCS.charts)).map((f) => path.relative(ROOT, f)).join(', ')}`,
-    );
+    console.log(`bench: wrote ${(await writeSection(benchDoc(result, relative(file)), DOCS.file, DOCS.charts)).map(relative).join(', ')}`);
   if (result.summary.benchesFailed > 0) return 1;
   return values.strict && result.summary.failed > 0 ? 1 : 0;
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+if (import.meta.main) {
   main().then(
     (code) => process.exit(code),
     (error: unknown) => {

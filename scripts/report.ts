@@ -13,15 +13,13 @@
 
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
 import postgres from 'postgres';
 import type { SuiteResult } from '../bench/lib/result.js';
 import { getLatestRun, getRun, listRuns } from '../shared/benchmarks/store.js';
 import type { Sql } from '../shared/clients/postgres.js';
-import { localEnv, ROOT } from './lib/env.js';
+import { localEnv, parseCommandLine, ROOT } from './lib/env.js';
 import { benchDoc, DOCS } from './report/bench.js';
-import { type Doc, terminal, writeFiles, writeSection } from './report/document.js';
+import { type Doc, terminal, usage, writeFiles, writeSection } from './report/document.js';
 import { runDoc } from './report/run.js';
 import { renderTable } from './report/table.js';
 
@@ -62,8 +60,7 @@ async function storedRun(values: { run?: string; list: boolean }): Promise<[Doc,
 }
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({
-    strict: true,
+  const { values } = parseCommandLine(usage(import.meta.url), {
     options: {
       run: { type: 'string' },
       file: { type: 'string' },
@@ -73,15 +70,6 @@ async function main(): Promise<number> {
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
-  if (values.help) {
-    console.log(
-      /\/\*\*([\s\S]*?)\*\//
-        .exec(readFileSync(new URL(import.meta.url), 'utf8'))![1]!
-        .replace(/^ \* ?/gm, '')
-        .trim(),
-    );
-    return 0;
-  }
   if (values.file && (values.run || values.list)) throw new Error('--file reads a bench result file; --run and --list read stored runs');
   if (values.docs && !values.file) throw new Error('--docs renders a bench result file (--file) into docs/performance.md');
   const where = (file: string) => (file.startsWith(ROOT) ? path.relative(process.cwd(), file) : file);
@@ -100,7 +88,7 @@ async function main(): Promise<number> {
   return 0;
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+if (import.meta.main) {
   process.exitCode = await main().catch((error: unknown) => {
     console.error(`report: ${error instanceof Error ? error.message : String(error)}`);
     return 1;

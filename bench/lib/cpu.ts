@@ -9,15 +9,17 @@ import os from 'node:os';
 
 const TICKS_PER_SECOND = 100; // USER_HZ on Linux
 
-export type CpuGroup =
-  | 'serverless-offline'
-  | 'postgres'
-  | 'pgbouncer'
-  | 'ferretdb'
-  | 'redis'
-  | 'upstash-gateway'
-  | 'load generator'
-  | 'other';
+export const CPU_GROUPS = [
+  'serverless-offline',
+  'postgres',
+  'pgbouncer',
+  'ferretdb',
+  'redis',
+  'upstash-gateway',
+  'load generator',
+  'other',
+] as const;
+export type CpuGroup = (typeof CPU_GROUPS)[number];
 
 interface Snapshot {
   at: number;

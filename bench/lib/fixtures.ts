@@ -142,19 +142,13 @@ export function randomOrder(workload: Workload): CreateOrderInput {
 }
 
 /** pgbench -D variables for the workload. */
-export const pgbenchDefines = (workload: Workload) => ({
-  ncustomers: ORDER_FIXTURE.customers,
-  nproducts: ORDER_FIXTURE.products,
-  hot: workload === 'hot' ? 1 : 0,
-});
+const { customers: ncustomers, products: nproducts } = ORDER_FIXTURE;
+export const pgbenchDefines = (workload: Workload) => ({ ncustomers, nproducts, hot: workload === 'hot' ? 1 : 0 });
 
 /** A pool as a Lambda container makes one (shared/clients/postgres.ts), sized for a bench. */
 export function pool(url: string, max: number, prepare: boolean, extra: Options = {}): Sql {
-  const options = postgresOptions(
-    { url, poolMax: max, prepare, connectTimeoutSeconds: 10, idleTimeoutSeconds: 60, statementTimeoutMs: 30_000 },
-    'bench',
-  );
-  return postgres(url, { ...options, ...extra }) as unknown as Sql;
+  const database = { url, poolMax: max, prepare, connectTimeoutSeconds: 10, idleTimeoutSeconds: 60, statementTimeoutMs: 30_000 };
+  return postgres(url, { ...postgresOptions(database, 'bench'), ...extra }) as unknown as Sql;
 }
 
 /** Runs `fn` on a freshly created scratch database holding the order fixture; drops it afterwards. */
@@ -213,39 +207,29 @@ export async function deleteNamespace(redis: Redis, namespace: string): Promise<
 /** Which Mongo-protocol server answers: FerretDB reports its own version next to the wire version. */
 export async function mongoServer(db: Db): Promise<string> {
   const build = await db.admin().command({ buildInfo: 1 });
-  return typeof build.ferretdbVersion === 'string'
-    ? `FerretDB ${build.ferretdbVersion} (wire ${build.version})`
-    : `MongoDB ${build.version}`;
+  const ferret = typeof build.ferretdbVersion === 'string' ? `FerretDB ${build.ferretdbVersion} (wire ${build.version})` : undefined;
+  return ferret ?? `MongoDB ${build.version}`;
 }
 
 /** Drops what a suite run left: the data set, the cache namespace and the Mongo database. */
-export async function cleanUp(ctx: SuiteContext, env: Record<string, string>, log: (line: string) => void): Promise<void> {
-  const namespace = ctx.functionEnv.CACHE_NAMESPACE!;
+export async function cleanUp(ctx: SuiteContext, log: (line: string) => void): Promise<void> {
+  const config = parseConfig(ctx.functionEnv);
+  const mongo = new MongoClient(config.mongo.uri, { serverSelectionTimeoutMS: 3000 });
   const steps: Array<[string, () => Promise<unknown>]> = [
     [ctx.dataset.database, () => dropScratch(ctx.baseUrl, ctx.dataset.database)],
+    [`Redis ${config.redis.namespace}:*`, () => deleteNamespace(createRedis(config.redis), config.redis.namespace)],
     [
-      `Redis ${namespace}:*`,
+      `Mongo ${config.mongo.database}`,
       () =>
-        deleteNamespace(
-          createRedis({ url: env.UPSTASH_REDIS_REST_URL!, token: env.UPSTASH_REDIS_REST_TOKEN!, namespace, timeoutMs: 5000 }),
-          namespace,
-        ),
-    ],
-    [
-      `Mongo ${ctx.functionEnv.MONGODB_DATABASE}`,
-      async () => {
-        const mongo = new MongoClient(env.MONGODB_URI!, { serverSelectionTimeoutMS: 3000 });
-        await mongo
-          .db(ctx.functionEnv.MONGODB_DATABASE)
+        mongo
+          .db(config.mongo.database)
           .dropDatabase()
-          .finally(() => mongo.close());
-      },
+          .finally(() => mongo.close()),
     ],
   ];
-  for (const [what, step] of steps) {
+  for (const [what, step] of steps)
     await step().then(
       () => log(`clean-up: dropped ${what}`),
-      (error: unknown) => log(`clean-up: ${what}: ${(error as Error).message}`),
+      (error: Error) => log(`clean-up: ${what}: ${error.message}`),
     );
-  }
 }

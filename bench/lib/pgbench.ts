@@ -3,9 +3,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { run } from '../../scripts/lib/process.js';
 import { ORDER_FIXTURE, pgbenchDefines, type Workload } from './fixtures.js';
 import type { Segment } from './measure.js';
-import { runProcess } from './process.js';
 
 /** pgbench on PATH, else the newest /usr/lib/postgresql/<version>/bin/pgbench (Debian/Ubuntu layout). */
 export function requirePgbench(): string {
@@ -56,16 +56,16 @@ export async function orderPgbench(
   );
   const env = { ...process.env, ...(target.password ? { PGPASSWORD: decodeURIComponent(target.password) } : {}) };
   try {
-    const { code, stdout, stderr } = await runProcess(requirePgbench(), args, { env });
-    const tps = Number(/tps = ([\d.]+) \(without initial connection time\)/.exec(stdout)?.[1] ?? Number.NaN);
-    if (code !== 0 || Number.isNaN(tps)) throw new Error(`pgbench failed (exit ${code}): ${stderr.slice(-2000)}`);
+    const { code, output } = await run(requirePgbench(), args, { env });
+    const tps = Number(/tps = ([\d.]+) \(without initial connection time\)/.exec(output)?.[1] ?? Number.NaN);
+    if (code !== 0 || Number.isNaN(tps)) throw new Error(`pgbench failed (exit ${code}): ${output.slice(-2000)}`);
     // Per-transaction log lines: client_id transaction_no latency_us script_no epoch_s epoch_us.
     const latencies = readdirSync(logDir)
       .flatMap((file) => readFileSync(path.join(logDir, file), 'utf8').split('\n'))
       .map((line) => line.split(' ')[2])
       .filter((field) => field !== undefined && field !== 'failed' && field !== 'skipped')
       .map((us) => Number(us) / 1000);
-    const errors = Number(/number of failed transactions: (\d+)/.exec(stdout)?.[1] ?? 0);
+    const errors = Number(/number of failed transactions: (\d+)/.exec(output)?.[1] ?? 0);
     return { latencies, seconds: latencies.length / tps, errors };
   } finally {
     rmSync(logDir, { recursive: true, force: true });

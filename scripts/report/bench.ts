@@ -2,15 +2,16 @@
 import path from 'node:path';
 import type { FunctionCold } from '../../bench/cold-start.js';
 import { formatLoad, type LoadResult, type PoolerPeak } from '../../bench/lib/containers.js';
+import { CPU_GROUPS } from '../../bench/lib/cpu.js';
 import type { Measured } from '../../bench/lib/measure.js';
 import type { BenchRecord, SuiteResult } from '../../bench/lib/result.js';
 import type { Mix, Step } from '../../bench/load.js';
 import type { RequestCount } from '../../bench/round-trips.js';
 import type { Summary } from '../../shared/benchmarks/stats.js';
 import { kb } from '../lib/package-report.js';
-import { CPU_GROUPS, coldStartSpec, loadCpuSpec, loadSpec, ratiosSpec, roundTripsSpec } from './charts.js';
+import { coldStartSpec, loadCpuSpec, loadSpec, ratiosSpec, roundTripsSpec } from './charts.js';
 import type { Doc, Part, Section } from './document.js';
-import { fixed, metricsTable, type Table } from './table.js';
+import { fixed, grid, metricsTable } from './table.js';
 
 /** Where `--docs` writes: the generated section of docs/performance.md and its charts. */
 export const DOCS = {
@@ -18,80 +19,71 @@ export const DOCS = {
   charts: path.resolve(import.meta.dirname, '../../docs/performance'),
 };
 
-// biome-ignore lint/suspicious/noExplicitAny: details are each bench's own JSON, read by the bench's builder below
+// biome-ignore lint/suspicious/noExplicitAny: details are each bench's own JSON, read by its builder below
 type Details = any;
 
 const tps = (m: Measured) => [fixed(m.tps, 0), fixed(m.p50, 2), fixed(m.p95, 2)];
-const errors = (kinds: Record<string, number> = {}) =>
-  Object.entries(kinds)
+const kinds = (counts: Record<string, number> = {}) =>
+  Object.entries(counts)
     .map(([kind, n]) => `${kind} ×${n}`)
     .join(', ');
-const table = (caption: string, header: string[], rows: string[][]): Part => ({
-  table: { caption, header, rows, numeric: header.map((_, i) => i).slice(1) },
+const table = (caption: string, header: string, rows: unknown[][]): Part => ({
+  table: grid(
+    header,
+    rows.map((r) => r.map(String)),
+    caption,
+  ),
 });
 const summaries = (caption: string, rows: Array<[string, Summary]>) =>
   table(
     caption,
-    ['path', 'p50', 'p95', 'p99', 'n'],
-    rows.map(([name, s]) => [name, fixed(s.p50, 2), fixed(s.p95, 2), fixed(s.p99, 2), String(s.n)]),
+    'path|p50|p95|p99|n',
+    rows.map(([name, s]) => [name, ...[s.p50, s.p95, s.p99].map((v) => fixed(v, 2)), s.n]),
   );
+const storm = (where: string, result: LoadResult, maxConnections: number, peak?: PoolerPeak) =>
+  `${formatLoad(`Containers (pool max 1 each) ${where}`, result)} (max_connections ${maxConnections})` +
+  (peak ? `; PgBouncer held at most ${peak.serverConnections} server connections, ${peak.clientsWaiting} clients waited at most.` : '.');
 
 const BUILDERS: Record<string, (d: Details, cpus: number) => Part[]> = {
-  seed: (d) => [
-    table(
-      `${d.counts.orders.toLocaleString('en-US')} orders; phases in seconds`,
-      ['load', 's', 'rows/s', 'WAL MB', 'load before', 'phases'],
-      [
-        ['ours (COPY)', d.ours.rows, d.ours.elapsedMs, d.walMb.ours, d.loadBefore.ours, d.ours.phasesMs],
-        [
-          'reference (generate_series)',
-          d.reference.rows,
-          d.reference.elapsedMs,
-          d.walMb.reference,
-          d.loadBefore.reference,
-          d.reference.phasesMs,
-        ],
-      ].map(([name, rows, ms, wal, load, phases]) => {
-        const total = Object.values(rows as Record<string, number>).reduce((a, b) => a + b, 0);
-        const phaseText = Object.entries(phases as Record<string, number>)
-          .map(([p, t]) => `${p} ${fixed(t / 1000)}`)
-          .join(', ');
-        return [name, fixed(ms / 1000), fixed((total * 1000) / ms, 0), String(wal), load, phaseText];
-      }),
-    ),
-  ],
+  seed: (d) => {
+    const row = (name: string, key: 'ours' | 'reference') => {
+      const { rows, elapsedMs, phasesMs } = d[key];
+      const total = Object.values(rows as Record<string, number>).reduce((a, b) => a + b, 0);
+      const phases = Object.entries(phasesMs as Record<string, number>).map(([phase, ms]) => `${phase} ${fixed(ms / 1000)}`);
+      return [name, fixed(elapsedMs / 1000), fixed((total * 1000) / elapsedMs, 0), d.walMb[key], d.loadBefore[key], phases.join(', ')];
+    };
+    return [
+      table(`${d.counts.orders.toLocaleString('en-US')} orders`, 'load|s|rows/s|WAL MB|load before|phases (s)', [
+        row('ours (COPY)', 'ours'),
+        row('reference (generate_series)', 'reference'),
+      ]),
+    ];
+  },
   orders: (d) => [
     table(
       'createOrder in process vs pgbench (orders/s, latency ms)',
-      ['workload', 'conc', 'createOrder/s', 'p50', 'p95', 'pgbench/s', 'p50', 'p95'],
-      d.cells.map((c: Details) => [c.workload, String(c.concurrency), ...tps(c.createOrder), ...tps(c.pgbench)]),
+      'workload|conc|createOrder/s|p50|p95|pgbench/s|p50|p95',
+      d.cells.map((c: Details) => [c.workload, c.concurrency, ...tps(c.createOrder), ...tps(c.pgbench)]),
     ),
   ],
-  'orders-variants': (d) => [
-    table(
-      'Design alternatives in process (statements = round trips per order)',
-      ['variant', 'stmts', 'workload', 'conc', 'orders/s', 'p50', 'p95'],
-      d.cells.flatMap((c: Details) =>
-        d.variants.map((v: { name: string; statements: number }, i: number) => [
-          v.name,
-          String(v.statements),
-          c.workload,
-          String(c.concurrency),
-          ...tps(c.variants[i]),
-        ]),
-      ),
-    ),
-  ],
+  'orders-variants': (d) => {
+    const rows = d.cells.flatMap((c: Details) =>
+      d.variants.map((v: Details, i: number) => [v.name, v.statements, c.workload, c.concurrency, ...tps(c.variants[i])]),
+    );
+    return [
+      table('Design alternatives in process (statements = round trips per order)', 'variant|stmts|workload|conc|orders/s|p50|p95', rows),
+    ];
+  },
   'orders-http': (d) => [
     table(
       'createOrder in process · the Lambda handler in process · HTTP via serverless-offline (orders/s, latency ms)',
-      ['workload', 'conc', 'createOrder/s', 'p50', 'p95', 'handler/s', 'p50', 'p95', 'HTTP/s', 'p50', 'p95'],
-      d.cells.map((c: Details) => [c.workload, String(c.concurrency), ...tps(c.inProcess), ...tps(c.handler), ...tps(c.http)]),
+      'workload|conc|createOrder/s|p50|p95|handler/s|p50|p95|HTTP/s|p50|p95',
+      d.cells.map((c: Details) => [c.workload, c.concurrency, ...tps(c.inProcess), ...tps(c.handler), ...tps(c.http)]),
     ),
   ],
   'top-products': (d) => [
     {
-      text: `${d.dataset.orders.toLocaleString('en-US')} orders, ${d.dataset.items.toLocaleString('en-US')} lines; leaderboard full rebuild ${fixed(d.reconcile.fullRebuildMs / 1000)} s (${d.reconcile.daySets} day sets), recent pass ${d.reconcile.recentPassMs} ms; handler statuses ${errors(d.handlerStatuses)}.`,
+      text: `${d.dataset.orders.toLocaleString('en-US')} orders, ${d.dataset.items.toLocaleString('en-US')} lines; leaderboard rebuild ${fixed(d.reconcile.fullRebuildMs / 1000)} s (${d.reconcile.daySets} day sets), recent pass ${d.reconcile.recentPassMs} ms; handler statuses ${kinds(d.handlerStatuses)}.`,
     },
     summaries('GET /products/top?limit=10 in process (ms); a refresh is what a MISS costs, the first of a window builds its past days', [
       ['uncached aggregate, all time', d.uncachedAggregateAllTime],
@@ -99,60 +91,50 @@ const BUILDERS: Record<string, (d: Details, cpus: number) => Part[]> = {
       ['cache hit through the handler', d.handlerHit],
       ['raw @upstash/redis GET', d.rawGet],
       ...Object.entries(d.refreshFromLeaderboard as Record<string, Summary>).map(([window, s]): [string, Summary] => [
-        `refresh from the leaderboard, ${window}`,
+        `refresh, ${window}`,
         s,
       ]),
     ]),
   ],
-  carts: (d) => [
-    { text: `${d.server}, TTL index: ${d.ttlIndex}. A domain save is 4 round trips (read, claim, replace, release), a raw one 1.` },
-    table(
-      'Save+get pairs (latency ms)',
-      ['workload', 'conc', 'pairs/s', 'save p50', 'save p95', 'get p50', 'get p95', 'pair p50', 'pair p95', 'pairs', 'failed'],
-      d.cells.flatMap((c: Details) =>
-        (['domain', 'raw'] as const).map((w) => {
-          const m: Measured = c[w];
-          const step = (s: string) => [fixed(m.parts?.[s]?.p50, 2), fixed(m.parts?.[s]?.p95, 2)];
-          return [
-            w,
-            String(c.concurrency),
-            fixed(m.tps, 1),
-            ...step('save'),
-            ...step('get'),
-            fixed(m.p50, 2),
-            fixed(m.p95, 2),
-            String(m.ops),
-            errors(m.errorKinds) || '0',
-          ];
-        }),
-      ),
-    ),
-  ],
+  carts: (d) => {
+    const rows = d.cells.flatMap((c: Details) =>
+      (['domain', 'raw'] as const).map((w) => {
+        const m: Measured = c[w];
+        const step = (s: string) => [fixed(m.parts?.[s]?.p50, 2), fixed(m.parts?.[s]?.p95, 2)];
+        return [
+          w,
+          c.concurrency,
+          fixed(m.tps),
+          ...step('save'),
+          ...step('get'),
+          fixed(m.p50, 2),
+          fixed(m.p95, 2),
+          m.ops,
+          kinds(m.errorKinds) || 0,
+        ];
+      }),
+    );
+    return [
+      {
+        text: `${d.server}, TTL index: ${d.ttlIndex}. A domain save is 2 round trips (read the newest version, insert the next), a raw one 1.`,
+      },
+      table('Save+get pairs (latency ms)', 'workload|conc|pairs/s|save p50|save p95|get p50|get p95|pair p50|pair p95|pairs|failed', rows),
+    ];
+  },
   'round-trips': (d) => [
     table(
       'Per warm request: Postgres counted on the wire by a TCP proxy, statements by the postgres.js debug hook',
-      [
-        'request',
-        'PG statements',
-        'PG trips (prepared)',
-        'PG trips (prepare: false)',
-        'Redis requests',
-        'Redis commands (billed)',
-        'Mongo commands',
-        'minimum',
-      ],
-      d.prepared.map((p: RequestCount, i: number) =>
-        [
-          p.request,
-          p.pgStatements,
-          p.pgRoundTrips,
-          d.unprepared[i].pgRoundTrips,
-          p.redis,
-          p.redisCommands,
-          p.mongo,
-          d.minimum[p.request]?.total ?? '–',
-        ].map(String),
-      ),
+      'request|PG statements|PG trips (prepared)|PG trips (prepare: false)|Redis requests|Redis commands (billed)|Mongo commands|minimum',
+      d.prepared.map((p: RequestCount, i: number) => [
+        p.request,
+        p.pgStatements,
+        p.pgRoundTrips,
+        d.unprepared[i].pgRoundTrips,
+        p.redis,
+        p.redisCommands,
+        p.mongo,
+        d.minimum[p.request]?.total ?? '–',
+      ]),
     ),
     {
       list: Object.entries(d.minimum as Record<string, { total: number; why: string }>).map(
@@ -164,7 +146,7 @@ const BUILDERS: Record<string, (d: Details, cpus: number) => Part[]> = {
   'cold-start': (d) => [
     table(
       `Median of ${d.runs} fresh processes; init = \`await import(bundle)\`${d.initOnly ? ` (timed for ${d.initOnly.join(', ')} in this profile)` : ''}`,
-      ['function', 'bundle', 'zipped', 'zip from npm run package', 'init CPU ms', 'init wall ms', 'process wall ms'],
+      'function|bundle|zipped|zip from npm run package|init CPU ms|init wall ms|process wall ms',
       d.functions.map((f: FunctionCold) => [
         f.name,
         kb(f.rawBytes),
@@ -178,17 +160,13 @@ const BUILDERS: Record<string, (d: Details, cpus: number) => Part[]> = {
     { chart: 'cold-start', spec: coldStartSpec(d.functions) },
   ],
   pooler: (d) => [
-    table(
-      `Random 3-item orders at concurrency ${d.options.concurrency} (orders/s, latency ms)`,
-      ['path', 'orders/s', 'p50', 'p95', 'errors'],
-      [
-        ['createOrder via PgBouncer (prepare: false)', d.createOrderViaPooler],
-        ['pgbench via PgBouncer (-M extended)', d.pgbenchViaPooler],
-        ['pgbench straight at Postgres (-M prepared)', d.pgbenchDirect],
-        ['createOrder straight at Postgres, prepare: false', d.createOrderDirectUnprepared],
-        ['createOrder straight at Postgres, prepare: true', d.createOrderDirectPrepared],
-      ].map(([name, m]) => [name, ...tps(m), String(m.errors)]),
-    ),
+    table(`Random 3-item orders at concurrency ${d.options.concurrency} (orders/s, latency ms)`, 'path|orders/s|p50|p95|errors', [
+      ['createOrder via PgBouncer (prepare: false)', ...tps(d.createOrderViaPooler), d.createOrderViaPooler.errors],
+      ['pgbench via PgBouncer (-M extended)', ...tps(d.pgbenchViaPooler), d.pgbenchViaPooler.errors],
+      ['pgbench straight at Postgres (-M prepared)', ...tps(d.pgbenchDirect), d.pgbenchDirect.errors],
+      ['createOrder straight at Postgres, prepare: false', ...tps(d.createOrderDirectUnprepared), d.createOrderDirectUnprepared.errors],
+      ['createOrder straight at Postgres, prepare: true', ...tps(d.createOrderDirectPrepared), d.createOrderDirectPrepared.errors],
+    ]),
     { text: storm('through PgBouncer', d.storm, d.maxConnections, d.poolerPeak) },
   ],
   'pooler-direct': (d) => [{ text: storm('straight at PostgreSQL', d.storm, d.maxConnections) }],
@@ -201,7 +179,7 @@ const BUILDERS: Record<string, (d: Details, cpus: number) => Part[]> = {
       ['(e) POST /orders, handler in process', d.stats.orderInProcess],
       ['(f) POST /orders, HTTP via serverless-offline', d.stats.orderOffline],
     ]),
-    { text: `Statuses: ${errors(d.statuses)}.` },
+    { text: `Statuses: ${kinds(d.statuses)}.` },
   ],
   load: (d, cpus) => {
     const mixes: Array<{ mix: Mix; steps: Step[]; stopReason: string }> = d.mixes;
@@ -209,43 +187,30 @@ const BUILDERS: Record<string, (d: Details, cpus: number) => Part[]> = {
     const rows = mixes.flatMap(({ mix, steps }) =>
       steps.map((s) => [
         mix.name,
-        String(s.concurrency),
+        s.concurrency,
         fixed(s.throughput),
-        ...(['p50', 'p95', 'p99'] as const).map((p) => fixed(s.latency[p])),
+        ...[s.latency.p50, s.latency.p95, s.latency.p99].map((v) => fixed(v)),
         (['top', 'cart', 'order'] as const).map((r) => fixed(s.routes[r].latency.p95, 0)).join(' / '),
-        `${s.errors}${s.errors ? ` (${errors(s.errorKinds)})` : ''}`,
-        String(s.outOfStock),
+        `${s.errors}${s.errors ? ` (${kinds(s.errorKinds)})` : ''}`,
+        s.outOfStock,
         groups.map((g) => fixed(s.cpu?.[g] ?? 0, 2)).join(' / '),
       ]),
     );
-    const inv = d.invariants;
-    const cpu = loadCpuSpec(
-      mixes.map((m) => ({ name: m.mix.name, steps: m.steps })),
-      cpus,
-    );
+    const { ordersPlaced, unitsSold, mismatched, oversold, negative, orphanOrders } = d.invariants;
+    const series = mixes.map((m) => ({ name: m.mix.name, steps: m.steps }));
+    const cpu = loadCpuSpec(series, cpus);
     return [
       table(
         'Closed loop, one request in flight per connection; cores = CPU seconds per second of each group of processes',
-        [
-          'mix',
-          'connections',
-          'req/s',
-          'p50 ms',
-          'p95 ms',
-          'p99 ms',
-          'p95 top / cart / order ms',
-          'errors',
-          '409 out of stock',
-          `cores: ${groups.join(' / ')}`,
-        ],
+        `mix|connections|req/s|p50 ms|p95 ms|p99 ms|p95 top / cart / order ms|errors|409 out of stock|cores: ${groups.join(' / ')}`,
         rows,
       ),
       {
         text:
-          `Stopped: ${mixes.map((m) => `${m.mix.name} — ${m.stopReason}`).join('; ')}. Afterwards (SQL): ${inv.ordersPlaced} orders placed, ${inv.unitsSold} units; ` +
-          `stock invariant violations **${inv.mismatched}**, oversold products **${inv.oversold}**, negative stock ${inv.negative}, orders without lines ${inv.orphanOrders}.`,
+          `Stopped: ${mixes.map((m) => `${m.mix.name} — ${m.stopReason}`).join('; ')}. Afterwards (SQL): ${ordersPlaced} orders placed, ${unitsSold} units; ` +
+          `stock invariant violations **${mismatched}**, oversold products **${oversold}**, negative stock ${negative}, orders without lines ${orphanOrders}.`,
       },
-      { chart: 'load-throughput', spec: loadSpec(mixes.map((m) => ({ name: m.mix.name, steps: m.steps }))) },
+      { chart: 'load-throughput', spec: loadSpec(series) },
       ...(cpu ? [{ chart: 'load-cpu', spec: cpu }] : []),
     ];
   },
@@ -253,18 +218,11 @@ const BUILDERS: Record<string, (d: Details, cpus: number) => Part[]> = {
     {
       text: `${d.postgres}; ${d.ordersInWindow.toLocaleString('en-US')} of ${d.orders.toLocaleString('en-US')} orders in the ${d.days}-day window; warm cache.`,
     },
-    ...Object.entries(d.plans as Record<string, string>).map(([name, plan]) => ({ code: plan, title: name })),
+    ...Object.entries(d.plans as Record<string, string>).map(([title, code]) => ({ code, title })),
   ],
 };
 
-function storm(where: string, result: LoadResult, maxConnections: number, peak?: PoolerPeak): string {
-  const held = peak
-    ? `; PgBouncer held at most ${peak.serverConnections} server connections, ${peak.clientsWaiting} clients waited at most`
-    : '';
-  return `${formatLoad(`Containers (pool max 1 each) ${where}`, result)} (max_connections ${maxConnections})${held}.`;
-}
-
-/** The detail sections of the benches that ran (printed after each bench, and in the report). */
+/** The detail sections of a bench that ran (printed after each bench, and in the report). */
 export function benchSections(record: BenchRecord, cpus: number): Section[] {
   const build = BUILDERS[record.name];
   return record.status === 'ok' && build ? [{ id: record.name, title: record.name, parts: build(record.details, cpus) }] : [];
@@ -282,7 +240,7 @@ export function benchDoc(result: SuiteResult, source: string): Doc {
     `${m.cpus} CPUs (${m.cpuModel}), Node ${m.node}, ${m.postgres?.version.split(' on ')[0] ?? 'PostgreSQL'} (max_connections ${m.postgres?.settings.max_connections ?? '?'}), ${m.mongo ?? 'Mongo'}; ` +
     `load average ${m.loadBefore[0]} → ${m.loadAfter[0]}. Data set: ${JSON.stringify((result.setup.dataset as { counts?: unknown } | undefined)?.counts ?? {})}. ` +
     `Functions: ${String(result.setup.functions ?? '')}. Source: \`${source}\` (git-ignored).`;
-  const summary: Part[] = [{ text: lead }, { table: metricsTable(result.metrics) as Table }];
+  const summary: Part[] = [{ text: lead }, { table: metricsTable(result.metrics) }];
   if (notRun.length) summary.push({ list: notRun.map((b) => `**${b.name}: ${b.status}** — ${b.error}`) });
   if (ratios) summary.push({ chart: 'ratios', spec: ratios });
   return {

@@ -163,3 +163,10 @@ export async function writeSection(doc: Doc, file: string, chartDir: string): Pr
   writeFileSync(file, `${text.slice(0, text.indexOf('\n', start) + 1)}\n${body}\n${text.slice(end)}`);
   return [...written, file];
 }
+
+/** A CLI's usage: its file's leading doc comment (one text for --help and the reader). */
+export const usage = (moduleUrl: string) =>
+  /\/\*\*([\s\S]*?)\*\//
+    .exec(readFileSync(new URL(moduleUrl), 'utf8'))![1]!
+    .replace(/^ \* ?/gm, '')
+    .trim();

@@ -1,66 +1,48 @@
 import type { ExplainOutput, PlanNode } from '../../shared/benchmarks/measure.js';
 
-/**
- * EXPLAIN (FORMAT JSON) rendered back into the familiar indented text form (the parts that matter:
- * node, relation, index, condition, estimated vs actual rows, time, buffers), for the report.
- */
-function num(node: PlanNode, key: string): number | undefined {
-  const value = node[key];
-  return typeof value === 'number' ? value : undefined;
-}
-
-function str(node: PlanNode, key: string): string | undefined {
-  const value = node[key];
-  return typeof value === 'string' ? value : Array.isArray(value) ? value.join(', ') : undefined;
-}
-
-function describe(node: PlanNode): string {
-  let head = node['Node Type'];
-  const relation = str(node, 'Relation Name');
-  const index = str(node, 'Index Name');
-  if (index && relation) head += ` using ${index} on ${relation}`;
-  else if (index) head += ` on ${index}`;
-  else if (relation) head += ` on ${relation}`;
-  const cost = `cost=${num(node, 'Startup Cost') ?? '?'}..${num(node, 'Total Cost') ?? '?'} rows=${num(node, 'Plan Rows') ?? '?'}`;
-  const actualTime = num(node, 'Actual Total Time');
-  const actual =
-    num(node, 'Actual Rows') !== undefined
-      ? ` (actual${actualTime !== undefined ? ` time=${num(node, 'Actual Startup Time')}..${actualTime}` : ''} rows=${num(node, 'Actual Rows')} loops=${num(node, 'Actual Loops')})`
-      : '';
-  return `${head}  (${cost})${actual}`;
-}
-
-const DETAIL_KEYS: Array<[string, string]> = [
-  ['Index Cond', 'Index Cond'],
-  ['Recheck Cond', 'Recheck Cond'],
-  ['Filter', 'Filter'],
-  ['Rows Removed by Filter', 'Rows Removed by Filter'],
-  ['Hash Cond', 'Hash Cond'],
-  ['Sort Key', 'Sort Key'],
-  ['Group Key', 'Group Key'],
-  ['Workers Launched', 'Workers Launched'],
-  ['Heap Blocks', 'Exact Heap Blocks'],
+/** Keys shown under a node, as EXPLAIN's text format names them (JSON key in brackets when it differs). */
+const DETAILS = [
+  'Index Cond',
+  'Recheck Cond',
+  'Filter',
+  'Rows Removed by Filter',
+  'Hash Cond',
+  'Sort Key',
+  'Group Key',
+  'Workers Launched',
+  'Heap Blocks [Exact Heap Blocks]',
 ];
 
+/**
+ * EXPLAIN (FORMAT JSON), as the runs store it, back in the familiar indented text form: node, relation,
+ * index, condition, estimated vs actual rows, time, buffers.
+ */
 function lines(node: PlanNode, depth: number): string[] {
-  const pad = '  '.repeat(depth);
-  const arrow = depth === 0 ? '' : '->  ';
-  const out = [`${pad}${arrow}${describe(node)}`];
-  const detailPad = `${pad}${depth === 0 ? '  ' : '      '}`;
-  for (const [label, key] of DETAIL_KEYS) {
-    const value = node[key];
-    if (value !== undefined && value !== null) out.push(`${detailPad}${label}: ${Array.isArray(value) ? value.join(', ') : String(value)}`);
+  const v = (key: string) => node[key] as string | number | string[] | undefined;
+  const head = [node['Node Type'], v('Index Name') && `using ${v('Index Name')}`, v('Relation Name') && `on ${v('Relation Name')}`]
+    .filter(Boolean)
+    .join(' ');
+  const actual =
+    v('Actual Rows') === undefined
+      ? ''
+      : ` (actual time=${v('Actual Startup Time')}..${v('Actual Total Time')} rows=${v('Actual Rows')} loops=${v('Actual Loops')})`;
+  const pad = '  '.repeat(depth) + (depth ? '      ' : '  ');
+  const out = [
+    `${'  '.repeat(depth)}${depth ? '->  ' : ''}${head}  (cost=${v('Startup Cost')}..${v('Total Cost')} rows=${v('Plan Rows')})${actual}`,
+  ];
+  for (const detail of DETAILS) {
+    const [label = '', key = label] = detail.split(/ \[|\]/);
+    const value = v(key);
+    if (value !== undefined && value !== null) out.push(`${pad}${label}: ${Array.isArray(value) ? value.join(', ') : value}`);
   }
-  const hit = num(node, 'Shared Hit Blocks');
-  const read = num(node, 'Shared Read Blocks');
-  if (hit || read) out.push(`${detailPad}Buffers: shared hit=${hit ?? 0}${read ? ` read=${read}` : ''}`);
-  for (const child of node.Plans ?? []) out.push(...lines(child, depth + 1));
-  return out;
+  if (v('Shared Hit Blocks') || v('Shared Read Blocks'))
+    out.push(`${pad}Buffers: shared hit=${v('Shared Hit Blocks') ?? 0} read=${v('Shared Read Blocks') ?? 0}`);
+  return [...out, ...(node.Plans ?? []).flatMap((child) => lines(child, depth + 1))];
 }
 
 export function planText(output: ExplainOutput): string {
-  const text = lines(output.Plan, 0);
-  if (output['Planning Time'] !== undefined) text.push(`Planning Time: ${output['Planning Time']} ms`);
-  if (output['Execution Time'] !== undefined) text.push(`Execution Time: ${output['Execution Time']} ms`);
-  return text.join('\n');
+  const times = (['Planning Time', 'Execution Time'] as const)
+    .filter((key) => output[key] !== undefined)
+    .map((key) => `${key}: ${output[key]} ms`);
+  return [...lines(output.Plan, 0), ...times].join('\n');
 }

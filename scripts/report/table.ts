@@ -14,6 +14,12 @@ export interface Table {
 
 export type Format = 'text' | 'markdown' | 'html';
 
+/** A table from a header written as 'a|b|c'; numbers right-aligned (by default every column but the first). */
+export const grid = (header: string, rows: string[][], caption?: string, numeric?: number[]): Table => {
+  const columns = header.split('|');
+  return { ...(caption ? { caption } : {}), header: columns, rows, numeric: numeric ?? columns.map((_, i) => i).slice(1) };
+};
+
 export const escapeHtml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 export function renderTable(table: Table, format: Format = 'text'): string {

@@ -31,6 +31,7 @@ const SETTINGS = [
   'jit',
   'default_statistics_target',
   'synchronous_commit',
+  'max_connections',
 ];
 
 export async function describeEnvironment(
