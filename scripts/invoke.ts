@@ -1,19 +1,11 @@
 /**
  * npm run invoke -- <function> [json | @file.json] [--stage dev] [--region r] [--profile p] [--endpoint URL] [--aws] [--logs]
  *
- * Invokes a function through the Lambda API with @aws-sdk/client-lambda:
- *   - by default serverless-offline's Lambda endpoint (http://127.0.0.1:3002, or $LAMBDA_ENDPOINT), with
- *     local dummy credentials;
- *   - real AWS as soon as --region or --profile is given (or --aws), with the SDK's usual credential chain
- *     (--profile picks a profile from ~/.aws); --logs then prints the last 4 KB of the function's log;
- *   - any other Lambda API with --endpoint (LocalStack: --endpoint http://localhost:4566).
- * A short name (runBenchmarks) is resolved to ecommerce-pipeline-<stage>-<name>; a name that already has
- * the prefix is used as is. `@file.json` is read relative to the directory you ran npm from. Prints the
- * returned payload on stdout (and the function error, if any, on stderr) and exits 1 when the function
- * failed, 2 on a usage error.
- *
- *   npm run invoke -- runBenchmarks '{"scale":"small"}'
- *   npm run invoke -- runBenchmarks @payload.json --stage prod --region eu-west-1 --profile shop-prod --logs
+ * Invokes a function through the Lambda API: serverless-offline's (http://127.0.0.1:3002, or $LAMBDA_ENDPOINT)
+ * by default, real AWS with --region, --profile or --aws (the SDK's credential chain; --logs prints the last
+ * 4 KB of the function's log), any other Lambda API with --endpoint (LocalStack). A short name is resolved to
+ * ecommerce-pipeline-<stage>-<name>; `@file.json` is read relative to where npm was run. Prints the payload;
+ * exits 1 when the function failed, 2 on a usage error.
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';

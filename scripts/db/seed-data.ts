@@ -553,62 +553,55 @@ export class SeedDataGenerator {
   }
 
   /** Orders in COPY binary format (no text parsing of timestamps and numerics in Postgres). */
-  *orders(): Generator<Chunk> {
-    const out = new BinaryCopyWriter(CHUNK_SIZE);
-    out.header();
-    let items = 0;
-    let rows = 0;
-    for (let b = 0; b * ORDER_BLOCK < this.counts.orders; b++) {
-      items += this.generateOrderBlock(b);
-      const first = b * ORDER_BLOCK;
-      for (let k = 0; k < Math.min(ORDER_BLOCK, this.counts.orders - first); k++) {
-        if (out.full(ORDER_ROW_MAX_BYTES)) {
-          yield { data: out.take(), rows };
-          rows = 0;
-        }
-        out.int16(4);
-        out.int8Field(first + k + 1);
-        out.int4Field(this.bCustomer[k] as number);
-        out.timestamptzField(this.bTime[k] as number);
-        out.numericCentsField(this.bTotal[k] as number);
-        rows++;
-      }
-    }
-    out.trailer();
-    yield { data: out.take(), rows };
-    this.itemTotal = items;
+  orders(): Generator<Chunk> {
+    return this.binaryChunks(ORDER_ROW_MAX_BYTES, (out, k, orderId) => {
+      out.int16(4);
+      out.int8Field(orderId);
+      out.int4Field(this.bCustomer[k] as number);
+      out.timestamptzField(this.bTime[k] as number);
+      out.numericCentsField(this.bTotal[k] as number);
+      return 1;
+    });
   }
 
   /** Order lines in COPY binary format; prices are pre-encoded per product. */
-  *orderItems(): Generator<Chunk> {
-    const out = new BinaryCopyWriter(CHUNK_SIZE);
-    out.header();
+  orderItems(): Generator<Chunk> {
     const price = this.priceFields();
     let itemId = 0;
+    return this.binaryChunks(5 * ITEM_ROW_MAX_BYTES, (out, k, orderId) => {
+      for (let j = this.bItemStart[k] as number; j < (this.bItemStart[k + 1] as number); j++) {
+        const p = this.bProduct[j] as number;
+        out.int16(5);
+        out.int8Field(++itemId);
+        out.int8Field(orderId);
+        out.int4Field(p + 1);
+        out.int4Field(this.bQuantity[j] as number);
+        out.bytes((this.bOldPrice[j] === 1 ? price.old[p] : price.current[p]) as Uint8Array);
+      }
+      return (this.bItemStart[k + 1] as number) - (this.bItemStart[k] as number);
+    });
+  }
+
+  /** Every order block as binary COPY chunks; `write` puts order k's rows (at most `maxBytes`) and says how many. */
+  private *binaryChunks(maxBytes: number, write: (out: BinaryCopyWriter, k: number, orderId: number) => number): Generator<Chunk> {
+    const out = new BinaryCopyWriter(CHUNK_SIZE);
+    out.header();
+    let lines = 0;
     let rows = 0;
     for (let b = 0; b * ORDER_BLOCK < this.counts.orders; b++) {
-      this.generateOrderBlock(b);
+      lines += this.generateOrderBlock(b);
       const first = b * ORDER_BLOCK;
       for (let k = 0; k < Math.min(ORDER_BLOCK, this.counts.orders - first); k++) {
-        if (out.full(5 * ITEM_ROW_MAX_BYTES)) {
+        if (out.full(maxBytes)) {
           yield { data: out.take(), rows };
           rows = 0;
         }
-        for (let j = this.bItemStart[k] as number; j < (this.bItemStart[k + 1] as number); j++) {
-          const p = this.bProduct[j] as number;
-          out.int16(5);
-          out.int8Field(++itemId);
-          out.int8Field(first + k + 1);
-          out.int4Field(p + 1);
-          out.int4Field(this.bQuantity[j] as number);
-          out.bytes((this.bOldPrice[j] === 1 ? price.old[p] : price.current[p]) as Uint8Array);
-          rows++;
-        }
+        rows += write(out, k, first + k + 1);
       }
     }
     out.trailer();
     yield { data: out.take(), rows };
-    this.itemTotal = itemId;
+    this.itemTotal = lines;
   }
 
   /** Each product's current and old price as complete binary numeric fields (length included). */

@@ -49,34 +49,20 @@ export class Rng {
   }
 
   /** Uniform in [0, 1). */
-  float(): number {
-    return this.next() / TWO_POW_32;
-  }
-
+  float = (): number => this.next() / TWO_POW_32;
   /** Uniform integer in [0, n). */
-  int(n: number): number {
-    return Math.floor(this.float() * n);
-  }
-
+  int = (n: number): number => Math.floor(this.float() * n);
   /** Uniform integer in [min, max] (inclusive). */
-  range(min: number, max: number): number {
-    return min + Math.floor(this.float() * (max - min + 1));
-  }
-
+  range = (min: number, max: number): number => min + this.int(max - min + 1);
   /** True with probability p. */
-  chance(p: number): boolean {
-    return this.float() < p;
-  }
+  chance = (p: number): boolean => this.float() < p;
+  /** An element of a non-empty array. */
+  pick = <T>(items: readonly T[]): T => items[this.int(items.length)] as T;
 
   /** A standard normal deviate (Box–Muller; one of the pair is discarded for simplicity). */
   normal(): number {
     const u = 1 - this.float(); // (0, 1]
     return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * this.float());
-  }
-
-  /** An element of a non-empty array. */
-  pick<T>(items: readonly T[]): T {
-    return items[Math.floor(this.float() * items.length)] as T;
   }
 }
 

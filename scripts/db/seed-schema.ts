@@ -46,7 +46,7 @@ export async function resolveTables(sql: Tx, tables: readonly string[]): Promise
 }
 
 export async function captureDefinitions(sql: Tx, tables: readonly string[]): Promise<TableDefinitions> {
-  const constraints = await sql<Array<{ table: string; name: string; type: 'p' | 'u' | 'f'; definition: string }>>`
+  const constraints = await sql<ConstraintDefinition[]>`
     select c.conrelid::regclass::text as table, quote_ident(c.conname) as name, c.contype as type,
            pg_get_constraintdef(c.oid) as definition
     from pg_constraint c
@@ -65,11 +65,7 @@ export async function captureDefinitions(sql: Tx, tables: readonly string[]): Pr
   const exclusion = await sql`
     select 1 from pg_constraint where contype = 'x' and conrelid = any(${tables as string[]}::regclass[]) limit 1`;
   if (exclusion.length > 0) throw new Error('exclusion constraints are not supported by the bulk loader');
-  return {
-    keys: constraints.filter((c) => c.type !== 'f').map((c) => ({ ...c })),
-    indexes: indexes.map((i) => ({ ...i })),
-    foreignKeys: constraints.filter((c) => c.type === 'f').map((c) => ({ ...c })),
-  };
+  return { keys: constraints.filter((c) => c.type !== 'f'), indexes: [...indexes], foreignKeys: constraints.filter((c) => c.type === 'f') };
 }
 
 /** Drops foreign keys, then keys, then the remaining indexes. */

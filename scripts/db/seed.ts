@@ -170,9 +170,6 @@ export async function seed(databaseUrl: string, options: SeedOptions): Promise<S
     phasesMs[name] = Math.round(performance.now() - phaseStart);
     phaseStart = performance.now();
   };
-  const failIf = (phase: SeedPhase) => {
-    if (options.failAt === phase) throw new SeedError('LOAD_FAILED', `forced failure at ${phase} (test hook)`);
-  };
 
   try {
     await sql`select 1`.catch((error) => {
@@ -224,40 +221,28 @@ export async function seed(databaseUrl: string, options: SeedOptions): Promise<S
       await dropDefinitions(tx, defs);
       endPhase('truncate');
 
-      const sources = {
-        customers: () => generator.customers(),
-        products: () => generator.products(),
-        orders: () => generator.orders(),
-        order_items: () => generator.orderItems(),
+      /** One step of the load: the test hook, its progress from 0, its time. */
+      const phase = async (name: SeedPhase, total: number, work: (progress: (done: number) => void) => Promise<unknown>) => {
+        if (options.failAt === name) throw new SeedError('LOAD_FAILED', `forced failure at ${name} (test hook)`);
+        report({ table: name, done: 0, total });
+        await work((done) => report({ table: name, done, total }));
+        endPhase(name);
       };
+      const method = { customers: 'customers', products: 'products', orders: 'orders', order_items: 'orderItems' } as const;
       for (const table of SEED_TABLES) {
-        failIf(table);
         const total = table === 'order_items' ? generator.orderItemCount : generator.counts[table];
-        report({ table, done: 0, total });
-        await copyInto(tx, table, sources[table](), (n) => {
-          rows[table] += n;
-          report({ table, done: rows[table], total });
-        });
-        endPhase(table);
+        await phase(table, total, (progress) => copyInto(tx, table, generator[method[table]](), (n) => progress((rows[table] += n))));
       }
-
-      failIf('indexes');
-      report({ table: 'indexes', done: 0, total: defs.keys.length + defs.indexes.length });
-      await restoreKeysAndIndexes(tx, defs, (done, total) => report({ table: 'indexes', done, total }));
-      endPhase('indexes');
-
+      await phase('indexes', defs.keys.length + defs.indexes.length, (progress) => restoreKeysAndIndexes(tx, defs, progress));
       // Statistics before the foreign-key checks, so their anti-joins get sensible plans.
-      failIf('analyze');
-      report({ table: 'analyze', done: 0, total: 1 });
-      await tx.unsafe(`analyze ${tables.join(', ')}`);
-      report({ table: 'analyze', done: 1, total: 1 });
-      endPhase('analyze');
-
-      failIf('foreign keys');
-      report({ table: 'foreign keys', done: 0, total: defs.foreignKeys.length });
-      await restoreForeignKeys(tx, defs, (done, total) => report({ table: 'foreign keys', done, total }));
-      await syncIdentities(tx, tables);
-      endPhase('foreign keys');
+      await phase('analyze', 1, async (progress) => {
+        await tx.unsafe(`analyze ${tables.join(', ')}`);
+        progress(1);
+      });
+      await phase('foreign keys', defs.foreignKeys.length, async (progress) => {
+        await restoreForeignKeys(tx, defs, progress);
+        await syncIdentities(tx, tables);
+      });
     });
     endPhase('commit');
 

@@ -23,12 +23,16 @@ export function findExecutable(...candidates: string[]): string | undefined {
   return candidates.find((candidate) => (candidate.includes('/') ? existsSync(candidate) : commandExists(candidate)));
 }
 
-/** How to run apt-get as root here: directly, through passwordless sudo, or not at all. */
-function aptRunner(): string[] | undefined {
-  if (!commandExists('apt-get')) return undefined;
+/** How to run a command as root here: directly, through passwordless sudo, or not at all. */
+function asRoot(): string[] | undefined {
   if (userInfo().uid === 0) return [];
-  if (commandExists('sudo') && spawnSync('sudo', ['-n', 'true'], { stdio: 'ignore' }).status === 0) return ['sudo', '-n'];
-  return undefined;
+  return commandExists('sudo') && spawnSync('sudo', ['-n', 'true'], { stdio: 'ignore' }).status === 0 ? ['sudo', '-n'] : undefined;
+}
+
+/** Runs `command` as root (see asRoot); false when it fails or cannot run. */
+function rootRun(command: string[], stdio: 'ignore' | 'inherit', env?: NodeJS.ProcessEnv): boolean {
+  const [program, ...args] = [...(asRoot() ?? []), ...command];
+  return spawnSync(program!, args, { stdio: ['ignore', stdio, stdio], env }).status === 0;
 }
 
 let aptUpdated = false;
@@ -37,17 +41,12 @@ let aptUpdated = false;
  * Installs Debian packages with apt-get, printing apt's progress as it goes. Returns false (having done
  * nothing) when this machine cannot: not Debian/Ubuntu, or neither root nor passwordless sudo.
  */
-export function installDebianPackages(packages: string[], log: (line: string) => void): boolean {
-  const runner = aptRunner();
-  if (!runner) return false;
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  const apt = (args: string[]) => {
-    const [command, ...rest] = [...runner, 'apt-get', ...args];
-    return spawnSync(command!, rest, { stdio: ['ignore', 'inherit', 'inherit'], env }).status === 0;
-  };
+function installDebianPackages(packages: string[], log: (line: string) => void): boolean {
+  if (!commandExists('apt-get') || !asRoot()) return false;
+  const apt = (...args: string[]) => rootRun(['apt-get', ...args], 'inherit', { ...process.env, DEBIAN_FRONTEND: 'noninteractive' });
   log(`installing ${packages.join(', ')} with apt-get (once per machine; apt's progress follows)`);
-  if (!aptUpdated) aptUpdated = apt(['update', '-q']);
-  return apt(['install', '-y', '-q', '--no-install-recommends', ...packages]);
+  if (!aptUpdated) aptUpdated = apt('update', '-q');
+  return apt('install', '-y', '-q', '--no-install-recommends', ...packages);
 }
 
 /** What to tell someone whose machine cannot install `debianPackage` by itself. */
@@ -55,31 +54,18 @@ export function installHint(debianPackage: string, brewPackage = debianPackage):
   return `install ${debianPackage} (Debian/Ubuntu: sudo apt-get install ${debianPackage}; macOS: brew install ${brewPackage}), then run again`;
 }
 
-const PGBOUNCER_PATHS = ['pgbouncer', '/usr/sbin/pgbouncer', '/usr/local/sbin/pgbouncer', '/opt/homebrew/bin/pgbouncer'];
-
 /** The pgbouncer binary: on PATH, or where the Debian package puts it (/usr/sbin, not on a user's PATH). */
-export function pgbouncerBinary(): string | undefined {
-  return findExecutable(...PGBOUNCER_PATHS);
-}
+const pgbouncerBinary = () =>
+  findExecutable('pgbouncer', '/usr/sbin/pgbouncer', '/usr/local/sbin/pgbouncer', '/opt/homebrew/bin/pgbouncer');
 
 /**
  * PgBouncer, installed from Debian's package when missing. The package enables a system service on port
  * 6432; the project starts its own instances (scripts/lib/pgbouncer.ts), so that service is stopped again.
  */
 export function ensurePgbouncer(log: (line: string) => void): Availability {
-  const present = pgbouncerBinary();
-  if (present) return { available: true, detail: present };
-  if (installDebianPackages(['pgbouncer'], log)) {
-    const sudo = userInfo().uid === 0 ? [] : ['sudo', '-n'];
-    for (const stop of [
-      ['systemctl', 'disable', '--now', 'pgbouncer'],
-      ['service', 'pgbouncer', 'stop'],
-    ]) {
-      const [command, ...args] = [...sudo, ...stop];
-      if (spawnSync(command!, args, { stdio: 'ignore' }).status === 0) break;
-    }
-    const installed = pgbouncerBinary();
-    if (installed) return { available: true, detail: installed };
+  if (!pgbouncerBinary() && installDebianPackages(['pgbouncer'], log)) {
+    if (!rootRun(['systemctl', 'disable', '--now', 'pgbouncer'], 'ignore')) rootRun(['service', 'pgbouncer', 'stop'], 'ignore');
   }
-  return { available: false, detail: `PgBouncer is missing: ${installHint('pgbouncer')}` };
+  const binary = pgbouncerBinary();
+  return binary ? { available: true, detail: binary } : { available: false, detail: `PgBouncer is missing: ${installHint('pgbouncer')}` };
 }
