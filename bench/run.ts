@@ -43,9 +43,8 @@ const DATASET_COUNTS: Record<Profile, Counts> = {
   tiny: { customers: 1_000, products: 200, orders: 5_000 },
 };
 
-const DATASET_DATABASE = 'shop_bench';
-const BENCH_NAMESPACE = 'ecommerce-pipeline:bench';
-const BENCH_MONGO_DATABASE = 'shop_bench';
+/** The data set's PostgreSQL database and the functions' Mongo database (a tag appended), and cache namespace. */
+const [DATASET_DATABASE, BENCH_NAMESPACE] = ['shop_bench', 'ecommerce-pipeline:bench'];
 /** serverless-offline's ports for the suite (npm start: 3000/3002, tests: 3100/3102, the orders-http bench: 3200/3202). */
 const SUITE_OFFLINE_PORTS = { httpPort: 3400, lambdaPort: 3402 } as const;
 /**
@@ -59,13 +58,11 @@ interface BenchDefinition {
   description: string;
   /** `<module>[:<export>]` under bench/ (default: the name). */
   target?: string;
-  /** Runs only when named in --only: what the per-feature scripts measured beyond the suite. */
+  /** Runs only when named in --only: worth a run now and then, or disturbing others on a shared server. */
   optIn?: boolean;
-  /** Reads the prepared data set (shop_bench). */
+  /** Reads the prepared data set (shop_bench); needs the suite's serverless-offline; wants PgBouncer. */
   dataset?: boolean;
-  /** Needs the suite's serverless-offline. */
   offline?: boolean;
-  /** Wants PgBouncer. */
   pooler?: boolean;
 }
 
@@ -177,7 +174,7 @@ export async function runSuite(options: SuiteOptions): Promise<{ result: SuiteRe
     DATABASE_URL: pooled ? pooledUrl(directUrl, SUITE_POOLER.port) : directUrl,
     DATABASE_PREPARE: pooled ? 'false' : 'true',
     CACHE_NAMESPACE: `${BENCH_NAMESPACE}${tag.replace('_', '-')}`,
-    MONGODB_DATABASE: `${BENCH_MONGO_DATABASE}${tag}`,
+    MONGODB_DATABASE: datasetDatabase,
     LOG_LEVEL: 'ERROR',
   });
   const ctx: SuiteContext = {
