@@ -34,7 +34,8 @@ function classify(pid: number, comm: string, known: { offlinePid?: number; selfP
   if (comm === 'pgbouncer') return 'pgbouncer';
   if (comm === 'ferretdb') return 'ferretdb';
   if (comm.startsWith('redis-server')) return 'redis';
-  if (comm === 'node') {
+  // Node 24 names its main thread, and so the process's comm, MainThread.
+  if (comm === 'node' || comm === 'MainThread') {
     try {
       if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('upstash-gateway')) return 'upstash-gateway';
     } catch {

@@ -7,6 +7,7 @@ import type { Measured } from '../../bench/lib/measure.js';
 import type { BenchRecord, SuiteResult } from '../../bench/lib/result.js';
 import type { Mix, Step } from '../../bench/load.js';
 import type { RequestCount } from '../../bench/round-trips.js';
+import { num } from '../../shared/benchmarks/metric.js';
 import type { Summary } from '../../shared/benchmarks/stats.js';
 import { kb } from '../lib/package-report.js';
 import { coldStartSpec, loadCpuSpec, loadSpec, ratiosSpec, roundTripsSpec } from './charts.js';
@@ -50,7 +51,7 @@ const BUILDERS: Record<string, (d: Details, cpus: number) => Part[]> = {
       const { rows, elapsedMs, phasesMs } = d[key];
       const total = Object.values(rows as Record<string, number>).reduce((a, b) => a + b, 0);
       const phases = Object.entries(phasesMs as Record<string, number>).map(([phase, ms]) => `${phase} ${fixed(ms / 1000)}`);
-      return [name, fixed(elapsedMs / 1000), fixed((total * 1000) / elapsedMs, 0), d.walMb[key], d.loadBefore[key], phases.join(', ')];
+      return [name, fixed(elapsedMs / 1000), num((total * 1000) / elapsedMs), d.walMb[key], d.loadBefore[key], phases.join(', ')];
     };
     return [
       table(`${d.counts.orders.toLocaleString('en-US')} orders`, 'load|s|rows/s|WAL MB|load before|phases (s)', [
