@@ -87,6 +87,8 @@ export async function listProducts(
 }
 
 export async function getProduct(sql: Sql, productId: number): Promise<CatalogProduct | undefined> {
-  const [row] = await sql<CatalogProduct[]>`select ${sql.unsafe(CATALOG_COLUMNS)} from products where product_id = ${sql.typed(productId, OID.int4)}`;
+  const [row] = await sql<
+    CatalogProduct[]
+  >`select ${sql.unsafe(CATALOG_COLUMNS)} from products where product_id = ${sql.typed(productId, OID.int4)}`;
   return row;
 }

@@ -138,7 +138,10 @@ describe('a customer’s order history', () => {
         params as unknown as never[],
       );
       const nodes = planNodes(row!['QUERY PLAN'][0]!.Plan);
-      expect(nodes.map((node) => node['Node Type']), JSON.stringify(nodes)).not.toContain('Sort');
+      expect(
+        nodes.map((node) => node['Node Type']),
+        JSON.stringify(nodes),
+      ).not.toContain('Sort');
       // The outer scan reads the page (+1 row) from the index and stops.
       const scan = nodes.find(
         (node) => node['Index Name'] === 'orders_customer_id_idx' && node['Relation Name'] === 'orders' && node.Alias === 'o',
