@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { slsPackage } from '../../scripts/lib/sls.js';
 import { METRIC } from '../../shared/metrics.js';
+import { runScript } from '../benchmarks/helpers.js';
 import { cleanEnv, type Resource, type Template } from './helpers.js';
 
 /**
@@ -127,4 +128,20 @@ describe('infra/observability.cjs', () => {
     expect(Resources.BDurationAlarm!.Properties.Threshold).toBe(8_000);
     expect(Resources.ScheduledFailuresAlarm!.Properties.AlarmDescription).toContain('a failed');
   });
+});
+
+describe('npm run logs', () => {
+  it('needs a function, and reads through osls with the caller’s AWS credentials (none here: it says so)', async () => {
+    const usage = await runScript('scripts/logs.ts', []);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toContain('usage: npm run logs -- <function>');
+    const noCredentials = await runScript(
+      'scripts/logs.ts',
+      ['createOrder', '--stage', 'dev', '--region', 'eu-west-1'],
+      cleanEnv(),
+      120_000,
+    );
+    expect(noCredentials.code).toBe(1);
+    expect(noCredentials.stdout + noCredentials.stderr).toMatch(/credentials/i);
+  }, 150_000);
 });
