@@ -22,7 +22,7 @@ import { closedLoop, type Measured, rotate } from './lib/measure.js';
 import type { BenchOutput } from './lib/result.js';
 
 const PROFILES: Record<Profile, { durationS: number; customers: number; concurrency: number[] }> = {
-  full: { durationS: 6, customers: 200, concurrency: [1, 16] },
+  full: { durationS: 6, customers: 200, concurrency: [1, 4, 16, 64] },
   quick: { durationS: 2, customers: 20, concurrency: [1, 16] },
   tiny: { durationS: 1, customers: 10, concurrency: [1] },
 };

@@ -1,9 +1,10 @@
 /**
  * How close is createOrder to the raw speed of Postgres? On a scratch database holding the order fixture
  * (bench/lib/fixtures.ts), for 3-item orders over random products and over 5 hot products:
- *   run       createOrder in process vs pgbench running the minimal correct order transaction
- *             (bench/sql/order.pgbench.sql, -M prepared) at the same concurrency, A-B-B-A halves; goal ≥ 0.8×
- *             at concurrency 16 in both workloads;
+ *   run       createOrder in process vs pgbench running createOrder's own statement (-M prepared, the same
+ *             parameters drawn in SQL: what Postgres gives our design at most) at the same concurrency,
+ *             rotated halves; goal ≥ 0.9× at concurrency 16 in both workloads. pgbench running the minimal
+ *             multi-statement order transaction (bench/sql/order.pgbench.sql) is a second, informational row;
  *   variants  (opt-in) the design alternatives of docs/orders.md: statements per order (postgres.js debug
  *             hook) and throughput of a 7-statement and a 4-statement version against the single statement;
  *   overHttp  (opt-in) the same orders through the Lambda handler in process and over HTTP through a
@@ -26,7 +27,7 @@ import { orderPgbench } from './lib/pgbench.js';
 import type { BenchOutput } from './lib/result.js';
 
 const PROFILES: Record<Profile, { durationS: number; warmupS: number; concurrency: number[]; workloads: Workload[] }> = {
-  full: { durationS: 10, warmupS: 1, concurrency: [1, 16, 64], workloads: ['random', 'hot'] },
+  full: { durationS: 10, warmupS: 1, concurrency: [1, 4, 16, 64], workloads: ['random', 'hot'] },
   quick: { durationS: 2, warmupS: 0.5, concurrency: [16], workloads: ['random', 'hot'] },
   tiny: { durationS: 1, warmupS: 0, concurrency: [4], workloads: ['random'] },
 };
@@ -72,22 +73,34 @@ export async function run(ctx: SuiteContext): Promise<BenchOutput> {
   const { durationS, concurrency } = PROFILES[ctx.profile];
   const measured = await withOrderFixture(ctx, DATABASE, (url) =>
     cells(ctx, concurrency, async (workload, c) => {
-      const configurations = [inProcess(ctx, url, workload, c), tidied(ctx, url, c, (s) => orderPgbench(url, workload, c, s))];
-      const [createOrder, pgbench] = (await rotate(configurations, durationS)) as [Measured, Measured];
-      console.log(`  ${workload} c=${c}: createOrder ${createOrder.tps.toFixed(0)} orders/s, pgbench ${pgbench.tps.toFixed(0)}`);
-      return { createOrder, pgbench, ratio: createOrder.tps / pgbench.tps };
+      const configurations = [
+        inProcess(ctx, url, workload, c),
+        tidied(ctx, url, c, (s) => orderPgbench(url, workload, c, s, 'prepared', 'statement')),
+        tidied(ctx, url, c, (s) => orderPgbench(url, workload, c, s, 'prepared', 'minimal')),
+      ];
+      const [createOrder, pgbench, minimal] = (await rotate(configurations, durationS)) as [Measured, Measured, Measured];
+      const tps = (m: Measured) => m.tps.toFixed(0);
+      console.log(`  ${workload} c=${c}: createOrder ${tps(createOrder)} orders/s, pgbench ${tps(pgbench)}, minimal ${tps(minimal)}`);
+      return { createOrder, pgbench, minimal, ratio: createOrder.tps / pgbench.tps };
     }),
   );
-  const metrics = measured.map((m) =>
+  const metrics = measured.flatMap((m) => [
     metric('orders', {
-      metric: `createOrder vs pgbench, ${m.workload} products, c=${m.concurrency}`,
+      metric: `createOrder vs pgbench running its statement, ${m.workload} products, c=${m.concurrency}`,
       ours: m.createOrder.tps,
       reference: m.pgbench.tps,
       unit: 'orders/s',
-      goal: m.concurrency === 16 ? { on: 'ratio', op: '>=', value: 0.8 } : null,
+      goal: m.concurrency === 16 ? { on: 'ratio', op: '>=', value: 0.9 } : null,
       ...errorNote(m.createOrder, m.pgbench),
     }),
-  );
+    metric('orders', {
+      metric: `createOrder vs pgbench running the minimal 5-statement transaction, ${m.workload} products, c=${m.concurrency}`,
+      ours: m.createOrder.tps,
+      reference: m.minimal.tps,
+      unit: 'orders/s',
+      ...errorNote(m.minimal),
+    }),
+  ]);
   return {
     metrics,
     details: { database: DATABASE, customers: ORDER_FIXTURE.customers, products: ORDER_FIXTURE.products, durationS, cells: measured },

@@ -1,9 +1,10 @@
 /** pgbench, the SQL reference of the orders and pooler benches: found on PATH or under /usr/lib/postgresql. */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { run } from '../../scripts/lib/process.js';
+import { PLAIN_ORDER_STATEMENT } from '../../shared/orders/create-order.js';
 import { ORDER_FIXTURE, pgbenchDefines, type Workload } from './fixtures.js';
 import type { Segment } from './measure.js';
 
@@ -19,10 +20,37 @@ export function requirePgbench(): string {
 }
 
 /**
- * The reference order transaction (bench/sql/order.pgbench.sql) run by pgbench: its transactions as a
- * Segment — per-transaction latencies from its log, and seconds such that latencies.length / seconds =
- * pgbench's own tps (without connection set-up). -M prepared uses named statements (not through a
- * transaction pooler before PgBouncer 1.21); extended, unnamed ones.
+ * What pgbench runs as an order:
+ *   statement  the very statement createOrder sends for an order without a key (PLAIN_ORDER_STATEMENT),
+ *              its parameters drawn by the same \set lines as the minimal script's: the limit for our design;
+ *   minimal    bench/sql/order.pgbench.sql, the least work any correct order transaction must do, in the
+ *              usual statement-per-step shape (BEGIN, lock, 2 inserts, update, END).
+ */
+export type OrderScript = 'statement' | 'minimal';
+
+/**
+ * The statement's pgbench script, written into `dir`. pgbench passes `:name` as a parameter ($n), so the
+ * arrays become ARRAY[:p1,:p2,:p3]; and it would take the `:MI:SS` of the date format inside a string
+ * literal for variables too, so those colons are written \072 in an E'' literal: the same constant once
+ * parsed, hence the same plan and the same work.
+ */
+function statementScript(dir: string): string {
+  const draws = readFileSync(ORDER_FIXTURE.pgbenchScript, 'utf8').split(/^BEGIN;$/m)[0]!;
+  const sql = PLAIN_ORDER_STATEMENT.replaceAll('$1', ':c')
+    .replaceAll('$2', 'ARRAY[:p1, :p2, :p3]')
+    .replaceAll('$3', 'ARRAY[:q1, :q2, :q3]')
+    .replace(`'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'`, `E'YYYY-MM-DD"T"HH24\\072MI\\072SS.MS"Z"'`);
+  if (/\$\d/.test(sql) || /:(MI|SS)\b/.test(sql)) throw new Error('the order statement has a parameter or a colon pgbench would misread');
+  const file = path.join(dir, 'statement.pgbench.sql');
+  writeFileSync(file, `${draws}${sql.trim()};\n`);
+  return file;
+}
+
+/**
+ * An order script run by pgbench: its transactions as a Segment — per-transaction latencies from its
+ * log, and seconds such that latencies.length / seconds = pgbench's own tps (without connection
+ * set-up). -M prepared uses named statements (not through a transaction pooler before PgBouncer 1.21);
+ * extended, unnamed ones.
  */
 export async function orderPgbench(
   url: string,
@@ -30,6 +58,7 @@ export async function orderPgbench(
   concurrency: number,
   seconds: number,
   protocol: 'prepared' | 'extended' = 'prepared',
+  script: OrderScript = 'statement',
 ): Promise<Segment> {
   const target = new URL(url);
   const logDir = mkdtempSync(path.join(os.tmpdir(), 'pgbench-'));
@@ -40,7 +69,7 @@ export async function orderPgbench(
     String(Math.max(1, Math.round(seconds))),
     ...defines,
     '-f',
-    ORDER_FIXTURE.pgbenchScript,
+    script === 'statement' ? statementScript(logDir) : ORDER_FIXTURE.pgbenchScript,
     '-l',
     '--log-prefix',
     path.join(logDir, 'tx'),
@@ -61,6 +90,7 @@ export async function orderPgbench(
     if (code !== 0 || Number.isNaN(tps)) throw new Error(`pgbench failed (exit ${code}): ${output.slice(-2000)}`);
     // Per-transaction log lines: client_id transaction_no latency_us script_no epoch_s epoch_us.
     const latencies = readdirSync(logDir)
+      .filter((file) => file.startsWith('tx'))
       .flatMap((file) => readFileSync(path.join(logDir, file), 'utf8').split('\n'))
       .map((line) => line.split(' ')[2])
       .filter((field) => field !== undefined && field !== 'failed' && field !== 'skipped')

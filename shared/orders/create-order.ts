@@ -192,6 +192,9 @@ const STATEMENTS: Record<Variant, string> = {
   checkout: placeOrderSql('checkout'),
 };
 
+/** The statement an order without a key sends: the orders benchmark runs exactly this in pgbench as its reference. */
+export const PLAIN_ORDER_STATEMENT = STATEMENTS.plain;
+
 interface PlaceOrderRow {
   created: Order | null;
   replay: Order | null;
