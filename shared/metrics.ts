@@ -5,7 +5,7 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
  * log that CloudWatch turns into metrics, with no API call and no permission. Namespace `ecommerce-pipeline`.
  * Each value is recorded twice: per stage (service, stage: what the dashboard and the alarms read, across
  * functions) and per function (service, stage, function: where to look next). No other dimension: each
- * one multiplies the metrics billed. The dashboard and alarms (scripts/serverless/observability.cjs) read
+ * one multiplies the metrics billed. The dashboard and alarms (infra/observability.cjs) read
  * these names.
  */
 export const METRIC = {
