@@ -82,7 +82,7 @@ interface DimensionRow {
   products: number;
 }
 
-/** The summary's three statements, not yet run (so they can be EXPLAINed too: scripts/report/analytics-plans.ts). */
+/** The summary's three statements, not yet run (so they can be EXPLAINed too: bench/analytics.ts). */
 export function analyticsQueries(sql: Sql, query: AnalyticsQuery, window: { from: Date; to: Date }) {
   const { from, to } = window;
   return {
