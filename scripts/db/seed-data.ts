@@ -22,6 +22,7 @@
  * - stock_quantity is what is left after these sales (never negative): popular products carry more,
  *   ~3 % are sold out, ~5 % nearly so.
  */
+import catalogue from './catalogue.json' with { type: 'json' };
 import { AliasSampler, permutation, Rng, zipfWeights } from './seed-random.js';
 
 /** Keys every product's metadata has (plus optional `tags`). */
@@ -75,105 +76,27 @@ interface Category {
   brands: readonly string[];
 }
 
-const CATEGORIES: readonly Category[] = [
-  {
-    name: 'apparel',
-    weight: 28,
-    minCents: 999,
-    maxCents: 14_999,
-    nouns: ['T-Shirt', 'Hoodie', 'Jacket', 'Jeans', 'Dress', 'Sweater', 'Shirt', 'Skirt', 'Coat', 'Shorts', 'Leggings', 'Cardigan'],
-    sizes: { XS: 6, S: 18, M: 30, L: 26, XL: 14, XXL: 6 },
-    materials: { cotton: 40, polyester: 20, denim: 12, wool: 10, linen: 8, merino: 6, silk: 3, cashmere: 1 },
-    brands: ['Northvale', 'Urban Thread', 'Kestrel', 'Mosswear', 'Halden & Co', 'Ferro', 'Bluecoast', 'Atelier Nine', 'Quillon'],
-  },
-  {
-    name: 'footwear',
-    weight: 12,
-    minCents: 2_999,
-    maxCents: 24_999,
-    nouns: ['Sneakers', 'Boots', 'Sandals', 'Loafers', 'Running Shoes', 'Trail Shoes', 'Slippers'],
-    // Integer-like keys: JavaScript orders them numerically, which is the order wanted here.
-    sizes: { 36: 3, 37: 6, 38: 10, 39: 13, 40: 15, 41: 15, 42: 14, 43: 11, 44: 7, 45: 4, 46: 2 },
-    materials: { leather: 40, canvas: 20, synthetic: 20, suede: 15, cork: 1 },
-    brands: ['Stridewell', 'Kestrel', 'Pathmark', 'Softstep', 'Granite Peak', 'Lumo', 'Ostara'],
-  },
-  {
-    name: 'electronics',
-    weight: 14,
-    minCents: 999,
-    maxCents: 199_999,
-    nouns: ['Headphones', 'Earbuds', 'Speaker', 'Charger', 'Power Bank', 'Keyboard', 'Mouse', 'Webcam', 'Smartwatch', 'USB-C Cable'],
-    sizes: { standard: 70, compact: 20, large: 10 },
-    materials: { plastic: 50, aluminium: 35, glass: 10, 'carbon fibre': 4.85, titanium: 0.15 },
-    brands: ['Voltari', 'Nexon Audio', 'Pixelcraft', 'Arcwave', 'Ohmline', 'Syntek', 'Quanta Labs', 'Heliox'],
-  },
-  {
-    name: 'home',
-    weight: 16,
-    minCents: 499,
-    maxCents: 39_999,
-    nouns: ['Mug', 'Vase', 'Lamp', 'Cushion', 'Throw Blanket', 'Cutting Board', 'Candle', 'Picture Frame', 'Planter', 'Towel Set'],
-    sizes: { small: 30, medium: 45, large: 25 },
-    materials: { ceramic: 25, wood: 22, cotton: 18, glass: 14, bamboo: 10, steel: 10, marble: 1 },
-    brands: ['Hearth & Oak', 'Casa Lumen', 'Nordby', 'Kiln Studio', 'Willowmere', 'Tidyhome', 'Solenne'],
-  },
-  {
-    name: 'sports',
-    weight: 10,
-    minCents: 599,
-    maxCents: 49_999,
-    nouns: ['Yoga Mat', 'Water Bottle', 'Dumbbell Set', 'Resistance Bands', 'Backpack', 'Cycling Gloves', 'Tennis Racket', 'Football'],
-    sizes: { S: 20, M: 35, L: 25, 'one size': 20 },
-    materials: { rubber: 25, nylon: 22, polyester: 20, steel: 15, neoprene: 15, 'carbon fibre': 3 },
-    brands: ['Peakform', 'Velocity', 'Trailhead', 'Corefit', 'Apex Motion', 'Summitline'],
-  },
-  {
-    name: 'accessories',
-    weight: 12,
-    minCents: 499,
-    maxCents: 29_999,
-    nouns: ['Wallet', 'Belt', 'Scarf', 'Cap', 'Sunglasses', 'Watch', 'Tote Bag', 'Beanie', 'Necklace'],
-    sizes: { 'one size': 70, S: 10, M: 12, L: 8 },
-    materials: { leather: 35, cotton: 20, steel: 15, wool: 12, silver: 10, acetate: 7.5, gold: 0.5 },
-    brands: ['Maren', 'Ferro', 'Brightwell', 'Oakhurst', 'Lune', 'Cavallo', 'Ivory Lane'],
-  },
-  {
-    name: 'beauty',
-    weight: 8,
-    minCents: 299,
-    maxCents: 8_999,
-    nouns: ['Moisturiser', 'Serum', 'Shampoo', 'Conditioner', 'Lip Balm', 'Sunscreen', 'Face Mask', 'Hand Cream'],
-    sizes: { '30 ml': 20, '50 ml': 35, '100 ml': 30, '250 ml': 15 },
-    materials: { 'plastic tube': 40, 'glass jar': 30, 'aluminium tube': 20, 'refill pouch': 10 },
-    brands: ['Bloomery', 'Purelle', 'Dewdrop', 'Verdant', 'Skinwise', 'Aurora Botanics'],
-  },
-];
-
-const COLOURS: Weighted = {
-  ...{ black: 22, white: 14, grey: 10, navy: 9, blue: 8, green: 6, red: 5, beige: 5, brown: 5 },
-  ...{ pink: 4, yellow: 3, orange: 2.5, purple: 2.5, silver: 2, gold: 1, teal: 0.7, chartreuse: 0.3 },
+/**
+ * The catalogue, names and their weights (data, in scripts/db/catalogue.json): 7 categories with their
+ * price ranges, nouns, sizes, materials and fictional brands (most popular first, Zipf-weighted, the last
+ * one rare); colours; adjectives of product names; international first and last names; e-mail domains.
+ * Integer-like keys (shoe sizes) iterate in numeric order, which is the order wanted.
+ */
+const {
+  categories: CATEGORIES,
+  colours: COLOURS,
+  adjectives: ADJECTIVES,
+  firstNames: FIRST_NAMES,
+  lastNames: LAST_NAMES,
+  emailDomains: EMAIL_DOMAINS,
+} = catalogue as unknown as {
+  categories: readonly Category[];
+  colours: Weighted;
+  adjectives: readonly string[];
+  firstNames: readonly string[];
+  lastNames: readonly string[];
+  emailDomains: Weighted;
 };
-
-/** Space-separated words, in order. */
-const words = (...lines: string[]) => lines.join(' ').split(' ');
-
-const ADJECTIVES = words(
-  'Classic Essential Premium Everyday Urban Vintage Sport Pro Lite Signature Heritage Studio Travel Modern Original Active Soft Ultra',
-);
-
-const FIRST_NAMES = words(
-  'Anna James Maria Wei Olivia Liam Sofia Noah Emma Lucas Aisha Mateo Chloe Ethan Yuki Ravi Fatima Lukas Ingrid Omar Zoë Kenji',
-  'Priya Diego Hannah Mohammed Elena Jakub Amara Finn Léa Santiago Mia Arjun Nora Tomás Freya Kwame Isabel Hiro Sara Oscar',
-  'Leila Jonas Grace Ahmed Julia Mei Daniel Ewa',
-);
-
-const LAST_NAMES = words(
-  'Smith Garcia Müller Chen Kowalski Johnson Rossi Nguyen Silva Andersson Khan Dubois Tanaka Okafor Novak Hernández Patel',
-  "Schmidt O'Brien Kim Jensen Costa Ivanova Lopez Yamamoto Haddad Murphy Fischer Sato Brown Nowak Larsen Moreau Mensah Ali",
-  'Wilson Bianchi Santos Virtanen Horvat',
-);
-
-const EMAIL_DOMAINS: Weighted = { 'example.com': 50, 'example.org': 25, 'example.net': 25 };
 
 /** Lines per order: 1..5 with these weights (mean 2.5). */
 const ITEMS_PER_ORDER = [30, 25, 20, 15, 10];
