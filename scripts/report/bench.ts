@@ -62,9 +62,15 @@ const BUILDERS: Record<string, (d: Details, cpus: number) => Part[]> = {
   },
   orders: (d) => [
     table(
-      'createOrder in process vs pgbench (orders/s, latency ms)',
-      'workload|conc|createOrder/s|p50|p95|pgbench/s|p50|p95',
-      d.cells.map((c: Details) => [c.workload, c.concurrency, ...tps(c.createOrder), ...tps(c.pgbench)]),
+      'createOrder in process vs pgbench running its statement, and the minimal transaction (orders/s, latency ms)',
+      'workload|conc|createOrder/s|p50|p95|statement/s|p50|p95|minimal/s|p50|p95',
+      d.cells.map((c: Details) => [
+        c.workload,
+        c.concurrency,
+        ...tps(c.createOrder),
+        ...tps(c.pgbench),
+        ...(c.minimal ? tps(c.minimal) : ['–', '–', '–']),
+      ]),
     ),
   ],
   'orders-variants': (d) => {
