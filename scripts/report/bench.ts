@@ -10,7 +10,7 @@ import type { RequestCount } from '../../bench/round-trips.js';
 import { num } from '../../shared/benchmarks/metric.js';
 import type { Summary } from '../../shared/benchmarks/stats.js';
 import { kb } from '../lib/package-report.js';
-import { coldStartSpec, loadCpuSpec, loadSpec, ratiosSpec, roundTripsSpec } from './charts.js';
+import { coldStartSpec, loadCpuSpec, loadSpec, ratiosSpec, roundTripsSpec, scalingSpec } from './charts.js';
 import type { Doc, Part, Section } from './document.js';
 import { fixed, grid, metricsTable } from './table.js';
 
@@ -72,6 +72,22 @@ const BUILDERS: Record<string, (d: Details, cpus: number) => Part[]> = {
         ...(c.minimal ? tps(c.minimal) : ['–', '–', '–']),
       ]),
     ),
+    ...(new Set(d.cells.map((c: Details) => c.concurrency)).size < 2
+      ? []
+      : [
+          {
+            chart: 'orders-scaling',
+            spec: scalingSpec(
+              'createOrder and its pgbench references by concurrency',
+              'orders/s',
+              d.cells.flatMap((c: Details) =>
+                Object.entries({ createOrder: c.createOrder, 'pgbench: its statement': c.pgbench, 'pgbench: minimal': c.minimal })
+                  .filter(([, m]) => m)
+                  .map(([series, m]) => ({ panel: `${c.workload} products`, x: c.concurrency, series, y: (m as Measured).tps })),
+              ),
+            ),
+          },
+        ]),
   ],
   'orders-variants': (d) => {
     const rows = d.cells.flatMap((c: Details) =>

@@ -103,6 +103,22 @@ export function loadSpec(mixes: Mixes): TopLevelSpec {
   });
 }
 
+/** Throughput against concurrency, ours next to its reference, a panel per workload (the scaling table's chart). */
+export function scalingSpec(
+  title: string,
+  unit: string,
+  points: Array<{ panel: string; x: number; series: string; y: number }>,
+): TopLevelSpec {
+  return chart(title, points, {
+    facet: facet('panel'),
+    spec: {
+      width: 240,
+      height: 180,
+      ...lines(log('x', 'concurrency', { base: 2 }), quantity('y', unit), ['#2563eb', '#9ca3af', '#d1d5db']),
+    },
+  });
+}
+
 export function loadCpuSpec(mixes: Mixes, cores: number): TopLevelSpec | undefined {
   if (!mixes.some((m) => m.steps.some((s) => s.cpu))) return undefined;
   const values = mixes.flatMap((m) =>
