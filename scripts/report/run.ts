@@ -1,5 +1,6 @@
 /** A stored runBenchmarks run as a report Doc: its metric rows, then each suite's tables, charts, plans and prose. */
-import { compact, type Metric, percent, runMetrics } from '../../shared/benchmarks/metric.js';
+import { compact, percent, storedMetrics } from '../../shared/benchmarks/metric.js';
+import { planText } from '../../shared/benchmarks/plan-text.js';
 import { SUITES, type SuiteName } from '../../shared/benchmarks/request.js';
 import type { StoredRun } from '../../shared/benchmarks/store.js';
 import type { BtreeResult } from '../../shared/benchmarks/suites/btree.js';
@@ -8,7 +9,6 @@ import type { GinResult } from '../../shared/benchmarks/suites/gin.js';
 import type { OrdersResult } from '../../shared/benchmarks/suites/orders.js';
 import { btreeSpec, ginCrossoverSpec, ordersSpec, ratiosSpec } from './charts.js';
 import type { Doc, Part, Section } from './document.js';
-import { planText } from './plan-text.js';
 import { bytes, count, grid, metricsTable, ms, seconds, times } from './table.js';
 
 const TITLES: Record<SuiteName, string> = {
@@ -17,10 +17,6 @@ const TITLES: Record<SuiteName, string> = {
   cache: 'Cache: top products, Redis hit vs Postgres aggregate',
   orders: 'Orders: createOrder latency',
 };
-
-/** The rows a run stored, or (runs stored before rows were) the rows derived from its results. */
-export const storedMetrics = (run: Pick<StoredRun, 'results'>): Metric[] =>
-  (run.results?.metrics as Metric[] | undefined) ?? runMetrics(run.results);
 
 /** A run's metric rows as a Table (npm start's tour prints it after its run). */
 export const runTable = (run: Pick<StoredRun, 'results'>) => metricsTable(storedMetrics(run));

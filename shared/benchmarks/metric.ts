@@ -178,3 +178,7 @@ export function runMetrics(results: Record<string, unknown> | null): Metric[] {
   }
   return rows;
 }
+
+/** The rows a run stored, or (runs stored before rows were) the rows derived from its results. */
+export const storedMetrics = (run: { results: Record<string, unknown> | null }): Metric[] =>
+  (run.results?.metrics as Metric[] | undefined) ?? runMetrics(run.results);

@@ -1,4 +1,4 @@
-import type { ExplainOutput, PlanNode } from '../../shared/benchmarks/measure.js';
+import type { ExplainOutput, PlanNode } from './measure.js';
 
 /** Keys shown under a node, as EXPLAIN's text format names them (JSON key in brackets when it differs). */
 const DETAILS = [
