@@ -1,5 +1,8 @@
 import fc from 'fast-check';
+import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Sql } from '../../shared/clients/postgres.js';
+import { parseConfig } from '../../shared/config.js';
 import { type CatalogFilter, type CatalogProduct, catalogQuery, getProduct, listProducts } from '../../shared/products/catalog.js';
 import { resetShop, testSql } from '../helpers/db.js';
 
@@ -149,6 +152,23 @@ describe('the catalog query plan', () => {
     expect(await plan({ attributes: { material: RARE, colour: 'red' } }, 50_000)).toContain('"Index Name":"products_metadata_idx"');
     const page = await listProducts(sql, { attributes: { material: RARE } }, { limit: 20 }, String);
     expect(page.items.map((product) => product.productId)).toEqual(Array.from({ length: 20 }, (_, i) => (i + 1) * 2000));
+  });
+
+  it('a rare attribute reads the index even after the same statement ran many times for a common one', async () => {
+    // One session, as a warm Lambda container has: a named prepared statement there would switch to a
+    // generic plan after five runs, chosen on the common value (the primary key read in order, filtered),
+    // and then read all 100,000 products for a rare one.
+    const session = postgres(parseConfig(process.env).database.url, { max: 1, onnotice: () => {} }) as unknown as Sql;
+    try {
+      for (let i = 0; i < 10; i++) await listProducts(session, { attributes: { tags: COMMON } }, { limit: 20 }, String);
+      const page = await listProducts(session, { attributes: { material: RARE } }, { limit: 20 }, String);
+      expect(page.items).toHaveLength(20);
+      const [plans] = await session<Array<{ generic: number }>>`
+        select coalesce(sum(generic_plans), 0)::int as generic from pg_prepared_statements where statement like '%metadata @>%'`;
+      expect(plans!.generic).toBe(0);
+    } finally {
+      await session.end({ timeout: 5 });
+    }
   });
 
   it('the planner tells a rare attribute from a common one (so it reads the index where that pays)', async () => {
