@@ -154,18 +154,19 @@ describe('the catalog query plan', () => {
     expect(page.items.map((product) => product.productId)).toEqual(Array.from({ length: 20 }, (_, i) => (i + 1) * 2000));
   });
 
-  it('a rare attribute reads the index even after the same statement ran many times for a common one', async () => {
-    // One session, as a warm Lambda container has: a named prepared statement there would switch to a
-    // generic plan after five runs, chosen on the common value (the primary key read in order, filtered),
-    // and then read all 100,000 products for a rare one.
+  it('is planned with its values every time: never a named prepared statement a generic plan could stick to', async () => {
+    // One session, as a warm Lambda container has. A named prepared statement may switch to a generic plan
+    // after five runs, chosen without the values: measured at 20k products, a plan kept from a common value
+    // (the primary key read in order, filtered) read every product for a rare one, 4 ms instead of 0.4 ms.
     const session = postgres(parseConfig(process.env).database.url, { max: 1, onnotice: () => {} }) as unknown as Sql;
     try {
       for (let i = 0; i < 10; i++) await listProducts(session, { attributes: { tags: COMMON } }, { limit: 20 }, String);
       const page = await listProducts(session, { attributes: { material: RARE } }, { limit: 20 }, String);
       expect(page.items).toHaveLength(20);
-      const [plans] = await session<Array<{ generic: number }>>`
-        select coalesce(sum(generic_plans), 0)::int as generic from pg_prepared_statements where statement like '%metadata @>%'`;
-      expect(plans!.generic).toBe(0);
+      const named = await session<Array<{ name: string }>>`
+        select name from pg_prepared_statements
+        where statement like '%metadata @>%' and statement not like '%pg_prepared_statements%'`;
+      expect(named).toEqual([]);
     } finally {
       await session.end({ timeout: 5 });
     }
