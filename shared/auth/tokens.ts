@@ -99,6 +99,15 @@ function checkAge(payload: JWTPayload, maxAgeSeconds: number, skewSeconds: numbe
   }
 }
 
+/**
+ * Tokens already verified by this container, keyed by the whole token (signature included, so nothing
+ * unsigned can hit): a client's next request skips the signature check, which is ~40 % of a warm read
+ * route's own time (126 µs of 328 µs measured for GET /customers/{id}/orders). Expiry and age are checked
+ * again on every use; an entry is trusted for at most `ttlMs`, so a key withdrawn from the JWKS stops
+ * being honoured within that time (as API Gateway's authorizer cache does, 300 s by default).
+ */
+export const VERIFIED_TOKENS = { entries: 1_000, ttlMs: 300_000 } as const;
+
 /** Bound of one JWKS fetch (the keys are then cached by jose; refetched at most every 30 s for an unknown kid). */
 export const JWKS_TIMEOUT_MS = 2_000;
 
@@ -127,12 +136,23 @@ export function createTokenVerifier(config: AuthConfig): TokenVerifier {
     throw new Error('auth needs AUTH_JWKS_URL or AUTH_JWT_SECRET');
   }
   const maxAgeSeconds = config.maxTokenAgeSeconds ?? DEFAULT_MAX_TOKEN_AGE_SECONDS;
+  const verified = new Map<string, { payload: JWTPayload; principal: Principal; until: number }>();
   return async (authorization) => {
     const match = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/.exec(authorization?.trim() ?? '');
     if (!authorization || !/^\s*Bearer(\s|$)/.test(authorization)) throw new UnauthorizedError('A bearer token is required.', null);
     if (!match) throw new UnauthorizedError('The Authorization header must be "Bearer <JWT>".', 'invalid_request');
+    const token = match[1]!;
+    const known = verified.get(token);
+    if (known && known.until > Date.now()) {
+      if (Date.now() / 1000 > known.payload.exp! + config.clockSkewSeconds) {
+        verified.delete(token);
+        throw new UnauthorizedError('The token has expired.');
+      }
+      checkAge(known.payload, maxAgeSeconds, config.clockSkewSeconds);
+      return known.principal;
+    }
     try {
-      const { payload } = await jwtVerify(match[1]!, key as Uint8Array, {
+      const { payload } = await jwtVerify(token, key as Uint8Array, {
         algorithms,
         issuer: config.issuer,
         clockTolerance: config.clockSkewSeconds,
@@ -140,7 +160,11 @@ export function createTokenVerifier(config: AuthConfig): TokenVerifier {
       });
       if (!audienceMatches(payload, config.audience)) throw new UnauthorizedError('The token is not meant for this API.');
       checkAge(payload, maxAgeSeconds, config.clockSkewSeconds);
-      return principalFrom(payload, config);
+      const principal = principalFrom(payload, config);
+      verified.delete(token);
+      if (verified.size >= VERIFIED_TOKENS.entries) verified.delete(verified.keys().next().value!);
+      verified.set(token, { payload, principal, until: Date.now() + VERIFIED_TOKENS.ttlMs });
+      return principal;
     } catch (error) {
       if (error instanceof AppError) throw error;
       const code = (error as { code?: string }).code;

@@ -1,5 +1,5 @@
 import { SignJWT } from 'jose';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type AuthConfig, createTokenVerifier, signLocalToken, UnauthorizedError } from '../../shared/auth/tokens.js';
 
 const config: AuthConfig = {
@@ -50,6 +50,31 @@ describe('bearer tokens', () => {
     const now = Math.floor(Date.now() / 1000);
     expect((await rejection(`Bearer ${await signed(now - 120)}`)).message).toMatch(/expired/);
     await expect(verify(`Bearer ${await signed(now - 10)}`)).resolves.toMatchObject({ customerId: 42 });
+  });
+
+  describe('a token verified before', () => {
+    afterEach(() => vi.useRealTimers());
+
+    it('still expires while it is remembered', async () => {
+      vi.useFakeTimers({ toFake: ['Date'] });
+      const fresh = createTokenVerifier(config);
+      // Within the time a verification is remembered (VERIFIED_TOKENS.ttlMs, 300 s).
+      const token = `Bearer ${await signLocalToken(config, { sub: '42', ttlSeconds: 60 })}`;
+      await expect(fresh(token)).resolves.toMatchObject({ customerId: 42 });
+      vi.setSystemTime(Date.now() + 59_000);
+      await expect(fresh(token)).resolves.toMatchObject({ customerId: 42 });
+      vi.setSystemTime(Date.now() + 1_000 + (config.clockSkewSeconds + 1) * 1000);
+      await expect(fresh(token)).rejects.toThrow(/expired/);
+    });
+
+    it('is remembered only with its own signature: the same claims signed otherwise are refused', async () => {
+      const fresh = createTokenVerifier(config);
+      const token = await signLocalToken(config, { sub: '42' });
+      await expect(fresh(`Bearer ${token}`)).resolves.toMatchObject({ customerId: 42 });
+      const forged = await signLocalToken({ ...config, secret: 'another-secret-that-is-long-enough-5678' }, { sub: '42' });
+      expect(forged.split('.').slice(0, 2)).toEqual(token.split('.').slice(0, 2));
+      await expect(fresh(`Bearer ${forged}`)).rejects.toThrow(/invalid/);
+    });
   });
 
   it('rejects a wrong secret, issuer, audience or algorithm', async () => {
