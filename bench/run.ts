@@ -15,7 +15,7 @@
  *   --strict       exit 1 when a goal is not met (default: only a benchmark that breaks fails the run —
  *                  the numbers are noisy on a shared machine)
  *
- * Benchmarks: seed, orders, top-products, carts, round-trips, cold-start, pooler, http-overhead, load;
+ * Benchmarks: seed, orders, top-products, history, catalog, carts, round-trips, cold-start, pooler, http-overhead, load;
  * opt-in: orders-variants, orders-http, pooler-direct, analytics.
  */
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -73,6 +73,13 @@ export const BENCHES: BenchDefinition[] = [
   { name: 'orders-variants', target: 'orders:variants', optIn: true, description: 'design alternatives vs the single statement' },
   { name: 'orders-http', target: 'orders:overHttp', optIn: true, description: 'createOrder in process vs the handler vs HTTP' },
   { name: 'top-products', description: 'cache hit vs raw GET vs uncached aggregate', dataset: true },
+  {
+    name: 'history',
+    target: 'read-side:history',
+    description: 'order history: handler vs the same SQL, vs no B-tree, page 50 vs 1',
+    dataset: true,
+  },
+  { name: 'catalog', target: 'read-side:catalog', description: 'catalog attribute filters: handler vs the same SQL without the GIN index' },
   { name: 'carts', description: 'saveCart/getCart vs raw driver' },
   { name: 'round-trips', description: 'Postgres/Redis/Mongo round trips per warm request', dataset: true },
   { name: 'cold-start', description: 'bundle size (raw, zipped) and module init vs an empty handler' },
