@@ -89,10 +89,14 @@ export async function history(ctx: SuiteContext): Promise<BenchOutput> {
   const list = call(handler, 'listCustomerOrders');
   const token = tokenSigner(ctx.functionEnv);
   const raw = pool(ctx.dataset.directUrl, 1, true, { connection: { statement_timeout: 0 } });
+  const forgetHeavyBuyer = async () => {
+    await raw`delete from orders where customer_id = (select customer_id from customers where email = ${HEAVY_BUYER.email})`;
+    await raw`delete from customers where email = ${HEAVY_BUYER.email}`;
+  };
   const firstPage = (sql: Sql, customerId: number) =>
     sql.unsafe(customerOrdersQuery(false), [sql.typed(customerId, OID.int4), sql.typed(PAGE + 1, OID.int4)] as never[], { prepare: true });
   try {
-    await raw`delete from customers where email = ${HEAVY_BUYER.email}`.catch(() => {}); // an interrupted run's
+    await forgetHeavyBuyer(); // an interrupted run's
     const [heavy] = await raw<Array<{ customerId: number }>>`
       insert into customers (name, email) values ('Bench heavy buyer', ${HEAVY_BUYER.email}) returning customer_id as "customerId"`;
     const heavyId = heavy!.customerId;
@@ -177,8 +181,7 @@ export async function history(ctx: SuiteContext): Promise<BenchOutput> {
       details: { ...o, orders: orders!.n, handler: h, sameSql: s, withoutIndex: u, page1: p1, page50: p50 },
     };
   } finally {
-    await raw`delete from orders where customer_id = (select customer_id from customers where email = ${HEAVY_BUYER.email})`;
-    await raw`delete from customers where email = ${HEAVY_BUYER.email}`;
+    await forgetHeavyBuyer();
     await raw.end({ timeout: 5 });
     await closeSql();
   }
