@@ -20,11 +20,6 @@ export function localEnv(overrides: Record<string, string> = {}): Record<string,
   return { ...env, ...overrides };
 }
 
-/** Loads localEnv() into process.env (for scripts that use shared/ modules directly). */
-export function loadLocalEnv(overrides: Record<string, string> = {}): void {
-  Object.assign(process.env, localEnv(overrides));
-}
-
 /** The same URL with another database name (tests use their own database next to the dev one). */
 export function withDatabase(databaseUrl: string, database: string): string {
   const url = new URL(databaseUrl);
