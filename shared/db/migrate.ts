@@ -11,13 +11,20 @@ export interface MigrateResult {
   applied: string[];
 }
 
+export interface MigrateOptions {
+  /** The folder of numbered .sql files (default: this checkout's sql/; the migrate function ships its own copy). */
+  dir?: string;
+  /** How long a connection may take (default 5 s; the migrate function waits longer for RDS Proxy). */
+  connectTimeoutSeconds?: number;
+}
+
 /** Creates the target database if it does not exist yet (connects to the `postgres` maintenance db). */
-export async function ensureDatabase(databaseUrl: string): Promise<boolean> {
+export async function ensureDatabase(databaseUrl: string, connectTimeoutSeconds = 5): Promise<boolean> {
   const url = new URL(databaseUrl);
   const name = decodeURIComponent(url.pathname.slice(1));
   if (!name) throw new Error('DATABASE_URL has no database name');
   url.pathname = '/postgres';
-  const admin = postgres(url.toString(), { max: 1, onnotice: () => {}, connect_timeout: 5 });
+  const admin = postgres(url.toString(), { max: 1, onnotice: () => {}, connect_timeout: connectTimeoutSeconds });
   try {
     const [existing] = await admin`select 1 from pg_database where datname = ${name}`;
     if (existing) return false;
@@ -43,17 +50,22 @@ export async function ensureDatabase(databaseUrl: string): Promise<boolean> {
  * `migrations` table. We add what it lacks: a session advisory lock, so concurrent runners (parallel
  * test workers, two deploys) apply each migration exactly once.
  */
-export async function migrate(databaseUrl: string, log: (line: string) => void = () => {}): Promise<MigrateResult> {
-  await ensureDatabase(databaseUrl);
-  // One connection, so the advisory lock and the migration transaction share a session.
-  const sql = postgres(databaseUrl, { max: 1, onnotice: () => {}, connect_timeout: 5 });
+export async function migrate(
+  databaseUrl: string,
+  log: (line: string) => void = () => {},
+  { dir = MIGRATIONS_DIR, connectTimeoutSeconds = 5 }: MigrateOptions = {},
+): Promise<MigrateResult> {
+  await ensureDatabase(databaseUrl, connectTimeoutSeconds);
+  // One connection, so the advisory lock and the migration transaction share a session (behind RDS Proxy
+  // the lock pins the session to one database connection, as it must).
+  const sql = postgres(databaseUrl, { max: 1, onnotice: () => {}, connect_timeout: connectTimeoutSeconds });
   const applied: string[] = [];
   try {
     await sql`select pg_advisory_lock(${MIGRATION_LOCK_ID})`;
     try {
       await shift({
         sql,
-        path: MIGRATIONS_DIR,
+        path: dir,
         before: ({ migration_id, name }: { migration_id: number; name: string }) => log(`applying migration ${migration_id}: ${name}`),
         after: ({ migration_id, name }: { migration_id: number; name: string }) =>
           applied.push(`${String(migration_id).padStart(5, '0')} ${name}`),

@@ -1,0 +1,50 @@
+// A local osls plugin (serverless.yml `plugins`) for the `infrastructure: create` shape (infra/fresh-account.cjs):
+// puts the functions in the VPC, adds the two functions that exist only there, and the two things a resources file cannot say about the
+// resources osls generates. A plugin because a variable cannot resolve to "no function".
+const { FUNCTIONS_VPC, VPC_ACCESS } = require('./fresh-account.cjs');
+
+module.exports = class FreshAccount {
+  constructor(serverless) {
+    const service = serverless.service;
+    const created = () => service.custom?.infrastructure === true;
+    this.hooks = {
+      // After the variables are resolved (service.custom.infrastructure is the stage's choice), before packaging.
+      initialize: () => {
+        if (!created()) return;
+        const prefix = `${service.service}-${serverless.getProvider('aws').getStage()}`;
+        // Here rather than in serverless.yml: its schema wants subnets whenever `vpc` is there at all.
+        service.provider.vpc = FUNCTIONS_VPC;
+        service.functions.migrate = {
+          name: `${prefix}-migrate`,
+          handler: 'functions/migrate.handler',
+          description:
+            'Applies the pending migrations of sql/ from inside the VPC; invoked by the deploy (the Migrations custom resource).',
+          // The deploy waits for it; the migrations take seconds, the rest is room for a slow first connection.
+          timeout: 300,
+          // The migration files, next to the bundle (postgres-shift reads a folder).
+          package: { patterns: ['sql/*.sql'] },
+          events: [],
+        };
+        service.functions.confirmCustomer = {
+          name: `${prefix}-confirmCustomer`,
+          handler: 'functions/confirmCustomer.handler',
+          description: 'Cognito post-confirmation: creates the customers row and records its id on the user.',
+          // Cognito waits 5 s for a trigger.
+          timeout: 5,
+          role: 'ConfirmCustomerRole',
+          events: [],
+        };
+      },
+      // After serverless.yml's resources are merged into the template, before it is saved.
+      'before:aws:package:finalize:saveServiceState': () => {
+        if (!created()) return;
+        const resources = service.provider.compiledCloudFormationTemplate.Resources;
+        // Lambda checks at creation that a function's role may manage its network interfaces.
+        resources.LambdaExecutionRole.Properties.Policies[0].PolicyDocument.Statement.push(VPC_ACCESS);
+        // No route answers before the schema exists.
+        const stage = resources.HttpApiStage;
+        stage.DependsOn = [...[stage.DependsOn ?? []].flat(), 'Migrations'];
+      },
+    };
+  }
+};

@@ -1,0 +1,97 @@
+/**
+ * The CloudFormation custom-resource protocol, for a function a deploy invokes (the migrate function,
+ * infra/fresh-account.cjs): CloudFormation sends Create, Update or Delete with a pre-signed ResponseURL and waits
+ * until the answer is PUT there. The deploy goes on on SUCCESS and rolls back on FAILED.
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/crpg-ref-responses.html
+ */
+export interface CustomResourceEvent {
+  RequestType: 'Create' | 'Update' | 'Delete';
+  ResponseURL: string;
+  StackId: string;
+  RequestId: string;
+  LogicalResourceId: string;
+  PhysicalResourceId?: string;
+  ResourceType?: string;
+  ResourceProperties?: Record<string, unknown>;
+}
+
+export interface CustomResourceResponse {
+  Status: 'SUCCESS' | 'FAILED';
+  Reason?: string;
+  PhysicalResourceId: string;
+  StackId: string;
+  RequestId: string;
+  LogicalResourceId: string;
+  Data?: Record<string, unknown>;
+}
+
+/** Whether an invocation came from CloudFormation (anything else is a direct invocation). */
+export function isCustomResourceEvent(event: unknown): event is CustomResourceEvent {
+  const e = event as Partial<CustomResourceEvent> | null;
+  return (
+    typeof e === 'object' &&
+    e !== null &&
+    ['Create', 'Update', 'Delete'].includes(e.RequestType as string) &&
+    typeof e.ResponseURL === 'string' &&
+    typeof e.StackId === 'string'
+  );
+}
+
+export interface AnswerOptions {
+  /** The resource's one id: the same on every answer, so an Update never makes CloudFormation delete "the old one". */
+  physicalResourceId: string;
+  /** Answer FAILED after this long rather than let CloudFormation wait out its own timeout. */
+  deadlineMs: number;
+  /** The PUT (global fetch; tests pass their own). */
+  send?: typeof fetch;
+  /** How long the PUT itself may take. */
+  putTimeoutMs?: number;
+}
+
+/** CloudFormation takes a response of at most 4 KB: the reason is the first line or so of the error. */
+const REASON_CHARS = 1_000;
+
+/**
+ * Runs `work` on Create and Update — never on Delete: a deploy removing the resource (or the stack) must
+ * not touch data — and PUTs SUCCESS with its result as `Data`, or FAILED with the error's message. Gives
+ * up with FAILED at `deadlineMs`, so a run that hangs fails the deploy in minutes. Returns what was sent.
+ */
+export async function answerCustomResource(
+  event: CustomResourceEvent,
+  work: () => Promise<Record<string, unknown>>,
+  { physicalResourceId, deadlineMs, send = fetch, putTimeoutMs = 10_000 }: AnswerOptions,
+): Promise<CustomResourceResponse> {
+  const base = {
+    PhysicalResourceId: physicalResourceId,
+    StackId: event.StackId,
+    RequestId: event.RequestId,
+    LogicalResourceId: event.LogicalResourceId,
+  };
+  let response: CustomResourceResponse;
+  if (event.RequestType === 'Delete') {
+    response = { ...base, Status: 'SUCCESS' };
+  } else {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no result within ${Math.round(deadlineMs / 1000)} s`)), Math.max(0, deadlineMs));
+    });
+    try {
+      response = { ...base, Status: 'SUCCESS', Data: await Promise.race([work(), deadline]) };
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      response = { ...base, Status: 'FAILED', Reason: reason.slice(0, REASON_CHARS) };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+  // The URL is pre-signed without a content type: send none (fetch would add text/plain). Bounded: an
+  // answer that never arrives would leave the deploy waiting for the resource's ServiceTimeout.
+  const put = await send(event.ResponseURL, {
+    method: 'PUT',
+    body: JSON.stringify(response),
+    headers: { 'content-type': '' },
+    signal: AbortSignal.timeout(putTimeoutMs),
+  });
+  if (!put.ok) throw new Error(`CloudFormation's response URL answered ${put.status}`);
+  return response;
+}
