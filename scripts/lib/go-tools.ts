@@ -1,5 +1,5 @@
 /**
- * Go programs of tools/<name> (a main package with its own go.mod and go.sum, which pin every dependency),
+ * Go programs of tools/<name> (a main package, or a go.mod `tool` line, with its own go.mod and go.sum, which pin every dependency),
  * built from the Go module proxy into .cache/bin/<name> once, and again only when their sources change.
  * `go build` verifies every module against go.sum.
  */
@@ -37,7 +37,9 @@ export async function ensureGoTool(name: string, log: (line: string) => void): P
   const progress = setInterval(() => log(`  still building tools/${name} (${seconds()} s)`), 15_000);
   // Another process may build the same tool at the same time: each writes its own file, renamed at the end.
   const partial = `${binary}.${process.pid}.tmp`;
-  const { code } = await run(go, ['build', '-trimpath', '-o', partial, '.'], {
+  // A go.mod `tool` line names the program when the folder has no main package of its own (tools/lambda-rie).
+  const target = readFileSync(`${dir}/go.mod`, 'utf8').match(/^tool (\S+)$/m)?.[1] ?? '.';
+  const { code } = await run(go, ['build', '-trimpath', '-o', partial, target], {
     cwd: dir,
     env: { ...process.env, GOTOOLCHAIN: process.env.GOTOOLCHAIN ?? 'local', GOFLAGS: '-mod=readonly -buildvcs=false', CGO_ENABLED: '0' },
     echo: true,

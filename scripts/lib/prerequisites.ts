@@ -41,7 +41,7 @@ let aptUpdated = false;
  * Installs Debian packages with apt-get, printing apt's progress as it goes. Returns false (having done
  * nothing) when this machine cannot: not Debian/Ubuntu, or neither root nor passwordless sudo.
  */
-function installDebianPackages(packages: string[], log: (line: string) => void): boolean {
+export function installDebianPackages(packages: string[], log: (line: string) => void): boolean {
   if (!commandExists('apt-get') || !asRoot()) return false;
   const apt = (...args: string[]) => rootRun(['apt-get', ...args], 'inherit', { ...process.env, DEBIAN_FRONTEND: 'noninteractive' });
   log(`installing ${packages.join(', ')} with apt-get (once per machine; apt's progress follows)`);

@@ -5,6 +5,8 @@
  *   *.test.ts         the stores: PostgreSQL, Redis through the Upstash REST gateway, the MongoDB server
  *   *.e2e.test.ts     the stores and serverless-offline (HTTP API and Lambda API)
  *   *.pooler.test.ts  the stores and PgBouncer (installed by the setup when missing)
+ *   *.artifacts.test.ts the stores; the packaged zips run in the Lambda Runtime Interface Emulator (which the
+ *                     test builds and installs on first use)
  */
 export type Need = 'stores' | 'offline' | 'pgbouncer';
 
@@ -19,6 +21,7 @@ export const TIERS: Tier[] = [
   { name: 'integration', include: 'tests/**/*.test.ts', needs: ['stores'] },
   { name: 'e2e', include: 'tests/**/*.e2e.test.ts', needs: ['stores', 'offline'] },
   { name: 'pooler', include: 'tests/**/*.pooler.test.ts', needs: ['stores', 'pgbouncer'] },
+  { name: 'artifacts', include: 'tests/**/*.artifacts.test.ts', needs: ['stores'] },
 ];
 
 export const PROJECT_NEEDS: Record<string, Need[]> = Object.fromEntries(TIERS.map((tier) => [tier.name, tier.needs]));
