@@ -8,24 +8,52 @@
  * (`sls deploy --package`). The guide is docs/deploy.md.
  *
  * remove: `sls remove` for the stage. Its SSM lookups go to a local stand-in: removing a stack needs no
- * secret, and must work even when the stage's parameters are already gone.
+ * secret, and must work even when the stage's parameters are already gone. With `infrastructure: create`,
+ * prod's database and user pool are protected from deletion: remove says how to lift that, and refuses
+ * until it is told (--protection-lifted). It ends with what it kept.
+ *
+ * Both end with the stack's outputs read back (the API URL; the user pool, its client and a recipe from
+ * sign-up to a first order for a stage that created them).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { formatDeployOutputs, formatKept, protectionCommands, type StackOutputs } from './lib/deploy-outputs.js';
 import { parseCommandLine, ROOT } from './lib/env.js';
 import { formatPackageReport, packageReport } from './lib/package-report.js';
 import { fakeSsmEnv, runSls, slsArgs, slsPackage, startFakeSsm } from './lib/sls.js';
 import { preflight, secretSources } from './lib/stages.js';
 
 const USAGE = `usage: npm run deploy -- --stage <stage> [--region r] [--profile p] [--param key=value …]
-       npm run remove -- --stage <stage> [--region r] [--profile p]`;
+       npm run remove -- --stage <stage> [--region r] [--profile p] [--protection-lifted]`;
 
-type Options = { stage: string; region?: string | undefined; params: string[] };
+type Options = { stage: string; region?: string | undefined; params: string[]; protectionLifted?: boolean };
+
+/** serverless.yml's default region. */
+const DEFAULT_REGION = 'eu-west-1';
+
+/** The stack's outputs, or undefined when there is no such stack. */
+async function stackOutputs(options: Options): Promise<StackOutputs | undefined> {
+  const client = new CloudFormationClient({ region: options.region ?? DEFAULT_REGION });
+  try {
+    const { Stacks } = await client.send(new DescribeStacksCommand({ StackName: `ecommerce-pipeline-${options.stage}` }));
+    return Object.fromEntries((Stacks?.[0]?.Outputs ?? []).map((output) => [output.OutputKey ?? '', output.OutputValue ?? '']));
+  } catch (error) {
+    if (/does not exist/.test(String((error as Error).message))) return undefined;
+    throw error;
+  } finally {
+    client.destroy();
+  }
+}
 
 async function deploy(options: Options, env: NodeJS.ProcessEnv): Promise<number> {
   const outDir = join(ROOT, '.serverless');
   console.log(`deploy: stage ${options.stage}${options.region ? `, region ${options.region}` : ''}`);
-  for (const { variable, source } of secretSources(options.stage, env)) console.log(`  ${variable.padEnd(26)} from ${source}`);
+  const created = options.params.includes('infrastructure=create');
+  for (const { variable, source } of secretSources(options.stage, env)) {
+    // A created stage's DATABASE_URL is the stack's own RDS Proxy (infra/fresh-account.cjs).
+    console.log(`  ${variable.padEnd(26)} from ${created && variable === 'DATABASE_URL' ? 'the RDS Proxy this stack creates' : source}`);
+  }
 
   console.log('\ndeploy: packaging (secrets resolved now, into the template osls uploads)');
   const run = await slsPackage({ ...options, outDir, env, echo: true });
@@ -45,23 +73,39 @@ async function deploy(options: Options, env: NodeJS.ProcessEnv): Promise<number>
 
   console.log('\ndeploy: sls deploy --package .serverless');
   if ((await runSls([...slsArgs('deploy', options), '--package', outDir], { env, echo: true })).code !== 0) return 1;
-  console.log(
-    `\ndeploy: done. Try: npm run invoke -- runBenchmarks '{"scale":"small"}' --stage ${options.stage} --region ${options.region ?? 'eu-west-1'}`,
-  );
+  const where = { stage: options.stage, region: options.region ?? DEFAULT_REGION };
+  console.log(`\ndeploy: done.\n${formatDeployOutputs((await stackOutputs(options)) ?? {}, where)}`);
   return 0;
 }
 
 async function remove(options: Options, env: NodeJS.ProcessEnv): Promise<number> {
+  const region = options.region ?? DEFAULT_REGION;
+  const outputs = await stackOutputs(options);
+  if (!outputs) {
+    console.log(`remove: there is no stack ecommerce-pipeline-${options.stage} in ${region}; nothing to remove`);
+    return 0;
+  }
+  const protection = options.stage === 'prod' ? protectionCommands(outputs, region) : [];
+  if (protection.length > 0 && !options.protectionLifted) {
+    console.error(
+      `remove: prod's Aurora cluster and user pool are protected from deletion. To really remove prod (its database ends in a final snapshot), run\n  ${protection.join('\n  ')}\nthen npm run remove -- --stage prod --protection-lifted`,
+    );
+    return 1;
+  }
   const fake = await startFakeSsm();
   try {
     const run = await runSls(slsArgs('remove', { ...options, params: [] }), {
       env: { ...env, ...fakeSsmEnv(fake.endpoint, false) },
       echo: true,
     });
-    return run.code === 0 ? 0 : 1;
+    if (run.code !== 0) return 1;
   } finally {
     await fake.close();
   }
+  console.log(
+    `\nremove: stack ecommerce-pipeline-${options.stage} deleted with everything it created.\n${formatKept(outputs, { stage: options.stage, region })}`,
+  );
+  return 0;
 }
 
 async function main(): Promise<number> {
@@ -72,6 +116,7 @@ async function main(): Promise<number> {
       region: { type: 'string' },
       profile: { type: 'string' },
       param: { type: 'string', multiple: true, default: [] },
+      'protection-lifted': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -89,7 +134,7 @@ async function main(): Promise<number> {
     return 2;
   }
   const env = { ...process.env, ...(values.profile ? { AWS_PROFILE: values.profile } : {}) };
-  const options = { stage: values.stage, region: values.region, params: values.param };
+  const options = { stage: values.stage, region: values.region, params: values.param, protectionLifted: values['protection-lifted'] };
   return command === 'deploy' ? deploy(options, env) : remove(options, env);
 }
 

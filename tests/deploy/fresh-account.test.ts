@@ -6,6 +6,7 @@ import JSZip from 'jszip';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findDependencyCycle, validateAgainstSpec } from '../../scripts/lib/cfn-spec.js';
 import { type PackageRun, placeholderFor, slsPackage } from '../../scripts/lib/sls.js';
+import { preflight } from '../../scripts/lib/stages.js';
 import { cleanEnv, type Resource, type Template } from './helpers.js';
 
 /**
@@ -286,6 +287,12 @@ describe('infrastructure: create (a fresh account)', () => {
     const files = Object.keys(zip.files).filter((name) => !name.endsWith('/'));
     expect(files).toContain('functions/migrate.mjs');
     expect(files.filter((name) => name.startsWith('sql/'))).toContain('sql/00001_initial_schema.sql');
+  });
+
+  it('passes npm run deploy’s preflight but for the rehearsal’s SSM placeholders (the wired values are CloudFormation’s)', () => {
+    const problems = preflight(created.template).problems;
+    expect(problems.length).toBeGreaterThan(0);
+    for (const problem of problems) expect(problem).toMatch(/is a rehearsal placeholder/);
   });
 
   it('outputs what the deploy prints: the API URL, the user pool and client ids, the NAT address for Atlas', () => {
