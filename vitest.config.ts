@@ -1,6 +1,7 @@
 import { defineConfig } from 'vitest/config';
 import { TIERS } from './tests/setup/projects.js';
 import { testEnv } from './tests/setup/test-env.js';
+import { vitePlugin as webConsole } from './web/build.js';
 
 const RUNTIME_MAJOR = 24;
 if (Number(process.versions.node.split('.')[0]) !== RUNTIME_MAJOR) {
@@ -28,7 +29,8 @@ const textImports = {
 };
 
 export default defineConfig({
-  plugins: [textImports],
+  // `web-console:assets`: the console built as the functions' bundles get it (web/build.ts).
+  plugins: [textImports, webConsole()],
   test: {
     env: testEnv(),
     // Style sheets are real files here (the API reference serves one), not stubbed out as vitest does by default.

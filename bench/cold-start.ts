@@ -36,7 +36,7 @@ const EMPTY = '(empty handler)';
 
 interface ServerlessYml {
   functions: Record<string, { handler: string }>;
-  custom: { esbuild: Record<string, unknown> & { exclude?: string[]; outputFileExtension?: string } };
+  custom: { esbuild: Record<string, unknown> & { exclude?: string[]; outputFileExtension?: string; plugins?: string } };
 }
 const serverlessYml = () => parse(readFileSync(path.join(ROOT, 'serverless.yml'), 'utf8')) as ServerlessYml;
 
@@ -57,10 +57,14 @@ async function buildBundles(entries: Array<{ name: string; entry: string }>, out
     alias,
     exclude = [],
     outputFileExtension = '.js',
+    plugins: pluginsFile,
   } = serverlessYml().custom.esbuild;
   const options = { bundle, minify, target, platform, format, banner, alias } as BuildOptions;
+  // The same plugins (the web console's module, web/build.ts), from the file serverless.yml names.
+  const plugins = typeof pluginsFile === 'string' ? (await import(pathToFileURL(path.join(ROOT, pluginsFile)).href)).default : [];
   await build({
     ...options,
+    plugins,
     absWorkingDir: ROOT,
     entryPoints: Object.fromEntries(entries.map((e) => [e.name, e.entry])),
     outdir,

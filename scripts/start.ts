@@ -170,6 +170,8 @@ async function main(): Promise<void> {
     curl -s -X POST ${base}/orders -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' \\
          -d '{"customerId": 1, "items": [{"productId": 2, "quantity": 1}]}'
   More in README.md and requests.http. Requests and warnings show below.
+
+  Web console: ${base}/console  (sign in as any customer or as an admin; the shop and the dashboard)
 `);
 }
 

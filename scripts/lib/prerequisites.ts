@@ -69,3 +69,27 @@ export function ensurePgbouncer(log: (line: string) => void): Availability {
   const binary = pgbouncerBinary();
   return binary ? { available: true, detail: binary } : { available: false, detail: `PgBouncer is missing: ${installHint('pgbouncer')}` };
 }
+
+/** Debian's Chromium (`chromium`), or a Chrome/Chromium already on PATH: its absolute path (a browser launcher needs one). */
+function chromiumBinary(): string | undefined {
+  const found = findExecutable('/usr/bin/chromium', 'chromium', 'chromium-browser', 'google-chrome-stable', 'google-chrome');
+  if (!found || found.includes('/')) return found;
+  return spawnSync('sh', ['-c', `command -v ${found}`], { encoding: 'utf8' }).stdout.trim() || undefined;
+}
+
+/**
+ * The browser the console's tests drive (playwright-core, which brings none of its own): Debian's
+ * `chromium` package, installed like PgBouncer when missing. CHROMIUM_PATH picks another binary.
+ */
+export function ensureChromium(log: (line: string) => void): Availability {
+  const chosen = process.env.CHROMIUM_PATH;
+  if (chosen)
+    return existsSync(chosen)
+      ? { available: true, detail: chosen }
+      : { available: false, detail: `CHROMIUM_PATH=${chosen} does not exist` };
+  if (!chromiumBinary()) installDebianPackages(['chromium'], log);
+  const binary = chromiumBinary();
+  return binary
+    ? { available: true, detail: binary }
+    : { available: false, detail: `Chromium is missing: ${installHint('chromium', '--cask chromium')}` };
+}

@@ -1,7 +1,9 @@
 import * as z from 'zod';
 import { assertType, defineRoute, ErrorEnvelopeSchema, type SameKeys, Timestamp } from '../http/route.js';
+import { intQueryParam } from '../http/schemas.js';
+import type { Metric } from './metric.js';
 import { TRIGGERS } from './request.js';
-import type { StoredRun } from './store.js';
+import type { RunSummary, StoredRun } from './store.js';
 
 export const LatestBenchmarkQuerySchema = z.strictObject({
   /** Which run counts as "latest": the newest that succeeded (default), of a given status, or any. */
@@ -54,4 +56,50 @@ export const getLatestBenchmarkRoute = defineRoute({
     200: { description: 'The run.', schema: BenchmarkRunSchema },
     404: { description: 'BENCHMARK_NOT_FOUND: no run (with that status) has been stored yet.', schema: ErrorEnvelopeSchema },
   },
+});
+
+export const MetricSchema = z
+  .object({
+    bench: z.string(),
+    metric: z.string(),
+    ours: z.number(),
+    reference: z.number().nullable(),
+    unit: z.string(),
+    ratio: z.number().nullable().meta({ description: 'ours ÷ reference, measured in the same run (null without a reference).' }),
+    goal: z.string().nullable(),
+    pass: z.boolean().nullable(),
+    note: z.string().optional(),
+  })
+  .meta({ title: 'BenchmarkMetric', description: 'One result row (docs/benchmarks.md).' }) satisfies z.ZodType<Metric>;
+assertType<SameKeys<z.output<typeof MetricSchema>, Metric>>();
+
+const RunSummarySchema = z.object({
+  runId: z.number().int().min(1),
+  status: z.enum(['running', 'succeeded', 'failed', 'abandoned']),
+  trigger: z.enum(TRIGGERS),
+  scale: z.string(),
+  startedAt: Timestamp,
+  durationMs: z.number().nullable(),
+  metrics: z.array(MetricSchema),
+}) satisfies z.ZodType<RunSummary>;
+assertType<SameKeys<z.output<typeof RunSummarySchema>, RunSummary>>();
+
+export const BenchmarkHistorySchema = z.object({ runs: z.array(RunSummarySchema) }).meta({ title: 'BenchmarkHistory' });
+
+export const listBenchmarksRoute = defineRoute({
+  function: 'listBenchmarks',
+  method: 'GET',
+  path: '/benchmarks',
+  summary: 'Recent benchmark runs, with their metric rows (admin)',
+  description:
+    'The history of stored runs, newest first: each run’s status and its metric rows (ours, the same-run reference, the ratio), for trends.',
+  tags: ['benchmarks'],
+  request: {
+    query: z.strictObject({
+      limit: intQueryParam(1, 100).default(20).meta({ description: 'How many runs, 1–100 (default 20).' }),
+    }),
+    access: 'admin',
+  },
+  example: { query: { limit: '10' } },
+  responses: { 200: { description: 'The runs, newest first (an empty list before the first run).', schema: BenchmarkHistorySchema } },
 });

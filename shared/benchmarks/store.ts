@@ -1,6 +1,7 @@
 import type { Sql } from '../clients/postgres.js';
 import type { BenchmarkEnvironment } from './environment.js';
 import type { ExplainOutput } from './measure.js';
+import { type Metric, storedMetrics } from './metric.js';
 import type { BenchmarkRequest, Trigger } from './request.js';
 
 /** benchmark_runs (sql/00003_benchmark_runs.sql): one row per admitted run. */
@@ -119,4 +120,17 @@ export async function listRuns(sql: Sql, limit = 20): Promise<RunListing[]> {
     select run_id as "runId", status, trigger, params->>'scale' as scale, started_at as "startedAt", duration_ms as "durationMs"
     from benchmark_runs order by started_at desc, run_id desc limit ${limit}`;
   return rows.map((row) => ({ ...row, startedAt: row.startedAt.toISOString() }));
+}
+
+/** A run in the history: when, how it ended, and its metric rows (no plans, no raw results). */
+export interface RunSummary extends RunListing {
+  metrics: Metric[];
+}
+
+/** The most recent runs, newest first, each with its metric rows (GET /benchmarks: the trend). */
+export async function runHistory(sql: Sql, limit: number): Promise<RunSummary[]> {
+  const rows = await sql<Array<Omit<RunSummary, 'startedAt' | 'metrics'> & { startedAt: Date; results: Record<string, unknown> | null }>>`
+    select run_id as "runId", status, trigger, params->>'scale' as scale, started_at as "startedAt", duration_ms as "durationMs", results
+    from benchmark_runs order by started_at desc, run_id desc limit ${limit}`;
+  return rows.map(({ results, ...row }) => ({ ...row, startedAt: row.startedAt.toISOString(), metrics: storedMetrics({ results }) }));
 }

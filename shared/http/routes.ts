@@ -6,6 +6,7 @@ import * as carts from '../carts/routes.js';
 import * as health from '../health/routes.js';
 import * as orders from '../orders/routes.js';
 import * as products from '../products/routes.js';
+import { getConsoleAssetRoute, getConsoleRoute } from './console-routes.js';
 import { buildOpenApi, type OpenApiInfo } from './openapi.js';
 import { defineRoute, type RouteDefinition } from './route.js';
 
@@ -79,6 +80,8 @@ export const ROUTES: readonly RouteDefinition[] = [
   getOpenApiRoute,
   getApiDocsRoute,
   getApiDocsAssetRoute,
+  getConsoleRoute,
+  getConsoleAssetRoute,
 ];
 
 const TAGS: OpenApiInfo['tags'] = {
@@ -88,7 +91,7 @@ const TAGS: OpenApiInfo['tags'] = {
   customers: "A customer's own data: their order history.",
   analytics: 'Sales figures for the shop owner (admins).',
   benchmarks: 'Measured index and cache speedups (admins).',
-  meta: 'This API: its description, its reference page, its health.',
+  meta: 'This API: its description, its reference page, its web console, its health.',
 };
 
 /** The document, with the servers it is served from first (GET /openapi.json adds its own origin). */

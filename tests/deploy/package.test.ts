@@ -109,6 +109,13 @@ describe('sls package --stage dev (offline, CloudFormation template)', () => {
     }
   });
 
+  it('has no development sign-in: devSignIn and /dev/* exist only under serverless-offline', () => {
+    expect(Object.keys(functions)).not.toContain('devSignIn');
+    const keys = resources('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties.RouteKey as string);
+    expect(keys.filter((key) => key.includes(' /dev/'))).toEqual([]);
+    expect(JSON.stringify(template)).not.toMatch(/devSignIn|\/dev\/tokens|\/dev\/customers/);
+  });
+
   it('answers CORS preflights at API Gateway with the allow-list and headers the functions use', () => {
     // No route answers OPTIONS: without a CorsConfiguration, a browser's preflight would get a 404.
     const routes = resources('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties.RouteKey as string);

@@ -97,7 +97,9 @@ describe('requests.http', () => {
       examples.map((example) => `${example.method} ${new URL(example.url.replace('{{host}}', 'http://h')).pathname}`),
     );
     const pattern = (path: string) => new RegExp(`^${path.replace(/\{[^}]+\}/g, '[^/]+')}$`);
-    for (const route of ROUTES.filter((route) => route.function !== 'getApiDocsAsset' && route.function !== 'getApiDocs')) {
+    // Pages and their files are for browsers (tests/http/api-docs.e2e.test.ts, tests/console/*.browser.test.ts).
+    const browserOnly = ['getApiDocsAsset', 'getApiDocs', 'getConsoleAsset'];
+    for (const route of ROUTES.filter((route) => !browserOnly.includes(route.function))) {
       expect(
         [...covered].some(
           (request) => request.startsWith(`${route.method} `) && pattern(route.path).test(request.slice(route.method.length + 1)),

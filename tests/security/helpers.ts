@@ -39,6 +39,9 @@ export const ROUTES: Route[] = [
   { method: 'GET', path: '/health', access: 'public' },
   { method: 'GET', path: '/docs', access: 'public' },
   { method: 'GET', path: '/docs/{asset}', access: 'public' },
+  { method: 'GET', path: '/benchmarks', access: 'admin' },
+  { method: 'GET', path: '/console', access: 'public' },
+  { method: 'GET', path: '/console/{asset}', access: 'public' },
 ];
 
 /** How shared/http/routes.ts declares a route's access, in the tests' terms. */

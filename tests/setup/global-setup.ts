@@ -1,7 +1,7 @@
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { type Availability, ensurePgbouncer } from '../../scripts/lib/prerequisites.js';
+import { type Availability, ensureChromium, ensurePgbouncer } from '../../scripts/lib/prerequisites.js';
 import { assertPortsFree, type Offline, startOffline } from '../../scripts/lib/sls.js';
 import { ServiceError, servicesDown, servicesUp } from '../../scripts/services.js';
 import { migrate } from '../../shared/db/migrate.js';
@@ -67,6 +67,7 @@ async function bringUpOffline(): Promise<Offline> {
 
 const PREREQUISITES: Partial<Record<Need, () => Availability>> = {
   pgbouncer: () => ensurePgbouncer(log),
+  chromium: () => ensureChromium(log),
 };
 
 export async function setup(project: TestProject): Promise<() => Promise<void>> {

@@ -5,10 +5,12 @@
  *   *.test.ts         the stores: PostgreSQL, Redis through the Upstash REST gateway, the MongoDB server
  *   *.e2e.test.ts     the stores and serverless-offline (HTTP API and Lambda API)
  *   *.pooler.test.ts  the stores and PgBouncer (installed by the setup when missing)
+ *   *.browser.test.ts the stores, serverless-offline and Chromium (Debian's, installed by the setup when
+ *                     missing), driven by playwright-core: the web console's journeys
  *   *.artifacts.test.ts the stores; the packaged zips run in the Lambda Runtime Interface Emulator (which the
  *                     test builds and installs on first use)
  */
-export type Need = 'stores' | 'offline' | 'pgbouncer';
+export type Need = 'stores' | 'offline' | 'pgbouncer' | 'chromium';
 
 export interface Tier {
   name: string;
@@ -21,6 +23,7 @@ export const TIERS: Tier[] = [
   { name: 'integration', include: 'tests/**/*.test.ts', needs: ['stores'] },
   { name: 'e2e', include: 'tests/**/*.e2e.test.ts', needs: ['stores', 'offline'] },
   { name: 'pooler', include: 'tests/**/*.pooler.test.ts', needs: ['stores', 'pgbouncer'] },
+  { name: 'browser', include: 'tests/**/*.browser.test.ts', needs: ['stores', 'offline', 'chromium'] },
   { name: 'artifacts', include: 'tests/**/*.artifacts.test.ts', needs: ['stores'] },
 ];
 

@@ -1,0 +1,230 @@
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { ferretDbIsOurs, startFerretDb, stopFerretDb } from '../../scripts/services.js';
+import { invokeLambda, lambdaClient, RUN_BENCHMARKS, TINY_SIZES } from '../benchmarks/helpers.js';
+import { resetCarts, sleep, testMongo } from '../carts/helpers.js';
+import { chromiumAvailability, launchChromium, screenshot, seriousViolations, watchErrors } from '../helpers/browser.js';
+import { type Fixtures, insertFixtures, resetShop, testSql } from '../helpers/db.js';
+import { api } from '../helpers/http.js';
+
+/**
+ * The web console (GET /console) in Debian's Chromium, through serverless-offline and the real stores: a
+ * customer's whole journey, a double-clicked checkout, two tabs on one cart, the admin dashboard, MongoDB
+ * stopped under the cart page, and an accessibility pass over every page.
+ */
+const chromium = chromiumAvailability();
+if (!chromium?.available) {
+  console.warn(`[browser] cannot run the web console's browser tests on this machine (they are skipped): ${chromium?.detail}`);
+}
+
+const sql = testSql();
+const mongo = testMongo();
+const base = `${inject('offlineHttpUrl')}/console`;
+let fx: Fixtures;
+let browser: Browser;
+
+const ordersOf = async (customerId: number) =>
+  (await sql<Array<{ n: number }>>`select count(*)::int as n from orders where customer_id = ${customerId}`)[0]!.n;
+
+/** A fresh browser profile (its own localStorage) signed in through the dev picker as `who`. */
+async function signedIn(who: number | 'admin'): Promise<{ context: BrowserContext; page: Page; errors: string[] }> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  // A step that cannot happen fails on its own line, well inside the test's time.
+  context.setDefaultTimeout(10_000);
+  const page = await context.newPage();
+  const errors = watchErrors(page);
+  await page.goto(`${base}#/sign-in`);
+  if (who === 'admin') await page.getByRole('button', { name: 'Sign in as an admin' }).click();
+  else {
+    await page.getByLabel('Customer').selectOption(String(who));
+    await page.getByRole('button', { name: 'Sign in as this customer' }).click();
+  }
+  await page.waitForURL(who === 'admin' ? /#\/admin$/ : /#\/shop$/);
+  return { context, page, errors };
+}
+
+async function anonymous(): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext();
+  return { context, page: await context.newPage() };
+}
+
+/** Puts one of `productId` in the customer's cart through the API (what the shop's button does). */
+async function cartWith(customerId: number, productId: number, quantity = 1) {
+  const saved = await api('PUT', `/carts/${customerId}`, { body: { items: [{ productId, quantity }] } });
+  expect(saved.status).toBe(200);
+  return saved.body;
+}
+
+describe.skipIf(!chromium?.available)('the web console in Chromium', () => {
+  beforeAll(async () => {
+    await resetShop(sql);
+    await resetCarts(mongo.db);
+    // 30 products: red and blue alternate, so "colour = red" is 15 of them, two pages of 12.
+    fx = await insertFixtures(sql, { customers: 4, products: 30, stock: 50 });
+    await sql`truncate benchmark_runs restart identity`;
+    const lambda = lambdaClient(inject('offlineLambdaEndpoint'));
+    const run = await invokeLambda(lambda, RUN_BENCHMARKS, { sizes: TINY_SIZES, repetitions: 5 });
+    lambda.destroy();
+    expect(run.functionError, JSON.stringify(run.payload).slice(0, 500)).toBeUndefined();
+    browser = await launchChromium();
+  }, 180_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await mongo.client.close();
+    await sql.end({ timeout: 5 });
+  });
+
+  it('browse → filter → next page → add to cart → checkout → the order in the history', { timeout: 60_000 }, async () => {
+    const customerId = fx.customerIds[0]!;
+    const { context, page } = await signedIn(customerId);
+    await screenshot(page, 'shop');
+    const products = page
+      .getByRole('list', { name: 'Products' })
+      .getByRole('listitem')
+      .filter({ has: page.getByRole('heading') });
+    await expect.poll(() => products.count()).toBe(12);
+
+    await page.getByLabel('colour', { exact: true }).fill('red');
+    await page.getByRole('button', { name: 'Filter', exact: true }).click();
+    await expect.poll(async () => (await page.locator('li.product dd').allTextContents()).filter((t) => t === 'blue').length).toBe(0);
+    expect(await products.count()).toBe(12);
+    await page.getByRole('button', { name: 'Next page' }).click();
+    await expect.poll(() => page.getByText('Page 2').count()).toBe(1);
+    await expect.poll(() => products.count()).toBe(3);
+    const chosen = products.first();
+    const name = (await chosen.getByRole('heading').textContent())!;
+    await chosen.getByRole('button', { name: /^Add to cart/ }).click();
+    await page.getByText(`${name} is in your cart`).waitFor();
+
+    await page.getByRole('link', { name: 'Cart' }).click();
+    await page.getByRole('cell', { name, exact: true }).waitFor();
+    await page.getByRole('button', { name: /^\+ one/ }).click();
+    await expect.poll(() => page.getByLabel(`Quantity of ${name}`).textContent()).toContain('2');
+    await screenshot(page, 'cart');
+    await page.getByRole('button', { name: 'Place the order' }).click();
+    const placed = (await page.getByText(/Order #\d+ placed/).textContent())!;
+    const orderId = Number(/#(\d+)/.exec(placed)![1]);
+    expect(await ordersOf(customerId)).toBe(1);
+
+    await page.getByRole('link', { name: 'See it in your orders' }).click();
+    const order = page.locator(`li.order[data-order-id="${orderId}"]`);
+    await order.waitFor();
+    expect(await order.textContent()).toContain(`2 × ${name}`);
+    await screenshot(page, 'orders');
+    await context.close();
+  });
+
+  it('a double-clicked "Place the order" places one order', async () => {
+    const customerId = fx.customerIds[1]!;
+    await cartWith(customerId, fx.productIds[4]!, 2);
+    const { context, page } = await signedIn(customerId);
+    await page.goto(`${base}#/cart`);
+    await page.getByRole('button', { name: 'Place the order' }).dblclick();
+    await page.getByText(/Order #\d+ placed/).waitFor();
+    // Two clicks in one task too (before any re-render could disable the button).
+    await cartWith(customerId, fx.productIds[5]!, 1);
+    await page.reload();
+    await page.getByRole('button', { name: 'Place the order' }).evaluate((button: HTMLButtonElement) => [button.click(), button.click()]);
+    await page.getByText(/Order #\d+ placed/).waitFor();
+    await sleep(500);
+    expect(await ordersOf(customerId)).toBe(2);
+    await context.close();
+  });
+
+  it('a second tab editing the same cart gets a conflict, not a lost update', async () => {
+    const customerId = fx.customerIds[2]!;
+    await cartWith(customerId, fx.productIds[6]!, 1);
+    const { context, page: first } = await signedIn(customerId);
+    const second = await context.newPage();
+    await first.goto(`${base}#/cart`);
+    await second.goto(`${base}#/cart`);
+    for (const tab of [first, second]) await tab.getByRole('button', { name: /^\+ one/ }).waitFor();
+
+    await first.getByRole('button', { name: /^\+ one/ }).click(); // 1 → 2, saved
+    await expect.poll(() => first.getByLabel(/^Quantity of/).textContent()).toContain('2');
+    await second.getByRole('button', { name: /^\+ one/ }).click(); // the stale tab: 1 → 2 over version 1
+    const alert = second.locator('[role="alert"][data-code="VERSION_CONFLICT"]');
+    await alert.waitFor();
+    expect(await alert.textContent()).toContain('The cart was changed somewhere else');
+    await screenshot(second, 'cart-conflict');
+    await second.getByRole('button', { name: 'Show the current cart' }).click();
+    await expect.poll(() => second.getByLabel(/^Quantity of/).textContent()).toContain('2');
+    await second.getByRole('button', { name: /^\+ one/ }).click(); // now over the current version: 2 → 3
+    await expect.poll(async () => (await api('GET', `/carts/${customerId}`)).body.items[0].quantity).toBe(3);
+    await context.close();
+  });
+
+  it('the admin dashboard draws every chart, with the EXPLAIN plans one click away, and no console error', async () => {
+    const { context, page, errors } = await signedIn('admin');
+    await page.getByRole('heading', { name: 'Benchmark runs over time' }).waitFor();
+    const titles = page.locator('figure.chart figcaption');
+    await expect
+      .poll(async () => (await titles.allTextContents()).join(' | '))
+      .toMatch(/Revenue per day.*Top customers.*Top products.*B-tree.*GIN crossover.*Redis hit.*createOrder.*Speedup trend/);
+    for (const svg of await page.locator('figure.chart svg').all())
+      expect(await svg.locator('rect, polyline, circle').count()).toBeGreaterThan(0);
+    await page
+      .getByText(/EXPLAIN plans \(\d+\)/)
+      .first()
+      .click();
+    await expect.poll(() => page.locator('details.plans[open] pre').first().textContent()).toMatch(/Scan|Index/);
+    await screenshot(page, 'admin');
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  it('MongoDB stopped: the cart page says the cart store is down, in words, and recovers', async (test) => {
+    const port = Number(new URL(process.env.MONGODB_URI!.replace(/^mongodb:/, 'http:')).port || 27017);
+    if (!ferretDbIsOurs(port))
+      test.skip(true, 'the MongoDB server was not started by this project (compose, a system mongod): it is not stopped');
+    const customerId = fx.customerIds[3]!;
+    await cartWith(customerId, fx.productIds[7]!, 1);
+    const { context, page } = await signedIn(customerId);
+    await stopFerretDb(port);
+    try {
+      await page.goto(`${base}#/cart`);
+      const alert = page.locator('[role="alert"][data-code="CART_STORE_UNAVAILABLE"]');
+      await alert.waitFor({ timeout: 15_000 });
+      expect(await alert.textContent()).toMatch(/The cart store \(MongoDB\) is unavailable.*A store behind the API is down/s);
+      expect(await alert.textContent()).toContain('HTTP 503');
+      await screenshot(page, 'cart-store-down');
+    } finally {
+      await startFerretDb(port);
+    }
+    // The Retry button asks again; the warm function reconnects on its own.
+    await expect
+      .poll(
+        async () => {
+          await page
+            .getByRole('button', { name: 'Retry' })
+            .click({ timeout: 1_000 })
+            .catch(() => {});
+          return page.getByRole('button', { name: /^\+ one/ }).count();
+        },
+        { timeout: 20_000, interval: 1_000 },
+      )
+      .toBe(1);
+    await context.close();
+  });
+
+  it('axe-core finds no serious or critical accessibility violation on any page', async () => {
+    const pages: Array<[string, number | 'admin' | null]> = [
+      ['sign-in', null],
+      ['shop', fx.customerIds[0]!],
+      ['cart', fx.customerIds[2]!],
+      ['orders', fx.customerIds[0]!],
+      ['admin', 'admin'],
+    ];
+    const found: string[] = [];
+    for (const [name, who] of pages) {
+      const { context, page } = who === null ? await anonymous() : await signedIn(who);
+      await page.goto(`${base}#/${name}`);
+      await page.locator('main h1').waitFor();
+      await page.waitForFunction(() => !document.querySelector('[aria-busy="true"]'));
+      found.push(...(await seriousViolations(page)).map((v) => `${name}: ${v}`));
+      await context.close();
+    }
+    expect(found).toEqual([]);
+  });
+});

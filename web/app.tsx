@@ -1,0 +1,83 @@
+import { useEffect, useState } from 'preact/hooks';
+import { AdminPage } from './admin.js';
+import { CartPage } from './cart.js';
+import { OrdersPage } from './orders.js';
+import { describeSession, loadSession, type Session, saveSession } from './session.js';
+import { ShopPage } from './shop.js';
+import { SignInPage } from './sign-in.js';
+
+/** The pages, by the hash of the URL (/console#/cart): one page load serves them all. */
+const PAGES = [
+  ['shop', 'Shop'],
+  ['cart', 'Cart'],
+  ['orders', 'Orders'],
+  ['admin', 'Dashboard'],
+  ['sign-in', 'Sign in'],
+] as const;
+type Page = (typeof PAGES)[number][0];
+
+const pageOf = (hash: string): Page => (PAGES.find(([page]) => hash === `#/${page}`)?.[0] ?? 'shop') as Page;
+
+export function App() {
+  const [page, setPage] = useState<Page>(pageOf(location.hash));
+  const [session, setSession] = useState<Session | null>(loadSession);
+  useEffect(() => {
+    const onHash = () => setPage(pageOf(location.hash));
+    // Another tab signing in or out changes this one too.
+    const onStorage = () => setSession(loadSession());
+    addEventListener('hashchange', onHash);
+    addEventListener('storage', onStorage);
+    return () => {
+      removeEventListener('hashchange', onHash);
+      removeEventListener('storage', onStorage);
+    };
+  }, []);
+  useEffect(() => {
+    document.title = `${PAGES.find(([p]) => p === page)![1]} · ecommerce-pipeline console`;
+  }, [page]);
+  const signIn = (next: Session | null) => {
+    saveSession(next);
+    setSession(next);
+    location.hash = next ? (next.admin && next.customerId === null ? '#/admin' : '#/shop') : '#/sign-in';
+  };
+  return (
+    <>
+      <header class="top">
+        <a class="brand" href="#/shop">
+          ecommerce-pipeline
+        </a>
+        <nav aria-label="Pages">
+          {PAGES.filter(([p]) => p !== 'sign-in').map(([p, title]) => (
+            <a key={p} href={`#/${p}`} aria-current={p === page ? 'page' : undefined}>
+              {title}
+            </a>
+          ))}
+        </nav>
+        <div class="who">
+          {session ? (
+            <>
+              <span>Signed in as {describeSession(session)}</span>
+              <button type="button" class="link" onClick={() => signIn(null)}>
+                Sign out
+              </button>
+            </>
+          ) : (
+            <a href="#/sign-in" aria-current={page === 'sign-in' ? 'page' : undefined}>
+              Sign in
+            </a>
+          )}
+        </div>
+      </header>
+      <main id="main">
+        {page === 'shop' && <ShopPage session={session} />}
+        {page === 'cart' && <CartPage session={session} />}
+        {page === 'orders' && <OrdersPage session={session} />}
+        {page === 'admin' && <AdminPage session={session} />}
+        {page === 'sign-in' && <SignInPage session={session} onSignIn={signIn} />}
+      </main>
+      <footer>
+        Every request goes to this API’s public routes — <a href="/docs">the API reference</a>.
+      </footer>
+    </>
+  );
+}

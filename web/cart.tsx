@@ -1,0 +1,221 @@
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { type ApiError, type ApiResult, api, newIdempotencyKey, type Product } from './api.js';
+import type { Session } from './session.js';
+import { Empty, ErrorState, type Load, Loaded, SignInFirst, useGet } from './ui.js';
+
+interface CartItem {
+  productId: number;
+  quantity: number;
+  attributes?: Record<string, unknown>;
+}
+export interface Cart {
+  customerId: number;
+  items: CartItem[];
+  note?: string;
+  version: number;
+  expiresAt: string;
+}
+interface Order {
+  orderId: number;
+  totalAmount: string;
+}
+
+const cartPath = (session: Session) => `/carts/${session.customerId}`;
+
+/**
+ * Saves `items` over the cart last seen (If-Match: its version), so a change made elsewhere in between
+ * (another tab) is refused with 412 VERSION_CONFLICT instead of being overwritten. No cart seen: a first write.
+ */
+function saveCart(session: Session, items: CartItem[], seen: Cart | undefined): Promise<ApiResult<Cart>> {
+  const version = seen?.version;
+  return api<Cart>('PUT', cartPath(session), {
+    token: session.token,
+    body: { items, ...(seen?.note === undefined ? {} : { note: seen.note }) },
+    ...(version === undefined ? {} : { headers: { 'If-Match': `"${version}"` } }),
+  });
+}
+
+/** One more of a product: read the cart as it is now, then write it back under that version. */
+export async function addToCart(session: Session, productId: number): Promise<ApiResult<Cart>> {
+  const current = await api<Cart>('GET', cartPath(session), { token: session.token });
+  if (!current.ok && current.error.code !== 'CART_NOT_FOUND') return current;
+  const items = current.ok ? current.body.items.map((item) => ({ ...item })) : [];
+  const line = items.find((item) => item.productId === productId && !item.attributes);
+  if (line) line.quantity++;
+  else items.push({ productId, quantity: 1 });
+  return saveCart(session, items, current.ok ? current.body : undefined);
+}
+
+/** The products of the cart's lines, for their names and prices (GET /products/{id} each). */
+function useProducts(ids: number[]): Map<number, Product> {
+  const [products, setProducts] = useState(new Map<number, Product>());
+  const key = [...new Set(ids)].sort().join(',');
+  useEffect(() => {
+    let current = true;
+    const missing = key ? key.split(',').map(Number) : [];
+    void Promise.all(missing.map((id) => api<Product>('GET', `/products/${id}`))).then((results) => {
+      if (!current) return;
+      setProducts(new Map(results.flatMap((r) => (r.ok ? [[r.body.productId, r.body] as const] : []))));
+    });
+    return () => {
+      current = false;
+    };
+  }, [key]);
+  return products;
+}
+
+export function CartPage({ session }: { session: Session | null }) {
+  if (!session || session.customerId === null) return <SignInFirst what="your cart" />;
+  return <CartView session={session} />;
+}
+
+function CartView({ session }: { session: Session }) {
+  const [load, reload] = useGet<Cart>(cartPath(session), session.token);
+  // The cart as shown: the last answer of a GET or of our own write.
+  const [cart, setCart] = useState<Cart | null>(null);
+  const [failure, setFailure] = useState<ApiError | null>(null);
+  const [placed, setPlaced] = useState<Order | null>(null);
+  const [busy, setBusy] = useState(false);
+  // One Idempotency-Key per checkout attempt: a double click or a retry after a lost answer sends the same
+  // key, so the API answers the first order again instead of placing a second one.
+  const attempt = useRef<string | null>(null);
+  // State updates render later: a second click in the same frame must see the first one synchronously.
+  const inFlight = useRef(false);
+  useEffect(() => {
+    if (load.state === 'ok') setCart(load.data);
+    if (load.state !== 'loading') setFailure(null);
+  }, [load]);
+  const products = useProducts(cart?.items.map((item) => item.productId) ?? []);
+
+  const write = async (items: CartItem[]) => {
+    if (!cart) return;
+    setBusy(true);
+    const result = await saveCart(session, items, cart);
+    setBusy(false);
+    if (result.ok) {
+      setCart(result.body);
+      setFailure(null);
+    } else setFailure(result.error);
+  };
+  const checkout = async () => {
+    if (!cart || inFlight.current) return;
+    attempt.current ??= newIdempotencyKey();
+    inFlight.current = true;
+    setBusy(true);
+    const result = await api<Order>('POST', `${cartPath(session)}/checkout`, {
+      token: session.token,
+      headers: { 'Idempotency-Key': attempt.current, 'If-Match': `"${cart.version}"` },
+    });
+    inFlight.current = false;
+    setBusy(false);
+    if (result.ok) {
+      attempt.current = null;
+      setPlaced(result.body);
+      setFailure(null);
+      reload();
+    } else {
+      // A refusal that no retry of this attempt can change ends the attempt; a 503 or a lost answer keeps
+      // the key, so pressing again is the retry the API recognises.
+      if (result.error.status > 0 && result.error.status < 500 && result.error.code !== 'CHECKOUT_IN_PROGRESS') attempt.current = null;
+      setFailure(result.error);
+    }
+  };
+
+  const shown: Load<Cart> = cart ? { state: 'ok', data: cart, headers: new Headers() } : load;
+  return (
+    <section aria-labelledby="cart-title">
+      <h1 id="cart-title">Your cart</h1>
+      {placed && (
+        <p class="notice" role="status">
+          Order <strong>#{placed.orderId}</strong> placed ({placed.totalAmount}). <a href="#/orders">See it in your orders</a>.
+        </p>
+      )}
+      {failure && (
+        <ErrorState error={failure}>
+          {failure.code === 'VERSION_CONFLICT' && (
+            <p>
+              Nothing was overwritten.{' '}
+              <button type="button" onClick={reload}>
+                Show the current cart
+              </button>
+            </p>
+          )}
+        </ErrorState>
+      )}
+      {load.state === 'error' && load.error.code === 'CART_NOT_FOUND' && !cart ? (
+        <Empty>
+          <p>
+            Your cart is empty. <a href="#/shop">Browse the catalog</a>.
+          </p>
+        </Empty>
+      ) : (
+        <Loaded load={shown} what="your cart" retry={reload}>
+          {(data) =>
+            data.items.length === 0 ? (
+              <Empty>
+                <p>
+                  Your cart is empty. <a href="#/shop">Browse the catalog</a>.
+                </p>
+              </Empty>
+            ) : (
+              <>
+                <table class="lines">
+                  <caption class="visually-hidden">Cart lines</caption>
+                  <thead>
+                    <tr>
+                      <th scope="col">Product</th>
+                      <th scope="col">Price</th>
+                      <th scope="col">Quantity</th>
+                      <th scope="col">
+                        <span class="visually-hidden">Remove</span>
+                      </th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {data.items.map((item, index) => {
+                      const product = products.get(item.productId);
+                      const name = product?.name ?? `product #${item.productId}`;
+                      const setQuantity = (quantity: number) =>
+                        void write(data.items.map((line, i) => (i === index ? { ...line, quantity } : line)));
+                      return (
+                        <tr key={`${item.productId}-${index}`} data-product-id={item.productId}>
+                          <td>{name}</td>
+                          <td>{product?.price ?? '…'}</td>
+                          <td>
+                            <button type="button" disabled={busy || item.quantity <= 1} onClick={() => setQuantity(item.quantity - 1)}>
+                              −<span class="visually-hidden"> one {name}</span>
+                            </button>
+                            <output aria-label={`Quantity of ${name}`}> {item.quantity} </output>
+                            <button type="button" disabled={busy} onClick={() => setQuantity(item.quantity + 1)}>
+                              +<span class="visually-hidden"> one {name}</span>
+                            </button>
+                          </td>
+                          <td>
+                            <button
+                              type="button"
+                              class="link"
+                              disabled={busy}
+                              onClick={() => void write(data.items.filter((_, i) => i !== index))}
+                            >
+                              Remove<span class="visually-hidden"> {name}</span>
+                            </button>
+                          </td>
+                        </tr>
+                      );
+                    })}
+                  </tbody>
+                </table>
+                <p class="muted">
+                  Version {data.version} · kept until {new Date(data.expiresAt).toUTCString()}
+                </p>
+                <button type="button" class="primary" disabled={busy} aria-busy={busy} onClick={() => void checkout()}>
+                  {busy ? 'Working…' : 'Place the order'}
+                </button>
+              </>
+            )
+          }
+        </Loaded>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,105 @@
+import type { ComponentChildren } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
+import { type ApiError, api } from './api.js';
+import { errorWords } from './errors.js';
+
+/** A GET as component state: loading, the answer, or its error; `reload` asks again. */
+export type Load<T> = { state: 'loading' } | { state: 'ok'; data: T; headers: Headers } | { state: 'error'; error: ApiError };
+
+export function useGet<T>(path: string | null, token?: string): [Load<T>, () => void] {
+  const [load, setLoad] = useState<Load<T>>({ state: 'loading' });
+  const [round, setRound] = useState(0);
+  useEffect(() => {
+    if (path === null) return;
+    let current = true;
+    setLoad({ state: 'loading' });
+    void api<T>('GET', path, { token }).then((result) => {
+      if (!current) return;
+      setLoad(result.ok ? { state: 'ok', data: result.body, headers: result.headers } : { state: 'error', error: result.error });
+    });
+    return () => {
+      current = false;
+    };
+  }, [path, token, round]);
+  return [load, () => setRound((n) => n + 1)];
+}
+
+export function Loading({ what }: { what: string }) {
+  return (
+    <p class="state loading" role="status" aria-busy="true">
+      Loading {what}…
+    </p>
+  );
+}
+
+export function Empty({ children }: { children: ComponentChildren }) {
+  return (
+    <div class="state empty" role="status">
+      {children}
+    </div>
+  );
+}
+
+/** An error envelope in words: what happened, the server's specifics, and what to do (retry a 503). */
+export function ErrorState({ error, retry, children }: { error: ApiError; retry?: () => void; children?: ComponentChildren }) {
+  const down = error.status === 503 || error.status === 0;
+  return (
+    <div class={`state error${down ? ' down' : ''}`} role="alert" data-code={error.code}>
+      <p>
+        <strong>{errorWords(error.code, error.status)}.</strong> {error.message}
+      </p>
+      {down && (
+        <p>
+          {error.status === 503
+            ? `A store behind the API is down or slow; nothing was changed. ${error.retryAfter ? `The API suggests retrying in ${error.retryAfter} s.` : ''}`
+            : 'Check that the API is running.'}
+        </p>
+      )}
+      {children}
+      <p class="meta">
+        {error.status ? `HTTP ${error.status} · ` : ''}
+        <code>{error.code}</code>
+        {retry && (
+          <button type="button" class="link" onClick={retry}>
+            Retry
+          </button>
+        )}
+      </p>
+    </div>
+  );
+}
+
+/** Renders a GET's three states, the answer through `children`. */
+export function Loaded<T>({
+  load,
+  what,
+  retry,
+  children,
+}: {
+  load: Load<T>;
+  what: string;
+  retry?: () => void;
+  children: (data: T, headers: Headers) => ComponentChildren;
+}) {
+  if (load.state === 'loading') return <Loading what={what} />;
+  if (load.state === 'error') return <ErrorState error={load.error} {...(retry ? { retry } : {})} />;
+  return <>{children(load.data, load.headers)}</>;
+}
+
+export const formatDate = (iso: string) =>
+  new Date(iso).toLocaleString('en-GB', { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' }).concat(' UTC');
+
+export const formatNumber = (n: number, digits = 2) =>
+  new Intl.NumberFormat('en-US', { maximumSignificantDigits: 3, maximumFractionDigits: digits }).format(n);
+
+/** What a page shows to someone who must sign in first. */
+export function SignInFirst({ what, admin = false }: { what: string; admin?: boolean }) {
+  return (
+    <div class="state empty" role="status">
+      <p>
+        {admin ? 'The dashboard is for administrators' : `Sign in as a customer to see ${what}`}:{' '}
+        <a href="#/sign-in">sign in{admin ? ' as an admin' : ''}</a>.
+      </p>
+    </div>
+  );
+}
