@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { findDependencyCycle, validateAgainstSpec } from '../../scripts/lib/cfn-spec.js';
+import { findDependencyCycle, validateAgainstSpec } from './cfn-spec.js';
 
 /** A small valid template: an encrypted Aurora cluster and an output reading its endpoint. */
 const template = () => ({

@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import JSZip from 'jszip';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findDependencyCycle, validateAgainstSpec } from '../../scripts/lib/cfn-spec.js';
 import { type PackageRun, placeholderFor, slsPackage } from '../../scripts/lib/sls.js';
 import { preflight } from '../../scripts/lib/stages.js';
+import { findDependencyCycle, validateAgainstSpec } from './cfn-spec.js';
 import { cleanEnv, type Resource, type Template } from './helpers.js';
 
 /**
