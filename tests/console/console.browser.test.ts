@@ -174,10 +174,10 @@ describe.skipIf(!chromium?.available)('the web console in Chromium', () => {
     await context.close();
   });
 
-  it('MongoDB stopped: the cart page says the cart store is down, in words, and recovers', async (context) => {
+  it('MongoDB stopped: the cart page says the cart store is down, in words, and recovers', async (testContext) => {
     const port = Number(new URL(process.env.MONGODB_URI!.replace(/^mongodb:/, 'http:')).port || 27017);
     // A server this project did not start (compose, a system mongod) is never stopped by a test.
-    if (!ferretDbIsOurs(port)) return context.skip('the MongoDB server was not started by this project: it is not stopped');
+    if (!ferretDbIsOurs(port)) return testContext.skip('the MongoDB server was not started by this project: it is not stopped');
     const customerId = fx.customerIds[3]!;
     await cartWith(customerId, fx.productIds[7]!, 1);
     const { context, page } = await signedIn(customerId);
