@@ -48,6 +48,9 @@ export default defineConfig({
         ...(tier.needs.length === 0
           ? {}
           : { globalSetup: ['tests/setup/global-setup.ts'], fileParallelism: false, pool: 'forks' as const }),
+        // A page fills in as its requests answer, each through serverless-offline on a busy machine: seconds,
+        // not expect.poll's default of one.
+        ...(tier.name === 'browser' ? { expect: { poll: { timeout: 15_000 } } } : {}),
       },
     })),
   },
