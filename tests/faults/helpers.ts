@@ -9,7 +9,11 @@ export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve
 /** Stops and starts the PostgreSQL server the tests use (the native cluster on DATABASE_URL's port, or compose). */
 export interface PostgresControl {
   describe: string;
-  stop(): Promise<void>;
+  /**
+   * `immediate`: every backend exits at once (SIGQUIT), none finishes what it was doing; the default (fast)
+   * lets a backend that is granted a lock as the others die commit before it handles its own SIGTERM.
+   */
+  stop(mode?: 'fast' | 'immediate'): Promise<void>;
   start(): Promise<void>;
   isOnline(): Promise<boolean>;
 }
@@ -47,11 +51,12 @@ export async function postgresControl(port: number): Promise<PostgresControl> {
       .find((fields) => versions.includes(fields[0]!) && fields[2] === String(port));
     if (cluster) {
       const [version, name] = cluster as [string, string];
-      const ctl = (action: string) => run('pg_ctlcluster', ['--skip-systemctl-redirect', version, name, action], { timeout: 60_000 });
+      const ctl = (...action: string[]) =>
+        run('pg_ctlcluster', ['--skip-systemctl-redirect', version, name, ...action], { timeout: 60_000 });
       return {
         describe: `pg_ctlcluster ${version} ${name} (port ${port})`,
-        stop: async () => {
-          await ctl('stop');
+        stop: async (mode = 'fast') => {
+          await ctl('stop', '-m', mode);
         },
         start: async () => {
           await ctl('start');
@@ -64,8 +69,9 @@ export async function postgresControl(port: number): Promise<PostgresControl> {
     await run('docker', ['compose', 'ps', '--status', 'running', 'postgres'], { timeout: 10_000 });
     return {
       describe: 'docker compose service postgres',
-      stop: async () => {
-        await run('docker', ['compose', 'stop', 'postgres'], { timeout: 60_000 });
+      stop: async (mode = 'fast') => {
+        if (mode === 'immediate') await run('docker', ['compose', 'kill', '-s', 'SIGQUIT', 'postgres'], { timeout: 60_000 });
+        else await run('docker', ['compose', 'stop', 'postgres'], { timeout: 60_000 });
       },
       start: async () => {
         await run('docker', ['compose', 'start', 'postgres'], { timeout: 60_000 });

@@ -275,7 +275,9 @@ describe('PostgreSQL restarted during a stream of orders (through serverless-off
         { timeout: 4_000 },
       )
       .toBe(CLIENTS);
-    await control.stop();
+    // Immediate: with a fast shutdown the lock holder can die first and a waiter commit its order before
+    // its own SIGTERM (seen once in a fresh-clone run: 201, 503, 503).
+    await control.stop('immediate');
     expect(await Promise.all(blocked)).toEqual(Array(CLIENTS).fill(503));
     await holding; // its connection was ended by the stop too
     await control.start();
