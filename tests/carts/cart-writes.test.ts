@@ -1,6 +1,6 @@
-import type { Db } from 'mongodb';
+import { type CommandStartedEvent, type Db, MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Cart, getCart, purgeExpiredCarts, saveCart } from '../../shared/carts/carts.js';
+import { type Cart, deleteCart, getCart, purgeExpiredCarts, saveCart } from '../../shared/carts/carts.js';
 import { CARTS_COLLECTION } from '../../shared/carts/store.js';
 import { resetCarts, sleep, testMongo } from './helpers.js';
 
@@ -14,13 +14,23 @@ const TTL_INDEX = { collection: CARTS_COLLECTION, field: 'purgeAt' };
  * connection), whatever the write protocol is.
  */
 const { client, db } = testMongo();
+/** The same database through a client that reports every command it sends: a command is a round trip. */
+const watched = testMongo({ monitorCommands: true });
+const sent: string[] = [];
+watched.client.on('commandStarted', (event) => void sent.push(event.commandName));
+/** The commands `write` sends, once the container's one-time index creation is behind it. */
+async function commandsOf(write: (db: Db) => Promise<unknown>): Promise<string[]> {
+  sent.length = 0;
+  await write(watched.db);
+  return [...sent];
+}
 
 beforeAll(async () => {
   await resetCarts(db);
 });
 
 afterAll(async () => {
-  await client.close();
+  await Promise.all([client.close(), watched.client.close()]);
 });
 
 const line = (productId: number, quantity = 1) => ({ productId, quantity });
@@ -172,5 +182,111 @@ describe('a write bound to the cart it read', () => {
     release();
     expect(await stale).toEqual({ ok: false, status: 412 });
     expect(await getCart(db, customerId)).toEqual(fresh);
+  });
+});
+
+/** The version a client was served, as it sends it back: If-Match with the ETag (version and expiry). */
+const served = (cart: Cart) => ({ version: cart.version, expiresAt: new Date(cart.expiresAt) });
+
+describe('what a write costs, in round trips to the server', () => {
+  beforeAll(async () => {
+    await saveCart(watched.db, 790, { items: [] }); // the per-container index creation, not part of any write
+  });
+
+  it('a save with the ETag of the version the client read is one insert: the unique _id is the whole check', async () => {
+    const seen = await saveCart(db, 791, { items: [line(1)] });
+    expect(await commandsOf((watched) => saveCart(watched, 791, { items: [line(2)] }, { ifMatch: served(seen) }))).toEqual(['insert']);
+    expect(await getCart(db, 791)).toMatchObject({ version: seen.version + 1, items: [line(2)] });
+  });
+
+  it('a delete with that ETag is one insert too (the tombstone)', async () => {
+    const seen = await saveCart(db, 792, { items: [line(1)] });
+    expect(await commandsOf((watched) => deleteCart(watched, 792, { ifMatch: served(seen) }))).toEqual(['insert']);
+    await expect(getCart(db, 792)).rejects.toMatchObject({ status: 404 });
+  });
+
+  it('without If-Match, with *, or with a bare version: read the newest, insert the next — two', async () => {
+    const seen = await saveCart(db, 793, { items: [line(1)] });
+    const two = ['find', 'insert'];
+    expect(await commandsOf((watched) => saveCart(watched, 793, { items: [line(2)] }))).toEqual(two);
+    expect(await commandsOf((watched) => saveCart(watched, 793, { items: [line(3)] }, { ifMatch: '*' }))).toEqual(two);
+    expect(await commandsOf((watched) => saveCart(watched, 793, { items: [line(4)] }, { ifMatch: seen.version + 2 }))).toEqual(two);
+  });
+});
+
+describe('the ETag as the precondition', () => {
+  it('stale: 412 naming the version the cart is at, nothing written', async () => {
+    const seen = await saveCart(db, 794, { items: [line(1)] });
+    const now = await saveCart(db, 794, { items: [line(2)] });
+    await expect(saveCart(db, 794, { items: [line(3)] }, { ifMatch: served(seen) })).rejects.toMatchObject({
+      status: 412,
+      details: { expected: seen.version, current: now.version },
+    });
+    await expect(deleteCart(db, 794, { ifMatch: served(seen) })).rejects.toMatchObject({ status: 412 });
+    expect(await getCart(db, 794)).toEqual(now);
+  });
+
+  it('of a cart that has expired since: 412, and nothing is written', async () => {
+    const seen = await saveCart(db, 795, { items: [line(1)] }, { ttlSeconds: 1 });
+    await sleep(1_100);
+    await expect(saveCart(db, 795, { items: [line(2)] }, { ifMatch: served(seen) })).rejects.toMatchObject({
+      status: 412,
+      details: { current: null },
+    });
+    const stored = await db.collection(CARTS_COLLECTION).countDocuments({ customerId: 795 });
+    expect(stored).toBe(1);
+  });
+
+  it('of a cart deleted since: 412', async () => {
+    const seen = await saveCart(db, 796, { items: [line(1)] });
+    await deleteCart(db, 796);
+    await expect(saveCart(db, 796, { items: [line(2)] }, { ifMatch: served(seen) })).rejects.toMatchObject({
+      status: 412,
+      details: { current: null },
+    });
+  });
+});
+
+describe('sixteen writers at once', () => {
+  it('with the same ETag: exactly one wins each round, the others get 412 naming the winner', async () => {
+    for (let round = 0; round < 10; round++) {
+      const customerId = 800 + round;
+      const seen = await saveCart(db, customerId, { items: [line(1)] });
+      const results = await Promise.allSettled(
+        Array.from({ length: 16 }, (_, i) => saveCart(db, customerId, { items: [line(10 + i)] }, { ifMatch: served(seen) })),
+      );
+      const won = results.filter((r): r is PromiseFulfilledResult<Cart> => r.status === 'fulfilled');
+      expect(won).toHaveLength(1);
+      for (const lost of results.filter((r): r is PromiseRejectedResult => r.status === 'rejected')) {
+        expect(lost.reason).toMatchObject({ status: 412, details: { expected: seen.version, current: won[0]!.value.version } });
+      }
+      expect(await getCart(db, customerId)).toEqual(won[0]!.value);
+    }
+  });
+
+  it('read, add a line, save with the ETag, re-read on 412: no update is lost', async () => {
+    const customerId = 820;
+    await saveCart(db, customerId, { items: [] });
+    const addLine = async (productId: number) => {
+      for (;;) {
+        const seen = await getCart(db, customerId);
+        try {
+          return await saveCart(db, customerId, { items: [...seen.items, line(productId)] }, { ifMatch: served(seen) });
+        } catch (error) {
+          if ((error as { status?: number }).status !== 412) throw error;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: 16 }, (_, i) => addLine(i + 1)));
+    const final = await getCart(db, customerId);
+    expect(final.items.map((item) => item.productId).sort((a, b) => a - b)).toEqual(Array.from({ length: 16 }, (_, i) => i + 1));
+    expect(final.version).toBe(17);
+  });
+
+  it('without If-Match: all sixteen succeed, each with its own version', async () => {
+    const start = await saveCart(db, 821, { items: [] });
+    const results = await Promise.all(Array.from({ length: 16 }, (_, i) => saveCart(db, 821, { items: [line(i + 1)] })));
+    expect(new Set(results.map((cart) => cart.version)).size).toBe(16);
+    expect((await getCart(db, 821)).version).toBe(start.version + 16);
   });
 });

@@ -1,14 +1,18 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { type Db, MongoClient } from 'mongodb';
+import { type Db, MongoClient, type MongoClientOptions } from 'mongodb';
 import { CARTS_COLLECTION } from '../../shared/carts/store.js';
 import { mongoClientOptions } from '../../shared/clients/mongo.js';
 import { parseConfig } from '../../shared/config.js';
 import { httpEvent, lambdaContext } from '../helpers/lambda.js';
 
 /** A client of its own on the test Mongo database (shop_test), for fixtures and assertions. */
-export function testMongo(): { client: MongoClient; db: Db } {
+export function testMongo(options: MongoClientOptions = {}): { client: MongoClient; db: Db } {
   const config = parseConfig(process.env);
-  const client = new MongoClient(config.mongo.uri, { ...mongoClientOptions(config.mongo, 'ecommerce-pipeline-tests'), maxPoolSize: 20 });
+  const client = new MongoClient(config.mongo.uri, {
+    ...mongoClientOptions(config.mongo, 'ecommerce-pipeline-tests'),
+    maxPoolSize: 20,
+    ...options,
+  });
   return { client, db: client.db(config.mongo.database) };
 }
 
