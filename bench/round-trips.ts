@@ -45,6 +45,7 @@ export const MINIMUM: Record<string, { total: number; why: string } | undefined>
   createOrder: { total: 2, why: '1 Postgres (the order is one atomic write) + 1 Redis (the leaderboard increment after commit)' },
   'createOrder + Idempotency-Key': { total: 2, why: 'the key is written in the same statement as the order' },
   'top products, cache hit': { total: 1, why: 'one GET of the snapshot' },
+  'saveCart with If-Match (its ETag)': { total: 1, why: 'inserting the next version is the compare-and-set (docs/carts.md)' },
 };
 
 const REQUESTS = [
@@ -53,6 +54,7 @@ const REQUESTS = [
   'top products, cache hit',
   'top products, miss (refresh)',
   'saveCart (existing cart)',
+  'saveCart with If-Match (its ETag)',
   'getCart',
 ] as const;
 
@@ -98,7 +100,17 @@ export async function probe(ctx: SuiteContext, variant: Variant): Promise<Reques
   type Response = Awaited<ReturnType<Handler>>;
   const cached = (header: string) => (r: Response) => r.statusCode === 200 && r.headers?.['X-Cache'] === header;
   const status = (code: number) => (r: Response) => r.statusCode === code;
-  const calls: Record<(typeof REQUESTS)[number], [string, HttpEventOptions, (r: Response) => boolean, (() => Promise<unknown>)?]> = {
+  // The ETag of the cart as last served, for the conditional save (set before each of its calls, uncounted).
+  let served = '';
+  const serve = async () => {
+    const read = await handlers.getCart!(
+      httpEvent({ method: 'GET', routeKey: 'GET /carts/{customerId}', ...carts }),
+      lambdaContext('getCart'),
+    );
+    served = String(read.headers?.ETag);
+  };
+  type Event = HttpEventOptions | (() => HttpEventOptions);
+  const calls: Record<(typeof REQUESTS)[number], [string, Event, (r: Response) => boolean, (() => Promise<unknown>)?]> = {
     createOrder: ['createOrder', { method: 'POST', path: '/orders', body, authorization }, status(201)],
     'createOrder + Idempotency-Key': [
       'createOrder',
@@ -114,20 +126,27 @@ export async function probe(ctx: SuiteContext, variant: Variant): Promise<Reques
       () => uncountedRedis.del(topProductsKeys(config.redis.namespace).snapshot(resolveWindow(undefined).id)),
     ],
     'saveCart (existing cart)': ['saveCart', { method: 'PUT', routeKey: 'PUT /carts/{customerId}', body: cart, ...carts }, status(200)],
+    'saveCart with If-Match (its ETag)': [
+      'saveCart',
+      () => ({ method: 'PUT', routeKey: 'PUT /carts/{customerId}', body: cart, ...carts, headers: { 'if-match': served } }),
+      status(200),
+      serve,
+    ],
     getCart: ['getCart', { method: 'GET', routeKey: 'GET /carts/{customerId}', ...carts }, status(200)],
   };
 
   const results: RequestCount[] = [];
   for (const request of REQUESTS) {
-    const [name, event, ok, before] = calls[request];
+    const [name, eventOf, ok, before] = calls[request];
     const samples: Counted[] = [];
     for (let attempt = 0; samples.length < 5 && attempt < 30; attempt++) {
       await before?.();
+      const event = typeof eventOf === 'function' ? eventOf() : eventOf;
       const warm = attempt < 3;
       roundTrips.postgres = roundTrips.redis = roundTrips.redisCommands = roundTrips.mongo = 0;
       proxy.reset();
       // A fresh key per call: the same key would be a replay.
-      const headers = event.headers && { 'idempotency-key': randomUUID() };
+      const headers = event.headers?.['idempotency-key'] === undefined ? event.headers : { 'idempotency-key': randomUUID() };
       const response = await handlers[name]!(httpEvent({ ...event, ...(headers ? { headers } : {}) }), lambdaContext(name));
       const counted = {
         pgStatements: roundTrips.postgres,

@@ -7,5 +7,5 @@ import { routeHandler } from '../shared/http/route-handler.js';
 /** GET /carts/{customerId} — the live cart or 404 CART_NOT_FOUND (also when expired). Contract: docs/carts.md. */
 export const handler = routeHandler(getCartRoute, async ({ path }) => {
   const cart = await getCart(getMongoDb(), path.customerId);
-  return { statusCode: 200, body: cart, headers: { ETag: etag(cart.version), 'Cache-Control': 'no-store' } };
+  return { statusCode: 200, body: cart, headers: { ETag: etag(cart), 'Cache-Control': 'no-store' } };
 });

@@ -12,5 +12,5 @@ export const handler = routeHandler(saveCartRoute, async ({ path, body, headers 
     ...(ifMatch === undefined ? {} : { ifMatch }),
     ttlSeconds: getConfig().carts.ttlSeconds,
   });
-  return { statusCode: 200, body: cart, headers: { ETag: etag(cart.version) } };
+  return { statusCode: 200, body: cart, headers: { ETag: etag(cart) } };
 });

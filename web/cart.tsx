@@ -15,6 +15,11 @@ export interface Cart {
   version: number;
   expiresAt: string;
 }
+/** A cart as this page was served it: with its ETag, which a write sends back as If-Match. */
+type Served = Cart & { etag: string | null };
+const served = (body: Cart, headers: Headers): Served => ({ ...body, etag: headers.get('etag') });
+/** If-Match for the cart on screen: its ETag (the write then skips a read), or its version if none came. */
+const ifMatch = (cart: Served) => cart.etag ?? `"${cart.version}"`;
 interface Order {
   orderId: number;
   totalAmount: string;
@@ -23,15 +28,14 @@ interface Order {
 const cartPath = (session: Session) => `/carts/${session.customerId}`;
 
 /**
- * Saves `items` over the cart last seen (If-Match: its version), so a change made elsewhere in between
+ * Saves `items` over the cart last seen (If-Match: its ETag), so a change made elsewhere in between
  * (another tab) is refused with 412 VERSION_CONFLICT instead of being overwritten. No cart seen: a first write.
  */
-function saveCart(session: Session, items: CartItem[], seen: Cart | undefined): Promise<ApiResult<Cart>> {
-  const version = seen?.version;
+function saveCart(session: Session, items: CartItem[], seen: Served | undefined): Promise<ApiResult<Cart>> {
   return api<Cart>('PUT', cartPath(session), {
     token: session.token,
     body: { items, ...(seen?.note === undefined ? {} : { note: seen.note }) },
-    ...(version === undefined ? {} : { headers: { 'If-Match': `"${version}"` } }),
+    ...(seen === undefined ? {} : { headers: { 'If-Match': ifMatch(seen) } }),
   });
 }
 
@@ -43,7 +47,7 @@ export async function addToCart(session: Session, productId: number): Promise<Ap
   const line = items.find((item) => item.productId === productId && !item.attributes);
   if (line) line.quantity++;
   else items.push({ productId, quantity: 1 });
-  return saveCart(session, items, current.ok ? current.body : undefined);
+  return saveCart(session, items, current.ok ? served(current.body, current.headers) : undefined);
 }
 
 /** The products of the cart's lines, for their names and prices (GET /products/{id} each). */
@@ -72,7 +76,7 @@ export function CartPage({ session }: { session: Session | null }) {
 function CartView({ session }: { session: Session }) {
   const [load, reload] = useGet<Cart>(cartPath(session), session.token);
   // The cart as shown: the last answer of a GET or of our own write.
-  const [cart, setCart] = useState<Cart | null>(null);
+  const [cart, setCart] = useState<Served | null>(null);
   const [failure, setFailure] = useState<ApiError | null>(null);
   const [placed, setPlaced] = useState<Order | null>(null);
   const [busy, setBusy] = useState(false);
@@ -82,7 +86,7 @@ function CartView({ session }: { session: Session }) {
   // State updates render later: a second click in the same frame must see the first one synchronously.
   const inFlight = useRef(false);
   useEffect(() => {
-    if (load.state === 'ok') setCart(load.data);
+    if (load.state === 'ok') setCart(served(load.data, load.headers));
     if (load.state !== 'loading') setFailure(null);
   }, [load]);
   const products = useProducts(cart?.items.map((item) => item.productId) ?? []);
@@ -93,7 +97,7 @@ function CartView({ session }: { session: Session }) {
     const result = await saveCart(session, items, cart);
     setBusy(false);
     if (result.ok) {
-      setCart(result.body);
+      setCart(served(result.body, result.headers));
       setFailure(null);
     } else setFailure(result.error);
   };
@@ -104,7 +108,7 @@ function CartView({ session }: { session: Session }) {
     setBusy(true);
     const result = await api<Order>('POST', `${cartPath(session)}/checkout`, {
       token: session.token,
-      headers: { 'Idempotency-Key': attempt.current, 'If-Match': `"${cart.version}"` },
+      headers: { 'Idempotency-Key': attempt.current, 'If-Match': ifMatch(cart) },
     });
     inFlight.current = false;
     setBusy(false);

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Db } from 'mongodb';
 import { AppError, ConflictError, NotFoundError } from '../errors.js';
 import { DEFAULT_CART_TTL_SECONDS } from './rules.js';
-import type { CartItem, IfMatch, SaveCartBody } from './schemas.js';
+import type { CartItem, IfMatch, SaveCartBody, ServedVersion } from './schemas.js';
 import {
   type CartContent,
   type CartVersion,
@@ -29,7 +29,7 @@ export interface Cart {
 }
 
 export interface CartWriteOptions {
-  /** Optimistic concurrency: the version the client last saw, or '*' (the cart must exist). */
+  /** Optimistic concurrency: the version the client was served (its ETag), a bare version, or '*' (the cart must exist). */
   ifMatch?: IfMatch;
   /** Inactivity period; every write sets expiresAt = now + ttlSeconds. */
   ttlSeconds?: number;
@@ -40,9 +40,21 @@ export interface CartReadOptions {
   now?: () => Date;
 }
 
+/** The version an If-Match names ('*' names none). */
+export function namedVersion(ifMatch: IfMatch): number | '*' {
+  return typeof ifMatch === 'object' ? ifMatch.version : ifMatch;
+}
+
+/** Whether the live cart `doc` satisfies `ifMatch`. */
+export function matches(ifMatch: IfMatch, doc: CartVersion): boolean {
+  const named = namedVersion(ifMatch);
+  return named === '*' || named === doc.version;
+}
+
 export class VersionConflictError extends AppError {
   /** `current`: the cart's version now, or null when there is no live cart. */
-  constructor(expected: IfMatch, current: number | null) {
+  constructor(ifMatch: IfMatch, current: number | null) {
+    const expected = namedVersion(ifMatch);
     super(
       412,
       'VERSION_CONFLICT',
@@ -89,41 +101,65 @@ export async function getCart(db: Db, customerId: number, options: CartReadOptio
   return toCart(newest);
 }
 
-/** 412 unless `ifMatch` (when given) matches the live cart. */
-function checkPrecondition(ifMatch: IfMatch | undefined, newest: CartVersion | null, now: Date): void {
-  if (ifMatch === undefined) return;
-  if (!isLive(newest, now)) throw new VersionConflictError(ifMatch, null);
-  if (ifMatch !== '*' && newest.version !== ifMatch) throw new VersionConflictError(ifMatch, newest.version);
+/** What a writer decides from whether the cart is live: the content of the next version, or null (no write). */
+type NextContent = (live: boolean, now: Date) => CartContent | null;
+
+/** The 412 for a write that lost: it names the version that won (read now), or null if no cart is live. */
+async function conflict(db: Db, customerId: number, ifMatch: IfMatch, clock: () => Date): Promise<VersionConflictError> {
+  const newest = await readNewestVersion(db, customerId);
+  return new VersionConflictError(ifMatch, isLive(newest, clock()) ? newest.version : null);
 }
 
 /**
- * Writes the next version: reads the newest, lets `next` decide the content (or that there is nothing to
- * write), inserts it. A lost compare-and-set is a 412 telling the version that won when the caller gave
- * If-Match, and a retry from that version otherwise (last writer wins).
+ * Writes the next version and returns it (null when `next` decides there is nothing to write). Where the
+ * base version comes from decides the cost:
+ * - a version the client was served (its ETag): one insert, see writeAfterServed;
+ * - otherwise the newest version is read first and checked against a bare version or '*'. A lost
+ *   compare-and-set is a 412 naming the version that won when the caller gave If-Match, and a retry from
+ *   that version otherwise (last writer wins).
  */
-async function writeNext(
-  db: Db,
-  customerId: number,
-  options: CartWriteOptions,
-  next: (newest: CartVersion | null, now: Date) => CartContent | null,
-): Promise<CartVersion | null> {
+async function writeNext(db: Db, customerId: number, options: CartWriteOptions, next: NextContent): Promise<CartVersion | null> {
   await ensureCartIndexes(db);
   const clock = options.now ?? (() => new Date());
+  const { ifMatch } = options;
+  if (typeof ifMatch === 'object') return writeAfterServed(db, customerId, ifMatch, clock, next);
   for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt++) {
     const now = clock();
     const newest = await readNewestVersion(db, customerId);
-    checkPrecondition(options.ifMatch, newest, now);
-    const content = next(newest, now);
-    if (!content) return null;
-    const written = await insertNextVersion(db, customerId, newest, content);
-    if (written) return written;
-    if (options.ifMatch !== undefined) {
-      const winner = await readNewestVersion(db, customerId);
-      throw new VersionConflictError(options.ifMatch, isLive(winner, clock()) ? winner.version : null);
+    const live = isLive(newest, now);
+    if (ifMatch !== undefined && !(live && matches(ifMatch, newest))) {
+      throw new VersionConflictError(ifMatch, live ? newest.version : null);
     }
+    const content = next(live, now);
+    if (!content) return null;
+    const written = await insertNextVersion(db, customerId, newest?.version ?? 0, content);
+    if (written) return written;
+    if (ifMatch !== undefined) throw await conflict(db, customerId, ifMatch, clock);
     await retryPause(attempt);
   }
   throw new ConflictError('CART_BUSY', 'The cart is being changed by other requests; retry shortly.');
+}
+
+/**
+ * The client names the version it was served and when that version expires. Until then the version is
+ * still stored (versions outlive their expiry by CART_RETENTION_MS) and live unless the cart has moved on
+ * — and moving on (a save, a delete, a checkout) is inserting the next version. So inserting the next
+ * version is the whole compare-and-set: it succeeds exactly when the served version is still the cart.
+ * One round trip, on every server. An edited ETag can only skip the expiry check, which makes it a write
+ * the client could make without If-Match anyway.
+ */
+async function writeAfterServed(
+  db: Db,
+  customerId: number,
+  served: ServedVersion,
+  clock: () => Date,
+  next: NextContent,
+): Promise<CartVersion | null> {
+  const now = clock();
+  const content = served.expiresAt.getTime() > now.getTime() ? next(true, now) : null;
+  const written = content && (await insertNextVersion(db, customerId, served.version, content));
+  if (written) return written;
+  throw await conflict(db, customerId, served, clock);
 }
 
 const expiry = (now: Date, options: CartWriteOptions) => new Date(now.getTime() + (options.ttlSeconds ?? DEFAULT_CART_TTL_SECONDS) * 1000);
@@ -134,7 +170,7 @@ const expiry = (now: Date, options: CartWriteOptions) => new Date(now.getTime() 
  * VERSION_CONFLICT and nothing is written; of any number of writers with the same If-Match exactly one wins.
  */
 export async function saveCart(db: Db, customerId: number, body: SaveCartBody, options: CartWriteOptions = {}): Promise<Cart> {
-  const written = await writeNext(db, customerId, options, (_newest, now) => ({
+  const written = await writeNext(db, customerId, options, (_live, now) => ({
     items: body.items.map(copyItem),
     ...(body.note === undefined ? {} : { note: body.note }),
     deleted: false,
@@ -150,8 +186,8 @@ export async function saveCart(db: Db, customerId: number, body: SaveCartBody, o
  * is a no-op (`deleted: false`). With If-Match, a stale version or a missing cart is 412.
  */
 export async function deleteCart(db: Db, customerId: number, options: CartWriteOptions = {}): Promise<{ deleted: boolean }> {
-  const written = await writeNext(db, customerId, options, (newest, now) =>
-    isLive(newest, now) ? { items: [], deleted: true, updatedAt: now, expiresAt: expiry(now, options) } : null,
+  const written = await writeNext(db, customerId, options, (live, now) =>
+    live ? { items: [], deleted: true, updatedAt: now, expiresAt: expiry(now, options) } : null,
   );
   return { deleted: written !== null };
 }

@@ -4,7 +4,7 @@ import { AppError, ConflictError, NotFoundError } from '../errors.js';
 import { describeError, logger } from '../logger.js';
 import { CheckoutKeyTakenError, createOrder, type Order } from '../orders/create-order.js';
 import { CreateOrderBodySchema } from '../orders/schemas.js';
-import { VersionConflictError } from './carts.js';
+import { matches, VersionConflictError } from './carts.js';
 import { DEFAULT_CART_TTL_SECONDS } from './rules.js';
 import type { IfMatch } from './schemas.js';
 import { type CartVersion, ensureCartIndexes, insertNextVersion, isLive, readNewestVersion } from './store.js';
@@ -14,7 +14,7 @@ import { type CartVersion, ensureCartIndexes, insertNextVersion, isLive, readNew
  * POST /orders, so the same stock rules, errors and idempotency — and is then emptied.
  *
  * Two keys make every retry safe (docs/carts.md):
- * - the order key, `cart:<life>:<version>`, derived from the cart version: one cart version can only ever
+ * - the order key, `cart:<written at>:<version>`, derived from the cart version: one cart version can only ever
  *   become one order, whatever the client sends, so a retry after a crash between the order and emptying
  *   the cart replays that order, with or without an Idempotency-Key;
  * - the client's Idempotency-Key, recorded in Postgres (checkout_keys) in the order's own transaction: it
@@ -52,9 +52,13 @@ export interface CheckoutResult {
   cartEmptied: boolean;
 }
 
-/** The order key for one version of one cart (≤ 128 visible ASCII characters, as createOrder requires). */
-export function cartOrderKey(doc: Pick<CartVersion, 'life' | 'version'>): string {
-  return `cart:${doc.life.getTime()}:${doc.version}`;
+/**
+ * The order key for one version of one cart (≤ 128 visible ASCII characters, as createOrder requires).
+ * The version alone is not enough: numbering starts over once every version of a cart has been purged,
+ * and a version number written again is written at another time.
+ */
+export function cartOrderKey(doc: Pick<CartVersion, 'updatedAt' | 'version'>): string {
+  return `cart:${doc.updatedAt.getTime()}:${doc.version}`;
 }
 
 function orderLines(customerId: number, doc: CartVersion) {
@@ -99,7 +103,7 @@ export async function checkoutCart(deps: CheckoutDeps, customerId: number, optio
     if (options.ifMatch !== undefined) throw new VersionConflictError(options.ifMatch, null);
     throw new NotFoundError('CART_NOT_FOUND', `Customer ${customerId} has no cart.`, { customerId });
   }
-  if (options.ifMatch !== undefined && options.ifMatch !== '*' && options.ifMatch !== doc.version) {
+  if (options.ifMatch !== undefined && !matches(options.ifMatch, doc)) {
     throw new VersionConflictError(options.ifMatch, doc.version);
   }
   if (doc.items.length === 0) {
@@ -178,7 +182,7 @@ async function emptyOrderedVersion(
 ): Promise<boolean> {
   const now = clock();
   try {
-    const written = await insertNextVersion(db, ordered.customerId, ordered, {
+    const written = await insertNextVersion(db, ordered.customerId, ordered.version, {
       items: [],
       deleted: false,
       updatedAt: now,

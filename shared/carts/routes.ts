@@ -18,14 +18,15 @@ export const CartSchema = z
     expiresAt: Timestamp,
     version: z.number().int().min(1),
   })
-  .meta({ title: 'Cart', description: 'A customer’s cart; `version` is its ETag and moves on every write.' }) satisfies z.ZodType<Cart>;
+  .meta({ title: 'Cart', description: 'A customer’s cart; `version` moves on every write (the ETag names it).' }) satisfies z.ZodType<Cart>;
 assertType<SameKeys<z.output<typeof CartSchema>, Cart>>();
 
 const IfMatchHeader = {
   name: 'If-Match',
-  description: 'Optimistic concurrency: the version last seen (`3` or `"3"`), or `*` (the cart must exist).',
+  description:
+    'Optimistic concurrency: the ETag last served (`"3.mj0k8x2a"`: the write then costs no read), a version (`3` or `"3"`), or `*` (the cart must exist).',
 };
-const ETAG = { ETag: 'The cart version, quoted ("3"): send it back as If-Match.' };
+const ETAG = { ETag: 'The cart version and when it expires ("3.mj0k8x2a"): send it back as If-Match.' };
 const VERSION_CONFLICT = {
   description: 'VERSION_CONFLICT: If-Match does not match the cart’s version (details: expected, current).',
   schema: ErrorEnvelopeSchema,

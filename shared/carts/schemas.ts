@@ -142,5 +142,17 @@ export const CartPathSchema = z.strictObject({ customerId: idParam });
 export type CartItem = z.output<typeof CartItemSchema>;
 export type SaveCartBody = z.output<typeof SaveCartBodySchema>;
 
-/** A write's precondition on the cart version (If-Match): the version last seen, or '*' (the cart must exist). */
-export type IfMatch = number | '*';
+/**
+ * A version a client was served, as its ETag gives it back: the version and the time it expires. Enough
+ * to write the next version without reading the cart first (carts.ts).
+ */
+export interface ServedVersion {
+  version: number;
+  expiresAt: Date;
+}
+
+/**
+ * A write's precondition on the cart (If-Match): a version the client was served (its ETag), a bare
+ * version number (checked against the stored cart), or '*' (the cart must exist).
+ */
+export type IfMatch = ServedVersion | number | '*';

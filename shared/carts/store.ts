@@ -7,8 +7,8 @@
  * error. An insert with a unique key is atomic on every server that speaks the protocol: MongoDB, Atlas
  * and FerretDB v1, which has no atomic conditional update (docs/carts.md has the measurements). There is
  * no intermediate state: a writer that dies has either written its version or nothing, so it can never
- * hold the cart for anyone else. A write costs two round trips (read the newest version, insert the next);
- * emptying the version a checkout ordered costs one (that version is known).
+ * hold the cart for anyone else. A write whose base version is known (the client's ETag, the version a
+ * checkout ordered) is that one insert; any other write reads the newest version first: two round trips.
  *
  * Versions are never reused while any version of the customer's cart is stored: a cart that expired (no
  * write for CART_TTL_SECONDS) or was deleted continues from its last version, so a client or a stalled
@@ -34,11 +34,6 @@ export interface CartVersion {
   _id: string;
   customerId: number;
   version: number;
-  /**
-   * When this cart's life began: its first version after nothing was stored for the customer. Part of the
-   * order key a checkout derives (checkout.ts), so that keys stay unique if version numbers start over.
-   */
-  life: Date;
   items: CartItem[];
   note?: string;
   /** A DELETE's tombstone: the cart is gone, its version number stays taken. */
@@ -80,22 +75,21 @@ export async function readNewestVersion(db: Db, customerId: number): Promise<Car
 }
 
 /**
- * Inserts the version after `base` (or version 1 of a new life when nothing is stored). Returns it, or null
- * when another writer inserted that version first: the compare-and-set was lost and nothing was written.
+ * Inserts the version after `baseVersion` (0: nothing is stored). Returns it, or null when another writer
+ * inserted that version first: the compare-and-set was lost and nothing was written.
  */
 export async function insertNextVersion(
   db: Db,
   customerId: number,
-  base: CartVersion | null,
+  baseVersion: number,
   content: CartContent,
   retentionMs = CART_RETENTION_MS,
 ): Promise<CartVersion | null> {
-  const version = (base?.version ?? 0) + 1;
+  const version = baseVersion + 1;
   const doc: CartVersion = {
     _id: versionId(customerId, version),
     customerId,
     version,
-    life: base?.life ?? content.updatedAt,
     items: content.items,
     ...(content.note === undefined ? {} : { note: content.note }),
     deleted: content.deleted,

@@ -1,3 +1,4 @@
+import type { Cart } from '../carts/carts.js';
 import type { IfMatch } from '../carts/schemas.js';
 import { ValidationError } from '../errors.js';
 import { IdempotencyKeySchema } from '../orders/schemas.js';
@@ -8,10 +9,20 @@ import { IdempotencyKeySchema } from '../orders/schemas.js';
  */
 
 /**
- * `If-Match`: a version the client last saw (`3` or the ETag form `"3"`), or `*` (the resource must
- * exist). Weak validators (`W/"3"`) and lists are rejected: a write needs a strong match.
+ * A cart's ETag: its version and, after a dot, the time it expires (milliseconds, base 36), e.g.
+ * `"7.mj0k8x2a"`. Sent back as If-Match, it lets a write check its precondition with the insert alone,
+ * without reading the cart first (shared/carts/carts.ts). Strong: every write makes a new version.
  */
-const IF_MATCH = /^(?:([1-9][0-9]{0,14})|"([1-9][0-9]{0,14})"|(\*))$/;
+export function etag(cart: Pick<Cart, 'version' | 'expiresAt'>): string {
+  return `"${cart.version}.${Date.parse(cart.expiresAt).toString(36)}"`;
+}
+
+/**
+ * `If-Match`: an ETag we served (`"7.mj0k8x2a"`), a bare version (`3` or `"3"`: checked against the stored
+ * cart), or `*` (the resource must exist). Weak validators (`W/"3"`) and lists are rejected: a write
+ * needs a strong match.
+ */
+const IF_MATCH = /^(?:([1-9][0-9]{0,14})|"([1-9][0-9]{0,14})(?:\.([0-9a-z]{1,11}))?"|(\*))$/;
 
 export function parseIfMatchHeader(headers: Record<string, string | undefined>): IfMatch | undefined {
   const raw = headers['if-match'];
@@ -19,16 +30,12 @@ export function parseIfMatchHeader(headers: Record<string, string | undefined>):
   const match = IF_MATCH.exec(raw.trim());
   if (!match) {
     throw new ValidationError('Invalid If-Match header.', [
-      { field: 'headers.if-match', message: 'must be a version (e.g. 3 or "3") or *' },
+      { field: 'headers.if-match', message: 'must be an ETag of this cart (e.g. "3.mj0k8x2a"), a version (3) or *' },
     ]);
   }
-  if (match[3]) return '*';
-  return Number(match[1] ?? match[2]);
-}
-
-/** The ETag of a version (strong; the version is the whole validator). */
-export function etag(version: number): string {
-  return `"${version}"`;
+  if (match[4]) return '*';
+  const version = Number(match[1] ?? match[2]);
+  return match[3] === undefined ? version : { version, expiresAt: new Date(Number.parseInt(match[3], 36)) };
 }
 
 export const IDEMPOTENCY_KEY_HEADER = 'idempotency-key';

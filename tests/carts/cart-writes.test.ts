@@ -1,4 +1,4 @@
-import { type CommandStartedEvent, type Db, MongoClient } from 'mongodb';
+import type { Db } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Cart, deleteCart, getCart, purgeExpiredCarts, saveCart } from '../../shared/carts/carts.js';
 import { CARTS_COLLECTION } from '../../shared/carts/store.js';

@@ -42,11 +42,12 @@ describe('happy paths', () => {
     expect(saved.status).toBe(200);
     expect(saved.body).toMatchObject({ customerId: 510, ...body, version: 1 });
     expect(Object.keys(saved.body).sort()).toEqual(['customerId', 'expiresAt', 'items', 'note', 'updatedAt', 'version']);
-    expect(saved.headers.etag).toBe('"1"');
+    // The version, then when it expires (ms, base 36): what a conditional write needs to skip a read.
+    expect(saved.headers.etag).toBe(`"1.${Date.parse(saved.body.expiresAt).toString(36)}"`);
     const read = await get('510');
     expect(read.status).toBe(200);
     expect(read.body).toEqual(saved.body);
-    expect(read.headers.etag).toBe('"1"');
+    expect(read.headers.etag).toBe(saved.headers.etag);
 
     const deleted = await invoke(deleteCart, { method: 'DELETE', customerId: '510' });
     expect(deleted.status).toBe(204);
@@ -83,6 +84,26 @@ describe('happy paths', () => {
     const deleteStale = await invoke(deleteCart, { method: 'DELETE', customerId: '511', headers: { 'If-Match': '1' } });
     expect(deleteStale.status).toBe(412);
     expect(await snapshotCarts(db)).toEqual(before);
+  });
+
+  it('If-Match with the ETag served: 200 and a new ETag; the same ETag again (stale) ⇒ 412 naming the version that won', async () => {
+    const first = await put('513', { items: [] });
+    const read = await get('513');
+    const second = await put('513', { items: [{ productId: 1, quantity: 1 }] }, { 'If-Match': read.headers.etag! });
+    expect([second.status, second.body.version]).toEqual([200, first.body.version + 1]);
+    expect(second.headers.etag).not.toBe(read.headers.etag);
+    const before = await snapshotCarts(db);
+    const stale = await put('513', { items: [] }, { 'If-Match': read.headers.etag! });
+    expect(stale.status).toBe(412);
+    expect(stale.body.error).toMatchObject({
+      code: 'VERSION_CONFLICT',
+      details: { expected: first.body.version, current: second.body.version },
+    });
+    const deleteStale = await invoke(deleteCart, { method: 'DELETE', customerId: '513', headers: { 'If-Match': read.headers.etag! } });
+    expect(deleteStale.status).toBe(412);
+    expect(await snapshotCarts(db)).toEqual(before);
+    const deleted = await invoke(deleteCart, { method: 'DELETE', customerId: '513', headers: { 'If-Match': second.headers.etag! } });
+    expect(deleted.status).toBe(204);
   });
 
   it('accepts the contract limits exactly: 50 items (as an order), quantity 1 and 1000, nesting 5, 50 keys, 500-char strings', async () => {

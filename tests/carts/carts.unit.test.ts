@@ -2,7 +2,7 @@ import { MongoServerError } from 'mongodb';
 import { describe, expect, it } from 'vitest';
 import { isMongoServerTimeout } from '../../shared/clients/errors.js';
 import { toAppError } from '../../shared/http/error-response.js';
-import { parseIfMatchHeader } from '../../shared/http/headers.js';
+import { etag, parseIfMatchHeader } from '../../shared/http/headers.js';
 
 describe('server-side timeouts are 503, not 500', () => {
   const mongo = new MongoServerError({ ok: 0, code: 50, codeName: 'MaxTimeMSExpired', errmsg: 'operation exceeded time limit' });
@@ -40,9 +40,14 @@ describe('If-Match parsing', () => {
   ])('%s', (value, expected) => {
     expect(parseIfMatchHeader({ 'if-match': value })).toBe(expected);
   });
+  it('an ETag we served comes back as the version and the time it expires, to the millisecond', () => {
+    const cart = { version: 7, expiresAt: '2026-12-12T08:30:00.123Z' };
+    expect(etag(cart)).toBe(`"7.${Date.parse(cart.expiresAt).toString(36)}"`);
+    expect(parseIfMatchHeader({ 'if-match': etag(cart) })).toEqual({ version: 7, expiresAt: new Date(cart.expiresAt) });
+  });
   it('absent is undefined; weak, lists, zero and garbage are 400', () => {
     expect(parseIfMatchHeader({})).toBeUndefined();
-    for (const bad of ['W/"3"', '"3", "4"', '0', '"0"', 'x', '3"', '1234567890123456']) {
+    for (const bad of ['W/"3"', '"3", "4"', '0', '"0"', 'x', '3"', '1234567890123456', '3.mj0k8x2a', '"3."', '"3.MJ0K"', '"3.a.b"']) {
       expect(() => parseIfMatchHeader({ 'if-match': bad })).toThrow(expect.objectContaining({ status: 400 }));
     }
   });
