@@ -1,36 +1,17 @@
 import { MongoClient } from 'mongodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { handler as checkoutHandler } from '../../functions/checkoutCart.js';
 import { handler as getCartHandler } from '../../functions/getCart.js';
 import { handler as saveCartHandler } from '../../functions/saveCart.js';
 import { saveCart } from '../../shared/carts/carts.js';
 import { checkoutCart } from '../../shared/carts/checkout.js';
-import { closeMongo } from '../../shared/clients/mongo.js';
-import { closeSql } from '../../shared/clients/postgres.js';
 import { toAppError } from '../../shared/http/error-response.js';
 import type { Order } from '../../shared/orders/create-order.js';
-import { type Fixtures, insertFixtures, resetShop, testSql } from '../helpers/db.js';
-import { invoke, resetCarts, snapshotCarts, testMongo } from './helpers.js';
+import { cartsAndShop, invoke, snapshotCarts } from './helpers.js';
 
 /** Checkout: the cart becomes an order through createOrder (real Postgres), then the cart is emptied. */
-const sql = testSql();
-const { client, db } = testMongo();
-let fx: Fixtures;
-
 const STOCK = 20;
-
-beforeAll(async () => {
-  await resetCarts(db);
-  await resetShop(sql);
-  fx = await insertFixtures(sql, { customers: 8, products: 4, stock: STOCK });
-});
-
-afterAll(async () => {
-  await closeMongo();
-  await closeSql();
-  await client.close();
-  await sql.end();
-});
+const { sql, db, fx } = cartsAndShop({ customers: 8, products: 4, stock: STOCK });
 
 const customer = (i: number) => fx.customerIds[i]!;
 const product = (i: number) => fx.productIds[i]!;

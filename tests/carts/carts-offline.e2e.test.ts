@@ -1,24 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ferretDbIsOurs, startFerretDb, stopFerretDb } from '../../scripts/services.js';
-import { type Fixtures, insertFixtures, resetShop, testSql } from '../helpers/db.js';
 import { api } from '../helpers/http.js';
-import { invoke, resetCarts, sleep, testMongo } from './helpers.js';
+import { cartsAndShop, invoke, sleep } from './helpers.js';
 
 /** The cart routes through serverless-offline (the deployed shape: API Gateway v2 event → esbuild bundle). */
-const sql = testSql();
-const { client, db } = testMongo();
-let fx: Fixtures;
-
-beforeAll(async () => {
-  await resetCarts(db);
-  await resetShop(sql);
-  fx = await insertFixtures(sql, { customers: 2, products: 2, stock: 50 });
-});
-
-afterAll(async () => {
-  await client.close();
-  await sql.end();
-});
+const { sql, fx } = cartsAndShop({ customers: 2, products: 2, stock: 50 });
 
 async function orderCount(): Promise<number> {
   const [row] = await sql<Array<{ n: number }>>`select count(*)::int as n from orders`;

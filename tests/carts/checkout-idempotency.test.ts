@@ -1,36 +1,18 @@
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { handler as checkoutHandler } from '../../functions/checkoutCart.js';
 import { handler as deleteCartHandler } from '../../functions/deleteCart.js';
 import { handler as getCartHandler } from '../../functions/getCart.js';
 import { handler as saveCartHandler } from '../../functions/saveCart.js';
 import { saveCart } from '../../shared/carts/carts.js';
-import { closeMongo } from '../../shared/clients/mongo.js';
-import { closeSql } from '../../shared/clients/postgres.js';
 import { adminBearer, bearerFor } from '../helpers/auth.js';
-import { type Fixtures, insertFixtures, resetShop, testSql } from '../helpers/db.js';
-import { invoke, resetCarts, sleep, testMongo } from './helpers.js';
+import { cartsAndShop, invoke, sleep } from './helpers.js';
 
 /**
  * A checkout's Idempotency-Key maps to its order for the key's whole lifetime, whatever happens to the
  * cart afterwards: other checkouts in between, an edit racing the checkout, the cart deleted or expired.
  */
-const sql = testSql();
-const { client, db } = testMongo();
-let fx: Fixtures;
-
-beforeAll(async () => {
-  await resetCarts(db);
-  await resetShop(sql);
-  fx = await insertFixtures(sql, { customers: 60, products: 4, stock: 100_000 });
-});
-
-afterAll(async () => {
-  await closeMongo();
-  await closeSql();
-  await client.close();
-  await sql.end();
-});
+const { sql, db, fx } = cartsAndShop({ customers: 60, products: 4, stock: 100_000 });
 
 const customer = (i: number) => fx.customerIds[i]!;
 const product = (i: number) => fx.productIds[i]!;

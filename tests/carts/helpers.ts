@@ -1,8 +1,11 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { type Db, MongoClient, type MongoClientOptions } from 'mongodb';
+import { afterAll, beforeAll } from 'vitest';
 import { CARTS_COLLECTION } from '../../shared/carts/store.js';
-import { mongoClientOptions } from '../../shared/clients/mongo.js';
+import { closeMongo, mongoClientOptions } from '../../shared/clients/mongo.js';
+import { closeSql } from '../../shared/clients/postgres.js';
 import { parseConfig } from '../../shared/config.js';
+import { type Fixtures, insertFixtures, resetShop, testSql } from '../helpers/db.js';
 import { httpEvent, lambdaContext } from '../helpers/lambda.js';
 
 /** A client of its own on the test Mongo database (shop_test), for fixtures and assertions. */
@@ -19,6 +22,28 @@ export function testMongo(options: MongoClientOptions = {}): { client: MongoClie
 /** Empties the cart collection (keeps its indexes). */
 export async function resetCarts(db: Db): Promise<void> {
   await db.collection(CARTS_COLLECTION).deleteMany({});
+}
+
+/**
+ * A test file's own PostgreSQL and Mongo clients, on a shop and a cart collection emptied before its tests
+ * and given `counts` fixtures (in `fx` from then on); closed after them, with those in-process handlers opened.
+ */
+export function cartsAndShop(counts: Parameters<typeof insertFixtures>[1]) {
+  const sql = testSql();
+  const { client, db } = testMongo();
+  const fx: Fixtures = { customerIds: [], productIds: [] };
+  beforeAll(async () => {
+    await resetCarts(db);
+    await resetShop(sql);
+    Object.assign(fx, await insertFixtures(sql, counts));
+  });
+  afterAll(async () => {
+    await closeMongo();
+    await closeSql();
+    await client.close();
+    await sql.end();
+  });
+  return { sql, db, fx };
 }
 
 /** Every stored cart version, by _id: compared before/after to prove nothing was written. */
