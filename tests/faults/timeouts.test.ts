@@ -49,15 +49,17 @@ async function blackHole(): Promise<BlackHole> {
 }
 
 /**
- * A TCP proxy to a real server that can freeze: the connections established so far stop carrying data, both
- * ways (no RST, no FIN), as behind a dead NAT entry; connections opened afterwards work.
+ * A TCP proxy to the test PostgreSQL server that can freeze: the connections established so far stop carrying
+ * data, both ways (no RST, no FIN), as behind a dead NAT entry; connections opened afterwards work. `url` is
+ * DATABASE_URL through the proxy, which is closed after the test.
  */
-async function freezingProxy(targetPort: number): Promise<{ port: number; freeze: () => void; close: () => Promise<void> }> {
+async function freezingPostgres(): Promise<{ url: string; freeze: () => void }> {
+  const target = new URL(process.env.DATABASE_URL!);
   const sockets = new Set<net.Socket>();
   const server = net.createServer((client) => {
     sockets.add(client);
     client.on('error', () => {});
-    const upstream = net.connect(targetPort, '127.0.0.1');
+    const upstream = net.connect(Number(target.port || 5432), '127.0.0.1');
     sockets.add(upstream);
     upstream.on('error', () => client.destroy());
     client.on('close', () => upstream.destroy());
@@ -65,17 +67,20 @@ async function freezingProxy(targetPort: number): Promise<{ port: number; freeze
     upstream.pipe(client);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  cleanups.push(async () => {
+    for (const socket of sockets) socket.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  const url = new URL(target);
+  url.hostname = '127.0.0.1';
+  url.port = String((server.address() as AddressInfo).port);
   return {
-    port: (server.address() as AddressInfo).port,
+    url: url.toString(),
     freeze: () => {
       for (const socket of sockets) {
         socket.unpipe();
         socket.pause();
       }
-    },
-    close: async () => {
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
 }
@@ -215,13 +220,8 @@ describe('a hung dependency is bounded by its timeout', () => {
   });
 
   it('the backstop covers a connection that freezes mid-conversation (no client-side query timeout can)', async () => {
-    const target = new URL(process.env.DATABASE_URL!);
-    const proxy = await freezingProxy(Number(target.port || 5432));
-    cleanups.push(() => proxy.close());
-    const viaProxy = new URL(target);
-    viaProxy.hostname = '127.0.0.1';
-    viaProxy.port = String(proxy.port);
-    const { createOrder } = await handlersWith({ DATABASE_URL: viaProxy.toString(), DATABASE_POOL_MAX: '1' });
+    const proxy = await freezingPostgres();
+    const { createOrder } = await handlersWith({ DATABASE_URL: proxy.url, DATABASE_POOL_MAX: '1' });
     const warm = await createOrder(await orderEvent(), lambdaContext('createOrder'));
     expect(warm.statusCode, String(warm.body)).toBe(201);
 
@@ -235,14 +235,9 @@ describe('a hung dependency is bounded by its timeout', () => {
   });
 
   it('a frozen connection does not poison the pool: the next two orders on the same warm handler are placed at normal latency', async () => {
-    const target = new URL(process.env.DATABASE_URL!);
-    const proxy = await freezingProxy(Number(target.port || 5432));
-    cleanups.push(() => proxy.close());
-    const viaProxy = new URL(target);
-    viaProxy.hostname = '127.0.0.1';
-    viaProxy.port = String(proxy.port);
+    const proxy = await freezingPostgres();
     // The default pool (2 connections): both are established, then both freeze.
-    const { createOrder } = await handlersWith({ DATABASE_URL: viaProxy.toString() });
+    const { createOrder } = await handlersWith({ DATABASE_URL: proxy.url });
     const warm = await Promise.all([
       createOrder(await orderEvent(), lambdaContext('createOrder')),
       createOrder(await orderEvent(), lambdaContext('createOrder')),
