@@ -99,6 +99,12 @@ function theLine(lines: LogLine[], context: { awsRequestId: string; functionName
   return line;
 }
 
+/** Calls `handler` in process as the function `name` and captures its logs, with the context theLine checks them against. */
+async function logged(name: string, handler: Parameters<typeof callHandler>[0], request: Parameters<typeof callHandler>[1]) {
+  const context = lambdaContext(`ecommerce-pipeline-test-${name}`);
+  return { context, ...(await captureLogs(() => callHandler(handler, request, context))) };
+}
+
 const cartEvent = (customerId: number, extra: object = {}) => ({
   method: 'PUT',
   path: `/carts/${customerId}`,
@@ -134,16 +140,13 @@ describe('correlation', () => {
 
 describe('one structured line per request', () => {
   it('a success: INFO, status, outcome, latency, the caller (subject, never the token)', async () => {
-    const context = lambdaContext('ecommerce-pipeline-test-saveCart');
-    const { result, lines } = await captureLogs(() =>
-      callHandler(
-        saveCart,
-        cartEvent(C, {
-          body: { items: [{ productId: P, quantity: 1, attributes: { engraving: MARKER } }], note: MARKER },
-          authorization: token,
-        }),
-        context,
-      ),
+    const { result, lines, context } = await logged(
+      'saveCart',
+      saveCart,
+      cartEvent(C, {
+        body: { items: [{ productId: P, quantity: 1, attributes: { engraving: MARKER } }], note: MARKER },
+        authorization: token,
+      }),
     );
     expect(result.status).toBe(200);
     const line = theLine(lines, context, 'saveCart');
@@ -161,36 +164,27 @@ describe('one structured line per request', () => {
   });
 
   it('201 from POST /orders', async () => {
-    const context = lambdaContext('ecommerce-pipeline-test-createOrder');
-    const { result, lines } = await captureLogs(() =>
-      callHandler(
-        createOrder,
-        {
-          method: 'POST',
-          path: '/orders',
-          body: { customerId: C, items: [{ productId: P, quantity: 1 }] },
-          authorization: token,
-          headers: { 'idempotency-key': MARKER },
-        },
-        context,
-      ),
-    );
+    const { result, lines, context } = await logged('createOrder', createOrder, {
+      method: 'POST',
+      path: '/orders',
+      body: { customerId: C, items: [{ productId: P, quantity: 1 }] },
+      authorization: token,
+      headers: { 'idempotency-key': MARKER },
+    });
     expect(result.status).toBe(201);
     expect(theLine(lines, context, 'createOrder')).toMatchObject({ level: 'INFO', status: 201, outcome: 'success' });
   });
 
   it('401 and 403: WARN "request denied" with the code; the rejected token is not logged', async () => {
     const forged = `Bearer ${await customToken({ sub: String(C), marker: MARKER }, { secret: 'y'.repeat(40) })}`;
-    let context = lambdaContext('ecommerce-pipeline-test-getCart');
-    const unauthorized = await captureLogs(() =>
-      callHandler(
-        getCart,
-        { method: 'GET', path: `/carts/${C}`, pathParameters: { customerId: String(C) }, authorization: forged },
-        context,
-      ),
-    );
+    const unauthorized = await logged('getCart', getCart, {
+      method: 'GET',
+      path: `/carts/${C}`,
+      pathParameters: { customerId: String(C) },
+      authorization: forged,
+    });
     expect(unauthorized.result.status).toBe(401);
-    expect(theLine(unauthorized.lines, context, 'getCart')).toMatchObject({
+    expect(theLine(unauthorized.lines, unauthorized.context, 'getCart')).toMatchObject({
       level: 'WARN',
       message: 'request denied',
       status: 401,
@@ -200,16 +194,14 @@ describe('one structured line per request', () => {
     });
     expect(unauthorized.raw).not.toContain(forged.slice(7));
 
-    context = lambdaContext('ecommerce-pipeline-test-getCart');
-    const forbidden = await captureLogs(() =>
-      callHandler(
-        getCart,
-        { method: 'GET', path: `/carts/${C + 1}`, pathParameters: { customerId: String(C + 1) }, authorization: token },
-        context,
-      ),
-    );
+    const forbidden = await logged('getCart', getCart, {
+      method: 'GET',
+      path: `/carts/${C + 1}`,
+      pathParameters: { customerId: String(C + 1) },
+      authorization: token,
+    });
     expect(forbidden.result.status).toBe(403);
-    expect(theLine(forbidden.lines, context, 'getCart')).toMatchObject({
+    expect(theLine(forbidden.lines, forbidden.context, 'getCart')).toMatchObject({
       level: 'WARN',
       status: 403,
       outcome: 'denied',
@@ -219,19 +211,12 @@ describe('one structured line per request', () => {
   });
 
   it('400: INFO "request rejected" with the code, not the invalid payload', async () => {
-    const context = lambdaContext('ecommerce-pipeline-test-createOrder');
-    const { result, lines } = await captureLogs(() =>
-      callHandler(
-        createOrder,
-        {
-          method: 'POST',
-          path: '/orders',
-          body: { customerId: C, items: [{ productId: P, quantity: 1 }], [MARKER]: MARKER },
-          authorization: token,
-        },
-        context,
-      ),
-    );
+    const { result, lines, context } = await logged('createOrder', createOrder, {
+      method: 'POST',
+      path: '/orders',
+      body: { customerId: C, items: [{ productId: P, quantity: 1 }], [MARKER]: MARKER },
+      authorization: token,
+    });
     expect(result.status).toBe(400);
     expect(JSON.stringify(result.body)).toContain(MARKER); // the client is told which field…
     expect(theLine(lines, context, 'createOrder')).toMatchObject({
@@ -247,10 +232,11 @@ describe('one structured line per request', () => {
     const failing = createGetTopProductsHandler(() => {
       throw Object.assign(new TypeError('deps exploded'), { parameters: [MARKER], query: `select '${MARKER}'`, payload: { note: MARKER } });
     });
-    const context = lambdaContext('ecommerce-pipeline-test-getTopProducts');
-    const { result, lines } = await captureLogs(() =>
-      callHandler(failing, { method: 'GET', path: '/products/top', authorization: null }, context),
-    );
+    const { result, lines, context } = await logged('getTopProducts', failing, {
+      method: 'GET',
+      path: '/products/top',
+      authorization: null,
+    });
     expect(result.status).toBe(500);
     expect(result.body).toEqual({ error: { code: 'INTERNAL_ERROR', message: 'An unexpected error occurred.' } });
     const line = theLine(lines, context, 'getTopProducts');
@@ -269,10 +255,7 @@ describe('one structured line per request', () => {
     const down = createGetTopProductsHandler(() => {
       throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED', parameters: [MARKER] });
     });
-    const context = lambdaContext('ecommerce-pipeline-test-getTopProducts');
-    const { result, lines } = await captureLogs(() =>
-      callHandler(down, { method: 'GET', path: '/products/top', authorization: null }, context),
-    );
+    const { result, lines, context } = await logged('getTopProducts', down, { method: 'GET', path: '/products/top', authorization: null });
     expect(result.status).toBe(503);
     expect(theLine(lines, context, 'getTopProducts')).toMatchObject({
       level: 'ERROR',
