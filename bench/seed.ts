@@ -8,14 +8,7 @@
 import os from 'node:os';
 import postgres from 'postgres';
 import { SEED_TABLES, seed } from '../scripts/db/seed.js';
-import {
-  captureDefinitions,
-  dropDefinitions,
-  resolveTables,
-  restoreForeignKeys,
-  restoreKeysAndIndexes,
-  syncIdentities,
-} from '../scripts/db/seed-schema.js';
+import { emptyForLoad, resolveTables, restoreForeignKeys, restoreKeysAndIndexes, syncIdentities } from '../scripts/db/seed-schema.js';
 import { type Metric, metric } from '../shared/benchmarks/metric.js';
 import type { Counts, SuiteContext } from './lib/context.js';
 import { createScratch, withSql } from './lib/fixtures.js';
@@ -51,9 +44,7 @@ async function referenceSeed(databaseUrl: string, counts: Counts, asOf: Date): P
                set_config('work_mem', '128MB', true), setseed(0.42)`;
       const tables = await resolveTables(tx, SEED_TABLES);
       await tx.unsafe(`lock table ${tables.join(', ')} in access exclusive mode`);
-      const defs = await captureDefinitions(tx, tables);
-      await tx.unsafe(`truncate ${tables.join(', ')} restart identity cascade`);
-      await dropDefinitions(tx, defs);
+      const defs = await emptyForLoad(tx, tables);
       endPhase('truncate');
 
       await tx.unsafe(`

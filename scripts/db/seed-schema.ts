@@ -45,7 +45,7 @@ export async function resolveTables(sql: Tx, tables: readonly string[]): Promise
   return rows.map((row) => row.regclass as string);
 }
 
-export async function captureDefinitions(sql: Tx, tables: readonly string[]): Promise<TableDefinitions> {
+async function captureDefinitions(sql: Tx, tables: readonly string[]): Promise<TableDefinitions> {
   const constraints = await sql<ConstraintDefinition[]>`
     select c.conrelid::regclass::text as table, quote_ident(c.conname) as name, c.contype as type,
            pg_get_constraintdef(c.oid) as definition
@@ -68,14 +68,20 @@ export async function captureDefinitions(sql: Tx, tables: readonly string[]): Pr
   return { keys: constraints.filter((c) => c.type !== 'f'), indexes: [...indexes], foreignKeys: constraints.filter((c) => c.type === 'f') };
 }
 
-/** Drops foreign keys, then keys, then the remaining indexes. */
-export async function dropDefinitions(sql: Tx, defs: TableDefinitions): Promise<void> {
+/**
+ * Empties the tables for a bulk load (TRUNCATE … CASCADE, identities restarted) and drops their foreign keys,
+ * then keys, then the remaining indexes; returns the definitions as captured, to restore after the load.
+ */
+export async function emptyForLoad(sql: Tx, tables: readonly string[]): Promise<TableDefinitions> {
+  const defs = await captureDefinitions(sql, tables);
+  await sql.unsafe(`truncate ${tables.join(', ')} restart identity cascade`);
   for (const fk of defs.foreignKeys) await sql.unsafe(`alter table ${fk.table} drop constraint ${fk.name}`);
   for (const key of defs.keys) await sql.unsafe(`alter table ${key.table} drop constraint ${key.name}`);
   for (const index of defs.indexes) {
     const schema = index.table.includes('.') ? `${index.table.slice(0, index.table.lastIndexOf('.'))}.` : '';
     await sql.unsafe(`drop index ${schema}${index.name}`);
   }
+  return defs;
 }
 
 /** Rebuilds keys and indexes (each one a sort over the loaded table; parallel workers may help). */

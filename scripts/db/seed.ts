@@ -19,14 +19,7 @@ import postgres from 'postgres';
 import { describeError } from '../../shared/logger.js';
 import { localEnv, parseCommandLine, redactUrl } from '../lib/env.js';
 import { type Chunk, COPY_COLUMNS, COPY_FORMAT, SeedDataGenerator, type SeedTable } from './seed-data.js';
-import {
-  captureDefinitions,
-  dropDefinitions,
-  resolveTables,
-  restoreForeignKeys,
-  restoreKeysAndIndexes,
-  syncIdentities,
-} from './seed-schema.js';
+import { emptyForLoad, resolveTables, restoreForeignKeys, restoreKeysAndIndexes, syncIdentities } from './seed-schema.js';
 
 export const SEED_TABLES = ['customers', 'products', 'orders', 'order_items'] as const satisfies readonly SeedTable[];
 
@@ -215,10 +208,8 @@ export async function seed(databaseUrl: string, options: SeedOptions): Promise<S
         return;
       }
 
-      const defs = await captureDefinitions(tx, tables);
+      const defs = await emptyForLoad(tx, tables);
       alsoTruncated = [...new Set(defs.foreignKeys.map((fk) => fk.table))].filter((table) => !tables.includes(table));
-      await tx.unsafe(`truncate ${tables.join(', ')} restart identity cascade`);
-      await dropDefinitions(tx, defs);
       endPhase('truncate');
 
       /** One step of the load: the test hook, its progress from 0, its time. */
