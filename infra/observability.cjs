@@ -108,26 +108,21 @@ module.exports = async ({ resolveVariable }) => {
     const timeoutMs = Number(functions[name].timeout ?? defaultTimeout) * 1000;
     const dimensions = [{ Name: 'FunctionName', Value: fn }];
     const id = logicalId(name);
-    resources[`${id}ErrorsAlarm`] = alarm(`${fn} failed (errors or timeouts) in the last 5 minutes.`, {
-      Namespace: 'AWS/Lambda',
-      MetricName: 'Errors',
-      Dimensions: dimensions,
-      Statistic: 'Sum',
-      Period: 300,
-      EvaluationPeriods: 1,
-      Threshold: 0,
-      ComparisonOperator: 'GreaterThanThreshold',
-    });
-    resources[`${id}ThrottlesAlarm`] = alarm(`${fn} was throttled (the account's or the function's concurrency limit).`, {
-      Namespace: 'AWS/Lambda',
-      MetricName: 'Throttles',
-      Dimensions: dimensions,
-      Statistic: 'Sum',
-      Period: 300,
-      EvaluationPeriods: 1,
-      Threshold: 0,
-      ComparisonOperator: 'GreaterThanThreshold',
-    });
+    for (const [metric, description] of [
+      ['Errors', `${fn} failed (errors or timeouts) in the last 5 minutes.`],
+      ['Throttles', `${fn} was throttled (the account's or the function's concurrency limit).`],
+    ]) {
+      resources[`${id}${metric}Alarm`] = alarm(description, {
+        Namespace: 'AWS/Lambda',
+        MetricName: metric,
+        Dimensions: dimensions,
+        Statistic: 'Sum',
+        Period: 300,
+        EvaluationPeriods: 1,
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+      });
+    }
     resources[`${id}DurationAlarm`] = alarm(`${fn}'s p99 duration is above 80 % of its ${timeoutMs / 1000} s timeout.`, {
       Namespace: 'AWS/Lambda',
       MetricName: 'Duration',
