@@ -3,7 +3,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ROOT } from '../../scripts/lib/env.js';
 import { ROUTES as DECLARED_ROUTES } from '../../shared/http/routes.js';
-import { invokeLambda, lambdaClient, RUN_BENCHMARKS } from '../benchmarks/helpers.js';
+import { invokeLambda, lambdaClient, RUN_BENCHMARKS, TINY_SIZES } from '../benchmarks/helpers.js';
 import { resetCarts, snapshotCarts, testMongo } from '../carts/helpers.js';
 import { adminBearer, bearerFor } from '../helpers/auth.js';
 import { type Fixtures, insertFixtures, resetShop, testSql } from '../helpers/db.js';
@@ -309,16 +309,7 @@ describe('public routes', () => {
 
 describe('Lambda-API invocations stay trusted (IAM protects them in the cloud)', () => {
   it('runBenchmarks runs without any bearer token', async () => {
-    const sizes = {
-      btreeOrders: [1_000],
-      ginProducts: [1_000],
-      cacheOrderItems: 2_000,
-      cacheProducts: 100,
-      orderProducts: 50,
-      orderCustomers: 50,
-      orderCalls: 20,
-    };
-    const { functionError, payload } = await invokeLambda(lambda, RUN_BENCHMARKS, { suites: ['cache'], sizes, repetitions: 5 });
+    const { functionError, payload } = await invokeLambda(lambda, RUN_BENCHMARKS, { suites: ['cache'], sizes: TINY_SIZES, repetitions: 5 });
     expect(functionError, JSON.stringify(payload)).toBeUndefined();
     expect(payload).toMatchObject({ status: 'succeeded', trigger: 'invoke' });
   }, 60_000);
