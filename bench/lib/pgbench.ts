@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import os from 'node:os';
 import path from 'node:path';
 import { run } from '../../scripts/lib/process.js';
-import { PLAIN_ORDER_STATEMENT } from '../../shared/orders/create-order.js';
+import { PLACE_ORDER_STATEMENT } from '../../shared/orders/create-order.js';
 import { ORDER_FIXTURE, pgbenchDefines, type Workload } from './fixtures.js';
 import type { Segment } from './measure.js';
 
@@ -21,7 +21,7 @@ export function requirePgbench(): string {
 
 /**
  * What pgbench runs as an order:
- *   statement  the very statement createOrder sends for an order without a key (PLAIN_ORDER_STATEMENT),
+ *   statement  the very statement createOrder sends for an order without a key (PLACE_ORDER_STATEMENT),
  *              its parameters drawn by the same \set lines as the minimal script's: the limit for our design;
  *   minimal    bench/sql/order.pgbench.sql, the least work any correct order transaction must do, in the
  *              usual statement-per-step shape (BEGIN, lock, 2 inserts, update, END).
@@ -29,18 +29,20 @@ export function requirePgbench(): string {
 export type OrderScript = 'statement' | 'minimal';
 
 /**
- * The statement's pgbench script, written into `dir`. pgbench passes `:name` as a parameter ($n), so the
- * arrays become ARRAY[:p1,:p2,:p3]; and it would take the `:MI:SS` of the date format inside a string
- * literal for variables too, so those colons are written \072 in an E'' literal: the same constant once
- * parsed, hence the same plan and the same work.
+ * The statement's pgbench script, written into `dir`: pgbench passes `:name` as a parameter, so the
+ * arrays become ARRAY[:p1,:p2,:p3]; the key parameters of an order without a key are null, typed as
+ * createOrder types them.
  */
 function statementScript(dir: string): string {
   const draws = readFileSync(ORDER_FIXTURE.pgbenchScript, 'utf8').split(/^BEGIN;$/m)[0]!;
-  const sql = PLAIN_ORDER_STATEMENT.replaceAll('$1', ':c')
-    .replaceAll('$2', 'ARRAY[:p1, :p2, :p3]')
-    .replaceAll('$3', 'ARRAY[:q1, :q2, :q3]')
-    .replace(`'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'`, `E'YYYY-MM-DD"T"HH24\\072MI\\072SS.MS"Z"'`);
-  if (/\$\d/.test(sql) || /:(MI|SS)\b/.test(sql)) throw new Error('the order statement has a parameter or a colon pgbench would misread');
+  const sql = PLACE_ORDER_STATEMENT.replace('$1', ':c::int')
+    .replace('$2', 'ARRAY[:p1, :p2, :p3]::int[]')
+    .replace('$3', 'ARRAY[:q1, :q2, :q3]::int[]')
+    .replace('$4', 'null::text')
+    .replace('$5', 'null::bytea')
+    .replace('$6', 'null::int')
+    .replace('$7', 'null::text');
+  if (/\$\d/.test(sql)) throw new Error('the order statement has a parameter pgbench would not fill');
   const file = path.join(dir, 'statement.pgbench.sql');
   writeFileSync(file, `${draws}${sql.trim()};\n`);
   return file;

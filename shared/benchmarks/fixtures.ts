@@ -189,6 +189,7 @@ const NOT_CLONED = new Set(['migrations', 'benchmark_runs']);
 export interface ClonedShop {
   tables: string[];
   foreignKeys: number;
+  functions: string[];
 }
 
 /**
@@ -240,7 +241,18 @@ export async function cloneShopTables(sql: Sql): Promise<ClonedShop> {
         `cannot clone the shop safely: column default(s) refer to live objects (${unsafeDefaults.map((row) => row.column).join(', ')})`,
       );
     }
-    return { tables, foreignKeys: added };
+    // The shop's functions (place_order) too: createOrder calls them unqualified, and their bodies name
+    // tables unqualified, which then resolve to the copies through the bench search_path.
+    const functions = await tx<Array<{ name: string; definition: string }>>`
+      select p.proname as name, pg_get_functiondef(p.oid) as definition
+      from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+      where n.nspname = 'public' and p.prokind = 'f'`;
+    for (const fn of functions) {
+      const copy = fn.definition.replace(/^CREATE OR REPLACE FUNCTION public\./, `CREATE FUNCTION ${BENCH_SCHEMA}.`);
+      if (/public\./.test(copy)) throw new Error(`cannot clone the shop safely: function ${fn.name} refers to live objects`);
+      await tx.unsafe(copy);
+    }
+    return { tables, foreignKeys: added, functions: functions.map((fn) => fn.name) };
   });
 }
 

@@ -51,7 +51,7 @@ export function postgresOptions(
  * without named prepared statements (behind PgBouncer or RDS Proxy); otherwise postgres.js first asks the
  * server for the parameter types, a second round trip (patches/postgres+3.4.9.patch).
  */
-export const OID = { bool: 16, int8: 20, int4: 23, text: 25, int4Array: 1007, numeric: 1700, jsonb: 3802 } as const;
+export const OID = { bool: 16, bytea: 17, int8: 20, int4: 23, text: 25, int4Array: 1007, numeric: 1700, jsonb: 3802 } as const;
 
 /** An int[] parameter of known type (its text form: postgres.js only learns array types from the server). */
 export function intArray(sql: Sql, values: readonly number[]) {
