@@ -1,1 +1,0 @@
-export { assertPortsFree, type Offline, startOffline } from './sls.js';

@@ -1,1 +1,0 @@
-export { portAnswers, waitFor } from './process.js';
