@@ -14,6 +14,7 @@
 import { randomUUID } from 'node:crypto';
 import postgres from 'postgres';
 import { type Handler, type HttpEventOptions, httpEvent, lambdaContext } from '../scripts/lib/lambda-events.js';
+import { pooledUrl } from '../scripts/lib/pgbouncer.js';
 import { type Metric, metric } from '../shared/benchmarks/metric.js';
 import type { SuiteContext } from './lib/context.js';
 import { ensureLeaderboard } from './lib/fixtures.js';
@@ -62,11 +63,8 @@ const REQUESTS = [
 export async function probe(ctx: SuiteContext, variant: Variant): Promise<RequestCount[]> {
   const direct = new URL(ctx.dataset.directUrl);
   const proxy = await countingProxy({ host: direct.hostname, port: Number(direct.port || 5432) });
-  const viaProxy = new URL(direct);
-  viaProxy.hostname = '127.0.0.1';
-  viaProxy.port = String(proxy.port);
   Object.assign(process.env, ctx.functionEnv, {
-    DATABASE_URL: viaProxy.toString(),
+    DATABASE_URL: pooledUrl(ctx.dataset.directUrl, proxy.port),
     DATABASE_PREPARE: variant === 'prepared' ? 'true' : 'false',
     DATABASE_POOL_MAX: '1',
     COUNT_ROUND_TRIPS: '1',

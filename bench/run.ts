@@ -25,6 +25,7 @@ import { MongoClient } from 'mongodb';
 import { localEnv, parseCommandLine, ROOT } from '../scripts/lib/env.js';
 import { pooledUrl, startPooler, stopPooler } from '../scripts/lib/pgbouncer.js';
 import { ensurePgbouncer } from '../scripts/lib/prerequisites.js';
+import { CACHE } from '../scripts/lib/process.js';
 import { type Offline, startOffline } from '../scripts/lib/sls.js';
 import { benchDoc, benchSections, DOCS } from '../scripts/report/bench.js';
 import { text, usage, writeSection } from '../scripts/report/document.js';
@@ -51,7 +52,7 @@ const SUITE_OFFLINE_PORTS = { httpPort: 3400, lambdaPort: 3402 } as const;
  * The suite's own PgBouncer (scripts/lib/pgbouncer.ts, transaction mode): its own port and directory, so
  * nobody else's `services:down` or test can stop it under a run (services:up --pooler uses 6432, tests/pooler 6433).
  */
-const SUITE_POOLER = { port: 6434, dir: 'pgbouncer-bench/' } as const;
+const SUITE_POOLER = { port: 6434, dir: `${CACHE}pgbouncer-bench/` };
 
 interface BenchDefinition {
   name: string;
@@ -154,19 +155,11 @@ export async function runSuite(options: SuiteOptions): Promise<{ result: SuiteRe
   }
   const setup: Record<string, unknown> = {};
   let pooled = false;
-  const poolerDir = path.join(ROOT, '.cache', SUITE_POOLER.dir) + path.sep;
   if (selected.some((b) => b.pooler || b.offline)) {
     const pgbouncer = ensurePgbouncer(log);
     try {
       if (!pgbouncer.available) throw new Error(pgbouncer.detail);
-      await stopPooler({ port: SUITE_POOLER.port, dir: poolerDir }); // a leftover of an interrupted run
-      const upstream = new URL(baseUrl);
-      const [upstreamHost, upstreamPort, users] = [
-        upstream.hostname,
-        Number(upstream.port || 5432),
-        [decodeURIComponent(upstream.username || 'postgres')],
-      ];
-      await startPooler({ upstreamHost, upstreamPort, users, listenPort: SUITE_POOLER.port, dir: poolerDir });
+      await startPooler(baseUrl, SUITE_POOLER);
       pooled = true;
     } catch (error) {
       setup.poolerError = (error as Error).message;
@@ -292,7 +285,7 @@ export async function runSuite(options: SuiteOptions): Promise<{ result: SuiteRe
     process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
     await offlineStarting;
     await offline?.stop();
-    if (pooled) await stopPooler({ port: SUITE_POOLER.port, dir: poolerDir });
+    if (pooled) await stopPooler(SUITE_POOLER);
     if (!options.keep) await cleanUp(ctx, log);
     else log(`bench: kept ${datasetDatabase}, Redis ${functionEnv.CACHE_NAMESPACE}:*, Mongo ${functionEnv.MONGODB_DATABASE}`);
   }

@@ -204,12 +204,8 @@ export async function servicesUp(options: UpOptions = {}): Promise<Started[]> {
     } else {
       const database = new URL(env.DATABASE_URL!);
       log(`services: starting PgBouncer (transaction mode) on 127.0.0.1:${POOLER_PORT} → ${database.hostname}:${port.postgres}`);
-      await startPooler({
-        upstreamHost: database.hostname,
-        upstreamPort: port.postgres,
-        users: [decodeURIComponent(database.username || 'postgres')],
-      });
-      log(`services: to go through it, set DATABASE_URL=${pooledUrl(database.toString())} DATABASE_PREPARE=false`);
+      await startPooler(database.href);
+      log(`services: to go through it, set DATABASE_URL=${pooledUrl(database.href)} DATABASE_PREPARE=false`);
       add({ name: 'pooler', port: POOLER_PORT, by: 'pgbouncer' });
     }
   }

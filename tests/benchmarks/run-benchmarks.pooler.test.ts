@@ -1,7 +1,7 @@
 import postgres from 'postgres';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { ROOT } from '../../scripts/lib/env.js';
-import { pooledUrl, stopPooler } from '../../scripts/lib/pgbouncer.js';
+import { pooledUrl, startPooler, stopPooler } from '../../scripts/lib/pgbouncer.js';
 import { parseBenchmarkEvent } from '../../shared/benchmarks/request.js';
 import { runBenchmarks } from '../../shared/benchmarks/run-benchmarks.js';
 import { postgresOptions, type Sql } from '../../shared/clients/postgres.js';
@@ -10,7 +10,6 @@ import { parseConfig } from '../../shared/config.js';
 import { createOrder } from '../../shared/orders/create-order.js';
 import { type Fixtures, insertFixtures, resetShop, testSql } from '../helpers/db.js';
 import { lambdaContext } from '../helpers/lambda.js';
-import { startTestPooler } from '../helpers/pooler.js';
 import { TINY_SIZES } from './helpers.js';
 
 /**
@@ -54,7 +53,7 @@ async function untouchedTables() {
 
 describe.skipIf(!pgbouncer?.available)('runBenchmarks with the functions behind a transaction pooler', () => {
   beforeAll(async () => {
-    await startTestPooler(directUrl, POOLER);
+    await startPooler(directUrl, POOLER);
     await resetShop(sql);
     fx = await insertFixtures(sql, { customers: 3, products: 4, stock: 100_000 });
     const config = parseConfig({ ...process.env, DATABASE_URL: pooledUrl(directUrl, POOLER.port), DATABASE_PREPARE: 'false' });

@@ -1,11 +1,10 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { formatLoad, type LoadResult, poolerMonitor, simulateContainers } from '../../bench/lib/containers.js';
 import { ROOT, withDatabase } from '../../scripts/lib/env.js';
-import { pooledUrl, stopPooler } from '../../scripts/lib/pgbouncer.js';
+import { pooledUrl, startPooler, stopPooler } from '../../scripts/lib/pgbouncer.js';
 import { postgresOptions, type Sql } from '../../shared/clients/postgres.js';
 import { parseConfig } from '../../shared/config.js';
 import { type Fixtures, insertFixtures, resetShop, testSql } from '../helpers/db.js';
-import { startTestPooler } from '../helpers/pooler.js';
 
 /**
  * Connection scale: 300 simulated Lambda containers (a postgres.js pool of max 1 each, as a container
@@ -29,7 +28,7 @@ describe.skipIf(!pgbouncer?.available)('connection scale: PgBouncer (transaction
   let pooled: LoadResult;
 
   beforeAll(async () => {
-    await startTestPooler(databaseUrl, POOLER);
+    await startPooler(databaseUrl, POOLER);
     sql = testSql();
     await resetShop(sql);
     fixtures = await insertFixtures(sql, { customers: 50, products: 20, stock: 100_000 });
