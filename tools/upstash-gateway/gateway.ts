@@ -26,12 +26,6 @@ export interface GatewayOptions {
   /** Bearer token clients must present. */
   token: string;
   redisUrl: string;
-  /** Answer 504 when Redis has not replied within this many ms (a hung Redis); default 5000. */
-  commandTimeoutMs?: number;
-  /** Largest request body accepted; default 32 MiB. */
-  maxBodyBytes?: number;
-  /** Log requests and connection failures on stderr; default: GATEWAY_LOG=1. */
-  log?: boolean;
 }
 
 export interface Gateway {
@@ -63,6 +57,10 @@ const ADMINISTRATIVE = words(
 /** CLIENT subcommands that are harmless on a shared connection. */
 const CLIENT_ALLOWED = words('id info list getname no-evict no-touch');
 
+/** A hung Redis: 504 after this long without its reply. */
+const COMMAND_TIMEOUT_MS = 5000;
+const MAX_BODY_BYTES = 32 * 1024 * 1024;
+
 const sha256 = (text: string) => createHash('sha256').update(text).digest();
 
 /** A JSON command checked for what may run, with numbers and booleans as strings (as Upstash takes them). */
@@ -93,9 +91,7 @@ function encode(reply: unknown, base64: boolean, top = true): unknown {
 export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   if (typeof opts.token !== 'string' || opts.token.length === 0) throw new Error('upstash-gateway: token must be a non-empty string');
   const host = opts.host ?? '127.0.0.1';
-  const commandTimeoutMs = opts.commandTimeoutMs ?? 5000;
-  const maxBodyBytes = opts.maxBodyBytes ?? 32 * 1024 * 1024;
-  const log = opts.log ?? process.env.GATEWAY_LOG === '1';
+  const log = process.env.GATEWAY_LOG === '1'; // requests and connection failures on stderr
   const expectedAuth = sha256(`Bearer ${opts.token}`);
 
   let everReady = false;
@@ -187,9 +183,9 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     let size = 0;
     for await (const chunk of req as AsyncIterable<Buffer>) {
       size += chunk.length;
-      if (size <= maxBodyBytes) chunks.push(chunk);
+      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
     }
-    if (size > maxBodyBytes) return send(res, 413, { error: `ERR request body exceeds ${maxBodyBytes} bytes` });
+    if (size > MAX_BODY_BYTES) return send(res, 413, { error: `ERR request body exceeds ${MAX_BODY_BYTES} bytes` });
     let body: unknown;
     try {
       body = JSON.parse(Buffer.concat(chunks).toString());
@@ -200,8 +196,8 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       return send(res, 400, { error: 'ERR request body must be a non-empty JSON array of commands' });
     const base64 = String(req.headers['upstash-encoding']).toLowerCase() === 'base64';
     const timer = setTimeout(
-      () => send(res, 504, { error: `ERR upstash-gateway: redis did not answer within ${commandTimeoutMs}ms` }),
-      commandTimeoutMs,
+      () => send(res, 504, { error: `ERR upstash-gateway: redis did not answer within ${COMMAND_TIMEOUT_MS}ms` }),
+      COMMAND_TIMEOUT_MS,
     );
     try {
       if (path === '/') send(res, 200, { result: encode(await redis.sendCommand(command(body)), base64) });
