@@ -1,11 +1,10 @@
+import type { SeedCounts as Counts } from '../../scripts/db/seed-data.js';
+
 /** What the orchestrator (bench/run.ts) hands each benchmark: JSON, since each runs in a process of its own. */
 export type Profile = 'full' | 'quick' | 'tiny';
 
-export interface Counts {
-  customers: number;
-  products: number;
-  orders: number;
-}
+/** A data set's seed volumes (scripts/db/seed.ts). */
+export type { Counts };
 
 export interface SuiteContext {
   profile: Profile;

@@ -21,11 +21,8 @@ export interface ConstraintDefinition {
   definition: string;
 }
 
-export interface IndexDefinition {
-  table: string;
-  name: string;
-  definition: string;
-}
+/** An index's definition is its whole CREATE INDEX statement (pg_get_indexdef). */
+export type IndexDefinition = Omit<ConstraintDefinition, 'type'>;
 
 export interface TableDefinitions {
   /** Primary keys and unique constraints on the tables (they own an index). */
@@ -84,45 +81,41 @@ export async function emptyForLoad(sql: Tx, tables: readonly string[]): Promise<
   return defs;
 }
 
-/** Rebuilds keys and indexes (each one a sort over the loaded table; parallel workers may help). */
-export async function restoreKeysAndIndexes(
-  sql: Tx,
-  defs: TableDefinitions,
-  onEach: (done: number, total: number, name: string) => void = () => {},
-): Promise<void> {
-  const total = defs.keys.length + defs.indexes.length;
-  let done = 0;
-  for (const key of defs.keys) {
-    await sql.unsafe(`alter table ${key.table} add constraint ${key.name} ${key.definition}`);
-    onEach(++done, total, key.name);
-  }
-  for (const index of defs.indexes) {
-    await sql.unsafe(index.definition);
-    onEach(++done, total, index.name);
+/** One step after the load: `work` reports how many of `total` it has done. */
+export type RestorePhase = (
+  name: 'indexes' | 'analyze' | 'foreign keys',
+  total: number,
+  work: (progress: (done: number) => void) => Promise<unknown>,
+) => Promise<unknown>;
+
+async function runEach(sql: Tx, statements: string[], progress: (done: number) => void): Promise<void> {
+  for (const [i, statement] of statements.entries()) {
+    await sql.unsafe(statement);
+    progress(i + 1);
   }
 }
 
-/** Re-adds foreign keys; each is validated against the loaded rows (one anti-join per key). */
-export async function restoreForeignKeys(
-  sql: Tx,
-  defs: TableDefinitions,
-  onEach: (done: number, total: number, name: string) => void = () => {},
-): Promise<void> {
-  let done = 0;
-  for (const fk of defs.foreignKeys) {
-    await sql.unsafe(`alter table ${fk.table} add constraint ${fk.name} ${fk.definition}`);
-    onEach(++done, defs.foreignKeys.length, fk.name);
-  }
-}
+const addConstraint = (c: ConstraintDefinition) => `alter table ${c.table} add constraint ${c.name} ${c.definition}`;
 
-/** Moves every identity sequence of the tables past the largest id, so the next insert gets max + 1. */
-export async function syncIdentities(sql: Tx, tables: readonly string[]): Promise<void> {
-  const columns = await sql<Array<{ table: string; column: string; sequence: string }>>`
-    select a.attrelid::regclass::text as table, quote_ident(a.attname) as column,
-           pg_get_serial_sequence(a.attrelid::regclass::text, a.attname) as sequence
-    from pg_attribute a
-    where a.attrelid = any(${tables as string[]}::regclass[]) and a.attidentity in ('a', 'd') and not a.attisdropped`;
-  for (const { table, column, sequence } of columns) {
-    await sql.unsafe(`select setval('${sequence.replace(/'/g, "''")}', coalesce((select max(${column}) from ${table}), 0) + 1, false)`);
-  }
+/**
+ * Puts back what emptyForLoad took off, in three phases: keys and indexes (each one a sort over the loaded
+ * table; parallel workers may help); ANALYZE, so that the foreign-key checks' anti-joins get sensible plans;
+ * foreign keys, each validated against the loaded rows (one anti-join per key), and every identity sequence
+ * moved past the largest id, so the next insert gets max + 1.
+ */
+export async function restoreAfterLoad(sql: Tx, tables: readonly string[], defs: TableDefinitions, phase: RestorePhase): Promise<void> {
+  const keysAndIndexes = [...defs.keys.map(addConstraint), ...defs.indexes.map((index) => index.definition)];
+  await phase('indexes', keysAndIndexes.length, (progress) => runEach(sql, keysAndIndexes, progress));
+  await phase('analyze', 1, (progress) => runEach(sql, [`analyze ${tables.join(', ')}`], progress));
+  await phase('foreign keys', defs.foreignKeys.length, async (progress) => {
+    await runEach(sql, defs.foreignKeys.map(addConstraint), progress);
+    const columns = await sql<Array<{ table: string; column: string; sequence: string }>>`
+      select a.attrelid::regclass::text as table, quote_ident(a.attname) as column,
+             pg_get_serial_sequence(a.attrelid::regclass::text, a.attname) as sequence
+      from pg_attribute a
+      where a.attrelid = any(${tables as string[]}::regclass[]) and a.attidentity in ('a', 'd') and not a.attisdropped`;
+    for (const { table, column, sequence } of columns) {
+      await sql.unsafe(`select setval('${sequence.replace(/'/g, "''")}', coalesce((select max(${column}) from ${table}), 0) + 1, false)`);
+    }
+  });
 }

@@ -18,8 +18,8 @@ import cliProgress from 'cli-progress';
 import postgres from 'postgres';
 import { describeError } from '../../shared/logger.js';
 import { localEnv, parseCommandLine, redactUrl } from '../lib/env.js';
-import { type Chunk, COPY_COLUMNS, COPY_FORMAT, SeedDataGenerator, type SeedTable } from './seed-data.js';
-import { emptyForLoad, resolveTables, restoreForeignKeys, restoreKeysAndIndexes, syncIdentities } from './seed-schema.js';
+import { type Chunk, COPY_COLUMNS, COPY_FORMAT, type SeedCounts, SeedDataGenerator, type SeedTable } from './seed-data.js';
+import { emptyForLoad, resolveTables, restoreAfterLoad } from './seed-schema.js';
 
 export const SEED_TABLES = ['customers', 'products', 'orders', 'order_items'] as const satisfies readonly SeedTable[];
 
@@ -39,10 +39,7 @@ export interface SeedProgress {
   total: number;
 }
 
-export interface SeedOptions {
-  customers: number;
-  products: number;
-  orders: number;
+export interface SeedOptions extends SeedCounts {
   /** Same seed (and counts and asOf) ⇒ the same rows. Default 1. */
   seed?: number;
   /** Replace existing data. Without it, a non-empty database is refused (SeedError 'NOT_EMPTY'). */
@@ -104,8 +101,7 @@ function generatorOptions(options: SeedOptions) {
   const seed = count('seed', options.seed ?? DEFAULT_SEED);
   if (orders! > 0 && products === 0) problems.push('orders need products: products must be at least 1 when orders > 0');
   if (orders! > 0 && customers === 0) problems.push('orders need customers: customers must be at least 1 when orders > 0');
-  const now = new Date();
-  const asOf = new Date(options.asOf ?? Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
+  const asOf = new Date(options.asOf ?? new Date().toISOString().slice(0, 10)); // today 00:00 UTC by default
   if (Number.isNaN(asOf.getTime())) problems.push(`asOf must be a date or ISO timestamp (got ${String(options.asOf)})`);
   if (problems.length > 0) throw new SeedError('INVALID_OPTIONS', problems.join('; '));
   return { customers: customers!, products: products!, orders: orders!, seed, asOf: new Date(Math.floor(asOf.getTime() / 1000) * 1000) };
@@ -224,16 +220,7 @@ export async function seed(databaseUrl: string, options: SeedOptions): Promise<S
         const total = table === 'order_items' ? generator.orderItemCount : generator.counts[table];
         await phase(table, total, (progress) => copyInto(tx, table, generator[method[table]](), (n) => progress((rows[table] += n))));
       }
-      await phase('indexes', defs.keys.length + defs.indexes.length, (progress) => restoreKeysAndIndexes(tx, defs, progress));
-      // Statistics before the foreign-key checks, so their anti-joins get sensible plans.
-      await phase('analyze', 1, async (progress) => {
-        await tx.unsafe(`analyze ${tables.join(', ')}`);
-        progress(1);
-      });
-      await phase('foreign keys', defs.foreignKeys.length, async (progress) => {
-        await restoreForeignKeys(tx, defs, progress);
-        await syncIdentities(tx, tables);
-      });
+      await restoreAfterLoad(tx, tables, defs, phase);
     });
     endPhase('commit');
 
@@ -298,13 +285,12 @@ function progressReporter(stream: NodeJS.WriteStream = process.stderr): { onProg
 
 function formatSummary(summary: SeedSummary): string {
   const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+  const phases = Object.entries(summary.phasesMs).map(([name, ms]) => `${name} ${seconds(ms)}`);
   return [
     `seeded in ${seconds(summary.elapsedMs)} (seed ${summary.seed}, orders in the 12 months before ${summary.asOf})`,
     ...SEED_TABLES.map((table) => `  ${table.padEnd(12)} ${number(summary.rows[table]).padStart(12)} rows`),
     `  ${'total'.padEnd(12)} ${number(summary.totalRows).padStart(12)} rows, ${number(summary.rowsPerSecond)} rows/s`,
-    `  phases: ${Object.entries(summary.phasesMs)
-      .map(([name, ms]) => `${name} ${seconds(ms)}`)
-      .join(', ')}`,
+    `  phases: ${phases.join(', ')}`,
     ...(summary.alsoTruncated.length > 0 ? [`  also emptied (they reference the shop tables): ${summary.alsoTruncated.join(', ')}`] : []),
   ].join('\n');
 }
