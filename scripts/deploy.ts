@@ -21,7 +21,7 @@ import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-clo
 import { formatDeployOutputs, formatKept, protectionCommands, type StackOutputs } from './lib/deploy-outputs.js';
 import { parseCommandLine, ROOT } from './lib/env.js';
 import { formatPackageReport, packageReport } from './lib/package-report.js';
-import { fakeSsmEnv, runSls, slsArgs, slsPackage, startFakeSsm } from './lib/sls.js';
+import { runSls, slsArgs, slsPackage } from './lib/sls.js';
 import { preflight, secretSources } from './lib/stages.js';
 
 const USAGE = `usage: npm run deploy -- --stage <stage> [--region r] [--profile p] [--param key=value …]
@@ -92,16 +92,8 @@ async function remove(options: Options, env: NodeJS.ProcessEnv): Promise<number>
     );
     return 1;
   }
-  const fake = await startFakeSsm();
-  try {
-    const run = await runSls(slsArgs('remove', { ...options, params: [] }), {
-      env: { ...env, ...fakeSsmEnv(fake.endpoint, false) },
-      echo: true,
-    });
-    if (run.code !== 0) return 1;
-  } finally {
-    await fake.close();
-  }
+  const run = await runSls(slsArgs('remove', { ...options, params: [] }), { env, echo: true, fakeSsm: 'your credentials' });
+  if (run.code !== 0) return 1;
   console.log(
     `\nremove: stack ecommerce-pipeline-${options.stage} deleted with everything it created.\n${formatKept(outputs, { stage: options.stage, region })}`,
   );

@@ -6,7 +6,7 @@
  * For questions across functions, the Logs Insights queries in docs/observability.md.
  */
 import { parseCommandLine } from './lib/env.js';
-import { fakeSsmEnv, runSls, slsArgs, startFakeSsm } from './lib/sls.js';
+import { runSls, slsArgs } from './lib/sls.js';
 
 const USAGE = 'usage: npm run logs -- <function> [--stage dev] [--region r] [--tail] [--since 1h] [--filter text]';
 
@@ -26,19 +26,14 @@ if (positionals.length !== 1) {
   process.exit(2);
 }
 
-const fake = await startFakeSsm();
-try {
-  const args = [
-    ...slsArgs('logs', { stage: values.stage, region: values.region }),
-    '--function',
-    positionals[0]!,
-    '--startTime',
-    values.since,
-    ...(values.tail ? ['--tail'] : []),
-    ...(values.filter ? ['--filter', values.filter] : []),
-  ];
-  const run = await runSls(args, { env: { ...process.env, ...fakeSsmEnv(fake.endpoint, false) }, echo: true });
-  process.exitCode = run.code === 0 ? 0 : 1;
-} finally {
-  await fake.close();
-}
+const args = [
+  ...slsArgs('logs', { stage: values.stage, region: values.region }),
+  '--function',
+  positionals[0]!,
+  '--startTime',
+  values.since,
+  ...(values.tail ? ['--tail'] : []),
+  ...(values.filter ? ['--filter', values.filter] : []),
+];
+const run = await runSls(args, { env: process.env, echo: true, fakeSsm: 'your credentials' });
+process.exitCode = run.code === 0 ? 0 : 1;

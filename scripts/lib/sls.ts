@@ -15,9 +15,29 @@ const QUIET = { SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off' };
 
 type Env = Record<string, string | undefined>;
 
-/** Runs osls (`sls …`) in the project directory with exactly `env` (plus telemetry off). */
-export function runSls(args: string[], options: { env: Env; echo?: boolean; timeoutMs?: number }): Promise<RunResult> {
-  return run(process.execPath, [SLS_BIN, ...args], { ...options, env: { ...options.env, ...QUIET } });
+export interface SlsRun extends RunResult {
+  /** SSM parameter names the fake SSM was asked for (empty without fakeSsm). */
+  ssmRequested: string[];
+}
+
+/**
+ * Runs osls (`sls …`) in the project directory with exactly `env` (plus telemetry off). `fakeSsm` points its
+ * SSM lookups (and only those) at a fake SSM for the run (startFakeSsm), either with dummy credentials (a
+ * rehearsal: no account, no network) or with the caller's (what needs the account but no secret: logs, remove).
+ */
+export async function runSls(
+  args: string[],
+  options: { env: Env; echo?: boolean; timeoutMs?: number; fakeSsm?: 'dummy credentials' | 'your credentials' },
+): Promise<SlsRun> {
+  const fake = options.fakeSsm ? await startFakeSsm() : undefined;
+  const dummy = { AWS_ACCESS_KEY_ID: 'fake-ssm', AWS_SECRET_ACCESS_KEY: 'fake-ssm', AWS_SESSION_TOKEN: undefined, AWS_PROFILE: undefined };
+  const ssm = fake && { AWS_ENDPOINT_URL_SSM: fake.endpoint, ...(options.fakeSsm === 'dummy credentials' ? dummy : {}) };
+  try {
+    const result = await run(process.execPath, [SLS_BIN, ...args], { ...options, env: { ...options.env, ...ssm, ...QUIET } });
+    return { ...result, ssmRequested: fake ? [...fake.requested] : [] };
+  } finally {
+    await fake?.close();
+  }
 }
 
 /** `--stage`, `--region` and `--param` arguments of a deploy-like command. */
@@ -31,19 +51,13 @@ export function slsArgs(command: string, options: { stage: string; region?: stri
 /** The value a rehearsal puts where a secret would go: visibly fake, and naming the parameter. */
 export const placeholderFor = (name: string): string => `placeholder-from-fake-ssm:${name}`;
 
-export interface FakeSsm {
-  /** For AWS_ENDPOINT_URL_SSM: the AWS SDK v3 (and so osls' `${ssm:…}`) then asks this server. */
-  endpoint: string;
-  /** Every parameter name asked for, in order. */
-  requested: string[];
-  close(): Promise<void>;
-}
-
 /**
  * A local stand-in for SSM Parameter Store's GetParameter (the only call osls makes for `${ssm:…}`): a
  * cloud stage's SSM references resolve to placeholders naming each parameter, with no network and no account.
+ * Its `endpoint` is for AWS_ENDPOINT_URL_SSM (the AWS SDK v3, and so osls, then asks this server); `requested`
+ * lists every parameter name asked for, in order.
  */
-export async function startFakeSsm(): Promise<FakeSsm> {
+async function startFakeSsm() {
   const requested: string[] = [];
   const server = createServer(async (request, response) => {
     let body = '';
@@ -67,16 +81,6 @@ export async function startFakeSsm(): Promise<FakeSsm> {
   };
 }
 
-/** The environment that points osls' SSM lookups (and only those) at a fake SSM, with dummy credentials. */
-export function fakeSsmEnv(endpoint: string, dummyCredentials: boolean): Env {
-  return {
-    AWS_ENDPOINT_URL_SSM: endpoint,
-    ...(dummyCredentials
-      ? { AWS_ACCESS_KEY_ID: 'fake-ssm', AWS_SECRET_ACCESS_KEY: 'fake-ssm', AWS_SESSION_TOKEN: undefined, AWS_PROFILE: undefined }
-      : {}),
-  };
-}
-
 export interface PackageOptions {
   stage: string;
   region?: string;
@@ -91,11 +95,6 @@ export interface PackageOptions {
   echo?: boolean;
 }
 
-export interface PackageRun extends RunResult {
-  /** SSM parameter names the fake SSM was asked for (empty without fakeSsm). */
-  ssmRequested: string[];
-}
-
 let packageRuns = 0;
 
 /**
@@ -103,19 +102,16 @@ let packageRuns = 0;
  * esbuild work folder, because serverless-esbuild deletes its work folder afterwards and the default one
  * (.esbuild) is what a running serverless-offline serves from.
  */
-export async function slsPackage(options: PackageOptions): Promise<PackageRun> {
+export async function slsPackage(options: PackageOptions): Promise<SlsRun> {
   const workFolder = `.cache/esbuild-package-${process.pid}-${++packageRuns}`;
-  const fake = options.fakeSsm ? await startFakeSsm() : undefined;
-  const env = { ...options.env, BUNDLE_SOURCEMAPS: 'false', ESBUILD_WORK_FOLDER: workFolder, ...(fake && fakeSsmEnv(fake.endpoint, true)) };
   try {
-    const run = await runSls([...slsArgs('package', options), '--package', options.outDir], {
-      env,
+    return await runSls([...slsArgs('package', options), '--package', options.outDir], {
+      env: { ...options.env, BUNDLE_SOURCEMAPS: 'false', ESBUILD_WORK_FOLDER: workFolder },
       echo: options.echo,
       timeoutMs: 300_000,
+      ...(options.fakeSsm && { fakeSsm: 'dummy credentials' }),
     });
-    return { ...run, ssmRequested: fake ? [...fake.requested] : [] };
   } finally {
-    await fake?.close();
     rmSync(`${ROOT}${workFolder}`, { recursive: true, force: true });
   }
 }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import JSZip from 'jszip';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type PackageRun, placeholderFor, slsPackage } from '../../scripts/lib/sls.js';
+import { placeholderFor, type SlsRun, slsPackage } from '../../scripts/lib/sls.js';
 import { preflight } from '../../scripts/lib/stages.js';
 import { findDependencyCycle, validateAgainstSpec } from './cfn-spec.js';
 import { cleanEnv, type Resource, type Template } from './helpers.js';
@@ -16,7 +16,7 @@ import { cleanEnv, type Resource, type Template } from './helpers.js';
  */
 interface Packaged {
   dir: string;
-  run: PackageRun;
+  run: SlsRun;
   template: Template & { Outputs: Record<string, any> };
 }
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import * as z from 'zod';
-import { fakeSsmEnv, runSls, startFakeSsm } from '../../scripts/lib/sls.js';
+import { runSls } from '../../scripts/lib/sls.js';
 import { ErrorEnvelopeSchema, type RouteDefinition } from '../../shared/http/route.js';
 import { openApiDocument, ROUTES } from '../../shared/http/routes.js';
 import { bearerFor } from '../helpers/auth.js';
@@ -47,17 +47,13 @@ function expectDocumented(fn: string, response: JsonResponse): void {
 
 beforeAll(async () => {
   document = openApiDocument() as unknown as Document;
-  const ssm = await startFakeSsm();
-  try {
-    const { code, output } = await runSls(['print', '--format', 'json'], {
-      env: { ...cleanEnv(), ...fakeSsmEnv(ssm.endpoint, true) },
-      timeoutMs: 60_000,
-    });
-    if (code !== 0) throw new Error(output);
-    slsFunctions = JSON.parse(output.slice(output.indexOf('{'), output.lastIndexOf('}') + 1)).functions;
-  } finally {
-    await ssm.close();
-  }
+  const { code, output } = await runSls(['print', '--format', 'json'], {
+    env: cleanEnv(),
+    timeoutMs: 60_000,
+    fakeSsm: 'dummy credentials',
+  });
+  if (code !== 0) throw new Error(output);
+  slsFunctions = JSON.parse(output.slice(output.indexOf('{'), output.lastIndexOf('}') + 1)).functions;
   sql = testSql();
   await resetShop(sql);
   fixtures = await insertFixtures(sql, { customers: 2, products: 3, stock: 100 });

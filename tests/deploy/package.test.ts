@@ -13,7 +13,7 @@ import {
   type PackageReport,
   packageReport,
 } from '../../scripts/lib/package-report.js';
-import { type PackageRun, placeholderFor, slsPackage } from '../../scripts/lib/sls.js';
+import { placeholderFor, type SlsRun, slsPackage } from '../../scripts/lib/sls.js';
 import { preflight, SECRETS, ssmParameterName } from '../../scripts/lib/stages.js';
 import corsPolicy from '../../shared/http/cors-policy.json' with { type: 'json' };
 import { runScript } from '../benchmarks/helpers.js';
@@ -25,7 +25,7 @@ import { cleanEnv, type Resource, type Template } from './helpers.js';
  * CloudFormation template and the zips are checked against serverless.yml as osls resolved it.
  */
 let dir: string;
-let run: PackageRun;
+let run: SlsRun;
 let template: Template;
 let functions: Record<string, { name: string; handler: string; events: Array<Record<string, any>> }>;
 let report: PackageReport;

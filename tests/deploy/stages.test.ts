@@ -1,23 +1,19 @@
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { fakeSsmEnv, placeholderFor, runSls, startFakeSsm } from '../../scripts/lib/sls.js';
+import { placeholderFor, runSls } from '../../scripts/lib/sls.js';
 import { preflight, SECRETS, secretSources, ssmParameterName } from '../../scripts/lib/stages.js';
 import { runScript } from '../benchmarks/helpers.js';
 import { cleanEnv } from './helpers.js';
 
 /** `sls print` (serverless.yml with params and variables resolved) for a stage, SSM answered locally. */
 async function print(stage: string, env: Record<string, string>): Promise<{ config: any; ssmRequested: string[] }> {
-  const ssm = await startFakeSsm();
-  try {
-    const { code, output } = await runSls(['print', '--format', 'json', '--stage', stage], {
-      env: { ...cleanEnv(env), ...fakeSsmEnv(ssm.endpoint, true) },
-      timeoutMs: 60_000,
-    });
-    expect(code, output).toBe(0);
-    return { config: JSON.parse(output.slice(output.indexOf('{'), output.lastIndexOf('}') + 1)), ssmRequested: [...ssm.requested] };
-  } finally {
-    await ssm.close();
-  }
+  const { code, output, ssmRequested } = await runSls(['print', '--format', 'json', '--stage', stage], {
+    env: cleanEnv(env),
+    timeoutMs: 60_000,
+    fakeSsm: 'dummy credentials',
+  });
+  expect(code, output).toBe(0);
+  return { config: JSON.parse(output.slice(output.indexOf('{'), output.lastIndexOf('}') + 1)), ssmRequested };
 }
 
 /** What a developer's shell (or .env) could hold: none of it may reach prod's non-secret settings. */
