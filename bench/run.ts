@@ -22,7 +22,7 @@ import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { MongoClient } from 'mongodb';
-import { localEnv, parseCommandLine, ROOT } from '../scripts/lib/env.js';
+import { exit, localEnv, parseCommandLine, ROOT } from '../scripts/lib/env.js';
 import { pooledUrl, startPooler, stopPooler } from '../scripts/lib/pgbouncer.js';
 import { ensurePgbouncer } from '../scripts/lib/prerequisites.js';
 import { CACHE } from '../scripts/lib/process.js';
@@ -355,9 +355,6 @@ async function main(): Promise<number> {
 if (import.meta.main) {
   main().then(
     (code) => process.exit(code),
-    (error: unknown) => {
-      console.error(`bench: ${error instanceof Error ? error.message : String(error)}`);
-      process.exit(1);
-    },
+    (error: unknown) => exit(1, `bench: ${error instanceof Error ? error.message : String(error)}`),
   );
 }

@@ -22,7 +22,7 @@ import {
   waitUntilStackUpdateComplete,
 } from '@aws-sdk/client-cloudformation';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { parseCommandLine, ROOT } from './lib/env.js';
+import { exit, parseCommandLine, ROOT } from './lib/env.js';
 import { kb } from './lib/package-report.js';
 import { slsPackage } from './lib/sls.js';
 
@@ -160,14 +160,10 @@ if (import.meta.main) {
   const { endpoint, region, stage, architecture } = values;
   const dryRun = values['dry-run'];
   const log = (line: string) => console.log(line);
-  const fail = (code: number, message: string) => {
-    console.error(message);
-    process.exit(code);
-  };
-  if (architecture !== 'arm64' && architecture !== 'x86_64') fail(2, 'deploy:localstack: --architecture must be arm64 or x86_64');
+  if (architecture !== 'arm64' && architecture !== 'x86_64') exit(2, 'deploy:localstack: --architecture must be arm64 or x86_64');
   const packageDir = values.package ? resolve(process.env.INIT_CWD ?? process.cwd(), values.package) : join(ROOT, '.serverless-localstack');
   if (values.package && !existsSync(join(packageDir, 'cloudformation-template-update-stack.json')))
-    fail(2, `deploy:localstack: ${packageDir} is not a packaged directory (npm run package -- --package <dir>)`);
+    exit(2, `deploy:localstack: ${packageDir} is not a packaged directory (npm run package -- --package <dir>)`);
   if (!values.package) {
     log(
       `${dryRun ? '[dry-run] (local, no network) ' : ''}sls package --stage ${stage} --region ${region} --package ${relative(ROOT, packageDir)}`,
@@ -182,7 +178,7 @@ if (import.meta.main) {
       env: { ...process.env, ...localStackEnv(process.env) },
       fakeSsm: true,
     });
-    if (run.code !== 0) fail(1, run.output);
+    if (run.code !== 0) exit(1, run.output);
   }
   const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
   const clients = dryRun
@@ -203,6 +199,6 @@ if (import.meta.main) {
     const hint = dryRun
       ? ''
       : `\ndeploy:localstack: is LocalStack running at ${endpoint}? (LOCALSTACK_AUTH_TOKEN=… docker compose --profile localstack up -d)`;
-    fail(1, `deploy:localstack: ${(error as Error).message}${hint}`);
+    exit(1, `deploy:localstack: ${(error as Error).message}${hint}`);
   }
 }

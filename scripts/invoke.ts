@@ -10,7 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { parseCommandLine } from './lib/env.js';
+import { exit, parseCommandLine } from './lib/env.js';
 import { SERVICE } from './lib/stages.js';
 
 export const DEFAULT_ENDPOINT = 'http://127.0.0.1:3002';
@@ -119,23 +119,19 @@ if (import.meta.main) {
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
-  const fail = (code: number, message: string): never => {
-    console.error(message);
-    process.exit(code);
-  };
   const [name, payloadArgument, ...extra] = positionals;
-  if (!name || extra.length > 0) fail(2, USAGE);
+  if (!name || extra.length > 0) exit(2, USAGE);
   let payload: unknown;
   try {
     payload = readPayload(payloadArgument);
   } catch (error) {
-    fail(2, `invoke: ${(error as Error).message}`);
+    exit(2, `invoke: ${(error as Error).message}`);
   }
   const target = resolveTarget(values);
   const fn = functionName(name!, values.stage);
   const started = performance.now();
   const result = await invoke(target, fn, payload, values.logs).catch((error: Error) =>
-    fail(
+    exit(
       1,
       `invoke: could not invoke ${fn} at ${describeTarget(target)}: ${error.message}` +
         (target.kind === 'offline' ? '\ninvoke: is serverless-offline running? (npm start or npm run offline)' : ''),

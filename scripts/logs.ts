@@ -5,7 +5,7 @@
  * needs no secret: the stage's SSM lookups are answered by a local stand-in, as for `npm run remove`.
  * For questions across functions, the Logs Insights queries in docs/observability.md.
  */
-import { parseCommandLine } from './lib/env.js';
+import { exit, parseCommandLine } from './lib/env.js';
 import { runSls, slsArgs } from './lib/sls.js';
 
 const USAGE = 'usage: npm run logs -- <function> [--stage dev] [--region r] [--tail] [--since 1h] [--filter text]';
@@ -21,10 +21,7 @@ const { positionals, values } = parseCommandLine(USAGE, {
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
-if (positionals.length !== 1) {
-  console.error(USAGE);
-  process.exit(2);
-}
+if (positionals.length !== 1) exit(2, USAGE);
 
 const args = [
   ...slsArgs('logs', { stage: values.stage, region: values.region }),

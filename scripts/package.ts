@@ -13,7 +13,7 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { openApiDocument } from '../shared/http/routes.js';
-import { parseCommandLine, ROOT } from './lib/env.js';
+import { exit, parseCommandLine, ROOT } from './lib/env.js';
 import { formatPackageReport, packageReport } from './lib/package-report.js';
 import { slsPackage } from './lib/sls.js';
 
@@ -44,10 +44,7 @@ const run = await slsPackage({
   params: values.param,
   echo: true,
 });
-if (run.code !== 0) {
-  console.error(`\npackage: sls package failed (exit ${run.code})`);
-  process.exit(1);
-}
+if (run.code !== 0) exit(1, `\npackage: sls package failed (exit ${run.code})`);
 if (run.ssmRequested.length > 0)
   console.log(`\nSSM parameters this stage reads (placeholders in this rehearsal):\n  ${run.ssmRequested.join('\n  ')}`);
 const report = await packageReport(outDir);
@@ -55,7 +52,4 @@ console.log(`\n${formatPackageReport(report)}`);
 writeFileSync(join(outDir, 'openapi.json'), `${JSON.stringify(openApiDocument(), null, 2)}\n`);
 console.log(`\nOpenAPI: ${relative(ROOT, join(outDir, 'openapi.json'))}`);
 console.log(`\npackage: done in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-if (!report.ok) {
-  console.error('package: a function is over its size limit (see above)');
-  process.exit(1);
-}
+if (!report.ok) exit(1, 'package: a function is over its size limit (see above)');

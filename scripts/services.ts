@@ -13,7 +13,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { localEnv } from './lib/env.js';
+import { exit, localEnv } from './lib/env.js';
 import { ensureGoTool } from './lib/go-tools.js';
 import { POOLER_PORT, pooledUrl, startPooler, stopPooler } from './lib/pgbouncer.js';
 import { commandExists } from './lib/prerequisites.js';
@@ -252,7 +252,6 @@ if (import.meta.main) {
       console.log(`${name.padEnd(9)} 127.0.0.1:${String(port).padEnd(6)} ${up ? 'up' : 'down'}${by ? ` (started by us: ${by})` : ''}`);
     }
   } catch (error) {
-    console.error(error instanceof ServiceError || error instanceof TypeError ? `error: ${error.message}` : error);
-    process.exit(1);
+    exit(1, error instanceof ServiceError || error instanceof TypeError ? `error: ${error.message}` : error);
   }
 }

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { signLocalToken } from '../shared/auth/tokens.js';
 import { parseConfig } from '../shared/config.js';
-import { localEnv, parseCommandLine, ROOT } from './lib/env.js';
+import { exit, localEnv, parseCommandLine, ROOT } from './lib/env.js';
 
 /** The stages that run on this machine (serverless-offline, the tests). */
 const LOCAL_STAGES = ['dev', 'local', 'test'];
@@ -43,6 +43,5 @@ try {
   const ttlSeconds = Number(ttl[1]) * { '': 1, s: 1, m: 60, h: 3600, d: 86_400 }[ttl[2] as '' | 's' | 'm' | 'h' | 'd'];
   process.stdout.write(`${await signLocalToken(parseConfig(env).auth, { sub: values.sub, admin: values.admin, ttlSeconds })}\n`);
 } catch (error) {
-  console.error(`token: ${(error as Error).message}`);
-  process.exit(1);
+  exit(1, `token: ${(error as Error).message}`);
 }

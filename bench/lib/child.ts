@@ -4,13 +4,11 @@
  * what it returns (see runChild in process.ts).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import { exit } from '../../scripts/lib/env.js';
 import type { SuiteContext } from './context.js';
 
 const [target, contextFile, outputFile, arg] = process.argv.slice(2);
-if (!target || !contextFile || !outputFile) {
-  console.error('usage: bench/lib/child.ts <module>[:<export>] <context.json> <output.json> [arg]');
-  process.exit(2);
-}
+if (!target || !contextFile || !outputFile) exit(2, 'usage: bench/lib/child.ts <module>[:<export>] <context.json> <output.json> [arg]');
 // Node exits with 13 when the event loop empties while the top-level await below is still pending:
 // a promise that can never settle (e.g. a driver that lost a connection without rejecting the query).
 process.on('exit', (code) => {
@@ -25,7 +23,6 @@ try {
   writeFileSync(outputFile, JSON.stringify(await fn(ctx, arg)));
   process.exit(0);
 } catch (error) {
-  console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
   writeFileSync(outputFile, JSON.stringify({ error: error instanceof Error ? error.message : String(error) }));
-  process.exit(1);
+  exit(1, error instanceof Error ? (error.stack ?? error.message) : String(error));
 }

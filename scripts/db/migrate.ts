@@ -1,6 +1,6 @@
 /** npm run db:migrate — creates the database if missing and applies pending migrations from sql/. */
 import { migrate } from '../../shared/db/migrate.js';
-import { localEnv, parseCommandLine } from '../lib/env.js';
+import { exit, localEnv, parseCommandLine } from '../lib/env.js';
 
 parseCommandLine('usage: npm run db:migrate   (DATABASE_URL from .env / .env.example)', { options: {} });
 try {
@@ -9,6 +9,5 @@ try {
   const { applied } = await migrate(databaseUrl, (line) => console.log(line));
   console.log(applied.length ? `applied ${applied.length} migration(s)` : 'database is up to date');
 } catch (error) {
-  console.error(`error: migration failed: ${(error as Error).message}`);
-  process.exit(1);
+  exit(1, `error: migration failed: ${(error as Error).message}`);
 }

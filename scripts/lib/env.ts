@@ -38,6 +38,12 @@ export function redactUrl(value: string): string {
   }
 }
 
+/** Ends a CLI: `message` on stderr, then exit `code` (2: a usage error; 1: a failure). */
+export function exit(code: number, message: unknown): never {
+  console.error(message);
+  process.exit(code);
+}
+
 /**
  * parseArgs (strict) for a script's command line: a usage error is one line and the usage, exit 2, not a
  * stack trace; a `help` option, when declared and given, prints the usage.
@@ -52,7 +58,6 @@ export function parseCommandLine<const T extends ParseArgsConfig>(usage: string,
     return parsed;
   } catch (error) {
     const { message } = error as Error;
-    console.error(`error: ${message.charAt(0).toLowerCase()}${message.slice(1)}\n${usage}`);
-    process.exit(2);
+    exit(2, `error: ${message.charAt(0).toLowerCase()}${message.slice(1)}\n${usage}`);
   }
 }

@@ -17,7 +17,7 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { createClient, ErrorReply, RESP_TYPES, type RedisArgument } from 'redis';
-import { redactUrl } from '../../scripts/lib/env.js';
+import { exit, redactUrl } from '../../scripts/lib/env.js';
 
 export interface GatewayOptions {
   port: number;
@@ -241,10 +241,9 @@ if (import.meta.main) {
   });
   const redisUrl = values['redis-url'];
   const token = process.env.UPSTASH_REDIS_REST_TOKEN ?? '';
-  const gateway = await startGateway({ port: Number(values.port), host: values.host, token, redisUrl }).catch((err: Error) => {
-    console.error(`upstash-gateway: failed to start (redis ${redactUrl(redisUrl)}): ${err.message}`);
-    process.exit(1);
-  });
+  const gateway = await startGateway({ port: Number(values.port), host: values.host, token, redisUrl }).catch((err: Error) =>
+    exit(1, `upstash-gateway: failed to start (redis ${redactUrl(redisUrl)}): ${err.message}`),
+  );
   console.log(`upstash-gateway listening on ${gateway.url} -> ${redactUrl(redisUrl)}`);
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void gateway.close().then(() => process.exit(0)));
 }
