@@ -21,7 +21,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { deflateRawSync } from 'node:zlib';
-import { type BuildOptions, build } from 'esbuild';
+import { build } from 'esbuild';
 import { parse } from 'yaml';
 import { ROOT } from '../scripts/lib/env.js';
 import { BUDGET_BYTES, BUDGET_EXCEPTIONS, kb, packageReport } from '../scripts/lib/package-report.js';
@@ -47,19 +47,9 @@ export function functionsFromServerlessYml(): Array<{ name: string; entry: strin
 
 /** The bundle of each entry, built with serverless.yml's custom.esbuild options (source maps off, as packaged). */
 async function buildBundles(entries: Array<{ name: string; entry: string }>, outdir: string): Promise<Map<string, string>> {
-  const {
-    bundle,
-    minify,
-    target,
-    platform,
-    format,
-    banner,
-    alias,
-    exclude = [],
-    outputFileExtension = '.js',
-    plugins: pluginsFile,
-  } = serverlessYml().custom.esbuild;
-  const options = { bundle, minify, target, platform, format, banner, alias } as BuildOptions;
+  const esbuild = serverlessYml().custom.esbuild;
+  const { exclude = [], outputFileExtension = '.js', plugins: pluginsFile } = esbuild;
+  const options = Object.fromEntries(['bundle', 'minify', 'target', 'platform', 'format', 'banner', 'alias'].map((k) => [k, esbuild[k]]));
   // The same plugins (the web console's module, web/build.ts), from the file serverless.yml names.
   const plugins = typeof pluginsFile === 'string' ? (await import(pathToFileURL(path.join(ROOT, pluginsFile)).href)).default : [];
   await build({

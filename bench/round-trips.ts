@@ -12,12 +12,11 @@
  * as behind PgBouncer in transaction mode or RDS Proxy).
  */
 import { randomUUID } from 'node:crypto';
-import postgres from 'postgres';
 import { type Handler, type HttpEventOptions, httpEvent, lambdaContext } from '../scripts/lib/lambda-events.js';
 import { pooledUrl } from '../scripts/lib/pgbouncer.js';
 import { type Metric, metric } from '../shared/benchmarks/metric.js';
 import type { SuiteContext } from './lib/context.js';
-import { ensureLeaderboard } from './lib/fixtures.js';
+import { ensureLeaderboard, withSql } from './lib/fixtures.js';
 import { tokenSigner } from './lib/http.js';
 import { runChild } from './lib/process.js';
 import { countingProxy } from './lib/proxy.js';
@@ -82,13 +81,11 @@ export async function probe(ctx: SuiteContext, variant: Variant): Promise<Reques
   const uncountedRedis = createRedis(config.redis);
 
   // Fixtures, read without the counters: a customer and two products with plenty of stock.
-  const admin = postgres(ctx.dataset.directUrl, { max: 1, onnotice: () => {} });
-  const [customer] = await admin<Array<{ id: number }>>`select customer_id as id from customers order by customer_id limit 1`;
-  const products = await admin<
-    Array<{ id: number }>
-  >`select product_id as id from products where stock_quantity >= 100 order by product_id limit 2`;
+  const [[customer], products] = await withSql(ctx.dataset.directUrl, async (sql) => [
+    await sql<Array<{ id: number }>>`select customer_id as id from customers order by customer_id limit 1`,
+    await sql<Array<{ id: number }>>`select product_id as id from products where stock_quantity >= 100 order by product_id limit 2`,
+  ]);
   await ensureLeaderboard(ctx.functionEnv, ctx.dataset.directUrl);
-  await admin.end();
   if (!customer || products.length < 2) throw new Error('round-trips: the data set has no customer or no products with stock ≥ 100');
   const authorization = await tokenSigner(process.env as Record<string, string>)(customer.id);
   const body = { customerId: customer.id, items: products.map((p) => ({ productId: p.id, quantity: 1 })) };

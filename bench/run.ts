@@ -21,11 +21,12 @@
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { MongoClient } from 'mongodb';
 import { exit, localEnv, parseCommandLine, ROOT } from '../scripts/lib/env.js';
 import { pooledUrl, startPooler, stopPooler } from '../scripts/lib/pgbouncer.js';
 import { ensurePgbouncer } from '../scripts/lib/prerequisites.js';
-import { CACHE } from '../scripts/lib/process.js';
+import { CACHE, waitFor } from '../scripts/lib/process.js';
 import { type Offline, startOffline } from '../scripts/lib/sls.js';
 import { benchDoc, benchSections, DOCS } from '../scripts/report/bench.js';
 import { text, usage, writeSection } from '../scripts/report/document.js';
@@ -109,13 +110,8 @@ function parseList(raw: string | undefined): string[] | null {
 
 /** Until PostgreSQL, the Upstash endpoint and the Mongo wire answer again (at most a minute). */
 async function waitForServices(): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const status = await servicesStatus();
-    if ((status.postgres && status.upstash && status.mongo) || Date.now() > deadline) break;
-    await new Promise((resolve) => setTimeout(resolve, 2_000));
-  }
-  await new Promise((resolve) => setTimeout(resolve, 3_000)); // a restarted server accepts connections before it is ready
+  await waitFor(async () => Object.values(await servicesStatus()).every(Boolean), 60_000, 2_000);
+  await sleep(3_000); // a restarted server accepts connections before it is ready
 }
 
 export interface SuiteOptions {
@@ -148,8 +144,7 @@ export async function runSuite(options: SuiteOptions): Promise<{ result: SuiteRe
   if (!baseUrl) throw new Error('DATABASE_URL is not set (.env / .env.example)');
 
   log(`bench: profile ${options.profile}; ${selected.map((b) => b.name).join(', ')}`);
-  const status = await servicesStatus();
-  if (!status.postgres || !status.upstash || !status.mongo) {
+  if (!Object.values(await servicesStatus()).every(Boolean)) {
     log('bench: starting the missing services (npm run services:up) …');
     await servicesUp({ log });
   }

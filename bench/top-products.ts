@@ -12,7 +12,7 @@ import { metric } from '../shared/benchmarks/metric.js';
 import { type Summary, summarize } from '../shared/benchmarks/stats.js';
 import type { Profile, SuiteContext } from './lib/context.js';
 import { deleteNamespace } from './lib/fixtures.js';
-import { interleave, time } from './lib/measure.js';
+import { interleave, tally, time } from './lib/measure.js';
 import type { BenchOutput } from './lib/result.js';
 
 const PROFILES: Record<Profile, { iterations: number; aggregateRuns: number; refreshSamples: number }> = {
@@ -83,7 +83,7 @@ export async function run(ctx: SuiteContext): Promise<BenchOutput> {
     const statuses: Record<string, number> = {};
     const viaHandler = async () => {
       const status = String((await handler(event(), context)).headers?.['X-Cache']);
-      statuses[status] = (statuses[status] ?? 0) + 1;
+      tally(statuses, status);
       return status === 'HIT';
     };
     const rawGet = async () => Boolean(await redis.get(snapshotKey));

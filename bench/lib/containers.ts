@@ -10,7 +10,7 @@ import { isPostgresUnavailable } from '../../shared/clients/errors.js';
 import { postgresOptions, type Sql } from '../../shared/clients/postgres.js';
 import type { Config } from '../../shared/config.js';
 import { createOrder } from '../../shared/orders/create-order.js';
-import { describeError } from './measure.js';
+import { describeError, formatTally, tally } from './measure.js';
 
 export interface LoadOptions {
   /** Where the containers connect (PgBouncer or PostgreSQL itself). */
@@ -83,7 +83,7 @@ export async function simulateContainers(options: LoadOptions): Promise<LoadResu
           latencies.push(performance.now() - t0);
           placed += 1;
         } catch (error) {
-          errorCodes[describeError(error)] = (errorCodes[describeError(error)] ?? 0) + 1;
+          tally(errorCodes, describeError(error));
           if (isPostgresUnavailable(error)) result.connectionErrors += 1;
           else result.otherErrors += 1;
         }
@@ -136,10 +136,7 @@ export function poolerMonitor(
 }
 
 export function formatLoad(label: string, result: LoadResult): string {
-  const codes =
-    Object.entries(result.errorCodes)
-      .map(([code, count]) => `${code} ×${count}`)
-      .join(', ') || 'none';
+  const codes = formatTally(result.errorCodes) || 'none';
   return (
     `${label}: ${result.containers} containers, ${result.ordersPlaced}/${result.ordersAttempted} orders placed in ${result.durationMs} ms; ` +
     `connection errors ${result.connectionErrors}, other errors ${result.otherErrors} (${codes}); ` +

@@ -4,7 +4,7 @@
  * Upstash gateway, the load generator itself, and everything else on the machine (other users' jobs).
  * Answers "what limits the throughput" with numbers instead of guesses.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 
 const TICKS_PER_SECOND = 100; // USER_HZ on Linux
@@ -30,9 +30,7 @@ interface Snapshot {
 function classify(pid: number, comm: string, known: { offlinePid?: number; selfPid: number }): CpuGroup {
   if (pid === known.selfPid) return 'load generator';
   if (pid === known.offlinePid) return 'serverless-offline';
-  if (comm === 'postgres') return 'postgres';
-  if (comm === 'pgbouncer') return 'pgbouncer';
-  if (comm === 'ferretdb') return 'ferretdb';
+  if (comm === 'postgres' || comm === 'pgbouncer' || comm === 'ferretdb') return comm;
   if (comm.startsWith('redis-server')) return 'redis';
   // Node 24 names its main thread, and so the process's comm, MainThread.
   if (comm === 'node' || comm === 'MainThread') {
@@ -51,14 +49,7 @@ function machineBusyTicks(): number {
   return user! + nice! + system! + irq! + softirq! + steal!;
 }
 
-export function cpuSupported(): boolean {
-  try {
-    readFileSync('/proc/stat', 'utf8');
-    return true;
-  } catch {
-    return false;
-  }
-}
+export const cpuSupported = (): boolean => existsSync('/proc/stat');
 
 export function cpuSnapshot(known: { offlinePid?: number }): Snapshot {
   const perPid = new Map<number, { group: CpuGroup; ticks: number }>();

@@ -66,13 +66,12 @@ export async function dropScratch(baseUrl: string, database: string): Promise<vo
 
 /** Creates (or, with recreate, empties by recreating) a scratch database and applies the migrations. */
 export async function createScratch(baseUrl: string, database: string, options: { recreate?: boolean } = {}): Promise<string> {
-  assertScratchName(database);
+  const url = scratchUrl(baseUrl, database);
   await withAdmin(baseUrl, async (sql) => {
     if (options.recreate) await sql.unsafe(`drop database if exists "${database}" with (force)`);
     const [exists] = await sql`select 1 from pg_database where datname = ${database}`;
     if (!exists) await sql.unsafe(`create database "${database}"`);
   });
-  const url = scratchUrl(baseUrl, database);
   await whenConnectionFree(() => migrate(url));
   return url;
 }
@@ -218,18 +217,12 @@ export async function cleanUp(ctx: SuiteContext, log: (line: string) => void): P
   const steps: Array<[string, () => Promise<unknown>]> = [
     [ctx.dataset.database, () => dropScratch(ctx.baseUrl, ctx.dataset.database)],
     [`Redis ${config.redis.namespace}:*`, () => deleteNamespace(createRedis(config.redis), config.redis.namespace)],
-    [
-      `Mongo ${config.mongo.database}`,
-      () =>
-        mongo
-          .db(config.mongo.database)
-          .dropDatabase()
-          .finally(() => mongo.close()),
-    ],
+    [`Mongo ${config.mongo.database}`, () => mongo.db(config.mongo.database).dropDatabase()],
   ];
   for (const [what, step] of steps)
     await step().then(
       () => log(`clean-up: dropped ${what}`),
       (error: Error) => log(`clean-up: ${what}: ${error.message}`),
     );
+  await mongo.close();
 }

@@ -1,26 +1,18 @@
 /** HTTP for the benches that go through serverless-offline: a keep-alive request, and bearer tokens. */
 import http from 'node:http';
+import { text } from 'node:stream/consumers';
 import { signLocalToken } from '../../shared/auth/tokens.js';
 import { parseConfig } from '../../shared/config.js';
-
-export interface Answer {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: string;
-}
 
 export function request(
   agent: http.Agent,
   url: string,
   options: { method?: string; headers?: Record<string, string>; body?: string } = {},
-): Promise<Answer> {
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method: options.method ?? 'GET', agent, headers: options.headers }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-    });
+    const req = http.request(url, { method: options.method ?? 'GET', agent, headers: options.headers }, (res) =>
+      text(res).then((body) => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }), reject),
+    );
     req.on('error', reject);
     req.end(options.body);
   });

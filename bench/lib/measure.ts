@@ -36,7 +36,13 @@ export function describeError(error: unknown): string {
   return String(codeName ?? code ?? name ?? 'unknown');
 }
 
-const tally = (into: Record<string, number>, key: string, n = 1) => void (into[key] = (into[key] ?? 0) + n);
+export const tally = (into: Record<string, number>, key: string, n = 1) => void (into[key] = (into[key] ?? 0) + n);
+
+/** Counts by kind (errors, statuses) as `kind ×n, …`. */
+export const formatTally = (counts: Record<string, number> = {}) =>
+  Object.entries(counts)
+    .map(([kind, n]) => `${kind} ×${n}`)
+    .join(', ');
 
 export function pool(segments: Segment[]): Measured {
   const seconds = segments.reduce((sum, s) => sum + s.seconds, 0);

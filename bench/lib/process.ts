@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
 import { ROOT } from '../../scripts/lib/env.js';
 import type { SuiteContext } from './context.js';
 import type { BenchOutput } from './result.js';
@@ -23,17 +24,9 @@ export async function runChild<T = BenchOutput>(target: string, ctx: SuiteContex
     // Benchmarks measure; the handlers' access logs would be part of what they measure.
     const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, FORCE_COLOR: '0', LOG_LEVEL: 'ERROR' } });
     running.add(child);
-    let pending = '';
-    const lines = (chunk: Buffer) => {
-      const all = (pending + chunk.toString()).split('\n');
-      pending = all.pop() ?? '';
-      for (const line of all) log(line.replace(/\r/g, ''));
-    };
-    child.stdout.on('data', lines);
-    child.stderr.on('data', lines);
+    for (const input of [child.stdout, child.stderr]) createInterface({ input }).on('line', log);
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
     running.delete(child);
-    if (pending) log(pending);
     const output = existsSync(outputFile) ? (JSON.parse(readFileSync(outputFile, 'utf8')) as T & { error?: string }) : undefined;
     if (code !== 0 || !output || output.error) throw new Error(output?.error ?? `exited with code ${code}`);
     return output;

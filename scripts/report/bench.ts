@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { FunctionCold } from '../../bench/cold-start.js';
 import { formatLoad, type LoadResult, type PoolerPeak } from '../../bench/lib/containers.js';
 import { CPU_GROUPS } from '../../bench/lib/cpu.js';
-import type { Measured } from '../../bench/lib/measure.js';
+import { formatTally, type Measured } from '../../bench/lib/measure.js';
 import type { BenchRecord, SuiteResult } from '../../bench/lib/result.js';
 import type { Mix, Step } from '../../bench/load.js';
 import type { RequestCount } from '../../bench/round-trips.js';
@@ -24,10 +24,6 @@ export const DOCS = {
 type Details = any;
 
 const tps = (m: Measured) => [fixed(m.tps, 0), fixed(m.p50, 2), fixed(m.p95, 2)];
-const kinds = (counts: Record<string, number> = {}) =>
-  Object.entries(counts)
-    .map(([kind, n]) => `${kind} ×${n}`)
-    .join(', ');
 const table = (caption: string, header: string, rows: unknown[][]): Part => ({
   table: grid(
     header,
@@ -106,7 +102,7 @@ const BUILDERS: Record<string, (d: Details, cpus: number) => Part[]> = {
   ],
   'top-products': (d) => [
     {
-      text: `${d.dataset.orders.toLocaleString('en-US')} orders, ${d.dataset.items.toLocaleString('en-US')} lines; leaderboard rebuild ${fixed(d.reconcile.fullRebuildMs / 1000)} s (${d.reconcile.daySets} day sets), recent pass ${d.reconcile.recentPassMs} ms; handler statuses ${kinds(d.handlerStatuses)}.`,
+      text: `${d.dataset.orders.toLocaleString('en-US')} orders, ${d.dataset.items.toLocaleString('en-US')} lines; leaderboard rebuild ${fixed(d.reconcile.fullRebuildMs / 1000)} s (${d.reconcile.daySets} day sets), recent pass ${d.reconcile.recentPassMs} ms; handler statuses ${formatTally(d.handlerStatuses)}.`,
     },
     summaries('GET /products/top?limit=10 in process (ms); a refresh is what a MISS costs, the first of a window builds its past days', [
       ['uncached aggregate, all time', d.uncachedAggregateAllTime],
@@ -133,7 +129,7 @@ const BUILDERS: Record<string, (d: Details, cpus: number) => Part[]> = {
           fixed(m.p50, 2),
           fixed(m.p95, 2),
           m.ops,
-          kinds(m.errorKinds) || 0,
+          formatTally(m.errorKinds) || 0,
         ];
       }),
     );
@@ -202,7 +198,7 @@ const BUILDERS: Record<string, (d: Details, cpus: number) => Part[]> = {
       ['(e) POST /orders, handler in process', d.stats.orderInProcess],
       ['(f) POST /orders, HTTP via serverless-offline', d.stats.orderOffline],
     ]),
-    { text: `Statuses: ${kinds(d.statuses)}.` },
+    { text: `Statuses: ${formatTally(d.statuses)}.` },
   ],
   load: (d, cpus) => {
     const mixes: Array<{ mix: Mix; steps: Step[]; stopReason: string }> = d.mixes;
@@ -214,7 +210,7 @@ const BUILDERS: Record<string, (d: Details, cpus: number) => Part[]> = {
         fixed(s.throughput),
         ...[s.latency.p50, s.latency.p95, s.latency.p99].map((v) => fixed(v)),
         (['top', 'cart', 'order'] as const).map((r) => fixed(s.routes[r].latency.p95, 0)).join(' / '),
-        `${s.errors}${s.errors ? ` (${kinds(s.errorKinds)})` : ''}`,
+        `${s.errors}${s.errors ? ` (${formatTally(s.errorKinds)})` : ''}`,
         s.outOfStock,
         groups.map((g) => fixed(s.cpu?.[g] ?? 0, 2)).join(' / '),
       ]),
