@@ -21,7 +21,7 @@ import { localEnv, parseCommandLine, ROOT } from './lib/env.js';
 import { benchDoc, DOCS } from './report/bench.js';
 import { type Doc, terminal, usage, writeFiles, writeSection } from './report/document.js';
 import { runDoc } from './report/run.js';
-import { renderTable } from './report/table.js';
+import { renderTable, seconds } from './report/table.js';
 
 /** A stored run's Doc and file name, or (--list) the table of recent runs. */
 async function storedRun(values: { run?: string; list: boolean }): Promise<[Doc, string] | string> {
@@ -39,7 +39,7 @@ async function storedRun(values: { run?: string; list: boolean }): Promise<[Doc,
         r.trigger,
         r.scale,
         r.startedAt,
-        r.durationMs === null ? '–' : `${(r.durationMs / 1000).toFixed(1)} s`,
+        seconds(r.durationMs),
       ]);
       return renderTable({ header: ['run', 'status', 'trigger', 'scale', 'started', 'duration'], numeric: [0, 5], rows });
     }

@@ -146,14 +146,10 @@ async function main(): Promise<void> {
   const { applied } = await migrate(env.DATABASE_URL!);
   console.log(`  migrations: ${applied.length ? applied.join(', ') : 'up to date'}`);
   const summary = await seed(env.DATABASE_URL!, { ...DEFAULT_COUNTS, seed: 42, ...(flags.reset ? { reset: true } : { ifEmpty: true }) });
+  const rows = Object.entries(summary.rows).map(([table, n]) => `${n} ${table}`);
   if (summary.skipped)
     console.log('  your data is kept (the database was not empty); npm start -- --reset replaces it with the sample data');
-  else
-    console.log(
-      `  seeded ${Object.entries(summary.rows)
-        .map(([t, n]) => `${n} ${t}`)
-        .join(', ')} in ${summary.elapsedMs} ms`,
-    );
+  else console.log(`  seeded ${rows.join(', ')} in ${summary.elapsedMs} ms`);
 
   step('serverless-offline');
   const print = offlineLogPrinter((line) => console.log(line), colour);

@@ -14,6 +14,10 @@ export interface Availability {
   detail: string;
 }
 
+/** Available at `path` when there is one; else not, and `missing` says what to do. */
+const availability = (path: string | undefined, missing: string): Availability =>
+  path ? { available: true, detail: path } : { available: false, detail: missing };
+
 export function commandExists(command: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
 }
@@ -66,8 +70,7 @@ export function ensurePgbouncer(log: (line: string) => void): Availability {
   if (!pgbouncerBinary() && installDebianPackages(['pgbouncer'], log)) {
     if (!rootRun(['systemctl', 'disable', '--now', 'pgbouncer'], 'ignore')) rootRun(['service', 'pgbouncer', 'stop'], 'ignore');
   }
-  const binary = pgbouncerBinary();
-  return binary ? { available: true, detail: binary } : { available: false, detail: `PgBouncer is missing: ${installHint('pgbouncer')}` };
+  return availability(pgbouncerBinary(), `PgBouncer is missing: ${installHint('pgbouncer')}`);
 }
 
 /** Debian's Chromium (`chromium`), or a Chrome/Chromium already on PATH: its absolute path (a browser launcher needs one). */
@@ -83,13 +86,7 @@ function chromiumBinary(): string | undefined {
  */
 export function ensureChromium(log: (line: string) => void): Availability {
   const chosen = process.env.CHROMIUM_PATH;
-  if (chosen)
-    return existsSync(chosen)
-      ? { available: true, detail: chosen }
-      : { available: false, detail: `CHROMIUM_PATH=${chosen} does not exist` };
+  if (chosen) return availability(existsSync(chosen) ? chosen : undefined, `CHROMIUM_PATH=${chosen} does not exist`);
   if (!chromiumBinary()) installDebianPackages(['chromium'], log);
-  const binary = chromiumBinary();
-  return binary
-    ? { available: true, detail: binary }
-    : { available: false, detail: `Chromium is missing: ${installHint('chromium', '--cask chromium')}` };
+  return availability(chromiumBinary(), `Chromium is missing: ${installHint('chromium', '--cask chromium')}`);
 }
