@@ -1,4 +1,5 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, onTestFailed } from 'vitest';
+import { PLACE_ORDER_STATEMENT } from '../../shared/orders/create-order.js';
 import { bearerFor } from '../helpers/auth.js';
 import { type Fixtures, insertFixtures, resetShop, testSql } from '../helpers/db.js';
 import { orphanOrders } from '../orders/helpers.js';
@@ -256,6 +257,9 @@ describe('PostgreSQL restarted during a stream of orders (through serverless-off
       })
       .catch(() => undefined); // ended by the stop
     await lockHeld;
+    // Should an expectation below fail before the stop, the lock holder must not outlive this test: its
+    // row lock would block the next suites' truncate until their statement timeout.
+    onTestFailed(() => locker.end({ timeout: 0 }));
     const blocked = Array.from({ length: CLIENTS }, (_, client) =>
       fetch(`${inject('offlineHttpUrl')}/orders`, {
         method: 'POST',
@@ -270,7 +274,7 @@ describe('PostgreSQL restarted during a stream of orders (through serverless-off
           (
             await sql<[{ n: number }]>`
               select count(*)::int as n from pg_stat_activity
-              where datname = ${DATABASE} and application_name = 'ecommerce-pipeline-dev' and wait_event_type = 'Lock' and query like '%idempotency_keys%'`
+              where datname = ${DATABASE} and application_name = 'ecommerce-pipeline-dev' and wait_event_type = 'Lock' and query = ${PLACE_ORDER_STATEMENT}`
           )[0].n,
         { timeout: 4_000 },
       )
