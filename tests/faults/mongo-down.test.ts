@@ -56,7 +56,8 @@ let tokenO: string;
 
 beforeAll(async () => {
   await resetShop(sql);
-  fx = await insertFixtures(sql, { customers: 2, products: 3, stock: 1_000 });
+  // Orders stream for ~2 s against one product, a few thousand of them in process: the stock must outlast them.
+  fx = await insertFixtures(sql, { customers: 2, products: 3, stock: 100_000 });
   [X, O] = fx.customerIds as [number, number];
   tokenX = await bearerFor(X);
   tokenO = await bearerFor(O);
