@@ -112,6 +112,8 @@ export interface PoolerPeak {
   serverConnections: number;
   /** Most clients waiting for one. */
   clientsWaiting: number;
+  /** Most clients connected to PgBouncer for the database at once (with a server or waiting for one). */
+  clients: number;
 }
 
 /** Samples PgBouncer's admin console (SHOW POOLS) for one database; call `sample` repeatedly. */
@@ -120,7 +122,7 @@ export function poolerMonitor(
   database: string,
 ): { sample: () => Promise<void>; peak: PoolerPeak; close: () => Promise<void> } {
   const admin = postgres(adminUrl, { max: 1, prepare: false, fetch_types: false, onnotice: () => {} });
-  const peak: PoolerPeak = { serverConnections: 0, clientsWaiting: 0 };
+  const peak: PoolerPeak = { serverConnections: 0, clientsWaiting: 0, clients: 0 };
   return {
     peak,
     sample: async () => {
@@ -129,6 +131,7 @@ export function poolerMonitor(
         const servers = ['sv_active', 'sv_idle', 'sv_used', 'sv_tested', 'sv_login'].reduce((sum, key) => sum + Number(pool[key] ?? 0), 0);
         peak.serverConnections = Math.max(peak.serverConnections, servers);
         peak.clientsWaiting = Math.max(peak.clientsWaiting, Number(pool.cl_waiting ?? 0));
+        peak.clients = Math.max(peak.clients, Number(pool.cl_active ?? 0) + Number(pool.cl_waiting ?? 0));
       }
     },
     close: () => admin.end({ timeout: 1 }),

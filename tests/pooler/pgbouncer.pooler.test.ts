@@ -62,7 +62,7 @@ describe.skipIf(!pgbouncer?.available)('connection scale: PgBouncer (transaction
       await monitor.close();
     }
     console.log(
-      `${formatLoad('through PgBouncer', pooled)}\n  PgBouncer: at most ${monitor.peak.serverConnections} server connections, at most ${monitor.peak.clientsWaiting} clients waiting`,
+      `${formatLoad('through PgBouncer', pooled)}\n  PgBouncer: at most ${monitor.peak.serverConnections} server connections, at most ${monitor.peak.clients} clients connected, ${monitor.peak.clientsWaiting} of them waiting`,
     );
     expect(pooled.connectionErrors).toBe(0);
     expect(pooled.otherErrors).toBe(0);
@@ -70,7 +70,9 @@ describe.skipIf(!pgbouncer?.available)('connection scale: PgBouncer (transaction
     // Many clients, few server connections: that is the point of the pooler.
     expect(monitor.peak.serverConnections).toBeGreaterThan(0);
     expect(monitor.peak.serverConnections).toBeLessThanOrEqual(25);
-    expect(monitor.peak.clientsWaiting).toBeGreaterThan(0);
+    // Far more clients than server connections at once. Whether any of them is caught waiting depends on
+    // how short the transactions are against the 25 ms sampling (one short run saw 0 of 300 waiting).
+    expect(monitor.peak.clients).toBeGreaterThan(monitor.peak.serverConnections * 5);
     // And the orders are all there, stock decremented exactly (one unit each).
     const [row] = await sql<[{ orders: number; sold: number }]>`
       select (select count(*) from orders)::int as orders, (select 20 * 100000 - sum(stock_quantity) from products)::int as sold`;
