@@ -1,7 +1,7 @@
 import type { Db } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Cart, deleteCart, getCart, purgeExpiredCarts, saveCart } from '../../shared/carts/carts.js';
-import { CARTS_COLLECTION } from '../../shared/carts/store.js';
+import { CARTS_COLLECTION, CUSTOMER_INDEX_NAME } from '../../shared/carts/store.js';
 import { resetCarts, sleep, testMongo } from './helpers.js';
 
 /** Where the server's TTL monitor looks (MongoDB). */
@@ -194,6 +194,26 @@ describe('what a write costs, in round trips to the server', () => {
     expect(await commandsOf((watched) => saveCart(watched, 793, { items: [line(2)] }))).toEqual(two);
     expect(await commandsOf((watched) => saveCart(watched, 793, { items: [line(3)] }, { ifMatch: '*' }))).toEqual(two);
     expect(await commandsOf((watched) => saveCart(watched, 793, { items: [line(4)] }, { ifMatch: seen.version + 2 }))).toEqual(two);
+  });
+
+  it('the read of the newest version is an equality on customerId, in the index that also orders the versions', async () => {
+    // An equality is what FerretDB's storage can filter on (an _id range is decoded document by document)
+    // and, with the index, one seek on MongoDB.
+    const finds: unknown[] = [];
+    const onFind = (event: { commandName: string; command: Record<string, unknown> }) => {
+      if (event.commandName !== 'find') return;
+      const { filter, sort, limit } = event.command;
+      finds.push({ filter, sort: sort instanceof Map ? Object.fromEntries(sort) : sort, limit });
+    };
+    watched.client.on('commandStarted', onFind);
+    try {
+      await getCart(watched.db, 793);
+    } finally {
+      watched.client.off('commandStarted', onFind);
+    }
+    expect(finds).toEqual([{ filter: { customerId: 793 }, sort: { _id: -1 }, limit: 1 }]);
+    const indexes = await db.collection(CARTS_COLLECTION).indexes();
+    expect(indexes.find((index) => index.name === CUSTOMER_INDEX_NAME)?.key).toEqual({ customerId: 1, _id: -1 });
   });
 });
 
