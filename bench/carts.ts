@@ -1,7 +1,7 @@
 /**
  * What the cart domain functions cost over the raw driver, on whatever Mongo-protocol server the suite
  * talks to (FerretDB natively, mongo:7 with compose), in a scratch database (shop_bench_carts) of a few
- * hundred carts (FerretDB on SQLite scans the whole table on every query, so latency grows with it):
+ * hundred carts (FerretDB reads by filtering the whole collection, so latency grows with it):
  *   domain  getCart (1 round trip), saveCart with If-Match of the version it read (its ETag: the insert
  *           alone, 1 round trip), then saveCart without If-Match (read the newest + insert = 2), on a
  *           customer no other worker holds at that moment;

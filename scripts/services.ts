@@ -13,6 +13,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { ensureDatabase } from '../shared/db/migrate.js';
 import { exit, localEnv } from './lib/env.js';
 import { ensureGoTool } from './lib/go-tools.js';
 import { POOLER_PORT, pooledUrl, startPooler, stopPooler } from './lib/pgbouncer.js';
@@ -133,7 +134,12 @@ async function startGateway(env: Record<string, string>): Promise<StartedBy> {
 /** A FerretDB on another port than 27017 (a test's own) gets its own data, log and pid files. */
 const ferretName = (port: number) => (port === 27017 ? 'ferretdb' : `ferretdb-${port}`);
 
-/** FerretDB (tools/ferretdb, built on first use) on SQLite in .cache/, unless something answers on the port. */
+/**
+ * FerretDB (tools/ferretdb, built on first use) storing its documents in a database of the local PostgreSQL
+ * (`ferretdb`, or `ferretdb_<port>` for a test's own instance), unless something answers on the port. Its
+ * PostgreSQL backend lets PostgreSQL filter on equality of any top-level field, where the SQLite backend
+ * decodes every document in Go for anything but `{_id: value}` (docs/ferretdb.md has the measurements).
+ */
 export async function startFerretDb(port: number, log: (line: string) => void = console.log): Promise<void> {
   if (await portAnswers(port)) return;
   const tool = await ensureGoTool('ferretdb', log);
@@ -141,12 +147,15 @@ export async function startFerretDb(port: number, log: (line: string) => void = 
     throw new ServiceError(
       `Nothing answers on 127.0.0.1:${port} (MongoDB) and no Docker engine is available: ${tool.detail}; or start Docker, or run MongoDB 7 yourself.`,
     );
-  const data = `${CACHE}${ferretName(port).replace('ferretdb', 'ferretdb-data')}/`;
-  mkdirSync(data, { recursive: true });
+  const storage = new URL(localEnv().DATABASE_URL!);
+  storage.pathname = `/${ferretName(port).replace('-', '_')}`;
+  await ensureDatabase(storage.href);
+  // Its pool opens connections as requests need them; 20 leaves PostgreSQL's other 80 to the shop and the tests.
+  storage.search = 'pool_max_conns=20';
   await startDaemon({
     name: ferretName(port),
     command: tool.detail,
-    args: ['-listen-addr', `127.0.0.1:${port}`, '-sqlite-url', `file:${data}`],
+    args: ['-listen-addr', `127.0.0.1:${port}`, '-handler', 'postgresql', '-postgresql-url', storage.href],
     ready: () => portAnswers(port),
   });
 }

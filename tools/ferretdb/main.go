@@ -1,8 +1,8 @@
-// ferretdb: FerretDB v1 (MongoDB wire protocol) on SQLite for local runs and tests, through FerretDB's
-// embeddable package. Upstream's cmd/ferretdb panics at start-up when built from the module proxy (its
-// generated build/version/version.txt is not published); the embeddable package skips that check.
+// ferretdb: FerretDB v1 (MongoDB wire protocol) for local runs and tests, through FerretDB's embeddable
+// package. Upstream's cmd/ferretdb panics at start-up when built from the module proxy (its generated
+// build/version/version.txt is not published); the embeddable package skips that check.
 //
-//	ferretdb -listen-addr 127.0.0.1:27017 -sqlite-url file:.cache/ferretdb-data/
+//	ferretdb -listen-addr 127.0.0.1:27017 -handler postgresql -postgresql-url 'postgres://postgres@127.0.0.1:5432/ferretdb?pool_max_conns=20'
 package main
 
 import (
