@@ -147,8 +147,7 @@ export async function startFerretDb(port: number, log: (line: string) => void = 
     throw new ServiceError(
       `Nothing answers on 127.0.0.1:${port} (MongoDB) and no Docker engine is available: ${tool.detail}; or start Docker, or run MongoDB 7 yourself.`,
     );
-  const storage = new URL(localEnv().DATABASE_URL!);
-  storage.pathname = `/${ferretName(port).replace('-', '_')}`;
+  const storage = new URL(ferretDbStorageUrl(port));
   await ensureDatabase(storage.href);
   // Its pool opens connections as requests need them; 20 leaves PostgreSQL's other 80 to the shop and the tests.
   storage.search = 'pool_max_conns=20';
@@ -158,6 +157,13 @@ export async function startFerretDb(port: number, log: (line: string) => void = 
     args: ['-listen-addr', `127.0.0.1:${port}`, '-handler', 'postgresql', '-postgresql-url', storage.href],
     ready: () => portAnswers(port),
   });
+}
+
+/** The PostgreSQL database a FerretDB on this port keeps its documents in. */
+export function ferretDbStorageUrl(port: number): string {
+  const storage = new URL(localEnv().DATABASE_URL!);
+  storage.pathname = `/${ferretName(port).replace('-', '_')}`;
+  return storage.href;
 }
 
 export const stopFerretDb = (port: number): Promise<boolean> => stopDaemon(ferretName(port));

@@ -3,7 +3,8 @@ import type { AddressInfo } from 'node:net';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../../scripts/lib/env.js';
-import { startFerretDb, stopFerretDb } from '../../scripts/services.js';
+import { ferretDbStorageUrl, startFerretDb, stopFerretDb } from '../../scripts/services.js';
+import { dropDatabase } from '../db/helpers.js';
 import { bearerFor } from '../helpers/auth.js';
 import { type Fixtures, insertFixtures, resetShop, testSql } from '../helpers/db.js';
 import { httpEvent, lambdaContext } from '../helpers/lambda.js';
@@ -71,7 +72,7 @@ afterAll(async () => {
   } finally {
     if (ownInstance) {
       await stopFerretDb(PORT).catch(() => {});
-      for (const suffix of ['ferretdb-data', 'ferretdb-state']) rmSync(`${ROOT}.cache/${suffix}-${PORT}`, { recursive: true, force: true });
+      await dropDatabase(ferretDbStorageUrl(PORT));
       rmSync(`${ROOT}.cache/ferretdb-${PORT}.log`, { force: true });
     }
   }
