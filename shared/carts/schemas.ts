@@ -31,6 +31,12 @@ export const ATTRIBUTE_LIMITS = {
  */
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
+/**
+ * MongoDB stores U+0000 inside a string, but PostgreSQL's jsonb, where FerretDB keeps the documents locally,
+ * refuses it: refused everywhere, so both servers agree and a save never fails in the store.
+ */
+const NO_NUL = 'strings must not contain the NUL character (U+0000)';
+
 function keyProblem(key: string): string | undefined {
   if (key.length === 0) return 'attribute keys must not be empty';
   if (key.length > ATTRIBUTE_LIMITS.maxKeyLength) return `attribute keys must be at most ${ATTRIBUTE_LIMITS.maxKeyLength} characters`;
@@ -103,6 +109,8 @@ function checkAttributes(value: unknown, ctx: z.RefinementCtx): void {
       if (typeof child === 'string') {
         if (child.length > ATTRIBUTE_LIMITS.maxStringLength) {
           report(childPath, `attribute strings must be at most ${ATTRIBUTE_LIMITS.maxStringLength} characters`);
+        } else if (child.includes('\u0000')) {
+          report(childPath, NO_NUL);
         }
       } else if (typeof child === 'number') {
         if (!Number.isFinite(child)) report(childPath, 'attribute numbers must be finite');
@@ -134,7 +142,11 @@ export const CartItemSchema = z.strictObject({
 /** PUT /carts/{customerId} body. Strict: unknown fields (a `customerId`, an `$set`…) are rejected. */
 export const SaveCartBodySchema = z.strictObject({
   items: z.array(CartItemSchema).max(MAX_ORDER_LINES, `must contain at most ${MAX_ORDER_LINES} items`),
-  note: z.string().max(MAX_NOTE_LENGTH).optional(),
+  note: z
+    .string()
+    .max(MAX_NOTE_LENGTH)
+    .refine((note) => !note.includes('\u0000'), NO_NUL)
+    .optional(),
 });
 
 export const CartPathSchema = z.strictObject({ customerId: idParam });

@@ -1,5 +1,6 @@
 import { MongoServerError } from 'mongodb';
 import { describe, expect, it } from 'vitest';
+import { SaveCartBodySchema } from '../../shared/carts/schemas.js';
 import { isMongoServerTimeout } from '../../shared/clients/errors.js';
 import { toAppError } from '../../shared/http/error-response.js';
 import { etag, parseIfMatchHeader } from '../../shared/http/headers.js';
@@ -50,5 +51,17 @@ describe('If-Match parsing', () => {
     for (const bad of ['W/"3"', '"3", "4"', '0', '"0"', 'x', '3"', '1234567890123456', '3.mj0k8x2a', '"3."', '"3.MJ0K"', '"3.a.b"']) {
       expect(() => parseIfMatchHeader({ 'if-match': bad })).toThrow(expect.objectContaining({ status: 400 }));
     }
+  });
+});
+
+describe('strings a cart may hold', () => {
+  // PostgreSQL's jsonb (FerretDB's storage here) refuses U+0000: the body is refused before any store sees it.
+  it('refuses NUL in the note, an attribute key or an attribute string, with the path', () => {
+    const line = { productId: 1, quantity: 1 };
+    const issues = (body: unknown) => SaveCartBodySchema.safeParse(body).error?.issues.map((issue) => issue.path.join('.'));
+    expect(issues({ items: [line], note: 'a\u0000b' })).toEqual(['note']);
+    expect(issues({ items: [{ ...line, attributes: { size: 'M\u0000' } }] })).toEqual(['items.0.attributes.size']);
+    expect(issues({ items: [{ ...line, attributes: { 'si\u0000ze': 'M' } }] })).toEqual(['items.0.attributes.si\u0000ze']);
+    expect(issues({ items: [{ ...line, attributes: { size: 'M' } }], note: 'a\ufffdb' })).toBeUndefined();
   });
 });
