@@ -35,14 +35,15 @@ const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
  * MongoDB stores U+0000 inside a string, but PostgreSQL's jsonb, where FerretDB keeps the documents locally,
  * refuses it: refused everywhere, so both servers agree and a save never fails in the store.
  */
-const NO_NUL = 'strings must not contain the NUL character (U+0000)';
+const NUL = '\u0000';
+const noNul = (what: string) => `${what} must not contain the NUL character (U+0000)`;
 
 function keyProblem(key: string): string | undefined {
   if (key.length === 0) return 'attribute keys must not be empty';
   if (key.length > ATTRIBUTE_LIMITS.maxKeyLength) return `attribute keys must be at most ${ATTRIBUTE_LIMITS.maxKeyLength} characters`;
   if (key.startsWith('$')) return "attribute keys must not start with '$'";
   if (key.includes('.')) return "attribute keys must not contain '.'";
-  if (key.includes('\u0000')) return 'attribute keys must not contain NUL';
+  if (key.includes(NUL)) return noNul('attribute keys');
   if (FORBIDDEN_KEYS.has(key)) return `attribute key "${key}" is not allowed`;
   return undefined;
 }
@@ -109,8 +110,8 @@ function checkAttributes(value: unknown, ctx: z.RefinementCtx): void {
       if (typeof child === 'string') {
         if (child.length > ATTRIBUTE_LIMITS.maxStringLength) {
           report(childPath, `attribute strings must be at most ${ATTRIBUTE_LIMITS.maxStringLength} characters`);
-        } else if (child.includes('\u0000')) {
-          report(childPath, NO_NUL);
+        } else if (child.includes(NUL)) {
+          report(childPath, noNul('attribute strings'));
         }
       } else if (typeof child === 'number') {
         if (!Number.isFinite(child)) report(childPath, 'attribute numbers must be finite');
@@ -145,7 +146,7 @@ export const SaveCartBodySchema = z.strictObject({
   note: z
     .string()
     .max(MAX_NOTE_LENGTH)
-    .refine((note) => !note.includes('\u0000'), NO_NUL)
+    .refine((note) => !note.includes(NUL), noNul('the note'))
     .optional(),
 });
 

@@ -64,7 +64,7 @@ export function isLive(doc: CartVersion | null | undefined, now: Date): doc is C
 
 /** The newest stored version of the customer's cart (expired and deleted ones too), or null. One round trip. */
 export async function readNewestVersion(db: Db, customerId: number): Promise<CartVersion | null> {
-  // An equality on customerId, not a range of _id: MongoDB serves both from an index (CUSTOMER_INDEX), but
+  // An equality on customerId, not a range of _id: MongoDB serves both from an index (CUSTOMER_INDEX_NAME), but
   // FerretDB pushes only an equality down to its storage and would decode the whole collection for a range.
   const [newest] = await versions(db)
     .find({ customerId }, { sort: { _id: -1 }, limit: 1, maxTimeMS: CART_OP_MAX_TIME_MS })
