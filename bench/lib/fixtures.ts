@@ -213,7 +213,8 @@ export async function mongoServer(db: Db): Promise<string> {
 /** Drops what a suite run left: the data set, the cache namespace and the Mongo database. */
 export async function cleanUp(ctx: SuiteContext, log: (line: string) => void): Promise<void> {
   const config = parseConfig(ctx.functionEnv);
-  const mongo = new MongoClient(config.mongo.uri, { serverSelectionTimeoutMS: 3000 });
+  // A server that accepts the command and never answers (a deadlocked FerretDB) must not hang the run.
+  const mongo = new MongoClient(config.mongo.uri, { serverSelectionTimeoutMS: 3000, socketTimeoutMS: 30_000 });
   const steps: Array<[string, () => Promise<unknown>]> = [
     [ctx.dataset.database, () => dropScratch(ctx.baseUrl, ctx.dataset.database)],
     [`Redis ${config.redis.namespace}:*`, () => deleteNamespace(createRedis(config.redis), config.redis.namespace)],
