@@ -112,6 +112,22 @@ describe('POST /orders (serverless-offline)', () => {
     expect(await orphanOrders(sql)).toBe(0);
   });
 
+  it('a burst of 300 concurrent orders on stock 50 through npm start’s emulator: 50 × 201 and 250 × 409, no timeout, no other status', async () => {
+    const productId = fx.productIds[5]!;
+    await setProduct(sql, productId, { stock: 50 });
+    const before = (await dbState(sql)).counts.orders;
+    const responses = await Promise.all(
+      Array.from({ length: 300 }, (_, i) => post({ customerId: fx.customerIds[i % 3]!, items: [{ productId, quantity: 1 }] })),
+    );
+    const tally: Record<number, number> = {};
+    for (const r of responses) tally[r.status] = (tally[r.status] ?? 0) + 1;
+    expect(tally).toEqual({ 201: 50, 409: 250 });
+    const [row] = await sql`select stock_quantity from products where product_id = ${productId}`;
+    expect(row!.stock_quantity).toBe(0);
+    expect((await dbState(sql)).counts.orders).toBe(before + 50);
+    expect(await orphanOrders(sql)).toBe(0);
+  }, 120_000);
+
   describe('errors leave the database unchanged', () => {
     it('404 CUSTOMER_NOT_FOUND', async () => {
       const response = await expectUnchanged(sql, () =>
