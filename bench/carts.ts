@@ -8,9 +8,10 @@
  *   raw     findOne({_id}) of the customer's last document, then insertOne of the same document twice:
  *           a document per save like the domain's (so both collections hold as many), no versioning, no
  *           expiry filter, no read before a write;
- * in rotating halves at each concurrency. The goals are this suite's, from round trips: a get and a save
- * with the ETag are one round trip like the raw call (≤ 1.5×, ≤ 2×: an insert also maintains the
- * customer and purgeAt indexes); a save without If-Match is 2 where the raw insert is 1 (≤ 4×). */
+ * in rotating halves at each concurrency, then the reads alone (the scaling table). The goals are this
+ * suite's, from round trips: a get and a save with the ETag are one round trip like the raw call (≤ 1.5×,
+ * ≤ 2×: an insert also maintains the customer and purgeAt indexes); a save without If-Match is 2 where the
+ * raw insert is 1 (≤ 4×). */
 import { MongoClient } from 'mongodb';
 import { metric } from '../shared/benchmarks/metric.js';
 import { type Cart, getCart, saveCart } from '../shared/carts/carts.js';
@@ -20,7 +21,7 @@ import { mongoClientOptions } from '../shared/clients/mongo.js';
 import { parseConfig } from '../shared/config.js';
 import type { Profile, SuiteContext } from './lib/context.js';
 import { mongoServer } from './lib/fixtures.js';
-import { closedLoop, type Measured, rotate } from './lib/measure.js';
+import { closedLoop, type Measured, rotate, scaling } from './lib/measure.js';
 import type { BenchOutput } from './lib/result.js';
 
 const PROFILES: Record<Profile, { durationS: number; customers: number; concurrency: number[] }> = {
@@ -119,6 +120,13 @@ export async function run(ctx: SuiteContext): Promise<BenchOutput> {
       ];
       cells.push({ concurrency: c, domain, raw: rawM });
     }
+    const anyone = () => 1 + Math.floor(Math.random() * o.customers);
+    const reads = await scaling(
+      o.concurrency,
+      o.durationS / 2,
+      () => getCart(db, anyone()),
+      () => raw.findOne({ _id: rawNewest.get(anyone())! }),
+    );
     const metrics = cells.flatMap(({ concurrency: c, domain: d, raw: r }) => {
       const errors = Object.entries({ ...d.errorKinds, ...r.errorKinds }).map(([code, count]) => `${code}×${count}`);
       const note = errors.length ? { note: `failed pairs: ${errors.join(' ')}` } : {};
@@ -148,7 +156,7 @@ export async function run(ctx: SuiteContext): Promise<BenchOutput> {
         metric('carts', { metric: `get+save+save rounds/s vs raw, c=${c}`, ours: d.tps, reference: r.tps, unit: 'rounds/s' }),
       ];
     });
-    return { metrics, details: { database: DATABASE, server, ttlIndex, options: o, cells } };
+    return { metrics, details: { database: DATABASE, server, ttlIndex, options: o, cells, scaling: reads } };
   } finally {
     await db.dropDatabase().catch(() => {});
     await client.close();

@@ -4,7 +4,8 @@
  *   the uncached Postgres aggregate (what every request would cost without Redis), all time and 30 days;
  *   a cache hit through the real handler (functions/getTopProducts.ts in process: middy, validation, GET,
  *   zod, JSON) and a raw @upstash/redis GET of the same key, interleaved call by call;
- *   what a refresh from the leaderboard costs (a MISS), and the reconcile job's passes.
+ *   what a refresh from the leaderboard costs (a MISS), and the reconcile job's passes; the handler's and
+ *   the raw GET's requests per second at rising concurrency (the scaling table).
  * Goals (issue #5): hit ≤ 1.5× the raw GET; hit ≥ 200× faster than the aggregate (set at 1M orders). The
  * same hit over HTTP, and serverless-offline's floor, are the http-overhead bench's rows.
  */
@@ -12,7 +13,7 @@ import { metric } from '../shared/benchmarks/metric.js';
 import { type Summary, summarize } from '../shared/benchmarks/stats.js';
 import type { Profile, SuiteContext } from './lib/context.js';
 import { deleteNamespace } from './lib/fixtures.js';
-import { interleave, tally, time } from './lib/measure.js';
+import { interleave, SCALING, scaling, tally, time } from './lib/measure.js';
 import type { BenchOutput } from './lib/result.js';
 
 const PROFILES: Record<Profile, { iterations: number; aggregateRuns: number; refreshSamples: number }> = {
@@ -91,6 +92,13 @@ export async function run(ctx: SuiteContext): Promise<BenchOutput> {
     for (const key of Object.keys(statuses)) delete statuses[key];
     const [hit, raw] = (await interleave(o.iterations, [viaHandler, rawGet])).map((samples) => summarize(samples)) as [Summary, Summary];
     const [a, a30] = [summarize(aggregate!), summarize(aggregate30!)];
+    const seconds = ctx.profile === 'full' ? 4 : 2;
+    const scaled = await scaling(
+      SCALING[ctx.profile],
+      seconds,
+      () => handler(event(), context),
+      () => redis.get(snapshotKey),
+    );
 
     const atScale = ctx.dataset.counts.orders >= 1_000_000;
     return {
@@ -123,6 +131,7 @@ export async function run(ctx: SuiteContext): Promise<BenchOutput> {
         rawGet: raw,
         handlerStatuses: statuses,
         refreshFromLeaderboard: refresh,
+        scaling: scaled,
       },
     };
   } finally {

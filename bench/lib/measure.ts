@@ -5,6 +5,7 @@
  * Statistics: shared/benchmarks/stats.ts.
  */
 import { percentile, type Summary, summarize } from '../../shared/benchmarks/stats.js';
+import type { Profile } from './context.js';
 
 /** One measured segment: per-call latencies (ms) over `seconds` of wall time. */
 export interface Segment {
@@ -72,6 +73,21 @@ export async function rotate(configs: Array<(seconds: number) => Promise<Segment
     for (const i of order) segments[i]!.push(await configs[i]!(half));
   }
   return segments.map(pool);
+}
+
+/** Ours and its reference at each concurrency, closed loops in rotating halves: a row of the scaling table each. */
+export const SCALING: Record<Profile, number[]> = { full: [1, 4, 16, 64], quick: [1, 16], tiny: [1] };
+export type ScalingPoint = { concurrency: number; ours: Measured; reference: Measured };
+export async function scaling(concurrencies: number[], seconds: number, ...ops: Array<() => Promise<unknown>>): Promise<ScalingPoint[]> {
+  const points: ScalingPoint[] = [];
+  for (const c of concurrencies) {
+    const [ours, reference] = await rotate(
+      ops.map((op) => (s: number) => closedLoop(c, s, op, 0.5)),
+      seconds,
+    );
+    points.push({ concurrency: c, ours: ours!, reference: reference! });
+  }
+  return points;
 }
 
 /**

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { FunctionCold } from '../../bench/cold-start.js';
 import { formatLoad, type LoadResult, type PoolerPeak } from '../../bench/lib/containers.js';
 import { CPU_GROUPS } from '../../bench/lib/cpu.js';
-import { formatTally, type Measured } from '../../bench/lib/measure.js';
+import { formatTally, type Measured, type ScalingPoint } from '../../bench/lib/measure.js';
 import type { BenchRecord, SuiteResult } from '../../bench/lib/result.js';
 import type { Mix, Step } from '../../bench/load.js';
 import type { RequestCount } from '../../bench/round-trips.js';
@@ -241,6 +241,31 @@ const BUILDERS: Record<string, (d: Details, cpus: number) => Part[]> = {
   ],
 };
 
+/** createOrder (random products), a top-products hit and getCart by concurrency, each next to its reference, from one run. */
+function scalingSection(benches: BenchRecord[]): Section[] {
+  const of = (name: string): Details => benches.find((b) => b.name === name && b.status === 'ok')?.details ?? {};
+  const orders = of('orders').cells?.filter((c: Details) => c.workload === 'random');
+  const panels = Object.entries<ScalingPoint[] | undefined>({
+    'createOrder vs pgbench (its statement), orders/s': orders?.map((c: Details) => ({
+      concurrency: c.concurrency,
+      ours: c.createOrder,
+      reference: c.pgbench,
+    })),
+    'top-products hit vs raw GET, req/s': of('top-products').scaling,
+    'getCart vs raw findOne, req/s': of('carts').scaling,
+  }).filter((e): e is [string, ScalingPoint[]] => (e[1]?.length ?? 0) > 1);
+  const rows = panels.flatMap(([panel, ps]) =>
+    ps.map((p) => [panel, p.concurrency, ...[p.ours.tps, p.reference.tps].map((v) => fixed(v, 0)), fixed(p.ours.tps / p.reference.tps, 2)]),
+  );
+  const points = panels.flatMap(([panel, ps]) =>
+    ps.flatMap((p) => (['ours', 'reference'] as const).map((series) => ({ panel, x: p.concurrency, series, y: p[series].tps }))),
+  );
+  if (!panels.length) return [];
+  const caption = 'Throughput by concurrency, each next to its reference measured in the same run (closed loops)';
+  const spec = scalingSpec('Throughput by concurrency: ours vs its reference', 'per second', points);
+  return [{ id: 'scaling', title: 'scaling', parts: [table(caption, 'path|conc|ours|reference|ratio', rows), { chart: 'scaling', spec }] }];
+}
+
 /** The detail sections of a bench that ran (printed after each bench, and in the report). */
 export function benchSections(record: BenchRecord, cpus: number): Section[] {
   const build = BUILDERS[record.name];
@@ -265,6 +290,10 @@ export function benchDoc(result: SuiteResult, source: string): Doc {
   return {
     title: `npm run bench, ${result.startedAt}`,
     metrics: result.metrics,
-    sections: [{ id: 'summary', title: '', parts: summary }, ...result.benches.flatMap((b) => benchSections(b, m.cpus))],
+    sections: [
+      { id: 'summary', title: '', parts: summary },
+      ...scalingSection(result.benches),
+      ...result.benches.flatMap((b) => benchSections(b, m.cpus)),
+    ],
   };
 }
