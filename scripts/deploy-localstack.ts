@@ -1,7 +1,5 @@
 /**
- * npm run deploy:localstack -- [--dry-run] [--package dir] [--stage localstack] [--endpoint URL] [--region r] [--architecture a]
- *
- * Deploys the packaged stack to LocalStack with the AWS SDK, the way `sls deploy` does it against AWS
+ * npm run deploy:localstack deploys the packaged stack to LocalStack with the AWS SDK, the way `sls deploy` does it against AWS
  * (serverless-localstack does not work with osls 4): `sls package` unless --package names a packaged
  * directory (secrets pointing at the compose services as LocalStack's Lambda containers see them); the
  * stack with its deployment bucket unless it exists; every zip and the template into that bucket; then

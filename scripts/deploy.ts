@@ -1,13 +1,10 @@
 /**
- * npm run deploy -- --stage prod [--region eu-west-1] [--profile name] [--param key=value …]
- * npm run remove -- --stage prod [--region eu-west-1] [--profile name]
- *
- * deploy: packages the stage with its real secrets (your environment, else SSM of the account your AWS
+ * npm run deploy packages the stage with its real secrets (your environment, else SSM of the account your AWS
  * credentials point at), checks what was packaged (no placeholder, no localhost URL, no development
  * secret, every function within its size limit), then deploys exactly that package
  * (`sls deploy --package`). The guide is docs/deploy.md.
  *
- * remove: `sls remove` for the stage. Its SSM lookups go to a local stand-in: removing a stack needs no
+ * npm run remove: `sls remove` for the stage. Its SSM lookups go to a local stand-in: removing a stack needs no
  * secret, and must work even when the stage's parameters are already gone. With `infrastructure: create`,
  * prod's database and user pool are protected from deletion: remove says how to lift that, and refuses
  * until it is told (--protection-lifted). It ends with what it kept.

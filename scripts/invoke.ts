@@ -1,7 +1,5 @@
 /**
- * npm run invoke -- <function> [json | @file.json] [--stage dev] [--region r] [--profile p] [--endpoint URL] [--aws] [--logs]
- *
- * Invokes a function through the Lambda API: serverless-offline's (http://127.0.0.1:3002, or $LAMBDA_ENDPOINT)
+ * npm run invoke calls a function through the Lambda API: serverless-offline's (http://127.0.0.1:3002, or $LAMBDA_ENDPOINT)
  * by default, real AWS with --region, --profile or --aws (the SDK's credential chain; --logs prints the last
  * 4 KB of the function's log), any other Lambda API with --endpoint (LocalStack). A short name is resolved to
  * ecommerce-pipeline-<stage>-<name>; `@file.json` is read relative to where npm was run. Prints the payload;

@@ -1,7 +1,5 @@
 /**
- * npm run logs -- <function> [--stage dev] [--region r] [--tail] [--since 1h] [--filter text]
- *
- * A deployed function's CloudWatch logs, through osls (`sls logs`, your AWS credentials). Reading logs
+ * npm run logs: a deployed function's CloudWatch logs, through osls (`sls logs`, your AWS credentials). Reading logs
  * needs no secret: the stage's SSM lookups are answered by a local stand-in, as for `npm run remove`.
  * For questions across functions, the Logs Insights queries in docs/observability.md.
  */

@@ -1,7 +1,5 @@
 /**
- * npm run openapi -- [file]
- *
- * Writes the OpenAPI 3.1 document (generated from the route declarations, shared/http/routes.ts) to a
+ * npm run openapi writes the OpenAPI 3.1 document (generated from the route declarations, shared/http/routes.ts) to a
  * file, or prints it. `npm run package` writes it next to the template: .serverless/openapi.json.
  * serverless-offline and the deployed API serve the same document at GET /openapi.json.
  */

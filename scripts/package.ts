@@ -1,7 +1,5 @@
 /**
- * npm run package -- [--stage dev] [--region eu-west-1] [--package .serverless] [--aws] [--param key=value …]
- *
- * `sls package` for a stage, offline by default: the CloudFormation template and one zip per function
+ * npm run package: `sls package` for a stage, offline by default: the CloudFormation template and one zip per function
  * (no source maps), then each function's size against the budget, and the OpenAPI document next to them.
  * Exits 1 when a function is over its size limit.
  *

@@ -107,18 +107,8 @@ async function startGateway(env: Record<string, string>): Promise<StartedBy> {
         `Redis is not answering on 127.0.0.1:${port.redis} and no Docker engine is available. ` +
           'Install Redis 7 (Debian/Ubuntu: sudo apt-get install redis-server; macOS: brew install redis), or start Docker.',
       );
-    await exec('redis-server', [
-      '--daemonize',
-      'yes',
-      '--bind',
-      '127.0.0.1',
-      '--port',
-      String(port.redis),
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-    ]);
+    const options = ['--daemonize', 'yes', '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+    await exec('redis-server', [...options, '--port', `${port.redis}`]);
     if (!(await waitFor(() => portAnswers(port.redis), 10_000))) throw new ServiceError('redis-server did not start');
   }
   await startDaemon({

@@ -1,8 +1,8 @@
 /** pgbench, the SQL reference of the orders and pooler benches: found on PATH or under /usr/lib/postgresql. */
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { findExecutable } from '../../scripts/lib/prerequisites.js';
 import { run } from '../../scripts/lib/process.js';
 import { PLACE_ORDER_STATEMENT } from '../../shared/orders/create-order.js';
 import { ORDER_FIXTURE, pgbenchDefines, type Workload } from './fixtures.js';
@@ -10,13 +10,11 @@ import type { Segment } from './measure.js';
 
 /** pgbench on PATH, else the newest /usr/lib/postgresql/<version>/bin/pgbench (Debian/Ubuntu layout). */
 export function requirePgbench(): string {
-  const onPath = spawnSync('sh', ['-c', 'command -v pgbench'], { encoding: 'utf8' });
-  if (onPath.status === 0 && onPath.stdout.trim()) return onPath.stdout.trim();
   const base = '/usr/lib/postgresql';
-  const versions = existsSync(base) ? readdirSync(base).filter((v) => existsSync(path.join(base, v, 'bin', 'pgbench'))) : [];
-  const newest = versions.sort((a, b) => Number.parseFloat(b) - Number.parseFloat(a))[0];
-  if (!newest) throw new Error('pgbench not found on PATH or under /usr/lib/postgresql/*/bin (PostgreSQL client tools)');
-  return path.join(base, newest, 'bin', 'pgbench');
+  const versions = existsSync(base) ? readdirSync(base).sort((a, b) => Number.parseFloat(b) - Number.parseFloat(a)) : [];
+  const found = findExecutable('pgbench', ...versions.map((version) => path.join(base, version, 'bin', 'pgbench')));
+  if (!found) throw new Error('pgbench not found on PATH or under /usr/lib/postgresql/*/bin (PostgreSQL client tools)');
+  return found;
 }
 
 /**
@@ -65,26 +63,11 @@ export async function orderPgbench(
   const target = new URL(url);
   const logDir = mkdtempSync(path.join(os.tmpdir(), 'pgbench-'));
   const defines = Object.entries(pgbenchDefines(workload)).flatMap(([name, value]) => ['-D', `${name}=${value}`]);
-  const args = ['-n', '-M', protocol, '-c', String(concurrency), '-j', String(Math.min(concurrency, os.cpus().length))];
-  args.push(
-    '-T',
-    String(Math.max(1, Math.round(seconds))),
-    ...defines,
-    '-f',
-    script === 'statement' ? statementScript(logDir) : ORDER_FIXTURE.pgbenchScript,
-    '-l',
-    '--log-prefix',
-    path.join(logDir, 'tx'),
-  );
-  args.push(
-    '-h',
-    target.hostname,
-    '-p',
-    target.port || '5432',
-    '-U',
-    decodeURIComponent(target.username || 'postgres'),
-    decodeURIComponent(target.pathname.slice(1)),
-  );
+  const file = script === 'statement' ? statementScript(logDir) : ORDER_FIXTURE.pgbenchScript;
+  const user = decodeURIComponent(target.username || 'postgres');
+  const args = ['-n', '-M', protocol, '-c', `${concurrency}`, '-j', `${Math.min(concurrency, os.cpus().length)}`, ...defines];
+  args.push('-T', `${Math.max(1, Math.round(seconds))}`, '-f', file, '-l', '--log-prefix', path.join(logDir, 'tx'));
+  args.push('-h', target.hostname, '-p', target.port || '5432', '-U', user, decodeURIComponent(target.pathname.slice(1)));
   const env = { ...process.env, ...(target.password ? { PGPASSWORD: decodeURIComponent(target.password) } : {}) };
   try {
     const { code, output } = await run(requirePgbench(), args, { env });

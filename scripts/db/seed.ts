@@ -1,7 +1,5 @@
 /**
- * npm run db:seed -- [--customers N] [--products N] [--orders N] [--seed S] [--as-of DATE] [--reset]
- *
- * Loads a deterministic, realistic shop (see seed-data.ts for the shape of the data) with COPY, fast:
+ * npm run db:seed loads a deterministic, realistic shop (see seed-data.ts for the shape of the data) with COPY, fast:
  * rows are generated in this process and streamed to Postgres while it ingests (two cores busy),
  * keys/indexes/foreign keys are taken off during the load and rebuilt from the catalog's own
  * definitions afterwards, then ANALYZE.
