@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { functionsFromServerlessYml } from '../../bench/cold-start.js';
 import { assertScratchName, scratchUrl } from '../../bench/lib/fixtures.js';
+import { pgbenchSegment } from '../../bench/lib/pgbench.js';
 import { type SuiteResult, validateSuiteResult } from '../../bench/lib/result.js';
 import { BENCHES } from '../../bench/run.js';
 import { metricsTable, renderTable } from '../../scripts/report/table.js';
@@ -102,5 +103,34 @@ describe('bench suite definition', () => {
     const functions = functionsFromServerlessYml();
     expect(functions.map((f) => f.name)).toEqual(expect.arrayContaining(['createOrder', 'getTopProducts', 'saveCart', 'getCart']));
     for (const f of functions) expect(f.entry).toMatch(/^functions\/[A-Za-z]+\.ts$/);
+  });
+});
+
+describe('bench/lib/pgbench: the reference gets the warm-up createOrder gets', () => {
+  // pgbench's per-transaction log: client_id transaction_no latency_us script_no epoch_s epoch_us (completion time).
+  const line = (client: number, no: number, latencyUs: number | 'failed', endS: number, endUs: number) =>
+    `${client} ${no} ${latencyUs} 0 ${endS} ${endUs}`;
+
+  it('leaves out the transactions that started in the first warm-up seconds, and measures the window after it', () => {
+    const log = [
+      line(0, 0, 400_000, 1000, 400_000), // a cold backend's first order: started at 1000.0 s
+      line(0, 1, 10_000, 1000, 600_000), // started at 1000.59 s: inside the 1-second warm-up
+      line(0, 2, 10_000, 1001, 100_000), // started at 1001.09 s
+      line(1, 0, 20_000, 1002, 0),
+      line(1, 1, 'failed', 1002, 500_000),
+      line(1, 2, 30_000, 1003, 0), // the last completion: the window is 1001.0 → 1003.0 s
+      '',
+    ];
+    const segment = pgbenchSegment(log, 1);
+    expect(segment.latencies).toEqual([10, 20, 30]);
+    expect(segment.seconds).toBeCloseTo(2, 6);
+    expect(segment.errors).toBe(1);
+  });
+
+  it('without a warm-up, the window opens with the first transaction (connection set-up left out, as pgbench does)', () => {
+    const segment = pgbenchSegment([line(0, 0, 500_000, 10, 500_000), line(0, 1, 500_000, 11, 0)], 0);
+    expect(segment.latencies).toEqual([500, 500]);
+    expect(segment.seconds).toBeCloseTo(1, 6);
+    expect(segment.errors).toBe(0);
   });
 });
