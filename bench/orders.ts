@@ -70,13 +70,13 @@ const errorNote = (...measured: Measured[]) =>
     : {};
 
 export async function run(ctx: SuiteContext): Promise<BenchOutput> {
-  const { durationS, concurrency } = PROFILES[ctx.profile];
+  const { durationS, warmupS, concurrency } = PROFILES[ctx.profile];
   const measured = await withOrderFixture(ctx, DATABASE, (url) =>
     cells(ctx, concurrency, async (workload, c) => {
       const configurations = [
         inProcess(ctx, url, workload, c),
-        tidied(ctx, url, c, (s) => orderPgbench(url, workload, c, s, 'prepared', 'statement')),
-        tidied(ctx, url, c, (s) => orderPgbench(url, workload, c, s, 'prepared', 'minimal')),
+        tidied(ctx, url, c, (s) => orderPgbench(url, workload, c, s, 'prepared', 'statement', warmupS)),
+        tidied(ctx, url, c, (s) => orderPgbench(url, workload, c, s, 'prepared', 'minimal', warmupS)),
       ];
       const [createOrder, pgbench, minimal] = (await rotate(configurations, durationS)) as [Measured, Measured, Measured];
       const tps = (m: Measured) => m.tps.toFixed(0);

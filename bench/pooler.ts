@@ -65,15 +65,17 @@ export async function run(ctx: SuiteContext): Promise<BenchOutput> {
       await tidy(direct);
       return measure(seconds);
     };
+    // Each side's warm-up: new connections straight at Postgres are new backends (catalogs and plans to load).
+    const directWarmupS = Math.max(o.warmupS, 0.5);
     const directCreateOrder = (prepare: boolean) =>
       segment(async (seconds) => {
         const sql = pool(direct, o.concurrency, prepare);
-        return orders(sql, seconds, Math.max(o.warmupS, 0.5)).finally(() => sql.end({ timeout: 5 }));
+        return orders(sql, seconds, directWarmupS).finally(() => sql.end({ timeout: 5 }));
       });
     const configurations = [
       segment((seconds) => orders(viaPooler, seconds)),
-      segment((seconds) => orderPgbench(pooled, 'random', o.concurrency, seconds, 'extended')),
-      segment((seconds) => orderPgbench(direct, 'random', o.concurrency, seconds, 'prepared')),
+      segment((seconds) => orderPgbench(pooled, 'random', o.concurrency, seconds, 'extended', 'statement', o.warmupS)),
+      segment((seconds) => orderPgbench(direct, 'random', o.concurrency, seconds, 'prepared', 'statement', directWarmupS)),
       directCreateOrder(false),
       directCreateOrder(true),
     ];

@@ -47,10 +47,32 @@ function statementScript(dir: string): string {
 }
 
 /**
- * An order script run by pgbench: its transactions as a Segment — per-transaction latencies from its
- * log, and seconds such that latencies.length / seconds = pgbench's own tps (without connection
- * set-up). -M prepared uses named statements (not through a transaction pooler before PgBouncer 1.21);
- * extended, unnamed ones.
+ * pgbench's per-transaction log as a Segment, with the warm-up closedLoop gives ours: the transactions that
+ * started in the first `warmupSeconds` (new backends loading catalogs and plans) are left out, and the rate is
+ * taken over the window from the end of the warm-up to the last completion. Log lines: client_id
+ * transaction_no latency_us script_no epoch_s epoch_us, the time being the transaction's completion.
+ */
+export function pgbenchSegment(lines: string[], warmupSeconds: number): Segment {
+  const transactions = lines
+    .map((line) => line.split(' '))
+    .filter((fields) => fields.length >= 6 && fields[2] !== 'skipped')
+    .map(([, , latency, , s, us]) => ({ failed: latency === 'failed', ms: Number(latency) / 1000, end: Number(s) + Number(us) / 1e6 }));
+  const start = (t: (typeof transactions)[number]) => (t.failed ? t.end : t.end - t.ms / 1000);
+  const cutoff = transactions.reduce((first, t) => Math.min(first, start(t)), Number.POSITIVE_INFINITY) + warmupSeconds;
+  const measured = transactions.filter((t) => start(t) >= cutoff);
+  const lastEnd = measured.reduce((last, t) => Math.max(last, t.end), cutoff);
+  if (!measured.some((t) => !t.failed)) throw new Error(`pgbench completed no transaction after its ${warmupSeconds} s warm-up`);
+  return {
+    latencies: measured.filter((t) => !t.failed).map((t) => t.ms),
+    seconds: lastEnd - cutoff,
+    errors: measured.filter((t) => t.failed).length,
+  };
+}
+
+/**
+ * An order script run by pgbench for `seconds` after `warmupSeconds` (pgbenchSegment): its transactions
+ * as a Segment. -M prepared uses named statements (not through a transaction pooler before PgBouncer
+ * 1.21); extended, unnamed ones.
  */
 export async function orderPgbench(
   url: string,
@@ -59,6 +81,7 @@ export async function orderPgbench(
   seconds: number,
   protocol: 'prepared' | 'extended' = 'prepared',
   script: OrderScript = 'statement',
+  warmupSeconds = 0,
 ): Promise<Segment> {
   const target = new URL(url);
   const logDir = mkdtempSync(path.join(os.tmpdir(), 'pgbench-'));
@@ -66,22 +89,17 @@ export async function orderPgbench(
   const file = script === 'statement' ? statementScript(logDir) : ORDER_FIXTURE.pgbenchScript;
   const user = decodeURIComponent(target.username || 'postgres');
   const args = ['-n', '-M', protocol, '-c', `${concurrency}`, '-j', `${Math.min(concurrency, os.cpus().length)}`, ...defines];
-  args.push('-T', `${Math.max(1, Math.round(seconds))}`, '-f', file, '-l', '--log-prefix', path.join(logDir, 'tx'));
+  args.push('-T', `${Math.max(1, Math.round(seconds + warmupSeconds))}`, '-f', file, '-l', '--log-prefix', path.join(logDir, 'tx'));
   args.push('-h', target.hostname, '-p', target.port || '5432', '-U', user, decodeURIComponent(target.pathname.slice(1)));
   const env = { ...process.env, ...(target.password ? { PGPASSWORD: decodeURIComponent(target.password) } : {}) };
   try {
     const { code, output } = await run(requirePgbench(), args, { env });
-    const tps = Number(/tps = ([\d.]+) \(without initial connection time\)/.exec(output)?.[1] ?? Number.NaN);
-    if (code !== 0 || Number.isNaN(tps)) throw new Error(`pgbench failed (exit ${code}): ${output.slice(-2000)}`);
-    // Per-transaction log lines: client_id transaction_no latency_us script_no epoch_s epoch_us.
-    const latencies = readdirSync(logDir)
-      .filter((file) => file.startsWith('tx'))
-      .flatMap((file) => readFileSync(path.join(logDir, file), 'utf8').split('\n'))
-      .map((line) => line.split(' ')[2])
-      .filter((field) => field !== undefined && field !== 'failed' && field !== 'skipped')
-      .map((us) => Number(us) / 1000);
-    const errors = Number(/number of failed transactions: (\d+)/.exec(output)?.[1] ?? 0);
-    return { latencies, seconds: latencies.length / tps, errors };
+    if (code !== 0 || !/tps = [\d.]+/.test(output)) throw new Error(`pgbench failed (exit ${code}): ${output.slice(-2000)}`);
+    const log = readdirSync(logDir).filter((file) => file.startsWith('tx'));
+    return pgbenchSegment(
+      log.flatMap((file) => readFileSync(path.join(logDir, file), 'utf8').split('\n')),
+      warmupSeconds,
+    );
   } finally {
     rmSync(logDir, { recursive: true, force: true });
   }
