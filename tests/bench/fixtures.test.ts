@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { SuiteContext } from '../../bench/lib/context.js';
-import { withOrderFixture, withSql } from '../../bench/lib/fixtures.js';
+import { ORDER_FIXTURE, withOrderFixture, withSql } from '../../bench/lib/fixtures.js';
 
 /**
  * The orders and pooler benches measure createOrder against pgbench on this fixture. A shop without any
@@ -22,6 +22,7 @@ describe('bench/lib/fixtures: the order fixture', () => {
       }),
     );
     expect(seen.orders).toBeGreaterThan(0);
+    expect(seen.orders).toBe(ORDER_FIXTURE.orders);
     expect(seen.lines).toBe(3 * seen.orders);
     expect(seen.orderStats).toBe(seen.orders);
     expect(seen.lineStats).toBe(seen.lines);
