@@ -22,7 +22,7 @@ import { withRetry } from '../shared/orders/retry.js';
 import type { Profile, SuiteContext } from './lib/context.js';
 import { freeConnections, ORDER_FIXTURE, pool, randomOrder, tidy, type Workload, withOrderFixture } from './lib/fixtures.js';
 import { request, tokenSigner } from './lib/http.js';
-import { closedLoop, type Measured, rotate, type Segment } from './lib/measure.js';
+import { closedLoop, type Measured, PROCESS_WARMUP_S, rotate, type Segment } from './lib/measure.js';
 import { orderPgbench } from './lib/pgbench.js';
 import type { BenchOutput } from './lib/result.js';
 
@@ -71,8 +71,9 @@ const errorNote = (...measured: Measured[]) =>
 
 export async function run(ctx: SuiteContext): Promise<BenchOutput> {
   const { durationS, warmupS, concurrency } = PROFILES[ctx.profile];
-  const measured = await withOrderFixture(ctx, DATABASE, (url) =>
-    cells(ctx, concurrency, async (workload, c) => {
+  const measured = await withOrderFixture(ctx, DATABASE, async (url) => {
+    if (PROCESS_WARMUP_S[ctx.profile]) await inProcess(ctx, url, 'random', 16)(PROCESS_WARMUP_S[ctx.profile]);
+    return cells(ctx, concurrency, async (workload, c) => {
       const configurations = [
         inProcess(ctx, url, workload, c),
         tidied(ctx, url, c, (s) => orderPgbench(url, workload, c, s, 'prepared', 'statement', warmupS)),
@@ -82,8 +83,8 @@ export async function run(ctx: SuiteContext): Promise<BenchOutput> {
       const tps = (m: Measured) => m.tps.toFixed(0);
       console.log(`  ${workload} c=${c}: createOrder ${tps(createOrder)} orders/s, pgbench ${tps(pgbench)}, minimal ${tps(minimal)}`);
       return { createOrder, pgbench, minimal, ratio: createOrder.tps / pgbench.tps };
-    }),
-  );
+    });
+  });
   const metrics = measured.flatMap((m) => [
     metric('orders', {
       metric: `createOrder vs pgbench running its statement, ${m.workload} products, c=${m.concurrency}`,

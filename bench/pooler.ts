@@ -24,7 +24,7 @@ import { createOrder } from '../shared/orders/create-order.js';
 import { poolerMonitor, simulateContainers } from './lib/containers.js';
 import type { Profile, SuiteContext } from './lib/context.js';
 import { freeConnections, pool, randomOrder, tidy, withOrderFixture, withSql } from './lib/fixtures.js';
-import { closedLoop, type Measured, rotate, type Segment } from './lib/measure.js';
+import { closedLoop, type Measured, PROCESS_WARMUP_S, rotate, type Segment } from './lib/measure.js';
 import { orderPgbench } from './lib/pgbench.js';
 import type { BenchOutput } from './lib/result.js';
 
@@ -79,6 +79,7 @@ export async function run(ctx: SuiteContext): Promise<BenchOutput> {
       directCreateOrder(false),
       directCreateOrder(true),
     ];
+    await orders(viaPooler, PROCESS_WARMUP_S[ctx.profile], 0);
     const measured = await rotate(configurations, o.durationS).finally(() => viaPooler.end({ timeout: 5 }));
     const [ours, refPooled, refDirect, unprepared, prepared] = measured as [Measured, Measured, Measured, Measured, Measured];
 

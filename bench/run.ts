@@ -75,12 +75,7 @@ export const BENCHES: BenchDefinition[] = [
   { name: 'orders-variants', target: 'orders:variants', optIn: true, description: 'design alternatives vs the single statement' },
   { name: 'orders-http', target: 'orders:overHttp', optIn: true, description: 'createOrder in process vs the handler vs HTTP' },
   { name: 'top-products', description: 'cache hit vs raw GET vs uncached aggregate', dataset: true },
-  {
-    name: 'history',
-    target: 'read-side:history',
-    description: 'order history: handler vs the same SQL, vs no B-tree, page 50 vs 1',
-    dataset: true,
-  },
+  { name: 'history', target: 'read-side:history', description: 'order history: handler vs SQL, no B-tree, page 50 vs 1', dataset: true },
   { name: 'catalog', target: 'read-side:catalog', description: 'catalog attribute filters: handler vs the same SQL without the GIN index' },
   { name: 'carts', description: 'saveCart/getCart vs raw driver' },
   { name: 'round-trips', description: 'Postgres/Redis/Mongo round trips per warm request', dataset: true },

@@ -91,6 +91,13 @@ export async function scaling(concurrencies: number[], seconds: number, ...ops: 
 }
 
 /**
+ * Unrecorded time a process runs the operation before its first segment when Node is measured against a
+ * compiled reference (pgbench), as a container that has served orders is warm: in a new process createOrder's
+ * CPU per order fell from ~160 to ~85 µs over the first 5–8 s (JIT tiers, heap growth).
+ */
+export const PROCESS_WARMUP_S: Record<Profile, number> = { full: 8, quick: 5, tiny: 0 };
+
+/**
  * `concurrency` loops calling `op` back to back for `seconds` (after `warmupSeconds` unrecorded); latency per
  * call in ms. An op may also report the timings of its steps (a cart's save and get), kept per step.
  */

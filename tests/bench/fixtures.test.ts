@@ -3,10 +3,9 @@ import type { SuiteContext } from '../../bench/lib/context.js';
 import { ORDER_FIXTURE, withOrderFixture, withSql } from '../../bench/lib/fixtures.js';
 
 /**
- * The orders and pooler benches measure createOrder against pgbench on this fixture. A shop without any
- * order made the first connections plan the foreign-key checks of every order line for an empty orders
- * table and keep that plan: whichever side was measured first slowed down as orders accumulated
- * (1,800 → 600 orders/s in 12 s). The fixture is a shop with an order history the planner knows about.
+ * The orders and pooler benches measure createOrder against pgbench on this fixture. On a shop without
+ * orders the first connections planned each order line's foreign-key check as a scan of the empty orders
+ * table and kept the plan (pgbench fell from 1,800 to 600 orders/s in 12 s): it needs a known history.
  */
 describe('bench/lib/fixtures: the order fixture', () => {
   it('holds an order history, analyzed, before anything is measured', { timeout: 120_000 }, async () => {
@@ -23,7 +22,7 @@ describe('bench/lib/fixtures: the order fixture', () => {
     );
     expect(seen.orders).toBeGreaterThan(0);
     expect(seen.orders).toBe(ORDER_FIXTURE.orders);
-    expect(seen.lines).toBe(3 * seen.orders);
+    expect(seen.lines).toBeGreaterThanOrEqual(seen.orders);
     expect(seen.orderStats).toBe(seen.orders);
     expect(seen.lineStats).toBe(seen.lines);
   });
