@@ -36,6 +36,8 @@ const PROFILES: Record<Profile, { durationS: number; warmupS: number; concurrenc
 const OFFLINE_PORTS = { httpPort: 3200, lambdaPort: 3202 };
 const optInConcurrency = (profile: Profile) => (profile === 'tiny' ? [1] : [1, 16]);
 const DATABASE = 'shop_bench_orders';
+/** The goal's concurrency: createOrder ≥ 0.9× pgbench running its statement at 16 callers. */
+const GOAL_CONCURRENCY = 16;
 
 type Place = (sql: Sql, input: CreateOrderInput) => Promise<unknown>;
 const chosen: Place = (sql, input) => createOrder(sql, input);
@@ -72,7 +74,7 @@ const errorNote = (...measured: Measured[]) =>
 export async function run(ctx: SuiteContext): Promise<BenchOutput> {
   const { durationS, warmupS, concurrency } = PROFILES[ctx.profile];
   const measured = await withOrderFixture(ctx, DATABASE, async (url) => {
-    if (PROCESS_WARMUP_S[ctx.profile]) await inProcess(ctx, url, 'random', 16)(PROCESS_WARMUP_S[ctx.profile]);
+    if (PROCESS_WARMUP_S[ctx.profile]) await inProcess(ctx, url, 'random', GOAL_CONCURRENCY)(PROCESS_WARMUP_S[ctx.profile]);
     return cells(ctx, concurrency, async (workload, c) => {
       const configurations = [
         inProcess(ctx, url, workload, c),
@@ -91,7 +93,7 @@ export async function run(ctx: SuiteContext): Promise<BenchOutput> {
       ours: m.createOrder.tps,
       reference: m.pgbench.tps,
       unit: 'orders/s',
-      goal: m.concurrency === 16 ? { on: 'ratio', op: '>=', value: 0.9 } : null,
+      goal: m.concurrency === GOAL_CONCURRENCY ? { on: 'ratio', op: '>=', value: 0.9 } : null,
       ...errorNote(m.createOrder, m.pgbench),
     }),
     metric('orders', {
