@@ -157,7 +157,7 @@ export async function run(ctx: SuiteContext): Promise<BenchOutput> {
         metric('carts', { metric: `get+save+save rounds/s vs raw, c=${c}`, ours: d.tps, reference: r.tps, unit: 'rounds/s' }),
       ];
     });
-    return { metrics, details: { database: DATABASE, server, ttlIndex, options: o, cells, scaling: reads } };
+    return { metrics, details: { database: `${DATABASE}_<cell>`, server, ttlIndex, options: o, cells, scaling: reads } };
   } finally {
     await db.dropDatabase().catch(() => {});
     await client.close();
