@@ -20,9 +20,9 @@ import { ConflictError, NotFoundError } from '../shared/errors.js';
 import { type CreateOrderInput, createOrder, mergeItems, type Order } from '../shared/orders/create-order.js';
 import { withRetry } from '../shared/orders/retry.js';
 import type { Profile, SuiteContext } from './lib/context.js';
-import { freeConnections, ORDER_FIXTURE, pool, randomOrder, tidy, type Workload, withOrderFixture } from './lib/fixtures.js';
+import { connectedPool, ORDER_FIXTURE, pool, randomOrder, tidied, type Workload, withOrderFixture } from './lib/fixtures.js';
 import { request, tokenSigner } from './lib/http.js';
-import { closedLoop, type Measured, PROCESS_WARMUP_S, rotate, type Segment } from './lib/measure.js';
+import { closedLoop, type Measured, PROCESS_WARMUP_S, rotate } from './lib/measure.js';
 import { orderPgbench } from './lib/pgbench.js';
 import type { BenchOutput } from './lib/result.js';
 
@@ -31,9 +31,9 @@ const PROFILES: Record<Profile, { durationS: number; warmupS: number; concurrenc
   quick: { durationS: 2, warmupS: 0.5, concurrency: [16], workloads: ['random', 'hot'] },
   tiny: { durationS: 1, warmupS: 0, concurrency: [4], workloads: ['random'] },
 };
-/** The opt-ins compare at 1 and 16: over HTTP each concurrent request is a worker thread with its own pool. */
 /** Its own serverless-offline (the suite's runs on the data set): next to npm start's 3000 and the tests' 3100. */
 const OFFLINE_PORTS = { httpPort: 3200, lambdaPort: 3202 };
+/** The opt-ins compare at 1 and 16: over HTTP each concurrent request is a worker thread with its own pool. */
 const optInConcurrency = (profile: Profile) => (profile === 'tiny' ? [1] : [1, 16]);
 const DATABASE = 'shop_bench_orders';
 /** The goal's concurrency: createOrder ≥ 0.9× pgbench running its statement at 16 callers. */
@@ -45,17 +45,9 @@ const chosen: Place = (sql, input) => createOrder(sql, input);
 /** A rotate() configuration: orders placed in process by `c` callers on a pool of their own (after a tidy-up). */
 const inProcess = (ctx: SuiteContext, url: string, workload: Workload, c: number, place: Place = chosen) =>
   tidied(ctx, url, c, async (seconds) => {
-    const sql = pool(url, c, true);
-    const placeOne = async () => void (await place(sql, randomOrder(workload)));
-    return closedLoop(c, seconds, placeOne, PROFILES[ctx.profile].warmupS).finally(() => sql.end());
+    const sql = await connectedPool(url, c, true);
+    return closedLoop(c, seconds, () => place(sql, randomOrder(workload)), PROFILES[ctx.profile].warmupS).finally(() => sql.end());
   });
-
-/** Every measured segment starts on equal footing (dead row versions vacuumed) with the connections it needs free. */
-const tidied = (ctx: SuiteContext, url: string, c: number, measure: (seconds: number) => Promise<Segment>) => async (seconds: number) => {
-  await tidy(url);
-  await freeConnections(ctx.baseUrl, c + 2);
-  return measure(seconds);
-};
 
 /** Each workload × concurrency of the profile (or of `concurrency`), measured by `cell`. */
 async function cells<T>(ctx: SuiteContext, concurrency: number[], cell: (workload: Workload, concurrency: number) => Promise<T>) {

@@ -23,7 +23,7 @@ import type { Sql } from '../shared/clients/postgres.js';
 import { createOrder } from '../shared/orders/create-order.js';
 import { poolerMonitor, simulateContainers } from './lib/containers.js';
 import type { Profile, SuiteContext } from './lib/context.js';
-import { freeConnections, pool, randomOrder, tidy, withOrderFixture, withSql } from './lib/fixtures.js';
+import { connectedPool, freeConnections, pool, randomOrder, tidied, withOrderFixture, withSql } from './lib/fixtures.js';
 import { closedLoop, type Measured, PROCESS_WARMUP_S, rotate, type Segment } from './lib/measure.js';
 import { orderPgbench } from './lib/pgbench.js';
 import type { BenchOutput } from './lib/result.js';
@@ -61,15 +61,12 @@ export async function run(ctx: SuiteContext): Promise<BenchOutput> {
     const viaPooler = pool(pooled, o.concurrency, false);
     const orders = (sql: Sql, seconds: number, warmupS = o.warmupS) =>
       closedLoop(o.concurrency, seconds, async () => void (await createOrder(sql, randomOrder('random'))), warmupS);
-    const segment = (measure: (seconds: number) => Promise<Segment>) => async (seconds: number) => {
-      await tidy(direct);
-      return measure(seconds);
-    };
+    const segment = (measure: (seconds: number) => Promise<Segment>) => tidied(ctx, direct, o.concurrency, measure);
     // Each side's warm-up: new connections straight at Postgres are new backends (catalogs and plans to load).
     const directWarmupS = Math.max(o.warmupS, 0.5);
     const directCreateOrder = (prepare: boolean) =>
       segment(async (seconds) => {
-        const sql = pool(direct, o.concurrency, prepare);
+        const sql = await connectedPool(direct, o.concurrency, prepare);
         return orders(sql, seconds, directWarmupS).finally(() => sql.end({ timeout: 5 }));
       });
     const configurations = [

@@ -17,6 +17,7 @@ import type { CreateOrderInput } from '../../shared/orders/create-order.js';
 import { topProductsKeys } from '../../shared/products/keys.js';
 import { reconcileTopProducts } from '../../shared/products/reconcile.js';
 import type { Counts, SuiteContext } from './context.js';
+import type { Segment } from './measure.js';
 
 const SCRATCH = /^shop_bench(_[a-z0-9_]+)?$/;
 type Options = postgres.Options<Record<string, postgres.PostgresType>>;
@@ -154,6 +155,13 @@ export function pool(url: string, max: number, prepare: boolean, extra: Options 
   return postgres(url, { ...postgresOptions(database, 'bench'), ...extra }) as unknown as Sql;
 }
 
+/** A bench pool with its `max` connections open, as pgbench connects its clients before its clock starts. */
+export async function connectedPool(url: string, max: number, prepare: boolean): Promise<Sql> {
+  const sql = pool(url, max, prepare);
+  await Promise.all(Array.from({ length: max }, () => sql`select 1`));
+  return sql;
+}
+
 /** Runs `fn` on a freshly created scratch database holding the order fixture; drops it afterwards. */
 export async function withOrderFixture<T>(ctx: SuiteContext, database: string, fn: (url: string) => Promise<T>): Promise<T> {
   const url = await createScratch(ctx.baseUrl, database, { recreate: true });
@@ -170,12 +178,15 @@ export async function withOrderFixture<T>(ctx: SuiteContext, database: string, f
   }
 }
 
-/** Keeps every measured segment on equal footing: hot rows accumulate dead versions quickly. */
-export const tidy = (url: string) =>
-  withSql(url, async (sql) => {
+/** A rotate() configuration whose segments start alike: hot rows' dead versions vacuumed, a checkpoint, c + 2 connections free. */
+export const tidied = (ctx: SuiteContext, url: string, c: number, measure: (s: number) => Promise<Segment>) => async (seconds: number) => {
+  await withSql(url, async (sql) => {
     await sql`vacuum analyze products`;
     await sql`checkpoint`.catch(() => {}); // needs superuser / pg_checkpoint; best effort
   });
+  await freeConnections(ctx.baseUrl, c + 2);
+  return measure(seconds);
+};
 
 /** Makes sure the suite's cache namespace holds a loaded top-products leaderboard (a full reconcile if not). */
 export async function ensureLeaderboard(env: Record<string, string>, directUrl: string): Promise<'loaded' | 'rebuilt'> {
