@@ -81,7 +81,7 @@ async function compare(
   viaSql: () => Promise<unknown>,
   unindexed: () => Promise<number[]>,
 ) {
-  await interleave(50, [viaHandler, viaSql]); // warm: pools, JIT, prepared statements
+  await interleave(300, [viaHandler, viaSql]); // warm: JIT, pools, statements, token cache (50 rounds left --quick's p50s 30–45 % high)
   const first = await interleave(Math.ceil(iterations / 2), [viaHandler, viaSql]);
   const without = await unindexed();
   const second = await interleave(Math.floor(iterations / 2), [viaHandler, viaSql]);
