@@ -57,27 +57,27 @@ export async function run(ctx: SuiteContext): Promise<BenchOutput> {
   console.log(`pooler: PgBouncer 127.0.0.1:${port} (transaction mode); ${free} free server connections now`);
   return withOrderFixture(ctx, database, async (direct) => {
     const pooled = pooledUrl(direct, port);
-    // 1 + 2, rotated halves. A pool per segment straight at Postgres, closed after it: connections are what others need too.
+    // 1 + 2, rotated halves. Straight at Postgres one pool per setting for the whole rotation, warm as PgBouncer's server
+    // connections are: a new pool per segment timed new backends' first plans against the pooler's warm ones.
     const viaPooler = pool(pooled, o.concurrency, false);
+    const straight = [await connectedPool(direct, o.concurrency, false), await connectedPool(direct, o.concurrency, true)];
     const orders = (sql: Sql, seconds: number, warmupS = o.warmupS) =>
       closedLoop(o.concurrency, seconds, async () => void (await createOrder(sql, randomOrder('random'))), warmupS);
     const segment = (measure: (seconds: number) => Promise<Segment>) => tidied(ctx, direct, o.concurrency, measure);
-    // Each side's warm-up: new connections straight at Postgres are new backends (catalogs and plans to load).
+    // pgbench straight at Postgres opens new backends each run (catalogs and plans to load).
     const directWarmupS = Math.max(o.warmupS, 0.5);
-    const directCreateOrder = (prepare: boolean) =>
-      segment(async (seconds) => {
-        const sql = await connectedPool(direct, o.concurrency, prepare);
-        return orders(sql, seconds, directWarmupS).finally(() => sql.end({ timeout: 5 }));
-      });
     const configurations = [
       segment((seconds) => orders(viaPooler, seconds)),
       segment((seconds) => orderPgbench(pooled, 'random', o.concurrency, seconds, 'extended', 'statement', o.warmupS)),
       segment((seconds) => orderPgbench(direct, 'random', o.concurrency, seconds, 'prepared', 'statement', directWarmupS)),
-      directCreateOrder(false),
-      directCreateOrder(true),
+      ...straight.map((sql) => segment((seconds) => orders(sql, seconds))),
     ];
-    await orders(viaPooler, PROCESS_WARMUP_S[ctx.profile], 0);
-    const measured = await rotate(configurations, o.durationS).finally(() => viaPooler.end({ timeout: 5 }));
+    const warmedThenRotated = async () => {
+      await orders(viaPooler, PROCESS_WARMUP_S[ctx.profile], 0);
+      for (const sql of straight) await orders(sql, Math.min(1, PROCESS_WARMUP_S[ctx.profile]), 0);
+      return rotate(configurations, o.durationS);
+    };
+    const measured = await warmedThenRotated().finally(() => Promise.all([viaPooler, ...straight].map((sql) => sql.end({ timeout: 5 }))));
     const [ours, refPooled, refDirect, unprepared, prepared] = measured as [Measured, Measured, Measured, Measured, Measured];
 
     // 3: connection scale through PgBouncer.
