@@ -1,7 +1,6 @@
 import fc from 'fast-check';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seed } from '../../scripts/db/seed.js';
 import type { Sql } from '../../shared/clients/postgres.js';
 import { parseConfig } from '../../shared/config.js';
 import { type CatalogFilter, type CatalogProduct, catalogQuery, getProduct, listProducts } from '../../shared/products/catalog.js';
@@ -185,38 +184,4 @@ describe('the catalog query plan', () => {
     expect(await estimate({ attributes: { tags: COMMON } })).toBeGreaterThan(250);
     expect(await estimate({ attributes: { material: RARE } })).toBeLessThan(250);
   });
-});
-
-describe('the catalog plan on the seed’s catalogue, whatever ANALYZE happened to sample', () => {
-  // The seed's catalogue has the varied attributes of a shop. A containment's estimate comes from the values
-  // of ANALYZE's sample in the column's histogram: with a sample of 30,000 of these products, the same 0.5 %
-  // value was estimated at 18 rows after most analyzes and at 910 after others, and in one bench run a value
-  // 23 products carry at 908, which turned its page into a walk of the whole primary key (25 ms, not 0.6).
-  beforeAll(async () => {
-    await seed(parseConfig(process.env).database.url, { customers: 1, products: 100_000, orders: 0, seed: 1, reset: true });
-  }, 120_000);
-
-  const explained = async (filter: CatalogFilter) => {
-    const { text, params } = catalogQuery(filter, { limit: 20 });
-    const [row] = await sql.unsafe<Array<{ 'QUERY PLAN': unknown }>>(`explain (format json) ${text}`, params as never[]);
-    const plan = JSON.stringify(row!['QUERY PLAN']);
-    // The filtered scan's own estimate: the node under the Limit (and the Sort, when there is one).
-    const estimates = [...plan.matchAll(/"Plan Rows":(\d+)/g)].map((match) => Number(match[1]));
-    return { plan, estimate: Math.max(...estimates.slice(1)) };
-  };
-
-  it('estimates a 0.5 % attribute within 2× of its count and reads the GIN index for a rare one, after each of three analyzes', async () => {
-    const common = { attributes: { size: '45' } };
-    const rare = { attributes: { material: 'titanium' } };
-    const commonCount = (await truth(common)).length;
-    expect(commonCount).toBeGreaterThan(300); // the seed's catalogue as the bench measures it (488 of 100k)
-    expect((await truth(rare)).length).toBeLessThan(50);
-    for (let i = 0; i < 3; i++) {
-      await sql`analyze products`;
-      const { estimate } = await explained(common);
-      expect(estimate).toBeGreaterThanOrEqual(commonCount / 2);
-      expect(estimate).toBeLessThanOrEqual(commonCount * 2);
-      expect((await explained(rare)).plan).toContain('"Index Name":"products_metadata_idx"');
-    }
-  }, 60_000);
 });
