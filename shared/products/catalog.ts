@@ -54,7 +54,7 @@ export const CATALOG_WINDOW_PER_ROW = 200;
  * in the column's histogram (23 of 100k products estimated at 905 rows, after 1 of 65 analyzes), or for
  * values that are each common but never occur together (`category=apparel` with a shoe size, estimated
  * as if independent). The key read in order then never fills the page and reads every product: 25–35 ms
- * at 100k products, 330 ms at 1M (docs/performance.md, read side).
+ * at 100k products, 348 ms at 1M (docs/performance.md, read side).
  * - `head`: the page within the next `window` ids, planned as before; its worst plan reads the window.
  * - `tail`: the rest, only when `head` came back short, so that the filter is rare there. Its range and
  *   order are written on `product_id + 0`, which no index provides, so the primary key can be read
@@ -89,10 +89,11 @@ export function catalogQuery(
     if (!byAttribute) return `${select([...fromCursor, ...where])} order by product_id limit ${rows}`;
     const start = after ?? `(select min(product_id)::int8 - 1 from ${table})`;
     const windowEnd = `${start}::int8 + ${param((page.limit + 1) * CATALOG_WINDOW_PER_ROW, 'int8')}`;
+    const head = `${select([...fromCursor, `product_id <= ${windowEnd}`, ...where])} order by product_id limit ${rows}`;
+    const tail = `${select([`product_id + 0 > ${windowEnd}`, ...where])} order by product_id + 0 limit ${rows}`;
     return (
-      `with head as (${select([...fromCursor, `product_id <= ${windowEnd}`, ...where])} order by product_id limit ${rows}) ` +
-      `select * from (select * from head union all select * from (${select([`product_id + 0 > ${windowEnd}`, ...where])} ` +
-      `order by product_id + 0 limit ${rows}) tail where (select count(*) from head) < ${rows}) page order by "productId" limit ${rows}`
+      `with head as (${head}) select * from (select * from head union all ` +
+      `select * from (${tail}) tail where (select count(*) from head) < ${rows}) page order by "productId" limit ${rows}`
     );
   })();
   return { text, params: params.map((p) => p.value), types: params.map((p) => p.type) };
