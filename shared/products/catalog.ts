@@ -38,8 +38,8 @@ export const CATALOG_LIMITS = { attributes: 10, keyLength: 64, valueLength: 200 
 export const CATALOG_COLUMNS = `product_id as "productId", name, price::text as price, stock_quantity as "stockQuantity", metadata as attributes`;
 
 /**
- * How many ids past the cursor a page looks through first, per row of the page: 200, so a value on at
- * least 0.5 % of the products usually fills its page there; rarer ones are found through the GIN index.
+ * How many ids past the cursor a page looks through first, per row of the page. At 200, a value on 0.5 %
+ * of the products is expected to fill its page there; rarer ones are mostly found through the GIN index.
  */
 export const CATALOG_WINDOW_PER_ROW = 200;
 
@@ -47,20 +47,20 @@ export const CATALOG_WINDOW_PER_ROW = 200;
  * The catalog query as SQL text with numbered parameters, against `table` (tests also run it against a
  * copy of products without statistics).
  *
- * With an attribute filter a page is read in two parts, so that no estimate can make it read the whole
- * catalogue. The planner's choice between reading the primary key in order (stopping when the page is
- * full) and the GIN index (then sorting) rests on its estimate of how many products match, and that
- * estimate can be far too high: for a value a few products carry, when ANALYZE's sample put one of them
- * in the column's histogram (23 of 100k products estimated at 905 rows, after 1 of 65 analyzes), or for
- * values that are each common but never occur together (`category=apparel` with a shoe size, estimated
- * as if independent). The key read in order then never fills the page and reads every product: 25–35 ms
- * at 100k products, 348 ms at 1M (docs/performance.md, read side).
- * - `head`: the page within the next `window` ids, planned as before; its worst plan reads the window.
- * - `tail`: the rest, only when `head` came back short, so that the filter is rare there. Its range and
- *   order are written on `product_id + 0`, which no index provides, so the primary key can be read
- *   neither in order nor as a range, and the GIN index is the way in. (A sequential scan stays possible,
- *   and is chosen when the planner expects a tenth or more of the products to match.) The gate stands
- *   above the tail's plan: closed, nothing of the tail runs, not even parallel workers planned for it.
+ * With an attribute filter a page is read in two parts, so that a wrong estimate cannot send a read of the
+ * primary key in order through the whole catalogue. The planner chooses between that read (it stops when
+ * the page is full) and the GIN index (then a sort) from its estimate of how many products match, and the
+ * estimate can be far too high: for a rare value that ANALYZE's sample happened to put in the column's
+ * histogram, or for values that are each common but never occur together (`category=apparel` with a shoe
+ * size, taken as independent). The read in order then never fills the page and reads every product
+ * (measured in docs/performance.md, read side).
+ * - `head`: the page among the next CATALOG_WINDOW_PER_ROW × (limit + 1) ids, with the planner's free
+ *   choice: a read of the key in order stops at the window's end.
+ * - `tail`: the rest, only when `head` came back short, so the filter is rare beyond the window. Its range
+ *   and order are written on `product_id + 0`, which no index provides (do not add an expression index
+ *   on it), so the key can be read neither in order nor as a range and the GIN index is the way in; a
+ *   sequential scan stays possible when the planner expects a large share of the products to match. The
+ *   gate stands above the tail's plan: closed, nothing of the tail runs, not even parallel workers.
  */
 export function catalogQuery(
   filter: CatalogFilter,
