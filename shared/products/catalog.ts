@@ -115,9 +115,9 @@ export async function listProducts(
   const { text, params, types } = catalogQuery(filter, page);
   // Never a named prepared statement: after five runs PostgreSQL may keep a generic plan, chosen without
   // the values, and the right plan depends on them — the primary key read in order for a common attribute
-  // (the page fills after a few thousand rows), the GIN index for a rare one (else every product is read).
-  // An unnamed statement is planned with its values each time (~0.15 ms); the types are given, so it is
-  // still one round trip.
+  // (the page fills after a few thousand rows), the GIN index for a rare one (else the rest of the
+  // catalogue is read). An unnamed statement is planned with its values each time (0.2–0.45 ms with an
+  // attribute filter, at 100k–1M products); the types are given, so it is still one round trip.
   const typed = params.map((value, i) => sql.typed(value as never, types[i]!));
   const rows = await sql.unsafe<CatalogProduct[]>(text, typed as never[], { prepare: false });
   return toPage(rows, page.limit, (row) => row.productId, cursor);
