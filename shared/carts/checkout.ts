@@ -3,6 +3,7 @@ import type { Sql } from '../clients/postgres.js';
 import { AppError, ConflictError, NotFoundError } from '../errors.js';
 import { describeError, logger } from '../logger.js';
 import { CheckoutKeyTakenError, createOrder, type Order } from '../orders/create-order.js';
+import { CART_ORDER_KEY_PREFIX } from '../orders/rules.js';
 import { CreateOrderBodySchema } from '../orders/schemas.js';
 import { matches, VersionConflictError } from './carts.js';
 import { DEFAULT_CART_TTL_SECONDS } from './rules.js';
@@ -58,8 +59,20 @@ export interface CheckoutResult {
  * and a version number written again is written at another time.
  */
 export function cartOrderKey(doc: Pick<CartVersion, 'updatedAt' | 'version'>): string {
-  return `cart:${doc.updatedAt.getTime()}:${doc.version}`;
+  return `${CART_ORDER_KEY_PREFIX}${doc.updatedAt.getTime()}:${doc.version}`;
 }
+
+/**
+ * The order key lives as long as the cart version it names can still be checked out (and at least as long
+ * as any key): a version whose emptying failed after its order may sit in the cart for days, and must
+ * replay that order, not become a second one, until it expires.
+ */
+function orderKeyTtlSeconds(doc: Pick<CartVersion, 'expiresAt'>, now: Date): number {
+  return Math.ceil((doc.expiresAt.getTime() - now.getTime()) / 1000) + ORDER_KEY_CLOCK_MARGIN_SECONDS;
+}
+
+/** Room for the clocks of this process (cart expiry) and of PostgreSQL (key expiry) to disagree. */
+const ORDER_KEY_CLOCK_MARGIN_SECONDS = 5 * 60;
 
 function orderLines(customerId: number, doc: CartVersion) {
   const lines = doc.items.map(({ productId, quantity }) => ({ productId, quantity }));
@@ -119,7 +132,7 @@ export async function checkoutCart(deps: CheckoutDeps, customerId: number, optio
     placed = await createOrder(
       deps.sql,
       { customerId, items },
-      { idempotencyKey: orderKey, ...(key === undefined ? {} : { checkoutKey: key }) },
+      { idempotencyKey: orderKey, keyTtlSeconds: orderKeyTtlSeconds(doc, clock()), ...(key === undefined ? {} : { checkoutKey: key }) },
     );
   } catch (error) {
     // Another request with the same key committed its checkout while this one was on its way.

@@ -31,6 +31,8 @@ export interface CreateOrderOptions {
    * Needs `idempotencyKey` (the key derived from the cart version).
    */
   checkoutKey?: string;
+  /** How long the keys are honoured: IDEMPOTENCY_KEY_TTL_SECONDS, or longer (a cart version's order key). */
+  keyTtlSeconds?: number;
 }
 
 export interface CreateOrderResult {
@@ -81,7 +83,10 @@ interface StoredKey {
   response: Order;
 }
 
-/** How often the statement is re-run when every check passed but a vanished key row let nothing be written. */
+/**
+ * How often the statement runs at most when a concurrent request with the same key decides its outcome:
+ * a vanished key row let nothing be written, or a checkout key has to be recorded for the order that won.
+ */
 const MAX_KEY_RACE_ATTEMPTS = 3;
 
 function replayOrReject(stored: StoredKey, hash: Buffer, key: string): CreateOrderResult {
@@ -101,6 +106,17 @@ async function lookupKey(sql: Sql, customerId: number, key: string): Promise<Sto
     select request_hash, response from idempotency_keys
     where customer_id = ${customerId} and idempotency_key = ${key} and expires_at > now()`;
   return row;
+}
+
+/**
+ * The statement recorded a checkout key for an order it then did not write, and was rolled back whole: the
+ * order key was committed by a concurrent checkout of the same cart version after this statement's snapshot
+ * (so `existing` missed it), and the checkout key's foreign key to the order it would have placed failed.
+ * Run again, the statement sees that order as `existing` and records the checkout key for it.
+ */
+function isCheckoutKeyRace(error: unknown): boolean {
+  const { code, constraint_name: constraint } = (error ?? {}) as { code?: string; constraint_name?: string };
+  return code === '23503' && constraint === 'checkout_keys_order_id_fkey';
 }
 
 /** SQLSTATEs of races the statement cannot see coming, turned into the contract's errors. */
@@ -161,17 +177,18 @@ export async function createOrder(sql: Sql, input: CreateOrderInput, options: Cr
     intArray(sql, quantities),
     sql.typed(key ?? null, OID.text),
     sql.typed(hash, OID.bytea),
-    sql.typed(key === undefined ? null : IDEMPOTENCY_KEY_TTL_SECONDS, OID.int4),
+    sql.typed(key === undefined ? null : Math.max(IDEMPOTENCY_KEY_TTL_SECONDS, options.keyTtlSeconds ?? 0), OID.int4),
     sql.typed(checkoutKey ?? null, OID.text),
   ];
 
-  for (let attempt = 1; ; attempt++) {
+  for (let attempt = 1; attempt <= MAX_KEY_RACE_ATTEMPTS; attempt++) {
     let row: PlaceOrderRow;
     try {
       [row] = (await withRetry(() => sql.unsafe(PLACE_ORDER_STATEMENT, params as never[], { prepare: true }), DEFAULT_RETRY_POLICY, {
         onRetry: (info) => logger.info('order transaction retried', info),
       })) as unknown as [PlaceOrderRow];
     } catch (error) {
+      if (isCheckoutKeyRace(error)) continue;
       throw mapRaceError(error, customerId);
     }
 
@@ -186,10 +203,13 @@ export async function createOrder(sql: Sql, input: CreateOrderInput, options: Cr
       return { order: row.created, replayed: false, ...recorded };
     }
     // Nothing was written. With a key, a concurrent request with the same key may have committed while
-    // we waited for its locks: its answer wins over any error we computed from the older snapshot.
+    // we waited for its locks: its answer wins over any error we computed from the older snapshot. A
+    // checkout's own key must then map to that order too: run again, the statement replays the order and
+    // records the key with it.
     if (key !== undefined && hash) {
       const stored = await lookupKey(sql, customerId, key);
-      if (stored) return replayOrReject(stored, hash, key);
+      if (stored && (checkoutKey === undefined || !stored.request_hash.equals(hash))) return replayOrReject(stored, hash, key);
+      if (stored) continue;
     }
     if (!row.customer_found) {
       throw new NotFoundError('CUSTOMER_NOT_FOUND', `Customer ${customerId} does not exist.`, { customerId });
@@ -204,6 +224,6 @@ export async function createOrder(sql: Sql, input: CreateOrderInput, options: Cr
     }
     // Every check passed yet the key insert found a conflicting row that is gone by now (it expired and
     // was purged in between): run the statement again.
-    if (attempt >= MAX_KEY_RACE_ATTEMPTS) throw new Error('createOrder: idempotency key race did not settle');
   }
+  throw new Error('createOrder: idempotency key race did not settle');
 }

@@ -23,7 +23,8 @@ assertType<SameKeys<z.output<typeof OrderSchema>, Order>>();
 
 export const IdempotencyKeyHeader = {
   name: 'Idempotency-Key',
-  description: 'Makes a retry safe: the same key (per customer) with the same order answers the stored order again.',
+  description:
+    'Makes a retry safe: the same key (per customer) with the same order answers the stored order again. Keys beginning with `cart:` are the checkouts’ own.',
   schema: IdempotencyKeySchema,
 };
 

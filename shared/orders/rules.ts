@@ -12,5 +12,11 @@ export const MAX_LINE_QUANTITY = 1000;
 /** Idempotency keys: 1–128 visible ASCII characters (RFC 5234 VCHAR, %x21-7E); the tables have the same CHECK. */
 export const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7E]{1,128}$/;
 
+/**
+ * The prefix of the order keys a cart checkout derives from a cart version (shared/carts/checkout.ts). Those
+ * keys share the order-key table with the keys clients send to POST /orders, so no client key may have it.
+ */
+export const CART_ORDER_KEY_PREFIX = 'cart:';
+
 /** A key is honoured for this long after the order it created (POST /orders and checkout keys alike). */
 export const IDEMPOTENCY_KEY_TTL_SECONDS = 24 * 60 * 60;

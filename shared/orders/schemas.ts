@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { id } from '../ids.js';
-import { IDEMPOTENCY_KEY_PATTERN, MAX_LINE_QUANTITY, MAX_ORDER_LINES } from './rules.js';
+import { CART_ORDER_KEY_PREFIX, IDEMPOTENCY_KEY_PATTERN, MAX_LINE_QUANTITY, MAX_ORDER_LINES } from './rules.js';
 
 /**
  * Strict objects whose unknown fields are reported one issue per field (`body.price`,
@@ -38,7 +38,8 @@ export const CreateOrderBodySchema = strictFields({
     .max(MAX_ORDER_LINES, `must contain between 1 and ${MAX_ORDER_LINES} items`),
 });
 
-/** An Idempotency-Key: 1–128 visible ASCII characters. */
+/** A client's Idempotency-Key: 1–128 visible ASCII characters, not in the form of a cart checkout's order key. */
 export const IdempotencyKeySchema = z
   .string()
-  .regex(IDEMPOTENCY_KEY_PATTERN, 'must be 1–128 visible ASCII characters (no spaces or control characters)');
+  .regex(IDEMPOTENCY_KEY_PATTERN, 'must be 1–128 visible ASCII characters (no spaces or control characters)')
+  .refine((key) => !key.startsWith(CART_ORDER_KEY_PREFIX), `must not begin with "${CART_ORDER_KEY_PREFIX}" (the keys of cart checkouts)`);

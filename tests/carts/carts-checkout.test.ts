@@ -11,7 +11,7 @@ import { cartsAndShop, invoke, snapshotCarts } from './helpers.js';
 
 /** Checkout: the cart becomes an order through createOrder (real Postgres), then the cart is emptied. */
 const STOCK = 20;
-const { sql, db, fx } = cartsAndShop({ customers: 8, products: 4, stock: STOCK });
+const { sql, db, fx } = cartsAndShop({ customers: 9, products: 4, stock: STOCK });
 
 const customer = (i: number) => fx.customerIds[i]!;
 const product = (i: number) => fx.productIds[i]!;
@@ -183,6 +183,22 @@ describe('checkout', () => {
     expect(retry.headers['idempotent-replayed']).toBe('true');
     expect(retry.body.orderId).toBe(crashed.order.orderId);
     expect(await orderCount(c)).toBe(1);
+  });
+
+  it('crash window, then a day later: the cart version still there is still that order, never a second one', async () => {
+    const c = customer(8);
+    await put(c, { items: [{ productId: product(0), quantity: 1 }] });
+    const doomed = new MongoClient(process.env.MONGODB_URI!, { serverSelectionTimeoutMS: 500 });
+    const crashed = await checkoutCart({ db: doomed.db(process.env.MONGODB_DATABASE), sql, onNewOrder: () => doomed.close(true) }, c);
+    expect(crashed.cartEmptied).toBe(false);
+    // 25 hours pass (a cart lives 7 days): every key of that checkout is as old as it would be by then.
+    await sql`update idempotency_keys set created_at = created_at - interval '25 hours', expires_at = expires_at - interval '25 hours'
+              where customer_id = ${c}`;
+    const later = await checkout(c);
+    expect(later.status).toBe(201);
+    expect([later.headers['idempotent-replayed'], later.body.orderId]).toEqual(['true', crashed.order.orderId]);
+    expect(await orderCount(c)).toBe(1);
+    expect((await get(c)).body.items).toEqual([]);
   });
 
   it('concurrent checkouts of one cart (any keys) place exactly one order', async () => {

@@ -5,6 +5,10 @@ import { handler as deleteCartHandler } from '../../functions/deleteCart.js';
 import { handler as getCartHandler } from '../../functions/getCart.js';
 import { handler as saveCartHandler } from '../../functions/saveCart.js';
 import { saveCart } from '../../shared/carts/carts.js';
+import { cartOrderKey } from '../../shared/carts/checkout.js';
+import { readNewestVersion } from '../../shared/carts/store.js';
+import type { Sql } from '../../shared/clients/postgres.js';
+import { createOrder, type Order } from '../../shared/orders/create-order.js';
 import { adminBearer, bearerFor } from '../helpers/auth.js';
 import { cartsAndShop, invoke, sleep } from './helpers.js';
 
@@ -129,4 +133,87 @@ describe('a checkout Idempotency-Key', () => {
       { numRuns: 40 },
     );
   }, 120_000);
+});
+
+describe('two checkouts of one cart version racing, the second with its own key', () => {
+  /**
+   * Checkout A places the cart's order in a transaction held open; checkout B (key `keyB`) then waits for
+   * A's product row locks, so B's statement began before A's order key was committed; then A commits.
+   */
+  async function race(c: number, keyB: string): Promise<{ orderA: Order; b: Awaited<ReturnType<typeof checkout>> }> {
+    const doc = (await readNewestVersion(db, c))!;
+    const items = doc.items.map(({ productId, quantity }) => ({ productId, quantity }));
+    let commit!: () => void;
+    const committing = new Promise<void>((resolve) => {
+      commit = resolve;
+    });
+    let placed!: (order: Order) => void;
+    const aPlaced = new Promise<Order>((resolve) => {
+      placed = resolve;
+    });
+    const a = sql.begin(async (tx) => {
+      const result = await createOrder(
+        tx as unknown as Sql,
+        { customerId: c, items },
+        { idempotencyKey: cartOrderKey(doc), checkoutKey: `${keyB}-a` },
+      );
+      placed(result.order);
+      await committing;
+    });
+    const orderA = await aPlaced;
+    const b = checkout(c, keyB);
+    await waitUntilAnOrderWaitsForALock();
+    commit();
+    await a;
+    return { orderA, b: await b };
+  }
+
+  async function waitUntilAnOrderWaitsForALock(): Promise<void> {
+    for (const started = Date.now(); Date.now() - started < 10_000; await sleep(20)) {
+      const [row] = await sql<Array<{ n: number }>>`
+        select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and query like '%place_order%'`;
+      if (row!.n > 0) return;
+    }
+    throw new Error('no order statement waited for the held locks');
+  }
+
+  async function checkoutKeyOrder(key: string): Promise<number | undefined> {
+    const [row] = await sql<Array<{ orderId: number }>>`select order_id as "orderId" from checkout_keys where idempotency_key = ${key}`;
+    return row?.orderId;
+  }
+
+  it('stock for both: B answers with A’s order, and its key maps to that order from then on', async () => {
+    const c = customer(50);
+    await put(c, { items: [{ productId: product(1), quantity: 2 }] });
+    const { orderA, b } = await race(c, 'racing-b-stock');
+    expect(b.status).toBe(201);
+    expect([b.headers['idempotent-replayed'], b.body.orderId]).toEqual(['true', orderA.orderId]);
+    expect(await ordersOf(c)).toEqual([orderA.orderId]);
+    expect(await checkoutKeyOrder('racing-b-stock')).toBe(orderA.orderId);
+    // The customer fills the cart again: B's key still answers A's order, it orders nothing new.
+    await put(c, { items: [{ productId: product(2), quantity: 1 }] });
+    const retry = await checkout(c, 'racing-b-stock');
+    expect([retry.status, retry.headers['idempotent-replayed'], retry.body.orderId]).toEqual([201, 'true', orderA.orderId]);
+    expect(await ordersOf(c)).toEqual([orderA.orderId]);
+  });
+
+  it('A takes the last units: B answers with A’s order, and its key maps to that order from then on', async () => {
+    const c = customer(51);
+    const p = product(3);
+    const [{ stock }] = await sql<[{ stock: number }]>`select stock_quantity as stock from products where product_id = ${p}`;
+    await sql`update products set stock_quantity = 3 where product_id = ${p}`;
+    try {
+      await put(c, { items: [{ productId: p, quantity: 3 }] });
+      const { orderA, b } = await race(c, 'racing-b-last-units');
+      expect(b.status).toBe(201);
+      expect([b.headers['idempotent-replayed'], b.body.orderId]).toEqual(['true', orderA.orderId]);
+      expect(await checkoutKeyOrder('racing-b-last-units')).toBe(orderA.orderId);
+      await put(c, { items: [{ productId: product(2), quantity: 1 }] });
+      const retry = await checkout(c, 'racing-b-last-units');
+      expect([retry.status, retry.headers['idempotent-replayed'], retry.body.orderId]).toEqual([201, 'true', orderA.orderId]);
+      expect(await ordersOf(c)).toEqual([orderA.orderId]);
+    } finally {
+      await sql`update products set stock_quantity = ${stock} where product_id = ${p}`;
+    }
+  });
 });

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { cartOrderKey } from '../../shared/carts/checkout.js';
 import { ValidationError } from '../../shared/errors.js';
 import { validationDetails } from '../../shared/http/handler.js';
 import { parseIdempotencyKeyHeader } from '../../shared/http/headers.js';
@@ -113,6 +114,18 @@ describe('Idempotency-Key validation', () => {
       expect(thrown).toBeInstanceOf(ValidationError);
       expect((thrown as ValidationError).details).toEqual([{ field: 'headers.idempotency-key', message: expect.any(String) }]);
     }
+  });
+});
+
+describe('a client Idempotency-Key and the keys of cart checkouts', () => {
+  it('a client key never has the form of a cart version’s order key, which POST /orders keys share a table with', () => {
+    const orderKey = cartOrderKey({ updatedAt: new Date(1_765_000_000_000), version: 3 });
+    expect(isValidIdempotencyKey(orderKey)).toBe(true);
+    for (const key of [orderKey, 'cart:', 'cart:anything']) {
+      expect(() => parseIdempotencyKeyHeader({ 'idempotency-key': key })).toThrow(ValidationError);
+    }
+    expect(parseIdempotencyKeyHeader({ 'idempotency-key': 'Cart:1:1' })).toBe('Cart:1:1');
+    expect(parseIdempotencyKeyHeader({ 'idempotency-key': 'my-cart:1:1' })).toBe('my-cart:1:1');
   });
 });
 
