@@ -138,8 +138,9 @@ export function createTokenVerifier(config: AuthConfig): TokenVerifier {
   const maxAgeSeconds = config.maxTokenAgeSeconds ?? DEFAULT_MAX_TOKEN_AGE_SECONDS;
   const verified = new Map<string, { payload: JWTPayload; principal: Principal; until: number }>();
   return async (authorization) => {
-    const match = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/.exec(authorization?.trim() ?? '');
-    if (!authorization || !/^\s*Bearer(\s|$)/.test(authorization)) throw new UnauthorizedError('A bearer token is required.', null);
+    // Scheme names are case-insensitive (RFC 9110 §11.1): clients copy OAuth's `token_type: "bearer"`.
+    const match = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/i.exec(authorization?.trim() ?? '');
+    if (!authorization || !/^\s*Bearer(\s|$)/i.test(authorization)) throw new UnauthorizedError('A bearer token is required.', null);
     if (!match) throw new UnauthorizedError('The Authorization header must be "Bearer <JWT>".', 'invalid_request');
     const token = match[1]!;
     const known = verified.get(token);

@@ -50,8 +50,11 @@ export interface CartVersion {
 /** What a writer decides; the store adds the identity and bookkeeping fields. */
 export type CartContent = Pick<CartVersion, 'items' | 'note' | 'deleted' | 'updatedAt' | 'expiresAt' | 'orderedAs'>;
 
+const VERSION_DIGITS = 15;
+/** The last version a cart can have: ids are ordered as strings, so every version has VERSION_DIGITS digits. */
+export const MAX_CART_VERSION = 10 ** VERSION_DIGITS - 1;
 const pad = (value: number, width: number) => String(value).padStart(width, '0');
-const versionId = (customerId: number, version: number) => `${pad(customerId, 10)}:${pad(version, 15)}`;
+const versionId = (customerId: number, version: number) => `${pad(customerId, 10)}:${pad(version, VERSION_DIGITS)}`;
 
 function versions(db: Db): Collection<CartVersion> {
   return db.collection<CartVersion>(CARTS_COLLECTION);

@@ -89,6 +89,24 @@ export function validationDetails(where: string, error: z.ZodError): ErrorDetail
   return details;
 }
 
+/**
+ * API Gateway (and serverless-offline) join the values of a repeated query parameter with commas, which a
+ * schema could take for one value (`attr.colour=red&attr.colour=blue` as the colour "red,blue"). No route
+ * takes a parameter twice: the raw query string tells a repeat from a comma, and a repeat is a 400.
+ */
+function rejectRepeatedQueryParameters(rawQueryString: string | undefined): void {
+  if (!rawQueryString) return;
+  const seen = new Set<string>();
+  const repeated = new Set<string>();
+  for (const name of new URLSearchParams(rawQueryString).keys()) (seen.has(name) ? repeated : seen).add(name);
+  if (repeated.size > 0) {
+    throw new ValidationError(
+      'Invalid request query.',
+      [...repeated].map((name) => ({ field: `query.${name}`, message: 'given more than once' })),
+    );
+  }
+}
+
 function parsePart(where: string, schema: z.ZodType | undefined, value: unknown): unknown {
   if (!schema) {
     // Strict there too: a route that takes no body / query parameters rejects them instead of ignoring them.
@@ -111,7 +129,7 @@ function bodyLimit(maxBytes: number): middy.MiddlewareObj<HttpEvent> {
   return {
     before: ({ event }) => {
       if (event.body === undefined || event.body === null) return;
-      const bytes = event.isBase64Encoded ? Math.floor((event.body.length * 3) / 4) : Buffer.byteLength(event.body);
+      const bytes = Buffer.byteLength(event.body, event.isBase64Encoded ? 'base64' : 'utf8');
       if (bytes > maxBytes) {
         throw new AppError(413, 'PAYLOAD_TOO_LARGE', `The request body must be at most ${maxBytes} bytes.`);
       }
@@ -292,6 +310,7 @@ export function httpHandler<S extends RouteSchemas>(
     const invocation = invocations.get(event);
     if (invocation && principal) invocation.principal = principal;
     if (schemas.access === 'admin' && !principal?.isAdmin) throw new ForbiddenError('This route is for administrators.');
+    rejectRepeatedQueryParameters(event.rawQueryString);
     const request = {
       body: parsePart('body', schemas.body, event.body),
       path: parsePart('path', schemas.path, event.pathParameters),

@@ -1,5 +1,6 @@
 import type { Cart } from '../carts/carts.js';
 import type { IfMatch } from '../carts/schemas.js';
+import { MAX_CART_VERSION } from '../carts/store.js';
 import { ValidationError } from '../errors.js';
 import { IdempotencyKeySchema } from '../orders/schemas.js';
 
@@ -35,6 +36,12 @@ export function parseIfMatchHeader(headers: Record<string, string | undefined>):
   }
   if (match[4]) return '*';
   const version = Number(match[1] ?? match[2]);
+  // A write after version v stores v + 1, which must still have the version's digits.
+  if (version >= MAX_CART_VERSION) {
+    throw new ValidationError('Invalid If-Match header.', [
+      { field: 'headers.if-match', message: `must name a version below ${MAX_CART_VERSION}, the last a cart can have` },
+    ]);
+  }
   return match[3] === undefined ? version : { version, expiresAt: new Date(Number.parseInt(match[3], 36)) };
 }
 

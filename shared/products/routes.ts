@@ -45,7 +45,9 @@ export const getTopProductsRoute = defineRoute({
 });
 
 const ATTRIBUTE_PARAMETER = new RegExp(`^attr\\.[A-Za-z0-9_-]{1,${CATALOG_LIMITS.keyLength}}$`);
-const AttributeValue = z.string().min(1).max(CATALOG_LIMITS.valueLength);
+const ATTRIBUTE_VALUE_RULE = `must be 1 to ${CATALOG_LIMITS.valueLength} characters, without NUL (U+0000: PostgreSQL's jsonb has none)`;
+const isAttributeValue = (value: string) => value.length > 0 && value.length <= CATALOG_LIMITS.valueLength && !value.includes('\u0000');
+const AttributeValue = z.string().refine(isAttributeValue, ATTRIBUTE_VALUE_RULE);
 const PriceParam = z
   .string()
   .regex(/^[0-9]{1,10}(\.[0-9]{1,2})?$/, 'must be an amount such as 10 or 19.99')
@@ -82,7 +84,7 @@ export const ListProductsQuerySchema = z
   .superRefine((query, ctx) => {
     const keys = Object.keys(query);
     for (const key of keys) {
-      if (key in LIST_PRODUCTS_QUERY) continue;
+      if (Object.hasOwn(LIST_PRODUCTS_QUERY, key)) continue;
       const value = String(query[key]);
       if (!ATTRIBUTE_PARAMETER.test(key)) {
         ctx.addIssue({
@@ -90,8 +92,8 @@ export const ListProductsQuerySchema = z
           path: [key],
           message: `Unknown parameter (an attribute filter is attr.<key>, the key 1–${CATALOG_LIMITS.keyLength} letters, digits, _ or -).`,
         });
-      } else if (value.length === 0 || value.length > CATALOG_LIMITS.valueLength) {
-        ctx.addIssue({ code: 'custom', path: [key], message: `must be 1 to ${CATALOG_LIMITS.valueLength} characters` });
+      } else if (!isAttributeValue(value)) {
+        ctx.addIssue({ code: 'custom', path: [key], message: ATTRIBUTE_VALUE_RULE });
       }
     }
     if (keys.filter((key) => key.startsWith('attr.')).length > CATALOG_LIMITS.attributes) {

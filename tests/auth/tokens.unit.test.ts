@@ -28,6 +28,13 @@ describe('bearer tokens', () => {
     expect(admin).toEqual({ subject: 'ops', customerId: null, isAdmin: true });
   });
 
+  it('reads the scheme name case-insensitively, as HTTP defines it (RFC 9110 §11.1)', async () => {
+    const token = await signLocalToken(config, { sub: '42' });
+    for (const scheme of ['bearer', 'BEARER', 'bEaReR']) {
+      await expect(verify(`${scheme} ${token}`)).resolves.toMatchObject({ customerId: 42 });
+    }
+  });
+
   it('rejects a missing or malformed header with 401 and WWW-Authenticate', async () => {
     for (const header of [undefined, '', 'Basic dXNlcjpwYXNz', 'Bearer not-a-jwt']) {
       const error = await rejection(header);

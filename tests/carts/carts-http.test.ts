@@ -5,6 +5,7 @@ import { handler as getCart } from '../../functions/getCart.js';
 import { handler as saveCart } from '../../functions/saveCart.js';
 import { closeMongo } from '../../shared/clients/mongo.js';
 import { closeSql } from '../../shared/clients/postgres.js';
+import { httpEvent, lambdaContext } from '../helpers/lambda.js';
 import { invoke, resetCarts, snapshotCarts, testMongo } from './helpers.js';
 
 /**
@@ -246,6 +247,25 @@ describe('every rejected input: 400 VALIDATION_ERROR (413 for size), nothing wri
     expect(response.status).toBe(413);
     expect(response.body.error.code).toBe('PAYLOAD_TOO_LARGE');
     await expectUntouched();
+  });
+
+  it('a base64-encoded body counts its decoded bytes: exactly 64 KB is taken, one byte more is 413', async () => {
+    const json = (bytes: number) => `{"items":[]}${' '.repeat(bytes - '{"items":[]}'.length)}`;
+    const send = async (body: string) => {
+      const event = {
+        ...httpEvent({
+          method: 'PUT',
+          path: '/carts/503',
+          routeKey: 'PUT /carts/{customerId}',
+          pathParameters: { customerId: '503' },
+          rawBody: Buffer.from(body).toString('base64'),
+        }),
+        isBase64Encoded: true,
+      };
+      return (await saveCart(event, lambdaContext('carts'))).statusCode;
+    };
+    expect(await send(json(64 * 1024))).toBe(200);
+    expect(await send(json(64 * 1024 + 1))).toBe(413);
   });
 
   it('a malformed Idempotency-Key on checkout ⇒ 400 before anything is read or ordered', async () => {

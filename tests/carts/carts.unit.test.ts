@@ -46,6 +46,12 @@ describe('If-Match parsing', () => {
     expect(etag(cart)).toBe(`"7.${Date.parse(cart.expiresAt).toString(36)}"`);
     expect(parseIfMatchHeader({ 'if-match': etag(cart) })).toEqual({ version: 7, expiresAt: new Date(cart.expiresAt) });
   });
+  it('a version no cart can reach, whose next version would not fit its 15 digits, is 400', () => {
+    for (const bad of ['999999999999999', '"999999999999999"', '"999999999999999.zzzzzzzz"']) {
+      expect(() => parseIfMatchHeader({ 'if-match': bad })).toThrow(expect.objectContaining({ status: 400 }));
+    }
+    expect(parseIfMatchHeader({ 'if-match': '999999999999998' })).toBe(999_999_999_999_998);
+  });
   it('absent is undefined; weak, lists, zero and garbage are 400', () => {
     expect(parseIfMatchHeader({})).toBeUndefined();
     for (const bad of ['W/"3"', '"3", "4"', '0', '"0"', 'x', '3"', '1234567890123456', '3.mj0k8x2a', '"3."', '"3.MJ0K"', '"3.a.b"']) {

@@ -100,6 +100,16 @@ describe('GET /products', () => {
       [`cursor=${cursor.replace(/^./, (c) => (c === 'a' ? 'b' : 'a'))}`, 'query.cursor'],
       ['cursor=not-a-cursor', 'query.cursor'],
       [`cursor=${'a'.repeat(300)}.b`, 'query.cursor'],
+      // PostgreSQL's jsonb has no NUL character: the filter could never match, and the database refuses it.
+      ['attr.colour=%00', 'query.attr.colour'],
+      ['attr.finish=a%00b', 'query.attr.finish'],
+      // Names every JavaScript object has are unknown parameters like any other.
+      ['constructor=1', 'query.constructor'],
+      ['toString=x', 'query.toString'],
+      ['hasOwnProperty=1', 'query.hasOwnProperty'],
+      // A filter given twice (API Gateway joins the values with a comma) is not a filter on "red,blue".
+      ['attr.colour=red&attr.colour=blue', 'query.attr.colour'],
+      ['attr.colour=red&limit=2&limit=3', 'query.limit'],
     ];
     for (const [query, field] of cases) expectBadRequest(await get(`/products?${query}`), field);
   });
