@@ -65,7 +65,9 @@ export function createRedis(config: Config['redis']): Redis {
   return new Redis({
     url: config.url,
     token: config.token,
-    retry: false,
+    // Not `retry: false`, which the SDK (1.39) takes as one retry: a request whose connection broke may
+    // have been applied (a sale's MULTI/EXEC), and sending it again would count the sale twice.
+    retry: { retries: 0 },
     enableTelemetry: false,
     keepAlive: true,
     signal: () => callSignal.getStore() ?? AbortSignal.timeout(UNBOUNDED_CALL_TIMEOUT_MS),

@@ -85,6 +85,32 @@ async function freezingPostgres(): Promise<{ url: string; freeze: () => void }> 
   };
 }
 
+/**
+ * An HTTP endpoint that reads each request whole, records its body, and drops the connection without an
+ * answer: the request may have been applied, the client cannot know.
+ */
+async function droppingEndpoint(): Promise<{ url: string; bodies: string[] }> {
+  const bodies: string[] = [];
+  const server = net.createServer((socket) => {
+    let received = '';
+    socket.on('error', () => {});
+    socket.on('data', (chunk) => {
+      received += chunk.toString('utf8');
+      const headerEnd = received.indexOf('\r\n\r\n');
+      if (headerEnd < 0) return;
+      const length = Number(/content-length: *(\d+)/i.exec(received.slice(0, headerEnd))?.[1] ?? 0);
+      const body = received.slice(headerEnd + 4);
+      if (Buffer.byteLength(body) < length) return;
+      bodies.push(body);
+      received = '';
+      socket.destroy();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, bodies };
+}
+
 const holes: BlackHole[] = [];
 const cleanups: Array<() => Promise<void>> = [];
 
@@ -200,6 +226,18 @@ describe('a hung dependency is bounded by its timeout', () => {
     expect(ordered.result.statusCode).toBe(201);
     expect(ordered.ms).toBeLessThan(1_000);
     console.info(`[redis black hole] top products BYPASS in ${Math.round(topAnswer.ms)} ms, order 201 in ${Math.round(ordered.ms)} ms`);
+  });
+
+  it('Redis REST: a request whose connection dropped before the answer is not sent again (a sale counts once)', async () => {
+    const endpoint = await droppingEndpoint();
+    const { createOrder } = await handlersWith({
+      UPSTASH_REDIS_REST_URL: endpoint.url,
+      CACHE_NAMESPACE: 'ecommerce-pipeline:test-faults-dropped',
+    });
+    const ordered = await createOrder(await orderEvent(), lambdaContext('createOrder'));
+    expect(ordered.statusCode).toBe(201);
+    expect(endpoint.bodies.length).toBeGreaterThan(0);
+    expect(new Set(endpoint.bodies).size, endpoint.bodies.join('\n')).toBe(endpoint.bodies.length);
   });
 
   it('the backstop: whatever still hangs is answered 503 TIMEOUT before the Lambda timeout', async () => {
