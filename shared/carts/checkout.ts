@@ -174,7 +174,16 @@ async function replay(
       { idempotencyKey: key },
     );
   }
-  const newest = await readNewestVersion(deps.db, customerId);
+  const newest = await readNewestVersion(deps.db, customerId).catch((error: unknown) => {
+    // The answer is the order, which PostgreSQL holds: a cart store that is down only leaves the cart as it is.
+    logger.error('checkout replayed but the cart could not be read', {
+      customerId,
+      orderId: owner.response.orderId,
+      error: describeError(error),
+    });
+    return false as const;
+  });
+  if (newest === false) return { order: owner.response, replayed: true, cartEmptied: false };
   const stillFull = isLive(newest, clock()) && cartOrderKey(newest) === owner.cartKey && newest.items.length > 0;
   const cartEmptied = stillFull ? await emptyOrderedVersion(deps.db, newest, owner.cartKey, owner.response, ttlMs, clock) : true;
   return { order: owner.response, replayed: true, cartEmptied };

@@ -13,6 +13,10 @@ const POSTGRES_NETWORK_CODES = new Set([
   'ENOTFOUND',
   'EAI_AGAIN',
   'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'ECONNABORTED',
+  'EADDRNOTAVAIL',
   'CONNECT_TIMEOUT',
   'CONNECTION_CLOSED',
   'CONNECTION_ENDED',
@@ -20,8 +24,9 @@ const POSTGRES_NETWORK_CODES = new Set([
 ]);
 
 // SQLSTATEs meaning "not now" rather than "your request is wrong": connection exceptions (class 08),
-// admin/crash shutdown, cannot connect now, too many connections, statement timeout.
-const POSTGRES_UNAVAILABLE_STATES = /^(08...|57P0[1-3]|53300|57014)$/;
+// admin/crash shutdown, cannot connect now, too many connections, statement timeout, and contention
+// that outlasted our retries (serialization failure, deadlock, lock not available).
+const POSTGRES_UNAVAILABLE_STATES = /^(08...|57P0[1-3]|53300|57014|40001|40P01|55P03)$/;
 
 /**
  * Failures that happen before a statement is sent — the connection could not be opened, or the server
@@ -79,9 +84,29 @@ export function isPostgresUnavailable(error: unknown): boolean {
   return Array.isArray(errors) && errors.some(isPostgresUnavailable);
 }
 
+/**
+ * Server answers meaning "not now": the codes the MongoDB driver itself treats as retryable (an election,
+ * a shutdown, a network failure between members; its RETRYABLE_READ_ERROR_CODES), which reach us because
+ * retryWrites is off.
+ */
+const MONGO_NOT_NOW_CODES = new Set([6, 7, 89, 91, 134, 189, 262, 9001, 10107, 11600, 11602, 13435, 13436]);
+
+/**
+ * FerretDB answers 1 InternalError for any failure of its PostgreSQL storage, with the storage's own error
+ * in the message: its SQLSTATE, or pgx's "failed to connect to" when the server is not there (FerretDB
+ * 1.24, measured with its PostgreSQL stopped).
+ */
+function isFerretStorageUnavailable(code: unknown, message: unknown): boolean {
+  if (code !== 1 || typeof message !== 'string') return false;
+  const state = /\(SQLSTATE (\w{5})\)/.exec(message)?.[1];
+  return (state !== undefined && POSTGRES_UNAVAILABLE_STATES.test(state)) || message.includes('failed to connect to');
+}
+
 export function isMongoUnavailable(error: unknown): boolean {
-  const { name } = shape(error);
-  return typeof name === 'string' && MONGO_UNAVAILABLE_NAMES.has(name);
+  const { name, code } = shape(error);
+  if (typeof name === 'string' && MONGO_UNAVAILABLE_NAMES.has(name)) return true;
+  if (typeof code === 'number' && MONGO_NOT_NOW_CODES.has(code)) return true;
+  return isFerretStorageUnavailable(code, (error as { message?: unknown } | undefined)?.message);
 }
 
 /**

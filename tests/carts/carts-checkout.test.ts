@@ -11,7 +11,7 @@ import { cartsAndShop, invoke, snapshotCarts } from './helpers.js';
 
 /** Checkout: the cart becomes an order through createOrder (real Postgres), then the cart is emptied. */
 const STOCK = 20;
-const { sql, db, fx } = cartsAndShop({ customers: 9, products: 4, stock: STOCK });
+const { sql, db, fx } = cartsAndShop({ customers: 10, products: 4, stock: STOCK });
 
 const customer = (i: number) => fx.customerIds[i]!;
 const product = (i: number) => fx.productIds[i]!;
@@ -199,6 +199,20 @@ describe('checkout', () => {
     expect([later.headers['idempotent-replayed'], later.body.orderId]).toEqual(['true', crashed.order.orderId]);
     expect(await orderCount(c)).toBe(1);
     expect((await get(c)).body.items).toEqual([]);
+  });
+
+  it('a retry with a known key while MongoDB is down still answers its order (from PostgreSQL), cart not emptied', async () => {
+    const c = customer(9);
+    await put(c, { items: [{ productId: product(1), quantity: 1 }] });
+    const first = await checkout(c, { 'Idempotency-Key': 'replay-while-mongo-down' });
+    expect(first.status).toBe(201);
+    const down = new MongoClient(process.env.MONGODB_URI!, { serverSelectionTimeoutMS: 300 });
+    await down.close(true);
+    const retried = await checkoutCart({ db: down.db(process.env.MONGODB_DATABASE), sql }, c, {
+      idempotencyKey: 'replay-while-mongo-down',
+    });
+    expect(retried).toEqual({ order: first.body, replayed: true, cartEmptied: false });
+    expect(await orderCount(c)).toBe(1);
   });
 
   it('concurrent checkouts of one cart (any keys) place exactly one order', async () => {

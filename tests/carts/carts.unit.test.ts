@@ -32,6 +32,44 @@ describe('server-side timeouts are 503, not 500', () => {
   });
 });
 
+describe('a cart store failing over, shutting down or without its storage is 503, not 500', () => {
+  const serverError = (code: number, codeName: string, errmsg = codeName) => new MongoServerError({ ok: 0, code, codeName, errmsg });
+
+  it('MongoDB: the codes the driver itself would retry (replica set elections, shutdown, network)', () => {
+    const codes: Array<[number, string]> = [
+      [6, 'HostUnreachable'],
+      [7, 'HostNotFound'],
+      [89, 'NetworkTimeout'],
+      [91, 'ShutdownInProgress'],
+      [134, 'ReadConcernMajorityNotAvailableYet'],
+      [189, 'PrimarySteppedDown'],
+      [262, 'ExceededTimeLimit'],
+      [9001, 'SocketException'],
+      [10107, 'NotWritablePrimary'],
+      [11600, 'InterruptedAtShutdown'],
+      [11602, 'InterruptedDueToReplStateChange'],
+      [13435, 'NotPrimaryNoSecondaryOk'],
+      [13436, 'NotPrimaryOrSecondary'],
+    ];
+    for (const [code, name] of codes) {
+      const mapped = toAppError(serverError(code, name));
+      expect([name, mapped.status, mapped.code]).toEqual([name, 503, 'CART_STORE_UNAVAILABLE']);
+    }
+    expect(toAppError(serverError(2, 'BadValue')).status).toBe(500);
+  });
+
+  it('FerretDB: its PostgreSQL storage stopped, as FerretDB 1.24 reports it (measured)', () => {
+    for (const errmsg of [
+      '[msg_find.go:344 handler.handleMaxTimeMSError] [collection.go:109 postgresql.(*collection).Query] FATAL: terminating connection due to administrator command (SQLSTATE 57P01)',
+      '[msg_insert.go:168 handler.(*Handler).MsgInsert] failed to connect to `user=postgres database=ferretdb`:\n\t127.0.0.1:5432 (127.0.0.1): dial error: dial tcp 127.0.0.1:5432: connect: connection refused',
+    ]) {
+      const mapped = toAppError(serverError(1, 'InternalError', errmsg));
+      expect([mapped.status, mapped.code]).toEqual([503, 'CART_STORE_UNAVAILABLE']);
+    }
+    expect(toAppError(serverError(1, 'InternalError', 'ERROR: invalid input syntax (SQLSTATE 22P02)')).status).toBe(500);
+  });
+});
+
 describe('If-Match parsing', () => {
   it.each([
     ['3', 3],

@@ -30,6 +30,12 @@ describe('the error mapping (toAppError + renderError)', () => {
     expect(parse(new AggregateError([refused], 'both addresses failed')).status).toBe(503);
   });
 
+  it('turns every other "not now" of the database into 503: unreachable networks, contention retried to the end', () => {
+    for (const code of ['ENETUNREACH', 'ENETDOWN', 'ECONNABORTED', 'EADDRNOTAVAIL', '40001', '40P01', '55P03']) {
+      expect([code, parse(Object.assign(new Error(code), { code })).status]).toEqual([code, 503]);
+    }
+  });
+
   it('turns MongoDB selection/network failures into 503', () => {
     const error = Object.assign(new Error('Server selection timed out'), { name: 'MongoServerSelectionError' });
     expect(parse(error)).toMatchObject({ status: 503, body: { error: { code: 'CART_STORE_UNAVAILABLE' } } });
