@@ -19,6 +19,8 @@ export function postgresOptions(
     max: config.poolMax,
     prepare: config.prepare,
     idle_timeout: config.idleTimeoutSeconds,
+    // Also the bound on reconnecting to a server that accepts and hangs up at once (a proxy whose database
+    // is not up): postgres.js would retry that forever (patches/postgres+3.4.9.patch).
     connect_timeout: config.connectTimeoutSeconds,
     // Recycle connections now and then so a failover or a pooler restart is picked up.
     max_lifetime: 60 * 30,

@@ -1,3 +1,4 @@
+import net from 'node:net';
 import postgres from 'postgres';
 import { afterAll, describe, expect, it } from 'vitest';
 import { postgresOptions, type Sql } from '../../shared/clients/postgres.js';
@@ -40,5 +41,36 @@ describe('a connection ended by the server mid-statement', () => {
     expect(next, `the statement after the disconnect: ${String((next as Error).message)}`).toEqual([{ ok: 1 }]);
     const [{ pid: replacement }] = await pool<[{ pid: number }]>`select pg_backend_pid() as pid`;
     expect(replacement).not.toBe(pid);
+  });
+});
+
+describe('a server that accepts connections and hangs up at once (a proxy whose database is not up yet)', () => {
+  it('fails the query with CONNECTION_CLOSED within the connect timeout, after a bounded number of attempts', async () => {
+    let accepted = 0;
+    const hangsUp = net.createServer((socket) => {
+      accepted += 1;
+      socket.end();
+    });
+    await new Promise<void>((resolve) => hangsUp.listen(0, '127.0.0.1', resolve));
+    try {
+      const config = parseConfig({ ...process.env, DATABASE_CONNECT_TIMEOUT_SECONDS: '1' });
+      const url = new URL(config.database.url);
+      url.host = `127.0.0.1:${(hangsUp.address() as net.AddressInfo).port}`;
+      const pool = postgres(url.toString(), {
+        ...postgresOptions(config.database, 'ecommerce-pipeline-test-hangs-up'),
+        max: 1,
+      }) as unknown as Sql;
+      pools.push(pool);
+      const started = performance.now();
+      const outcome = await Promise.race([
+        pool`select 1`.catch((error: unknown) => error),
+        new Promise((resolve) => setTimeout(() => resolve('still waiting after 5 s'), 5_000)),
+      ]);
+      expect(outcome).toMatchObject({ code: 'CONNECTION_CLOSED' });
+      expect(performance.now() - started).toBeLessThan(2_500);
+      expect(accepted).toBeLessThan(100);
+    } finally {
+      hangsUp.close();
+    }
   });
 });
