@@ -34,6 +34,12 @@ async function stockOf(productId: number): Promise<number> {
   return row!.stock;
 }
 
+/** A checkout whose MongoDB connection dies right after its order committed, so the cart is not emptied. */
+async function checkoutCrashingAfterItsOrder(customerId: number) {
+  const doomed = new MongoClient(process.env.MONGODB_URI!, { serverSelectionTimeoutMS: 500 });
+  return checkoutCart({ db: doomed.db(process.env.MONGODB_DATABASE), sql, onNewOrder: () => doomed.close(true) }, customerId);
+}
+
 describe('checkout', () => {
   it('places the order (same lines, prices from Postgres), decrements stock and empties the cart', async () => {
     const c = customer(0);
@@ -175,8 +181,7 @@ describe('checkout', () => {
   it('a crash retry without any key replays too (the order key comes from the cart version)', async () => {
     const c = customer(5);
     await put(c, { items: [{ productId: product(1), quantity: 1 }] });
-    const doomed = new MongoClient(process.env.MONGODB_URI!, { serverSelectionTimeoutMS: 500 });
-    const crashed = await checkoutCart({ db: doomed.db(process.env.MONGODB_DATABASE), sql, onNewOrder: () => doomed.close(true) }, c);
+    const crashed = await checkoutCrashingAfterItsOrder(c);
     expect(crashed.cartEmptied).toBe(false);
     const retry = await checkout(c);
     expect(retry.status).toBe(201);
@@ -188,8 +193,7 @@ describe('checkout', () => {
   it('crash window, then a day later: the cart version still there is still that order, never a second one', async () => {
     const c = customer(8);
     await put(c, { items: [{ productId: product(0), quantity: 1 }] });
-    const doomed = new MongoClient(process.env.MONGODB_URI!, { serverSelectionTimeoutMS: 500 });
-    const crashed = await checkoutCart({ db: doomed.db(process.env.MONGODB_DATABASE), sql, onNewOrder: () => doomed.close(true) }, c);
+    const crashed = await checkoutCrashingAfterItsOrder(c);
     expect(crashed.cartEmptied).toBe(false);
     // 25 hours pass (a cart lives 7 days): every key of that checkout is as old as it would be by then.
     await sql`update idempotency_keys set created_at = created_at - interval '25 hours', expires_at = expires_at - interval '25 hours'
