@@ -106,7 +106,8 @@ export const ListProductsQuerySchema = z
 
 /** The catalog filter a validated GET /products query asks for. */
 export function catalogFilter(query: z.output<typeof ListProductsQuerySchema>): CatalogFilter {
-  const attributes: Record<string, string> = {};
+  // No prototype: `attr.__proto__` is a filter on the key "__proto__" like any other, not a prototype to set.
+  const attributes: Record<string, string> = Object.create(null);
   for (const [key, value] of Object.entries(query)) {
     if (key.startsWith('attr.') && typeof value === 'string') attributes[key.slice('attr.'.length)] = value;
   }

@@ -73,6 +73,13 @@ describe('GET /products', () => {
     expect(await walk('attr.colour=green', 10)).toEqual([]);
   });
 
+  it('an attribute no product has answers an empty page, whatever its key (__proto__ too)', async () => {
+    for (const query of ['attr.__proto__=x', 'attr.__proto__=x&attr.colour=red', 'attr.constructor=x']) {
+      const response = await get(`/products?${query}`);
+      expect([query, response.status, response.body.products]).toEqual([query, 200, []]);
+    }
+  });
+
   it('a cursor continues only the list it came from', async () => {
     const red = await get('/products?attr.colour=red&limit=2');
     expectBadRequest(await get(`/products?attr.colour=blue&limit=2&cursor=${red.body.nextCursor}`), 'query.cursor');

@@ -3,6 +3,7 @@ import { CacheError, redisCall } from '../../shared/clients/redis.js';
 import { SnapshotSchema } from '../../shared/products/cache.js';
 import { decodeMember, encodeMember, topProductsKeys } from '../../shared/products/keys.js';
 import { formatCents, toCents } from '../../shared/products/leaderboard.js';
+import { catalogFilter, ListProductsQuerySchema } from '../../shared/products/routes.js';
 import { pastDays, resolveWindow } from '../../shared/products/window.js';
 
 describe('windows are whole UTC days', () => {
@@ -109,5 +110,16 @@ describe('snapshot payload validation', () => {
     ]) {
       expect(SnapshotSchema.safeParse(garbage).success).toBe(false);
     }
+  });
+});
+
+describe('catalog filters from the query', () => {
+  it('every attr.<key> becomes a filter on that key, __proto__ too (an object literal would drop it)', () => {
+    const filter = catalogFilter(ListProductsQuerySchema.parse({ 'attr.__proto__': 'x', 'attr.colour': 'red', 'attr.constructor': 'y' }));
+    expect(Object.entries(filter.attributes).sort(([a], [b]) => a.localeCompare(b))).toEqual([
+      ['__proto__', 'x'],
+      ['colour', 'red'],
+      ['constructor', 'y'],
+    ]);
   });
 });
