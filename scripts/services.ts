@@ -13,6 +13,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import postgres from 'postgres';
 import { ensureDatabase } from '../shared/db/migrate.js';
 import { exit, localEnv } from './lib/env.js';
 import { ensureGoTool } from './lib/go-tools.js';
@@ -23,10 +24,10 @@ import { CACHE, daemonPid, portAnswers, run, startDaemon, stopDaemon, waitFor } 
 const STATE_FILE = `${CACHE}services.json`;
 
 type ServiceName = 'postgres' | 'upstash' | 'mongo';
-type StartedBy = 'compose' | 'gateway' | 'ferretdb' | 'system' | 'pgbouncer';
+type StartedBy = 'compose' | 'gateway' | 'redis-server' | 'ferretdb' | 'system' | 'pgbouncer';
 /** A service on a port: what `up` started and `down` stops. */
 export interface Started {
-  name: ServiceName | 'pooler';
+  name: ServiceName | 'pooler' | 'redis';
   port: number;
   by: StartedBy;
 }
@@ -99,18 +100,37 @@ async function startNativePostgres(port: number): Promise<StartedBy> {
   );
 }
 
-async function startGateway(env: Record<string, string>): Promise<StartedBy> {
+/** The gateway's Redis, when nothing answers on REDIS_URL's port: a redis-server of ours, stopped by `down`. */
+async function startRedis(port: number): Promise<boolean> {
+  if (await portAnswers(port)) return false;
+  if (!commandExists('redis-server'))
+    throw new ServiceError(
+      `Redis is not answering on 127.0.0.1:${port} and no Docker engine is available. ` +
+        'Install Redis 7 (Debian/Ubuntu: sudo apt-get install redis-server; macOS: brew install redis), or start Docker.',
+    );
+  await startDaemon({
+    name: `redis-${port}`,
+    command: 'redis-server',
+    args: ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no'],
+    ready: () => portAnswers(port),
+    timeoutMs: 10_000,
+  });
+  return true;
+}
+
+/**
+ * Redis renames its process ("redis-server 127.0.0.1:6479"), so stopDaemon cannot recognise it by its command
+ * line: it is asked to shut down over its own protocol, on the port it was started on.
+ */
+async function stopRedis(port: number): Promise<void> {
+  spawnSync('redis-cli', ['-p', String(port), 'shutdown', 'nosave'], { stdio: 'ignore', timeout: 5000 });
+  if (!(await waitFor(async () => !(await portAnswers(port)), 5_000))) throw new ServiceError(`redis-server on ${port} did not stop`);
+  await stopDaemon(`redis-${port}`);
+}
+
+async function startGateway(env: Record<string, string>, add: (entry: Started) => void): Promise<StartedBy> {
   const port = ports(env);
-  if (!(await portAnswers(port.redis))) {
-    if (!commandExists('redis-server'))
-      throw new ServiceError(
-        `Redis is not answering on 127.0.0.1:${port.redis} and no Docker engine is available. ` +
-          'Install Redis 7 (Debian/Ubuntu: sudo apt-get install redis-server; macOS: brew install redis), or start Docker.',
-      );
-    const options = ['--daemonize', 'yes', '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
-    await exec('redis-server', [...options, '--port', `${port.redis}`]);
-    if (!(await waitFor(() => portAnswers(port.redis), 10_000))) throw new ServiceError('redis-server did not start');
-  }
+  if (await startRedis(port.redis)) add({ name: 'redis', port: port.redis, by: 'redis-server' });
   await startDaemon({
     name: `upstash-gateway-${port.upstash}`,
     command: process.execPath,
@@ -167,6 +187,33 @@ export interface UpOptions {
   log?: (line: string) => void;
   /** Also start PgBouncer (transaction mode) on 127.0.0.1:6432 in front of PostgreSQL. */
   pooler?: boolean;
+  /** Told of each service as soon as it is started, so that a Ctrl-C before `servicesUp` returns still stops it. */
+  onStarted?: (entry: Started) => void;
+}
+
+/**
+ * A PostgreSQL that answers may still refuse DATABASE_URL's role: a stock Debian/Ubuntu server asks 127.0.0.1
+ * for a password, Homebrew's has no `postgres` role. Said here, with what to set, rather than as a bare
+ * driver error from the first migration or FerretDB's storage.
+ */
+async function assertPostgresLogin(databaseUrl: string): Promise<void> {
+  const url = new URL(databaseUrl);
+  url.pathname = '/postgres';
+  const sql = postgres(url.href, { max: 1, connect_timeout: 5, onnotice: () => {} });
+  try {
+    await sql`select 1`;
+  } catch (error) {
+    const { code, message } = error as { code?: unknown; message?: unknown };
+    // 28P01 wrong password, 28000 no such role or no pg_hba.conf entry for it.
+    if (code !== '28P01' && code !== '28000') throw error;
+    throw new ServiceError(
+      `PostgreSQL on ${url.host} does not let DATABASE_URL's role in (${String(message)}). Set DATABASE_URL in .env ` +
+        'to a role it accepts, allowed to create databases, e.g. `sudo -u postgres createuser --createdb --pwprompt shop` ' +
+        'and then DATABASE_URL=postgres://shop:<password>@127.0.0.1:5432/shop (see .env.example).',
+    );
+  } finally {
+    await sql.end({ timeout: 1 });
+  }
 }
 
 /** Starts whatever is missing; idempotent. Returns what it started now (for servicesDown). */
@@ -180,7 +227,9 @@ export async function servicesUp(options: UpOptions = {}): Promise<Started[]> {
   const add = (entry: Started) => {
     started.push(entry);
     record(entry);
+    options.onStarted?.(entry);
   };
+  if (status.postgres) await assertPostgresLogin(env.DATABASE_URL!);
   if (missing.length === 0) {
     log('services: postgres, upstash REST and mongo wire all answer');
   } else if (commandExists('docker') && spawnSync('docker', ['info'], { stdio: 'ignore', timeout: 5000 }).status === 0) {
@@ -191,12 +240,13 @@ export async function servicesUp(options: UpOptions = {}): Promise<Started[]> {
   } else {
     for (const name of missing) {
       log(`services: starting ${name} natively on 127.0.0.1:${port[name]}`);
-      const by =
-        name === 'postgres'
-          ? await startNativePostgres(port.postgres)
-          : name === 'upstash'
-            ? await startGateway(env)
-            : await startFerretDb(port.mongo, log).then((): StartedBy => 'ferretdb');
+      let by: StartedBy;
+      if (name === 'postgres') {
+        by = await startNativePostgres(port.postgres);
+        await assertPostgresLogin(env.DATABASE_URL!);
+      } else {
+        by = name === 'upstash' ? await startGateway(env, add) : await startFerretDb(port.mongo, log).then((): StartedBy => 'ferretdb');
+      }
       add({ name, port: port[name], by });
     }
   }
@@ -219,14 +269,16 @@ export async function servicesUp(options: UpOptions = {}): Promise<Started[]> {
 
 /** Stops what servicesUp started (all it recorded, or `only` those), never a system service. */
 export async function servicesDown(only?: Started[], log: (line: string) => void = console.log): Promise<void> {
-  // The pooler sits in front of PostgreSQL: it goes first.
+  // The pooler sits in front of PostgreSQL, the gateway in front of Redis: the one in front goes first.
+  const order = (entry: Started) => (entry.name === 'pooler' ? 0 : entry.name === 'redis' ? 2 : 1);
   const targets = readState()
     .filter((entry) => !only || only.some(same(entry)))
-    .sort((a, b) => Number(b.name === 'pooler') - Number(a.name === 'pooler'));
+    .sort((a, b) => order(a) - order(b));
   for (const { name, port, by } of targets) {
     if (by === 'pgbouncer') await stopPooler();
     if (by === 'compose') await exec('docker', ['compose', 'stop', ...COMPOSE_SERVICES[name as ServiceName]]);
     if (by === 'gateway') await stopDaemon(`upstash-gateway-${port}`);
+    if (by === 'redis-server') await stopRedis(port);
     if (by === 'ferretdb') await stopFerretDb(port);
     // 'system' (a system PostgreSQL we merely started) is left running: it is the machine's, not ours.
     if (by !== 'system') log(`services: stopped ${name} on ${port} (${by})`);

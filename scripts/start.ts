@@ -26,7 +26,7 @@ const step = (text: string) => console.log(`\n▸ ${text}`);
 const colour = process.stdout.isTTY === true;
 
 let offline: Offline | undefined;
-let started: Started[] = [];
+const started: Started[] = [];
 let touring = true;
 let stopping = false;
 
@@ -140,7 +140,7 @@ async function tour(): Promise<void> {
 
 async function main(): Promise<void> {
   step('services');
-  started = await servicesUp({ log: (line) => console.log(`  ${line}`) });
+  await servicesUp({ log: (line) => console.log(`  ${line}`), onStarted: (entry) => started.push(entry) });
 
   step('database');
   const { applied } = await migrate(env.DATABASE_URL!);

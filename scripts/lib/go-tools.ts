@@ -24,10 +24,11 @@ export async function ensureGoTool(name: string, log: (line: string) => void): P
   if (existsSync(binary) && existsSync(`${binary}.stamp`) && readFileSync(`${binary}.stamp`, 'utf8') === wanted)
     return { available: true, detail: binary };
   const go = findExecutable('go', '/usr/local/go/bin/go');
+  const needs = readFileSync(`${dir}/go.mod`, 'utf8').match(/^go (\S+)$/m)?.[1];
   if (!go)
     return {
       available: false,
-      detail: `Go 1.24+ is needed to build tools/${name}: ${installHint('golang-go', 'go')} (or https://go.dev/dl)`,
+      detail: `Go is needed to build tools/${name} (its go.mod asks for ${needs}; any Go from 1.21 on fetches that version itself from the module proxy): ${installHint('golang-go', 'go')} (or https://go.dev/dl)`,
     };
   mkdirSync(`${CACHE}bin`, { recursive: true });
   // The first build downloads and compiles for minutes: say so, and that it is still going.
@@ -41,7 +42,9 @@ export async function ensureGoTool(name: string, log: (line: string) => void): P
   const target = readFileSync(`${dir}/go.mod`, 'utf8').match(/^tool (\S+)$/m)?.[1] ?? '.';
   const { code } = await run(go, ['build', '-trimpath', '-o', partial, target], {
     cwd: dir,
-    env: { ...process.env, GOTOOLCHAIN: process.env.GOTOOLCHAIN ?? 'local', GOFLAGS: '-mod=readonly -buildvcs=false', CGO_ENABLED: '0' },
+    // GOTOOLCHAIN left as the user has it (auto by default): a Go older than the go.mod's line downloads that
+    // version through the module proxy instead of failing, as the distributions' packaged Go is often older.
+    env: { ...process.env, GOFLAGS: '-mod=readonly -buildvcs=false', CGO_ENABLED: '0' },
     echo: true,
   }).finally(() => clearInterval(progress));
   if (code !== 0) return { available: false, detail: `go build of tools/${name} failed (exit ${code}); see the output above` };
