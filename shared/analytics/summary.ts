@@ -1,3 +1,4 @@
+import type { TransactionSql } from 'postgres';
 import type { Sql } from '../clients/postgres.js';
 
 /**
@@ -83,7 +84,7 @@ interface DimensionRow {
 }
 
 /** The summary's three statements, not yet run (so they can be EXPLAINed too: bench/analytics.ts). */
-export function analyticsQueries(sql: Sql, query: AnalyticsQuery, window: { from: Date; to: Date }) {
+export function analyticsQueries(sql: Sql | TransactionSql, query: AnalyticsQuery, window: { from: Date; to: Date }) {
   const { from, to } = window;
   return {
     // Per day and in total in one pass (the empty grouping set is the total row, day = null).
@@ -141,10 +142,12 @@ export function analyticsQueries(sql: Sql, query: AnalyticsQuery, window: { from
 
 export async function getAnalyticsSummary(sql: Sql, query: AnalyticsQuery, now: Date = new Date()): Promise<AnalyticsSummary> {
   const { from, to } = analyticsWindow(query.days, now);
-  const queries = analyticsQueries(sql, query, { from, to });
-  const daily = await queries.daily;
-  const topCustomers = await queries.topCustomers;
-  const dimensions = await queries.dimensions;
+  // One snapshot for the three statements, so that the totals, the top customers and the categories count
+  // the same orders, also when an order commits between two of them (window `to` is the end of today).
+  const [daily, topCustomers, dimensions] = await sql.begin('isolation level repeatable read read only', async (tx) => {
+    const queries = analyticsQueries(tx, query, { from, to });
+    return [await queries.daily, await queries.topCustomers, await queries.dimensions] as const;
+  });
 
   const total = daily.find((row) => row.day === null);
   const byDay = new Map(daily.filter((row) => row.day !== null).map((row) => [row.day!, row]));

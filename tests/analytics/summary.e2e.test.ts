@@ -189,3 +189,34 @@ describe('GET /analytics/summary (serverless-offline)', () => {
     expect(response.body.error.code).toBe('VALIDATION_ERROR');
   });
 });
+
+describe('analytics summary while orders are placed', () => {
+  it('its figures come from one snapshot: an order committed while it runs is in all of them or in none', async () => {
+    const blocker = await sql.reserve();
+    let inserted: number | undefined;
+    try {
+      // The summary's first statement reads orders only; its second joins customers, which this holds.
+      await blocker`begin`;
+      await blocker`lock table customers in access exclusive mode`;
+      const summary = getAnalyticsSummary(sql, { days: 30, top: 50 });
+      await expect
+        .poll(
+          async () =>
+            (
+              await sql<[{ n: number }]>`
+              select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and query like '%join customers%'`
+            )[0].n,
+          { timeout: 5_000 },
+        )
+        .toBe(1);
+      [{ id: inserted }] = await blocker<[{ id: number }]>`
+        insert into orders (customer_id, order_date, total_amount) values (${ids.ann}, now(), 10.00) returning order_id as id`;
+      await blocker`commit`;
+      const result = await summary;
+      expect(result.topCustomers.reduce((orders, customer) => orders + customer.orders, 0)).toBe(result.orders);
+    } finally {
+      blocker.release();
+      if (inserted !== undefined) await sql`delete from orders where order_id = ${inserted}`;
+    }
+  });
+});
