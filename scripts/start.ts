@@ -14,7 +14,7 @@ import { DEFAULT_COUNTS, seed } from './db/seed.js';
 import { invoke } from './invoke.js';
 import { localEnv, parseCommandLine } from './lib/env.js';
 import { offlineLogPrinter } from './lib/offline-log.js';
-import { type Offline, startOffline } from './lib/sls.js';
+import { assertPortsFree, type Offline, startOffline } from './lib/sls.js';
 import { runTable as headlineTable } from './report/run.js';
 import { renderTable as terminalTable } from './report/table.js';
 import { type Started, servicesDown, servicesUp } from './services.js';
@@ -139,6 +139,8 @@ async function tour(): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  // Before minutes of services, migrations and seeding: serverless-offline's ports must be free.
+  await assertPortsFree(ports.httpPort, ports.lambdaPort);
   step('services');
   await servicesUp({ log: (line) => console.log(`  ${line}`), onStarted: (entry) => started.push(entry) });
 

@@ -126,7 +126,10 @@ export interface Offline {
 /** Throws when something (usually another serverless-offline, e.g. another test run) holds a port. */
 export async function assertPortsFree(...ports: number[]): Promise<void> {
   for (const port of ports) {
-    if (await portAnswers(port)) throw new Error(`port ${port} is already in use (is another serverless-offline running?)`);
+    if (await portAnswers(port))
+      throw new Error(
+        `port ${port} is already in use (another serverless-offline, or another program): stop it, or set OFFLINE_HTTP_PORT / OFFLINE_LAMBDA_PORT in .env`,
+      );
   }
 }
 

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
+import net from 'node:net';
 import postgres from 'postgres';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ROOT, withDatabase } from '../../scripts/lib/env.js';
@@ -101,4 +102,27 @@ describe('npm start', () => {
     expect(second.output()).not.toMatch(/seeded/);
     expect(await interrupt(second.child)).toBeLessThan(10_000);
   }, 420_000);
+
+  it('with its HTTP port taken, it stops at once, names the setting, and starts no service', async () => {
+    const squatter = net.createServer();
+    await new Promise<void>((resolve) => squatter.listen(PORTS.http, '127.0.0.1', resolve));
+    try {
+      const child = spawn('npm', ['start'], { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+      running.push(child);
+      let output = '';
+      child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      const [code] = (await Promise.race([
+        once(child, 'exit'),
+        new Promise((resolve) => setTimeout(() => resolve(['timeout']), 30_000)),
+      ])) as [unknown];
+      expect(code, output).not.toBe(0);
+      expect(code, output).not.toBe('timeout');
+      expect(output).toMatch(new RegExp(`port ${PORTS.http} is already in use.*OFFLINE_HTTP_PORT`, 's'));
+      expect(output).not.toMatch(/starting/);
+      for (const port of [PORTS.upstash, PORTS.mongo]) expect(await portAnswers(port), `port ${port}`).toBe(false);
+    } finally {
+      squatter.close();
+    }
+  });
 });
