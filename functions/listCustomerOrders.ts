@@ -8,7 +8,7 @@ import { pageRequest } from '../shared/pagination.js';
 
 /** GET /customers/{customerId}/orders?limit=20&cursor=… — a customer's orders, newest first. Contract: docs/orders.md. */
 export const handler = routeHandler(listCustomerOrdersRoute, async ({ path, query }) => {
-  const { page, cursor } = pageRequest(getConfig().pagination.cursorSecret, customerOrdersScope(path.customerId), query);
+  const { page, cursor } = pageRequest(getConfig().pagination.cursorSecret, customerOrdersScope(path.customerId), query, 'text');
   const orders = await listCustomerOrders(getSql(), path.customerId, page, cursor);
   if (!orders) throw new NotFoundError('CUSTOMER_NOT_FOUND', `Customer ${path.customerId} does not exist.`);
   return { statusCode: 200, body: { orders: orders.items, nextCursor: orders.nextCursor } };

@@ -17,6 +17,13 @@ export const MAX_CURSOR_LENGTH = 200;
 
 const MAC_BYTES = 16;
 
+/**
+ * A row's key in its list: an id (products), or a place written as text (an order in a history: its date in
+ * microseconds and its id, `1765065600123456.42`), which stays a place when that row is deleted.
+ */
+export type CursorKey = number | string;
+const TEXT_KEY = /^-?[0-9]{1,20}\.[0-9]{1,20}$/;
+
 export const CursorText = z
   .string()
   .min(1)
@@ -28,7 +35,7 @@ function mac(secret: string, scope: string, payload: string): Buffer {
 }
 
 /** The cursor that continues `scope` after the row whose key is `after`. */
-export function encodeCursor(secret: string, scope: string, after: number): string {
+export function encodeCursor(secret: string, scope: string, after: CursorKey): string {
   const payload = Buffer.from(JSON.stringify({ after })).toString('base64url');
   return `${payload}.${mac(secret, scope, payload).toString('base64url')}`;
 }
@@ -39,7 +46,7 @@ const invalidCursor = () =>
   ]);
 
 /** The key a cursor continues after; a 400 unless it was issued for exactly this `scope`. */
-export function decodeCursor(secret: string, scope: string, cursor: string): number {
+export function decodeCursor(secret: string, scope: string, cursor: string): CursorKey {
   const [payload = '', signature = ''] = cursor.split('.');
   const expected = mac(secret, scope, payload);
   const given = Buffer.from(signature, 'base64url');
@@ -47,6 +54,7 @@ export function decodeCursor(secret: string, scope: string, cursor: string): num
   try {
     const { after } = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { after?: unknown };
     if (typeof after === 'number' && Number.isSafeInteger(after) && after > 0) return after;
+    if (typeof after === 'string' && TEXT_KEY.test(after)) return after;
   } catch {
     // A payload we signed always parses; fall through to the same 400.
   }
@@ -63,19 +71,37 @@ export interface Page<T> {
  * Cuts a page from `limit + 1` rows read in list order (the extra row only says whether there is a
  * next page, without a count query).
  */
-export function toPage<T>(rows: T[], limit: number, keyOf: (row: T) => number, next: (after: number) => string): Page<T> {
+export function toPage<T, K extends CursorKey>(rows: T[], limit: number, keyOf: (row: T) => K, next: (after: K) => string): Page<T> {
   const items = rows.slice(0, limit);
   return { items, nextCursor: rows.length > limit ? next(keyOf(items.at(-1)!)) : null };
 }
 
-/** A list request's page (`after` from its cursor, checked against `scope`) and how to sign the next one. */
+interface PageQuery {
+  limit: number;
+  cursor?: string | undefined;
+}
+
+export interface PageRequest<K extends CursorKey> {
+  page: { after?: K; limit: number };
+  cursor: (after: K) => string;
+}
+
+/**
+ * A list request's page (`after` from its cursor, checked against `scope`) and how to sign the next one.
+ * The list's keys are ids, or places written as text (`'text'`); a cursor with the other kind is a 400.
+ */
+export function pageRequest(secret: string, scope: string, query: PageQuery): PageRequest<number>;
+export function pageRequest(secret: string, scope: string, query: PageQuery, keys: 'text'): PageRequest<string>;
 export function pageRequest(
   secret: string,
   scope: string,
-  query: { limit: number; cursor?: string | undefined },
-): { page: { after?: number; limit: number }; cursor: (after: number) => string } {
+  query: PageQuery,
+  keys: 'id' | 'text' = 'id',
+): PageRequest<number> | PageRequest<string> {
+  const after = query.cursor === undefined ? undefined : decodeCursor(secret, scope, query.cursor);
+  if (after !== undefined && typeof after !== (keys === 'id' ? 'number' : 'string')) throw invalidCursor();
   return {
-    page: { limit: query.limit, ...(query.cursor === undefined ? {} : { after: decodeCursor(secret, scope, query.cursor) }) },
-    cursor: (after) => encodeCursor(secret, scope, after),
-  };
+    page: { limit: query.limit, ...(after === undefined ? {} : { after }) },
+    cursor: (next: CursorKey) => encodeCursor(secret, scope, next),
+  } as PageRequest<number> | PageRequest<string>;
 }

@@ -69,6 +69,16 @@ describe('list cursors', () => {
     expect(next.page).toEqual({ limit: 5, after: 99 });
   });
 
+  it('a history cursor holds an order’s place as text; a cursor with the other kind of key is a 400', () => {
+    const place = '1765065600123456.42';
+    expect(decodeCursor(SECRET, SCOPE, encodeCursor(SECRET, SCOPE, place))).toBe(place);
+    const first = pageRequest(SECRET, SCOPE, { limit: 5 }, 'text');
+    expect(pageRequest(SECRET, SCOPE, { limit: 5, cursor: first.cursor(place) }, 'text').page).toEqual({ limit: 5, after: place });
+    expect(refused(() => pageRequest(SECRET, SCOPE, { limit: 5, cursor: encodeCursor(SECRET, SCOPE, 42) }, 'text'))).toBe(true);
+    expect(refused(() => pageRequest(SECRET, SCOPE, { limit: 5, cursor: first.cursor(place) }))).toBe(true);
+    expect(refused(() => decodeCursor(SECRET, SCOPE, encodeCursor(SECRET, SCOPE, 'not a place')))).toBe(true);
+  });
+
   it('a page is cut from limit + 1 rows: the extra row only says that there is a next page', () => {
     const key = (row: { id: number }) => row.id;
     const next = (after: number) => `after-${after}`;

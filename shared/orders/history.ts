@@ -5,8 +5,9 @@
  * B-tree in list order — the LIMIT stops the index scan after the page, and the key of the last order seen
  * continues it (keyset: page 50 reads what page 1 reads) — and each order's lines are aggregated next to it
  * by a correlated subquery on order_items' (order_id, product_id) index, so there is no query per order.
- * The cursor holds only the last order's id; its (order_date, order_id) position is looked up in the same
- * statement, so the timestamp never travels through JSON and loses its microseconds.
+ * The cursor holds the last order's place, (order_date, order_id), as text: the date in microseconds since
+ * the epoch, exact (a JSON date would lose the microseconds), so the next page starts at that place even if
+ * the order was deleted or moved since.
  */
 import { OID, type Sql } from '../clients/postgres.js';
 import { type Page, toPage } from '../pagination.js';
@@ -41,20 +42,22 @@ const ORDER_COLUMNS = (items: string, products: string) => `o.order_id as "order
    from ${items} i join ${products} p on p.product_id = i.product_id
    where i.order_id = o.order_id) as items`;
 
+/** An order's place in its customer's history as the cursor holds it: `<order_date in µs since the epoch>.<order_id>`. */
+const PLACE = `(extract(epoch from o.order_date) * 1000000)::int8::text || '.' || o.order_id::text`;
+
 /**
- * A page of a customer's orders as SQL text ($1 customer id, $2 the page size + 1, and for a next page $3
- * the last order id seen), against the given tables: runBenchmarks times the very same text on its
- * fixtures. First and next pages are two statements, not one with `$3 is null or …`: a prepared statement's
- * generic plan could not use that OR as an index condition, and would read every earlier order again.
+ * A page of a customer's orders as SQL text ($1 customer id, $2 the page size + 1, and for a next page the
+ * last order's place: $3 its date in microseconds since the epoch, $4 its id), against the given tables.
+ * First and next pages are two statements, not one with `$3 is null or …`: a prepared statement's generic
+ * plan could not use that OR as an index condition, and would read every earlier order again.
  */
 export function customerOrdersQuery(
   next: boolean,
   tables: { orders: string; items: string; products: string } = { orders: 'orders', items: 'order_items', products: 'products' },
 ): string {
-  const after = next
-    ? `\n  and (o.order_date, o.order_id) < (select c.order_date, c.order_id from ${tables.orders} c where c.order_id = $3::bigint)`
-    : '';
-  return `select ${ORDER_COLUMNS(tables.items, tables.products)}
+  // µs × interval is computed exactly below 2^53 µs (the year 2255).
+  const after = next ? `\n  and (o.order_date, o.order_id) < (timestamptz 'epoch' + $3::int8 * interval '1 microsecond', $4::int8)` : '';
+  return `select ${ORDER_COLUMNS(tables.items, tables.products)}, ${PLACE} as place
 from ${tables.orders} o
 where o.customer_id = $1::int${after}
 order by o.order_date desc, o.order_id desc
@@ -65,7 +68,7 @@ interface Row extends Omit<OrderSummary, 'orderDate'> {
   orderDate: Date;
 }
 
-const toSummary = (row: Row): OrderSummary => ({ ...row, orderDate: row.orderDate.toISOString() });
+const toSummary = ({ place: _, ...row }: Row & { place?: string }): OrderSummary => ({ ...row, orderDate: row.orderDate.toISOString() });
 
 /** What a history cursor is bound to: this customer's list (a cursor of another customer's is refused). */
 export const customerOrdersScope = (customerId: number) => `orders:customer:${customerId}`;
@@ -77,18 +80,23 @@ export const customerOrdersScope = (customerId: number) => `orders:customer:${cu
 export async function listCustomerOrders(
   sql: Sql,
   customerId: number,
-  page: { after?: number | undefined; limit: number },
-  cursor: (after: number) => string,
+  page: { after?: string | undefined; limit: number },
+  cursor: (after: string) => string,
 ): Promise<Page<OrderSummary> | undefined> {
-  const next = page.after !== undefined;
   const first = [sql.typed(customerId, OID.int4), sql.typed(page.limit + 1, OID.int4)];
-  const params = next ? [...first, sql.typed(page.after!, OID.int8)] : first;
-  const rows = await sql.unsafe<Row[]>(customerOrdersQuery(next), params as never[], { prepare: sql.options.prepare });
+  // The place as text: both halves go to PostgreSQL as int8 text, never through a JavaScript number.
+  const [micros, orderId] = page.after?.split('.') ?? [];
+  const next = micros !== undefined && orderId !== undefined;
+  const params = next ? [...first, sql.typed(micros, OID.int8), sql.typed(orderId, OID.int8)] : first;
+  const rows = await sql.unsafe<Array<Row & { place: string }>>(customerOrdersQuery(next), params as never[], {
+    prepare: sql.options.prepare,
+  });
   if (rows.length === 0 && !next) {
     const [customer] = await sql`select 1 from customers where customer_id = ${sql.typed(customerId, OID.int4)}`;
     if (!customer) return undefined;
   }
-  return toPage(rows.map(toSummary), page.limit, (order) => order.orderId, cursor);
+  const { items, nextCursor } = toPage(rows, page.limit, (row) => row.place, cursor);
+  return { items: items.map(toSummary), nextCursor };
 }
 
 /** One order, if `reader` may see it; undefined otherwise, so another customer's order looks unknown. */
