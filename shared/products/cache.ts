@@ -7,7 +7,7 @@ import type { Redis } from '@upstash/redis';
 import * as z from 'zod';
 import { CacheError, redisCall } from '../clients/redis.js';
 import type { TopProductsKeys } from './keys.js';
-import type { SalesWindow } from './window.js';
+import { type SalesWindow, windowInfo } from './window.js';
 
 // --- snapshots -------------------------------------------------------------------------------------
 
@@ -42,7 +42,10 @@ export class SnapshotCache {
     private readonly timeoutMs: number,
   ) {}
 
-  /** The window's snapshot, null when absent; CacheError when slow, down or not a valid snapshot. */
+  /**
+   * The window's snapshot, null when absent or made for another day (`d30` just after midnight UTC starts a
+   * day later than the snapshot made just before it); CacheError when slow, down or not a valid snapshot.
+   */
   async get(window: SalesWindow): Promise<Snapshot | null> {
     const value = await redisCall('snapshot GET', this.timeoutMs, () => this.redis.get<unknown>(this.keys.snapshot(window.id)));
     if (value === null || value === undefined) return null;
@@ -50,7 +53,7 @@ export class SnapshotCache {
     if (!parsed.success) {
       throw new CacheError('invalid', `snapshot ${window.id} is not a valid payload (${parsed.error.issues.length} issue(s))`);
     }
-    return parsed.data;
+    return parsed.data.window.since === windowInfo(window).since ? parsed.data : null;
   }
 
   async put(window: SalesWindow, snapshot: Snapshot, ttlSeconds: number): Promise<void> {

@@ -134,7 +134,9 @@ async function bypass(
   });
   const memoKey = `${deps.namespace}:${window.id}`;
   const memo = deps.bypassMemo?.get(memoKey);
-  if (memo && memo.expiresAt > now()) return { result: present(memo.snapshot, query.limit), cache: 'BYPASS' };
+  if (memo && memo.expiresAt > now() && memo.snapshot.window.since === windowInfo(window).since) {
+    return { result: present(memo.snapshot, query.limit), cache: 'BYPASS' };
+  }
   const aggregate = deps.aggregate ?? defaultAggregate;
   const snapshot: Snapshot = {
     products: await aggregate(deps.sql, window, MAX_LIMIT),

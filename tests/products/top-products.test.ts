@@ -116,6 +116,18 @@ describe('cache behaviour', () => {
     expect(refreshed.cache).toBe('MISS');
   });
 
+  it('a snapshot made just before midnight UTC is not served just after it: the window has moved a day', async () => {
+    const DAY = 86_400_000;
+    const midnight = Math.ceil(Date.now() / DAY) * DAY;
+    await redis.del(topProductsKeys(NS).snapshot('d3'));
+    const before = await getTopProducts(deps(sql, NS, { now: () => midnight - 500 }), { limit: 5, days: 3 });
+    expect(before.result.window.since).toBe(new Date(midnight - 3 * DAY).toISOString());
+    // One second later, within the freshness period of that snapshot.
+    const after = await getTopProducts(deps(sql, NS, { now: () => midnight + 500 }), { limit: 5, days: 3 });
+    expect(after.result.window.since).toBe(new Date(midnight - 2 * DAY).toISOString());
+    expect(after.cache).toBe('MISS');
+  });
+
   it('puts a TTL on every key it writes', async () => {
     const keys = await listKeys(redis, NS);
     expect(keys.length).toBeGreaterThan(10);
