@@ -63,8 +63,8 @@ function writeState(started: Started[]): void {
 const same = (a: Started) => (b: Started) => a.name === b.name && a.port === b.port;
 const record = (entry: Started) => writeState([...readState().filter((s) => !same(entry)(s)), entry]);
 
-async function exec(command: string, args: string[]): Promise<void> {
-  const { code } = await run(command, args, { echo: true });
+async function exec(command: string, args: string[], env?: NodeJS.ProcessEnv): Promise<void> {
+  const { code } = await run(command, args, { echo: true, ...(env ? { env } : {}) });
   if (code !== 0) throw new ServiceError(`${command} ${args.join(' ')} failed (exit ${code})`);
 }
 
@@ -181,6 +181,18 @@ export const stopFerretDb = (port: number): Promise<boolean> => stopDaemon(ferre
 /** Whether the server on this port is a FerretDB that startFerretDb started (and so may be stopped). */
 export const ferretDbIsOurs = (port: number): boolean => daemonPid(ferretName(port)) !== undefined;
 
+/** What docker-compose.yml reads: the ports of the environment's URLs and the gateway's token. */
+export function composeEnv(env: Record<string, string>): NodeJS.ProcessEnv {
+  const port = ports(env);
+  return {
+    ...process.env,
+    POSTGRES_PORT: String(port.postgres),
+    UPSTASH_PORT: String(port.upstash),
+    MONGO_PORT: String(port.mongo),
+    UPSTASH_REDIS_REST_TOKEN: env.UPSTASH_REDIS_REST_TOKEN,
+  };
+}
+
 const COMPOSE_SERVICES: Record<ServiceName, string[]> = { postgres: ['postgres'], upstash: ['redis', 'srh'], mongo: ['mongo'] };
 
 export interface UpOptions {
@@ -235,7 +247,7 @@ export async function servicesUp(options: UpOptions = {}): Promise<Started[]> {
   } else if (commandExists('docker') && spawnSync('docker', ['info'], { stdio: 'ignore', timeout: 5000 }).status === 0) {
     const services = missing.flatMap((name) => COMPOSE_SERVICES[name]);
     log(`services: starting with docker compose: ${services.join(', ')}`);
-    await exec('docker', ['compose', 'up', '--detach', '--wait', ...services]);
+    await exec('docker', ['compose', 'up', '--detach', '--wait', ...services], composeEnv(env));
     for (const name of missing) add({ name, port: port[name], by: 'compose' });
   } else {
     for (const name of missing) {

@@ -5,6 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { ROOT } from '../../scripts/lib/env.js';
 import { ensureGoTool } from '../../scripts/lib/go-tools.js';
+import { composeEnv } from '../../scripts/services.js';
 
 /**
  * docker-compose.yml, the laptops' path to the same services: valid, and what the native path runs. It is
@@ -12,16 +13,31 @@ import { ensureGoTool } from '../../scripts/lib/go-tools.js';
  * would refuse fails here, on a machine without Docker.
  */
 const run = promisify(execFile);
-let config: {
+interface ComposeConfig {
   services: Record<string, { image: string; ports?: Array<{ published: string; host_ip: string }>; environment?: Record<string, string> }>;
-};
+}
+let config: ComposeConfig;
+let composeConfig: string;
+
+/** docker-compose.yml as `docker compose config` prints it, in `env` (the localstack profile too: every service). */
+async function load(env: NodeJS.ProcessEnv): Promise<ComposeConfig> {
+  const { stdout } = await run(composeConfig, ['docker-compose.yml'], { cwd: ROOT, env: { ...env, COMPOSE_PROFILES: 'localstack' } });
+  return parseYaml(stdout);
+}
+
+const publishedPorts = (loaded: ComposeConfig) =>
+  Object.fromEntries(
+    Object.entries(loaded.services).flatMap(([name, service]) =>
+      (service.ports ?? []).map((port) => [name, `${port.host_ip}:${port.published}`]),
+    ),
+  );
 
 beforeAll(async () => {
   const tool = await ensureGoTool('compose-config', (line) => console.log(`[compose-config] ${line}`));
   expect(tool.available, tool.detail).toBe(true);
-  // The localstack profile is loaded too: every service is checked.
-  const { stdout } = await run(tool.detail, ['docker-compose.yml'], { cwd: ROOT, env: { ...process.env, COMPOSE_PROFILES: 'localstack' } });
-  config = parseYaml(stdout);
+  composeConfig = tool.detail;
+  const { POSTGRES_PORT: _p, UPSTASH_PORT: _u, MONGO_PORT: _m, UPSTASH_REDIS_REST_TOKEN: _t, ...unset } = process.env;
+  config = await load(unset);
 }, 300_000);
 
 describe('docker-compose.yml', () => {
@@ -36,12 +52,7 @@ describe('docker-compose.yml', () => {
   });
 
   it('publishes the native path ports on 127.0.0.1 only, with the token of .env.example', () => {
-    const published = Object.fromEntries(
-      Object.entries(config.services).flatMap(([name, service]) =>
-        (service.ports ?? []).map((port) => [name, `${port.host_ip}:${port.published}`]),
-      ),
-    );
-    expect(published).toEqual({
+    expect(publishedPorts(config)).toEqual({
       postgres: '127.0.0.1:5432',
       srh: '127.0.0.1:8079',
       mongo: '127.0.0.1:27017',
@@ -49,5 +60,17 @@ describe('docker-compose.yml', () => {
     });
     const local = parseEnv(readFileSync(`${ROOT}.env.example`, 'utf8'));
     expect(config.services.srh!.environment?.SRH_TOKEN).toBe(local.UPSTASH_REDIS_REST_TOKEN);
+  });
+
+  it('follows the ports of the environment’s URLs and its token, as services:up passes them', async () => {
+    const env = composeEnv({
+      DATABASE_URL: 'postgres://postgres@127.0.0.1:15432/shop',
+      UPSTASH_REDIS_REST_URL: 'http://127.0.0.1:18079',
+      UPSTASH_REDIS_REST_TOKEN: 'another-token',
+      MONGODB_URI: 'mongodb://127.0.0.1:27117',
+    });
+    const loaded = await load(env);
+    expect(publishedPorts(loaded)).toMatchObject({ postgres: '127.0.0.1:15432', srh: '127.0.0.1:18079', mongo: '127.0.0.1:27117' });
+    expect(loaded.services.srh!.environment?.SRH_TOKEN).toBe('another-token');
   });
 });
