@@ -1,10 +1,16 @@
 import { execFile } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { promisify } from 'node:util';
 import type { Sql } from '../../shared/clients/postgres.js';
 
 const run = promisify(execFile);
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** This user may not restart the server: the restart tests are skipped, with this reason. */
+export class CannotRestartPostgres extends Error {
+  override name = 'CannotRestartPostgres';
+}
 
 /** Stops and starts the PostgreSQL server the tests use (the native cluster on DATABASE_URL's port, or compose). */
 export interface PostgresControl {
@@ -50,7 +56,10 @@ export async function postgresControl(port: number): Promise<PostgresControl> {
       .map((line) => line.trim().split(/\s+/))
       .find((fields) => versions.includes(fields[0]!) && fields[2] === String(port));
     if (cluster) {
-      const [version, name] = cluster as [string, string];
+      const [version, name, , , owner] = cluster as [string, string, string, string, string];
+      // pg_ctlcluster refuses anyone else: say why instead of failing the test on its refusal.
+      if (process.getuid?.() !== 0 && userInfo().username !== owner)
+        throw new CannotRestartPostgres(`restarting PostgreSQL ${version} ${name} (port ${port}) needs root or its owner, ${owner}`);
       const ctl = (...action: string[]) =>
         run('pg_ctlcluster', ['--skip-systemctl-redirect', version, name, ...action], { timeout: 60_000 });
       return {

@@ -3,7 +3,7 @@ import { PLACE_ORDER_STATEMENT } from '../../shared/orders/create-order.js';
 import { bearerFor } from '../helpers/auth.js';
 import { type Fixtures, insertFixtures, resetShop, testSql } from '../helpers/db.js';
 import { orphanOrders } from '../orders/helpers.js';
-import { type PostgresControl, postgresControl, sleep, waitForPostgres, waitForQuietServer } from './helpers.js';
+import { CannotRestartPostgres, type PostgresControl, postgresControl, sleep, waitForPostgres, waitForQuietServer } from './helpers.js';
 
 /**
  * PostgreSQL restarted in the middle of a stream of orders, through the serverless-offline the suite
@@ -21,7 +21,13 @@ const OUTAGE_MS = 1_500; // how long the server stays stopped
 const MAX_LATENCY_MS = 5_000; // connect timeout (3 s) + margin; far below the 10 s Lambda timeout
 const STOCK = 100_000;
 
-let control: PostgresControl;
+// Stopping the server takes root or the cluster's owner (or compose): anyone else skips these tests, told why.
+const controlOrReason = await postgresControl(PORT).catch((error: unknown) => {
+  if (error instanceof CannotRestartPostgres) return error.message;
+  throw error;
+});
+if (typeof controlOrReason === 'string') console.warn(`[pg restart] skipped: ${controlOrReason}`);
+const control = controlOrReason as PostgresControl;
 let fx: Fixtures;
 let tokens: string[];
 
@@ -39,7 +45,6 @@ interface Sent {
 }
 
 beforeAll(async () => {
-  control = await postgresControl(PORT);
   await resetShop(sql);
   fx = await insertFixtures(sql, { customers: CLIENTS, products: 3, stock: STOCK });
   tokens = await Promise.all(fx.customerIds.map((id) => bearerFor(id)));
@@ -48,7 +53,7 @@ beforeAll(async () => {
 afterAll(async () => {
   // Whatever happened above, leave PostgreSQL running.
   try {
-    if (!(await control.isOnline())) await control.start();
+    if (typeof controlOrReason !== 'string' && !(await control.isOnline())) await control.start();
   } finally {
     expect(await waitForPostgres(PORT, 60_000)).toBe(true);
     await sql.end({ timeout: 5 });
@@ -80,7 +85,7 @@ async function post(client: number, key: string, t0: number): Promise<Sent> {
   return { client, key, customerId, productId, quantity, startedAt, ms: performance.now() - startedAt - t0, status, retryAfter, body };
 }
 
-describe('PostgreSQL restarted during a stream of orders (through serverless-offline)', () => {
+describe.skipIf(typeof controlOrReason === 'string')('PostgreSQL restarted during a stream of orders (through serverless-offline)', () => {
   it('503 during the outage, nothing partial, recovers by itself, every 201 stored, one order per key', async () => {
     // Warm the createOrder workers: the point is that *connected* pools survive the restart.
     for (let client = 0; client < CLIENTS; client++) expect((await post(client, `warm-${client}`, performance.now())).status).toBe(201);
