@@ -105,6 +105,9 @@ function isFerretStorageUnavailable(code: unknown, message: unknown): boolean {
 export function isMongoUnavailable(error: unknown): boolean {
   const { name, code } = shape(error);
   if (typeof name === 'string' && MONGO_UNAVAILABLE_NAMES.has(name)) return true;
+  // A mongodb+srv URI's DNS lookup (SRV and TXT records), whose resolver error the driver passes on as is.
+  const { syscall } = (error ?? {}) as { syscall?: unknown };
+  if (syscall === 'querySrv' || syscall === 'queryTxt') return true;
   if (typeof code === 'number' && MONGO_NOT_NOW_CODES.has(code)) return true;
   return isFerretStorageUnavailable(code, (error as { message?: unknown } | undefined)?.message);
 }
@@ -133,11 +136,12 @@ export function isNotImplemented(error: unknown): boolean {
 
 /** Converts a driver's "unavailable" error into a 503 AppError; returns undefined for anything else. */
 export function asServiceUnavailable(error: unknown): ServiceUnavailableError | undefined {
-  if (isPostgresUnavailable(error)) {
-    return new ServiceUnavailableError('DATABASE_UNAVAILABLE', 'The database is unavailable; retry shortly.');
-  }
+  // The cart store first: a mongodb+srv lookup fails with the same network codes as a database connection.
   if (isMongoUnavailable(error) || isMongoServerTimeout(error)) {
     return new ServiceUnavailableError('CART_STORE_UNAVAILABLE', 'The cart store is unavailable; retry shortly.');
+  }
+  if (isPostgresUnavailable(error)) {
+    return new ServiceUnavailableError('DATABASE_UNAVAILABLE', 'The database is unavailable; retry shortly.');
   }
   return undefined;
 }

@@ -41,6 +41,20 @@ describe('the error mapping (toAppError + renderError)', () => {
     expect(parse(error)).toMatchObject({ status: 503, body: { error: { code: 'CART_STORE_UNAVAILABLE' } } });
   });
 
+  it('turns a failed DNS lookup of a mongodb+srv URI into 503 for the cart store, not the database', () => {
+    // Node's resolver errors, which the driver passes on unwrapped from MongoClient.connect().
+    for (const [code, syscall] of [
+      ['ETIMEOUT', 'querySrv'],
+      ['ESERVFAIL', 'querySrv'],
+      ['ENOTFOUND', 'querySrv'],
+      ['ECONNREFUSED', 'queryTxt'],
+    ]) {
+      const hostname = '_mongodb._tcp.cluster0.example.mongodb.net';
+      const error = Object.assign(new Error(`${syscall} ${code} ${hostname}`), { code, syscall, hostname });
+      expect([code, parse(error)]).toMatchObject([code, { status: 503, body: { error: { code: 'CART_STORE_UNAVAILABLE' } } }]);
+    }
+  });
+
   it('maps body-parser errors: 415 for a non-JSON content type, 400 for malformed JSON', () => {
     expect(parse(Object.assign(new Error('Unsupported Media Type'), { statusCode: 415 })).status).toBe(415);
     expect(parse(Object.assign(new Error('Invalid or malformed JSON was provided'), { statusCode: 422 }))).toMatchObject({
