@@ -35,6 +35,12 @@ export function App() {
   useEffect(() => {
     document.title = `${PAGES.find(([p]) => p === page)![1]} · ecommerce-pipeline console`;
   }, [page]);
+  // A token past its expiry signs this tab out (its pages then ask to sign in), rather than every call failing.
+  useEffect(() => {
+    if (!session) return;
+    const timer = setTimeout(() => setSession(loadSession()), Math.max(0, session.expiresAt * 1000 - Date.now()) + 1000);
+    return () => clearTimeout(timer);
+  }, [session]);
   const signIn = (next: Session | null) => {
     saveSession(next);
     setSession(next);
@@ -68,7 +74,9 @@ export function App() {
           )}
         </div>
       </header>
-      <main id="main">
+      {/* Another identity (signed in here or in another tab) starts every page afresh: nothing one customer
+          saw (a cart, its version, a checkout attempt, a page of orders) may be acted on as another. */}
+      <main id="main" key={session ? `${session.subject}:${session.customerId}:${session.admin}` : 'signed-out'}>
         {page === 'shop' && <ShopPage session={session} />}
         {page === 'cart' && <CartPage session={session} />}
         {page === 'orders' && <OrdersPage session={session} />}

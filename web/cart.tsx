@@ -40,7 +40,7 @@ function saveCart(session: Session, items: CartItem[], seen: Served | undefined)
 }
 
 /** One more of a product: read the cart as it is now, then write it back under that version. */
-export async function addToCart(session: Session, productId: number): Promise<ApiResult<Cart>> {
+async function addOnce(session: Session, productId: number): Promise<ApiResult<Cart>> {
   const current = await api<Cart>('GET', cartPath(session), { token: session.token });
   if (!current.ok && current.error.code !== 'CART_NOT_FOUND') return current;
   const items = current.ok ? current.body.items.map((item) => ({ ...item })) : [];
@@ -48,6 +48,23 @@ export async function addToCart(session: Session, productId: number): Promise<Ap
   if (line) line.quantity++;
   else items.push({ productId, quantity: 1 });
   return saveCart(session, items, current.ok ? served(current.body, current.headers) : undefined);
+}
+
+/** Adds from this page run one after another: quick clicks on two products must both land. */
+let adding: Promise<unknown> = Promise.resolve();
+
+/**
+ * One more of a product. A change made meanwhile elsewhere (another tab) makes the write a 412: the add is
+ * read and written again over the newer cart, as the user asked for one more, whatever the cart holds.
+ */
+export function addToCart(session: Session, productId: number): Promise<ApiResult<Cart>> {
+  const run = async () => {
+    const result = await addOnce(session, productId);
+    return !result.ok && result.error.code === 'VERSION_CONFLICT' ? addOnce(session, productId) : result;
+  };
+  const next = adding.then(run, run);
+  adding = next;
+  return next;
 }
 
 /** The products of the cart's lines, for their names and prices (GET /products/{id} each). */
@@ -86,8 +103,16 @@ function CartView({ session }: { session: Session }) {
   // State updates render later: a second click in the same frame must see the first one synchronously.
   const inFlight = useRef(false);
   useEffect(() => {
-    if (load.state === 'ok') setCart(served(load.data, load.headers));
-    if (load.state !== 'loading') setFailure(null);
+    if (load.state === 'ok') {
+      setCart(served(load.data, load.headers));
+      setFailure(null);
+    }
+    if (load.state === 'error') {
+      // The cart last seen is no longer what the store holds (deleted, expired elsewhere): show none. Any
+      // other failure is shown, over the cart last seen.
+      if (load.error.code === 'CART_NOT_FOUND') setCart(null);
+      setFailure(load.error.code === 'CART_NOT_FOUND' ? null : load.error);
+    }
   }, [load]);
   const products = useProducts(cart?.items.map((item) => item.productId) ?? []);
 
@@ -99,6 +124,8 @@ function CartView({ session }: { session: Session }) {
     if (result.ok) {
       setCart(served(result.body, result.headers));
       setFailure(null);
+      // Another cart, another checkout: a key kept from a failed attempt would replay that attempt's order.
+      attempt.current = null;
     } else setFailure(result.error);
   };
   const checkout = async () => {
@@ -134,7 +161,7 @@ function CartView({ session }: { session: Session }) {
           Order <strong>#{placed.orderId}</strong> placed ({placed.totalAmount}). <a href="#/orders">See it in your orders</a>.
         </p>
       )}
-      {failure && (
+      {failure && cart && (
         <ErrorState error={failure}>
           {failure.code === 'VERSION_CONFLICT' && (
             <p>

@@ -43,6 +43,9 @@ export function Empty({ children }: { children: ComponentChildren }) {
 /** An error envelope in words: what happened, the server's specifics, and what to do (retry a 503). */
 export function ErrorState({ error, retry, children }: { error: ApiError; retry?: () => void; children?: ComponentChildren }) {
   const down = error.status === 503 || error.status === 0;
+  // A store refused before anything was done; a timeout (or no answer) says nothing of what was done.
+  const nothingChanged = error.status === 503 && error.code !== 'TIMEOUT';
+  const retryIn = error.retryAfter ? ` The API suggests retrying in ${error.retryAfter} s.` : '';
   return (
     <div class={`state error${down ? ' down' : ''}`} role="alert" data-code={error.code}>
       <p>
@@ -50,9 +53,16 @@ export function ErrorState({ error, retry, children }: { error: ApiError; retry?
       </p>
       {down && (
         <p>
-          {error.status === 503
-            ? `A store behind the API is down or slow; nothing was changed. ${error.retryAfter ? `The API suggests retrying in ${error.retryAfter} s.` : ''}`
-            : 'Check that the API is running.'}
+          {nothingChanged
+            ? `A store behind the API is down or slow; nothing was changed.${retryIn}`
+            : error.status === 503
+              ? `The answer did not come in time: what was asked may have been done. Look before repeating it (an order, in your orders).${retryIn}`
+              : 'Check that the API is running.'}
+        </p>
+      )}
+      {error.status === 401 && (
+        <p>
+          <a href="#/sign-in">Sign in again</a>.
         </p>
       )}
       {children}

@@ -60,7 +60,7 @@ describe.skipIf(!chromium?.available)('the web console in Chromium', () => {
     await resetShop(sql);
     await resetCarts(mongo.db);
     // 30 products: red and blue alternate, so "colour = red" is 15 of them, two pages of 12.
-    fx = await insertFixtures(sql, { customers: 4, products: 30, stock: 50 });
+    fx = await insertFixtures(sql, { customers: 7, products: 30, stock: 50 });
     await sql`truncate benchmark_runs restart identity`;
     const lambda = lambdaClient(inject('offlineLambdaEndpoint'));
     const run = await invokeLambda(lambda, RUN_BENCHMARKS, { sizes: TINY_SIZES, repetitions: 5 });
@@ -152,6 +152,42 @@ describe.skipIf(!chromium?.available)('the web console in Chromium', () => {
     await expect.poll(() => second.getByLabel(/^Quantity of/).textContent()).toContain('2');
     await second.getByRole('button', { name: /^\+ one/ }).click(); // now over the current version: 2 → 3
     await expect.poll(async () => (await api('GET', `/carts/${customerId}`)).body.items[0].quantity).toBe(3);
+    await context.close();
+  });
+
+  it('another customer signing in in another tab: this tab starts afresh, and nothing of the first cart is shown or written', async () => {
+    const [first, second] = [fx.customerIds[4]!, fx.customerIds[5]!];
+    await cartWith(first, fx.productIds[7]!, 2);
+    const { context, page } = await signedIn(first);
+    await page.goto(`${base}#/cart`);
+    await page.getByRole('button', { name: /^\+ one/ }).waitFor();
+    // Another tab of this browser signs in as a customer without a cart.
+    const other = await context.newPage();
+    await other.goto(`${base}#/sign-in`);
+    await other.getByLabel('Customer').selectOption(String(second));
+    await other.getByRole('button', { name: 'Sign in as this customer' }).click();
+    await other.waitForURL(/#\/shop$/);
+    await page.getByText('Your cart is empty').waitFor();
+    expect(await page.getByRole('button', { name: /^\+ one/ }).count()).toBe(0);
+    expect((await api('GET', `/carts/${second}`)).status).toBe(404);
+    expect((await api('GET', `/carts/${first}`)).body.items).toEqual([{ productId: fx.productIds[7], quantity: 2 }]);
+    await context.close();
+  });
+
+  it('two products added in quick succession are both in the cart', async () => {
+    const customerId = fx.customerIds[6]!;
+    const { context, page } = await signedIn(customerId);
+    const adds = page.getByRole('button', { name: /^Add to cart/ });
+    await expect.poll(() => adds.count()).toBeGreaterThan(1);
+    // Two clicks in one task: the second add starts before the first one's answer.
+    await adds.first().evaluate(() => {
+      const buttons = [...document.querySelectorAll<HTMLButtonElement>('li.product button')].filter((b) =>
+        b.textContent?.startsWith('Add to cart'),
+      );
+      buttons[0]!.click();
+      buttons[1]!.click();
+    });
+    await expect.poll(async () => ((await api('GET', `/carts/${customerId}`)).body?.items ?? []).length, { timeout: 5_000 }).toBe(2);
     await context.close();
   });
 
