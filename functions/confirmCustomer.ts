@@ -19,7 +19,12 @@ export async function handler(event: PostConfirmationTriggerEvent): Promise<Post
   try {
     const customerId = await confirmCustomer(
       getSql(),
-      { email: attributes.email ?? '', name: attributes.name, customerId: attributes['custom:customer_id'] },
+      {
+        email: attributes.email ?? '',
+        emailVerified: attributes.email_verified === 'true',
+        name: attributes.name,
+        customerId: attributes['custom:customer_id'],
+      },
       async (id) => {
         await cognito.send(
           new AdminUpdateUserAttributesCommand({

@@ -3,7 +3,7 @@ import { discardClientsAfterTimeout } from '../shared/clients/abandon.js';
 import { getSql } from '../shared/clients/postgres.js';
 import { getRedis } from '../shared/clients/redis.js';
 import { getConfig } from '../shared/config.js';
-import { logger } from '../shared/logger.js';
+import { describeError, logger } from '../shared/logger.js';
 import { type ReconcileMode, type ReconcileResult, reconcileTopProducts } from '../shared/products/reconcile.js';
 
 const MODES = new Set<ReconcileMode>(['auto', 'full', 'recent']);
@@ -22,7 +22,7 @@ async function reconcile(event?: unknown): Promise<ReconcileResult> {
     logger.info('top-products reconcile', { ...result });
     return result;
   } catch (error) {
-    logger.error('top-products reconcile failed', { error: error instanceof Error ? error : String(error) });
+    logger.error('top-products reconcile failed', { error: describeError(error) });
     throw error;
   }
 }

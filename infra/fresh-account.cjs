@@ -225,6 +225,9 @@ function identity({ prefix, prod }) {
         UserPoolName: `${prefix}-customers`,
         UsernameAttributes: ['email'],
         AutoVerifiedAttributes: ['email'],
+        // A new email takes effect once its code is entered: the user signs in with, and is found by, a
+        // verified address only (an unverified change would squat someone else's address).
+        UserAttributeUpdateSettings: { AttributesRequireVerificationBeforeUpdate: ['email'] },
         AccountRecoverySetting: { RecoveryMechanisms: [{ Name: 'verified_email', Priority: 1 }] },
         Policies: { PasswordPolicy: { MinimumLength: 12, RequireLowercase: true, RequireUppercase: true, RequireNumbers: true } },
         Schema: [

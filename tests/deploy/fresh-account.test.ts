@@ -193,6 +193,7 @@ describe('infrastructure: create (a fresh account)', () => {
 
   it('has a user pool whose app client may read but not write the customer id, and points the functions’ auth at it', () => {
     const pool = resource('UserPool').Properties;
+    expect(pool.UserAttributeUpdateSettings).toEqual({ AttributesRequireVerificationBeforeUpdate: ['email'] });
     expect(pool.Schema).toEqual(expect.arrayContaining([expect.objectContaining({ Name: 'customer_id', AttributeDataType: 'String' })]));
     const client = resource('UserPoolClient').Properties;
     expect(client.UserPoolId).toEqual(ref('UserPool'));
@@ -334,5 +335,16 @@ describe('infrastructure: create on prod (infra/fresh-account.cjs as osls calls 
   it('refuses an unknown shape', async () => {
     const resolveVariable = async (name: string) => (name === 'param:infrastructure' ? 'crate' : 'dev');
     await expect(infra.resources({ resolveVariable })).rejects.toThrow(/must be one of bring-your-own, create/);
+  });
+});
+
+describe('scheduled functions', () => {
+  it('a failed benchmark run is not retried (each try rebuilds its fixtures for up to 15 minutes); it goes to the failure queue', () => {
+    for (const shape of [created, own]) {
+      const configs = ofType(shape.template, 'AWS::Lambda::EventInvokeConfig').map(([, config]) => config.Properties);
+      const runBenchmarks = configs.find((config) => JSON.stringify(config.FunctionName).includes('RunBenchmarks'));
+      expect(runBenchmarks, JSON.stringify(configs)).toMatchObject({ MaximumRetryAttempts: 0 });
+      expect(JSON.stringify(runBenchmarks?.DestinationConfig)).toContain('ScheduledFailuresQueue');
+    }
   });
 });

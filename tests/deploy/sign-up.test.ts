@@ -18,7 +18,7 @@ describe('confirmCustomer (Cognito post-confirmation)', () => {
   it('creates the customers row and writes its id to the user', async () => {
     const address = email();
     const { written, setCustomerId } = recorder();
-    const id = await confirmCustomer(sql, { email: address, name: 'Ada Lovelace' }, setCustomerId);
+    const id = await confirmCustomer(sql, { email: address, emailVerified: true, name: 'Ada Lovelace' }, setCustomerId);
     expect(written).toEqual([String(id)]);
     const rows = await sql`select name, email from customers where customer_id = ${id}`;
     expect(rows).toEqual([{ name: 'Ada Lovelace', email: address }]);
@@ -27,9 +27,9 @@ describe('confirmCustomer (Cognito post-confirmation)', () => {
   it('finds the same customer when the trigger is retried (one row per email, case-insensitive)', async () => {
     const address = email();
     const first = recorder();
-    const id = await confirmCustomer(sql, { email: address }, first.setCustomerId);
+    const id = await confirmCustomer(sql, { email: address, emailVerified: true }, first.setCustomerId);
     const again = recorder();
-    expect(await confirmCustomer(sql, { email: address.toLowerCase() }, again.setCustomerId)).toBe(id);
+    expect(await confirmCustomer(sql, { email: address.toLowerCase(), emailVerified: true }, again.setCustomerId)).toBe(id);
     expect(again.written).toEqual([String(id)]);
     const [counted] = await sql<
       Array<{ count: number }>
@@ -42,20 +42,35 @@ describe('confirmCustomer (Cognito post-confirmation)', () => {
 
   it('leaves a user who already has a customer id alone', async () => {
     const { written, setCustomerId } = recorder();
-    expect(await confirmCustomer(sql, { email: email(), customerId: '42' }, setCustomerId)).toBe(42);
+    expect(await confirmCustomer(sql, { email: email(), emailVerified: true, customerId: '42' }, setCustomerId)).toBe(42);
     expect(written).toEqual([]);
   });
 
   it('fails when the id cannot be written, and a retry links the row it created', async () => {
     const address = email();
     await expect(
-      confirmCustomer(sql, { email: address }, async () => {
+      confirmCustomer(sql, { email: address, emailVerified: true }, async () => {
         throw new Error('AdminUpdateUserAttributes timed out');
       }),
     ).rejects.toThrow(/timed out/);
     const { written, setCustomerId } = recorder();
-    const id = await confirmCustomer(sql, { email: address }, setCustomerId);
+    const id = await confirmCustomer(sql, { email: address, emailVerified: true }, setCustomerId);
     expect(written).toEqual([String(id)]);
+  });
+
+  it('links nobody by an email that was not verified (an operator’s AdminConfirmSignUp): an existing customer stays theirs', async () => {
+    const address = email();
+    const owner = await confirmCustomer(sql, { email: address, emailVerified: true }, recorder().setCustomerId);
+    const { written, setCustomerId } = recorder();
+    await expect(confirmCustomer(sql, { email: address.toUpperCase(), emailVerified: false }, setCustomerId)).rejects.toThrow(
+      /not verified/,
+    );
+    await expect(confirmCustomer(sql, { email: email(), emailVerified: false }, setCustomerId)).rejects.toThrow(/not verified/);
+    expect(written).toEqual([]);
+    const [counted] = await sql<
+      Array<{ count: number }>
+    >`select count(*)::int as count from customers where lower(email) = lower(${address})`;
+    expect([counted?.count, owner]).toEqual([1, owner]);
   });
 });
 

@@ -287,3 +287,28 @@ describe('never in the logs', () => {
     expect(all).not.toContain('Lambda invocation event');
   });
 });
+
+describe('a scheduled function that fails', () => {
+  it('logs the error as a request does (name, message, code), not its other properties', async () => {
+    vi.stubEnv('DATABASE_URL', 'postgres://postgres@127.0.0.1:1/shop_test');
+    vi.stubEnv('UPSTASH_REDIS_REST_URL', 'http://127.0.0.1:1');
+    vi.stubEnv('DATABASE_CONNECT_TIMEOUT_SECONDS', '1');
+    vi.resetModules();
+    try {
+      const { handler } = await import('../../functions/reconcileTopProducts.js');
+      const { lines } = await captureLogs(() =>
+        handler({ mode: 'recent' }, lambdaContext('ecommerce-pipeline-test-reconcile')).catch(() => {}),
+      );
+      const failure = lines.find((line) => line.message === 'top-products reconcile failed');
+      expect(failure, JSON.stringify(lines)).toBeDefined();
+      expect(
+        Object.keys(failure!.error as object).every((key) => ['name', 'message', 'code'].includes(key)),
+        JSON.stringify(failure),
+      ).toBe(true);
+    } finally {
+      const { closeSql } = await import('../../shared/clients/postgres.js');
+      await closeSql();
+      vi.unstubAllEnvs();
+    }
+  });
+});
