@@ -15,6 +15,26 @@ export function devSignInAvailable(config: Config, env: NodeJS.ProcessEnv = proc
   return env.IS_OFFLINE === 'true' && Boolean(config.auth.secret) && !config.auth.jwksUrl;
 }
 
+/** This machine's names, with any port: what a page of this machine sends as Host. */
+export const LOOPBACK_HOST = /^(?:localhost|127\.0\.0\.1|\[::1\])(?::\d{1,5})?$/i;
+
+/**
+ * Whether a request comes from this machine's own pages (or a program without a browser): a loopback Host,
+ * and no Origin or the page's own. Any web page the developer visits could otherwise mint an admin token
+ * by posting to 127.0.0.1 (a cross-site request), or under a name of its own that resolves to 127.0.0.1
+ * (DNS rebinding: the browser then sends that name as Host).
+ */
+export function fromThisMachine(headers: { host?: string | undefined; origin?: string | undefined }): boolean {
+  const host = headers.host ?? '';
+  if (!LOOPBACK_HOST.test(host)) return false;
+  if (headers.origin === undefined) return true;
+  try {
+    return new URL(headers.origin).host.toLowerCase() === host.toLowerCase();
+  } catch {
+    return false;
+  }
+}
+
 export interface DevCustomer {
   customerId: number;
   name: string;

@@ -18,6 +18,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { createClient, ErrorReply, RESP_TYPES, type RedisArgument } from 'redis';
 import { exit, redactUrl } from '../../scripts/lib/env.js';
+// The Host names answered: a web page can reach 127.0.0.1 under a name it controls (DNS rebinding); the
+// browser then sends that name as Host, which is refused.
+import { LOOPBACK_HOST } from '../../shared/auth/dev-sign-in.js';
 
 export interface GatewayOptions {
   port: number;
@@ -38,12 +41,6 @@ type Entry = { result: unknown } | { error: string };
 
 /** A command refused before it reaches Redis: a 400, or that command's error entry. */
 class CommandRejected extends Error {}
-
-/**
- * The Host names answered: this machine's loopback names. A web page can reach 127.0.0.1 under a name it
- * controls (DNS rebinding); the browser then sends that name as Host, which is refused.
- */
-const LOOPBACK_HOST = /^(?:localhost|127\.0\.0\.1|\[::1\])(?::\d{1,5})?$/i;
 
 const words = (text: string) => new Set(text.split(' '));
 /** Commands that would change the state of the shared connection (or break its reply stream). */
