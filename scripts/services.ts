@@ -11,7 +11,8 @@
  * local stand-in for RDS Proxy: point DATABASE_URL at port 6432 and set DATABASE_PREPARE=false to use it.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import postgres from 'postgres';
 import { ensureDatabase } from '../shared/db/migrate.js';
@@ -85,14 +86,33 @@ async function health(env: Record<string, string>): Promise<Record<ServiceName, 
   return { postgres, upstash, mongo };
 }
 
+/** Debian/Ubuntu's clusters (pg_lsclusters): version, name, port, status, owner. */
+function systemClusters(): Array<{ version: string; name: string; port: string; owner: string }> {
+  const { stdout = '' } = spawnSync('pg_lsclusters', ['-h'], { encoding: 'utf8' });
+  return stdout
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/))
+    .filter((fields) => fields.length >= 5)
+    .map(([version = '', name = '', port = '', , owner = '']) => ({ version, name, port, owner }));
+}
+
 async function startNativePostgres(port: number): Promise<StartedBy> {
   let tried = '';
-  if (existsSync('/etc/postgresql') && commandExists('pg_ctlcluster')) {
-    const version = readdirSync('/etc/postgresql')[0] ?? '';
-    // "already running" (exit 2) is fine here: what matters is whether it answers on our port.
-    spawnSync('pg_ctlcluster', ['--skip-systemctl-redirect', version, 'main', 'start'], { stdio: 'inherit' });
-    if (await waitFor(() => portAnswers(port), 20_000)) return 'system';
-    tried = ` The system cluster (PostgreSQL ${version}, pg_ctlcluster) does not answer on that port: check its port in /etc/postgresql/${version}/main/postgresql.conf against DATABASE_URL.`;
+  if (existsSync('/etc/postgresql') && commandExists('pg_ctlcluster') && commandExists('pg_lsclusters')) {
+    const clusters = systemClusters();
+    const cluster = clusters.find((candidate) => candidate.port === String(port));
+    if (!cluster) {
+      const listed = clusters.map((c) => `${c.version}/${c.name} on ${c.port}`).join(', ') || 'none';
+      tried = ` No system cluster listens on ${port} (pg_lsclusters: ${listed}): set DATABASE_URL's port to one of them.`;
+    } else {
+      // "already running" (exit 2) is fine here: what matters is whether it answers on our port.
+      const start = spawnSync('pg_ctlcluster', ['--skip-systemctl-redirect', cluster.version, cluster.name, 'start'], { encoding: 'utf8' });
+      if (await waitFor(() => portAnswers(port), 20_000)) return 'system';
+      tried =
+        process.getuid?.() !== 0 && userInfo().username !== cluster.owner
+          ? ` Starting the system cluster ${cluster.version}/${cluster.name} needs root or its owner: sudo pg_ctlcluster ${cluster.version} ${cluster.name} start.`
+          : ` The system cluster ${cluster.version}/${cluster.name} did not start: ${(start.stderr ?? '').trim() || `exit ${start.status}`}.`;
+    }
   }
   throw new ServiceError(
     `PostgreSQL is not answering on 127.0.0.1:${port} and no Docker engine is available.${tried} ` +

@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { portAnswers } from '../../scripts/lib/process.js';
 import { ServiceError, servicesDown, servicesUp } from '../../scripts/services.js';
@@ -28,6 +29,20 @@ describe('services up and down', () => {
     expect((error as Error).message).toMatch(/DATABASE_URL's role.*no_such_role_for_services_test.*createuser --createdb/s);
     expect(lines.filter((line) => line.includes('starting'))).toEqual([]);
   });
+
+  it.skipIf(dockerEngine || !existsSync('/etc/postgresql'))(
+    'no system cluster on DATABASE_URL’s port: says at once which clusters there are, and starts none',
+    async () => {
+      const url = new URL(process.env.DATABASE_URL!);
+      url.port = '5499';
+      vi.stubEnv('DATABASE_URL', url.href);
+      const started = performance.now();
+      const error = await servicesUp({ log: () => {} }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ServiceError);
+      expect((error as Error).message).toMatch(/No system cluster listens on 5499.*\b\d+\/\w+ on \d+/s);
+      expect(performance.now() - started).toBeLessThan(5_000);
+    },
+  );
 
   it.skipIf(dockerEngine)('a Redis it had to start for the gateway is its own: down stops it after the gateway', async () => {
     vi.stubEnv('REDIS_URL', `redis://127.0.0.1:${REDIS_PORT}`);
