@@ -1,5 +1,6 @@
 import { type Db, MongoClient } from 'mongodb';
 import { type Config, getConfig } from '../config.js';
+import { discardAfterTimeout } from './abandon.js';
 import { countingRoundTrips, roundTrips } from './round-trips.js';
 
 /**
@@ -32,8 +33,20 @@ export function getMongoClient(): MongoClient {
       ...(counting ? { monitorCommands: true } : {}),
     });
     if (counting) client.on('commandStarted', () => void roundTrips.mongo++);
+    discardAfterTimeout(discardMongo);
   }
   return client;
+}
+
+/**
+ * Abandons the container's client after an invocation gave up waiting on it (the HTTP stack's timeout
+ * backstop): a forced close aborts what it still runs, so no write of a request already answered 503 can
+ * land later, and the next request connects afresh instead of queueing behind a server that stopped answering.
+ */
+function discardMongo(): void {
+  const current = client;
+  client = undefined;
+  void current?.close(true).catch(() => {});
 }
 
 export function getMongoDb(): Db {

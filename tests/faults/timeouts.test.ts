@@ -257,6 +257,28 @@ describe('a hung dependency is bounded by its timeout', () => {
     expect(ms).toBeLessThan(2_400);
   });
 
+  it('the backstop drops the MongoDB client too: a write still waiting on it is aborted, never to land later', async () => {
+    const hole = await newHole();
+    // Driver timeouts longer than the function's remaining time: only the backstop can answer.
+    const { getCart } = await handlersWith({ MONGODB_URI: hole.url('mongodb'), MONGODB_TIMEOUT_MS: '30000' });
+    const { getMongoClient, getMongoDb } = await import('../../shared/clients/mongo.js');
+    const before = getMongoClient();
+    // A write of the same container still waiting for the server when the invocation times out.
+    const write = getMongoDb()
+      .collection('backstop_probe')
+      .insertOne({ written: true })
+      .then(
+        () => 'written',
+        (error: Error) => error.name,
+      );
+    const result = await getCart(await cartEvent(), contextWithRemaining(2_500));
+    expect(result.statusCode, String(result.body)).toBe(503);
+    expect(body(result).error.code).toBe('TIMEOUT');
+    const outcome = await Promise.race([write, sleep(3_000).then(() => 'still waiting 3 s after the 503')]);
+    expect(outcome).toMatch(/^Mongo\w*Error$/);
+    expect(getMongoClient()).not.toBe(before);
+  });
+
   it('the backstop covers a connection that freezes mid-conversation (no client-side query timeout can)', async () => {
     const proxy = await freezingPostgres();
     const { createOrder } = await handlersWith({ DATABASE_URL: proxy.url, DATABASE_POOL_MAX: '1' });
