@@ -12,6 +12,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import postgres from 'postgres';
@@ -107,7 +108,8 @@ async function startNativePostgres(port: number): Promise<StartedBy> {
     } else {
       // "already running" (exit 2) is fine here: what matters is whether it answers on our port.
       const start = spawnSync('pg_ctlcluster', ['--skip-systemctl-redirect', cluster.version, cluster.name, 'start'], { encoding: 'utf8' });
-      if (await waitFor(() => portAnswers(port), 20_000)) return 'system';
+      // 0 started, 2 already running: then it answers, once up; anything else was a refusal, said at once.
+      if ((start.status === 0 || start.status === 2) && (await waitFor(() => portAnswers(port), 20_000))) return 'system';
       tried =
         process.getuid?.() !== 0 && userInfo().username !== cluster.owner
           ? ` Starting the system cluster ${cluster.version}/${cluster.name} needs root or its owner: sudo pg_ctlcluster ${cluster.version} ${cluster.name} start.`
@@ -140,11 +142,15 @@ async function startRedis(port: number): Promise<boolean> {
 
 /**
  * Redis renames its process ("redis-server 127.0.0.1:6479"), so stopDaemon cannot recognise it by its command
- * line: it is asked to shut down over its own protocol, on the port it was started on.
+ * line: it is asked to shut down over its own protocol (an inline command), on the port it was started on.
  */
-async function stopRedis(port: number): Promise<void> {
-  spawnSync('redis-cli', ['-p', String(port), 'shutdown', 'nosave'], { stdio: 'ignore', timeout: 5000 });
-  if (!(await waitFor(async () => !(await portAnswers(port)), 5_000))) throw new ServiceError(`redis-server on ${port} did not stop`);
+async function stopRedis(port: number, log: (line: string) => void): Promise<void> {
+  await new Promise<void>((resolve) => {
+    const socket = connect(port, '127.0.0.1', () => socket.end('SHUTDOWN NOSAVE\r\n'));
+    socket.on('error', () => resolve()).on('close', () => resolve());
+    socket.setTimeout(2_000, () => socket.destroy());
+  });
+  if (!(await waitFor(async () => !(await portAnswers(port)), 5_000))) log(`services: redis-server on ${port} did not stop`);
   await stopDaemon(`redis-${port}`);
 }
 
@@ -267,8 +273,9 @@ export async function servicesUp(options: UpOptions = {}): Promise<Started[]> {
   } else if (commandExists('docker') && spawnSync('docker', ['info'], { stdio: 'ignore', timeout: 5000 }).status === 0) {
     const services = missing.flatMap((name) => COMPOSE_SERVICES[name]);
     log(`services: starting with docker compose: ${services.join(', ')}`);
-    await exec('docker', ['compose', 'up', '--detach', '--wait', ...services], composeEnv(env));
+    // Recorded first: a Ctrl-C while compose waits still stops them.
     for (const name of missing) add({ name, port: port[name], by: 'compose' });
+    await exec('docker', ['compose', 'up', '--detach', '--wait', ...services], composeEnv(env));
   } else {
     for (const name of missing) {
       log(`services: starting ${name} natively on 127.0.0.1:${port[name]}`);
@@ -310,7 +317,7 @@ export async function servicesDown(only?: Started[], log: (line: string) => void
     if (by === 'pgbouncer') await stopPooler();
     if (by === 'compose') await exec('docker', ['compose', 'stop', ...COMPOSE_SERVICES[name as ServiceName]]);
     if (by === 'gateway') await stopDaemon(`upstash-gateway-${port}`);
-    if (by === 'redis-server') await stopRedis(port);
+    if (by === 'redis-server') await stopRedis(port, log);
     if (by === 'ferretdb') await stopFerretDb(port);
     // 'system' (a system PostgreSQL we merely started) is left running: it is the machine's, not ours.
     if (by !== 'system') log(`services: stopped ${name} on ${port} (${by})`);

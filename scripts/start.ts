@@ -140,7 +140,10 @@ async function tour(): Promise<void> {
 
 async function main(): Promise<void> {
   // Before minutes of services, migrations and seeding: serverless-offline's ports must be free.
-  await assertPortsFree(ports.httpPort, ports.lambdaPort);
+  await assertPortsFree(
+    [ports.httpPort, ports.lambdaPort],
+    'another serverless-offline, or another program: stop it, or set OFFLINE_HTTP_PORT / OFFLINE_LAMBDA_PORT in .env',
+  );
   step('services');
   await servicesUp({ log: (line) => console.log(`  ${line}`), onStarted: (entry) => started.push(entry) });
 

@@ -36,11 +36,14 @@ export function App() {
     document.title = `${PAGES.find(([p]) => p === page)![1]} · ecommerce-pipeline console`;
   }, [page]);
   // A token past its expiry signs this tab out (its pages then ask to sign in), rather than every call failing.
+  const expiresAt = session?.expiresAt;
   useEffect(() => {
-    if (!session) return;
-    const timer = setTimeout(() => setSession(loadSession()), Math.max(0, session.expiresAt * 1000 - Date.now()) + 1000);
+    if (expiresAt === undefined) return;
+    // setTimeout fires at once beyond 2^31 − 1 ms (~24.8 days): a longer-lived token is looked at again then.
+    const delay = Math.min(Math.max(0, expiresAt * 1000 - Date.now()) + 1000, 2 ** 31 - 1);
+    const timer = setTimeout(() => setSession(loadSession()), delay);
     return () => clearTimeout(timer);
-  }, [session]);
+  }, [expiresAt]);
   const signIn = (next: Session | null) => {
     saveSession(next);
     setSession(next);

@@ -123,13 +123,13 @@ export interface Offline {
   stop(): Promise<void>;
 }
 
-/** Throws when something (usually another serverless-offline, e.g. another test run) holds a port. */
-export async function assertPortsFree(...ports: number[]): Promise<void> {
+/**
+ * Throws when something (usually another serverless-offline, e.g. another test run) holds a port; `hint`
+ * says what the caller's user can do about it.
+ */
+export async function assertPortsFree(ports: number[], hint = 'is another serverless-offline running?'): Promise<void> {
   for (const port of ports) {
-    if (await portAnswers(port))
-      throw new Error(
-        `port ${port} is already in use (another serverless-offline, or another program): stop it, or set OFFLINE_HTTP_PORT / OFFLINE_LAMBDA_PORT in .env`,
-      );
+    if (await portAnswers(port)) throw new Error(`port ${port} is already in use (${hint})`);
   }
 }
 
@@ -142,7 +142,7 @@ export async function startOffline(
   options: { httpPort?: number; lambdaPort?: number; stage?: string; cwd?: string; onOutput?: (chunk: string) => void } = {},
 ): Promise<Offline> {
   const { httpPort = 3000, lambdaPort = 3002 } = options;
-  await assertPortsFree(httpPort, lambdaPort);
+  await assertPortsFree([httpPort, lambdaPort]);
   const args = ['offline', 'start', '--stage', options.stage ?? 'dev', '--httpPort', String(httpPort), '--lambdaPort', String(lambdaPort)];
   const child = spawn(process.execPath, [SLS_BIN, ...args], {
     cwd: options.cwd ?? ROOT,

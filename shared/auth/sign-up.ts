@@ -24,7 +24,7 @@ export async function confirmCustomer(
 ): Promise<number> {
   if (user.customerId) return Number(user.customerId);
   // The customers row is found by email: an address nobody proved would hand its customer (orders, cart)
-  // to whoever typed it. Refused: the user stays without a customer id until the address is verified.
+  // to whoever typed it. Refused: the user stays without a customer id (docs/deploy.md says what then).
   if (!user.emailVerified) throw new Error('the email is not verified: a customer is linked by a verified email only');
   const name = (user.name?.trim() || user.email.split('@')[0] || user.email).slice(0, 200);
   const [row] = await sql<Array<{ customer_id: number }>>`

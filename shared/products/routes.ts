@@ -47,7 +47,7 @@ export const getTopProductsRoute = defineRoute({
 const ATTRIBUTE_PARAMETER = new RegExp(`^attr\\.[A-Za-z0-9_-]{1,${CATALOG_LIMITS.keyLength}}$`);
 const ATTRIBUTE_VALUE_RULE = `must be 1 to ${CATALOG_LIMITS.valueLength} characters, without NUL (U+0000: PostgreSQL's jsonb has none)`;
 const isAttributeValue = (value: string) => value.length > 0 && value.length <= CATALOG_LIMITS.valueLength && !value.includes('\u0000');
-const AttributeValue = z.string().refine(isAttributeValue, ATTRIBUTE_VALUE_RULE);
+const AttributeValue = z.string().min(1).max(CATALOG_LIMITS.valueLength).refine(isAttributeValue, ATTRIBUTE_VALUE_RULE);
 const PriceParam = z
   .string()
   .regex(/^[0-9]{1,10}(\.[0-9]{1,2})?$/, 'must be an amount such as 10 or 19.99')

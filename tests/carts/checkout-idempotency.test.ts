@@ -162,8 +162,12 @@ describe('two checkouts of one cart version racing, the second with its own key'
     });
     const orderA = await aPlaced;
     const b = checkout(c, keyB);
-    await waitUntilAnOrderWaitsForALock();
-    commit();
+    try {
+      await waitUntilAnOrderWaitsForALock();
+    } finally {
+      // Whatever happens, A's transaction ends: its row locks would hold up every later test.
+      commit();
+    }
     await a;
     return { orderA, b: await b };
   }

@@ -187,7 +187,7 @@ describe.skipIf(!chromium?.available)('the web console in Chromium', () => {
       buttons[0]!.click();
       buttons[1]!.click();
     });
-    await expect.poll(async () => ((await api('GET', `/carts/${customerId}`)).body?.items ?? []).length, { timeout: 5_000 }).toBe(2);
+    await expect.poll(async () => ((await api('GET', `/carts/${customerId}`)).body?.items ?? []).length).toBe(2);
     await context.close();
   });
 

@@ -43,7 +43,7 @@ async function bringUpStores(): Promise<void> {
   const env = testEnv();
   state.startedServices = await servicesUp({ log });
   // Another test run holds these ports: stop here, before dropping the database it is using.
-  await assertPortsFree(Number(env.OFFLINE_HTTP_PORT), Number(env.OFFLINE_LAMBDA_PORT));
+  await assertPortsFree([Number(env.OFFLINE_HTTP_PORT), Number(env.OFFLINE_LAMBDA_PORT)]);
   await dropTestDatabases(env.DATABASE_URL!);
   await migrate(env.DATABASE_URL!);
 }
