@@ -87,8 +87,15 @@ async function health(env: Record<string, string>): Promise<Record<ServiceName, 
   return { postgres, upstash, mongo };
 }
 
-/** Debian/Ubuntu's clusters (pg_lsclusters): version, name, port, status, owner. */
-function systemClusters(): Array<{ version: string; name: string; port: string; owner: string }> {
+export interface SystemCluster {
+  version: string;
+  name: string;
+  port: string;
+  owner: string;
+}
+
+/** Debian/Ubuntu's PostgreSQL clusters (pg_lsclusters): version, name, port, owner. */
+export function systemClusters(): SystemCluster[] {
   const { stdout = '' } = spawnSync('pg_lsclusters', ['-h'], { encoding: 'utf8' });
   return stdout
     .split('\n')
@@ -96,6 +103,9 @@ function systemClusters(): Array<{ version: string; name: string; port: string; 
     .filter((fields) => fields.length >= 5)
     .map(([version = '', name = '', port = '', , owner = '']) => ({ version, name, port, owner }));
 }
+
+/** pg_ctlcluster starts and stops a cluster for root and its owner only. */
+export const mayControlCluster = (cluster: SystemCluster): boolean => process.getuid?.() === 0 || userInfo().username === cluster.owner;
 
 async function startNativePostgres(port: number): Promise<StartedBy> {
   let tried = '';
@@ -106,14 +116,12 @@ async function startNativePostgres(port: number): Promise<StartedBy> {
       const listed = clusters.map((c) => `${c.version}/${c.name} on ${c.port}`).join(', ') || 'none';
       tried = ` No system cluster listens on ${port} (pg_lsclusters: ${listed}): set DATABASE_URL's port to one of them.`;
     } else {
-      // "already running" (exit 2) is fine here: what matters is whether it answers on our port.
       const start = spawnSync('pg_ctlcluster', ['--skip-systemctl-redirect', cluster.version, cluster.name, 'start'], { encoding: 'utf8' });
       // 0 started, 2 already running: then it answers, once up; anything else was a refusal, said at once.
       if ((start.status === 0 || start.status === 2) && (await waitFor(() => portAnswers(port), 20_000))) return 'system';
-      tried =
-        process.getuid?.() !== 0 && userInfo().username !== cluster.owner
-          ? ` Starting the system cluster ${cluster.version}/${cluster.name} needs root or its owner: sudo pg_ctlcluster ${cluster.version} ${cluster.name} start.`
-          : ` The system cluster ${cluster.version}/${cluster.name} did not start: ${(start.stderr ?? '').trim() || `exit ${start.status}`}.`;
+      tried = !mayControlCluster(cluster)
+        ? ` Starting the system cluster ${cluster.version}/${cluster.name} needs root or its owner: sudo pg_ctlcluster ${cluster.version} ${cluster.name} start.`
+        : ` The system cluster ${cluster.version}/${cluster.name} did not start: ${(start.stderr ?? '').trim() || `exit ${start.status}`}.`;
     }
   }
   throw new ServiceError(

@@ -35,11 +35,11 @@ export interface Reader {
   isAdmin: boolean;
 }
 
-const ORDER_COLUMNS = (items: string, products: string) => `o.order_id as "orderId", o.customer_id as "customerId",
+const ORDER_COLUMNS = `o.order_id as "orderId", o.customer_id as "customerId",
   o.order_date as "orderDate", o.total_amount::text as "totalAmount",
   (select coalesce(json_agg(json_build_object('productId', i.product_id, 'name', p.name, 'quantity', i.quantity,
                                               'unitPrice', i.unit_price::text) order by i.product_id), '[]')
-   from ${items} i join ${products} p on p.product_id = i.product_id
+   from order_items i join products p on p.product_id = i.product_id
    where i.order_id = o.order_id) as items`;
 
 /** An order's place in its customer's history as the cursor holds it: `<order_date in µs since the epoch>.<order_id>`. */
@@ -47,18 +47,15 @@ const PLACE = `(extract(epoch from o.order_date) * 1000000)::int8::text || '.' |
 
 /**
  * A page of a customer's orders as SQL text ($1 customer id, $2 the page size + 1, and for a next page the
- * last order's place: $3 its date in microseconds since the epoch, $4 its id), against the given tables.
- * First and next pages are two statements, not one with `$3 is null or …`: a prepared statement's generic
- * plan could not use that OR as an index condition, and would read every earlier order again.
+ * last order's place: $3 its date in microseconds since the epoch, $4 its id). First and next pages are
+ * two statements, not one with `$3 is null or …`: a prepared statement's generic plan could not use that
+ * OR as an index condition, and would read every earlier order again.
  */
-export function customerOrdersQuery(
-  next: boolean,
-  tables: { orders: string; items: string; products: string } = { orders: 'orders', items: 'order_items', products: 'products' },
-): string {
+export function customerOrdersQuery(next: boolean): string {
   // µs × interval is computed exactly below 2^53 µs (the year 2255).
   const after = next ? `\n  and (o.order_date, o.order_id) < (timestamptz 'epoch' + $3::int8 * interval '1 microsecond', $4::int8)` : '';
-  return `select ${ORDER_COLUMNS(tables.items, tables.products)}, ${PLACE} as place
-from ${tables.orders} o
+  return `select ${ORDER_COLUMNS}, ${PLACE} as place
+from orders o
 where o.customer_id = $1::int${after}
 order by o.order_date desc, o.order_id desc
 limit $2::int`;
@@ -102,7 +99,7 @@ export async function listCustomerOrders(
 /** One order, if `reader` may see it; undefined otherwise, so another customer's order looks unknown. */
 export async function getOrder(sql: Sql, orderId: number, reader: Reader): Promise<OrderSummary | undefined> {
   const [row] = await sql<Row[]>`
-    select ${sql.unsafe(ORDER_COLUMNS('order_items', 'products'))}
+    select ${sql.unsafe(ORDER_COLUMNS)}
     from orders o
     where o.order_id = ${sql.typed(orderId, OID.int8)}
       and (${reader.isAdmin}::boolean or o.customer_id = ${sql.typed(reader.customerId ?? 0, OID.int4)})`;

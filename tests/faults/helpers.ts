@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
-import { userInfo } from 'node:os';
+import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
+import { mayControlCluster, systemClusters } from '../../scripts/services.js';
 import type { Sql } from '../../shared/clients/postgres.js';
 
 const run = promisify(execFile);
@@ -49,16 +49,11 @@ export async function waitForPostgres(port: number, timeoutMs: number): Promise<
  */
 export async function postgresControl(port: number): Promise<PostgresControl> {
   if (existsSync('/etc/postgresql')) {
-    const versions = readdirSync('/etc/postgresql').filter((name) => /^\d+$/.test(name));
-    const { stdout } = await run('pg_lsclusters', ['-h']);
-    const cluster = stdout
-      .split('\n')
-      .map((line) => line.trim().split(/\s+/))
-      .find((fields) => versions.includes(fields[0]!) && fields[2] === String(port));
+    const cluster = systemClusters().find((candidate) => candidate.port === String(port));
     if (cluster) {
-      const [version, name, , , owner] = cluster as [string, string, string, string, string];
+      const { version, name, owner } = cluster;
       // pg_ctlcluster refuses anyone else: say why instead of failing the test on its refusal.
-      if (process.getuid?.() !== 0 && userInfo().username !== owner)
+      if (!mayControlCluster(cluster))
         throw new CannotRestartPostgres(`restarting PostgreSQL ${version} ${name} (port ${port}) needs root or its owner, ${owner}`);
       const ctl = (...action: string[]) =>
         run('pg_ctlcluster', ['--skip-systemctl-redirect', version, name, ...action], { timeout: 60_000 });
