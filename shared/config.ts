@@ -74,6 +74,9 @@ const EnvSchema = z.object({
 
 export type Env = z.infer<typeof EnvSchema>;
 
+/** Every environment variable the configuration reads (serverless.yml must pass each one to the functions). */
+export const CONFIG_VARIABLES = Object.keys(EnvSchema.shape) as Array<keyof Env>;
+
 export interface Config {
   stage: string;
   serviceName: string;

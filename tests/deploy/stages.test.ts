@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { placeholderFor, runSls } from '../../scripts/lib/sls.js';
 import { preflight, SECRETS, secretSources, ssmParameterName } from '../../scripts/lib/stages.js';
+import { CONFIG_VARIABLES } from '../../shared/config.js';
 import { runScript } from '../benchmarks/helpers.js';
 import { cleanEnv } from './helpers.js';
 
@@ -26,6 +27,7 @@ const LOCAL_VALUES = {
   CORS_ALLOWED_ORIGINS: 'http://localhost:3000',
   CACHE_NAMESPACE: 'ecommerce-pipeline:test',
   MONGODB_DATABASE: 'shop_test',
+  CACHE_TIMEOUT_MS: '400',
 };
 
 describe('stages (serverless.yml params, resolved by osls)', () => {
@@ -49,6 +51,7 @@ describe('stages (serverless.yml params, resolved by osls)', () => {
       AUTH_JWT_SECRET: '',
       CACHE_NAMESPACE: 'ecommerce-pipeline:prod',
       MONGODB_DATABASE: 'shop',
+      CACHE_TIMEOUT_MS: '', // the code's default
     });
     expect(config.provider.environment.AUTH_JWKS_URL).toMatch(/^https:\/\/cognito-idp\./);
     expect(config.provider.environment.CORS_ALLOWED_ORIGINS).not.toContain('localhost');
@@ -76,6 +79,20 @@ describe('stages (serverless.yml params, resolved by osls)', () => {
     expect(config.provider.httpApi.cors.allowedOrigins).toEqual(['http://localhost:3000']);
     expect(secretSources('dev', secrets).every((s) => s.source === 'the environment of this deploy')).toBe(true);
     expect(secretSources('dev', {}).map((s) => s.source)).toContain('SSM /ecommerce-pipeline/dev/database-url');
+  }, 60_000);
+
+  it('every setting shared/config.ts reads reaches the functions: what the environment (or .env) says is what they get', async () => {
+    // A distinct value per variable, so a variable wired to another's param shows up too.
+    const values = Object.fromEntries(CONFIG_VARIABLES.map((name) => [name, `value-of-${name}`]));
+    const { config } = await print('dev', values);
+    const perFunction = (name: string) =>
+      Object.values<any>(config.functions).every((fn) => (fn.environment?.[name] ?? config.provider.environment[name]) !== undefined);
+    const delivered = (name: string) =>
+      Object.values<any>(config.functions).some((fn) => (fn.environment?.[name] ?? config.provider.environment[name]) === values[name]);
+    // STAGE and SERVICE_NAME are the deploy's own (the stage and service being deployed), not the environment's.
+    const fromTheDeploy = ['STAGE', 'SERVICE_NAME'];
+    expect(CONFIG_VARIABLES.filter((name) => !fromTheDeploy.includes(name) && !delivered(name))).toEqual([]);
+    expect(CONFIG_VARIABLES.filter((name) => fromTheDeploy.includes(name) && !perFunction(name))).toEqual([]);
   }, 60_000);
 });
 
