@@ -105,7 +105,10 @@ export const checkoutCartRoute = defineRoute({
       },
     },
     404: { description: 'CART_NOT_FOUND, CUSTOMER_NOT_FOUND or PRODUCT_NOT_FOUND.', schema: ErrorEnvelopeSchema },
-    409: { description: 'CART_EMPTY, INSUFFICIENT_STOCK or CART_BUSY.', schema: ErrorEnvelopeSchema },
+    409: {
+      description: 'CART_EMPTY, INSUFFICIENT_STOCK or CHECKOUT_IN_PROGRESS (another request with this Idempotency-Key is checking out).',
+      schema: ErrorEnvelopeSchema,
+    },
     412: VERSION_CONFLICT,
     422: {
       description: 'IDEMPOTENCY_KEY_REUSED (the key belongs to another checkout or order), CART_NOT_ORDERABLE or ORDER_TOTAL_TOO_LARGE.',
