@@ -47,6 +47,12 @@ export interface TopProductsSettings {
   pollMs: number;
   /** Bound for reading the leaderboard during a refresh (unions take longer than a GET). */
   leaderboardTimeoutMs: number;
+  /**
+   * How long a Postgres answer may take (the statement timeout): a caller stops waiting for another's
+   * refresh, and starts none of its own, once less than this (plus the leaderboard's bound) is left
+   * before its deadline.
+   */
+  postgresBudgetMs: number;
 }
 
 export const DEFAULT_SETTINGS: TopProductsSettings = {
@@ -56,6 +62,7 @@ export const DEFAULT_SETTINGS: TopProductsSettings = {
   coldWaitMs: 6_000,
   pollMs: 50,
   leaderboardTimeoutMs: 1_000,
+  postgresBudgetMs: 5_000,
 };
 
 /** The Postgres aggregate, injectable so tests can count how often it runs. */
@@ -75,6 +82,11 @@ export interface TopProductsDeps {
    * Redis outage costs Postgres at most one aggregate per window per container per `freshMs`.
    */
   bypassMemo?: Map<string, { expiresAt: number; snapshot: Snapshot }>;
+  /**
+   * When the answer must be given by (ms since the epoch; the invocation's end less the HTTP stack's
+   * margin). Waiting for another caller's refresh ends early enough for a Postgres answer to fit.
+   */
+  deadline?: number;
   now?: () => number;
 }
 
@@ -187,10 +199,18 @@ export async function getTopProducts(deps: TopProductsDeps, query: TopProductsQu
   const seen = snapshot?.generatedAt ?? null;
   const newer = (s: Snapshot | null | CacheError): s is Snapshot =>
     s !== null && !(s instanceof CacheError) && (seen === null || s.generatedAt > seen);
-  const deadline = now() + settings.coldWaitMs;
+  // Wait while a refresh of our own, or an answer from Postgres, can still finish before the deadline.
+  const deadline = Math.min(
+    now() + settings.coldWaitMs,
+    (deps.deadline ?? Number.POSITIVE_INFINITY) - settings.postgresBudgetMs - settings.leaderboardTimeoutMs,
+  );
   let failures = 0;
   let polls = 0;
   for (;;) {
+    // Too late to start a refresh that could still finish: the previous copy, or Postgres.
+    if (now() >= deadline) {
+      return snapshot ? { result: present(snapshot, query.limit), cache: 'HIT' } : bypass(deps, window, query, 'refresh wait timed out');
+    }
     let token: string | null;
     try {
       token = await cache.tryLock(window, settings.lockTtlMs);

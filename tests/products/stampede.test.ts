@@ -112,4 +112,22 @@ describe(`${CALLERS} concurrent cold requests, each with its own deps (own Redis
     const truth = await groundTruth(sql, 5);
     for (const answer of answers) expect(answer.result.products).toEqual(truth);
   });
+
+  it('a caller with nothing to serve stops waiting in time to answer from Postgres before its invocation ends', async () => {
+    // The holder died holding the lock for longer than anybody waits (its TTL is the refresh's worst case).
+    const keys = topProductsKeys(NS_COLD);
+    await redis.set(keys.snapshotLock('all'), 'a-crashed-lambda', { px: 10_000 });
+    // Scaled down: 5 s left in the invocation, an aggregate that takes 1.5 s and may take 2 s.
+    const settings = { postgresBudgetMs: 2_000, leaderboardTimeoutMs: 500 };
+    const aggregate = countingAggregate(1_500);
+    const started = Date.now();
+    const deadline = started + 5_000;
+    const answer = await getTopProducts(deps(sql, NS_COLD, { aggregate, settings, deadline, timeoutMs: TIMEOUT_MS }), { limit: 5 });
+    const elapsed = Date.now() - started;
+    expect(answer.cache).toBe('BYPASS');
+    expect(answer.result.products).toEqual(await groundTruth(sql, 5));
+    // It waited while a Postgres answer could still fit (≥ budget + leaderboard before the deadline), no longer.
+    expect(elapsed).toBeLessThan(5_000);
+    expect(elapsed).toBeGreaterThanOrEqual(2_500 + 1_500 - 100);
+  });
 });
