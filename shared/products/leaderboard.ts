@@ -15,7 +15,7 @@ import * as z from 'zod';
 import type { Sql } from '../clients/postgres.js';
 import { redisCall } from '../clients/redis.js';
 import { describeError, logger } from '../logger.js';
-import { decodeMember, encodeMember, topProductsKeys } from './keys.js';
+import { COMPLETE_MEMBER, decodeMember, encodeMember, topProductsKeys } from './keys.js';
 import { productNamesAndSource, sameSales, type TopProduct } from './queries.js';
 import { DAY_MS, dayStartMs, pastDays, type SalesWindow, utcDay } from './window.js';
 
@@ -127,6 +127,13 @@ export async function recordSale(deps: LeaderboardDeps, order: SoldOrder): Promi
   }
 }
 
+function incomplete(window: SalesWindow): null {
+  logger.warn('top-products: a leaderboard set lost its contents (evicted?); using Postgres until reconcile restores it', {
+    window: window.id,
+  });
+  return null;
+}
+
 export interface LeaderboardReadDeps {
   sql: Sql;
   redis: Redis;
@@ -159,38 +166,56 @@ export async function readLeaderboard(
   let ranked: unknown[];
   const scratch: string[] = [];
 
+  // A set the marker vouches for (all time, and today once reconcile has checked it) carries COMPLETE_MEMBER;
+  // one that was evicted and then recreated by a sale holds only the sales since: not an answer.
+  const todayUnits = keys.dayUnits(window.today);
+  const todayRevenue = keys.dayRevenue(window.today);
+  const vouched = (m: LeaderboardMeta, marks: unknown[], allTime: boolean) =>
+    (!allTime && !m.days.includes(window.today)) || marks.every((mark) => mark !== null && mark !== undefined);
+
   if (window.days === null || window.days === 1) {
-    unitsKey = window.days === null ? keys.allUnits : keys.dayUnits(window.today);
-    revenueKey = window.days === null ? keys.allRevenue : keys.dayRevenue(window.today);
-    const [rawMeta, top] = await redisCall('leaderboard read', timeoutMs, () => {
+    const allTime = window.days === null;
+    unitsKey = allTime ? keys.allUnits : todayUnits;
+    revenueKey = allTime ? keys.allRevenue : todayRevenue;
+    const [rawMeta, top, ...marks] = await redisCall('leaderboard read', timeoutMs, () => {
       const p = redis.pipeline();
       p.get(keys.meta);
       p.zrange(unitsKey, 0, size - 1, { withScores: true });
-      return p.exec<[unknown, unknown[]]>();
+      p.zscore(unitsKey, COMPLETE_MEMBER);
+      p.zscore(revenueKey, COMPLETE_MEMBER);
+      return p.exec<[unknown, unknown[], unknown, unknown]>();
     });
     meta = parseMeta(rawMeta);
     if (!meta) return null;
+    if (!vouched(meta, marks, allTime)) return incomplete(window);
     ranked = top;
   } else {
     const pastUnits = keys.pastUnits(window.today, window.days);
     const pastRevenue = keys.pastRevenue(window.today, window.days);
-    const [rawMeta, unitsTtl, revenueTtl] = await redisCall('leaderboard read', timeoutMs, () => {
+    const [rawMeta, unitsTtl, revenueTtl, ...marks] = await redisCall('leaderboard read', timeoutMs, () => {
       const p = redis.pipeline();
       p.get(keys.meta);
       p.pttl(pastUnits);
       p.pttl(pastRevenue);
-      return p.exec<[unknown, number, number]>();
+      p.zscore(todayUnits, COMPLETE_MEMBER);
+      p.zscore(todayRevenue, COMPLETE_MEMBER);
+      return p.exec<[unknown, number, number, unknown, unknown]>();
     });
     meta = parseMeta(rawMeta);
     if (!meta) return null;
+    if (!vouched(meta, marks, false)) return incomplete(window);
     const id = randomUUID();
     unitsKey = keys.tmp(`${id}:units`);
     revenueKey = keys.tmp(`${id}:revenue`);
     scratch.push(unitsKey, revenueKey);
+    // The past days the marker vouches for must all still be there when their union is (re)built.
+    const rebuildPast = unitsTtl < PAST_UNION_MARGIN_MS || revenueTtl < PAST_UNION_MARGIN_MS;
+    const vouchedPast = rebuildPast ? pastDays(window).filter((day) => meta!.days.includes(day)) : [];
     const results = await redisCall('leaderboard union', timeoutMs, () => {
       const p = redis.pipeline();
-      if (unitsTtl < PAST_UNION_MARGIN_MS || revenueTtl < PAST_UNION_MARGIN_MS) {
+      if (rebuildPast) {
         const days = pastDays(window);
+        if (vouchedPast.length > 0) p.exists(...vouchedPast.flatMap((day) => [keys.dayUnits(day), keys.dayRevenue(day)]));
         p.zunionstore(pastUnits, days.length, days.map(keys.dayUnits));
         p.zunionstore(pastRevenue, days.length, days.map(keys.dayRevenue));
         p.expire(pastUnits, PAST_UNION_TTL_SECONDS);
@@ -203,6 +228,11 @@ export async function readLeaderboard(
       p.zrange(unitsKey, 0, size - 1, { withScores: true });
       return p.exec<unknown[]>();
     });
+    if (vouchedPast.length > 0 && Number(results[0]) !== vouchedPast.length * 2) {
+      // Drop the union just built from a partial past, so that nobody reads it before reconcile repairs it.
+      await redisCall('leaderboard union', timeoutMs, () => redis.del(pastUnits, pastRevenue, ...scratch));
+      return incomplete(window);
+    }
     ranked = results.at(-1) as unknown[];
   }
 

@@ -167,15 +167,25 @@ async function incompleteSets(
   return missing;
 }
 
-/** Writes one complete sorted-set pair (units, revenue) via scratch keys + RENAME, with the given expiry. */
-async function replaceSets(
+/** A complete sorted-set pair written under scratch keys, to be put in place with the others at once. */
+interface StagedSets {
+  scratch: { units: string; revenue: string };
+  target: { units: string; revenue: string };
+  expire: { at: number } | { in: number };
+}
+
+/**
+ * Writes one complete sorted-set pair (units, revenue) under scratch keys that outlive the run (a run that
+ * dies leaves nothing behind for longer than its lock).
+ */
+async function stageSets(
   redis: Redis,
   keys: TopProductsKeys,
   target: { units: string; revenue: string },
   rows: DaySales[],
   expire: { at: number } | { in: number },
   timeoutMs: number,
-): Promise<void> {
+): Promise<StagedSets> {
   const id = randomUUID();
   const tmpUnits = keys.tmp(`${id}:units`);
   const tmpRevenue = keys.tmp(`${id}:revenue`);
@@ -189,13 +199,9 @@ async function replaceSets(
     p.zadd(tmpUnits, units[0]!, ...units.slice(1));
     p.zadd(tmpRevenue, revenue[0]!, ...revenue.slice(1));
   }
-  for (const key of [tmpUnits, tmpRevenue]) {
-    if ('at' in expire) p.expireat(key, expire.at);
-    else p.expire(key, expire.in);
-  }
-  p.rename(tmpUnits, target.units);
-  p.rename(tmpRevenue, target.revenue);
+  for (const key of [tmpUnits, tmpRevenue]) p.pexpire(key, LOCK_TTL_MS);
   await redisCall('reconcile write', timeoutMs, () => p.exec());
+  return { scratch: { units: tmpUnits, revenue: tmpRevenue }, target, expire };
 }
 
 async function rebuild(sql: Sql, redis: Redis, keys: TopProductsKeys, nowMs: number, timeoutMs: number): Promise<Stats> {
@@ -203,6 +209,7 @@ async function rebuild(sql: Sql, redis: Redis, keys: TopProductsKeys, nowMs: num
   const firstDay = utcDay(todayStart - (MAX_WINDOW_DAYS - 1) * DAY_MS);
   const lastDay = utcDay(todayStart);
   const written = new Set<string>();
+  const staged: StagedSets[] = [];
   const allTime: DaySales[] = [];
   let current: { day: string; rows: DaySales[] } | undefined;
 
@@ -210,14 +217,8 @@ async function rebuild(sql: Sql, redis: Redis, keys: TopProductsKeys, nowMs: num
     if (!current) return;
     const { day, rows } = current;
     current = undefined;
-    await replaceSets(
-      redis,
-      keys,
-      { units: keys.dayUnits(day), revenue: keys.dayRevenue(day) },
-      rows,
-      { at: dayKeyExpiry(day) },
-      timeoutMs,
-    );
+    const target = { units: keys.dayUnits(day), revenue: keys.dayRevenue(day) };
+    staged.push(await stageSets(redis, keys, target, rows, { at: dayKeyExpiry(day) }, timeoutMs));
     written.add(day);
   };
 
@@ -234,24 +235,35 @@ async function rebuild(sql: Sql, redis: Redis, keys: TopProductsKeys, nowMs: num
   });
   await flush();
 
+  staged.push(
+    await stageSets(redis, keys, { units: keys.allUnits, revenue: keys.allRevenue }, allTime, { in: ALL_TIME_TTL_SECONDS }, timeoutMs),
+  );
+
+  // Every set is put in place by one MULTI: a sale recorded before it is dropped from the day sets and the
+  // all-time sets alike (and restored to both by the next recent pass), one recorded after it is in both.
+  // Put in place one by one, a sale landing between two RENAMEs would stay in one and not the other.
+  const meta: LeaderboardMeta = { builtAt: new Date(nowMs).toISOString(), firstDay, lastDay, source, days: [...written].sort() };
+  const tx = redis.multi();
+  for (const { scratch, target, expire } of staged) {
+    for (const [from, to] of [
+      [scratch.units, target.units],
+      [scratch.revenue, target.revenue],
+    ] as const) {
+      tx.rename(from, to);
+      if ('at' in expire) tx.expireat(to, expire.at);
+      else tx.expire(to, expire.in);
+    }
+  }
   // Days without a single sale: no set at all (a stale one from before would count old sales).
   const empty: string[] = [];
   for (let ms = dayStartMs(firstDay); ms <= todayStart; ms += DAY_MS) {
     const day = utcDay(ms);
     if (!written.has(day)) empty.push(keys.dayUnits(day), keys.dayRevenue(day));
   }
-  for (let i = 0; i < empty.length; i += 200) {
-    const chunk = empty.slice(i, i + 200);
-    await redisCall('reconcile DEL', timeoutMs, () => redis.del(...chunk));
-  }
-  await replaceSets(redis, keys, { units: keys.allUnits, revenue: keys.allRevenue }, allTime, { in: ALL_TIME_TTL_SECONDS }, timeoutMs);
-  const meta: LeaderboardMeta = { builtAt: new Date(nowMs).toISOString(), firstDay, lastDay, source, days: [...written].sort() };
-  await redisCall('reconcile meta', timeoutMs, () => {
-    const p = redis.pipeline();
-    p.set(keys.meta, meta, { ex: META_TTL_SECONDS });
-    dropPastUnions(p, keys, nowMs);
-    return p.exec();
-  });
+  if (empty.length > 0) tx.del(...empty);
+  tx.set(keys.meta, meta, { ex: META_TTL_SECONDS });
+  dropPastUnions(tx, keys, nowMs);
+  await redisCall('reconcile switch', timeoutMs, () => tx.exec());
   return { days: written.size, products: allTime.length, unitsCorrected: 0 };
 }
 
@@ -322,11 +334,9 @@ async function reconcileRecent(
         tx.zincrby(keys.dayRevenue(day), dc, member);
         tx.zincrby(keys.allRevenue, dc, member);
       }
-      // A product whose sales that day were all taken back leaves the day's sets.
-      if (want.units === 0) {
-        tx.zrem(keys.dayUnits(day), member);
-        tx.zrem(keys.dayRevenue(day), member);
-      }
+      // A product whose sales that day were all taken back stays in the day's sets with nothing sold
+      // (readers stop at the first product without units) until the daily rebuild drops it: removing it
+      // here would also remove a sale recorded since the sets were read.
       corrections++;
       unitsCorrected += du;
       changed = true;

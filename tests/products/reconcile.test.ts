@@ -61,6 +61,41 @@ afterAll(async () => {
   await sql.end();
 });
 
+/**
+ * The same Redis client, but `hook` runs right before a pipeline or MULTI whose commands `when` picks is
+ * sent: a sale that lands exactly between two steps of a reconcile run.
+ */
+function hookBeforeSending(when: (commands: string[][]) => boolean, hook: () => Promise<void>): Redis {
+  const wrap = (make: () => any) => () => {
+    const batch = make();
+    const send = batch.exec.bind(batch);
+    batch.exec = async (...args: unknown[]) => {
+      if (when(batch.commands.map((c: { command: unknown[] }) => c.command.map(String)))) await hook();
+      return send(...args);
+    };
+    return batch;
+  };
+  return new Proxy(redis, {
+    get(target, property) {
+      if (property === 'pipeline') return wrap(() => target.pipeline());
+      if (property === 'multi') return wrap(() => target.multi());
+      const value = Reflect.get(target, property);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
+/** A product of the fixture with no sale today (its next sale is its first of the day). */
+async function productWithoutSalesToday(): Promise<number> {
+  const sold = await sql<Array<{ id: number }>>`
+    select distinct i.product_id as id from order_items i join orders o using (order_id)
+    where o.order_date >= date_trunc('day', now() at time zone 'UTC') at time zone 'UTC'`;
+  const soldToday = new Set(sold.map((row) => row.id));
+  const index = fixture.productIds.findIndex((id) => !soldToday.has(id));
+  expect(index).toBeGreaterThanOrEqual(0);
+  return index;
+}
+
 const today = () => utcDay(Date.now());
 const daysAgo = (n: number) => utcDay(Date.now() - n * 86_400_000);
 
@@ -78,6 +113,60 @@ describe('after one set is evicted and sales go on', () => {
     await sell(1, 2);
     await reconcile();
     await expectEveryWindowTrue(label);
+  });
+});
+
+describe('sales that land in the middle of a reconcile run', () => {
+  it('a sale recorded while a full rebuild puts its sets in place is in every window after the next run', async () => {
+    let sold = false;
+    const racing = hookBeforeSending(
+      (commands) => !sold && commands.some(([name, , target]) => name === 'rename' && target === keys.allUnits),
+      async () => {
+        sold = true;
+        await sell(0, 4);
+      },
+    );
+    await reconcileTopProducts({ sql, redis: racing, namespace: NS }, { mode: 'full', waitForLockMs: 15_000 });
+    expect(sold).toBe(true);
+    await reconcile();
+    await expectEveryWindowTrue('sale during the rebuild');
+  });
+
+  it('a second sale of a product whose first of the day the recent pass is taking back is counted once', async () => {
+    // Sale 1 commits after the pass read Postgres and before it read Redis (so it looks like an extra to take
+    // back); sale 2 of the same product lands before the pass applies its correction.
+    const product = await productWithoutSalesToday();
+    let step = 0;
+    const racing = hookBeforeSending(
+      (commands) =>
+        (step === 0 && commands.some(([name, key]) => name === 'zrange' && key === keys.dayUnits(today()))) ||
+        (step === 1 && commands.some(([name]) => name === 'zincrby')),
+      async () => {
+        step++;
+        await sell(product, step === 1 ? 2 : 5);
+      },
+    );
+    await reconcileTopProducts({ sql, redis: racing, namespace: NS }, { waitForLockMs: 15_000 });
+    expect(step).toBe(2);
+    await reconcile();
+    await expectEveryWindowTrue('second sale during the correction');
+  });
+});
+
+describe('readers never serve a set that lost its contents', () => {
+  it.each([
+    ['all time', undefined, () => [keys.allUnits]],
+    ['today', 1, () => [keys.dayUnits(today())]],
+    ['the last 7 days (today is part of it)', 7, () => [keys.dayUnits(today())]],
+    ['the last 30 days (an older day evicted)', 30, () => [keys.dayUnits(daysAgo(3)), keys.pastUnits(today(), 30)]],
+  ])('%s: an evicted set recreated by a sale answers from Postgres until reconcile restores it', async (label, days, evicted) => {
+    const [set, ...others] = evicted();
+    expect(await redis.del(set!)).toBe(1);
+    for (const key of others) await redis.del(key);
+    await sell(0, 3);
+    expect(await readLeaderboard({ sql, redis, namespace: NS }, resolveWindow(days), 100, 5_000)).toBeNull();
+    await reconcile();
+    await expectEveryWindowTrue(`after ${label}`);
   });
 });
 
