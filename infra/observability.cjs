@@ -32,9 +32,40 @@ module.exports = async ({ resolveVariable }) => {
   const scheduled = names.filter((name) => (functions[name].events ?? []).some((event) => event.schedule));
 
   const resources = {
+    // The topic's key is the stage's own (about $1 a month): CloudWatch publishes to an encrypted topic only
+    // with kms:GenerateDataKey* and kms:Decrypt on its key, which the AWS-managed alias/aws/sns key's policy
+    // cannot grant — under it every alarm notification is dropped (AWS SNS developer guide, "Enable
+    // compatibility between event sources from AWS services and encrypted topics").
+    AlarmTopicKey: {
+      Type: 'AWS::KMS::Key',
+      Properties: {
+        Description: `Encrypts the ${prefix}-alarms topic; CloudWatch alarms of this account may use it to publish`,
+        EnableKeyRotation: true,
+        KeyPolicy: {
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Sid: 'TheAccountAdministersTheKey',
+              Effect: 'Allow',
+              Principal: { AWS: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:root' } },
+              Action: 'kms:*',
+              Resource: '*',
+            },
+            {
+              Sid: 'CloudWatchAlarmsPublishToTheTopic',
+              Effect: 'Allow',
+              Principal: { Service: 'cloudwatch.amazonaws.com' },
+              Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+              Resource: '*',
+              Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+            },
+          ],
+        },
+      },
+    },
     AlarmTopic: {
       Type: 'AWS::SNS::Topic',
-      Properties: { TopicName: `${prefix}-alarms`, KmsMasterKeyId: 'alias/aws/sns' },
+      Properties: { TopicName: `${prefix}-alarms`, KmsMasterKeyId: { Ref: 'AlarmTopicKey' } },
     },
     // EventBridge invokes the scheduled functions asynchronously: a run that still fails after Lambda's
     // retries lands here (with the event and the error) instead of vanishing.

@@ -77,7 +77,16 @@ describe('the packaged stage, for its operator', () => {
     expect(template.Resources.ScheduledFailuresAlarm!.Properties.Dimensions[0].Value).toEqual({
       'Fn::GetAtt': ['ScheduledFailuresQueue', 'QueueName'],
     });
-    expect(template.Resources.AlarmTopic!.Properties.KmsMasterKeyId).toBe('alias/aws/sns');
+    // Encrypted with a key of the stage's own: CloudWatch cannot publish to a topic under the AWS-managed
+    // alias/aws/sns key (its policy cannot grant CloudWatch the key), so every alarm's e-mail would be lost.
+    expect(template.Resources.AlarmTopic!.Properties.KmsMasterKeyId).toEqual({ Ref: 'AlarmTopicKey' });
+    const key = template.Resources.AlarmTopicKey as Resource;
+    expect(key.Type).toBe('AWS::KMS::Key');
+    expect(key.Properties.EnableKeyRotation).toBe(true);
+    const grants = key.Properties.KeyPolicy.Statement as Array<{ Principal: unknown; Action: string[]; Condition?: unknown }>;
+    const cloudWatch = grants.find((grant) => JSON.stringify(grant.Principal) === JSON.stringify({ Service: 'cloudwatch.amazonaws.com' }));
+    expect(cloudWatch?.Action.sort()).toEqual(['kms:Decrypt', 'kms:GenerateDataKey*']);
+    expect(cloudWatch?.Condition).toEqual({ StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } });
     expect(template.Resources.AlarmEmailSubscription!.Properties).toEqual({
       TopicArn: { Ref: 'AlarmTopic' },
       Protocol: 'email',
