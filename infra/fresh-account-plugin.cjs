@@ -41,9 +41,19 @@ module.exports = class FreshAccount {
         const resources = service.provider.compiledCloudFormationTemplate.Resources;
         // Lambda checks at creation that a function's role may manage its network interfaces.
         resources.LambdaExecutionRole.Properties.Policies[0].PolicyDocument.Statement.push(VPC_ACCESS);
-        // No route answers before the schema exists.
-        const stage = resources.HttpApiStage;
-        stage.DependsOn = [...[stage.DependsOn ?? []].flat(), 'Migrations'];
+        // No route answers before the schema exists, and on an update no function gets its new code (nor a
+        // schedule its first run) before the migrations that code needs: CloudFormation updates everything
+        // else in parallel. Not the function that runs them, nor the Cognito trigger, which the user pool
+        // needs, which the functions' settings name (a cycle); it writes only the first migration's table.
+        const waitForMigrations = (resource) => {
+          resource.DependsOn = [...[resource.DependsOn ?? []].flat(), 'Migrations'];
+        };
+        waitForMigrations(resources.HttpApiStage);
+        for (const [id, resource] of Object.entries(resources)) {
+          if (resource.Type !== 'AWS::Lambda::Function') continue;
+          if (id === 'MigrateLambdaFunction' || id === 'ConfirmCustomerLambdaFunction') continue;
+          waitForMigrations(resource);
+        }
       },
     };
   }

@@ -278,6 +278,13 @@ describe('infrastructure: create (a fresh account)', () => {
     );
     expect(dependsOn(resource('DatabaseProxyTarget'))).toContain('DatabaseInstance');
     expect(dependsOn(resource('HttpApiStage'))).toContain('Migrations');
+    // On an update too, no function gets new code (nor its schedule a first run) before the schema it needs:
+    // every function waits for the migrations, but the one that runs them and the Cognito trigger (the user
+    // pool, which the functions' settings name, needs it first; it writes only the first migration's table).
+    for (const [id, fn] of functions(created.template)) {
+      if (id === 'MigrateLambdaFunction' || id === 'ConfirmCustomerLambdaFunction') expect(dependsOn(fn), id).not.toContain('Migrations');
+      else expect(dependsOn(fn), id).toContain('Migrations');
+    }
     // The function answers before CloudFormation gives up on it, and CloudFormation gives up in minutes, not an hour.
     const migrate = resource('MigrateLambdaFunction').Properties;
     expect(migrate.VpcConfig.SubnetIds).toEqual([ref('PrivateSubnetA'), ref('PrivateSubnetB')]);
