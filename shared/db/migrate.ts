@@ -16,7 +16,14 @@ export interface MigrateOptions {
   dir?: string;
   /** How long a connection may take (default 5 s; the migrate function waits longer for RDS Proxy). */
   connectTimeoutSeconds?: number;
+  /** How long a migration may wait for a table lock before its attempt gives up (default 3 s). */
+  lockTimeoutMs?: number;
+  /** Attempts when a migration could not get its locks in time (default 5, a second more between each). */
+  attempts?: number;
 }
+
+/** lock_not_available: a statement waited lock_timeout for a lock and gave up. */
+const LOCK_NOT_AVAILABLE = '55P03';
 
 /** Creates the target database if it does not exist yet (connects to the `postgres` maintenance db). */
 export async function ensureDatabase(databaseUrl: string, connectTimeoutSeconds = 5): Promise<boolean> {
@@ -53,7 +60,7 @@ export async function ensureDatabase(databaseUrl: string, connectTimeoutSeconds 
 export async function migrate(
   databaseUrl: string,
   log: (line: string) => void = () => {},
-  { dir = MIGRATIONS_DIR, connectTimeoutSeconds = 5 }: MigrateOptions = {},
+  { dir = MIGRATIONS_DIR, connectTimeoutSeconds = 5, lockTimeoutMs = 3_000, attempts = 5 }: MigrateOptions = {},
 ): Promise<MigrateResult> {
   await ensureDatabase(databaseUrl, connectTimeoutSeconds);
   // One connection, so the advisory lock and the migration transaction share a session (behind RDS Proxy
@@ -61,15 +68,32 @@ export async function migrate(
   const sql = postgres(databaseUrl, { max: 1, onnotice: () => {}, connect_timeout: connectTimeoutSeconds });
   const applied: string[] = [];
   try {
+    // Another runner may hold this lock for as long as its migrations take: wait for it without a bound.
     await sql`select pg_advisory_lock(${MIGRATION_LOCK_ID})`;
     try {
-      await shift({
-        sql,
-        path: dir,
-        before: ({ migration_id, name }: { migration_id: number; name: string }) => log(`applying migration ${migration_id}: ${name}`),
-        after: ({ migration_id, name }: { migration_id: number; name: string }) =>
-          applied.push(`${String(migration_id).padStart(5, '0')} ${name}`),
-      });
+      // A migration that needs a table to itself (ALTER, DROP INDEX …) waits behind every transaction using
+      // it, and every later query on that table waits behind the migration: the shop would stand still for
+      // as long as the longest of them. Bounded by lock_timeout, an attempt gives up instead (its transaction
+      // rolls back whole) and tries again a little later.
+      await sql`select set_config('lock_timeout', ${`${lockTimeoutMs}ms`}, false)`;
+      for (let attempt = 1; ; attempt++) {
+        const before = applied.length;
+        try {
+          await shift({
+            sql,
+            path: dir,
+            before: ({ migration_id, name }: { migration_id: number; name: string }) => log(`applying migration ${migration_id}: ${name}`),
+            after: ({ migration_id, name }: { migration_id: number; name: string }) =>
+              applied.push(`${String(migration_id).padStart(5, '0')} ${name}`),
+          });
+          break;
+        } catch (error) {
+          applied.length = before; // rolled back with the transaction
+          if ((error as { code?: unknown }).code !== LOCK_NOT_AVAILABLE || attempt >= attempts) throw error;
+          log(`a table the migrations need is in use (lock_timeout ${lockTimeoutMs} ms); attempt ${attempt + 1} of ${attempts} in ${attempt} s`);
+          await new Promise((resolve) => setTimeout(resolve, attempt * 1_000));
+        }
+      }
     } finally {
       await sql`select pg_advisory_unlock(${MIGRATION_LOCK_ID})`;
     }

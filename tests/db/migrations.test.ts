@@ -1,4 +1,6 @@
-import { readdirSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDatabase, MIGRATIONS_DIR, migrate } from '../../shared/db/migrate.js';
@@ -109,5 +111,35 @@ describe('migrations', () => {
     const results = await Promise.all([migrate(url), migrate(url)]);
     expect(results.map((r) => r.applied.length).sort()).toEqual([0, migrationFiles.length]);
     sql = postgres(url, { max: 1, onnotice: () => {} });
+  });
+
+  it('give up on a table another transaction holds, after a bounded wait, instead of queueing every query behind them', async () => {
+    // This checkout's migrations plus one that needs orders to itself (ACCESS EXCLUSIVE).
+    const dir = mkdtempSync(join(tmpdir(), 'migrations-'));
+    for (const file of migrationFiles) copyFileSync(join(MIGRATIONS_DIR, file), join(dir, file));
+    const next = String(Number(migrationFiles.at(-1)!.slice(0, 5)) + 1).padStart(5, '0');
+    writeFileSync(join(dir, `${next}_needs_orders_alone.sql`), 'alter table orders add column lock_probe int;\n');
+    const holder = postgres(url, { max: 1, onnotice: () => {} });
+    try {
+      const held = holder.begin(async (tx) => {
+        await tx`select count(*) from orders`; // ACCESS SHARE, kept until the transaction ends
+        await new Promise((resolve) => setTimeout(resolve, 6_000));
+      });
+      held.catch(() => {}); // awaited below; a failure above must not leave it unhandled
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const started = Date.now();
+      const failed = await migrate(url, () => {}, { dir, lockTimeoutMs: 300, attempts: 3 }).catch((error: unknown) => error);
+      expect(failed).toMatchObject({ code: '55P03' });
+      expect(Date.now() - started).toBeLessThan(5_000);
+      // While it waited, the shop's own queries on orders went on (each wait bounded by the lock timeout).
+      const [row] = await sql<Array<{ count: number }>>`select count(*)::int as count from migrations`;
+      expect(row?.count).toBe(migrationFiles.length);
+      await held;
+      // Once the table is free, the next run applies it.
+      expect((await migrate(url, () => {}, { dir })).applied).toEqual([`${next} needs_orders_alone.sql`]);
+    } finally {
+      await holder.end({ timeout: 5 });
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
