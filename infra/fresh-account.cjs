@@ -415,6 +415,15 @@ module.exports = {
     (await settings(resolveVariable)).create ? { 'Fn::Sub': issuer } : resolveVariable('param:authIssuer'),
   authAudience: async ({ resolveVariable }) =>
     (await settings(resolveVariable)).create ? { Ref: 'UserPoolClient' } : resolveVariable('param:authAudience'),
+  // runBenchmarks needs a session of its own, which the proxy does not give, and the database admits only the
+  // proxy: scheduled here without BENCHMARK_DATABASE_URL, every run would fail, land in the dead-letter queue
+  // and raise its alarm. Bring your own: the stage's choice.
+  benchmarkScheduleEnabled: async ({ resolveVariable }) => {
+    const s = await settings(resolveVariable);
+    const enabled = await resolveVariable('param:benchmarkScheduleEnabled');
+    if (!s.create) return enabled;
+    return Boolean(String((await resolveVariable('param:benchmarkDatabaseUrl')) ?? '').trim()) && enabled;
+  },
   authCustomerClaim: async ({ resolveVariable }) =>
     (await settings(resolveVariable)).create ? `custom:${CUSTOMER_ATTRIBUTE}` : resolveVariable('param:authCustomerClaim'),
 };

@@ -297,6 +297,16 @@ describe('infrastructure: create (a fresh account)', () => {
     expect(files.filter((name) => name.startsWith('sql/'))).toContain('sql/00001_initial_schema.sql');
   });
 
+  it('does not schedule runBenchmarks, which needs a direct session the proxy cannot give (each run would fail and alarm)', () => {
+    const scheduleOf = (template: Template) =>
+      ofType(template, 'AWS::Events::Rule').find(([, rule]) =>
+        rule.Properties.Targets.some((target: any) => JSON.stringify(target.Arn).includes('RunBenchmarksLambdaFunction')),
+      )?.[1];
+    expect(scheduleOf(created.template)?.Properties.State).toBe('DISABLED');
+    // Bring your own: the stage's choice (on by default outside prod).
+    expect(scheduleOf(own.template)?.Properties.State).toBe('ENABLED');
+  });
+
   it('passes npm run deploy’s preflight but for the rehearsal’s SSM placeholders (the wired values are CloudFormation’s)', () => {
     const problems = preflight(created.template).problems;
     expect(problems.length).toBeGreaterThan(0);
