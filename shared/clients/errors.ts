@@ -92,6 +92,13 @@ export function isPostgresUnavailable(error: unknown): boolean {
 const MONGO_NOT_NOW_CODES = new Set([6, 7, 89, 91, 134, 189, 262, 9001, 10107, 11600, 11602, 13435, 13436]);
 
 /**
+ * A write the replica set did not confirm as asked (64 WriteConcernFailed: the wait timed out; 100
+ * UnsatisfiableWriteConcern: too few members up): the store cannot vouch for writes right now. The write may
+ * still stand, as after a connection lost once it was sent.
+ */
+const MONGO_WRITE_CONCERN_CODES = new Set([64, 100]);
+
+/**
  * FerretDB answers 1 InternalError for any failure of its PostgreSQL storage, with the storage's own error
  * in the message: its SQLSTATE, or pgx's "failed to connect to" when the server is not there (FerretDB
  * 1.24, measured with its PostgreSQL stopped).
@@ -109,6 +116,7 @@ export function isMongoUnavailable(error: unknown): boolean {
   const { syscall } = (error ?? {}) as { syscall?: unknown };
   if (syscall === 'querySrv' || syscall === 'queryTxt') return true;
   if (typeof code === 'number' && MONGO_NOT_NOW_CODES.has(code)) return true;
+  if (name === 'MongoWriteConcernError' && typeof code === 'number' && MONGO_WRITE_CONCERN_CODES.has(code)) return true;
   return isFerretStorageUnavailable(code, (error as { message?: unknown } | undefined)?.message);
 }
 

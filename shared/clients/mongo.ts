@@ -19,6 +19,9 @@ export function mongoClientOptions(config: Config['mongo'], appName: string) {
     socketTimeoutMS: config.timeoutMs * 2,
     waitQueueTimeoutMS: config.timeoutMs,
     retryWrites: false,
+    // A cart version counts once a majority has it: an acknowledged version cannot be rolled back by a
+    // failover (which would let a second writer win the same compare-and-set), whatever the URI says.
+    writeConcern: { w: 'majority' },
   } as const;
 }
 

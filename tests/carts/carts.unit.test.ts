@@ -1,4 +1,4 @@
-import { MongoServerError } from 'mongodb';
+import { MongoServerError, MongoWriteConcernError } from 'mongodb';
 import { describe, expect, it } from 'vitest';
 import { SaveCartBodySchema } from '../../shared/carts/schemas.js';
 import { isMongoServerTimeout } from '../../shared/clients/errors.js';
@@ -56,6 +56,17 @@ describe('a cart store failing over, shutting down or without its storage is 503
       expect([name, mapped.status, mapped.code]).toEqual([name, 503, 'CART_STORE_UNAVAILABLE']);
     }
     expect(toAppError(serverError(2, 'BadValue')).status).toBe(500);
+  });
+
+  it('MongoDB: a write the replica set could not confirm in time (write concern), which may or may not stand', () => {
+    for (const [code, codeName] of [
+      [64, 'WriteConcernFailed'],
+      [100, 'UnsatisfiableWriteConcern'],
+    ] as const) {
+      const error = new MongoWriteConcernError({ writeConcernError: { code, codeName, errmsg: codeName }, ok: 1, n: 1 } as never);
+      const mapped = toAppError(error);
+      expect([codeName, mapped.status, mapped.code]).toEqual([codeName, 503, 'CART_STORE_UNAVAILABLE']);
+    }
   });
 
   it('FerretDB: its PostgreSQL storage stopped, as FerretDB 1.24 reports it (measured)', () => {
