@@ -133,7 +133,10 @@ export interface IndexStatus {
   error?: { code?: unknown; codeName?: unknown; message: string };
 }
 
-const ensured = new Map<string, Promise<IndexStatus>>();
+/** A failed index creation is tried again after this long (the index may have been fixed meanwhile). */
+export const INDEX_RETRY_AFTER_FAILURE_MS = 5 * 60_000;
+
+const ensured = new Map<string, { status: Promise<IndexStatus>; retryAt?: number }>();
 
 async function createIndexes(db: Db): Promise<IndexStatus> {
   try {
@@ -163,22 +166,29 @@ async function createIndexes(db: Db): Promise<IndexStatus> {
 /**
  * Creates the cart indexes once per container and database (a memoised promise: concurrent first calls
  * share it). createIndex is idempotent on the server. If the server is unreachable the memo is dropped,
- * so the next request tries again, and the error propagates (→ 503).
+ * so the next request tries again, and the error propagates (→ 503). A creation that failed otherwise (a
+ * conflicting index) is tried again INDEX_RETRY_AFTER_FAILURE_MS later, not with every request.
  */
-export function ensureCartIndexes(db: Db): Promise<IndexStatus> {
+export function ensureCartIndexes(db: Db, now: () => number = Date.now): Promise<IndexStatus> {
   const key = db.databaseName;
-  let pending = ensured.get(key);
-  if (!pending) {
-    pending = createIndexes(db);
-    ensured.set(key, pending);
-    pending.catch(() => ensured.delete(key));
-  }
-  return pending;
+  const memo = ensured.get(key);
+  if (memo && (memo.retryAt === undefined || now() < memo.retryAt)) return memo.status;
+  const entry: { status: Promise<IndexStatus>; retryAt?: number } = { status: createIndexes(db) };
+  ensured.set(key, entry);
+  entry.status.then(
+    (result) => {
+      if (result.status === 'failed') entry.retryAt = now() + INDEX_RETRY_AFTER_FAILURE_MS;
+    },
+    () => {
+      if (ensured.get(key) === entry) ensured.delete(key);
+    },
+  );
+  return entry.status;
 }
 
 /** The outcome of this container's index creation for `db`, without creating anything; undefined if none yet. */
 export function cartIndexStatus(db: Db): Promise<IndexStatus> | undefined {
-  return ensured.get(db.databaseName);
+  return ensured.get(db.databaseName)?.status;
 }
 
 /** A ping of the cart store (the health check). */

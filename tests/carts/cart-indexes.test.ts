@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { CARTS_COLLECTION, ensureCartIndexes, TTL_INDEX_NAME } from '../../shared/carts/store.js';
+import { CARTS_COLLECTION, ensureCartIndexes, INDEX_RETRY_AFTER_FAILURE_MS, TTL_INDEX_NAME } from '../../shared/carts/store.js';
 import { createRedis } from '../../shared/clients/redis.js';
 import { parseConfig } from '../../shared/config.js';
 import { checkHealth } from '../../shared/health/health.js';
@@ -47,5 +47,15 @@ describe('a conflicting index on the cart collection', () => {
       'ok',
       'ok',
     ]);
+  });
+
+  it('is tried again a while after it failed, so a fixed index stops being reported (not for the container’s life)', async () => {
+    expect((await ensureCartIndexes(db)).status).toBe('failed');
+    await db.collection(CARTS_COLLECTION).dropIndex(TTL_INDEX_NAME);
+    // Within the retry period the failure stands (no createIndex per request); after it, the indexes are made.
+    expect((await ensureCartIndexes(db, () => Date.now() + 1_000)).status).toBe('failed');
+    const later = () => Date.now() + INDEX_RETRY_AFTER_FAILURE_MS + 1_000;
+    expect((await ensureCartIndexes(db, later)).status).toMatch(/^(ttl|plain)$/);
+    expect((await ensureCartIndexes(db, later)).status).toMatch(/^(ttl|plain)$/);
   });
 });
