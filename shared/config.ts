@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { DEFAULT_MAX_TOKEN_AGE_SECONDS } from './auth/rules.js';
 import type { AuthConfig } from './auth/tokens.js';
-import { DEFAULT_CART_TTL_SECONDS } from './carts/rules.js';
+import { DEFAULT_CART_TTL_SECONDS, MAX_CART_TTL_SECONDS } from './carts/rules.js';
 
 /**
  * Typed configuration, read from the environment once per container and validated at cold start.
@@ -41,7 +41,7 @@ const EnvSchema = z.object({
     .number()
     .int()
     .min(1)
-    .max(365 * 24 * 3600)
+    .max(MAX_CART_TTL_SECONDS)
     .default(DEFAULT_CART_TTL_SECONDS),
 
   AUTH_JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),

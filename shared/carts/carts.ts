@@ -132,7 +132,7 @@ async function writeNext(db: Db, customerId: number, options: CartWriteOptions, 
     }
     const content = next(live, now);
     if (!content) return null;
-    const written = await insertNextVersion(db, customerId, newest?.version ?? 0, content);
+    const written = await insertNextVersion(db, customerId, newest ?? { version: 0 }, content);
     if (written) return written;
     if (ifMatch !== undefined) throw await conflict(db, customerId, ifMatch, clock);
     await retryPause(attempt);
@@ -157,7 +157,7 @@ async function writeAfterServed(
 ): Promise<CartVersion | null> {
   const now = clock();
   const content = served.expiresAt.getTime() > now.getTime() ? next(true, now) : null;
-  const written = content && (await insertNextVersion(db, customerId, served.version, content));
+  const written = content && (await insertNextVersion(db, customerId, served, content));
   if (written) return written;
   throw await conflict(db, customerId, served, clock);
 }

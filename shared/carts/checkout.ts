@@ -204,7 +204,7 @@ async function emptyOrderedVersion(
 ): Promise<boolean> {
   const now = clock();
   try {
-    const written = await insertNextVersion(db, ordered.customerId, ordered.version, {
+    const written = await insertNextVersion(db, ordered.customerId, ordered, {
       items: [],
       deleted: false,
       updatedAt: now,

@@ -19,6 +19,7 @@
 import type { Collection, Db } from 'mongodb';
 import { isDuplicateKey, isMongoUnavailable, isNotImplemented } from '../clients/errors.js';
 import { describeError, logger } from '../logger.js';
+import { MAX_CART_TTL_SECONDS } from './rules.js';
 import type { CartItem } from './schemas.js';
 
 export const CARTS_COLLECTION = 'cart_versions';
@@ -41,7 +42,8 @@ export interface CartVersion {
   updatedAt: Date;
   /** The end of the cart's inactivity period (every write moves it). */
   expiresAt: Date;
-  /** expiresAt + CART_RETENTION_MS: when the document may be removed (TTL index). */
+  /** When the document may be removed (TTL index): CART_RETENTION_MS after its expiresAt, or after the
+   *  replaced version's if that is later (insertNextVersion). */
   purgeAt: Date;
   /** On the empty version a checkout wrote: the order key of the version it ordered. */
   orderedAs?: string;
@@ -76,17 +78,24 @@ export async function readNewestVersion(db: Db, customerId: number): Promise<Car
 }
 
 /**
- * Inserts the version after `baseVersion` (0: nothing is stored). Returns it, or null when another writer
- * inserted that version first: the compare-and-set was lost and nothing was written.
+ * Inserts the version after `base` (`{ version: 0 }`: nothing is stored). Returns it, or null when another
+ * writer inserted that version first: the compare-and-set was lost and nothing was written.
+ *
+ * A version is never purged before the one it replaces (its purgeAt is at least the base's): otherwise, once
+ * CART_TTL_SECONDS was lowered, a delete or a checkout written under the shorter TTL would be purged first and
+ * the cart it replaced would be the newest again, alive, and its version number free for reuse.
  */
 export async function insertNextVersion(
   db: Db,
   customerId: number,
-  baseVersion: number,
+  base: { version: number; expiresAt?: Date },
   content: CartContent,
   retentionMs = CART_RETENTION_MS,
 ): Promise<CartVersion | null> {
-  const version = baseVersion + 1;
+  const version = base.version + 1;
+  // The base's expiry as a client's ETag states it is believed only as far as a real one could reach.
+  const baseExpiry = Math.min(base.expiresAt?.getTime() ?? 0, content.updatedAt.getTime() + MAX_CART_TTL_SECONDS * 1000);
+  const purgeFrom = Math.max(content.expiresAt.getTime(), baseExpiry);
   const doc: CartVersion = {
     _id: versionId(customerId, version),
     customerId,
@@ -96,7 +105,7 @@ export async function insertNextVersion(
     deleted: content.deleted,
     updatedAt: content.updatedAt,
     expiresAt: content.expiresAt,
-    purgeAt: new Date(content.expiresAt.getTime() + retentionMs),
+    purgeAt: new Date(purgeFrom + retentionMs),
     ...(content.orderedAs === undefined ? {} : { orderedAs: content.orderedAs }),
   };
   try {

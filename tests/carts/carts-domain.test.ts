@@ -189,6 +189,17 @@ describe('expiry', () => {
     expect(await getCart(db, 401)).toEqual(fresh);
   });
 
+  it('a shorter CART_TTL_SECONDS never brings a deleted cart back: no version is purged before the one it replaced', async () => {
+    const saved = await saveCart(db, 405, { items: [line(1)] }, { ttlSeconds: 90 * 86_400 });
+    // The TTL is lowered, then the cart deleted: the tombstone expires long before the version it replaced.
+    expect(await deleteCart(db, 405, { ttlSeconds: 1 })).toEqual({ deleted: true });
+    const later = new Date(Date.now() + CART_RETENTION_MS + 86_400_000);
+    await purgeExpiredCarts(db, { now: () => later });
+    await expect(getCart(db, 405, { now: () => later })).rejects.toMatchObject({ status: 404 });
+    const served = { version: saved.version, expiresAt: new Date(saved.expiresAt) };
+    await expect(saveCart(db, 405, { items: [] }, { ifMatch: served, now: () => later })).rejects.toMatchObject({ status: 412 });
+  });
+
   it('every write moves expiresAt forward (inactivity, not age)', async () => {
     const first = await saveCart(db, 402, { items: [] }, { ttlSeconds: 60, now: () => new Date(Date.now() - 30_000) });
     const second = await saveCart(db, 402, { items: [] }, { ttlSeconds: 60 });
