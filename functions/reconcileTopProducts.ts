@@ -1,4 +1,5 @@
 import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
 import { discardClientsAfterTimeout } from '../shared/clients/abandon.js';
 import { getSql } from '../shared/clients/postgres.js';
 import { getRedis } from '../shared/clients/redis.js';
@@ -13,12 +14,14 @@ const MODES = new Set<ReconcileMode>(['auto', 'full', 'recent']);
  * when missing or a day old, otherwise today's and yesterday's sales). Also invokable with
  * `{"mode":"full"}`. A failure is logged and thrown (the next minute's run starts over).
  */
-async function reconcile(event?: unknown): Promise<ReconcileResult> {
+async function reconcile(event: unknown, context: Context): Promise<ReconcileResult> {
   const requested = (event as { mode?: unknown } | null | undefined)?.mode;
   const mode = typeof requested === 'string' && MODES.has(requested as ReconcileMode) ? (requested as ReconcileMode) : 'auto';
   const config = getConfig();
   try {
-    const result = await reconcileTopProducts({ sql: getSql(), redis: getRedis(), namespace: config.redis.namespace }, { mode });
+    // The lock outlives the run by a few seconds at most, even when Lambda kills the run at its timeout.
+    const lockTtlMs = context.getRemainingTimeInMillis() + 5_000;
+    const result = await reconcileTopProducts({ sql: getSql(), redis: getRedis(), namespace: config.redis.namespace }, { mode, lockTtlMs });
     logger.info('top-products reconcile', { ...result });
     return result;
   } catch (error) {

@@ -45,6 +45,11 @@ export interface ReconcileOptions {
   fullEveryMs?: number;
   /** Wait this long for another run's lock instead of skipping (tests, manual runs). Default 0. */
   waitForLockMs?: number;
+  /**
+   * How long the run's lock lives if the run dies holding it: the time the run may take (the function's
+   * timeout), so that a run killed there stops the next ones no longer. Default 10 minutes.
+   */
+  lockTtlMs?: number;
   now?: () => number;
 }
 
@@ -61,7 +66,7 @@ export interface ReconcileResult {
 }
 
 export const FULL_REBUILD_EVERY_MS = 86_400_000;
-const LOCK_TTL_MS = 10 * 60_000;
+const DEFAULT_LOCK_TTL_MS = 10 * 60_000;
 const ZADD_CHUNK = 1_000;
 
 export async function reconcileTopProducts(deps: ReconcileDeps, options: ReconcileOptions = {}): Promise<ReconcileResult> {
@@ -70,10 +75,11 @@ export async function reconcileTopProducts(deps: ReconcileDeps, options: Reconci
   const timeoutMs = deps.redisTimeoutMs ?? 10_000;
   const keys = topProductsKeys(deps.namespace);
   const waitUntil = now() + (options.waitForLockMs ?? 0);
-  let token = await tryLockKey(deps.redis, keys.reconcileLock, LOCK_TTL_MS, timeoutMs);
+  const lockTtlMs = options.lockTtlMs ?? DEFAULT_LOCK_TTL_MS;
+  let token = await tryLockKey(deps.redis, keys.reconcileLock, lockTtlMs, timeoutMs);
   while (!token && now() < waitUntil) {
     await sleep(100);
-    token = await tryLockKey(deps.redis, keys.reconcileLock, LOCK_TTL_MS, timeoutMs);
+    token = await tryLockKey(deps.redis, keys.reconcileLock, lockTtlMs, timeoutMs);
   }
   const elapsed = () => Math.round(performance.now() - started);
   if (!token) {
@@ -108,7 +114,7 @@ export async function reconcileTopProducts(deps: ReconcileDeps, options: Reconci
     }
     const stats =
       mode === 'full'
-        ? await rebuild(deps.sql, deps.redis, keys, now(), timeoutMs)
+        ? await rebuild(deps.sql, deps.redis, keys, now(), timeoutMs, lockTtlMs)
         : await reconcileRecent(deps.sql, deps.redis, keys, meta!, now(), timeoutMs);
     return { mode, reason, ...stats, elapsedMs: elapsed() };
   } finally {
@@ -175,8 +181,8 @@ interface StagedSets {
 }
 
 /**
- * Writes one complete sorted-set pair (units, revenue) under scratch keys that outlive the run (a run that
- * dies leaves nothing behind for longer than its lock).
+ * Writes one complete sorted-set pair (units, revenue) under scratch keys that live as long as the run's
+ * lock: long enough for the run, and a run that dies leaves nothing behind for longer.
  */
 async function stageSets(
   redis: Redis,
@@ -185,6 +191,7 @@ async function stageSets(
   rows: DaySales[],
   expire: { at: number } | { in: number },
   timeoutMs: number,
+  scratchTtlMs: number,
 ): Promise<StagedSets> {
   const id = randomUUID();
   const tmpUnits = keys.tmp(`${id}:units`);
@@ -199,12 +206,19 @@ async function stageSets(
     p.zadd(tmpUnits, units[0]!, ...units.slice(1));
     p.zadd(tmpRevenue, revenue[0]!, ...revenue.slice(1));
   }
-  for (const key of [tmpUnits, tmpRevenue]) p.pexpire(key, LOCK_TTL_MS);
+  for (const key of [tmpUnits, tmpRevenue]) p.pexpire(key, scratchTtlMs);
   await redisCall('reconcile write', timeoutMs, () => p.exec());
   return { scratch: { units: tmpUnits, revenue: tmpRevenue }, target, expire };
 }
 
-async function rebuild(sql: Sql, redis: Redis, keys: TopProductsKeys, nowMs: number, timeoutMs: number): Promise<Stats> {
+async function rebuild(
+  sql: Sql,
+  redis: Redis,
+  keys: TopProductsKeys,
+  nowMs: number,
+  timeoutMs: number,
+  scratchTtlMs: number,
+): Promise<Stats> {
   const todayStart = startOfUtcDay(nowMs);
   const firstDay = utcDay(todayStart - (MAX_WINDOW_DAYS - 1) * DAY_MS);
   const lastDay = utcDay(todayStart);
@@ -218,7 +232,7 @@ async function rebuild(sql: Sql, redis: Redis, keys: TopProductsKeys, nowMs: num
     const { day, rows } = current;
     current = undefined;
     const target = { units: keys.dayUnits(day), revenue: keys.dayRevenue(day) };
-    staged.push(await stageSets(redis, keys, target, rows, { at: dayKeyExpiry(day) }, timeoutMs));
+    staged.push(await stageSets(redis, keys, target, rows, { at: dayKeyExpiry(day) }, timeoutMs, scratchTtlMs));
     written.add(day);
   };
 
@@ -236,7 +250,15 @@ async function rebuild(sql: Sql, redis: Redis, keys: TopProductsKeys, nowMs: num
   await flush();
 
   staged.push(
-    await stageSets(redis, keys, { units: keys.allUnits, revenue: keys.allRevenue }, allTime, { in: ALL_TIME_TTL_SECONDS }, timeoutMs),
+    await stageSets(
+      redis,
+      keys,
+      { units: keys.allUnits, revenue: keys.allRevenue },
+      allTime,
+      { in: ALL_TIME_TTL_SECONDS },
+      timeoutMs,
+      scratchTtlMs,
+    ),
   );
 
   // Every set is put in place by one MULTI: a sale recorded before it is dropped from the day sets and the

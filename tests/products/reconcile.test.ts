@@ -153,6 +153,19 @@ describe('sales that land in the middle of a reconcile run', () => {
   });
 });
 
+it('holds its lock no longer than it may run, so a run killed at its timeout does not stop the next ones for long', async () => {
+  let lockTtl: number | undefined;
+  const watching = hookBeforeSending(
+    () => lockTtl === undefined,
+    async () => {
+      lockTtl = await redis.pttl(keys.reconcileLock);
+    },
+  );
+  await reconcileTopProducts({ sql, redis: watching, namespace: NS }, { mode: 'full', waitForLockMs: 15_000, lockTtlMs: 30_000 });
+  expect(lockTtl).toBeGreaterThan(0);
+  expect(lockTtl).toBeLessThanOrEqual(30_000);
+});
+
 describe('readers never serve a set that lost its contents', () => {
   it.each([
     ['all time', undefined, () => [keys.allUnits]],
