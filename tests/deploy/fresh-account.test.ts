@@ -59,6 +59,15 @@ describe('both shapes against the CloudFormation resource specification', () => 
   });
 });
 
+describe('the HTTP API stage, in both shapes', () => {
+  it('throttles every route to the stage’s rate and burst, so a flood cannot take all of the account’s Lambda concurrency', () => {
+    for (const { template } of [created, own]) {
+      const settings = template.Resources.HttpApiStage!.Properties.DefaultRouteSettings;
+      expect(settings).toMatchObject({ ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 });
+    }
+  });
+});
+
 describe('infrastructure: bring-your-own (the default, today’s path)', () => {
   it('creates no network, database or user pool, puts no function in a VPC, and reads DATABASE_URL from SSM', () => {
     const types = new Set(Object.values(own.template.Resources).map((r) => r.Type));
