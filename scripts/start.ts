@@ -10,7 +10,7 @@
 import { signLocalToken } from '../shared/auth/tokens.js';
 import { parseConfig } from '../shared/config.js';
 import { migrate } from '../shared/db/migrate.js';
-import { DEFAULT_COUNTS, seed } from './db/seed.js';
+import { DEFAULT_COUNTS, SAMPLE_SHOP_SEED, seed } from './db/seed.js';
 import { invoke } from './invoke.js';
 import { localEnv, parseCommandLine } from './lib/env.js';
 import { offlineLogPrinter } from './lib/offline-log.js';
@@ -150,7 +150,11 @@ async function main(): Promise<void> {
   step('database');
   const { applied } = await migrate(env.DATABASE_URL!);
   console.log(`  migrations: ${applied.length ? applied.join(', ') : 'up to date'}`);
-  const summary = await seed(env.DATABASE_URL!, { ...DEFAULT_COUNTS, seed: 42, ...(flags.reset ? { reset: true } : { ifEmpty: true }) });
+  const summary = await seed(env.DATABASE_URL!, {
+    ...DEFAULT_COUNTS,
+    seed: SAMPLE_SHOP_SEED,
+    ...(flags.reset ? { reset: true } : { ifEmpty: true }),
+  });
   const rows = Object.entries(summary.rows).map(([table, n]) => `${n} ${table}`);
   if (summary.skipped)
     console.log('  your data is kept (the database was not empty); npm start -- --reset replaces it with the sample data');

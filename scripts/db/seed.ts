@@ -24,6 +24,11 @@ export const SEED_TABLES = ['customers', 'products', 'orders', 'order_items'] as
 /** What a plain `npm run db:seed` (and `npm start`) loads: small, a second or two. */
 export const DEFAULT_COUNTS = { customers: 1_000, products: 200, orders: 5_000 } as const;
 export const DEFAULT_SEED = 1;
+/**
+ * The sample shop `npm start` loads (the README's and requests.http's examples are written against it, and
+ * tests/e2e/examples.e2e.test.ts runs them on it): a seed whose catalog answers the README's filters.
+ */
+export const SAMPLE_SHOP_SEED = 42;
 
 /** Upper bounds that keep ids in range and the generator's memory reasonable (~100 B per customer). */
 export const LIMITS = { customers: 20_000_000, products: 2_000_000, orders: 100_000_000 } as const;

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { DEFAULT_COUNTS, DEFAULT_SEED, seed } from '../../scripts/db/seed.js';
+import { DEFAULT_COUNTS, SAMPLE_SHOP_SEED, seed } from '../../scripts/db/seed.js';
 import { ROOT } from '../../scripts/lib/env.js';
 import { ROUTES } from '../../shared/http/routes.js';
 import { adminBearer, bearerFor } from '../helpers/auth.js';
@@ -17,7 +17,7 @@ const httpUrl = () => inject('offlineHttpUrl');
 const START_HTTP = /(?:http:\/\/)?(?:localhost|127\.0\.0\.1):3000/g;
 
 beforeAll(async () => {
-  await seed(process.env.DATABASE_URL!, { ...DEFAULT_COUNTS, seed: DEFAULT_SEED, reset: true });
+  await seed(process.env.DATABASE_URL!, { ...DEFAULT_COUNTS, seed: SAMPLE_SHOP_SEED, reset: true });
 }, 120_000);
 
 describe('README "Try it"', () => {
