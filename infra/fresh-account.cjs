@@ -332,7 +332,18 @@ function migrationsHash() {
 const migrations = () => ({
   Migrations: {
     Type: 'Custom::Migrations',
-    DependsOn: ['DatabaseProxyTarget', 'PrivateDefaultRoute', 'PrivateSubnetARoutes', 'PrivateSubnetBRoutes'],
+    // The path it connects over: the proxy's target, the NAT route for its answer to CloudFormation, and the
+    // security group rules (separate resources, which nothing else orders before it).
+    DependsOn: [
+      'DatabaseProxyTarget',
+      'PrivateDefaultRoute',
+      'PrivateSubnetARoutes',
+      'PrivateSubnetBRoutes',
+      'FunctionsToProxy',
+      'ProxyFromFunctions',
+      'ProxyToDatabase',
+      'DatabaseFromProxy',
+    ],
     Properties: {
       ServiceToken: { 'Fn::GetAtt': ['MigrateLambdaFunction', 'Arn'] },
       ServiceTimeout: 600,

@@ -285,6 +285,11 @@ describe('infrastructure: create (a fresh account)', () => {
     expect(dependsOn(migrations)).toEqual(
       expect.arrayContaining(['DatabaseProxyTarget', 'PrivateDefaultRoute', 'PrivateSubnetARoutes', 'PrivateSubnetBRoutes']),
     );
+    // The first connection needs the path functions → proxy → database open: the rules are separate resources
+    // that nothing else orders before it.
+    expect(dependsOn(migrations)).toEqual(
+      expect.arrayContaining(['FunctionsToProxy', 'ProxyFromFunctions', 'ProxyToDatabase', 'DatabaseFromProxy']),
+    );
     expect(dependsOn(resource('DatabaseProxyTarget'))).toContain('DatabaseInstance');
     expect(dependsOn(resource('HttpApiStage'))).toContain('Migrations');
     // On an update too, no function gets new code (nor its schedule a first run) before the schema it needs:
