@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import type { Context } from 'aws-lambda';
 import { getSql } from '../shared/clients/postgres.js';
 import { getConfig } from '../shared/config.js';
-import { migrate } from '../shared/db/migrate.js';
+import { migrate, migrationsHash } from '../shared/db/migrate.js';
 import { addSampleCatalog } from '../shared/db/sample-catalog.js';
 import { answerCustomResource, isCustomResourceEvent } from '../shared/deploy/custom-resource.js';
 import { describeError, logger } from '../shared/logger.js';
@@ -37,6 +37,20 @@ export async function handler(event: unknown, context: Context) {
     const result = await applyMigrations();
     if ((event as { sampleCatalog?: unknown } | null)?.sampleCatalog !== true) return result;
     return { ...result, sampleProducts: await addSampleCatalog(getSql()) };
+  }
+  // A rollback sends an Update naming the previous deploy's migrations to this (new) code, before the function
+  // itself is rolled back. Migrations only go forward: there is nothing to undo, and running them again could
+  // only fail the rollback too — when the deploy failed because of them — leaving the stack UPDATE_ROLLBACK_FAILED.
+  const requested = event.ResourceProperties?.MigrationsHash;
+  if (event.RequestType === 'Update' && typeof requested === 'string' && requested !== migrationsHash(MIGRATIONS)) {
+    return answerCustomResource(
+      event,
+      async () => {
+        logger.warn('migrations of another deploy requested (a rollback): forward-only, nothing to undo');
+        return { Applied: 0 };
+      },
+      { physicalResourceId: 'migrations', deadlineMs: context.getRemainingTimeInMillis() - 15_000 },
+    );
   }
   return answerCustomResource(event, async () => ({ Applied: (await applyMigrations()).applied.length }), {
     physicalResourceId: 'migrations',

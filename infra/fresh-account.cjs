@@ -312,7 +312,11 @@ function identity({ prefix, prod }) {
   };
 }
 
-/** Changes when a file of sql/ is added or edited: that is what makes CloudFormation send the migrate function an Update. */
+/**
+ * Changes when a file of sql/ is added or edited: that is what makes CloudFormation send the migrate function an
+ * Update. The same as shared/db/migrate.ts migrationsHash, which the function compares it with (a rollback names
+ * the previous deploy's); tests/deploy/migrate-handler.test.ts keeps the two equal.
+ */
 function migrationsHash() {
   const dir = join(__dirname, '..', 'sql');
   const hash = createHash('sha256');
@@ -389,6 +393,7 @@ const FUNCTIONS_VPC = {
 };
 
 module.exports = {
+  migrationsHash,
   VPC_ACCESS,
   FUNCTIONS_VPC,
   CUSTOMER_ATTRIBUTE,

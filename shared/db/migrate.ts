@@ -1,8 +1,25 @@
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import shift from 'postgres-shift';
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../sql/', import.meta.url));
+
+/**
+ * The migrations' identity: a hash of the .sql files' names and contents, in order. The deploy sends it to
+ * the migrate function as the Migrations custom resource's property (infra/fresh-account.cjs computes the
+ * same when it packages; tests/deploy/migrate-handler.test.ts keeps the two equal).
+ */
+export function migrationsHash(dir = MIGRATIONS_DIR): string {
+  const hash = createHash('sha256');
+  for (const file of readdirSync(dir)
+    .filter((name) => name.endsWith('.sql'))
+    .sort())
+    hash.update(file).update(readFileSync(join(dir, file)));
+  return hash.digest('hex');
+}
 
 // Any constant works; it only has to be the same for every process that migrates this database.
 const MIGRATION_LOCK_ID = 727_274_001;
