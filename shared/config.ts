@@ -37,12 +37,7 @@ const EnvSchema = z.object({
   MONGODB_POOL_MAX: z.coerce.number().int().min(1).max(50).default(2),
   MONGODB_TIMEOUT_MS: z.coerce.number().int().min(100).max(30_000).default(2_000),
   /** Inactivity period after which a cart expires (every write moves expiresAt to now + this). */
-  CART_TTL_SECONDS: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(MAX_CART_TTL_SECONDS)
-    .default(DEFAULT_CART_TTL_SECONDS),
+  CART_TTL_SECONDS: z.coerce.number().int().min(1).max(MAX_CART_TTL_SECONDS).default(DEFAULT_CART_TTL_SECONDS),
 
   AUTH_JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   AUTH_JWKS_URL: z.url({ protocol: /^https?$/ }).optional(),

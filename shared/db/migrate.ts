@@ -107,7 +107,9 @@ export async function migrate(
         } catch (error) {
           applied.length = before; // rolled back with the transaction
           if ((error as { code?: unknown }).code !== LOCK_NOT_AVAILABLE || attempt >= attempts) throw error;
-          log(`a table the migrations need is in use (lock_timeout ${lockTimeoutMs} ms); attempt ${attempt + 1} of ${attempts} in ${attempt} s`);
+          log(
+            `a table the migrations need is in use (lock_timeout ${lockTimeoutMs} ms); attempt ${attempt + 1} of ${attempts} in ${attempt} s`,
+          );
           await new Promise((resolve) => setTimeout(resolve, attempt * 1_000));
         }
       }
