@@ -15,17 +15,40 @@ export interface Session {
 
 const KEY = 'ecommerce-console.session';
 
-/** What a JWT says about its holder (not verified here: the API verifies every request). */
-export function sessionFromToken(token: string, name: string | null = null): Session | null {
+/** How the API reads a token (its AUTH_CUSTOMER_CLAIM and AUTH_ADMIN_SCOPE): the page says (functions/getConsole.ts). */
+export interface TokenRules {
+  customerClaim: string;
+  adminScope: string;
+}
+
+/** The API's defaults, for a page that does not say. */
+const DEFAULT_RULES: TokenRules = { customerClaim: 'sub', adminScope: 'admin' };
+
+/** The rules the page was served with (shared/http/console-routes.ts consolePage). */
+export function pageTokenRules(): TokenRules {
+  try {
+    const content = document.querySelector('meta[name="ecommerce-console-auth"]')?.getAttribute('content');
+    const rules = content ? (JSON.parse(content) as Partial<TokenRules>) : {};
+    return {
+      customerClaim: typeof rules.customerClaim === 'string' ? rules.customerClaim : DEFAULT_RULES.customerClaim,
+      adminScope: typeof rules.adminScope === 'string' ? rules.adminScope : DEFAULT_RULES.adminScope,
+    };
+  } catch {
+    return DEFAULT_RULES;
+  }
+}
+
+/** What a JWT says about its holder, read as the API reads it (not verified here: the API verifies every request). */
+export function sessionFromToken(token: string, name: string | null = null, rules: TokenRules = DEFAULT_RULES): Session | null {
   try {
     const part = token.split('.')[1] ?? '';
     const payload = JSON.parse(atob(part.replace(/-/g, '+').replace(/_/g, '/'))) as Record<string, unknown>;
     const subject = String(payload.sub ?? '');
-    const claim = payload['custom:customer_id'] ?? payload.sub;
+    const claim = payload[rules.customerClaim];
     const customerId = typeof claim === 'number' || (typeof claim === 'string' && /^[1-9][0-9]{0,9}$/.test(claim)) ? Number(claim) : null;
     const scopes = typeof payload.scope === 'string' ? payload.scope.split(' ') : [];
     const groups = Array.isArray(payload['cognito:groups']) ? payload['cognito:groups'] : [];
-    const admin = scopes.includes('admin') || groups.includes('admin');
+    const admin = scopes.includes(rules.adminScope) || groups.includes(rules.adminScope);
     const expiresAt = typeof payload.exp === 'number' ? payload.exp : 0;
     return subject ? { token, subject, customerId, admin, name, expiresAt } : null;
   } catch {

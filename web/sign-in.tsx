@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { api } from './api.js';
-import { type Session, sessionFromToken } from './session.js';
+import { pageTokenRules, type Session, sessionFromToken } from './session.js';
 import { ErrorState, Loaded, useGet } from './ui.js';
 
 interface DevCustomer {
@@ -25,7 +25,7 @@ export function SignInPage({ session, onSignIn }: { session: Session | null; onS
   const devSignIn = async (body: { customerId: number } | { admin: true }) => {
     const result = await api<DevToken>('POST', '/dev/tokens', { body });
     if (!result.ok) return setFailure(result.error);
-    const next = sessionFromToken(result.body.token, result.body.customer?.name ?? null);
+    const next = sessionFromToken(result.body.token, result.body.customer?.name ?? null, pageTokenRules());
     if (next) onSignIn(next);
   };
   return (
@@ -70,7 +70,7 @@ export function SignInPage({ session, onSignIn }: { session: Session | null; onS
         class="paste"
         onSubmit={(event) => {
           event.preventDefault();
-          const next = sessionFromToken(pasted.trim());
+          const next = sessionFromToken(pasted.trim(), null, pageTokenRules());
           if (next) onSignIn(next);
           else setFailure({ status: 400, code: 'VALIDATION_ERROR', message: 'That is not a JWT (three base64url parts).' });
         }}

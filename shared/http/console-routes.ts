@@ -18,6 +18,20 @@ export const CONSOLE_PAGE_POLICY = {
   'upgrade-insecure-requests': false,
 } as const;
 
+/** The meta element through which the page tells the console how the API reads a token (web/session.ts). */
+export const CONSOLE_AUTH_META = 'ecommerce-console-auth';
+
+/**
+ * The page with the API's token rules in it: which claim holds the customer id and which scope (or Cognito
+ * group) makes an admin, so that the console shows who the API will take the caller for, whatever the
+ * stage's AUTH_CUSTOMER_CLAIM and AUTH_ADMIN_SCOPE. A meta element, not a script: the page runs none inline.
+ */
+export function consolePage(page: string, auth: { customerClaim?: string; adminScope: string }): string {
+  const rules = JSON.stringify({ customerClaim: auth.customerClaim ?? 'sub', adminScope: auth.adminScope });
+  const attribute = rules.replaceAll('&', '&amp;').replaceAll('"', '&quot;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
+  return page.replace('<head>', `<head>\n    <meta name="${CONSOLE_AUTH_META}" content="${attribute}" />`);
+}
+
 /** A file the page asks for: content-hashed names (console-3F2A….js) and the icon. */
 export const ConsoleAssetName = z.string().regex(/^[A-Za-z0-9_-]{1,64}\.(js|css|svg)$/, 'must be a file of the console');
 

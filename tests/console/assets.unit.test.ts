@@ -97,3 +97,14 @@ describe('the web console’s built assets', () => {
     expect([...codes].filter((code) => !(code in ERROR_WORDS)).sort()).toEqual([]);
   });
 });
+
+describe('the console page, as getConsole serves it', () => {
+  it('tells the console which claim holds the customer id and which scope makes an admin, as the API reads them', async () => {
+    const { getConfig } = await import('../../shared/config.js');
+    const response = await getConsole(httpEvent({ method: 'GET', path: '/console', authorization: null }), lambdaContext());
+    const content = /<meta name="ecommerce-console-auth" content="([^"]*)"/.exec(String(response.body))?.[1];
+    expect(content, 'the page carries the API’s auth rules').toBeDefined();
+    const rules = JSON.parse(content!.replaceAll('&quot;', '"').replaceAll('&amp;', '&'));
+    expect(rules).toEqual({ customerClaim: getConfig().auth.customerClaim, adminScope: getConfig().auth.adminScope });
+  });
+});

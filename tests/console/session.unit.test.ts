@@ -1,0 +1,25 @@
+import { describe, expect, it } from 'vitest';
+import { sessionFromToken } from '../../web/session.js';
+
+/** An unsigned JWT of `payload` (the console reads tokens; the API verifies them). */
+const token = (payload: Record<string, unknown>) =>
+  `e30.${Buffer.from(JSON.stringify({ exp: 2_000_000_000, ...payload })).toString('base64url')}.sig`;
+
+describe('who the console acts as, read as the API reads it (AUTH_CUSTOMER_CLAIM, AUTH_ADMIN_SCOPE)', () => {
+  const rules = { customerClaim: 'shop_customer', adminScope: 'shop-admin' };
+
+  it('the customer id comes from the configured claim, not from sub', () => {
+    expect(sessionFromToken(token({ sub: 'alice', shop_customer: '42' }), null, rules)).toMatchObject({ customerId: 42, admin: false });
+    expect(sessionFromToken(token({ sub: '7' }), null, rules)).toMatchObject({ customerId: null });
+  });
+
+  it('admin is the configured scope or Cognito group, and only that', () => {
+    expect(sessionFromToken(token({ sub: 'root', scope: 'read shop-admin' }), null, rules)).toMatchObject({ admin: true });
+    expect(sessionFromToken(token({ sub: 'ops', 'cognito:groups': ['shop-admin'] }), null, rules)).toMatchObject({ admin: true });
+    expect(sessionFromToken(token({ sub: 'eve', scope: 'admin' }), null, rules)).toMatchObject({ admin: false });
+  });
+
+  it('without rules, the API’s defaults: sub and the admin scope', () => {
+    expect(sessionFromToken(token({ sub: '7', scope: 'admin' }))).toMatchObject({ customerId: 7, admin: true });
+  });
+});
