@@ -208,27 +208,38 @@ export async function readLeaderboard(
     unitsKey = keys.tmp(`${id}:units`);
     revenueKey = keys.tmp(`${id}:revenue`);
     scratch.push(unitsKey, revenueKey);
-    // The past days the marker vouches for must all still be there when their union is (re)built.
+    // One MULTI per attempt, so that nothing changes between its checks and its unions. Each starts with a
+    // check: when the cached past union is (re)built, that every past day the marker vouches for is still
+    // there; otherwise, that the cached union still is (a reconcile may have dropped it since the PTTL above,
+    // and a union with a missing key counts today alone).
+    const vouchedPast = pastDays(window)
+      .filter((day) => meta!.days.includes(day))
+      .flatMap((day) => [keys.dayUnits(day), keys.dayRevenue(day)]);
+    const union = (rebuildPast: boolean) =>
+      redisCall('leaderboard union', timeoutMs, () => {
+        const tx = redis.multi();
+        const mustExist = rebuildPast ? vouchedPast : [pastUnits, pastRevenue];
+        if (mustExist.length > 0) tx.exists(...mustExist);
+        if (rebuildPast) {
+          const days = pastDays(window);
+          tx.zunionstore(pastUnits, days.length, days.map(keys.dayUnits));
+          tx.zunionstore(pastRevenue, days.length, days.map(keys.dayRevenue));
+          tx.expire(pastUnits, PAST_UNION_TTL_SECONDS);
+          tx.expire(pastRevenue, PAST_UNION_TTL_SECONDS);
+        }
+        tx.zunionstore(unitsKey, 2, [keys.dayUnits(window.today), pastUnits]);
+        tx.zunionstore(revenueKey, 2, [keys.dayRevenue(window.today), pastRevenue]);
+        tx.expire(unitsKey, SCRATCH_TTL_SECONDS);
+        tx.expire(revenueKey, SCRATCH_TTL_SECONDS);
+        tx.zrange(unitsKey, 0, size - 1, { withScores: true });
+        return tx
+          .exec<unknown[]>()
+          .then((results) => ({ results, complete: mustExist.length === 0 || Number(results[0]) === mustExist.length }));
+      });
     const rebuildPast = unitsTtl < PAST_UNION_MARGIN_MS || revenueTtl < PAST_UNION_MARGIN_MS;
-    const vouchedPast = rebuildPast ? pastDays(window).filter((day) => meta!.days.includes(day)) : [];
-    const results = await redisCall('leaderboard union', timeoutMs, () => {
-      const p = redis.pipeline();
-      if (rebuildPast) {
-        const days = pastDays(window);
-        if (vouchedPast.length > 0) p.exists(...vouchedPast.flatMap((day) => [keys.dayUnits(day), keys.dayRevenue(day)]));
-        p.zunionstore(pastUnits, days.length, days.map(keys.dayUnits));
-        p.zunionstore(pastRevenue, days.length, days.map(keys.dayRevenue));
-        p.expire(pastUnits, PAST_UNION_TTL_SECONDS);
-        p.expire(pastRevenue, PAST_UNION_TTL_SECONDS);
-      }
-      p.zunionstore(unitsKey, 2, [keys.dayUnits(window.today), pastUnits]);
-      p.zunionstore(revenueKey, 2, [keys.dayRevenue(window.today), pastRevenue]);
-      p.expire(unitsKey, SCRATCH_TTL_SECONDS);
-      p.expire(revenueKey, SCRATCH_TTL_SECONDS);
-      p.zrange(unitsKey, 0, size - 1, { withScores: true });
-      return p.exec<unknown[]>();
-    });
-    if (vouchedPast.length > 0 && Number(results[0]) !== vouchedPast.length * 2) {
+    let { results, complete } = await union(rebuildPast);
+    if (!complete && !rebuildPast) ({ results, complete } = await union(true));
+    if (!complete) {
       // Drop the union just built from a partial past, so that nobody reads it before reconcile repairs it.
       await redisCall('leaderboard union', timeoutMs, () => redis.del(pastUnits, pastRevenue, ...scratch));
       return incomplete(window);

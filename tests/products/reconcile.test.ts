@@ -167,6 +167,23 @@ it('holds its lock no longer than it may run, so a run killed at its timeout doe
 });
 
 describe('readers never serve a set that lost its contents', () => {
+  it('a cached past union dropped (by a reconcile) between a reader’s look at it and its use is rebuilt, not read as empty', async () => {
+    const window = resolveWindow(7);
+    await readLeaderboard({ sql, redis, namespace: NS }, window, 100, 5_000); // caches the past 6 days' union
+    const past = [keys.pastUnits(today(), 7), keys.pastRevenue(today(), 7)];
+    let dropped = false;
+    const racing = hookBeforeSending(
+      (commands) => !dropped && commands.some(([name, , , , key]) => name === 'zunionstore' && key === past[0]),
+      async () => {
+        dropped = true;
+        await redis.del(...past);
+      },
+    );
+    const answer = await readLeaderboard({ sql, redis: racing, namespace: NS }, window, 100, 5_000);
+    expect(dropped).toBe(true);
+    expect(answer).toEqual(await groundTruth(sql, 100, 7));
+  });
+
   it.each([
     ['all time', undefined, () => [keys.allUnits]],
     ['today', 1, () => [keys.dayUnits(today())]],
