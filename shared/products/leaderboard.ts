@@ -212,8 +212,9 @@ export async function readLeaderboard(
     // check: when the cached past union is (re)built, that every past day the marker vouches for is still
     // there; otherwise, that the cached union still is (a reconcile may have dropped it since the PTTL above,
     // and a union with a missing key counts today alone).
+    const listed = new Set(meta.days);
     const vouchedPast = pastDays(window)
-      .filter((day) => meta!.days.includes(day))
+      .filter((day) => listed.has(day))
       .flatMap((day) => [keys.dayUnits(day), keys.dayRevenue(day)]);
     const union = (rebuildPast: boolean) =>
       redisCall('leaderboard union', timeoutMs, () => {
