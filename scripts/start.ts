@@ -71,10 +71,17 @@ async function call(method: string, path: string, options: { body?: unknown; as?
   };
 }
 
+/** How the tour says that an answer is the replay of an earlier run's (its Idempotency-Key). */
+const replayed = (answer: { headers: Headers }) =>
+  answer.headers.get('idempotent-replayed') === 'true' ? ' (replayed: an earlier run used this Idempotency-Key)' : '';
+
 async function tour(): Promise<void> {
+  // The tour's orders carry Idempotency-Keys of their own: a restart replays them instead of selling the
+  // sample shop's stock away run after run (the README's examples order the same products).
   step('createOrder  POST /orders  (one PostgreSQL statement; stock never oversold)');
   const order = await call('POST', '/orders', {
     as: 1,
+    headers: { 'Idempotency-Key': 'npm-start-tour-order' },
     body: {
       customerId: 1,
       items: [
@@ -83,7 +90,7 @@ async function tour(): Promise<void> {
       ],
     },
   });
-  order.line(order.status === 201 ? `customer 1: order ${order.json.orderId}, total ${order.json.totalAmount}` : '');
+  order.line(order.status === 201 ? `customer 1: order ${order.json.orderId}, total ${order.json.totalAmount}${replayed(order)}` : '');
   const greedy = await call('POST', '/orders', { as: 3, body: { customerId: 3, items: [{ productId: 1, quantity: 1000 }] } });
   greedy.line(
     greedy.status === 409
@@ -108,7 +115,7 @@ async function tour(): Promise<void> {
 
   step('listCustomerOrders  GET /customers/1/orders?limit=3  (B-tree on customer_id, order_date; newest first)');
   const history = await call('GET', '/customers/1/orders?limit=3', { as: 1 });
-  history.line(`customer 1's latest orders, the one just placed first`);
+  history.line(`customer 1's latest orders, newest first`);
   for (const o of history.json.orders)
     console.log(`       order ${String(o.orderId).padEnd(6)} ${o.orderDate}  ${o.totalAmount.padStart(9)}  ${o.items.length} line(s)`);
 
@@ -122,9 +129,11 @@ async function tour(): Promise<void> {
   read.line(JSON.stringify(read.json.items));
   const stranger = await call('GET', '/carts/42', { as: 7 });
   stranger.line(`customer 7 reading customer 42's cart: ${stranger.json.error.code}`);
-  const checkout = await call('POST', '/carts/42/checkout', { as: 42, headers: { 'Idempotency-Key': `tour-${Date.now()}` } });
+  const checkout = await call('POST', '/carts/42/checkout', { as: 42, headers: { 'Idempotency-Key': 'npm-start-tour-checkout' } });
   checkout.line(
-    checkout.status === 201 ? `order ${checkout.json.orderId} from the cart, Cart-Emptied: ${checkout.headers.get('cart-emptied')}` : '',
+    checkout.status === 201
+      ? `order ${checkout.json.orderId} from the cart, Cart-Emptied: ${checkout.headers.get('cart-emptied')}${replayed(checkout)}`
+      : '',
   );
 
   step('runBenchmarks  (Lambda API, @aws-sdk/client-lambda)');
