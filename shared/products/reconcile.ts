@@ -50,6 +50,11 @@ export interface ReconcileOptions {
    * timeout), so that a run killed there stops the next ones no longer. Default 10 minutes.
    */
   lockTtlMs?: number;
+  /**
+   * Aborted when the invocation ends (its timeout backstop): the run writes nothing after that, even if its
+   * frozen container resumes it later, when its lock may have expired and another run holds one.
+   */
+  signal?: AbortSignal;
   now?: () => number;
 }
 
@@ -114,8 +119,8 @@ export async function reconcileTopProducts(deps: ReconcileDeps, options: Reconci
     }
     const stats =
       mode === 'full'
-        ? await rebuild(deps.sql, deps.redis, keys, now(), timeoutMs, lockTtlMs)
-        : await reconcileRecent(deps.sql, deps.redis, keys, meta!, now(), timeoutMs);
+        ? await rebuild(deps.sql, deps.redis, keys, now(), timeoutMs, lockTtlMs, options.signal)
+        : await reconcileRecent(deps.sql, deps.redis, keys, meta!, now(), timeoutMs, options.signal);
     return { mode, reason, ...stats, elapsedMs: elapsed() };
   } finally {
     await unlockKey(deps.redis, keys.reconcileLock, token, timeoutMs).catch(() => {});
@@ -218,6 +223,7 @@ async function rebuild(
   nowMs: number,
   timeoutMs: number,
   scratchTtlMs: number,
+  signal: AbortSignal | undefined,
 ): Promise<Stats> {
   const todayStart = startOfUtcDay(nowMs);
   const firstDay = utcDay(todayStart - (MAX_WINDOW_DAYS - 1) * DAY_MS);
@@ -285,7 +291,16 @@ async function rebuild(
   if (empty.length > 0) tx.del(...empty);
   tx.set(keys.meta, meta, { ex: META_TTL_SECONDS });
   dropPastUnions(tx, keys, nowMs);
-  await redisCall('reconcile switch', timeoutMs, () => tx.exec());
+  signal?.throwIfAborted();
+  try {
+    await redisCall('reconcile switch', timeoutMs, () => tx.exec());
+  } catch (error) {
+    // A MULTI does not roll back: a RENAME that failed (a scratch set evicted) left its live set as it was,
+    // while the marker above was set and would vouch for it. Without a marker, readers use Postgres and the
+    // next run rebuilds everything.
+    await redisCall('reconcile switch', timeoutMs, () => redis.del(keys.meta)).catch(() => {});
+    throw error;
+  }
   return { days: written.size, products: allTime.length, unitsCorrected: 0 };
 }
 
@@ -314,6 +329,7 @@ async function reconcileRecent(
   meta: LeaderboardMeta,
   nowMs: number,
   timeoutMs: number,
+  signal: AbortSignal | undefined,
 ): Promise<Stats> {
   const days = recentDays(nowMs);
   // Postgres first, then Redis: a sale committed in between is counted by Redis only and corrected
@@ -385,6 +401,7 @@ async function reconcileRecent(
     const next: LeaderboardMeta = { ...meta, days: [...new Set([...meta.days, ...newlyComplete])].sort() };
     tx.set(keys.meta, next, { keepTtl: true });
   }
+  signal?.throwIfAborted();
   if (corrections > 0 || newlyComplete.length > 0 || pastChanged) await redisCall('reconcile apply', timeoutMs, () => tx.exec());
   return { days: days.length, products: corrections, unitsCorrected };
 }

@@ -132,6 +132,39 @@ describe('sales that land in the middle of a reconcile run', () => {
     await expectEveryWindowTrue('sale during the rebuild');
   });
 
+  it('a rebuild whose switch fails (a scratch set evicted) leaves no marker: readers use Postgres and the next run rebuilds', async () => {
+    let evicted = false;
+    const racing = hookBeforeSending(
+      (commands) => !evicted && commands.some(([name, , target]) => name === 'rename' && target === keys.allUnits),
+      async () => {
+        evicted = true;
+        const scratch = (await redis.keys(keys.tmp('*'))).filter((key) => key.endsWith(':units'));
+        expect(scratch.length).toBeGreaterThan(0);
+        await redis.del(scratch[0]!);
+      },
+    );
+    await expect(reconcileTopProducts({ sql, redis: racing, namespace: NS }, { mode: 'full', waitForLockMs: 15_000 })).rejects.toThrow();
+    expect(evicted).toBe(true);
+    expect(await redis.get(keys.meta)).toBeNull();
+    for (const days of WINDOWS) expect(await readLeaderboard({ sql, redis, namespace: NS }, resolveWindow(days), 100, 5_000)).toBeNull();
+    expect((await reconcile()).mode).toBe('full');
+    await expectEveryWindowTrue('after a failed switch');
+  });
+
+  it('a run stopped by its invocation’s end (the signal) writes nothing after it, even if its container resumes later', async () => {
+    const before = await redis.get(keys.meta);
+    const stop = new AbortController();
+    // The invocation ends while the run is still writing its scratch sets.
+    const stopping = hookBeforeSending(
+      (commands) => !stop.signal.aborted && commands.some(([name]) => name === 'zadd'),
+      async () => stop.abort(new Error('the invocation ended')),
+    );
+    await expect(
+      reconcileTopProducts({ sql, redis: stopping, namespace: NS }, { mode: 'full', waitForLockMs: 15_000, signal: stop.signal }),
+    ).rejects.toThrow(/the invocation ended/);
+    expect(await redis.get(keys.meta)).toEqual(before);
+  });
+
   it('a second sale of a product whose first of the day the recent pass is taking back is counted once', async () => {
     // Sale 1 commits after the pass read Postgres and before it read Redis (so it looks like an extra to take
     // back); sale 2 of the same product lands before the pass applies its correction.
