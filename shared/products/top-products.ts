@@ -206,9 +206,10 @@ export async function getTopProducts(deps: TopProductsDeps, query: TopProductsQu
   );
   let failures = 0;
   let polls = 0;
-  for (;;) {
-    // Too late to start a refresh that could still finish: the previous copy, or Postgres.
-    if (now() >= deadline) {
+  for (let attempt = 0; ; attempt++) {
+    // After waiting, too late to start a refresh that could still finish: the previous copy, or Postgres.
+    // (The first attempt always tries: a statement timeout as long as the invocation must not stop every refresh.)
+    if (attempt > 0 && now() >= deadline) {
       return snapshot ? { result: present(snapshot, query.limit), cache: 'HIT' } : bypass(deps, window, query, 'refresh wait timed out');
     }
     let token: string | null;
@@ -216,7 +217,7 @@ export async function getTopProducts(deps: TopProductsDeps, query: TopProductsQu
       token = await cache.tryLock(window, settings.lockTtlMs);
     } catch (error) {
       if (++failures >= MAX_WAIT_FAILURES) return bypass(deps, window, query, 'lock', error);
-      await sleep(settings.pollMs);
+      await sleep(Math.max(0, Math.min(settings.pollMs, deadline - now())));
       continue;
     }
     if (token) {
@@ -233,7 +234,7 @@ export async function getTopProducts(deps: TopProductsDeps, query: TopProductsQu
     // Someone else is refreshing: the previous copy is at most freshMs + one refresh old.
     if (snapshot) return { result: present(snapshot, query.limit), cache: 'HIT' };
     if (now() >= deadline) return bypass(deps, window, query, 'refresh wait timed out');
-    await sleep(pollDelay(settings.pollMs, polls++));
+    await sleep(Math.max(0, Math.min(pollDelay(settings.pollMs, polls++), deadline - now())));
     const polled = await read();
     if (polled instanceof CacheError) {
       if (++failures >= MAX_WAIT_FAILURES) return bypass(deps, window, query, polled.reason, polled);

@@ -130,4 +130,16 @@ describe(`${CALLERS} concurrent cold requests, each with its own deps (own Redis
     expect(elapsed).toBeLessThan(5_000);
     expect(elapsed).toBeGreaterThanOrEqual(2_500 + 1_500 - 100);
   });
+
+  it('a statement timeout about as long as the invocation still lets a stale snapshot be refreshed', async () => {
+    const settings = { freshMs: 100 };
+    expect((await getTopProducts(deps(sql, NS_COLD, { settings }), { limit: 5 })).cache).toBe('MISS');
+    await new Promise((resolve) => setTimeout(resolve, 150)); // now stale
+    // 9 s left, an 8 s statement timeout: no time to wait for anyone, but the first attempt still refreshes.
+    const slow = { ...settings, postgresBudgetMs: 8_000 };
+    const again = await getTopProducts(deps(sql, NS_COLD, { settings: slow, deadline: Date.now() + 9_000, timeoutMs: TIMEOUT_MS }), {
+      limit: 5,
+    });
+    expect(again.cache).toBe('MISS');
+  });
 });
