@@ -43,7 +43,7 @@ export interface CartVersion {
   /** The end of the cart's inactivity period (every write moves it). */
   expiresAt: Date;
   /** When the document may be removed (TTL index): CART_RETENTION_MS after its expiresAt, or after the
-   *  replaced version's if that is later (insertNextVersion). */
+   *  replaced version's expiresAt if that is later (insertNextVersion). */
   purgeAt: Date;
   /** On the empty version a checkout wrote: the order key of the version it ordered. */
   orderedAs?: string;
@@ -81,9 +81,10 @@ export async function readNewestVersion(db: Db, customerId: number): Promise<Car
  * Inserts the version after `base` (`{ version: 0 }`: nothing is stored). Returns it, or null when another
  * writer inserted that version first: the compare-and-set was lost and nothing was written.
  *
- * A version is never purged before the one it replaces (its purgeAt is at least the base's): otherwise, once
+ * A version is kept at least CART_RETENTION_MS past the expiry of the one it replaces: otherwise, once
  * CART_TTL_SECONDS was lowered, a delete or a checkout written under the shorter TTL would be purged first and
- * the cart it replaced would be the newest again, alive, and its version number free for reuse.
+ * the cart it replaced would be the newest again, alive (its expiry still ahead), and its version number free
+ * for reuse. Kept that long, it outlives the replaced version's life, and a version purged after it is expired.
  */
 export async function insertNextVersion(
   db: Db,

@@ -20,8 +20,9 @@ export function mongoClientOptions(config: Config['mongo'], appName: string) {
     waitQueueTimeoutMS: config.timeoutMs,
     retryWrites: false,
     // A cart version counts once a majority has it: an acknowledged version cannot be rolled back by a
-    // failover (which would let a second writer win the same compare-and-set), whatever the URI says.
-    writeConcern: { w: 'majority' },
+    // failover (which would let a second writer win the same compare-and-set), whatever the URI says. Bounded,
+    // so that a replica set short of a majority answers 64 WriteConcernFailed (a 503) in time.
+    writeConcern: { w: 'majority', wtimeoutMS: config.timeoutMs },
   } as const;
 }
 
