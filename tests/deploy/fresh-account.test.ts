@@ -60,7 +60,7 @@ describe('both shapes against the CloudFormation resource specification', () => 
 });
 
 describe('the HTTP API stage, in both shapes', () => {
-  it('throttles every route to the stage’s rate and burst, so a flood cannot take all of the account’s Lambda concurrency', () => {
+  it('throttles each route to the stage’s rate and burst, so a flood on a route cannot take all of the account’s Lambda concurrency', () => {
     for (const { template } of [created, own]) {
       const settings = template.Resources.HttpApiStage!.Properties.DefaultRouteSettings;
       expect(settings).toMatchObject({ ThrottlingRateLimit: 100, ThrottlingBurstLimit: 200 });
