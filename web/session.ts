@@ -3,6 +3,8 @@
  * browser's localStorage, so every tab of the console is signed in alike. Tokens come from the dev-only
  * sign-in under `npm start` (POST /dev/tokens), or are pasted (a cloud stage's identity provider).
  */
+import { type ClaimRules, claimedIdentity } from '../shared/auth/claims.js';
+
 export interface Session {
   token: string;
   subject: string;
@@ -16,10 +18,7 @@ export interface Session {
 const KEY = 'ecommerce-console.session';
 
 /** How the API reads a token (its AUTH_CUSTOMER_CLAIM and AUTH_ADMIN_SCOPE): the page says (functions/getConsole.ts). */
-export interface TokenRules {
-  customerClaim: string;
-  adminScope: string;
-}
+export type TokenRules = ClaimRules;
 
 /** The API's defaults, for a page that does not say. */
 const DEFAULT_RULES: TokenRules = { customerClaim: 'sub', adminScope: 'admin' };
@@ -44,11 +43,7 @@ export function sessionFromToken(token: string, name: string | null = null, rule
     const part = token.split('.')[1] ?? '';
     const payload = JSON.parse(atob(part.replace(/-/g, '+').replace(/_/g, '/'))) as Record<string, unknown>;
     const subject = String(payload.sub ?? '');
-    const claim = payload[rules.customerClaim];
-    const customerId = typeof claim === 'number' || (typeof claim === 'string' && /^[1-9][0-9]{0,9}$/.test(claim)) ? Number(claim) : null;
-    const scopes = typeof payload.scope === 'string' ? payload.scope.split(' ') : [];
-    const groups = Array.isArray(payload['cognito:groups']) ? payload['cognito:groups'] : [];
-    const admin = scopes.includes(rules.adminScope) || groups.includes(rules.adminScope);
+    const { customerId, isAdmin: admin } = claimedIdentity(payload, rules);
     const expiresAt = typeof payload.exp === 'number' ? payload.exp : 0;
     return subject ? { token, subject, customerId, admin, name, expiresAt } : null;
   } catch {

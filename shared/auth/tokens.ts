@@ -1,6 +1,6 @@
 import { createRemoteJWKSet, type JWTPayload, type JWTVerifyGetKey, jwtVerify, SignJWT } from 'jose';
 import { AppError, ServiceUnavailableError } from '../errors.js';
-import { parseId } from '../ids.js';
+import { claimedIdentity } from './claims.js';
 import { DEFAULT_MAX_TOKEN_AGE_SECONDS } from './rules.js';
 
 /**
@@ -56,21 +56,10 @@ export class ForbiddenError extends AppError {
   }
 }
 
-/** Exactly an id (as digits or a JSON number): `"042"`, `"42.0"`, `"alice"` are not. */
-function customerIdFrom(value: unknown): number | null {
-  return parseId(typeof value === 'number' ? String(value) : value);
-}
-
 function principalFrom(payload: JWTPayload, config: Pick<AuthConfig, 'adminScope' | 'customerClaim'>): Principal {
   const subject = payload.sub;
   if (!subject) throw new UnauthorizedError('The token has no subject.');
-  const scopes = typeof payload.scope === 'string' ? payload.scope.split(' ') : [];
-  const groups = Array.isArray(payload['cognito:groups']) ? (payload['cognito:groups'] as unknown[]) : [];
-  return {
-    subject,
-    customerId: customerIdFrom(payload[config.customerClaim ?? 'sub']),
-    isAdmin: scopes.includes(config.adminScope) || groups.includes(config.adminScope),
-  };
+  return { subject, ...claimedIdentity(payload, { customerClaim: config.customerClaim ?? 'sub', adminScope: config.adminScope }) };
 }
 
 /**

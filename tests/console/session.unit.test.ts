@@ -13,6 +13,13 @@ describe('who the console acts as, read as the API reads it (AUTH_CUSTOMER_CLAIM
     expect(sessionFromToken(token({ sub: '7' }), null, rules)).toMatchObject({ customerId: null });
   });
 
+  it('a claim the API would not take as a customer id is none here either', () => {
+    for (const value of [1.5, 0, -3, '042', '2147483648', 2_147_483_648, '7e1']) {
+      expect(sessionFromToken(token({ sub: 'x', shop_customer: value }), null, rules), String(value)).toMatchObject({ customerId: null });
+    }
+    expect(sessionFromToken(token({ sub: 'x', shop_customer: 2_147_483_647 }), null, rules)).toMatchObject({ customerId: 2_147_483_647 });
+  });
+
   it('admin is the configured scope or Cognito group, and only that', () => {
     expect(sessionFromToken(token({ sub: 'root', scope: 'read shop-admin' }), null, rules)).toMatchObject({ admin: true });
     expect(sessionFromToken(token({ sub: 'ops', 'cognito:groups': ['shop-admin'] }), null, rules)).toMatchObject({ admin: true });
