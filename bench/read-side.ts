@@ -75,16 +75,23 @@ async function withoutIndex(sql: Sql, index: string, runs: number, query: (tx: S
 }
 
 /** The handler and the same SQL interleaved call by call, in two halves around the unindexed runs; p50s and all. */
-async function compare(
+async function compare<T>(
   iterations: number,
-  viaHandler: () => Promise<unknown>,
-  viaSql: () => Promise<unknown>,
+  viaHandler: (input: T) => Promise<unknown>,
+  viaSql: (input: T) => Promise<unknown>,
   unindexed: () => Promise<number[]>,
+  /** The input of each round (a customer, say), the same for the handler and the SQL. */
+  nextInput: () => T = () => undefined as T,
 ) {
-  await interleave(300, [viaHandler, viaSql]); // warm: JIT, pools, statements, token cache (50 rounds left --quick's p50s 30–45 % high)
-  const first = await interleave(Math.ceil(iterations / 2), [viaHandler, viaSql]);
+  let input = nextInput();
+  const fns = [() => viaHandler(input), () => viaSql(input)];
+  const draw = () => {
+    input = nextInput();
+  };
+  await interleave(300, fns, draw); // warm: JIT, pools, statements, token cache (50 rounds left --quick's p50s 30–45 % high)
+  const first = await interleave(Math.ceil(iterations / 2), fns, draw);
   const without = await unindexed();
-  const second = await interleave(Math.floor(iterations / 2), [viaHandler, viaSql]);
+  const second = await interleave(Math.floor(iterations / 2), fns, draw);
   const [handler, sameSql, withoutIndex] = [[...first[0]!, ...second[0]!], [...first[1]!, ...second[1]!], without].map((s) =>
     summarize(s),
   ) as Summary[];
@@ -138,11 +145,13 @@ export async function history(ctx: SuiteContext): Promise<BenchOutput> {
     );
     let next = 0;
     const nextCustomer = () => customers[next++ % customers.length]!;
+    // Each round asks the handler and the same SQL for the same customer (their pages differ in size).
     const first = await compare(
       o.iterations,
-      () => ordersOf(nextCustomer()),
-      () => firstPage(raw, nextCustomer()),
+      (customerId: number) => ordersOf(customerId),
+      (customerId: number) => firstPage(raw, customerId),
       () => withoutIndex(raw, 'orders_customer_id_idx', o.unindexedRuns, (tx) => firstPage(tx, nextCustomer())),
+      nextCustomer,
     );
 
     // Page 50 of the heavy buyer: the cursor the handler itself hands out after 49 pages.

@@ -143,11 +143,17 @@ export async function closedLoop(
 /**
  * Calls each function once per round, one at a time, the order reversed every other round; latencies (ms)
  * per function. A call that returns false is not recorded (e.g. a cache hit that turned into a refresh).
+ * `beforeRound` runs first in each round: it may set the input every call of the round shares.
  */
-export async function interleave(rounds: number, fns: Array<() => Promise<unknown>>): Promise<number[][]> {
+export async function interleave(
+  rounds: number,
+  fns: Array<() => Promise<unknown>>,
+  beforeRound?: (round: number) => void,
+): Promise<number[][]> {
   const latencies = fns.map((): number[] => []);
   const indices = fns.map((_, i) => i);
   for (let round = 0; round < rounds; round++) {
+    beforeRound?.(round);
     for (const i of round % 2 === 0 ? indices : [...indices].reverse()) {
       const [ms, result] = await time(fns[i]!);
       if (result !== false) latencies[i]!.push(ms);

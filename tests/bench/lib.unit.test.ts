@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { functionsFromServerlessYml } from '../../bench/cold-start.js';
 import { assertScratchName, scratchUrl } from '../../bench/lib/fixtures.js';
+import { interleave } from '../../bench/lib/measure.js';
 import { pgbenchSegment } from '../../bench/lib/pgbench.js';
 import { type SuiteResult, validateSuiteResult } from '../../bench/lib/result.js';
 import { BENCHES } from '../../bench/run.js';
@@ -71,6 +72,27 @@ describe('bench/lib: metrics', () => {
     expect(validateSuiteResult({ ...good, metrics: [{ ...good.metrics[0]!, reference: null }] })).toContain(
       'metrics[0]: a ratio without a reference',
     );
+  });
+});
+
+describe('bench/lib: interleave', () => {
+  it('runs the compared calls on the same input in each round, alternating their order', async () => {
+    const seen: Array<[string, number]> = [];
+    let input = 0;
+    let next = 0;
+    await interleave(4, [async () => void seen.push(['handler', input]), async () => void seen.push(['sql', input])], () => {
+      input = next++;
+    });
+    expect(seen).toEqual([
+      ['handler', 0],
+      ['sql', 0],
+      ['sql', 1],
+      ['handler', 1],
+      ['handler', 2],
+      ['sql', 2],
+      ['sql', 3],
+      ['handler', 3],
+    ]);
   });
 });
 
