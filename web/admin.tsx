@@ -2,6 +2,7 @@ import { useState } from 'preact/hooks';
 import type { ExplainOutput } from '../shared/benchmarks/measure.js';
 import type { Metric } from '../shared/benchmarks/metric.js';
 import { planText } from '../shared/benchmarks/plan-text.js';
+import { percentile } from '../shared/benchmarks/stats.js';
 import type { BtreeResult } from '../shared/benchmarks/suites/btree.js';
 import type { CacheResult } from '../shared/benchmarks/suites/cache.js';
 import type { GinResult } from '../shared/benchmarks/suites/gin.js';
@@ -280,11 +281,10 @@ function RunCharts({ run }: { run: Run }) {
   );
 }
 
-/** The median of a run's ratios per benchmark: one number per suite and run, comparable across runs. */
-function medianRatio(metrics: Metric[], bench: string): number | undefined {
+/** The median of a run's ratios per benchmark (the benchmarks' one statistics module): one number per suite and run. */
+export function medianRatio(metrics: Metric[], bench: string): number | undefined {
   const ratios = metrics.filter((m) => m.bench === bench && m.ratio !== null && m.ratio > 0 && m.unit === 'ms').map((m) => m.ratio!);
-  ratios.sort((a, b) => a - b);
-  return ratios.length ? ratios[Math.floor(ratios.length / 2)] : undefined;
+  return ratios.length ? percentile(ratios, 0.5) : undefined;
 }
 
 function RunHistory({ token }: { token: string }) {

@@ -108,3 +108,13 @@ describe('the console page, as getConsole serves it', () => {
     expect(rules).toEqual({ customerClaim: getConfig().auth.customerClaim, adminScope: getConfig().auth.adminScope });
   });
 });
+
+describe('the admin dashboard’s benchmark trend', () => {
+  it('takes the median of a run’s ratios as the benchmarks do (an even count: the mean of the middle two)', async () => {
+    const { medianRatio } = await import('../../web/admin.js');
+    const row = (ratio: number) => ({ bench: 'btree', metric: `m${ratio}`, ours: ratio, reference: 1, ratio, unit: 'ms' });
+    expect(medianRatio([1, 2, 3, 4].map(row) as never, 'btree')).toBe(2.5);
+    expect(medianRatio([3, 1, 2].map(row) as never, 'btree')).toBe(2);
+    expect(medianRatio([], 'btree')).toBeUndefined();
+  });
+});
