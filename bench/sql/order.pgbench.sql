@@ -1,4 +1,4 @@
--- The reference minimal order transaction for `npm run bench:orders` (bench/orders.ts runs it with
+-- The reference minimal order transaction for `npm run bench -- --only orders` (bench/orders.ts runs it with
 -- pgbench -M prepared next to createOrder, on the same data, at the same concurrency and duration).
 -- A 3-item order: lock the product rows in ascending id order, insert the order with its total,
 -- insert the lines at the locked prices, decrement stock. No checks, no JSON, no idempotency key:
