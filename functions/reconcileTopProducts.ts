@@ -14,11 +14,8 @@ const MODES = new Set<ReconcileMode>(['auto', 'full', 'recent']);
  * when missing or a day old, otherwise today's and yesterday's sales). Also invokable with
  * `{"mode":"full"}`. A failure is logged and thrown (the next minute's run starts over).
  */
-/** The running invocation's: aborted by the timeout backstop, so that the run writes nothing after it. */
-let invocation: AbortController | undefined;
-
-async function reconcile(event: unknown, context: Context): Promise<ReconcileResult> {
-  invocation = new AbortController();
+/** `signal`: middy's, aborted by the timeout backstop, so that the run writes nothing after it. */
+async function reconcile(event: unknown, context: Context, { signal }: { signal: AbortSignal }): Promise<ReconcileResult> {
   const requested = (event as { mode?: unknown } | null | undefined)?.mode;
   const mode = typeof requested === 'string' && MODES.has(requested as ReconcileMode) ? (requested as ReconcileMode) : 'auto';
   const config = getConfig();
@@ -30,7 +27,7 @@ async function reconcile(event: unknown, context: Context): Promise<ReconcileRes
       {
         mode,
         lockTtlMs,
-        signal: invocation.signal,
+        signal,
       },
     );
     logger.info('top-products reconcile', { ...result });
@@ -48,7 +45,6 @@ async function reconcile(event: unknown, context: Context): Promise<ReconcileRes
 export const handler = middy(reconcile, {
   timeoutEarlyInMillis: 1_000,
   timeoutEarlyResponse: () => {
-    invocation?.abort(new Error('the invocation ended (timeout backstop)'));
     discardClientsAfterTimeout();
     throw new Error('top-products reconcile did not finish before its Lambda timeout');
   },

@@ -57,6 +57,14 @@ export function redisCall<T>(operation: string, timeoutMs: number, run: () => Pr
 }
 
 /**
+ * Runs `run` with every cache call in it bound to `signal` too: once it is aborted, a request in flight is
+ * aborted and any later one fails at once (a job stopped by its invocation's end must not write on).
+ */
+export function withCacheSignal<T>(signal: AbortSignal, run: () => Promise<T>): Promise<T> {
+  return callSignal.run(signal, run);
+}
+
+/**
  * The Upstash REST client: plain HTTPS requests, nothing to connect or pool, which is why it suits
  * Lambda. Retries are off: the cache is an optimisation, and a slow cache must fall back to Postgres
  * quickly rather than retry. Each request carries the abort signal of the redisCall it is made in.

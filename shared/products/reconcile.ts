@@ -21,7 +21,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from '@upstash/redis';
 import type { Sql } from '../clients/postgres.js';
-import { redisCall } from '../clients/redis.js';
+import { redisCall, withCacheSignal } from '../clients/redis.js';
 import { tryLockKey, unlockKey } from './cache.js';
 import { COMPLETE_MEMBER, decodeMember, encodeMember, type TopProductsKeys, topProductsKeys } from './keys.js';
 import { ALL_TIME_TTL_SECONDS, dayKeyExpiry, type LeaderboardMeta, META_TTL_SECONDS, parseMeta } from './leaderboard.js';
@@ -117,10 +117,12 @@ export async function reconcileTopProducts(deps: ReconcileDeps, options: Reconci
         reason = 'today and yesterday';
       }
     }
-    const stats =
+    const work = () =>
       mode === 'full'
-        ? await rebuild(deps.sql, deps.redis, keys, now(), timeoutMs, lockTtlMs, options.signal)
-        : await reconcileRecent(deps.sql, deps.redis, keys, meta!, now(), timeoutMs, options.signal);
+        ? rebuild(deps.sql, deps.redis, keys, now(), timeoutMs, lockTtlMs, options.signal)
+        : reconcileRecent(deps.sql, deps.redis, keys, meta!, now(), timeoutMs, options.signal);
+    // Stopped, the run's cache requests in flight are aborted and later ones fail at once.
+    const stats = await (options.signal ? withCacheSignal(options.signal, work) : work());
     return { mode, reason, ...stats, elapsedMs: elapsed() };
   } finally {
     await unlockKey(deps.redis, keys.reconcileLock, token, timeoutMs).catch(() => {});
@@ -234,6 +236,7 @@ async function rebuild(
   let current: { day: string; rows: DaySales[] } | undefined;
 
   const flush = async () => {
+    signal?.throwIfAborted();
     if (!current) return;
     const { day, rows } = current;
     current = undefined;
@@ -243,6 +246,7 @@ async function rebuild(
   };
 
   const source = await streamFullSales(sql, new Date(dayStartMs(firstDay)), async (batch) => {
+    signal?.throwIfAborted();
     for (const row of batch) {
       if (row.day === null) {
         allTime.push(row);
@@ -292,14 +296,14 @@ async function rebuild(
   tx.set(keys.meta, meta, { ex: META_TTL_SECONDS });
   dropPastUnions(tx, keys, nowMs);
   signal?.throwIfAborted();
-  try {
-    await redisCall('reconcile switch', timeoutMs, () => tx.exec());
-  } catch (error) {
+  const replies = await redisCall('reconcile switch', timeoutMs, () => tx.exec({ keepErrors: true }));
+  const failed = replies.filter((reply) => reply.error);
+  if (failed.length > 0) {
     // A MULTI does not roll back: a RENAME that failed (a scratch set evicted) left its live set as it was,
     // while the marker above was set and would vouch for it. Without a marker, readers use Postgres and the
     // next run rebuilds everything.
-    await redisCall('reconcile switch', timeoutMs, () => redis.del(keys.meta)).catch(() => {});
-    throw error;
+    await redisCall('reconcile switch', timeoutMs, () => redis.del(keys.meta));
+    throw new Error(`reconcile: ${failed.length} command(s) of the switch failed (${String(failed[0]!.error)}); the marker was removed`);
   }
   return { days: written.size, products: allTime.length, unitsCorrected: 0 };
 }

@@ -1,6 +1,7 @@
 import type { Redis } from '@upstash/redis';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { seed } from '../../scripts/db/seed.js';
+import { createRedis } from '../../shared/clients/redis.js';
 import { createOrder } from '../../shared/orders/create-order.js';
 import { topProductsKeys } from '../../shared/products/keys.js';
 import { readLeaderboard, recordSale } from '../../shared/products/leaderboard.js';
@@ -65,7 +66,7 @@ afterAll(async () => {
  * The same Redis client, but `hook` runs right before a pipeline or MULTI whose commands `when` picks is
  * sent: a sale that lands exactly between two steps of a reconcile run.
  */
-function hookBeforeSending(when: (commands: string[][]) => boolean, hook: () => Promise<void>): Redis {
+function hookBeforeSending(when: (commands: string[][]) => boolean, hook: () => Promise<void>, client: Redis = redis): Redis {
   const wrap = (make: () => any) => () => {
     const batch = make();
     const send = batch.exec.bind(batch);
@@ -75,7 +76,7 @@ function hookBeforeSending(when: (commands: string[][]) => boolean, hook: () => 
     };
     return batch;
   };
-  return new Proxy(redis, {
+  return new Proxy(client, {
     get(target, property) {
       if (property === 'pipeline') return wrap(() => target.pipeline());
       if (property === 'multi') return wrap(() => target.multi());
@@ -155,14 +156,19 @@ describe('sales that land in the middle of a reconcile run', () => {
     const before = await redis.get(keys.meta);
     const stop = new AbortController();
     // The invocation ends while the run is still writing its scratch sets.
+    // The client the functions use (its requests carry the signal of the call they are made in).
     const stopping = hookBeforeSending(
       (commands) => !stop.signal.aborted && commands.some(([name]) => name === 'zadd'),
       async () => stop.abort(new Error('the invocation ended')),
+      createRedis(testConfig().redis),
     );
     await expect(
       reconcileTopProducts({ sql, redis: stopping, namespace: NS }, { mode: 'full', waitForLockMs: 15_000, signal: stop.signal }),
     ).rejects.toThrow(/the invocation ended/);
     expect(await redis.get(keys.meta)).toEqual(before);
+    // Nothing at all after the stop: the scratch sets it was about to write were never sent.
+    const scratch = await redis.keys(keys.tmp('*'));
+    expect(scratch, JSON.stringify(scratch)).toEqual([]);
   });
 
   it('a second sale of a product whose first of the day the recent pass is taking back is counted once', async () => {
