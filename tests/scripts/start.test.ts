@@ -113,6 +113,9 @@ describe('npm start', () => {
       // sell the sample shop's stock away (the README's examples order the same products).
       expect(await stock()).toEqual(stockBefore);
       expect(second.output()).toMatch(/replayed/);
+      // …and the cart it saved before its replayed checkout is not left full.
+      const cart = await fetch(`http://127.0.0.1:${PORTS.http}/carts/42`, { headers: { Authorization: await bearerFor(42) } });
+      expect(cart.status).toBe(404);
       expect(second.output()).not.toMatch(/seeded/);
       expect(await interrupt(second.child)).toBeLessThan(10_000);
     } finally {
