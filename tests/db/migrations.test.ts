@@ -121,19 +121,27 @@ describe('migrations', () => {
     writeFileSync(join(dir, `${next}_needs_orders_alone.sql`), 'alter table orders add column lock_probe int;\n');
     const holder = postgres(url, { max: 1, onnotice: () => {} });
     let release = () => {};
+    let locked = () => {};
+    const lockTaken = new Promise<void>((resolve) => {
+      locked = resolve;
+    });
     try {
-      // ACCESS SHARE on orders, kept until the test releases it (not a fixed time: a slow machine must not
-      // let the migration through by outlasting it).
+      // ACCESS SHARE on orders, taken before the migration starts and kept until the test releases it (no
+      // fixed times: a slow machine must not let the migration through by outlasting the holder).
       const held = holder.begin(async (tx) => {
         await tx`select count(*) from orders`;
+        locked();
         await new Promise<void>((resolve) => {
           release = resolve;
         });
       });
       held.catch(() => {}); // awaited below; a failure above must not leave it unhandled
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      await lockTaken;
+      const started = Date.now();
       const failed = await migrate(url, () => {}, { dir, lockTimeoutMs: 300, attempts: 3 }).catch((error: unknown) => error);
       expect(failed).toMatchObject({ code: '55P03' });
+      // Three attempts of 0.3 s with 1 s and 2 s between them: bounded, whatever else the machine does.
+      expect(Date.now() - started).toBeLessThan(20_000);
       // Nothing of it stayed: the migration's transaction rolled back whole.
       const [row] = await sql<Array<{ count: number }>>`select count(*)::int as count from migrations`;
       expect(row?.count).toBe(migrationFiles.length);
