@@ -12,9 +12,9 @@ const MODES = new Set<ReconcileMode>(['auto', 'full', 'recent']);
 /**
  * Scheduled every minute: keeps the Redis top-products leaderboard equal to Postgres (full rebuild
  * when missing or a day old, otherwise today's and yesterday's sales). Also invokable with
- * `{"mode":"full"}`. A failure is logged and thrown (the next minute's run starts over).
+ * `{"mode":"full"}`. A failure is logged and thrown (the next minute's run starts over). `signal` is middy's,
+ * aborted by the timeout backstop, so that the run writes nothing after it.
  */
-/** `signal`: middy's, aborted by the timeout backstop, so that the run writes nothing after it. */
 async function reconcile(event: unknown, context: Context, { signal }: { signal: AbortSignal }): Promise<ReconcileResult> {
   const requested = (event as { mode?: unknown } | null | undefined)?.mode;
   const mode = typeof requested === 'string' && MODES.has(requested as ReconcileMode) ? (requested as ReconcileMode) : 'auto';
@@ -22,14 +22,8 @@ async function reconcile(event: unknown, context: Context, { signal }: { signal:
   try {
     // The lock outlives the run by a few seconds at most, even when Lambda kills the run at its timeout.
     const lockTtlMs = context.getRemainingTimeInMillis() + 5_000;
-    const result = await reconcileTopProducts(
-      { sql: getSql(), redis: getRedis(), namespace: config.redis.namespace },
-      {
-        mode,
-        lockTtlMs,
-        signal,
-      },
-    );
+    const deps = { sql: getSql(), redis: getRedis(), namespace: config.redis.namespace };
+    const result = await reconcileTopProducts(deps, { mode, lockTtlMs, signal });
     logger.info('top-products reconcile', { ...result });
     return result;
   } catch (error) {
