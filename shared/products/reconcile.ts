@@ -296,14 +296,25 @@ async function rebuild(
   tx.set(keys.meta, meta, { ex: META_TTL_SECONDS });
   dropPastUnions(tx, keys, nowMs);
   signal?.throwIfAborted();
-  const replies = await redisCall('reconcile switch', timeoutMs, () => tx.exec({ keepErrors: true }));
+  // A MULTI does not roll back: a RENAME that failed (a scratch set evicted) leaves its live set as it was,
+  // while the marker it sets vouches for it. So when a command failed, or the answer was lost and nobody
+  // knows, the marker goes: readers use Postgres and the next run rebuilds everything. Not once the run was
+  // stopped (its lock may be another run's by then).
+  const dropMarker = async (failure: unknown): Promise<never> => {
+    if (signal?.aborted) throw failure;
+    try {
+      await redisCall('reconcile switch', timeoutMs, () => redis.del(keys.meta));
+    } catch (error) {
+      throw new Error('reconcile: the switch failed and its marker could not be removed', { cause: [failure, error] });
+    }
+    throw failure;
+  };
+  const replies = await redisCall('reconcile switch', timeoutMs, () => tx.exec({ keepErrors: true })).catch(dropMarker);
   const failed = replies.filter((reply) => reply.error);
   if (failed.length > 0) {
-    // A MULTI does not roll back: a RENAME that failed (a scratch set evicted) left its live set as it was,
-    // while the marker above was set and would vouch for it. Without a marker, readers use Postgres and the
-    // next run rebuilds everything.
-    await redisCall('reconcile switch', timeoutMs, () => redis.del(keys.meta));
-    throw new Error(`reconcile: ${failed.length} command(s) of the switch failed (${String(failed[0]!.error)}); the marker was removed`);
+    await dropMarker(
+      new Error(`reconcile: ${failed.length} command(s) of the switch failed (${String(failed[0]!.error)}); the marker was removed`),
+    );
   }
   return { days: written.size, products: allTime.length, unitsCorrected: 0 };
 }

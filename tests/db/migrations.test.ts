@@ -136,7 +136,7 @@ describe('migrations', () => {
         });
       });
       held.catch(() => {}); // awaited below; a failure above must not leave it unhandled
-      await lockTaken;
+      await Promise.race([lockTaken, held]); // a holder that failed says why
       const started = Date.now();
       const failed = await migrate(url, () => {}, { dir, lockTimeoutMs: 300, attempts: 3 }).catch((error: unknown) => error);
       expect(failed).toMatchObject({ code: '55P03' });
