@@ -32,7 +32,7 @@ module.exports = async ({ resolveVariable }) => {
   const scheduled = names.filter((name) => (functions[name].events ?? []).some((event) => event.schedule));
 
   const resources = {
-    // The topic's key is the stage's own (about $1 a month): CloudWatch publishes to an encrypted topic only
+    // The topic's key is the stage's own (a customer-managed key: docs/deploy.md's costs): CloudWatch publishes to an encrypted topic only
     // with kms:GenerateDataKey* and kms:Decrypt on its key, which the AWS-managed alias/aws/sns key's policy
     // cannot grant — under it every alarm notification is dropped (AWS SNS developer guide, "Enable
     // compatibility between event sources from AWS services and encrypted topics").
