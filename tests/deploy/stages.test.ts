@@ -116,7 +116,15 @@ describe('provider.httpApi.cors (scripts/serverless/http-api-cors.cjs)', () => {
       allowedOrigins: ['https://a.example', 'https://b.example'],
       allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'If-Match', 'X-Correlation-Id'],
       allowedMethods: ['GET', 'PUT', 'POST', 'DELETE', 'OPTIONS'],
-      exposedResponseHeaders: ['X-Cache', 'Idempotent-Replayed', 'ETag', 'Retry-After', 'X-Correlation-Id'],
+      exposedResponseHeaders: [
+        'X-Cache',
+        'Idempotent-Replayed',
+        'Cart-Emptied',
+        'ETag',
+        'Retry-After',
+        'WWW-Authenticate',
+        'X-Correlation-Id',
+      ],
       maxAge: 600,
       allowCredentials: false,
     });
