@@ -1,4 +1,4 @@
-import { createRemoteJWKSet, type JWTPayload, type JWTVerifyGetKey, jwtVerify, SignJWT } from 'jose';
+import { createLocalJWKSet, createRemoteJWKSet, type JWTPayload, type JWTVerifyGetKey, jwtVerify, SignJWT } from 'jose';
 import { AppError, ServiceUnavailableError } from '../errors.js';
 import { claimedIdentity } from './claims.js';
 import { DEFAULT_MAX_TOKEN_AGE_SECONDS } from './rules.js';
@@ -100,23 +100,56 @@ export const VERIFIED_TOKENS = { entries: 1_000, ttlMs: 300_000 } as const;
 /** Bound of one JWKS fetch (the keys are then cached by jose; refetched at most every 30 s for an unknown kid). */
 export const JWKS_TIMEOUT_MS = 2_000;
 
+/** After a failed refresh of keys due for one, how long those keys serve before the provider is tried again. */
+export const JWKS_RETRY_AFTER_FAILURE_MS = 30_000;
+
+const unavailable = () => new ServiceUnavailableError('AUTH_UNAVAILABLE', 'The identity provider cannot be reached; retry shortly.');
+const isKeyMismatch = (error: unknown) => {
+  const code = (error as { code?: unknown }).code;
+  return code === 'ERR_JWKS_NO_MATCHING_KEY' || code === 'ERR_JWKS_MULTIPLE_MATCHING_KEYS';
+};
+
+/**
+ * The provider's keys, fetched once and cached by jose, which refreshes them when they are 10 minutes old.
+ * A refresh that fails (the provider down, slow or broken) is not the caller's fault: the keys already
+ * fetched keep verifying, and the provider is tried again only after JWKS_RETRY_AFTER_FAILURE_MS, so
+ * requests do not each wait JWKS_TIMEOUT_MS for it. With no keys yet, or for a key id they lack, an
+ * unreachable provider is a 503, not a 401; an unknown key id while it answers stays the token's problem (401).
+ */
+function providerKeys(jwksUrl: string): JWTVerifyGetKey {
+  const remote = createRemoteJWKSet(new URL(jwksUrl), { timeoutDuration: JWKS_TIMEOUT_MS, cooldownDuration: 30_000 });
+  let fallback: { jwks: NonNullable<ReturnType<typeof remote.jwks>>; keys: JWTVerifyGetKey } | undefined;
+  let retryAt = 0;
+  const cached = async (...args: Parameters<JWTVerifyGetKey>) => {
+    const jwks = remote.jwks()!;
+    if (fallback?.jwks !== jwks) fallback = { jwks, keys: createLocalJWKSet(jwks) };
+    try {
+      return await fallback.keys(...args);
+    } catch (error) {
+      // A key id the cached keys lack may be a new key the provider has (rotation): not the token's fault.
+      throw isKeyMismatch(error) ? unavailable() : error;
+    }
+  };
+  return async (...args) => {
+    const due = remote.jwks() !== undefined && !remote.fresh;
+    if (due && Date.now() < retryAt) return cached(...args);
+    try {
+      return await remote(...args);
+    } catch (error) {
+      if (isKeyMismatch(error)) throw error;
+      if (!due) throw unavailable();
+      retryAt = Date.now() + JWKS_RETRY_AFTER_FAILURE_MS;
+      return cached(...args);
+    }
+  };
+}
+
 /** Builds the verifier once per container (the JWKS is fetched lazily and cached by jose). */
 export function createTokenVerifier(config: AuthConfig): TokenVerifier {
   let key: Uint8Array | JWTVerifyGetKey;
   let algorithms: string[];
   if (config.jwksUrl) {
-    const remote = createRemoteJWKSet(new URL(config.jwksUrl), { timeoutDuration: JWKS_TIMEOUT_MS, cooldownDuration: 30_000 });
-    // The identity provider being unreachable, slow or broken is not the caller's fault: 503, not 401.
-    // (An unknown key id, ERR_JWKS_NO_MATCHING_KEY, is the token's problem and stays a 401.)
-    key = async (protectedHeader, token) => {
-      try {
-        return await remote(protectedHeader, token);
-      } catch (error) {
-        const code = (error as { code?: unknown }).code;
-        if (code === 'ERR_JWKS_NO_MATCHING_KEY' || code === 'ERR_JWKS_MULTIPLE_MATCHING_KEYS') throw error;
-        throw new ServiceUnavailableError('AUTH_UNAVAILABLE', 'The identity provider cannot be reached; retry shortly.');
-      }
-    };
+    key = providerKeys(config.jwksUrl);
     algorithms = ['RS256', 'ES256'];
   } else if (config.secret) {
     key = new TextEncoder().encode(config.secret);

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type CryptoKey, exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type AuthConfig, createTokenVerifier, JWKS_TIMEOUT_MS } from '../../shared/auth/tokens.js';
 import type { AppError } from '../../shared/errors.js';
 
@@ -168,5 +168,38 @@ describe('JWKS (cloud) verification', () => {
     const before = fetches;
     expect((await outcome(verify, await sign(privateKey, {}))).principal?.customerId).toBe(42);
     expect(fetches).toBe(before);
+  });
+
+  it('keys due for a refresh keep working while the provider is down, and the next requests do not wait for it', async () => {
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() });
+    try {
+      mode = 'ok';
+      const verify = createTokenVerifier({ ...base, jwksUrl: url });
+      expect((await outcome(verify, await sign(privateKey, { n: 1 }))).principal?.customerId).toBe(42);
+      // Past jose's refresh age of the keys (10 minutes), with the endpoint hanging, then failing.
+      vi.setSystemTime(Date.now() + 11 * 60_000);
+      for (const [n, down] of [
+        [2, 'hang'],
+        [3, 'error'],
+      ] as const) {
+        mode = down;
+        const before = fetches;
+        const first = await outcome(verify, await sign(privateKey, { n }));
+        expect(first.error?.code, down).toBeUndefined();
+        expect(first.principal?.customerId, down).toBe(42);
+        expect(fetches, down).toBe(before + 1);
+        // Within the retry interval after that failure: the cached keys, no fetch (no 2 s wait each).
+        expect((await outcome(verify, await sign(privateKey, { n: n * 10 }))).principal?.customerId, down).toBe(42);
+        expect(fetches, down).toBe(before + 1);
+        vi.setSystemTime(Date.now() + 31_000);
+      }
+      // Back up: the keys are fetched again.
+      mode = 'ok';
+      const before = fetches;
+      expect((await outcome(verify, await sign(privateKey, { n: 4 }))).principal?.customerId).toBe(42);
+      expect(fetches).toBe(before + 1);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
