@@ -84,6 +84,13 @@ export const deleteCartRoute = defineRoute({
   },
 });
 
+/** Checkout's Idempotency-Key: the POST /orders rule, but one key space for every customer (docs/carts.md). */
+const CheckoutKeyHeader = {
+  ...IdempotencyKeyHeader,
+  description:
+    'Makes a retry safe: the same key answers the order it placed for the key’s whole lifetime (as long as the cart could be checked out, at least 24 h), whatever the cart holds by then. Unlike POST /orders keys, a checkout key is unique across customers: one already used for another customer’s checkout is a 422 IDEMPOTENCY_KEY_REUSED.',
+};
+
 export const checkoutCartRoute = defineRoute({
   function: 'checkoutCart',
   method: 'POST',
@@ -93,7 +100,7 @@ export const checkoutCartRoute = defineRoute({
   tags: ['carts', 'orders'],
   request: { path: CartPathSchema, access: OWN_CART },
   example: { path: { customerId: '1' } },
-  headers: [IdempotencyKeyHeader, IfMatchHeader],
+  headers: [CheckoutKeyHeader, IfMatchHeader],
   responses: {
     201: {
       description: 'The order.',

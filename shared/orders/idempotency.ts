@@ -7,7 +7,8 @@ import type { OrderItemInput } from './schemas.js';
  * Idempotency keys for order creation (semantics in docs/orders.md):
  * - scope: one customer — the key's identity is (customerId, key);
  * - reuse: the same key with a different normalised payload is rejected (422 IDEMPOTENCY_KEY_REUSED);
- * - expiry: 24 h after the order; an expired key is ignored (a new order may take it over) and
+ * - expiry: IDEMPOTENCY_KEY_TTL_SECONDS (24 h) after the order, longer for a cart checkout's keys (as
+ *   long as the cart version could be checked out, docs/carts.md); an expired key is ignored (a new order may take it over) and
  *   expired rows are purged in bounded batches (opportunistically after keyed orders, or by a job).
  */
 export function isValidIdempotencyKey(key: string): boolean {

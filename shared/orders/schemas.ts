@@ -38,8 +38,13 @@ export const CreateOrderBodySchema = strictFields({
     .max(MAX_ORDER_LINES, `must contain between 1 and ${MAX_ORDER_LINES} items`),
 });
 
-/** A client's Idempotency-Key: 1–128 visible ASCII characters, not in the form of a cart checkout's order key. */
+/**
+ * A client's Idempotency-Key: 1–128 visible ASCII characters but the comma, not in the form of a cart
+ * checkout's order key. The comma is refused because a key sent in two headers reaches the function as
+ * one value joined by a comma (API Gateway), which would otherwise be a new key: a second order.
+ */
 export const IdempotencyKeySchema = z
   .string()
   .regex(IDEMPOTENCY_KEY_PATTERN, 'must be 1–128 visible ASCII characters (no spaces or control characters)')
+  .refine((key) => !key.includes(','), 'must not contain a comma (was the header sent twice?)')
   .refine((key) => !key.startsWith(CART_ORDER_KEY_PREFIX), `must not begin with "${CART_ORDER_KEY_PREFIX}" (the keys of cart checkouts)`);

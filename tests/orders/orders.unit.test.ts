@@ -117,6 +117,14 @@ describe('Idempotency-Key validation', () => {
   });
 });
 
+describe('an Idempotency-Key sent twice', () => {
+  it('is refused, not taken as another key: API Gateway joins the two headers with a bare comma', () => {
+    for (const joined of ['k,k', 'key-1,key-2', 'k,']) {
+      expect(() => parseIdempotencyKeyHeader({ 'idempotency-key': joined }), joined).toThrow(ValidationError);
+    }
+  });
+});
+
 describe('a client Idempotency-Key and the keys of cart checkouts', () => {
   it('a client key never has the form of a cart version’s order key, which POST /orders keys share a table with', () => {
     const orderKey = cartOrderKey({ updatedAt: new Date(1_765_000_000_000), version: 3 });
