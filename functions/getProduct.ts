@@ -7,6 +7,6 @@ import { getProductRoute } from '../shared/products/routes.js';
 /** GET /products/{productId} — one product of the catalog, or 404. */
 export const handler = routeHandler(getProductRoute, async ({ path }) => {
   const product = await getProduct(getSql(), path.productId);
-  if (!product) throw new NotFoundError('PRODUCT_NOT_FOUND', `Product ${path.productId} does not exist.`);
+  if (!product) throw new NotFoundError('PRODUCT_NOT_FOUND', `Product ${path.productId} does not exist.`, { productId: path.productId });
   return { statusCode: 200, body: product };
 });

@@ -10,6 +10,7 @@ import { pageRequest } from '../shared/pagination.js';
 export const handler = routeHandler(listCustomerOrdersRoute, async ({ path, query }) => {
   const { page, cursor } = pageRequest(getConfig().pagination.cursorSecret, customerOrdersScope(path.customerId), query, 'text');
   const orders = await listCustomerOrders(getSql(), path.customerId, page, cursor);
-  if (!orders) throw new NotFoundError('CUSTOMER_NOT_FOUND', `Customer ${path.customerId} does not exist.`);
+  if (!orders)
+    throw new NotFoundError('CUSTOMER_NOT_FOUND', `Customer ${path.customerId} does not exist.`, { customerId: path.customerId });
   return { statusCode: 200, body: { orders: orders.items, nextCursor: orders.nextCursor } };
 });

@@ -117,6 +117,11 @@ function parsePart(where: string, schema: z.ZodType | undefined, value: unknown)
     }
     return undefined;
   }
+  // A parameter named __proto__ would vanish in validation (assigning that key to an object sets its
+  // prototype), and a route that refuses unknown parameters must refuse it too.
+  if (typeof value === 'object' && value !== null && Object.hasOwn(value, '__proto__')) {
+    throw new ValidationError(`Invalid request ${where}.`, [{ field: `${where}.__proto__`, message: 'Unknown parameter.' }]);
+  }
   const result = schema.safeParse(value ?? {});
   if (!result.success) {
     throw new ValidationError(`Invalid request ${where}.`, validationDetails(where, result.error));
@@ -160,6 +165,24 @@ function utf8Body(): middy.MiddlewareObj<HttpEvent> {
         }
       } else if (event.body.includes('\uFFFD')) {
         throw invalidEncoding();
+      }
+    },
+  };
+}
+
+/** `application/json` or a `+json` type such as `application/problem+json`, in any case. */
+const JSON_MEDIA_TYPE = /^application\/([a-z0-9.+-]+\+)?json$/i;
+
+/**
+ * A body must be JSON (415), checked before its bytes: the media type is what comes before the first `;`,
+ * spaces around it allowed (RFC 9110, 8.3.1), parameters such as charset ignored.
+ */
+function jsonContentType(): middy.MiddlewareObj<HttpEvent> {
+  return {
+    before: ({ event }) => {
+      const header = event.headers?.['content-type'] ?? event.headers?.['Content-Type'] ?? '';
+      if (!JSON_MEDIA_TYPE.test(header.split(';', 1)[0]!.trim())) {
+        throw new AppError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Content-Type must be application/json.');
       }
     },
   };
@@ -375,6 +398,11 @@ export function httpHandler<S extends RouteSchemas>(
     .use(noStore((schemas.access ?? 'public') === 'public'))
     .use(errorMapper())
     .use(bodyLimit(MAX_BODY_BYTES));
-  if (schemas.body) handler.use(utf8Body()).use(httpJsonBodyParser({ reviver: jsonReviver }));
+  if (schemas.body) {
+    handler
+      .use(jsonContentType())
+      .use(utf8Body())
+      .use(httpJsonBodyParser({ reviver: jsonReviver, disableContentTypeCheck: true }));
+  }
   return handler.handler(core);
 }

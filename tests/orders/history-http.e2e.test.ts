@@ -76,7 +76,7 @@ describe('GET /customers/{customerId}/orders', () => {
     // An unknown customer: 404 for an admin (a customer's token can only name itself).
     const unknown = await get('/customers/2147483647/orders', await adminBearer());
     expect(unknown.status).toBe(404);
-    expect(unknown.body.error.code).toBe('CUSTOMER_NOT_FOUND');
+    expect(unknown.body.error).toMatchObject({ code: 'CUSTOMER_NOT_FOUND', details: { customerId: 2147483647 } });
   });
 
   it('a cursor continues only the customer’s own list', async () => {
@@ -117,7 +117,9 @@ describe('GET /orders/{orderId}', () => {
     const [id] = annOrders;
     expect((await get(`/orders/${id}`, await bearerFor(ann))).body.orderId).toBe(id);
     expect((await get(`/orders/${id}`, await adminBearer())).body.orderId).toBe(id);
-    expect((await get(`/orders/${id}`, await bearerFor(bob))).status).toBe(404);
+    const others = await get(`/orders/${id}`, await bearerFor(bob));
+    expect(others.status).toBe(404);
+    expect(others.body.error).toMatchObject({ code: 'ORDER_NOT_FOUND', details: { orderId: id } });
     expect((await get(`/orders/${id}`, null)).status).toBe(401);
     for (const bad of ['abc', '0', '-5', '1.0', '2147483648']) {
       const response = await get(`/orders/${bad}`, await adminBearer());

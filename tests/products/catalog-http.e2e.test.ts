@@ -114,6 +114,9 @@ describe('GET /products', () => {
       ['constructor=1', 'query.constructor'],
       ['toString=x', 'query.toString'],
       ['hasOwnProperty=1', 'query.hasOwnProperty'],
+      // A validated object cannot hold the key __proto__ (assigning it sets the prototype): it must not vanish.
+      ['__proto__=x', 'query.__proto__'],
+      ['attr.colour=red&__proto__=x', 'query.__proto__'],
       // A filter given twice (API Gateway joins the values with a comma) is not a filter on "red,blue".
       ['attr.colour=red&attr.colour=blue', 'query.attr.colour'],
       ['attr.colour=red&limit=2&limit=3', 'query.limit'],
@@ -133,7 +136,7 @@ describe('GET /products/{productId}', () => {
     });
     const unknown = await get('/products/2147483647');
     expect(unknown.status).toBe(404);
-    expect(unknown.body.error.code).toBe('PRODUCT_NOT_FOUND');
+    expect(unknown.body.error).toMatchObject({ code: 'PRODUCT_NOT_FOUND', details: { productId: 2147483647 } });
     for (const bad of ['abc', '0', '-1', '1.5', '2147483648', '01']) expectBadRequest(await get(`/products/${bad}`), 'path.productId');
     // The static route wins over the parameter.
     expect((await get('/products/top?limit=1')).status).toBe(200);

@@ -136,6 +136,30 @@ describe('JSON only (415)', () => {
     expect(response.status).toBe(200);
   });
 
+  it('accepts application/json as RFC 9110 writes it: any case, spaces around the semicolon', async () => {
+    for (const type of [
+      'Application/JSON',
+      'application/json;charset=UTF-8',
+      'application/json ; charset=utf-8',
+      'application/json\t;charset=utf-8',
+    ]) {
+      const response = await cartRaw(JSON.stringify({ items: [] }), { 'Content-Type': type })();
+      expect(response.status, type).toBe(200);
+    }
+  });
+
+  it('checks the type before the bytes: a body that is not UTF-8, sent as text, is a 415', async () => {
+    const response = await callHandler(saveCartHandler, {
+      method: 'PUT',
+      path: `/carts/${C}`,
+      pathParameters: { customerId: String(C) },
+      rawBody: 'caf\uFFFD',
+      headers: { 'content-type': 'text/plain' },
+      authorization: token,
+    });
+    expect(response.status).toBe(415);
+  });
+
   it('no Content-Type at all is a 415 (in process: serverless-offline would default it to JSON)', async () => {
     const response = await callHandler(saveCartHandler, {
       method: 'PUT',
