@@ -52,7 +52,7 @@ const PriceParam = z
   .string()
   .regex(/^[0-9]{1,10}(\.[0-9]{1,2})?$/, 'must be an amount such as 10 or 19.99')
   .meta({ description: 'An amount, inclusive (e.g. 19.99).' });
-/** Attribute keys of the sample shop, listed so the API reference offers them; any other `attr.<key>` works alike. */
+/** Attribute keys of the sample shop, listed so the API reference offers them; any other `attr.<key>` (ATTRIBUTE_PARAMETER) works alike. */
 const SAMPLE_ATTRIBUTES = ['category', 'brand', 'colour', 'size', 'material', 'tags'] as const;
 
 const LIST_PRODUCTS_QUERY = {
@@ -140,7 +140,7 @@ export const listProductsRoute = defineRoute({
   path: '/products',
   summary: 'The catalog, filtered by attributes',
   description:
-    'Products in id order, a page at a time. `attr.<key>=<value>` filters (any key, up to 10, AND-ed) are answered by the GIN index on the attributes. Contract: docs/catalog.md.',
+    'Products in id order, a page at a time. `attr.<key>=<value>` filters (a key of letters, digits, `_` or `-`; a text value, or an element of a list; up to 10, AND-ed) are answered by the GIN index on the attributes. Contract: docs/catalog.md.',
   tags: ['products'],
   request: { query: ListProductsQuerySchema, access: 'public' },
   example: { query: { 'attr.colour': 'red', 'attr.size': 'M', inStock: 'true', limit: '5' } },
