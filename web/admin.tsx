@@ -10,7 +10,7 @@ import type { OrdersResult } from '../shared/benchmarks/suites/orders.js';
 import { api, cacheTally } from './api.js';
 import { BarChart, ColumnChart, LineChart, type Series } from './charts.js';
 import type { Session } from './session.js';
-import { Empty, ErrorState, formatDate, formatNumber, Loaded, SignInFirst, useGet } from './ui.js';
+import { Empty, ErrorState, formatAmount, formatDate, formatNumber, Loaded, SignInFirst, useGet } from './ui.js';
 
 interface Summary {
   window: { days: number };
@@ -91,22 +91,36 @@ function Sales({ token }: { token: string }) {
                 <ColumnChart
                   title="Revenue per day (UTC)"
                   yTitle="revenue"
-                  columns={s.revenueByDay.map((d) => ({ label: d.day, value: Number(d.revenue) }))}
+                  columns={s.revenueByDay.map((d) => ({ label: d.day, value: Number(d.revenue), shown: formatAmount(d.revenue) }))}
                 />
                 <BarChart
                   title="Top customers by spend"
                   unit="spend"
-                  bars={s.topCustomers.map((c) => ({ label: `${c.name} (#${c.customerId})`, value: Number(c.spend) }))}
+                  bars={s.topCustomers.map((c) => ({
+                    label: `${c.name} (#${c.customerId})`,
+                    value: Number(c.spend),
+                    shown: formatAmount(c.spend),
+                  }))}
                 />
                 <BarChart
                   title="Top categories by revenue"
                   unit="revenue"
-                  bars={s.topCategories.map((c) => ({ label: c.name ?? '(none)', value: Number(c.revenue), color: 2 }))}
+                  bars={s.topCategories.map((c) => ({
+                    label: c.name ?? '(none)',
+                    value: Number(c.revenue),
+                    shown: formatAmount(c.revenue),
+                    color: 2,
+                  }))}
                 />
                 <BarChart
                   title="Top brands by revenue"
                   unit="revenue"
-                  bars={s.topBrands.map((b) => ({ label: b.name ?? '(none)', value: Number(b.revenue), color: 3 }))}
+                  bars={s.topBrands.map((b) => ({
+                    label: b.name ?? '(none)',
+                    value: Number(b.revenue),
+                    shown: formatAmount(b.revenue),
+                    color: 3,
+                  }))}
                 />
               </div>
             )}

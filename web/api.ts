@@ -48,7 +48,13 @@ export async function api<T>(method: string, path: string, options: RequestOptio
   } catch {
     return { ok: false, error: { status: 0, code: 'NETWORK_ERROR', message: 'The API could not be reached.' } };
   }
-  const text = await response.text();
+  let text: string;
+  try {
+    text = await response.text();
+  } catch {
+    // The connection broke after the status line: the answer is lost, whatever the status said.
+    return { ok: false, error: { status: 0, code: 'NETWORK_ERROR', message: 'The answer from the API was cut off.' } };
+  }
   let json: unknown;
   try {
     json = text ? JSON.parse(text) : undefined;

@@ -94,12 +94,15 @@ function CartView({ session }: { session: Session }) {
   const [load, reload] = useGet<Cart>(cartPath(session), session.token);
   // The cart as shown: the last answer of a GET or of our own write.
   const [cart, setCart] = useState<Served | null>(null);
-  const [failure, setFailure] = useState<ApiError | null>(null);
-  const [placed, setPlaced] = useState<Order | null>(null);
+  // What failed last, shown over the cart: a read of it (retried by reading again) or a write (it may stand).
+  const [failure, setFailure] = useState<{ error: ApiError; write: boolean } | null>(null);
+  const [placed, setPlaced] = useState<{ order: Order; replayed: boolean } | null>(null);
   const [busy, setBusy] = useState(false);
-  // One Idempotency-Key per checkout attempt: a double click or a retry after a lost answer sends the same
-  // key, so the API answers the first order again instead of placing a second one.
-  const attempt = useRef<string | null>(null);
+  // One Idempotency-Key per checkout of one cart version: a double click or a retry after a lost answer
+  // sends the same key, so the API answers the first order again instead of placing a second one. A key
+  // sent for another version would be answered with the order of the version it was made for (the API
+  // answers a known key first), so any other cart on screen gets a key of its own.
+  const attempt = useRef<{ key: string; cart: string } | null>(null);
   // State updates render later: a second click in the same frame must see the first one synchronously.
   const inFlight = useRef(false);
   useEffect(() => {
@@ -111,44 +114,46 @@ function CartView({ session }: { session: Session }) {
       // The cart last seen is no longer what the store holds (deleted, expired elsewhere): show none. Any
       // other failure is shown, over the cart last seen.
       if (load.error.code === 'CART_NOT_FOUND') setCart(null);
-      setFailure(load.error.code === 'CART_NOT_FOUND' ? null : load.error);
+      setFailure(load.error.code === 'CART_NOT_FOUND' ? null : { error: load.error, write: false });
     }
   }, [load]);
   const products = useProducts(cart?.items.map((item) => item.productId) ?? []);
 
   const write = async (items: CartItem[]) => {
-    if (!cart) return;
+    // Two edits in one frame would both be made over the same version: the second would fail as a conflict.
+    if (!cart || inFlight.current) return;
+    inFlight.current = true;
     setBusy(true);
     const result = await saveCart(session, items, cart);
+    inFlight.current = false;
     setBusy(false);
     if (result.ok) {
       setCart(served(result.body, result.headers));
       setFailure(null);
-      // Another cart, another checkout: a key kept from a failed attempt would replay that attempt's order.
-      attempt.current = null;
-    } else setFailure(result.error);
+    } else setFailure({ error: result.error, write: true });
   };
   const checkout = async () => {
     if (!cart || inFlight.current) return;
-    attempt.current ??= newIdempotencyKey();
+    const version = ifMatch(cart);
+    if (attempt.current?.cart !== version) attempt.current = { key: newIdempotencyKey(), cart: version };
     inFlight.current = true;
     setBusy(true);
     const result = await api<Order>('POST', `${cartPath(session)}/checkout`, {
       token: session.token,
-      headers: { 'Idempotency-Key': attempt.current, 'If-Match': ifMatch(cart) },
+      headers: { 'Idempotency-Key': attempt.current.key, 'If-Match': version },
     });
     inFlight.current = false;
     setBusy(false);
     if (result.ok) {
       attempt.current = null;
-      setPlaced(result.body);
+      setPlaced({ order: result.body, replayed: result.headers.get('idempotent-replayed') === 'true' });
       setFailure(null);
       reload();
     } else {
       // A refusal that no retry of this attempt can change ends the attempt; a 503 or a lost answer keeps
       // the key, so pressing again is the retry the API recognises.
       if (result.error.status > 0 && result.error.status < 500 && result.error.code !== 'CHECKOUT_IN_PROGRESS') attempt.current = null;
-      setFailure(result.error);
+      setFailure({ error: result.error, write: true });
     }
   };
 
@@ -158,12 +163,14 @@ function CartView({ session }: { session: Session }) {
       <h1 id="cart-title">Your cart</h1>
       {placed && (
         <p class="notice" role="status">
-          Order <strong>#{placed.orderId}</strong> placed ({placed.totalAmount}). <a href="#/orders">See it in your orders</a>.
+          {placed.replayed ? 'This cart was already ordered: order ' : 'Order '}
+          <strong>#{placed.order.orderId}</strong> {placed.replayed ? '' : 'placed '}({placed.order.totalAmount}).{' '}
+          <a href="#/orders">See it in your orders</a>.
         </p>
       )}
       {failure && cart && (
-        <ErrorState error={failure}>
-          {failure.code === 'VERSION_CONFLICT' && (
+        <ErrorState error={failure.error} write={failure.write} {...(failure.write ? {} : { retry: reload })}>
+          {failure.error.code === 'VERSION_CONFLICT' && (
             <p>
               Nothing was overwritten.{' '}
               <button type="button" onClick={reload}>

@@ -159,6 +159,8 @@ export interface Bar {
   /** An index into COLORS, or a colour. */
   color?: number | string;
   note?: string;
+  /** The value as it should read, when a number cannot say it exactly (an amount: the API's decimal string). */
+  shown?: string;
 }
 
 /** Horizontal bars, one row each; `log` from `base` (e.g. ratios around 1). */
@@ -194,10 +196,10 @@ export function BarChart(props: { title: string; bars: Bar[]; unit: string; log?
                 {text}
               </text>
               <rect x={Math.min(a, b)} y={i * row + 4} width={Math.max(1, Math.abs(b - a))} height={row - 8} rx="2" fill={color}>
-                <title>{`${bar.label}: ${formatNumber(bar.value, 3)} ${props.unit}${bar.note ? ` (${bar.note})` : ''}`}</title>
+                <title>{`${bar.label}: ${bar.shown ?? formatNumber(bar.value, 3)} ${props.unit}${bar.note ? ` (${bar.note})` : ''}`}</title>
               </rect>
               <text x={Math.max(a, b) + 4} y={i * row + 16}>
-                {formatNumber(bar.value, 3)}
+                {bar.shown ?? formatNumber(bar.value, 3)}
               </text>
             </g>
           );
@@ -208,7 +210,12 @@ export function BarChart(props: { title: string; bars: Bar[]; unit: string; log?
 }
 
 /** Vertical columns over a category axis (days), every n-th label shown. */
-export function ColumnChart(props: { title: string; columns: Array<{ label: string; value: number }>; yTitle: string; width?: number }) {
+export function ColumnChart(props: {
+  title: string;
+  columns: Array<{ label: string; value: number; shown?: string }>;
+  yTitle: string;
+  width?: number;
+}) {
   const { width = 640, columns } = props;
   const height = 240;
   const y = axis(
@@ -242,7 +249,7 @@ export function ColumnChart(props: { title: string; columns: Array<{ label: stri
               height={y.map(0) - y.map(c.value)}
               fill={COLORS[0]}
             >
-              <title>{`${c.label}: ${formatNumber(c.value)}`}</title>
+              <title>{`${c.label}: ${c.shown ?? formatNumber(c.value)}`}</title>
             </rect>
             {i % every === 0 && (
               <text x={M.left + i * band + band / 2} y={height - M.bottom + 16} text-anchor="middle">

@@ -29,7 +29,13 @@ function query(filters: Filters, cursor: string | undefined): string {
   return `/products?${params}`;
 }
 
-const attributeText = (value: unknown) => (Array.isArray(value) ? value.join(', ') : String(value));
+/** An attribute as text: a list joined, an object as JSON (attributes are free-form), anything else as is. */
+export const attributeText = (value: unknown): string =>
+  Array.isArray(value)
+    ? value.map(attributeText).join(', ')
+    : typeof value === 'object' && value !== null
+      ? JSON.stringify(value)
+      : String(value);
 
 export function ShopPage({ session }: { session: Session | null }) {
   const [draft, setDraft] = useState<Filters>(NO_FILTERS);
@@ -124,7 +130,7 @@ export function ShopPage({ session }: { session: Session | null }) {
         </form>
         {notice &&
           ('error' in notice ? (
-            <ErrorState error={notice.error} />
+            <ErrorState error={notice.error} write />
           ) : (
             <p role="status" class="notice">
               {notice.text}

@@ -71,8 +71,15 @@ export function SignInPage({ session, onSignIn }: { session: Session | null; onS
         onSubmit={(event) => {
           event.preventDefault();
           const next = sessionFromToken(pasted.trim(), null, pageTokenRules());
-          if (next) onSignIn(next);
-          else setFailure({ status: 400, code: 'VALIDATION_ERROR', message: 'That is not a JWT (three base64url parts).' });
+          if (!next) setFailure({ status: 400, code: 'VALIDATION_ERROR', message: 'That is not a JWT (three base64url parts).' });
+          // The API would refuse it on the first call, and this tab would sign out at once.
+          else if (next.expiresAt * 1000 <= Date.now()) {
+            setFailure({
+              status: 400,
+              code: 'VALIDATION_ERROR',
+              message: 'That token has expired (or has no expiry, which the API refuses).',
+            });
+          } else onSignIn(next);
         }}
       >
         <label for="token">

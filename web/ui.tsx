@@ -40,11 +40,23 @@ export function Empty({ children }: { children: ComponentChildren }) {
   );
 }
 
-/** An error envelope in words: what happened, the server's specifics, and what to do (retry a 503). */
-export function ErrorState({ error, retry, children }: { error: ApiError; retry?: () => void; children?: ComponentChildren }) {
+/**
+ * An error envelope in words: what happened, the server's specifics, and what to do (retry a 503). After a
+ * write (`write`), a 503 or no answer says nothing of what was done: a store may have committed before
+ * failing or timing out (docs/orders.md, docs/carts.md), so the user is told to look before repeating it.
+ */
+export function ErrorState({
+  error,
+  retry,
+  write = false,
+  children,
+}: {
+  error: ApiError;
+  retry?: () => void;
+  write?: boolean;
+  children?: ComponentChildren;
+}) {
   const down = error.status === 503 || error.status === 0;
-  // A store refused before anything was done; a timeout (or no answer) says nothing of what was done.
-  const nothingChanged = error.status === 503 && error.code !== 'TIMEOUT';
   const retryIn = error.retryAfter ? ` The API suggests retrying in ${error.retryAfter} s.` : '';
   return (
     <div class={`state error${down ? ' down' : ''}`} role="alert" data-code={error.code}>
@@ -53,10 +65,10 @@ export function ErrorState({ error, retry, children }: { error: ApiError; retry?
       </p>
       {down && (
         <p>
-          {nothingChanged
-            ? `A store behind the API is down or slow; nothing was changed.${retryIn}`
+          {write
+            ? `What was asked may or may not have been done. Look before repeating it (an order, in your orders).${retryIn}`
             : error.status === 503
-              ? `The answer did not come in time: what was asked may have been done. Look before repeating it (an order, in your orders).${retryIn}`
+              ? `A store behind the API is down or slow.${retryIn}`
               : 'Check that the API is running.'}
         </p>
       )}
@@ -98,6 +110,13 @@ export function Loaded<T>({
 
 export const formatDate = (iso: string) =>
   new Date(iso).toLocaleString('en-GB', { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' }).concat(' UTC');
+
+/** An amount as the API gives it (a decimal string, `"98765.43"`), grouped by thousands, never through a float. */
+export const formatAmount = (amount: string) => {
+  const [whole = '', fraction] = amount.split('.');
+  const grouped = whole.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  return fraction === undefined ? grouped : `${grouped}.${fraction}`;
+};
 
 export const formatNumber = (n: number, digits = 2) =>
   new Intl.NumberFormat('en-US', { maximumSignificantDigits: 3, maximumFractionDigits: digits }).format(n);

@@ -60,7 +60,7 @@ describe.skipIf(!chromium?.available)('the web console in Chromium', () => {
     await resetShop(sql);
     await resetCarts(mongo.db);
     // 30 products: red and blue alternate, so "colour = red" is 15 of them, two pages of 12.
-    fx = await insertFixtures(sql, { customers: 7, products: 30, stock: 50 });
+    fx = await insertFixtures(sql, { customers: 9, products: 30, stock: 50 });
     await sql`truncate benchmark_runs restart identity`;
     const lambda = lambdaClient(inject('offlineLambdaEndpoint'));
     const run = await invokeLambda(lambda, RUN_BENCHMARKS, { sizes: TINY_SIZES, repetitions: 5 });
@@ -188,6 +188,108 @@ describe.skipIf(!chromium?.available)('the web console in Chromium', () => {
       buttons[1]!.click();
     });
     await expect.poll(async () => ((await api('GET', `/carts/${customerId}`)).body?.items ?? []).length).toBe(2);
+    await context.close();
+  });
+
+  it('a checkout whose answer was lost, then another cart on screen: the next checkout orders that cart, not the lost one again', async () => {
+    const customerId = fx.customerIds[7]!;
+    const [first, second] = [fx.productIds[8]!, fx.productIds[9]!];
+    await cartWith(customerId, first, 1);
+    const { context, page } = await signedIn(customerId);
+    await page.goto(`${base}#/cart`);
+    await page.getByRole('button', { name: /^\+ one/ }).waitFor();
+    // The order is placed, but its answer is lost on the way: the page sees a 503 TIMEOUT.
+    const keys: string[] = [];
+    await page.route('**/checkout', async (route) => {
+      keys.push(route.request().headers()['idempotency-key']!);
+      if (keys.length > 1) return route.continue();
+      await route.fetch();
+      await route.fulfill({
+        status: 503,
+        contentType: 'application/json',
+        headers: { 'Retry-After': '1' },
+        body: JSON.stringify({ error: { code: 'TIMEOUT', message: 'The request took too long.' } }),
+      });
+    });
+    await page.getByRole('button', { name: 'Place the order' }).click();
+    const lost = page.locator('[role="alert"][data-code="TIMEOUT"]');
+    await lost.waitFor();
+    expect(await lost.textContent()).toMatch(/may or may not have been done/);
+    expect(await ordersOf(customerId)).toBe(1);
+    // Meanwhile another tab fills a new cart; this one, editing what it shows, learns of it and shows it.
+    await cartWith(customerId, second, 2);
+    await page.getByRole('button', { name: /^\+ one/ }).click();
+    await page.getByRole('button', { name: 'Show the current cart' }).click();
+    await expect.poll(() => page.getByLabel(/^Quantity of/).textContent()).toContain('2');
+    await page.getByRole('button', { name: 'Place the order' }).click();
+    await page.getByText(/Order #\d+ placed/).waitFor();
+    expect(keys).toHaveLength(2);
+    expect(keys[1]).not.toBe(keys[0]);
+    const [latest] = await sql<Array<{ productId: number; quantity: number }>>`
+      select product_id as "productId", quantity from order_items
+      where order_id = (select max(order_id) from orders where customer_id = ${customerId})`;
+    expect(latest).toEqual({ productId: second, quantity: 2 });
+    expect(await ordersOf(customerId)).toBe(2);
+    await context.close();
+  });
+
+  it('two edits of the cart in one task: the first is saved over the version shown, the second is not sent over it as well', async () => {
+    const customerId = fx.customerIds[8]!;
+    await api('PUT', `/carts/${customerId}`, {
+      body: {
+        items: [
+          { productId: fx.productIds[10], quantity: 1 },
+          { productId: fx.productIds[11], quantity: 1 },
+        ],
+      },
+    });
+    const { context, page, errors } = await signedIn(customerId);
+    await page.goto(`${base}#/cart`);
+    await expect.poll(() => page.getByRole('button', { name: /^\+ one/ }).count()).toBe(2);
+    await page
+      .getByRole('button', { name: /^\+ one/ })
+      .first()
+      .evaluate(() => {
+        const buttons = [...document.querySelectorAll<HTMLButtonElement>('table.lines button')];
+        buttons.find((b) => b.textContent?.startsWith('+'))!.click();
+        buttons.find((b) => b.textContent?.startsWith('Remove'))!.click();
+      });
+    await expect.poll(async () => (await api('GET', `/carts/${customerId}`)).body.version).toBe(2);
+    await sleep(500);
+    expect(await page.locator('[role="alert"]').count()).toBe(0);
+    expect((await api('GET', `/carts/${customerId}`)).body.items.map((item: { quantity: number }) => item.quantity)).toEqual([2, 1]);
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  it('a pasted token that has expired is refused on the sign-in page, not taken and then dropped', async () => {
+    const { context, page } = await anonymous();
+    await page.goto(`${base}#/sign-in`);
+    const payload = Buffer.from(JSON.stringify({ sub: '1', exp: Math.floor(Date.now() / 1000) - 60 })).toString('base64url');
+    await page.getByLabel(/^Bearer token/).fill(`e30.${payload}.sig`);
+    await page.getByRole('button', { name: 'Use this token' }).click();
+    await page.locator('[role="alert"]').waitFor();
+    expect(await page.locator('[role="alert"]').textContent()).toContain('expired');
+    await sleep(1_500);
+    expect(new URL(page.url()).hash).toBe('#/sign-in');
+    await context.close();
+  });
+
+  it('amounts on the dashboard are shown to the cent, as the API gives them', async () => {
+    const { context, page } = await signedIn('admin');
+    await page.route('**/analytics/summary*', async (route) => {
+      const response = await route.fetch();
+      const summary = await response.json();
+      summary.orders = Math.max(summary.orders, 1);
+      summary.topCustomers = [{ customerId: 1, name: 'Big Spender', orders: 3, spend: '98765.43' }];
+      summary.revenueByDay = [{ day: '2026-12-01', orders: 3, revenue: '1234.56' }];
+      await route.fulfill({ response, json: summary });
+    });
+    await page.reload();
+    const spend = page.locator('figure.chart', { hasText: 'Top customers' });
+    await expect.poll(() => spend.locator('svg').textContent()).toContain('98,765.43');
+    const revenue = page.locator('figure.chart', { hasText: 'Revenue per day' });
+    await expect.poll(() => revenue.locator('svg title').allTextContents()).toContain('2026-12-01: 1,234.56');
     await context.close();
   });
 
