@@ -17,7 +17,7 @@ import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import postgres from 'postgres';
 import { ensureDatabase } from '../shared/db/migrate.js';
-import { exit, localEnv } from './lib/env.js';
+import { exit, localEnv, redactUrl } from './lib/env.js';
 import { ensureGoTool } from './lib/go-tools.js';
 import { POOLER_PORT, pooledUrl, startPooler, stopPooler } from './lib/pgbouncer.js';
 import { commandExists } from './lib/prerequisites.js';
@@ -307,7 +307,9 @@ export async function servicesUp(options: UpOptions = {}): Promise<Started[]> {
       const database = new URL(env.DATABASE_URL!);
       log(`services: starting PgBouncer (transaction mode) on 127.0.0.1:${POOLER_PORT} → ${database.hostname}:${port.postgres}`);
       await startPooler(database.href);
-      log(`services: to go through it, set DATABASE_URL=${pooledUrl(database.href)} DATABASE_PREPARE=false`);
+      log(
+        `services: to go through it, set DATABASE_URL=${redactUrl(pooledUrl(database.href))} DATABASE_PREPARE=false${database.password ? ' (with your password for ***)' : ''}`,
+      );
       add({ name: 'pooler', port: POOLER_PORT, by: 'pgbouncer' });
     }
   }

@@ -47,6 +47,17 @@ stats_users = ${user}
 `;
 }
 
+/**
+ * auth_file: the role and its password from `databaseUrl`. Clients are trusted (auth_type trust), but PgBouncer
+ * logs in to the server with this password, which a role made with a password (`createuser --pwprompt`,
+ * .env.example) needs. A `"` in either is doubled, as the file's format wants.
+ */
+export function userlist(databaseUrl: string): string {
+  const url = new URL(databaseUrl);
+  const quoted = (text: string) => `"${decodeURIComponent(text).replaceAll('"', '""')}"`;
+  return `${quoted(url.username || 'postgres')} ${quoted(url.password)}\n`;
+}
+
 export class PoolerError extends Error {
   override name = 'PoolerError';
 }
@@ -66,7 +77,7 @@ export async function startPooler(databaseUrl: string, { port = POOLER_PORT, dir
   const user = decodeURIComponent(upstream.username || 'postgres');
   mkdirSync(dir, { recursive: true });
   writeFileSync(`${dir}pgbouncer.ini`, pgbouncerIni(upstream, user, port, dir));
-  writeFileSync(`${dir}userlist.txt`, `"${user}" ""\n`);
+  writeFileSync(`${dir}userlist.txt`, userlist(databaseUrl), { mode: 0o600 });
   const args = [`${dir}pgbouncer.ini`];
   if (userInfo().uid === 0) {
     const id = (flag: string) => spawnSync('id', [flag, 'postgres'], { encoding: 'utf8' });
