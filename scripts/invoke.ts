@@ -1,5 +1,6 @@
 /**
- * npm run invoke calls a function through the Lambda API: serverless-offline's (http://127.0.0.1:3002, or $LAMBDA_ENDPOINT)
+ * npm run invoke calls a function through the Lambda API: serverless-offline's (http://127.0.0.1:3002, the port
+ * OFFLINE_LAMBDA_PORT of the environment or .env, as npm start uses it, or $LAMBDA_ENDPOINT)
  * by default, real AWS with --region, --profile or --aws (the SDK's credential chain; --logs prints the last
  * 4 KB of the function's log), any other Lambda API with --endpoint (LocalStack). A short name is resolved to
  * ecommerce-pipeline-<stage>-<name>; `@file.json` is read relative to where npm was run. Prints the payload;
@@ -8,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { exit, parseCommandLine } from './lib/env.js';
+import { exit, localEnv, parseCommandLine } from './lib/env.js';
 import { SERVICE } from './lib/stages.js';
 
 export const DEFAULT_ENDPOINT = 'http://127.0.0.1:3002';
@@ -47,7 +48,7 @@ export type Target =
   | { kind: 'offline' | 'endpoint'; endpoint: string; region: string }
   | { kind: 'aws'; region: string; profile: string | undefined };
 
-/** --endpoint wins; then --region / --profile / --aws mean real AWS; otherwise serverless-offline. */
+/** --endpoint wins; then --region / --profile / --aws mean real AWS; otherwise serverless-offline (npm start's Lambda port). */
 export function resolveTarget(
   options: { endpoint?: string | undefined; region?: string | undefined; profile?: string | undefined; aws?: boolean | undefined },
   env: Record<string, string | undefined> = process.env,
@@ -55,7 +56,8 @@ export function resolveTarget(
   if (options.endpoint) return { kind: 'endpoint', endpoint: options.endpoint, region: options.region ?? 'us-east-1' };
   if (options.aws || options.region || options.profile)
     return { kind: 'aws', region: options.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'eu-west-1', profile: options.profile };
-  return { kind: 'offline', endpoint: env.LAMBDA_ENDPOINT ?? DEFAULT_ENDPOINT, region: 'us-east-1' };
+  const offline = env.OFFLINE_LAMBDA_PORT ? `http://127.0.0.1:${env.OFFLINE_LAMBDA_PORT}` : DEFAULT_ENDPOINT;
+  return { kind: 'offline', endpoint: env.LAMBDA_ENDPOINT ?? offline, region: 'us-east-1' };
 }
 
 export function describeTarget(target: Target): string {
@@ -125,7 +127,7 @@ if (import.meta.main) {
   } catch (error) {
     exit(2, `invoke: ${(error as Error).message}`);
   }
-  const target = resolveTarget(values);
+  const target = resolveTarget(values, localEnv());
   const fn = functionName(name!, values.stage);
   const started = performance.now();
   const result = await invoke(target, fn, payload, values.logs).catch((error: Error) =>

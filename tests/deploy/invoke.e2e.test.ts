@@ -16,6 +16,11 @@ describe('npm run invoke: where it goes', () => {
       kind: 'offline',
       endpoint: 'http://127.0.0.1:3102',
     });
+    // npm start's Lambda port moved in .env (OFFLINE_LAMBDA_PORT) is where its functions are.
+    expect(resolveTarget({}, { OFFLINE_LAMBDA_PORT: '4002' })).toMatchObject({ kind: 'offline', endpoint: 'http://127.0.0.1:4002' });
+    expect(resolveTarget({}, { OFFLINE_LAMBDA_PORT: '4002', LAMBDA_ENDPOINT: 'http://127.0.0.1:3102' })).toMatchObject({
+      endpoint: 'http://127.0.0.1:3102',
+    });
     expect(resolveTarget({ region: 'us-west-2' }, {})).toEqual({ kind: 'aws', region: 'us-west-2', profile: undefined });
     expect(resolveTarget({ profile: 'shop-prod' }, { AWS_REGION: 'eu-central-1' })).toEqual({
       kind: 'aws',
