@@ -11,7 +11,7 @@
  * local stand-in for RDS Proxy: point DATABASE_URL at port 6432 and set DATABASE_PREPARE=false to use it.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -148,18 +148,45 @@ async function startRedis(port: number): Promise<boolean> {
   return true;
 }
 
-/**
- * Redis renames its process ("redis-server 127.0.0.1:6479"), so stopDaemon cannot recognise it by its command
- * line: it is asked to shut down over its own protocol (an inline command), on the port it was started on.
- */
-async function stopRedis(port: number, log: (line: string) => void): Promise<void> {
-  await new Promise<void>((resolve) => {
-    const socket = connect(port, '127.0.0.1', () => socket.end('SHUTDOWN NOSAVE\r\n'));
-    socket.on('error', () => resolve()).on('close', () => resolve());
+/** Sends one inline command to the Redis on `port` and returns what it answered (empty when nothing did). */
+function redisCommand(port: number, command: string): Promise<string> {
+  return new Promise<string>((resolve) => {
+    let answer = '';
+    const socket = connect(port, '127.0.0.1', () => socket.write(`${command}\r\n`));
+    socket.on('data', (chunk) => {
+      answer += chunk.toString();
+      // INFO is a bulk string ($<length> then the text); SHUTDOWN closes the connection.
+      const length = Number(/^\$(\d+)\r\n/.exec(answer)?.[1] ?? Number.NaN);
+      if (answer.startsWith('-') || (Number.isFinite(length) && Buffer.byteLength(answer) >= length)) socket.end();
+    });
+    socket.on('error', () => resolve(answer)).on('close', () => resolve(answer));
     socket.setTimeout(2_000, () => socket.destroy());
   });
-  if (!(await waitFor(async () => !(await portAnswers(port)), 5_000))) log(`services: redis-server on ${port} did not stop`);
-  await stopDaemon(`redis-${port}`);
+}
+
+/**
+ * Stops the redis-server startRedis started on `port`, and only that one. Redis renames its process
+ * ("redis-server 127.0.0.1:6479"), so stopDaemon cannot recognise it by its command line: the server on the
+ * port is asked for its process id (INFO), and shut down over its own protocol only when that is the pid we
+ * recorded. A record can outlive our server (a reboot), and another Redis (a system one, with data) may
+ * listen there since: it is left alone.
+ */
+export async function stopRedis(port: number, log: (line: string) => void): Promise<void> {
+  const name = `redis-${port}`;
+  let recorded: number | undefined;
+  try {
+    [recorded] = JSON.parse(readFileSync(`${CACHE}${name}.pid`, 'utf8')) as [number];
+  } catch {
+    // No record: nothing of ours to stop.
+  }
+  const running = Number(/^process_id:(\d+)/m.exec(await redisCommand(port, 'INFO server'))?.[1] ?? Number.NaN);
+  if (recorded !== undefined && running === recorded) {
+    await redisCommand(port, 'SHUTDOWN NOSAVE');
+    if (!(await waitFor(async () => !(await portAnswers(port)), 5_000))) log(`services: redis-server on ${port} did not stop`);
+  } else if (Number.isFinite(running)) {
+    log(`services: the Redis on ${port} is not the one we started (process ${running}); left running`);
+  }
+  rmSync(`${CACHE}${name}.pid`, { force: true });
 }
 
 async function startGateway(env: Record<string, string>, add: (entry: Started) => void): Promise<StartedBy> {
