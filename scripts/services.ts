@@ -21,7 +21,7 @@ import { exit, localEnv, redactUrl } from './lib/env.js';
 import { ensureGoTool } from './lib/go-tools.js';
 import { POOLER_PORT, pooledUrl, startPooler, stopPooler } from './lib/pgbouncer.js';
 import { commandExists } from './lib/prerequisites.js';
-import { CACHE, daemonPid, portAnswers, run, startDaemon, stopDaemon, waitFor } from './lib/process.js';
+import { CACHE, daemonPid, portAnswers, run, startDaemon, stopDaemon, waitFor, withStartLock } from './lib/process.js';
 
 const STATE_FILE = `${CACHE}services.json`;
 
@@ -189,17 +189,21 @@ export async function stopRedis(port: number, log: (line: string) => void): Prom
   rmSync(`${CACHE}${name}.pid`, { force: true });
 }
 
-async function startGateway(env: Record<string, string>, add: (entry: Started) => void): Promise<StartedBy> {
+/** The gateway (and its Redis when missing); false when another process started them meanwhile. */
+function startGateway(env: Record<string, string>, add: (entry: Started) => void): Promise<boolean> {
   const port = ports(env);
-  if (await startRedis(port.redis)) add({ name: 'redis', port: port.redis, by: 'redis-server' });
-  await startDaemon({
-    name: `upstash-gateway-${port.upstash}`,
-    command: process.execPath,
-    args: ['--import', 'tsx', 'tools/upstash-gateway/gateway.ts', '--port', String(port.upstash)],
-    env,
-    ready: () => upstashAnswers(env),
+  return withStartLock(`upstash-gateway-${port.upstash}`, async () => {
+    if (await upstashAnswers(env)) return false;
+    if (await startRedis(port.redis)) add({ name: 'redis', port: port.redis, by: 'redis-server' });
+    await startDaemon({
+      name: `upstash-gateway-${port.upstash}`,
+      command: process.execPath,
+      args: ['--import', 'tsx', 'tools/upstash-gateway/gateway.ts', '--port', String(port.upstash)],
+      env,
+      ready: () => upstashAnswers(env),
+    });
+    return true;
   });
-  return 'gateway';
 }
 
 /** A FerretDB on another port than 27017 (a test's own) gets its own data, log and pid files. */
@@ -211,8 +215,13 @@ const ferretName = (port: number) => (port === 27017 ? 'ferretdb' : `ferretdb-${
  * PostgreSQL backend lets PostgreSQL filter on equality of any top-level field, where the SQLite backend
  * decodes every document in Go for anything but `{_id: value}` (docs/ferretdb.md has the measurements).
  */
-export async function startFerretDb(port: number, log: (line: string) => void = console.log): Promise<void> {
-  if (await portAnswers(port)) return;
+export function startFerretDb(port: number, log: (line: string) => void = console.log): Promise<boolean> {
+  return withStartLock(ferretName(port), () => startFerretDbNow(port, log));
+}
+
+/** Whether it started one (false: something answers on the port, maybe started meanwhile by another process). */
+async function startFerretDbNow(port: number, log: (line: string) => void): Promise<boolean> {
+  if (await portAnswers(port)) return false;
   const tool = await ensureGoTool('ferretdb', log);
   if (!tool.available)
     throw new ServiceError(
@@ -228,6 +237,7 @@ export async function startFerretDb(port: number, log: (line: string) => void = 
     args: ['-listen-addr', `127.0.0.1:${port}`, '-handler', 'postgresql', '-postgresql-url', storage.href],
     ready: () => portAnswers(port),
   });
+  return true;
 }
 
 /** The PostgreSQL database a FerretDB on this port keeps its documents in. */
@@ -319,7 +329,12 @@ export async function servicesUp(options: UpOptions = {}): Promise<Started[]> {
         by = await startNativePostgres(port.postgres);
         await assertPostgresLogin(env.DATABASE_URL!);
       } else {
-        by = name === 'upstash' ? await startGateway(env, add) : await startFerretDb(port.mongo, log).then((): StartedBy => 'ferretdb');
+        by = name === 'upstash' ? 'gateway' : 'ferretdb';
+        const startedNow = name === 'upstash' ? await startGateway(env, add) : await startFerretDb(port.mongo, log);
+        if (!startedNow) {
+          log(`services: ${name} was started meanwhile by another process (npm start or npm test): used as it is`);
+          continue;
+        }
       }
       add({ name, port: port[name], by });
     }

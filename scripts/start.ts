@@ -14,6 +14,7 @@ import { DEFAULT_COUNTS, SAMPLE_SHOP_SEED, seed } from './db/seed.js';
 import { invoke } from './invoke.js';
 import { localEnv, parseCommandLine } from './lib/env.js';
 import { offlineLogPrinter } from './lib/offline-log.js';
+import { stopStartingDaemons } from './lib/process.js';
 import { assertPortsFree, type Offline, startOffline } from './lib/sls.js';
 import { runTable as headlineTable } from './report/run.js';
 import { renderTable as terminalTable } from './report/table.js';
@@ -38,6 +39,7 @@ async function shutdown(code: number): Promise<void> {
   setTimeout(() => process.exit(code), 9_000).unref();
   try {
     await offline?.stop();
+    await stopStartingDaemons();
     if (started.length > 0) await servicesDown(started);
   } finally {
     process.exit(code);

@@ -100,6 +100,54 @@ export function daemonPid(name: string, dir?: string): number | undefined {
   }
 }
 
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+/**
+ * Runs `start` (a check that a service is missing, then its start) while no other process of this project
+ * runs one for the same `name`: `npm start` and `npm test` started together both see the port free, and
+ * both would start a server (one then failing on the port, its pid file naming a dead process and the live
+ * server nobody's to stop). The lock is a file holding the holder's pid; a holder that died leaves it to the
+ * next one.
+ */
+export async function withStartLock<T>(name: string, start: () => Promise<T>, dir = CACHE): Promise<T> {
+  const lock = `${dir}${name}.starting`;
+  mkdirSync(dir, { recursive: true });
+  for (;;) {
+    try {
+      writeFileSync(lock, String(process.pid), { flag: 'wx' });
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const holder = Number(readFileSync(lock, 'utf8'));
+      if (holder && alive(holder)) await sleep(200);
+      else rmSync(lock, { force: true });
+    }
+  }
+  try {
+    return await start();
+  } finally {
+    rmSync(lock, { force: true });
+  }
+}
+
+/** Daemons this process has spawned and is still waiting for (see stopStartingDaemons). */
+const starting = new Map<string, { name: string; dir: string | undefined }>();
+
+/**
+ * Stops the daemons still starting (a Ctrl-C during a first start-up): they run in sessions of their own, and
+ * are recorded as started only once ready, so nothing else would stop them.
+ */
+export async function stopStartingDaemons(): Promise<void> {
+  await Promise.all([...starting.values()].map(({ name, dir }) => stopDaemon(name, dir)));
+}
+
 /** Starts a daemon in a session of its own (a terminal's Ctrl-C does not reach it) and waits until it is ready. */
 export async function startDaemon(options: DaemonOptions): Promise<number> {
   const { pidFile, logFile } = files(options.name, options.dir);
@@ -111,7 +159,14 @@ export async function startDaemon(options: DaemonOptions): Promise<number> {
   let exited = false;
   child.once('exit', () => (exited = true)).once('error', () => (exited = true));
   writeFileSync(pidFile, JSON.stringify([child.pid, [options.command, ...options.args].join(' ')]));
-  if ((await waitFor(async () => exited || (await options.ready()), options.timeoutMs ?? 30_000)) && !exited) return child.pid!;
+  starting.set(pidFile, { name: options.name, dir: options.dir });
+  let ready: boolean;
+  try {
+    ready = await waitFor(async () => exited || (await options.ready()), options.timeoutMs ?? 30_000);
+  } finally {
+    starting.delete(pidFile);
+  }
+  if (ready && !exited) return child.pid!;
   child.kill('SIGKILL');
   rmSync(pidFile, { force: true });
   const tail = readFileSync(logFile, 'utf8').trimEnd().split('\n').slice(-20).join('\n');

@@ -2,8 +2,9 @@ import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CACHE, portAnswers, waitFor } from '../../scripts/lib/process.js';
-import { stopRedis } from '../../scripts/services.js';
+import { CACHE, daemonPid, portAnswers, startDaemon, stopStartingDaemons, waitFor } from '../../scripts/lib/process.js';
+import { ferretDbIsOurs, ferretDbStorageUrl, startFerretDb, stopFerretDb, stopRedis } from '../../scripts/services.js';
+import { testSql } from '../helpers/db.js';
 
 /** npm run services:down stops what it started, and nothing else that listens where that once was. */
 const freePort = () =>
@@ -45,5 +46,35 @@ describe('services:down and a Redis', () => {
     await stopRedis(port, () => {});
     expect(await portAnswers(port)).toBe(true);
     expect(theirs.exitCode).toBeNull();
+  });
+});
+
+describe('two starts of one service at once (npm start and npm test in two terminals)', () => {
+  it('run one server, which the record names, so that it can be stopped', async () => {
+    const port = await freePort();
+    try {
+      await Promise.all([startFerretDb(port, () => {}), startFerretDb(port, () => {})]);
+      expect(await portAnswers(port)).toBe(true);
+      expect(ferretDbIsOurs(port)).toBe(true);
+    } finally {
+      await stopFerretDb(port);
+      const sql = testSql();
+      await sql`drop database if exists ${sql(new URL(ferretDbStorageUrl(port)).pathname.slice(1))}`;
+      await sql.end();
+    }
+    expect(await waitFor(async () => !(await portAnswers(port)), 10_000)).toBe(true);
+  }, 120_000);
+});
+
+describe('Ctrl-C while a service is still starting', () => {
+  it('stops the daemon spawned for it, which nothing has recorded yet', async () => {
+    const name = `test-starting-${process.pid}`;
+    const start = startDaemon({ name, command: 'sleep', args: ['60'], ready: async () => false, timeoutMs: 20_000 });
+    expect(await waitFor(async () => daemonPid(name) !== undefined, 5_000)).toBe(true);
+    const pid = daemonPid(name)!;
+    await stopStartingDaemons();
+    await expect(start).rejects.toThrow(/exited during start-up/);
+    expect(daemonPid(name)).toBeUndefined();
+    expect(() => process.kill(pid, 0)).toThrow();
   });
 });
