@@ -8,7 +8,8 @@
  * (tools/ferretdb, built from the Go module proxy). `down` stops only what `up` started (recorded per
  * service and port in .cache/services.json), never a system service.
  * `--pooler` also starts PgBouncer (installed when missing) in transaction mode on 127.0.0.1:6432, the
- * local stand-in for RDS Proxy: point DATABASE_URL at port 6432 and set DATABASE_PREPARE=false to use it.
+ * local stand-in for RDS Proxy: run what should use it with DATABASE_URL on port 6432 and DATABASE_PREPARE=false
+ * in its environment (.env keeps PostgreSQL's own port, which services:up, the migrations and the seed need).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -299,11 +300,39 @@ async function assertPostgresLogin(databaseUrl: string): Promise<void> {
   }
 }
 
+/**
+ * Something answers on the pooler's port: it must let DATABASE_URL's role through to the server, as ours would (a
+ * distribution's PgBouncer service with its stock configuration, or another program, would not).
+ */
+async function assertPooler(databaseUrl: string): Promise<void> {
+  // The server's `postgres` database, which every cluster has (DATABASE_URL's may not be created yet).
+  const url = new URL(databaseUrl);
+  url.pathname = '/postgres';
+  const sql = postgres(url.href, { max: 1, connect_timeout: 5, prepare: false, onnotice: () => {} });
+  try {
+    await sql`select 1`;
+  } catch (error) {
+    throw new ServiceError(
+      `127.0.0.1:${POOLER_PORT} answers, but not as a pooler in front of DATABASE_URL's server (${(error as Error).message}). ` +
+        `Stop what listens there (a distribution's PgBouncer: sudo systemctl disable --now pgbouncer), then run services:up -- --pooler again.`,
+    );
+  } finally {
+    await sql.end({ timeout: 1 });
+  }
+}
+
 /** Starts whatever is missing; idempotent. Returns what it started now (for servicesDown). */
 export async function servicesUp(options: UpOptions = {}): Promise<Started[]> {
   const log = options.log ?? console.log;
   const env = localEnv();
   const port = ports(env);
+  if (port.postgres === POOLER_PORT) {
+    throw new ServiceError(
+      `DATABASE_URL names 127.0.0.1:${POOLER_PORT}, the pooler's port: services:up, the migrations and the seed need PostgreSQL's own ` +
+        'port there (.env). Give the pooled URL only to what should go through the pooler, in its environment: ' +
+        `DATABASE_URL=<the same URL on port ${POOLER_PORT}> DATABASE_PREPARE=false npm run offline.`,
+    );
+  }
   const status = await health(env);
   const missing = (Object.keys(status) as ServiceName[]).filter((name) => !status[name]);
   const started: Started[] = [];
@@ -344,13 +373,15 @@ export async function servicesUp(options: UpOptions = {}): Promise<Started[]> {
   if (stillMissing.length > 0) throw new ServiceError(`services did not come up: ${stillMissing.join(', ')}`);
   if (options.pooler) {
     if (await portAnswers(POOLER_PORT)) {
+      await assertPooler(pooledUrl(env.DATABASE_URL!));
       log(`services: pooler answers on 127.0.0.1:${POOLER_PORT}`);
     } else {
       const database = new URL(env.DATABASE_URL!);
       log(`services: starting PgBouncer (transaction mode) on 127.0.0.1:${POOLER_PORT} → ${database.hostname}:${port.postgres}`);
       await startPooler(database.href);
       log(
-        `services: to go through it, set DATABASE_URL=${redactUrl(pooledUrl(database.href))} DATABASE_PREPARE=false${database.password ? ' (with your password for ***)' : ''}`,
+        `services: to go through it, run with DATABASE_URL=${redactUrl(pooledUrl(database.href))} DATABASE_PREPARE=false${database.password ? ' (your password for ***)' : ''} ` +
+          "in that command's environment, not in .env (which must keep PostgreSQL's own port)",
       );
       add({ name: 'pooler', port: POOLER_PORT, by: 'pgbouncer' });
     }

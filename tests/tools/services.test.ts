@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CACHE, daemonPid, portAnswers, startDaemon, stopStartingDaemons, waitFor } from '../../scripts/lib/process.js';
-import { ferretDbIsOurs, ferretDbStorageUrl, startFerretDb, stopFerretDb, stopRedis } from '../../scripts/services.js';
+import { ferretDbIsOurs, ferretDbStorageUrl, servicesUp, startFerretDb, stopFerretDb, stopRedis } from '../../scripts/services.js';
 import { testSql } from '../helpers/db.js';
 
 /** npm run services:down stops what it started, and nothing else that listens where that once was. */
@@ -76,5 +76,35 @@ describe('Ctrl-C while a service is still starting', () => {
     await expect(start).rejects.toThrow(/exited during start-up/);
     expect(daemonPid(name)).toBeUndefined();
     expect(() => process.kill(pid, 0)).toThrow();
+  });
+});
+
+describe('services:up with DATABASE_URL through the pooler', () => {
+  it('says that it needs PostgreSQL’s own port, instead of taking the pooler for PostgreSQL', async () => {
+    const saved = process.env.DATABASE_URL;
+    const url = new URL(saved!);
+    url.port = '6432';
+    process.env.DATABASE_URL = url.href;
+    try {
+      await expect(servicesUp({ log: () => {} })).rejects.toThrow(/DATABASE_URL names 127\.0\.0\.1:6432, the pooler's port/);
+    } finally {
+      process.env.DATABASE_URL = saved;
+    }
+  });
+});
+
+describe('services:up -- --pooler with something else on the pooler’s port', () => {
+  it('says so, rather than telling you to use it', async (context) => {
+    const squatter = createServer((socket) => socket.destroy());
+    const listening = await new Promise<boolean>((resolve) => {
+      squatter.once('error', () => resolve(false));
+      squatter.listen(6432, '127.0.0.1', () => resolve(true));
+    });
+    if (!listening) return context.skip('something already listens on 6432');
+    try {
+      await expect(servicesUp({ log: () => {}, pooler: true })).rejects.toThrow(/127\.0\.0\.1:6432 answers, but not as a pooler/);
+    } finally {
+      await new Promise((resolve) => squatter.close(resolve));
+    }
   });
 });
