@@ -119,9 +119,9 @@ function CartView({ session }: { session: Session }) {
   }, [load]);
   const products = useProducts(cart?.items.map((item) => item.productId) ?? []);
 
-  const write = async (items: CartItem[]) => {
+  const write = async (items: CartItem[]): Promise<boolean> => {
     // Two edits in one frame would both be made over the same version: the second would fail as a conflict.
-    if (!cart || inFlight.current) return;
+    if (!cart || inFlight.current) return false;
     inFlight.current = true;
     setBusy(true);
     const result = await saveCart(session, items, cart);
@@ -131,6 +131,12 @@ function CartView({ session }: { session: Session }) {
       setCart(served(result.body, result.headers));
       setFailure(null);
     } else setFailure({ error: result.error, write: true });
+    return result.ok;
+  };
+  // A removed line takes its focused Remove button with it: focus goes back to the cart's heading, not to the page.
+  const heading = useRef<HTMLHeadingElement>(null);
+  const remove = async (items: CartItem[]) => {
+    if (await write(items)) heading.current?.focus();
   };
   const checkout = async () => {
     if (!cart || inFlight.current) return;
@@ -160,7 +166,9 @@ function CartView({ session }: { session: Session }) {
   const shown: Load<Cart> = cart ? { state: 'ok', data: cart, headers: new Headers() } : load;
   return (
     <section aria-labelledby="cart-title">
-      <h1 id="cart-title">Your cart</h1>
+      <h1 id="cart-title" ref={heading} tabIndex={-1}>
+        Your cart
+      </h1>
       {placed && (
         <p class="notice" role="status">
           {placed.replayed ? 'This cart was already ordered: order ' : 'Order '}
@@ -233,7 +241,7 @@ function CartView({ session }: { session: Session }) {
                               type="button"
                               class="link"
                               disabled={busy}
-                              onClick={() => void write(data.items.filter((_, i) => i !== index))}
+                              onClick={() => void remove(data.items.filter((_, i) => i !== index))}
                             >
                               Remove<span class="visually-hidden"> {name}</span>
                             </button>

@@ -275,6 +275,27 @@ describe.skipIf(!chromium?.available)('the web console in Chromium', () => {
     await context.close();
   });
 
+  it('removing a line with the keyboard leaves the focus in the cart, not on the page', async () => {
+    const customerId = fx.customerIds[8]!;
+    await api('PUT', `/carts/${customerId}`, {
+      body: {
+        items: [
+          { productId: fx.productIds[12], quantity: 1 },
+          { productId: fx.productIds[13], quantity: 1 },
+        ],
+      },
+    });
+    const { context, page } = await signedIn(customerId);
+    await page.goto(`${base}#/cart`);
+    const removes = page.getByRole('button', { name: /^Remove/ });
+    await expect.poll(() => removes.count()).toBe(2);
+    await removes.first().focus();
+    await page.keyboard.press('Enter');
+    await expect.poll(() => removes.count()).toBe(1);
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('cart-title');
+    await context.close();
+  });
+
   it('amounts on the dashboard are shown to the cent, as the API gives them', async () => {
     const { context, page } = await signedIn('admin');
     await page.route('**/analytics/summary*', async (route) => {
