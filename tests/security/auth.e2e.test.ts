@@ -203,8 +203,12 @@ describe('authorisation: a customer acts only for themself', () => {
     const unknown = await api('GET', '/orders/2147483647', { authorization: await bearerFor(A) });
     expect(other.status).toBe(404);
     // The same answer as an order that does not exist, apart from the id it names.
-    expect(other.body).toEqual({ error: { code: 'ORDER_NOT_FOUND', message: `Order ${orderOfB} does not exist.` } });
-    expect(unknown.body).toEqual({ error: { code: 'ORDER_NOT_FOUND', message: 'Order 2147483647 does not exist.' } });
+    expect(other.body).toEqual({
+      error: { code: 'ORDER_NOT_FOUND', message: `Order ${orderOfB} does not exist.`, details: { orderId: orderOfB } },
+    });
+    expect(unknown.body).toEqual({
+      error: { code: 'ORDER_NOT_FOUND', message: 'Order 2147483647 does not exist.', details: { orderId: 2147483647 } },
+    });
     expect(JSON.stringify(other.body)).not.toContain(String(B));
   });
 
