@@ -36,6 +36,12 @@ describe('the error mapping (toAppError + renderError)', () => {
     }
   });
 
+  it('turns a failover (the old writer answers read-only, 25006) and a server short of resources (class 53) into 503', () => {
+    for (const code of ['25006', '53000', '53100', '53200', '53400']) {
+      expect([code, parse(Object.assign(new Error(code), { code })).status]).toEqual([code, 503]);
+    }
+  });
+
   it('turns MongoDB selection/network failures into 503', () => {
     const error = Object.assign(new Error('Server selection timed out'), { name: 'MongoServerSelectionError' });
     expect(parse(error)).toMatchObject({ status: 503, body: { error: { code: 'CART_STORE_UNAVAILABLE' } } });
