@@ -22,7 +22,7 @@ import { exit, localEnv, redactUrl } from './lib/env.js';
 import { ensureGoTool } from './lib/go-tools.js';
 import { POOLER_PORT, pooledUrl, startPooler, stopPooler } from './lib/pgbouncer.js';
 import { commandExists } from './lib/prerequisites.js';
-import { CACHE, daemonPid, portAnswers, run, startDaemon, stopDaemon, waitFor, withStartLock } from './lib/process.js';
+import { CACHE, daemonPid, portAnswers, run, startDaemon, stopDaemon, waitFor } from './lib/process.js';
 
 const STATE_FILE = `${CACHE}services.json`;
 
@@ -190,6 +190,25 @@ export async function stopRedis(port: number, log: (line: string) => void): Prom
   rmSync(`${CACHE}${name}.pid`, { force: true });
 }
 
+/**
+ * Runs `start` (a check that a service is missing, then its start) while no other process of this project runs
+ * one for the same `name`: `npm start` and `npm test` started together both see the port free, and both would
+ * start a server (one then failing on the port, its pid file naming a dead process and the live server nobody's
+ * to stop). The lock is a PostgreSQL advisory lock on a session of its own, which PostgreSQL releases when the
+ * session ends, however the process holding it ends (a Ctrl-C, a kill): it is never left behind.
+ */
+async function withStartLock<T>(name: string, start: () => Promise<T>): Promise<T> {
+  const url = new URL(localEnv().DATABASE_URL!);
+  url.pathname = '/postgres';
+  const sql = postgres(url.href, { max: 1, connect_timeout: 5, onnotice: () => {} });
+  try {
+    await sql`select pg_advisory_lock(hashtext(${`ecommerce-pipeline:start:${name}`}))`;
+    return await start();
+  } finally {
+    await sql.end({ timeout: 1 });
+  }
+}
+
 /** The gateway (and its Redis when missing); false when another process started them meanwhile. */
 function startGateway(env: Record<string, string>, add: (entry: Started) => void): Promise<boolean> {
   const port = ports(env);
@@ -314,7 +333,8 @@ async function assertPooler(databaseUrl: string): Promise<void> {
   } catch (error) {
     throw new ServiceError(
       `127.0.0.1:${POOLER_PORT} answers, but not as a pooler in front of DATABASE_URL's server (${(error as Error).message}). ` +
-        `Stop what listens there (a distribution's PgBouncer: sudo systemctl disable --now pgbouncer), then run services:up -- --pooler again.`,
+        "Stop what listens there (this project's, from an earlier run: npm run services:down; a distribution's PgBouncer: " +
+        'sudo systemctl disable --now pgbouncer), then run services:up -- --pooler again.',
     );
   } finally {
     await sql.end({ timeout: 1 });

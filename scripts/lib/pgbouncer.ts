@@ -3,7 +3,7 @@
  * connections (one per Lambda container) share a few server connections, each lent for one transaction.
  */
 import { spawnSync } from 'node:child_process';
-import { chownSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { ensurePgbouncer } from './prerequisites.js';
 import { CACHE, portAnswers, startDaemon, stopDaemon } from './process.js';
@@ -78,6 +78,8 @@ export async function startPooler(databaseUrl: string, { port = POOLER_PORT, dir
   mkdirSync(dir, { recursive: true });
   writeFileSync(`${dir}pgbouncer.ini`, pgbouncerIni(upstream, user, port, dir));
   writeFileSync(`${dir}userlist.txt`, userlist(databaseUrl), { mode: 0o600 });
+  // The mode above applies to a new file only: one written before may be readable by others.
+  chmodSync(`${dir}userlist.txt`, 0o600);
   const args = [`${dir}pgbouncer.ini`];
   if (userInfo().uid === 0) {
     const id = (flag: string) => spawnSync('id', [flag, 'postgres'], { encoding: 'utf8' });

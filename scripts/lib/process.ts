@@ -3,7 +3,7 @@
  * log in a directory of ours (.cache/ by default) and stopped later only while that pid is still the
  * process we started (pids are reused).
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { relative } from 'node:path';
@@ -100,52 +100,22 @@ export function daemonPid(name: string, dir?: string): number | undefined {
   }
 }
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-};
-
-/**
- * Runs `start` (a check that a service is missing, then its start) while no other process of this project
- * runs one for the same `name`: `npm start` and `npm test` started together both see the port free, and
- * both would start a server (one then failing on the port, its pid file naming a dead process and the live
- * server nobody's to stop). The lock is a file holding the holder's pid; a holder that died leaves it to the
- * next one.
- */
-export async function withStartLock<T>(name: string, start: () => Promise<T>, dir = CACHE): Promise<T> {
-  const lock = `${dir}${name}.starting`;
-  mkdirSync(dir, { recursive: true });
-  for (;;) {
-    try {
-      writeFileSync(lock, String(process.pid), { flag: 'wx' });
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const holder = Number(readFileSync(lock, 'utf8'));
-      if (holder && alive(holder)) await sleep(200);
-      else rmSync(lock, { force: true });
-    }
-  }
-  try {
-    return await start();
-  } finally {
-    rmSync(lock, { force: true });
-  }
-}
-
-/** Daemons this process has spawned and is still waiting for (see stopStartingDaemons). */
-const starting = new Map<string, { name: string; dir: string | undefined }>();
+/** Daemons this process has spawned and is still waiting for (see stopStartingDaemons), by pid file. */
+const starting = new Map<string, ChildProcess>();
 
 /**
  * Stops the daemons still starting (a Ctrl-C during a first start-up): they run in sessions of their own, and
- * are recorded as started only once ready, so nothing else would stop them.
+ * are recorded as started only once ready, so nothing else would stop them. Each is this process's own child,
+ * signalled directly (a Redis renames its process at once, so its command line no longer says what it is).
  */
 export async function stopStartingDaemons(): Promise<void> {
-  await Promise.all([...starting.values()].map(({ name, dir }) => stopDaemon(name, dir)));
+  const children = [...starting.entries()];
+  for (const [, child] of children) child.kill('SIGTERM');
+  await waitFor(async () => children.every(([, child]) => child.exitCode !== null || child.signalCode !== null), 10_000, 100);
+  for (const [pidFile, child] of children) {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    rmSync(pidFile, { force: true });
+  }
 }
 
 /** Starts a daemon in a session of its own (a terminal's Ctrl-C does not reach it) and waits until it is ready. */
@@ -159,7 +129,7 @@ export async function startDaemon(options: DaemonOptions): Promise<number> {
   let exited = false;
   child.once('exit', () => (exited = true)).once('error', () => (exited = true));
   writeFileSync(pidFile, JSON.stringify([child.pid, [options.command, ...options.args].join(' ')]));
-  starting.set(pidFile, { name: options.name, dir: options.dir });
+  starting.set(pidFile, child);
   let ready: boolean;
   try {
     ready = await waitFor(async () => exited || (await options.ready()), options.timeoutMs ?? 30_000);

@@ -2,6 +2,8 @@ import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
+import { ensureGoTool } from '../../scripts/lib/go-tools.js';
+import { commandExists } from '../../scripts/lib/prerequisites.js';
 import { CACHE, daemonPid, portAnswers, startDaemon, stopStartingDaemons, waitFor } from '../../scripts/lib/process.js';
 import { ferretDbIsOurs, ferretDbStorageUrl, servicesUp, startFerretDb, stopFerretDb, stopRedis } from '../../scripts/services.js';
 import { testSql } from '../helpers/db.js';
@@ -15,12 +17,16 @@ const freePort = () =>
     });
   });
 
+// The native path's programs: a laptop on the Docker path may have neither (its tests of them are skipped).
+const redisServer = commandExists('redis-server');
+const ferretDb = (await ensureGoTool('ferretdb', (line) => console.log(`[ferretdb] ${line}`))).available;
+
 const others: Array<() => void> = [];
 afterAll(() => {
   for (const stop of others) stop();
 });
 
-describe('services:down and a Redis', () => {
+describe.skipIf(!redisServer)('services:down and a Redis', () => {
   it('stops the redis-server it started (the pid it recorded answers on the port)', async () => {
     const port = await freePort();
     const ours = spawn('redis-server', ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no'], {
@@ -49,7 +55,7 @@ describe('services:down and a Redis', () => {
   });
 });
 
-describe('two starts of one service at once (npm start and npm test in two terminals)', () => {
+describe.skipIf(!ferretDb)('two starts of one service at once (npm start and npm test in two terminals)', () => {
   it('run one server, which the record names, so that it can be stopped', async () => {
     const port = await freePort();
     try {
