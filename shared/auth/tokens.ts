@@ -118,25 +118,32 @@ const isKeyMismatch = (error: unknown) => {
  */
 function providerKeys(jwksUrl: string): JWTVerifyGetKey {
   const remote = createRemoteJWKSet(new URL(jwksUrl), { timeoutDuration: JWKS_TIMEOUT_MS, cooldownDuration: 30_000 });
-  let fallback: { jwks: NonNullable<ReturnType<typeof remote.jwks>>; keys: JWTVerifyGetKey } | undefined;
+  let fetched = false;
+  // The keys fetched last, kept for while their refresh fails (built once per outage).
+  let fallback: JWTVerifyGetKey | undefined;
   let retryAt = 0;
   const cached = async (...args: Parameters<JWTVerifyGetKey>) => {
-    const jwks = remote.jwks()!;
-    if (fallback?.jwks !== jwks) fallback = { jwks, keys: createLocalJWKSet(jwks) };
+    fallback ??= createLocalJWKSet(remote.jwks()!);
     try {
-      return await fallback.keys(...args);
+      return await fallback(...args);
     } catch (error) {
       // A key id the cached keys lack may be a new key the provider has (rotation): not the token's fault.
       throw isKeyMismatch(error) ? unavailable() : error;
     }
   };
   return async (...args) => {
-    const due = remote.jwks() !== undefined && !remote.fresh;
+    const due = fetched && !remote.fresh;
     if (due && Date.now() < retryAt) return cached(...args);
     try {
-      return await remote(...args);
+      const key = await remote(...args);
+      fetched = true;
+      fallback = undefined;
+      return key;
     } catch (error) {
-      if (isKeyMismatch(error)) throw error;
+      if (isKeyMismatch(error)) {
+        fetched = true;
+        throw error;
+      }
       if (!due) throw unavailable();
       retryAt = Date.now() + JWKS_RETRY_AFTER_FAILURE_MS;
       return cached(...args);
