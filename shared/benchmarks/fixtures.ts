@@ -184,7 +184,7 @@ export const TOP_PRODUCTS_QUERY = `
 // against with search_path=bench.
 
 /** Live tables that are bookkeeping, not shop data: never cloned. */
-const NOT_CLONED = new Set(['migrations', 'benchmark_runs']);
+const NOT_CLONED = new Set(['migrations', 'migration_checksums', 'benchmark_runs']);
 
 export interface ClonedShop {
   tables: string[];

@@ -21,6 +21,51 @@ export function migrationsHash(dir = MIGRATIONS_DIR): string {
   return hash.digest('hex');
 }
 
+/** A migration file's content as recorded (line endings aside, so a Windows checkout reads the same). */
+const fileChecksum = (path: string) => createHash('sha256').update(readFileSync(path, 'utf8').replaceAll('\r\n', '\n')).digest('hex');
+
+/**
+ * The checksums of `dir`'s migrations, checked against those recorded when they were applied here: an
+ * applied migration is never run again, so an edit of its file would silently not reach this database. A
+ * migration applied before checksums were recorded gets its file's now. Under the migration lock.
+ */
+async function checkAppliedMigrations(sql: postgres.Sql, dir: string): Promise<Map<number, { file: string; sha256: string }>> {
+  const files = new Map(
+    readdirSync(dir)
+      .filter((name) => /^\d{5}_/.test(name))
+      .map((file) => [Number.parseInt(file.slice(0, 5), 10), { file, sha256: fileChecksum(join(dir, file)) }] as const),
+  );
+  await sql`create table if not exists migration_checksums (migration_id int primary key, sha256 text not null)`;
+  const [{ exists } = { exists: false }] = await sql<Array<{ exists: boolean }>>`select to_regclass('migrations') is not null as exists`;
+  const applied = exists ? await sql<Array<{ id: number }>>`select migration_id as id from migrations` : [];
+  const recorded = new Map(
+    (await sql<Array<{ id: number; sha256: string }>>`select migration_id as id, sha256 from migration_checksums`).map((row) => [
+      row.id,
+      row.sha256,
+    ]),
+  );
+  for (const [id, sha256] of recorded) {
+    const now = files.get(id);
+    if (now && now.sha256 !== sha256) {
+      throw new Error(
+        `migration ${now.file} was edited after it was applied to this database, where it will not run again: ` +
+          'restore it as it was, and make the change in a new migration (the next number)',
+      );
+    }
+  }
+  await recordChecksums(
+    sql,
+    files,
+    applied.map((row) => row.id).filter((id) => !recorded.has(id)),
+  );
+  return files;
+}
+
+async function recordChecksums(sql: postgres.Sql, files: Map<number, { sha256: string }>, ids: number[]): Promise<void> {
+  const rows = ids.flatMap((id) => (files.has(id) ? [{ migration_id: id, sha256: files.get(id)!.sha256 }] : []));
+  if (rows.length > 0) await sql`insert into migration_checksums ${sql(rows)} on conflict (migration_id) do nothing`;
+}
+
 // Any constant works; it only has to be the same for every process that migrates this database.
 const MIGRATION_LOCK_ID = 727_274_001;
 
@@ -93,6 +138,8 @@ export async function migrate(
       // as long as the longest of them. Bounded by lock_timeout, an attempt gives up instead (its transaction
       // rolls back whole) and tries again a little later.
       await sql`select set_config('lock_timeout', ${`${lockTimeoutMs}ms`}, false)`;
+      const files = await checkAppliedMigrations(sql, dir);
+      const appliedIds: number[] = [];
       for (let attempt = 1; ; attempt++) {
         const before = applied.length;
         try {
@@ -100,12 +147,16 @@ export async function migrate(
             sql,
             path: dir,
             before: ({ migration_id, name }: { migration_id: number; name: string }) => log(`applying migration ${migration_id}: ${name}`),
-            after: ({ migration_id, name }: { migration_id: number; name: string }) =>
-              applied.push(`${String(migration_id).padStart(5, '0')} ${name}`),
+            after: ({ migration_id, name }: { migration_id: number; name: string }) => {
+              applied.push(`${String(migration_id).padStart(5, '0')} ${name}`);
+              appliedIds.push(migration_id);
+            },
           });
+          await recordChecksums(sql, files, appliedIds);
           break;
         } catch (error) {
           applied.length = before; // rolled back with the transaction
+          appliedIds.length = before;
           if ((error as { code?: unknown }).code !== LOCK_NOT_AVAILABLE || attempt >= attempts) throw error;
           log(
             `a table the migrations need is in use (lock_timeout ${lockTimeoutMs} ms); attempt ${attempt + 1} of ${attempts} in ${attempt} s`,

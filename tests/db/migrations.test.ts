@@ -1,4 +1,4 @@
-import { copyFileSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
@@ -152,6 +152,24 @@ describe('migrations', () => {
     } finally {
       release();
       await holder.end({ timeout: 5 });
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuse to run when a migration applied here was edited since, and say to add a new one instead', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'migrations-'));
+    try {
+      for (const file of migrationFiles) copyFileSync(join(MIGRATIONS_DIR, file), join(dir, file));
+      // Applied here, then edited: the database keeps the old definition whatever the file says now.
+      const edited = migrationFiles.at(-1)!;
+      writeFileSync(join(dir, edited), `${readFileSync(join(dir, edited), 'utf8')}\ncomment on table orders is 'edited';\n`);
+      const count = async () => (await sql<Array<{ count: number }>>`select count(*)::int as count from migrations`)[0]!.count;
+      const before = await count();
+      await expect(migrate(url, () => {}, { dir })).rejects.toThrow(new RegExp(`${edited}.*was edited after it was applied`));
+      expect(await count()).toBe(before);
+      // The files as they were applied: nothing to do, no complaint.
+      expect((await migrate(url)).applied).toEqual([]);
+    } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });
