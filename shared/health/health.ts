@@ -8,7 +8,7 @@ import { redisCall } from '../clients/redis.js';
  * What the shop depends on, checked live: PostgreSQL (orders, the source of truth), Redis through Upstash
  * (the top-products cache: the shop works without it, slower), the MongoDB server (carts) and the cart
  * indexes (without them expired carts are never removed). One check each, concurrently, each bounded by
- * its client's own timeouts.
+ * its client's own timeouts and by HEALTH_CHECK_TIMEOUT_MS.
  */
 export type CheckStatus = 'ok' | 'down';
 
@@ -44,21 +44,43 @@ function errorCode(error: unknown): string {
   return String(codeName ?? code ?? name ?? 'Error');
 }
 
+/**
+ * The longest a check may take. PostgreSQL's statement_timeout is the server's: over a connection that went
+ * silent (a dead NAT entry, a frozen proxy) nothing would end the probe, and the report would be lost to the
+ * function's own timeout.
+ */
+export const HEALTH_CHECK_TIMEOUT_MS = 2_000;
+
 async function check(probe: () => Promise<unknown>): Promise<Check> {
   const started = performance.now();
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(Object.assign(new Error('no answer in time'), { code: 'TIMEOUT' })), HEALTH_CHECK_TIMEOUT_MS);
+  });
   try {
-    await probe();
+    await Promise.race([probe(), deadline]);
     return { status: 'ok', ms: Math.round(performance.now() - started) };
   } catch (error) {
     return { status: 'down', ms: Math.round(performance.now() - started), code: errorCode(error) };
+  } finally {
+    clearTimeout(timer);
   }
 }
 
 export async function checkHealth(deps: HealthDeps): Promise<HealthReport> {
   const [postgres, redis, mongo] = await Promise.all([
-    check(() => deps.sql`select 1`),
+    // A probe left behind by its deadline must not reject unobserved.
+    check(() => {
+      const probe = deps.sql`select 1`.execute();
+      probe.catch(() => {});
+      return probe;
+    }),
     check(() => redisCall('PING', deps.redisTimeoutMs, () => deps.redis.ping())),
-    check(() => pingCartStore(deps.db)),
+    check(() => {
+      const probe = pingCartStore(deps.db);
+      probe.catch(() => {});
+      return probe;
+    }),
   ]);
   let cartIndexes: HealthReport['checks']['cartIndexes'] = { status: 'unknown' };
   if (mongo.status === 'ok') {

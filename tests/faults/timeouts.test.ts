@@ -138,6 +138,7 @@ async function handlersWith(env: Record<string, string>) {
     createOrder: (await import('../../functions/createOrder.js')).handler,
     getCart: (await import('../../functions/getCart.js')).handler,
     getTopProducts: (await import('../../functions/getTopProducts.js')).handler,
+    getHealth: (await import('../../functions/getHealth.js')).handler,
   };
   const { closeSql } = await import('../../shared/clients/postgres.js');
   const { closeMongo } = await import('../../shared/clients/mongo.js');
@@ -292,6 +293,22 @@ describe('a hung dependency is bounded by its timeout', () => {
     expect(body(result).error.code).toBe('TIMEOUT');
     console.info(`[frozen connection] 503 TIMEOUT after ${Math.round(ms)} ms`);
     expect(ms).toBeLessThan(2_400);
+  });
+
+  it('GET /health over a frozen connection reports PostgreSQL down, with the other stores’ checks, instead of timing out', async () => {
+    const proxy = await freezingPostgres();
+    const { createOrder, getHealth } = await handlersWith({ DATABASE_URL: proxy.url, DATABASE_POOL_MAX: '1' });
+    const warm = await createOrder(await orderEvent(), lambdaContext('createOrder'));
+    expect(warm.statusCode, String(warm.body)).toBe(201);
+    proxy.freeze();
+    const { result } = await timed(async () =>
+      getHealth(httpEvent({ method: 'GET', path: '/health', authorization: null }), contextWithRemaining(10_000)),
+    );
+    expect(result.statusCode, String(result.body)).toBe(503);
+    expect(body(result)).toMatchObject({
+      status: 'down',
+      checks: { postgres: { status: 'down', code: 'TIMEOUT' }, redis: { status: 'ok' }, mongo: { status: 'ok' } },
+    });
   });
 
   it('a frozen connection does not poison the pool: the next two orders on the same warm handler are placed at normal latency', async () => {
