@@ -11,12 +11,13 @@ import { describeError, logger } from '../shared/logger.js';
 const MIGRATIONS = fileURLToPath(new URL('../sql/', import.meta.url));
 
 /** Applies the pending migrations of sql/ (shared/db/migrate.ts: advisory lock, idempotent). */
-async function applyMigrations(): Promise<{ applied: string[] }> {
+async function applyMigrations(signal?: AbortSignal): Promise<{ applied: string[] }> {
   try {
     // 60 s to connect: RDS Proxy queues a new connection while its target is still becoming available.
     const { applied } = await migrate(getConfig().database.url, (line) => logger.info(line), {
       dir: MIGRATIONS,
       connectTimeoutSeconds: 60,
+      ...(signal ? { signal } : {}),
     });
     logger.info('migrations applied', { applied });
     return { applied };
@@ -52,7 +53,7 @@ export async function handler(event: unknown, context: Context) {
       { physicalResourceId: 'migrations', deadlineMs: context.getRemainingTimeInMillis() - 15_000 },
     );
   }
-  return answerCustomResource(event, async () => ({ Applied: (await applyMigrations()).applied.length }), {
+  return answerCustomResource(event, async (signal) => ({ Applied: (await applyMigrations(signal)).applied.length }), {
     physicalResourceId: 'migrations',
     // Time left for the PUT of the answer (10 s at most) before Lambda stops the function.
     deadlineMs: context.getRemainingTimeInMillis() - 15_000,

@@ -82,6 +82,11 @@ export interface MigrateOptions {
   lockTimeoutMs?: number;
   /** Attempts when a migration could not get its locks in time (default 5, a second more between each). */
   attempts?: number;
+  /**
+   * Aborted by a caller that gives up (the deploy's deadline): the session is ended, so PostgreSQL rolls the
+   * migration back and frees its locks now, not when a frozen Lambda's connection is finally reaped.
+   */
+  signal?: AbortSignal;
 }
 
 /** lock_not_available: a statement waited lock_timeout for a lock and gave up. */
@@ -122,14 +127,35 @@ export async function ensureDatabase(databaseUrl: string, connectTimeoutSeconds 
 export async function migrate(
   databaseUrl: string,
   log: (line: string) => void = () => {},
-  { dir = MIGRATIONS_DIR, connectTimeoutSeconds = 5, lockTimeoutMs = 3_000, attempts = 5 }: MigrateOptions = {},
+  { dir = MIGRATIONS_DIR, connectTimeoutSeconds = 5, lockTimeoutMs = 3_000, attempts = 5, signal }: MigrateOptions = {},
 ): Promise<MigrateResult> {
+  signal?.throwIfAborted();
   await ensureDatabase(databaseUrl, connectTimeoutSeconds);
   // One connection, so the advisory lock and the migration transaction share a session (behind RDS Proxy
   // the lock pins the session to one database connection, as it must).
   const sql = postgres(databaseUrl, { max: 1, onnotice: () => {}, connect_timeout: connectTimeoutSeconds });
+  // A running statement does not read its connection, so closing it would only be seen once the statement is
+  // over: the session is terminated by the server, from a connection of its own.
+  let backend: number | undefined;
+  const stop = () => {
+    void (async () => {
+      if (backend !== undefined) {
+        const killer = postgres(databaseUrl, { max: 1, onnotice: () => {}, connect_timeout: connectTimeoutSeconds });
+        await killer`select pg_terminate_backend(${backend})`.catch(() => {});
+        await killer.end({ timeout: 1 });
+      }
+      await sql.end({ timeout: 0 });
+    })();
+  };
+  signal?.addEventListener('abort', stop, { once: true });
   const applied: string[] = [];
   try {
+    [{ pid: backend } = { pid: undefined }] = await sql<Array<{ pid: number }>>`select pg_backend_pid() as pid`;
+    signal?.throwIfAborted();
+    // Should this process stop answering (a Lambda frozen after its deadline), PostgreSQL ends the session
+    // itself, rolling back and freeing its locks, after a minute of silence from it (both longer than any
+    // pause of ours: a retry waits at most a few seconds).
+    await sql`select set_config('idle_in_transaction_session_timeout', '60s', false), set_config('idle_session_timeout', '60s', false)`;
     // Another runner may hold this lock for as long as its migrations take: wait for it without a bound.
     await sql`select pg_advisory_lock(${MIGRATION_LOCK_ID})`;
     try {
@@ -165,9 +191,10 @@ export async function migrate(
         }
       }
     } finally {
-      await sql`select pg_advisory_unlock(${MIGRATION_LOCK_ID})`;
+      if (!signal?.aborted) await sql`select pg_advisory_unlock(${MIGRATION_LOCK_ID})`;
     }
   } finally {
+    signal?.removeEventListener('abort', stop);
     await sql.end({ timeout: 5 });
   }
   return { applied };

@@ -54,11 +54,12 @@ const REASON_CHARS = 1_000;
 /**
  * Runs `work` on Create and Update — never on Delete: a deploy removing the resource (or the stack) must
  * not touch data — and PUTs SUCCESS with its result as `Data`, or FAILED with the error's message. Gives
- * up with FAILED at `deadlineMs`, so a run that hangs fails the deploy in minutes. Returns what was sent.
+ * up with FAILED at `deadlineMs` (aborting `work`'s signal), so a run that hangs fails the deploy in minutes.
+ * Returns what was sent.
  */
 export async function answerCustomResource(
   event: CustomResourceEvent,
-  work: () => Promise<Record<string, unknown>>,
+  work: (signal: AbortSignal) => Promise<Record<string, unknown>>,
   { physicalResourceId, deadlineMs, send = fetch, putTimeoutMs = 10_000 }: AnswerOptions,
 ): Promise<CustomResourceResponse> {
   const base = {
@@ -72,11 +73,21 @@ export async function answerCustomResource(
     response = { ...base, Status: 'SUCCESS' };
   } else {
     let timer: NodeJS.Timeout | undefined;
+    // Given up on, the work is told so: a migration then ends its session rather than keep its locks in a
+    // function that Lambda freezes once the answer is sent.
+    const givenUp = new AbortController();
     const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no result within ${Math.round(deadlineMs / 1000)} s`)), Math.max(0, deadlineMs));
+      timer = setTimeout(
+        () => {
+          const error = new Error(`no result within ${Math.round(deadlineMs / 1000)} s`);
+          givenUp.abort(error);
+          reject(error);
+        },
+        Math.max(0, deadlineMs),
+      );
     });
     try {
-      response = { ...base, Status: 'SUCCESS', Data: await Promise.race([work(), deadline]) };
+      response = { ...base, Status: 'SUCCESS', Data: await Promise.race([work(givenUp.signal), deadline]) };
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       response = { ...base, Status: 'FAILED', Reason: reason.slice(0, REASON_CHARS) };

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { withDatabase } from '../../scripts/lib/env.js';
 import { ensureDatabase, MIGRATIONS_DIR, migrate } from '../../shared/db/migrate.js';
 import { dropDatabase, SHOP_TABLES, schemaFingerprint, scratchDatabaseUrl } from './helpers.js';
 
@@ -153,6 +154,44 @@ describe('migrations', () => {
       release();
       await holder.end({ timeout: 5 });
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('stopped by its caller (a deploy’s deadline), end their session: the migration rolls back and its locks are freed at once', async () => {
+    const own = scratchDatabaseUrl('migrations_stopped');
+    await dropDatabase(own);
+    const dir = mkdtempSync(join(tmpdir(), 'migrations-'));
+    const watcher = postgres(withDatabase(own, 'postgres'), { max: 1, onnotice: () => {} });
+    try {
+      for (const file of migrationFiles) copyFileSync(join(MIGRATIONS_DIR, file), join(dir, file));
+      const next = String(migrationFiles.length + 1).padStart(5, '0');
+      writeFileSync(join(dir, `${next}_slow.sql`), 'alter table orders add column slow_probe int;\nselect pg_sleep(30);\n');
+      const database = new URL(own).pathname.slice(1);
+      const held = async () =>
+        (await watcher`select 1 from pg_locks l join pg_database d on d.oid = l.database where d.datname = ${database}`).length;
+      const controller = new AbortController();
+      const running = migrate(own, () => {}, { dir, signal: controller.signal }).catch((error: unknown) => error);
+      // Once the slow migration runs (its session holds the migration lock and the tables it created), the caller gives up.
+      await expect
+        .poll(
+          async () => (await watcher`select 1 from pg_stat_activity where datname = ${database} and query like '%pg_sleep(30)%'`).length,
+          { timeout: 15_000 },
+        )
+        .toBe(1);
+      const stopped = Date.now();
+      controller.abort(new Error('deadline'));
+      expect(await running).toBeInstanceOf(Error);
+      // The session is gone with everything it held.
+      await expect.poll(held, { timeout: 5_000 }).toBe(0);
+      expect(Date.now() - stopped).toBeLessThan(5_000);
+      const check = postgres(own, { max: 1, onnotice: () => {} });
+      const [row] = await check<Array<{ tables: number }>>`select count(*)::int as tables from pg_tables where tablename = 'orders'`;
+      await check.end();
+      expect(row?.tables).toBe(0);
+    } finally {
+      await watcher.end();
+      rmSync(dir, { recursive: true, force: true });
+      await dropDatabase(own);
     }
   });
 

@@ -73,6 +73,20 @@ describe('answerCustomResource (the migrate step of a deploy)', () => {
     expect(sent).toHaveLength(1);
   });
 
+  it('tells the work it was given up on, so it can stop (a migration ends its session and frees its locks)', async () => {
+    const { send } = recorder();
+    let told: AbortSignal | undefined;
+    await answerCustomResource(
+      event('Update'),
+      (signal) => {
+        told = signal;
+        return new Promise(() => {});
+      },
+      { physicalResourceId: 'migrations', deadlineMs: 50, send },
+    );
+    expect(told?.aborted).toBe(true);
+  });
+
   it('does nothing to the data on Delete (removing the stack), and answers SUCCESS', async () => {
     const { sent, send } = recorder();
     let ran = false;
