@@ -55,7 +55,9 @@ export async function handler(event: unknown, context: Context) {
   }
   return answerCustomResource(event, async (signal) => ({ Applied: (await applyMigrations(signal)).applied.length }), {
     physicalResourceId: 'migrations',
-    // Time left for the PUT of the answer (10 s at most) before Lambda stops the function.
+    // Time left for a run given up on to end its session (4 s at most) and for the PUT of the answer (10 s at
+    // most) before Lambda stops the function.
     deadlineMs: context.getRemainingTimeInMillis() - 15_000,
+    stopWaitMs: 4_000,
   });
 }

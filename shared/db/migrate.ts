@@ -35,7 +35,11 @@ async function checkAppliedMigrations(sql: postgres.Sql, dir: string): Promise<M
       .filter((name) => /^\d{5}_/.test(name))
       .map((file) => [Number.parseInt(file.slice(0, 5), 10), { file, sha256: fileChecksum(join(dir, file)) }] as const),
   );
-  await sql`create table if not exists migration_checksums (migration_id int primary key, sha256 text not null)`;
+  // Created once (a run that only checks issues no DDL, which a role without CREATE could not).
+  const [{ table } = { table: null }] = await sql<
+    Array<{ table: string | null }>
+  >`select to_regclass('migration_checksums')::text as table`;
+  if (table === null) await sql`create table if not exists migration_checksums (migration_id int primary key, sha256 text not null)`;
   const [{ exists } = { exists: false }] = await sql<Array<{ exists: boolean }>>`select to_regclass('migrations') is not null as exists`;
   const applied = exists ? await sql<Array<{ id: number }>>`select migration_id as id from migrations` : [];
   const recorded = new Map(
@@ -135,27 +139,32 @@ export async function migrate(
   // the lock pins the session to one database connection, as it must).
   const sql = postgres(databaseUrl, { max: 1, onnotice: () => {}, connect_timeout: connectTimeoutSeconds });
   // A running statement does not read its connection, so closing it would only be seen once the statement is
-  // over: the session is terminated by the server, from a connection of its own.
+  // over: the session is also terminated by the server, from a connection of its own. The run ends only once
+  // that is done (a caller answering and then frozen must not leave the kill half-way).
   let backend: number | undefined;
+  let stopping: Promise<void> | undefined;
   const stop = () => {
-    void (async () => {
+    stopping ??= (async () => {
+      const ended = sql.end({ timeout: 0 }); // and no new session for a later statement
       if (backend !== undefined) {
         const killer = postgres(databaseUrl, { max: 1, onnotice: () => {}, connect_timeout: connectTimeoutSeconds });
         await killer`select pg_terminate_backend(${backend})`.catch(() => {});
         await killer.end({ timeout: 1 });
       }
-      await sql.end({ timeout: 0 });
+      await ended;
     })();
   };
   signal?.addEventListener('abort', stop, { once: true });
   const applied: string[] = [];
   try {
-    [{ pid: backend } = { pid: undefined }] = await sql<Array<{ pid: number }>>`select pg_backend_pid() as pid`;
-    signal?.throwIfAborted();
     // Should this process stop answering (a Lambda frozen after its deadline), PostgreSQL ends the session
     // itself, rolling back and freeing its locks, after a minute of silence from it (both longer than any
-    // pause of ours: a retry waits at most a few seconds).
-    await sql`select set_config('idle_in_transaction_session_timeout', '60s', false), set_config('idle_session_timeout', '60s', false)`;
+    // pause of ours: a retry waits at most a few seconds). Its pid read in the same statement: a session
+    // setting pins the session behind RDS Proxy, so the pid is this session's for the whole run.
+    [{ pid: backend } = { pid: undefined }] = await sql<Array<{ pid: number }>>`
+      select pg_backend_pid() as pid,
+        set_config('idle_in_transaction_session_timeout', '60s', false), set_config('idle_session_timeout', '60s', false)`;
+    signal?.throwIfAborted();
     // Another runner may hold this lock for as long as its migrations take: wait for it without a bound.
     await sql`select pg_advisory_lock(${MIGRATION_LOCK_ID})`;
     try {
@@ -167,6 +176,7 @@ export async function migrate(
       const files = await checkAppliedMigrations(sql, dir);
       const appliedIds: number[] = [];
       for (let attempt = 1; ; attempt++) {
+        signal?.throwIfAborted();
         const before = applied.length;
         try {
           await shift({
@@ -195,6 +205,7 @@ export async function migrate(
     }
   } finally {
     signal?.removeEventListener('abort', stop);
+    await stopping;
     await sql.end({ timeout: 5 });
   }
   return { applied };

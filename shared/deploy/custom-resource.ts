@@ -46,6 +46,11 @@ export interface AnswerOptions {
   send?: typeof fetch;
   /** How long the PUT itself may take. */
   putTimeoutMs?: number;
+  /**
+   * How long work given up on (its signal aborted) may take to stop before the answer is sent and Lambda
+   * freezes the function with whatever is still under way; within the caller's margin (default: no wait).
+   */
+  stopWaitMs?: number;
 }
 
 /** CloudFormation takes a response of at most 4 KB: the reason is the first line or so of the error. */
@@ -60,7 +65,7 @@ const REASON_CHARS = 1_000;
 export async function answerCustomResource(
   event: CustomResourceEvent,
   work: (signal: AbortSignal) => Promise<Record<string, unknown>>,
-  { physicalResourceId, deadlineMs, send = fetch, putTimeoutMs = 10_000 }: AnswerOptions,
+  { physicalResourceId, deadlineMs, send = fetch, putTimeoutMs = 10_000, stopWaitMs = 0 }: AnswerOptions,
 ): Promise<CustomResourceResponse> {
   const base = {
     PhysicalResourceId: physicalResourceId,
@@ -86,13 +91,17 @@ export async function answerCustomResource(
         Math.max(0, deadlineMs),
       );
     });
+    const running = work(givenUp.signal);
     try {
-      response = { ...base, Status: 'SUCCESS', Data: await Promise.race([work(givenUp.signal), deadline]) };
+      response = { ...base, Status: 'SUCCESS', Data: await Promise.race([running, deadline]) };
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       response = { ...base, Status: 'FAILED', Reason: reason.slice(0, REASON_CHARS) };
     } finally {
       clearTimeout(timer);
+    }
+    if (givenUp.signal.aborted && stopWaitMs > 0) {
+      await Promise.race([running.catch(() => {}), new Promise((resolve) => setTimeout(resolve, stopWaitMs))]);
     }
   }
   // The URL is pre-signed without a content type: send none (fetch would add text/plain). Bounded: an

@@ -73,18 +73,34 @@ describe('answerCustomResource (the migrate step of a deploy)', () => {
     expect(sent).toHaveLength(1);
   });
 
-  it('tells the work it was given up on, so it can stop (a migration ends its session and frees its locks)', async () => {
-    const { send } = recorder();
-    let told: AbortSignal | undefined;
+  it('tells the work it was given up on, and waits (bounded) for it to stop before answering', async () => {
+    const { sent, send } = recorder();
+    let stopped = false;
     await answerCustomResource(
       event('Update'),
-      (signal) => {
-        told = signal;
-        return new Promise(() => {});
-      },
-      { physicalResourceId: 'migrations', deadlineMs: 50, send },
+      (signal) =>
+        new Promise((_, reject) => {
+          // A migration ending its session takes a moment after the abort.
+          signal.addEventListener('abort', () =>
+            setTimeout(() => {
+              stopped = true;
+              reject(signal.reason);
+            }, 100),
+          );
+        }),
+      { physicalResourceId: 'migrations', deadlineMs: 50, send, stopWaitMs: 2_000 },
     );
-    expect(told?.aborted).toBe(true);
+    expect(stopped).toBe(true);
+    expect(sent).toHaveLength(1);
+    // Work that ignores the signal delays the answer by stopWaitMs at most.
+    const started = Date.now();
+    await answerCustomResource(event('Update'), () => new Promise(() => {}), {
+      physicalResourceId: 'migrations',
+      deadlineMs: 50,
+      send,
+      stopWaitMs: 300,
+    });
+    expect(Date.now() - started).toBeLessThan(2_000);
   });
 
   it('does nothing to the data on Delete (removing the stack), and answers SUCCESS', async () => {
