@@ -24,11 +24,11 @@ const POSTGRES_NETWORK_CODES = new Set([
 ]);
 
 // SQLSTATEs meaning "not now" rather than "your request is wrong": connection exceptions (class 08),
-// admin/crash shutdown, cannot connect now, insufficient resources (class 53: too many connections, out of
-// memory or disk), a writer turned read-only by a failover (25006, until the endpoint points at the new
-// one), statement timeout, and contention that outlasted our retries (serialization failure, deadlock,
-// lock not available).
-const POSTGRES_UNAVAILABLE_STATES = /^(08...|57P0[1-3]|53...|25006|57014|40001|40P01|55P03)$/;
+// admin/crash shutdown, cannot connect now, insufficient resources (53000, 53100 disk full, 53200 out of
+// memory, 53300 too many connections; not 53400, a configured limit the same request would hit again), a
+// writer turned read-only by a failover (25006, until the endpoint points at the new one), statement
+// timeout, and contention that outlasted our retries (serialization failure, deadlock, lock not available).
+const POSTGRES_UNAVAILABLE_STATES = /^(08...|57P0[1-3]|53[0-3]00|25006|57014|40001|40P01|55P03)$/;
 
 /**
  * Failures that happen before a statement is sent — the connection could not be opened, or the server

@@ -37,9 +37,11 @@ describe('the error mapping (toAppError + renderError)', () => {
   });
 
   it('turns a failover (the old writer answers read-only, 25006) and a server short of resources (class 53) into 503', () => {
-    for (const code of ['25006', '53000', '53100', '53200', '53400']) {
+    for (const code of ['25006', '53000', '53100', '53200']) {
       expect([code, parse(Object.assign(new Error(code), { code })).status]).toEqual([code, 503]);
     }
+    // A configured limit (temp_file_limit) is hit again by the same request: not a "retry shortly".
+    expect(parse(Object.assign(new Error('53400'), { code: '53400' })).status).toBe(500);
   });
 
   it('turns MongoDB selection/network failures into 503', () => {
