@@ -8,7 +8,7 @@ import { redisCall } from '../clients/redis.js';
  * What the shop depends on, checked live: PostgreSQL (orders, the source of truth), Redis through Upstash
  * (the top-products cache: the shop works without it, slower), the MongoDB server (carts) and the cart
  * indexes (without them expired carts are never removed). One check each, concurrently, each bounded by
- * its client's own timeouts and by HEALTH_CHECK_TIMEOUT_MS.
+ * its client's own timeouts, all within HEALTH_CHECK_TIMEOUT_MS.
  */
 export type CheckStatus = 'ok' | 'down';
 
@@ -45,46 +45,47 @@ function errorCode(error: unknown): string {
 }
 
 /**
- * The longest a check may take. PostgreSQL's statement_timeout is the server's: over a connection that went
- * silent (a dead NAT entry, a frozen proxy) nothing would end the probe, and the report would be lost to the
- * function's own timeout.
+ * The longest the checks may take, together. PostgreSQL's statement_timeout is the server's: over a
+ * connection that went silent (a dead NAT entry, a frozen proxy) nothing would end the probe, and the report
+ * would be lost to the function's own timeout. Longer than a cold container's first connections (TLS, a
+ * MongoDB SRV lookup), shorter than the function's timeout.
  */
-export const HEALTH_CHECK_TIMEOUT_MS = 2_000;
+export const HEALTH_CHECK_TIMEOUT_MS = 5_000;
 
-async function check(probe: () => Promise<unknown>): Promise<Check> {
-  const started = performance.now();
+/** `probe`, or a TIMEOUT error at `deadline` (the probe, left behind, must not reject unobserved). */
+function until<T>(deadline: number, probe: () => Promise<T>): Promise<T> {
+  const running = probe();
+  running.catch(() => {});
   let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(Object.assign(new Error('no answer in time'), { code: 'TIMEOUT' })), HEALTH_CHECK_TIMEOUT_MS);
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(Object.assign(new Error('no answer in time'), { code: 'TIMEOUT' })),
+      Math.max(0, deadline - Date.now()),
+    );
   });
+  return Promise.race([running, late]).finally(() => clearTimeout(timer));
+}
+
+async function check(deadline: number, probe: () => Promise<unknown>): Promise<Check> {
+  const started = performance.now();
   try {
-    await Promise.race([probe(), deadline]);
+    await until(deadline, probe);
     return { status: 'ok', ms: Math.round(performance.now() - started) };
   } catch (error) {
     return { status: 'down', ms: Math.round(performance.now() - started), code: errorCode(error) };
-  } finally {
-    clearTimeout(timer);
   }
 }
 
 export async function checkHealth(deps: HealthDeps): Promise<HealthReport> {
+  const deadline = Date.now() + HEALTH_CHECK_TIMEOUT_MS;
   const [postgres, redis, mongo] = await Promise.all([
-    // A probe left behind by its deadline must not reject unobserved.
-    check(() => {
-      const probe = deps.sql`select 1`.execute();
-      probe.catch(() => {});
-      return probe;
-    }),
-    check(() => redisCall('PING', deps.redisTimeoutMs, () => deps.redis.ping())),
-    check(() => {
-      const probe = pingCartStore(deps.db);
-      probe.catch(() => {});
-      return probe;
-    }),
+    check(deadline, () => deps.sql`select 1`.execute()),
+    check(deadline, () => redisCall('PING', deps.redisTimeoutMs, () => deps.redis.ping())),
+    check(deadline, () => pingCartStore(deps.db)),
   ]);
   let cartIndexes: HealthReport['checks']['cartIndexes'] = { status: 'unknown' };
   if (mongo.status === 'ok') {
-    const indexes = await ensureCartIndexes(deps.db).catch(() => undefined);
+    const indexes = await until(deadline, () => ensureCartIndexes(deps.db)).catch(() => undefined);
     if (indexes) cartIndexes = { status: indexes.status, ...(indexes.error ? { code: errorCode(indexes.error) } : {}) };
   }
   const down = postgres.status === 'down' || mongo.status === 'down';
