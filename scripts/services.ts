@@ -323,13 +323,15 @@ async function assertPostgresLogin(databaseUrl: string): Promise<void> {
  * Something answers on the pooler's port: it must let DATABASE_URL's role through to the server, as ours would (a
  * distribution's PgBouncer service with its stock configuration, or another program, would not).
  */
-async function assertPooler(databaseUrl: string): Promise<void> {
+async function assertPooler(databaseUrl: string, postgresPort: number): Promise<void> {
   // The server's `postgres` database, which every cluster has (DATABASE_URL's may not be created yet).
   const url = new URL(databaseUrl);
   url.pathname = '/postgres';
   const sql = postgres(url.href, { max: 1, connect_timeout: 5, prepare: false, onnotice: () => {} });
   try {
-    await sql`select 1`;
+    // The server behind it answers with its own port: another cluster's pooler is not this one's.
+    const [{ port } = { port: null }] = await sql<Array<{ port: number | null }>>`select inet_server_port() as port`;
+    if (port !== null && port !== postgresPort) throw new Error(`it leads to a PostgreSQL on port ${port}, not ${postgresPort}`);
   } catch (error) {
     throw new ServiceError(
       `127.0.0.1:${POOLER_PORT} answers, but not as a pooler in front of DATABASE_URL's server (${(error as Error).message}). ` +
@@ -393,7 +395,7 @@ export async function servicesUp(options: UpOptions = {}): Promise<Started[]> {
   if (stillMissing.length > 0) throw new ServiceError(`services did not come up: ${stillMissing.join(', ')}`);
   if (options.pooler) {
     if (await portAnswers(POOLER_PORT)) {
-      await assertPooler(pooledUrl(env.DATABASE_URL!));
+      await assertPooler(pooledUrl(env.DATABASE_URL!), port.postgres);
       log(`services: pooler answers on 127.0.0.1:${POOLER_PORT}`);
     } else {
       const database = new URL(env.DATABASE_URL!);

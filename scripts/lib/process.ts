@@ -111,7 +111,8 @@ const starting = new Map<string, ChildProcess>();
 export async function stopStartingDaemons(): Promise<void> {
   const children = [...starting.entries()];
   for (const [, child] of children) child.kill('SIGTERM');
-  await waitFor(async () => children.every(([, child]) => child.exitCode !== null || child.signalCode !== null), 10_000, 100);
+  // Within npm start's own 9 s to stop, the rest of which stops what was started before.
+  await waitFor(async () => children.every(([, child]) => child.exitCode !== null || child.signalCode !== null), 4_000, 100);
   for (const [pidFile, child] of children) {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     rmSync(pidFile, { force: true });
