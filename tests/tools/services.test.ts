@@ -26,27 +26,28 @@ afterAll(() => {
   for (const stop of others) stop();
 });
 
+/** A redis-server on a free port, answering; killed after the file's tests. */
+async function redisServerOnFreePort() {
+  const port = await freePort();
+  const server = spawn('redis-server', ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no'], {
+    stdio: 'ignore',
+  });
+  others.push(() => server.kill('SIGKILL'));
+  expect(await waitFor(() => portAnswers(port), 10_000)).toBe(true);
+  return { port, server };
+}
+
 describe.skipIf(!redisServer)('services:down and a Redis', () => {
   it('stops the redis-server it started (the pid it recorded answers on the port)', async () => {
-    const port = await freePort();
-    const ours = spawn('redis-server', ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no'], {
-      stdio: 'ignore',
-    });
-    others.push(() => ours.kill('SIGKILL'));
-    expect(await waitFor(() => portAnswers(port), 10_000)).toBe(true);
+    const { port, server: ours } = await redisServerOnFreePort();
     writeFileSync(`${CACHE}redis-${port}.pid`, JSON.stringify([ours.pid, `redis-server --bind 127.0.0.1 --port ${port}`]));
     await stopRedis(port, () => {});
     expect(await portAnswers(port)).toBe(false);
   });
 
   it('leaves running a Redis it did not start, even on the port one of its own once had (a stale record)', async () => {
-    const port = await freePort();
     // Someone else's Redis (a system or Homebrew service), started after ours was gone.
-    const theirs = spawn('redis-server', ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no'], {
-      stdio: 'ignore',
-    });
-    others.push(() => theirs.kill('SIGKILL'));
-    expect(await waitFor(() => portAnswers(port), 10_000)).toBe(true);
+    const { port, server: theirs } = await redisServerOnFreePort();
     // What an earlier run of ours left: the pid file of a redis-server long gone.
     writeFileSync(`${CACHE}redis-${port}.pid`, JSON.stringify([2 ** 22 + 12345, `redis-server --bind 127.0.0.1 --port ${port}`]));
     await stopRedis(port, () => {});
