@@ -112,10 +112,12 @@ function benchConnection(
   max: number,
   statementTimeoutMs: number,
   extra: Record<string, string> = {},
+  onclose?: () => void,
 ): Sql {
   const base = postgresOptions(database, `${deps.applicationName}-${name}`);
   return postgres(database.url, {
     ...base,
+    ...(onclose ? { onclose } : {}),
     max,
     // The advisory lock lives in this session: never close it for idleness or age during a run.
     idle_timeout: 0,
@@ -130,7 +132,17 @@ export async function runBenchmarks(deps: RunBenchmarksDeps, request: BenchmarkR
   const remainingMs = deps.remainingTimeMs();
   const availableMs = remainingMs - safetyMarginMs(remainingMs);
   const database = benchmarkSession(deps);
-  const session = benchConnection(database, deps, 'bench', 1, Math.max(1_000, availableMs));
+  // The run's lock lives in this session. Should the session end under it (a failover, a terminated
+  // backend), postgres.js would carry on in a new one, without the lock: another run may then take the lock
+  // and rebuild `bench` under this one. So a lost session stops the run, leaving `bench` alone.
+  let sessionLost = false;
+  let ending = false;
+  const session = benchConnection(database, deps, 'bench', 1, Math.max(1_000, availableMs), {}, () => {
+    if (!ending) sessionLost = true;
+  });
+  const assertSession = () => {
+    if (sessionLost) throw new Error('the benchmark session ended under the run (and its lock with it): stopped');
+  };
   try {
     const calibrationFactor = await calibrate(session);
     const estimate: Estimate = estimateRun(request, calibrationFactor);
@@ -182,13 +194,15 @@ export async function runBenchmarks(deps: RunBenchmarksDeps, request: BenchmarkR
         for (const suite of request.suites) {
           const started = performance.now();
           try {
+            assertSession();
             deadline.check(suite);
             results[suite] = await SUITE_RUNNERS[suite](context);
+            assertSession();
           } catch (error) {
             log('benchmark suite failed', { runId, suite, error: errorMessage(error) });
             results[suite] = { error: errorMessage(error) };
             failures.push(`${suite}: ${errorMessage(error)}`);
-            if (error instanceof BenchmarkDeadlineError) break;
+            if (error instanceof BenchmarkDeadlineError || sessionLost) break;
           } finally {
             timings[`suite.${suite}`] = Math.round(performance.now() - started);
           }
@@ -198,7 +212,9 @@ export async function runBenchmarks(deps: RunBenchmarksDeps, request: BenchmarkR
         failures.push(`run: ${errorMessage(error)}`);
       } finally {
         const started = performance.now();
-        await dropBenchSchema(session).catch((error) => log('could not drop the bench schema', { error: errorMessage(error) }));
+        // Without its lock, `bench` may be another run's by now.
+        if (sessionLost) failures.push('run: the benchmark session ended under the run; the bench schema was left to the next run');
+        else await dropBenchSchema(session).catch((error) => log('could not drop the bench schema', { error: errorMessage(error) }));
         timings.cleanup = Math.round(performance.now() - started);
       }
       timings.total = Math.round(performance.now() - invocationStarted);
@@ -218,6 +234,7 @@ export async function runBenchmarks(deps: RunBenchmarksDeps, request: BenchmarkR
       await session`select pg_advisory_unlock(${BENCHMARK_LOCK_ID})`.catch(() => undefined);
     }
   } finally {
+    ending = true;
     await session.end({ timeout: 5 });
   }
 }

@@ -81,10 +81,14 @@ export async function finishRun(
         duration_ms = greatest(0, round(extract(epoch from now() - started_at) * 1000))::int,
         results = ${sql.json(outcome.results as never)}, plans = ${sql.json(outcome.plans as never)},
         timings = ${sql.json(outcome.timings as never)}, error = ${outcome.error}
-    where run_id = ${runId}
+    where run_id = ${runId} and status = 'running'
     returning ${COLUMNS(sql, false)}`;
-  if (!row) throw new Error(`benchmark run ${runId} vanished before it could be stored`);
-  return toRun(row);
+  if (row) return toRun(row);
+  // Marked abandoned meanwhile by a later run (this one had lost its session, and its lock with it): that
+  // verdict stands, and this run's results are not stored over it.
+  const current = await getRun(sql, runId, { plans: false });
+  if (!current) throw new Error(`benchmark run ${runId} vanished before it could be stored`);
+  return current;
 }
 
 export async function getRun(sql: Sql, runId: number, options: { plans?: boolean } = {}): Promise<StoredRun | undefined> {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GIN_SELECTIVITIES, parseBenchmarkEvent } from '../../shared/benchmarks/request.js';
 import { BENCHMARK_LOCK_ID, type RunBenchmarksDeps, runBenchmarks } from '../../shared/benchmarks/run-benchmarks.js';
-import { getRun } from '../../shared/benchmarks/store.js';
+import { finishRun, getRun, insertRun, markAbandonedRuns } from '../../shared/benchmarks/store.js';
 import { cacheKey, createRedis } from '../../shared/clients/redis.js';
 import { parseConfig } from '../../shared/config.js';
 import type { AppError } from '../../shared/errors.js';
@@ -72,6 +72,33 @@ describe('runBenchmarks (in-process, shop_test)', () => {
     expect(error.message).toMatch(/estimated to take [\d.]+ s, but this invocation has 30\.0 s left of which 20\.0 s may be used/);
     expect(await runCount()).toBe(before);
     expect(await benchSchemaExists()).toBe(false);
+  });
+
+  it('a run marked abandoned by a later one (it had lost its session and lock) stays abandoned when it finishes after all', async () => {
+    const request = parseBenchmarkEvent({ sizes: TINY_SIZES });
+    const { runId } = await insertRun(sql, { trigger: request.trigger, params: request, estimatedMs: 1, environment: {} as never });
+    expect(await markAbandonedRuns(sql)).toBeGreaterThanOrEqual(1);
+    const stored = await finishRun(sql, runId, { status: 'succeeded', results: {}, plans: {}, timings: {}, error: null });
+    expect(stored.status).toBe('abandoned');
+    expect((await getRun(sql, runId))?.status).toBe('abandoned');
+  });
+
+  it('stops when its session (and the lock in it) ends under it, and leaves the bench schema to the next run', async () => {
+    const run = runBenchmarks(deps(), parseBenchmarkEvent({ sizes: TINY_SIZES }));
+    let killed = 0;
+    for (let tries = 0; killed === 0 && tries < 400; tries++) {
+      const rows = await sql`
+        select pg_terminate_backend(pid) from pg_stat_activity
+        where application_name = 'ecommerce-pipeline-tests-bench' and query not like '%pg_try_advisory_lock%'
+          and exists (select 1 from benchmark_runs where status = 'running')`;
+      killed = rows.length;
+      if (killed === 0) await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    expect(killed).toBe(1);
+    const summary = await run;
+    expect(summary.status).toBe('failed');
+    expect(summary.error).toMatch(/session ended under the run/);
+    await sql`drop schema if exists bench cascade`;
   });
 
   it('refuses to start while another session holds the benchmark lock', async () => {
