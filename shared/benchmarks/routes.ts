@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { assertType, defineRoute, ErrorEnvelopeSchema, type SameKeys, Timestamp } from '../http/route.js';
-import { intQueryParam } from '../http/schemas.js';
+import { PageQuery } from '../http/schemas.js';
 import type { Metric } from './metric.js';
 import { TRIGGERS } from './request.js';
 import type { RunSummary, StoredRun } from './store.js';
@@ -84,7 +84,12 @@ const RunSummarySchema = z.object({
 }) satisfies z.ZodType<RunSummary>;
 assertType<SameKeys<z.output<typeof RunSummarySchema>, RunSummary>>();
 
-export const BenchmarkHistorySchema = z.object({ runs: z.array(RunSummarySchema) }).meta({ title: 'BenchmarkHistory' });
+export const BenchmarkHistorySchema = z
+  .object({
+    runs: z.array(RunSummarySchema),
+    nextCursor: z.string().nullable().meta({ description: 'The cursor of the next (older) page; null on the last page.' }),
+  })
+  .meta({ title: 'BenchmarkHistory' });
 
 export const listBenchmarksRoute = defineRoute({
   function: 'listBenchmarks',
@@ -92,14 +97,14 @@ export const listBenchmarksRoute = defineRoute({
   path: '/benchmarks',
   summary: 'Recent benchmark runs, with their metric rows (admin)',
   description:
-    'The history of stored runs, newest first: each run’s status and its metric rows (ours, the same-run reference, the ratio), for trends.',
+    'The history of stored runs, newest first, a page at a time: each run’s status and its metric rows (ours, the same-run reference, the ratio), for trends.',
   tags: ['benchmarks'],
   request: {
-    query: z.strictObject({
-      limit: intQueryParam(1, 100).default(20).meta({ description: 'How many runs, 1–100 (default 20).' }),
-    }),
+    query: z.strictObject(PageQuery),
     access: 'admin',
   },
   example: { query: { limit: '10' } },
-  responses: { 200: { description: 'The runs, newest first (an empty list before the first run).', schema: BenchmarkHistorySchema } },
+  responses: {
+    200: { description: 'A page of the runs, newest first (an empty list before the first run).', schema: BenchmarkHistorySchema },
+  },
 });

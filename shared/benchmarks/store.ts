@@ -1,4 +1,5 @@
 import type { Sql } from '../clients/postgres.js';
+import { type Page, toPage } from '../pagination.js';
 import type { BenchmarkEnvironment } from './environment.js';
 import type { ExplainOutput } from './measure.js';
 import { type Metric, storedMetrics } from './metric.js';
@@ -131,10 +132,22 @@ export interface RunSummary extends RunListing {
   metrics: Metric[];
 }
 
-/** The most recent runs, newest first, each with its metric rows (GET /benchmarks: the trend). */
-export async function runHistory(sql: Sql, limit: number): Promise<RunSummary[]> {
+/** What a cursor of GET /benchmarks is bound to (shared/pagination.ts). */
+export const RUN_HISTORY_SCOPE = 'benchmarks';
+
+/**
+ * A page of the runs, newest first, each with its metric rows (GET /benchmarks: the trend). In run id order:
+ * runs start one at a time (the run's lock), so ids follow their start, and an id is a keyset position.
+ */
+export async function runHistory(
+  sql: Sql,
+  page: { after?: number | undefined; limit: number },
+  cursor: (after: number) => string,
+): Promise<Page<RunSummary>> {
   const rows = await sql<Array<Omit<RunSummary, 'startedAt' | 'metrics'> & { startedAt: Date; results: Record<string, unknown> | null }>>`
     select run_id as "runId", status, trigger, params->>'scale' as scale, started_at as "startedAt", duration_ms as "durationMs", results
-    from benchmark_runs order by started_at desc, run_id desc limit ${limit}`;
-  return rows.map(({ results, ...row }) => ({ ...row, startedAt: row.startedAt.toISOString(), metrics: storedMetrics({ results }) }));
+    from benchmark_runs ${page.after === undefined ? sql`` : sql`where run_id < ${page.after}`}
+    order by run_id desc limit ${page.limit + 1}`;
+  const runs = rows.map(({ results, ...row }) => ({ ...row, startedAt: row.startedAt.toISOString(), metrics: storedMetrics({ results }) }));
+  return toPage(runs, page.limit, (run) => run.runId, cursor);
 }
