@@ -89,7 +89,9 @@ export async function calibrate(sql: Sql): Promise<number> {
     await sql.unsafe(CALIBRATION_QUERY);
     best = Math.min(best, performance.now() - started);
   }
-  // Never trust a machine to be more than twice as fast as the reference; a slow one scales freely.
+  // Never trust a machine to be more than twice as fast as the reference, nor take it for more than 8 times
+  // slower: one slow measurement (a server just started) must not refuse every run. On a server slower than
+  // that, the estimate is low, and the deadline checked between suites stops the run.
   return Math.round(Math.min(8, Math.max(0.5, best / CALIBRATION_REFERENCE_MS)) * 100) / 100;
 }
 
