@@ -28,10 +28,13 @@ function isMiddyHttpError(error: unknown): error is MiddyHttpError {
   );
 }
 
+/** A body that is not JSON: the 415 of every route with a body. */
+export const unsupportedMediaType = () => new AppError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Content-Type must be application/json.');
+
 function fromMiddyError(error: MiddyHttpError): AppError {
   switch (error.statusCode) {
     case 415:
-      return new AppError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Content-Type must be application/json.');
+      return unsupportedMediaType();
     case 413:
       return new AppError(413, 'PAYLOAD_TOO_LARGE', error.message);
     case 422:

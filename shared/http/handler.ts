@@ -13,7 +13,7 @@ import { AppError, type ErrorDetail, ServiceUnavailableError, ValidationError } 
 import { describeError, logger } from '../logger.js';
 import { countError, publishMetrics } from '../metrics.js';
 import corsPolicy from './cors-policy.json' with { type: 'json' };
-import { renderError, toAppError } from './error-response.js';
+import { renderError, toAppError, unsupportedMediaType } from './error-response.js';
 import { correlationIdOf } from './headers.js';
 
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -182,7 +182,7 @@ function jsonContentType(): middy.MiddlewareObj<HttpEvent> {
     before: ({ event }) => {
       const header = event.headers?.['content-type'] ?? event.headers?.['Content-Type'] ?? '';
       if (!JSON_MEDIA_TYPE.test(header.split(';', 1)[0]!.trim())) {
-        throw new AppError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Content-Type must be application/json.');
+        throw unsupportedMediaType();
       }
     },
   };
