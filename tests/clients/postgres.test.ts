@@ -74,3 +74,62 @@ describe('a server that accepts connections and hangs up at once (a proxy whose 
     }
   });
 });
+
+describe('a connection reset mid-statement (ECONNRESET: a load balancer or NAT dropping it)', () => {
+  it('fails that statement, and a statement sent right after the failure settles at once, the next runs on a new connection, and end() completes', async () => {
+    const config = parseConfig(process.env);
+    const target = new URL(config.database.url);
+    const clients = new Set<net.Socket>();
+    const proxy = net.createServer((client) => {
+      clients.add(client);
+      const server = net.connect(Number(target.port || 5432), target.hostname);
+      client.pipe(server).pipe(client);
+      client.on('error', () => server.destroy());
+      server.on('error', () => client.destroy());
+      client.on('close', () => {
+        clients.delete(client);
+        server.destroy();
+      });
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = new URL(config.database.url);
+      url.host = `127.0.0.1:${(proxy.address() as net.AddressInfo).port}`;
+      const pool = postgres(url.toString(), {
+        ...postgresOptions(config.database, 'ecommerce-pipeline-test-reset'),
+        max: 1,
+      }) as unknown as Sql;
+      const [{ pid }] = await pool<[{ pid: number }]>`select pg_backend_pid() as pid`;
+      // The caller's next statement goes out as soon as it learns of the failure (a retry, a fallback query).
+      const next = pool`select pg_sleep(30)`.catch((error: unknown) => ({
+        failed: error,
+        next: pool<[{ pid: number }]>`select pg_backend_pid() as pid`.catch((nextError: unknown) => nextError),
+      }));
+      await expect
+        .poll(async () => (await admin`select state from pg_stat_activity where pid = ${pid}`)[0]?.state, { timeout: 5_000 })
+        .toBe('active');
+      for (const client of clients) client.resetAndDestroy();
+      const outcome = await next;
+      expect(outcome).toMatchObject({ failed: { code: 'ECONNRESET' } });
+      const settled = await Promise.race([
+        (outcome as { next: Promise<unknown> }).next,
+        new Promise((resolve) => setTimeout(() => resolve('still waiting after 5 s'), 5_000)),
+      ]);
+      // Sent on the connection that had just failed: it fails too (never reached a server), or ran on a new one.
+      expect(settled).toSatisfy(
+        (value: unknown) => Array.isArray(value) || (value as { code?: string }).code === 'CONNECTION_CLOSED',
+        String(settled),
+      );
+      const [{ pid: replacement }] = await pool<[{ pid: number }]>`select pg_backend_pid() as pid`;
+      expect(replacement).not.toBe(pid);
+      const ended = await Promise.race([
+        pool.end().then(() => 'ended'),
+        new Promise((resolve) => setTimeout(() => resolve('end() still waiting after 5 s'), 5_000)),
+      ]);
+      expect(ended).toBe('ended');
+    } finally {
+      proxy.close();
+      await admin`select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'ecommerce-pipeline-test-reset'`;
+    }
+  });
+});
