@@ -143,6 +143,19 @@ export async function runBenchmarks(deps: RunBenchmarksDeps, request: BenchmarkR
   const assertSession = () => {
     if (sessionLost) throw new Error('the benchmark session ended under the run (and its lock with it): stopped');
   };
+  // A reset socket fails the statement before postgres.js reports the close, so after a failure the flag
+  // alone may not know yet: the server says whether this session still holds the lock (a statement on the
+  // dead connection fails; one on a new connection finds no lock).
+  const stillHoldsLock = async () => {
+    if (sessionLost) return false;
+    const [row] = await session<Array<{ held: boolean }>>`
+      select exists (
+        select 1 from pg_locks
+        where locktype = 'advisory' and pid = pg_backend_pid() and granted
+          and classid = 0 and objid = ${BENCHMARK_LOCK_ID}::bigint::oid and objsubid = 1
+      ) as held`.catch(() => [{ held: false }]);
+    return row?.held === true;
+  };
   try {
     const calibrationFactor = await calibrate(session);
     const estimate: Estimate = estimateRun(request, calibrationFactor);
@@ -213,8 +226,10 @@ export async function runBenchmarks(deps: RunBenchmarksDeps, request: BenchmarkR
       } finally {
         const started = performance.now();
         // Without its lock, `bench` may be another run's by now.
-        if (sessionLost) failures.push('run: the benchmark session ended under the run; the bench schema was left to the next run');
-        else await dropBenchSchema(session).catch((error) => log('could not drop the bench schema', { error: errorMessage(error) }));
+        if (!(await stillHoldsLock())) {
+          sessionLost = true;
+          failures.push('run: the benchmark session ended under the run; the bench schema was left to the next run');
+        } else await dropBenchSchema(session).catch((error) => log('could not drop the bench schema', { error: errorMessage(error) }));
         timings.cleanup = Math.round(performance.now() - started);
       }
       timings.total = Math.round(performance.now() - invocationStarted);
@@ -231,7 +246,7 @@ export async function runBenchmarks(deps: RunBenchmarksDeps, request: BenchmarkR
       const { plans: _omitted, ...summary } = stored;
       return { ...summary, plansStored: Object.keys(plans).length };
     } finally {
-      await session`select pg_advisory_unlock(${BENCHMARK_LOCK_ID})`.catch(() => undefined);
+      if (!sessionLost) await session`select pg_advisory_unlock(${BENCHMARK_LOCK_ID})`.catch(() => undefined);
     }
   } finally {
     ending = true;

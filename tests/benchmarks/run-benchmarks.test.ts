@@ -85,8 +85,13 @@ describe('runBenchmarks (in-process, shop_test)', () => {
 
   it('stops when its session (and the lock in it) ends under it, and leaves the bench schema to the next run', async () => {
     const run = runBenchmarks(deps(), parseBenchmarkEvent({ sizes: TINY_SIZES }));
+    let settled = false;
+    run.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
     let killed = 0;
-    for (let tries = 0; killed === 0 && tries < 400; tries++) {
+    for (let tries = 0; killed === 0 && !settled && tries < 400; tries++) {
       const rows = await sql`
         select pg_terminate_backend(pid) from pg_stat_activity
         where application_name = 'ecommerce-pipeline-tests-bench' and query not like '%pg_try_advisory_lock%'
