@@ -16,8 +16,8 @@ import { recordSale } from '../shared/products/leaderboard.js';
  */
 export const handler = routeHandler(checkoutCartRoute, async ({ path, headers }) => {
   const idempotencyKey = parseIdempotencyKeyHeader(headers);
-  const ifMatch = parseIfMatchHeader(headers);
   const config = getConfig();
+  const ifMatch = parseIfMatchHeader(headers, { customerId: path.customerId, secret: config.pagination.cursorSecret });
   const { order, replayed, cartEmptied } = await checkoutCart(
     {
       db: getMongoDb(),

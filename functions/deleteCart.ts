@@ -7,10 +7,11 @@ import { routeHandler } from '../shared/http/route-handler.js';
 
 /** DELETE /carts/{customerId} — 204, also when there is no cart (idempotent); optional If-Match. Contract: docs/carts.md. */
 export const handler = routeHandler(deleteCartRoute, async ({ path, headers }) => {
-  const ifMatch = parseIfMatchHeader(headers);
+  const { carts, pagination } = getConfig();
+  const ifMatch = parseIfMatchHeader(headers, { customerId: path.customerId, secret: pagination.cursorSecret });
   await deleteCart(getMongoDb(), path.customerId, {
     ...(ifMatch === undefined ? {} : { ifMatch }),
-    ttlSeconds: getConfig().carts.ttlSeconds,
+    ttlSeconds: carts.ttlSeconds,
   });
   return { statusCode: 204 };
 });

@@ -7,10 +7,11 @@ import { routeHandler } from '../shared/http/route-handler.js';
 
 /** PUT /carts/{customerId} — replaces the cart; optional If-Match. Contract: docs/carts.md. */
 export const handler = routeHandler(saveCartRoute, async ({ path, body, headers }) => {
-  const ifMatch = parseIfMatchHeader(headers);
+  const { carts, pagination } = getConfig();
+  const ifMatch = parseIfMatchHeader(headers, { customerId: path.customerId, secret: pagination.cursorSecret });
   const cart = await saveCart(getMongoDb(), path.customerId, body, {
     ...(ifMatch === undefined ? {} : { ifMatch }),
-    ttlSeconds: getConfig().carts.ttlSeconds,
+    ttlSeconds: carts.ttlSeconds,
   });
-  return { statusCode: 200, body: cart, headers: { ETag: etag(cart) } };
+  return { statusCode: 200, body: cart, headers: { ETag: etag(cart, pagination.cursorSecret) } };
 });

@@ -53,7 +53,7 @@ const EnvSchema = z.object({
     .max(7 * 86_400)
     .default(DEFAULT_MAX_TOKEN_AGE_SECONDS),
 
-  /** Signs list cursors (shared/pagination.ts): anyone who has it can forge one. */
+  /** Signs list cursors and cart ETags (shared/signing.ts): anyone who has it can forge one. */
   CURSOR_SECRET: z.string().min(32, 'must be at least 32 characters'),
 
   CORS_ALLOWED_ORIGINS: z

@@ -73,7 +73,7 @@ export function preflight(template: { Resources: Record<string, TemplateResource
       problems.add('AUTH_JWT_SECRET is the public development secret from .env.example: anyone could sign tokens');
     }
     if (development.CURSOR_SECRET && env.CURSOR_SECRET === development.CURSOR_SECRET) {
-      problems.add('CURSOR_SECRET is the public development secret from .env.example: anyone could forge list cursors');
+      problems.add('CURSOR_SECRET is the public development secret from .env.example: anyone could forge list cursors and cart ETags');
     }
     if (!env.AUTH_JWKS_URL && !env.AUTH_JWT_SECRET) {
       problems.add('neither AUTH_JWKS_URL nor AUTH_JWT_SECRET is set: every cold start would fail its configuration check');

@@ -45,10 +45,14 @@ export function namedVersion(ifMatch: IfMatch): number | '*' {
   return typeof ifMatch === 'object' ? ifMatch.version : ifMatch;
 }
 
-/** Whether the live cart `doc` satisfies `ifMatch`. */
+/**
+ * Whether the live cart `doc` satisfies `ifMatch`. A served version names one stored document, its expiry
+ * included: once every version of a cart is purged its numbers start again, and an old ETag must not
+ * match the new cart's version of the same number.
+ */
 export function matches(ifMatch: IfMatch, doc: CartVersion): boolean {
-  const named = namedVersion(ifMatch);
-  return named === '*' || named === doc.version;
+  if (typeof ifMatch === 'object') return ifMatch.version === doc.version && ifMatch.expiresAt.getTime() === doc.expiresAt.getTime();
+  return ifMatch === '*' || ifMatch === doc.version;
 }
 
 export class VersionConflictError extends AppError {
@@ -115,8 +119,8 @@ async function conflict(db: Db, customerId: number, ifMatch: IfMatch, clock: () 
  * base version comes from decides the cost:
  * - a version the client was served (its ETag): one insert, see writeAfterServed;
  * - otherwise the newest version is read first and checked against a bare version or '*'. A lost
- *   compare-and-set is a 412 naming the version that won when the caller gave If-Match, and a retry from
- *   that version otherwise (last writer wins).
+ *   compare-and-set is a 412 naming the version that won when the caller named a version, and a retry from
+ *   that version otherwise (last writer wins; with '*', while the cart exists).
  */
 async function writeNext(db: Db, customerId: number, options: CartWriteOptions, next: NextContent): Promise<CartVersion | null> {
   await ensureCartIndexes(db);
@@ -134,7 +138,8 @@ async function writeNext(db: Db, customerId: number, options: CartWriteOptions, 
     if (!content) return null;
     const written = await insertNextVersion(db, customerId, newest ?? { version: 0 }, content);
     if (written) return written;
-    if (ifMatch !== undefined) throw await conflict(db, customerId, ifMatch, clock);
+    // A version names the cart as it was, which has now moved on; '*' asks only that it exists: read again.
+    if (ifMatch !== undefined && ifMatch !== '*') throw await conflict(db, customerId, ifMatch, clock);
     await retryPause(attempt);
   }
   throw new ConflictError('CART_BUSY', 'The cart is being changed by other requests; retry shortly.');
@@ -145,8 +150,9 @@ async function writeNext(db: Db, customerId: number, options: CartWriteOptions, 
  * still stored (versions outlive their expiry by CART_RETENTION_MS) and live unless the cart has moved on
  * — and moving on (a save, a delete, a checkout) is inserting the next version. So inserting the next
  * version is the whole compare-and-set: it succeeds exactly when the served version is still the cart.
- * One round trip, on every server. An edited ETag can only skip the expiry check, which makes it a write
- * the client could make without If-Match anyway.
+ * One round trip, on every server. It relies on versions having no gaps, so it is taken only for a version
+ * that was served (the ETag's signature, shared/http/headers.ts): a made-up higher version would insert
+ * below the newest one, a write nobody would ever read.
  */
 async function writeAfterServed(
   db: Db,

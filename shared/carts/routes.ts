@@ -24,9 +24,9 @@ assertType<SameKeys<z.output<typeof CartSchema>, Cart>>();
 const IfMatchHeader = {
   name: 'If-Match',
   description:
-    'Optimistic concurrency: the ETag last served (`"3.mj0k8x2a"`: the write then costs no read), a version (`3` or `"3"`), or `*` (the cart must exist).',
+    'Optimistic concurrency: the ETag last served (`"3.mj0k8x2a.<signature>"`: the write then costs no read), a version (`3` or `"3"`), or `*` (the cart must exist). An ETag whose signature does not hold counts as its bare version.',
 };
-const ETAG = { ETag: 'The cart version and when it expires ("3.mj0k8x2a"): send it back as If-Match.' };
+const ETAG = { ETag: 'The cart version, when it expires and their signature ("3.mj0k8x2a.<signature>"): send it back as If-Match.' };
 const VERSION_CONFLICT = {
   description: 'VERSION_CONFLICT: If-Match does not match the cart’s version (details: expected, current).',
   schema: ErrorEnvelopeSchema,

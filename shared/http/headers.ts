@@ -3,6 +3,7 @@ import type { IfMatch } from '../carts/schemas.js';
 import { MAX_CART_VERSION } from '../carts/store.js';
 import { ValidationError } from '../errors.js';
 import { IdempotencyKeySchema } from '../orders/schemas.js';
+import { isSignature, SIGNATURE_LENGTH, signature } from '../signing.js';
 
 /**
  * The request headers the routes read beyond Authorization, parsed once here (names are lower-cased by
@@ -10,31 +11,42 @@ import { IdempotencyKeySchema } from '../orders/schemas.js';
  */
 
 /**
- * A cart's ETag: its version and, after a dot, the time it expires (milliseconds, base 36), e.g.
- * `"7.mj0k8x2a"`. Sent back as If-Match, it lets a write check its precondition with the insert alone,
- * without reading the cart first (shared/carts/carts.ts). Strong: every write makes a new version.
+ * A cart's ETag: its version, after a dot the time it expires (milliseconds, base 36), and after another
+ * the signature of both for this customer (shared/signing.ts), e.g. `"7.mj0k8x2a.<22 characters>"`. Sent
+ * back as If-Match, it lets a write check its precondition with the insert alone, without reading the cart
+ * first (shared/carts/carts.ts) — which holds only for a version that was served, so the signature proves
+ * it was. Strong: every write makes a new version.
  */
-export function etag(cart: Pick<Cart, 'version' | 'expiresAt'>): string {
-  return `"${cart.version}.${Date.parse(cart.expiresAt).toString(36)}"`;
+export function etag(cart: Pick<Cart, 'customerId' | 'version' | 'expiresAt'>, secret: string): string {
+  const served = `${cart.version}.${Date.parse(cart.expiresAt).toString(36)}`;
+  return `"${served}.${signature(secret, etagScope(cart.customerId), served)}"`;
 }
 
-/**
- * `If-Match`: an ETag we served (`"7.mj0k8x2a"`), a bare version (`3` or `"3"`: checked against the stored
- * cart), or `*` (the resource must exist). Weak validators (`W/"3"`) and lists are rejected: a write
- * needs a strong match.
- */
-const IF_MATCH = /^(?:([1-9][0-9]{0,14})|"([1-9][0-9]{0,14})(?:\.([0-9a-z]{1,11}))?"|(\*))$/;
+const etagScope = (customerId: number) => `cart-etag:${customerId}`;
 
-export function parseIfMatchHeader(headers: Record<string, string | undefined>): IfMatch | undefined {
+/**
+ * `If-Match`: an ETag we served (`"7.mj0k8x2a.<signature>"`), a bare version (`3` or `"3"`: checked against
+ * the stored cart), or `*` (the resource must exist). An ETag whose signature does not hold for this cart
+ * (edited, another customer's, or issued without one) is taken as its bare version. Weak validators
+ * (`W/"3"`) and lists are rejected: a write needs a strong match.
+ */
+const IF_MATCH = new RegExp(
+  `^(?:([1-9][0-9]{0,14})|"([1-9][0-9]{0,14})(?:\\.([0-9a-z]{1,11})(?:\\.([A-Za-z0-9_-]{${SIGNATURE_LENGTH}}))?)?"|(\\*))$`,
+);
+
+export function parseIfMatchHeader(
+  headers: Record<string, string | undefined>,
+  cart: { customerId: number; secret: string },
+): IfMatch | undefined {
   const raw = headers['if-match'];
   if (raw === undefined) return undefined;
   const match = IF_MATCH.exec(raw.trim());
   if (!match) {
     throw new ValidationError('Invalid If-Match header.', [
-      { field: 'headers.if-match', message: 'must be an ETag of this cart (e.g. "3.mj0k8x2a"), a version (3) or *' },
+      { field: 'headers.if-match', message: 'must be an ETag of this cart (e.g. "3.mj0k8x2a.…"), a version (3) or *' },
     ]);
   }
-  if (match[4]) return '*';
+  if (match[5]) return '*';
   const version = Number(match[1] ?? match[2]);
   // A write after version v stores v + 1, which must still have the version's digits.
   if (version >= MAX_CART_VERSION) {
@@ -42,7 +54,11 @@ export function parseIfMatchHeader(headers: Record<string, string | undefined>):
       { field: 'headers.if-match', message: `must name a version below ${MAX_CART_VERSION}, the last a cart can have` },
     ]);
   }
-  return match[3] === undefined ? version : { version, expiresAt: new Date(Number.parseInt(match[3], 36)) };
+  const [, , , expires, given] = match;
+  const served = `${version}.${expires}`;
+  return expires !== undefined && given !== undefined && isSignature(cart.secret, etagScope(cart.customerId), served, given)
+    ? { version, expiresAt: new Date(Number.parseInt(expires, 36)) }
+    : version;
 }
 
 export const IDEMPOTENCY_KEY_HEADER = 'idempotency-key';

@@ -11,7 +11,7 @@ import { cartsAndShop, invoke, snapshotCarts } from './helpers.js';
 
 /** Checkout: the cart becomes an order through createOrder (real Postgres), then the cart is emptied. */
 const STOCK = 20;
-const { sql, db, fx } = cartsAndShop({ customers: 10, products: 4, stock: STOCK });
+const { sql, db, fx } = cartsAndShop({ customers: 11, products: 4, stock: STOCK });
 
 const customer = (i: number) => fx.customerIds[i]!;
 const product = (i: number) => fx.productIds[i]!;
@@ -41,6 +41,16 @@ async function checkoutCrashingAfterItsOrder(customerId: number) {
 }
 
 describe('checkout', () => {
+  it('If-Match with an ETag names one stored version, its expiry included: the same number with another expiry (an earlier cart, purged since) is 412', async () => {
+    const c = customer(10);
+    const saved = await saveCart(db, c, { items: [{ productId: product(3), quantity: 1 }] });
+    const earlier = { version: saved.version, expiresAt: new Date(Date.parse(saved.expiresAt) - 60_000) };
+    const orders = await orderCount(c);
+    await expect(checkoutCart({ db, sql }, c, { ifMatch: earlier })).rejects.toMatchObject({ status: 412, code: 'VERSION_CONFLICT' });
+    expect(await orderCount(c)).toBe(orders);
+    expect((await get(c)).body).toEqual(saved);
+  });
+
   it('places the order (same lines, prices from Postgres), decrements stock and empties the cart', async () => {
     const c = customer(0);
     const saved = await put(c, {

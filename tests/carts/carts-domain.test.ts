@@ -136,6 +136,17 @@ describe('optimistic concurrency (If-Match)', () => {
     expect(final).toEqual(results.find((cart) => cart.version === final.version));
   });
 
+  it('concurrent writers with If-Match: * on a live cart all succeed, each with its own version (* asks only that it exists)', async () => {
+    const start = await saveCart(db, 215, { items: [] });
+    const results = await Promise.allSettled(
+      Array.from({ length: 8 }, (_, i) => saveCart(db, 215, { items: [line(i + 1)] }, { ifMatch: '*' })),
+    );
+    expect(results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason.message)).toEqual([]);
+    const versions = results.map((r) => (r as PromiseFulfilledResult<{ version: number }>).value.version);
+    expect(new Set(versions).size).toBe(8);
+    expect((await getCart(db, 215)).version).toBe(start.version + 8);
+  });
+
   it('concurrent first writes of a new cart create one document, versions 1..n', async () => {
     const results = await Promise.all(Array.from({ length: 6 }, (_, i) => saveCart(db, 206, { items: [line(i + 1)] })));
     expect(results.map((cart) => cart.version).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6]);

@@ -43,8 +43,9 @@ describe('happy paths', () => {
     expect(saved.status).toBe(200);
     expect(saved.body).toMatchObject({ customerId: 510, ...body, version: 1 });
     expect(Object.keys(saved.body).sort()).toEqual(['customerId', 'expiresAt', 'items', 'note', 'updatedAt', 'version']);
-    // The version, then when it expires (ms, base 36): what a conditional write needs to skip a read.
-    expect(saved.headers.etag).toBe(`"1.${Date.parse(saved.body.expiresAt).toString(36)}"`);
+    // The version, then when it expires (ms, base 36): what a conditional write needs to skip a read; then
+    // their signature, which shows the version was served.
+    expect(saved.headers.etag).toMatch(new RegExp(`^"1\\.${Date.parse(saved.body.expiresAt).toString(36)}\\.[A-Za-z0-9_-]{22}"$`));
     const read = await get('510');
     expect(read.status).toBe(200);
     expect(read.body).toEqual(saved.body);
@@ -105,6 +106,21 @@ describe('happy paths', () => {
     expect(await snapshotCarts(db)).toEqual(before);
     const deleted = await invoke(deleteCart, { method: 'DELETE', customerId: '513', headers: { 'If-Match': second.headers.etag! } });
     expect(deleted.status).toBe(204);
+  });
+
+  it('an edited ETag (a version the cart never had) is checked against the stored cart: 412, nothing written, the served ETag still works', async () => {
+    const first = await put('514', { items: [{ productId: 1, quantity: 1 }] });
+    const before = await snapshotCarts(db);
+    const later = Date.parse(first.body.expiresAt).toString(36);
+    for (const edited of [`"${first.body.version + 4}.${later}"`, `"999999999999998.${later}"`]) {
+      const response = await put('514', { items: [] }, { 'If-Match': edited });
+      expect(response.status, `If-Match: ${edited}`).toBe(412);
+      expect(response.body.error).toMatchObject({ code: 'VERSION_CONFLICT', details: { current: first.body.version } });
+    }
+    expect(await snapshotCarts(db)).toEqual(before);
+    const next = await put('514', { items: [{ productId: 2, quantity: 2 }] }, { 'If-Match': first.headers.etag! });
+    expect([next.status, next.body.version]).toEqual([200, first.body.version + 1]);
+    expect((await get('514')).body).toEqual(next.body);
   });
 
   it('accepts the contract limits exactly: 50 items (as an order), quantity 1 and 1000, nesting 5, 50 keys, 500-char strings', async () => {

@@ -82,29 +82,46 @@ describe('a cart store failing over, shutting down or without its storage is 503
 });
 
 describe('If-Match parsing', () => {
+  const SECRET = 'a-test-secret-of-at-least-32-characters';
+  const cartOf7 = { customerId: 7, secret: SECRET };
   it.each([
     ['3', 3],
     ['"3"', 3],
     [' 12 ', 12],
     ['*', '*'],
   ])('%s', (value, expected) => {
-    expect(parseIfMatchHeader({ 'if-match': value })).toBe(expected);
+    expect(parseIfMatchHeader({ 'if-match': value }, cartOf7)).toBe(expected);
   });
   it('an ETag we served comes back as the version and the time it expires, to the millisecond', () => {
-    const cart = { version: 7, expiresAt: '2026-12-12T08:30:00.123Z' };
-    expect(etag(cart)).toBe(`"7.${Date.parse(cart.expiresAt).toString(36)}"`);
-    expect(parseIfMatchHeader({ 'if-match': etag(cart) })).toEqual({ version: 7, expiresAt: new Date(cart.expiresAt) });
+    const cart = { customerId: 7, version: 7, expiresAt: '2026-12-12T08:30:00.123Z' };
+    expect(etag(cart, SECRET)).toMatch(new RegExp(`^"7\\.${Date.parse(cart.expiresAt).toString(36)}\\.[A-Za-z0-9_-]{22}"$`));
+    expect(parseIfMatchHeader({ 'if-match': etag(cart, SECRET) }, cartOf7)).toEqual({ version: 7, expiresAt: new Date(cart.expiresAt) });
+  });
+  it('an ETag whose signature does not hold for this cart is its bare version (checked against the stored cart)', () => {
+    const cart = { customerId: 7, version: 7, expiresAt: '2026-12-12T08:30:00.123Z' };
+    const served = etag(cart, SECRET);
+    const [version, expires, signed] = served.slice(1, -1).split('.') as [string, string, string];
+    const edited = [
+      `"8.${expires}.${signed}"`,
+      `"${version}.${(Number.parseInt(expires, 36) + 1).toString(36)}.${signed}"`,
+      `"${version}.${expires}.${signed.slice(0, -1)}${signed.endsWith('A') ? 'B' : 'A'}"`,
+      `"${version}.${expires}"`,
+    ];
+    for (const header of edited)
+      expect(parseIfMatchHeader({ 'if-match': header }, cartOf7), header).toBe(Number(header.slice(1).split('.')[0]));
+    expect(parseIfMatchHeader({ 'if-match': served }, { customerId: 8, secret: SECRET })).toBe(7);
+    expect(parseIfMatchHeader({ 'if-match': served }, { customerId: 7, secret: `${SECRET}-other` })).toBe(7);
   });
   it('a version no cart can reach, whose next version would not fit its 15 digits, is 400', () => {
     for (const bad of ['999999999999999', '"999999999999999"', '"999999999999999.zzzzzzzz"']) {
-      expect(() => parseIfMatchHeader({ 'if-match': bad })).toThrow(expect.objectContaining({ status: 400 }));
+      expect(() => parseIfMatchHeader({ 'if-match': bad }, cartOf7)).toThrow(expect.objectContaining({ status: 400 }));
     }
-    expect(parseIfMatchHeader({ 'if-match': '999999999999998' })).toBe(999_999_999_999_998);
+    expect(parseIfMatchHeader({ 'if-match': '999999999999998' }, cartOf7)).toBe(999_999_999_999_998);
   });
   it('absent is undefined; weak, lists, zero and garbage are 400', () => {
-    expect(parseIfMatchHeader({})).toBeUndefined();
+    expect(parseIfMatchHeader({}, cartOf7)).toBeUndefined();
     for (const bad of ['W/"3"', '"3", "4"', '0', '"0"', 'x', '3"', '1234567890123456', '3.mj0k8x2a', '"3."', '"3.MJ0K"', '"3.a.b"']) {
-      expect(() => parseIfMatchHeader({ 'if-match': bad })).toThrow(expect.objectContaining({ status: 400 }));
+      expect(() => parseIfMatchHeader({ 'if-match': bad }, cartOf7)).toThrow(expect.objectContaining({ status: 400 }));
     }
   });
 });
