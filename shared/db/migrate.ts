@@ -65,13 +65,17 @@ async function checkAppliedMigrations(sql: postgres.Sql, dir: string): Promise<M
   return files;
 }
 
-async function recordChecksums(sql: postgres.Sql, files: Map<number, { sha256: string }>, ids: number[]): Promise<void> {
+async function recordChecksums(
+  sql: postgres.Sql | postgres.TransactionSql,
+  files: Map<number, { sha256: string }>,
+  ids: number[],
+): Promise<void> {
   const rows = ids.flatMap((id) => (files.has(id) ? [{ migration_id: id, sha256: files.get(id)!.sha256 }] : []));
   if (rows.length > 0) await sql`insert into migration_checksums ${sql(rows)} on conflict (migration_id) do nothing`;
 }
 
 // Any constant works; it only has to be the same for every process that migrates this database.
-const MIGRATION_LOCK_ID = 727_274_001;
+export const MIGRATION_LOCK_ID = 727_274_001;
 
 export interface MigrateResult {
   applied: string[];
@@ -137,7 +141,25 @@ export async function migrate(
   await ensureDatabase(databaseUrl, connectTimeoutSeconds);
   // One connection, so the advisory lock and the migration transaction share a session (behind RDS Proxy
   // the lock pins the session to one database connection, as it must).
-  const sql = postgres(databaseUrl, { max: 1, onnotice: () => {}, connect_timeout: connectTimeoutSeconds });
+  // Should that session end under the run (a failover, a pooler restart, a terminated backend), postgres.js
+  // would carry on in a new one — without the advisory lock, lock_timeout or the idle timeouts: another
+  // runner could enter, and a migration could wait on a table without bound. So a lost session stops the run,
+  // and no statement of it reaches a new one. Never recycled for age: a runner may wait long for the lock.
+  let sessionLost = false;
+  let ending = false;
+  const sql = postgres(databaseUrl, {
+    max: 1,
+    onnotice: () => {},
+    connect_timeout: connectTimeoutSeconds,
+    max_lifetime: 0,
+    onclose: () => {
+      if (ending || stopping) return;
+      sessionLost = true;
+      sql.end({ timeout: 0 }).catch(() => {});
+    },
+  });
+  const sessionLostError = () =>
+    new Error('the migration session ended under the run (and its advisory lock with it): stopped; run the migrations again');
   // A running statement does not read its connection, so closing it would only be seen once the statement is
   // over: the session is also terminated by the server, from a connection of its own. The run ends only once
   // that is done (a caller answering and then frozen must not leave the kill half-way).
@@ -175,12 +197,25 @@ export async function migrate(
       await sql`select set_config('lock_timeout', ${`${lockTimeoutMs}ms`}, false)`;
       const files = await checkAppliedMigrations(sql, dir);
       const appliedIds: number[] = [];
+      // postgres-shift applies the pending migrations in one transaction (`sql.begin`); their checksums are
+      // recorded in it too, so a migration is never applied without its checksum (a failure after the
+      // commit would leave the next run to record whatever the file says by then).
+      const recordingChecksums = new Proxy(sql, {
+        get: (target, property, receiver) =>
+          property === 'begin'
+            ? (apply: (tx: postgres.TransactionSql) => Promise<unknown>) =>
+                target.begin(async (tx) => {
+                  await apply(tx);
+                  await recordChecksums(tx, files, appliedIds);
+                })
+            : Reflect.get(target, property, receiver),
+      });
       for (let attempt = 1; ; attempt++) {
         signal?.throwIfAborted();
         const before = applied.length;
         try {
           await shift({
-            sql,
+            sql: recordingChecksums,
             path: dir,
             before: ({ migration_id, name }: { migration_id: number; name: string }) => log(`applying migration ${migration_id}: ${name}`),
             after: ({ migration_id, name }: { migration_id: number; name: string }) => {
@@ -188,9 +223,9 @@ export async function migrate(
               appliedIds.push(migration_id);
             },
           });
-          await recordChecksums(sql, files, appliedIds);
           break;
         } catch (error) {
+          if (sessionLost) throw sessionLostError();
           applied.length = before; // rolled back with the transaction
           appliedIds.length = before;
           if ((error as { code?: unknown }).code !== LOCK_NOT_AVAILABLE || attempt >= attempts) throw error;
@@ -198,14 +233,18 @@ export async function migrate(
             `a table the migrations need is in use (lock_timeout ${lockTimeoutMs} ms); attempt ${attempt + 1} of ${attempts} in ${attempt} s`,
           );
           await new Promise((resolve) => setTimeout(resolve, attempt * 1_000));
+          if (sessionLost) throw sessionLostError();
         }
       }
     } finally {
-      if (!signal?.aborted) await sql`select pg_advisory_unlock(${MIGRATION_LOCK_ID})`;
+      if (!signal?.aborted && !sessionLost) await sql`select pg_advisory_unlock(${MIGRATION_LOCK_ID})`;
     }
+  } catch (error) {
+    throw sessionLost ? sessionLostError() : error;
   } finally {
     signal?.removeEventListener('abort', stop);
     await stopping;
+    ending = true;
     await sql.end({ timeout: 5 });
   }
   return { applied };

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { withDatabase } from '../../scripts/lib/env.js';
-import { ensureDatabase, MIGRATIONS_DIR, migrate } from '../../shared/db/migrate.js';
+import { ensureDatabase, MIGRATION_LOCK_ID, MIGRATIONS_DIR, migrate } from '../../shared/db/migrate.js';
 import { dropDatabase, SHOP_TABLES, schemaFingerprint, scratchDatabaseUrl } from './helpers.js';
 
 /** Migrations on a database of their own, created (by migrate) and dropped here. */
@@ -154,6 +154,100 @@ describe('migrations', () => {
       release();
       await holder.end({ timeout: 5 });
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('stop when their session ends under them (a failover), rather than carry on in a new one without the lock and its limits', async () => {
+    const own = scratchDatabaseUrl('migrations_session_lost');
+    await dropDatabase(own);
+    await migrate(own);
+    const dir = mkdtempSync(join(tmpdir(), 'migrations-'));
+    for (const file of migrationFiles) copyFileSync(join(MIGRATIONS_DIR, file), join(dir, file));
+    const next = String(migrationFiles.length + 1).padStart(5, '0');
+    writeFileSync(join(dir, `${next}_needs_orders_alone.sql`), 'alter table orders add column lost_probe int;\n');
+    const watcher = postgres(own, { max: 1, onnotice: () => {} });
+    const holder = postgres(own, { max: 1, onnotice: () => {} });
+    let release = () => {};
+    let locked = () => {};
+    const lockTaken = new Promise<void>((resolve) => {
+      locked = resolve;
+    });
+    try {
+      const held = holder.begin(async (tx) => {
+        await tx`select count(*) from orders`;
+        locked();
+        await new Promise<void>((resolve) => {
+          release = resolve;
+        });
+      });
+      held.catch(() => {});
+      await Promise.race([lockTaken, held]);
+      // While the runner waits to try again, its session is ended, as a failover or a pooler restart would.
+      let terminated: Promise<unknown> | undefined;
+      const log = (line: string) => {
+        if (!terminated && /attempt 2 of/.test(line)) {
+          terminated = watcher`
+            select pg_terminate_backend(pid) from pg_locks
+            where locktype = 'advisory' and classid = 0 and objid = ${MIGRATION_LOCK_ID}::bigint::oid and granted`.then((rows) => rows);
+        }
+      };
+      const outcome = await Promise.race([
+        migrate(own, log, { dir, lockTimeoutMs: 300, attempts: 3 }).catch((error: unknown) => error),
+        new Promise((resolve) => setTimeout(() => resolve('still running after 15 s'), 15_000)),
+      ]);
+      expect(await terminated).toHaveLength(1);
+      expect(String((outcome as Error).message ?? outcome)).toMatch(/session ended under the run/);
+      const [row] = await watcher<Array<{ count: number }>>`select count(*)::int as count from migrations`;
+      expect(row?.count).toBe(migrationFiles.length);
+      release();
+      await held;
+      expect((await migrate(own, () => {}, { dir })).applied).toEqual([`${next} needs_orders_alone.sql`]);
+    } finally {
+      release();
+      await holder.end({ timeout: 5 });
+      await watcher.end({ timeout: 5 });
+      rmSync(dir, { recursive: true, force: true });
+      await dropDatabase(own);
+    }
+  });
+
+  it('record a migration’s checksum in the transaction that applies it: a run that fails after the migration never leaves it applied without one', async () => {
+    const own = scratchDatabaseUrl('migrations_checksum_tx');
+    await dropDatabase(own);
+    await migrate(own);
+    const dir = mkdtempSync(join(tmpdir(), 'migrations-'));
+    for (const file of migrationFiles) copyFileSync(join(MIGRATIONS_DIR, file), join(dir, file));
+    const next = String(migrationFiles.length + 1).padStart(5, '0');
+    const file = join(dir, `${next}_slow_probe.sql`);
+    writeFileSync(file, 'create table checksum_probe (id int);\nselect pg_sleep(1);\n');
+    const holder = postgres(own, { max: 1, onnotice: () => {} });
+    let release = () => {};
+    let held: Promise<unknown> | undefined;
+    try {
+      // While the migration runs, the checksum table is taken (SHARE: no insert) until the first attempt gave up.
+      const log = (line: string) => {
+        if (!held && line.startsWith(`applying migration ${Number(next)}:`)) {
+          held = holder.begin(async (tx) => {
+            await tx`lock table migration_checksums in share mode`;
+            await new Promise<void>((resolve) => {
+              release = resolve;
+            });
+          });
+          held.catch(() => {});
+        }
+        if (/attempt 2 of/.test(line)) release();
+      };
+      const { applied } = await migrate(own, log, { dir, lockTimeoutMs: 300, attempts: 3 });
+      await held;
+      expect(applied).toEqual([`${next} slow_probe.sql`]);
+      // Its checksum was recorded with it: an edit of the applied file is caught.
+      writeFileSync(file, 'create table checksum_probe (id int, edited int);\nselect pg_sleep(1);\n');
+      await expect(migrate(own, () => {}, { dir })).rejects.toThrow(/was edited after it was applied/);
+    } finally {
+      release();
+      await holder.end({ timeout: 5 });
+      rmSync(dir, { recursive: true, force: true });
+      await dropDatabase(own);
     }
   });
 
