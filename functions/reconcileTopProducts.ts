@@ -16,8 +16,12 @@ const MODES = new Set<ReconcileMode>(['auto', 'full', 'recent']);
  * aborted by the timeout backstop, so that the run writes nothing after it.
  */
 async function reconcile(event: unknown, context: Context, { signal }: { signal: AbortSignal }): Promise<ReconcileResult> {
+  // A scheduled event names no mode; one invoked by hand that names a mode we do not have is a typo, not 'auto'.
   const requested = (event as { mode?: unknown } | null | undefined)?.mode;
-  const mode = typeof requested === 'string' && MODES.has(requested as ReconcileMode) ? (requested as ReconcileMode) : 'auto';
+  if (requested !== undefined && !MODES.has(requested as ReconcileMode)) {
+    throw new Error(`top-products reconcile: unknown mode ${JSON.stringify(requested)} (auto, full or recent)`);
+  }
+  const mode = (requested as ReconcileMode | undefined) ?? 'auto';
   const config = getConfig();
   try {
     // The lock outlives the run by a few seconds at most, even when Lambda kills the run at its timeout.

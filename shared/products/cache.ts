@@ -7,7 +7,8 @@ import type { Redis } from '@upstash/redis';
 import * as z from 'zod';
 import { CacheError, redisCall } from '../clients/redis.js';
 import type { TopProductsKeys } from './keys.js';
-import { type SalesWindow, windowInfo } from './window.js';
+import { MAX_LIMIT } from './queries.js';
+import { MAX_WINDOW_DAYS, type SalesWindow, windowInfo } from './window.js';
 
 // --- snapshots -------------------------------------------------------------------------------------
 
@@ -21,11 +22,11 @@ export const TopProductSchema = z.object({
   revenue: money,
 });
 
-/** What is stored under a snapshot key: the response body for limit = 100, plus where it came from. */
+/** What is stored under a snapshot key: the response body for the largest limit, plus where it came from. */
 export const SnapshotSchema = z.object({
-  products: z.array(TopProductSchema).max(100),
+  products: z.array(TopProductSchema).max(MAX_LIMIT),
   generatedAt: z.iso.datetime(),
-  window: z.object({ days: z.number().int().min(1).max(365).nullable(), since: z.iso.datetime().nullable() }),
+  window: z.object({ days: z.number().int().min(1).max(MAX_WINDOW_DAYS).nullable(), since: z.iso.datetime().nullable() }),
   source: z.enum(['leaderboard', 'postgres']),
 });
 

@@ -2,7 +2,8 @@
  * The Redis leaderboard behind top products, maintained incrementally:
  *
  * - `recordSale` (called by POST /orders after each commit) adds the order's lines to today's sorted
- *   sets (units, revenue) and to the all-time sets, in ONE REST call (MULTI/EXEC: all or nothing).
+ *   sets (units, revenue) and to the all-time sets, in ONE REST call (MULTI/EXEC: applied together, never
+ *   interleaved with another client's commands; a command that fails does not undo the others).
  * - `readLeaderboard` answers "top N of a window" from those sets: all time = one ZRANGE; N days =
  *   today's set ∪ a cached union of the N − 1 previous days (ZUNIONSTORE, see docs/top-products.md).
  * - The reconcile job (reconcile.ts) rebuilds the sets from Postgres and corrects drift.

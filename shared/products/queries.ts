@@ -4,6 +4,9 @@
  */
 import { intArray, OID, type Sql } from '../clients/postgres.js';
 
+/** The most products a top-products answer holds (and what a snapshot stores: every limit is cut from it). */
+export const MAX_LIMIT = 100;
+
 export interface TopProduct {
   productId: number;
   name: string;

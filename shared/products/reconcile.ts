@@ -95,7 +95,7 @@ export async function reconcileTopProducts(deps: ReconcileDeps, options: Reconci
     const requested = options.mode ?? 'auto';
     let mode: 'full' | 'recent';
     let reason: string;
-    if (requested !== 'auto') {
+    if (requested === 'full' || (requested === 'recent' && meta)) {
       mode = requested;
       reason = 'requested';
     } else if (!meta) {

@@ -13,13 +13,11 @@ import { describeError, logger } from '../logger.js';
 import { type Snapshot, SnapshotCache } from './cache.js';
 import { topProductsKeys } from './keys.js';
 import { readLeaderboard } from './leaderboard.js';
-import { queryTopProducts, type TopProduct } from './queries.js';
+import { MAX_LIMIT, queryTopProducts, type TopProduct } from './queries.js';
 import { resolveWindow, type SalesWindow, type WindowInfo, windowInfo } from './window.js';
 
 export type { TopProduct } from './queries.js';
-export { queryTopProducts } from './queries.js';
-
-export const MAX_LIMIT = 100;
+export { MAX_LIMIT, queryTopProducts } from './queries.js';
 
 export interface TopProductsQuery {
   limit: number;

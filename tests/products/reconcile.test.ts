@@ -1,5 +1,6 @@
 import type { Redis } from '@upstash/redis';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { handler as reconcileHandler } from '../../functions/reconcileTopProducts.js';
 import { seed } from '../../scripts/db/seed.js';
 import { createRedis } from '../../shared/clients/redis.js';
 import { createOrder } from '../../shared/orders/create-order.js';
@@ -8,6 +9,7 @@ import { readLeaderboard, recordSale } from '../../shared/products/leaderboard.j
 import { reconcileTopProducts } from '../../shared/products/reconcile.js';
 import { resolveWindow, utcDay } from '../../shared/products/window.js';
 import { testSql } from '../helpers/db.js';
+import { lambdaContext } from '../helpers/lambda.js';
 import { deleteTopProductsKeys, groundTruth, newRedis, type SalesFixture, seedSales, testConfig } from './helpers.js';
 
 /**
@@ -150,6 +152,19 @@ describe('sales that land in the middle of a reconcile run', () => {
     for (const days of WINDOWS) expect(await readLeaderboard({ sql, redis, namespace: NS }, resolveWindow(days), 100, 5_000)).toBeNull();
     expect((await reconcile()).mode).toBe('full');
     await expectEveryWindowTrue('after a failed switch');
+  });
+
+  it('a "recent" pass asked for while no leaderboard is loaded rebuilds it (there is nothing to correct)', async () => {
+    await redis.del(keys.meta);
+    const result = await reconcileTopProducts({ sql, redis, namespace: NS }, { mode: 'recent', waitForLockMs: 15_000 });
+    expect(result).toMatchObject({ mode: 'full', reason: expect.stringMatching(/not loaded/) });
+    await expectEveryWindowTrue('after a recent pass on an empty leaderboard');
+  });
+
+  it('an invocation naming a mode that does not exist is refused before anything runs', async () => {
+    const before = await redis.get(keys.meta);
+    await expect(reconcileHandler({ mode: 'ful' }, lambdaContext())).rejects.toThrow(/mode "ful".*auto, full or recent/);
+    expect(await redis.get(keys.meta)).toEqual(before);
   });
 
   it('a run stopped by its invocation’s end (the signal) writes nothing after it, even if its container resumes later', async () => {
