@@ -30,6 +30,12 @@ export const META_TTL_SECONDS = 7 * 86_400;
 export const PAST_UNION_TTL_SECONDS = 60;
 /** Rebuild a cached past union that has less than this left, so it cannot expire mid-read. */
 const PAST_UNION_MARGIN_MS = 5_000;
+/**
+ * A past union's life until its days were found all there: below the margin, so every reader rebuilds it
+ * (and checks the days) meanwhile. A union built from a partial past then never outlives the request that
+ * built it by more than this, even when that request cannot drop it.
+ */
+const UNCHECKED_PAST_UNION_TTL_SECONDS = 2;
 const SCRATCH_TTL_SECONDS = 60;
 
 /** What the leaderboard needs to know about a committed order. */
@@ -166,6 +172,7 @@ export async function readLeaderboard(
   let revenueKey: string;
   let ranked: unknown[];
   const scratch: string[] = [];
+  const checkedPastUnion: string[] = [];
 
   // A set the marker vouches for (all time, and today once reconcile has checked it) carries COMPLETE_MEMBER;
   // one that was evicted and then recreated by a sale holds only the sales since: not an answer.
@@ -226,8 +233,8 @@ export async function readLeaderboard(
           const days = pastDays(window);
           tx.zunionstore(pastUnits, days.length, days.map(keys.dayUnits));
           tx.zunionstore(pastRevenue, days.length, days.map(keys.dayRevenue));
-          tx.expire(pastUnits, PAST_UNION_TTL_SECONDS);
-          tx.expire(pastRevenue, PAST_UNION_TTL_SECONDS);
+          tx.expire(pastUnits, UNCHECKED_PAST_UNION_TTL_SECONDS);
+          tx.expire(pastRevenue, UNCHECKED_PAST_UNION_TTL_SECONDS);
         }
         tx.zunionstore(unitsKey, 2, [keys.dayUnits(window.today), pastUnits]);
         tx.zunionstore(revenueKey, 2, [keys.dayRevenue(window.today), pastRevenue]);
@@ -238,15 +245,20 @@ export async function readLeaderboard(
           .exec<unknown[]>()
           .then((results) => ({ results, complete: mustExist.length === 0 || Number(results[0]) === mustExist.length }));
       });
-    const rebuildPast = unitsTtl < PAST_UNION_MARGIN_MS || revenueTtl < PAST_UNION_MARGIN_MS;
-    let { results, complete } = await union(rebuildPast);
-    if (!complete && !rebuildPast) ({ results, complete } = await union(true));
+    let rebuiltPast = unitsTtl < PAST_UNION_MARGIN_MS || revenueTtl < PAST_UNION_MARGIN_MS;
+    let { results, complete } = await union(rebuiltPast);
+    if (!complete && !rebuiltPast) {
+      rebuiltPast = true;
+      ({ results, complete } = await union(true));
+    }
     if (!complete) {
       // Drop the union just built from a partial past, so that nobody reads it before reconcile repairs it.
       await redisCall('leaderboard union', timeoutMs, () => redis.del(pastUnits, pastRevenue, ...scratch));
       return incomplete(window);
     }
     ranked = results.at(-1) as unknown[];
+    // Its days were all there: the union is kept for its full life (with the next call, no extra round trip).
+    if (rebuiltPast) checkedPastUnion.push(pastUnits, pastRevenue);
   }
 
   const top: Array<{ productId: number; unitsSold: number }> = [];
@@ -265,6 +277,7 @@ export async function readLeaderboard(
       );
     else p.exists(revenueKey);
     if (scratch.length > 0) p.del(...scratch);
+    for (const key of checkedPastUnion) p.expire(key, PAST_UNION_TTL_SECONDS);
     return p.exec<[Array<number | null> | number, ...unknown[]]>();
   });
   const { names, source } = await productNamesAndSource(

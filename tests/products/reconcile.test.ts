@@ -119,6 +119,33 @@ describe('after one set is evicted and sales go on', () => {
   });
 });
 
+describe('a past union built while one of its days was missing', () => {
+  it('is never served, even when dropping it fails', async () => {
+    const window = resolveWindow(30);
+    expect(await redis.del(keys.dayUnits(daysAgo(3)))).toBe(1);
+    await redis.del(keys.pastUnits(window.today, 30), keys.pastRevenue(window.today, 30));
+    // The request that finds the day missing cannot drop the union it just built (its budget ran out).
+    let failedDels = 0;
+    const failingDel = new Proxy(redis, {
+      get(target, property) {
+        if (property === 'del')
+          return async () => {
+            failedDels++;
+            throw new Error('the leaderboard budget ran out');
+          };
+        const value = Reflect.get(target, property);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    await readLeaderboard({ sql, redis: failingDel, namespace: NS }, window, 100, 5_000).catch(() => null);
+    expect(failedDels).toBe(1);
+    // The next request (its own snapshot refresh) must not take the incomplete union for the 30 days.
+    expect(await readLeaderboard({ sql, redis, namespace: NS }, window, 100, 5_000)).toBeNull();
+    await reconcile();
+    await expectEveryWindowTrue('after the repair');
+  });
+});
+
 describe('sales that land in the middle of a reconcile run', () => {
   it('a sale recorded while a full rebuild puts its sets in place is in every window after the next run', async () => {
     let sold = false;
