@@ -122,8 +122,21 @@ export async function reconcileTopProducts(deps: ReconcileDeps, options: Reconci
         ? rebuild(deps.sql, deps.redis, keys, now(), timeoutMs, lockTtlMs, options.signal)
         : reconcileRecent(deps.sql, deps.redis, keys, meta!, now(), timeoutMs, options.signal);
     // Stopped, the run's cache requests in flight are aborted and later ones fail at once.
-    const stats = await (options.signal ? withCacheSignal(options.signal, work) : work());
-    return { mode, reason, ...stats, elapsedMs: elapsed() };
+    const guarded = <T>(run: () => Promise<T>) => (options.signal ? withCacheSignal(options.signal, run) : run());
+    try {
+      const stats = await guarded(work);
+      return { mode, reason, ...stats, elapsedMs: elapsed() };
+    } catch (error) {
+      // A daily rebuild that failed before its switch (at scale: a timeout while streaming or staging) left
+      // the leaderboard as it was, and readers keep trusting it; as long as it keeps failing, auto mode would
+      // choose it again every run. So today and yesterday are corrected anyway, and the failure still stands.
+      if (reason === 'daily rebuild' && !options.signal?.aborted) {
+        const loaded = parseMeta(await redisCall('reconcile meta', timeoutMs, () => deps.redis.get(keys.meta)).catch(() => null));
+        if (loaded)
+          await guarded(() => reconcileRecent(deps.sql, deps.redis, keys, loaded, now(), timeoutMs, options.signal)).catch(() => {});
+      }
+      throw error;
+    }
   } finally {
     await unlockKey(deps.redis, keys.reconcileLock, token, timeoutMs).catch(() => {});
   }

@@ -194,6 +194,26 @@ describe('sales that land in the middle of a reconcile run', () => {
     expect(await redis.get(keys.meta)).toEqual(before);
   });
 
+  it('a daily rebuild that fails before its switch still corrects today and yesterday (a rebuild may keep failing), and says it failed', async () => {
+    // A sale the leaderboard never heard of (recordSale lost), then a rebuild that cannot stage its sets.
+    await createOrder(sql, { customerId: fixture.customerIds[0]!, items: [{ productId: fixture.productIds[3]!, quantity: 4 }] });
+    const failing = hookBeforeSending(
+      (commands) => commands.some(([name, key]) => name === 'zadd' && String(key).startsWith(keys.tmp(''))),
+      async () => {
+        throw new Error('the rebuild’s staging failed');
+      },
+    );
+    await expect(reconcileTopProducts({ sql, redis: failing, namespace: NS }, { waitForLockMs: 15_000, fullEveryMs: 0 })).rejects.toThrow(
+      /staging failed/,
+    );
+    expect(await redis.get(keys.meta)).not.toBeNull();
+    for (const days of [1, 2]) {
+      expect(await readLeaderboard({ sql, redis, namespace: NS }, resolveWindow(days), 100, 5_000), `days=${days}`).toEqual(
+        await groundTruth(sql, 100, days),
+      );
+    }
+  });
+
   it('a run stopped by its invocation’s end (the signal) writes nothing after it, even if its container resumes later', async () => {
     const before = await redis.get(keys.meta);
     const stop = new AbortController();
