@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { assertType, defineRoute, ErrorEnvelopeSchema, Money, type SameKeys, Timestamp } from '../http/route.js';
 import { PageQuery } from '../http/schemas.js';
-import { id, idParam } from '../ids.js';
+import { id, idParam, orderId, orderIdParam } from '../ids.js';
 import type { Order } from './create-order.js';
 import type { OrderSummary } from './history.js';
 import { CreateOrderBodySchema, IdempotencyKeySchema, strictFields } from './schemas.js';
@@ -9,7 +9,7 @@ import { CreateOrderBodySchema, IdempotencyKeySchema, strictFields } from './sch
 /** The 201 body of POST /orders (and of a cart checkout). */
 export const OrderSchema = z
   .object({
-    orderId: id,
+    orderId,
     customerId: id,
     orderDate: Timestamp,
     totalAmount: Money,
@@ -55,7 +55,7 @@ export const createOrderRoute = defineRoute({
 
 export const OrderSummarySchema = z
   .object({
-    orderId: id,
+    orderId,
     customerId: id,
     orderDate: Timestamp,
     totalAmount: Money,
@@ -101,7 +101,7 @@ export const getOrderRoute = defineRoute({
   summary: 'One order',
   description: 'Visible to its customer and to admins; to anyone else it does not exist (404, not 403).',
   tags: ['orders'],
-  request: { path: z.strictObject({ orderId: idParam }), access: 'signed-in' },
+  request: { path: z.strictObject({ orderId: orderIdParam }), access: 'signed-in' },
   example: { path: { orderId: '1' } },
   responses: {
     200: { description: 'The order.', schema: OrderSummarySchema },

@@ -15,6 +15,7 @@ import type { Redis } from '@upstash/redis';
 import * as z from 'zod';
 import type { Sql } from '../clients/postgres.js';
 import { redisCall } from '../clients/redis.js';
+import { id } from '../ids.js';
 import { describeError, logger } from '../logger.js';
 import { COMPLETE_MEMBER, decodeMember, encodeMember, topProductsKeys } from './keys.js';
 import { productNamesAndSource, sameSales, type TopProduct } from './queries.js';
@@ -69,7 +70,7 @@ const SoldOrderSchema = z.object({
   items: z
     .array(
       z.object({
-        productId: z.number().int().min(1).max(2_147_483_647),
+        productId: id,
         quantity: z.number().int().min(1),
         unitPrice: z.string().regex(/^[0-9]{1,13}(\.[0-9]{1,2})?$/),
       }),

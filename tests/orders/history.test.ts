@@ -6,6 +6,7 @@ import { parseConfig } from '../../shared/config.js';
 import { createOrder } from '../../shared/orders/create-order.js';
 import { customerOrdersQuery, getOrder, listCustomerOrders, type OrderSummary } from '../../shared/orders/history.js';
 import { insertFixtures, resetShop, testSql } from '../helpers/db.js';
+import { httpEvent, lambdaContext } from '../helpers/lambda.js';
 
 /**
  * A customer's order history against PostgreSQL: pages walked to the end equal a ground truth written
@@ -176,5 +177,37 @@ describe('one order', () => {
     expect(await getOrder(sql, id!, { customerId: ann, isAdmin: false })).toBeUndefined();
     expect(await getOrder(sql, id!, { customerId: null, isAdmin: false })).toBeUndefined();
     expect(await getOrder(sql, 999_999_999, { customerId: null, isAdmin: true })).toBeUndefined();
+  });
+});
+
+describe('order ids past 32 bits (orders.order_id is bigint; an order table outgrows 2^31 first)', () => {
+  it('are answered by POST /orders and found by GET /orders/{orderId}', async () => {
+    const { handler: placeOrder } = await import('../../functions/createOrder.js');
+    const { handler: readOrder } = await import('../../functions/getOrder.js');
+    const [{ last }] = await sql<[{ last: number }]>`select coalesce(max(order_id), 0)::int8 as last from orders`;
+    await sql`select setval(pg_get_serial_sequence('orders', 'order_id'), 2147483647)`;
+    try {
+      const placed = (await placeOrder(
+        httpEvent({ method: 'POST', path: '/orders', body: { customerId: bob, items: [{ productId: products[0]!, quantity: 1 }] } }),
+        lambdaContext(),
+      )) as { statusCode: number; body: string };
+      expect(placed.statusCode, placed.body).toBe(201);
+      const orderId = JSON.parse(placed.body).orderId as number;
+      expect(orderId).toBe(2_147_483_648);
+      const read = (await readOrder(
+        httpEvent({
+          method: 'GET',
+          path: `/orders/${orderId}`,
+          routeKey: 'GET /orders/{orderId}',
+          pathParameters: { orderId: String(orderId) },
+        }),
+        lambdaContext(),
+      )) as { statusCode: number; body: string };
+      expect(read.statusCode, read.body).toBe(200);
+      expect(JSON.parse(read.body)).toMatchObject({ orderId, customerId: bob });
+    } finally {
+      await sql`delete from orders where order_id > 2147483646`;
+      await sql`select setval(pg_get_serial_sequence('orders', 'order_id'), ${Math.max(last, 1)})`;
+    }
   });
 });
