@@ -155,8 +155,14 @@ describe('a customer’s order history', () => {
         params as unknown as never[],
       );
       const nodes = planNodes(row!['QUERY PLAN'][0]!.Plan);
+      // The page itself is never sorted. (Inside the subplan that reads one order's lines, a sort of those
+      // few lines for a merge join with products is the planner's choice when products is large.)
+      const pageNodes = (node: PlanNode): PlanNode[] => [
+        node,
+        ...(node.Plans ?? []).filter((child) => child['Parent Relationship'] !== 'SubPlan').flatMap(pageNodes),
+      ];
       expect(
-        nodes.map((node) => node['Node Type']),
+        pageNodes(row!['QUERY PLAN'][0]!.Plan).map((node) => node['Node Type']),
         JSON.stringify(nodes),
       ).not.toContain('Sort');
       // The outer scan reads the page (+1 row) from the index and stops.
