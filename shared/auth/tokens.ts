@@ -58,7 +58,8 @@ export class ForbiddenError extends AppError {
 
 function principalFrom(payload: JWTPayload, config: Pick<AuthConfig, 'adminScope' | 'customerClaim'>): Principal {
   const subject = payload.sub;
-  if (!subject) throw new UnauthorizedError('The token has no subject.');
+  // A string (RFC 7519): a number would act as a customer id, an object would be logged as the subject.
+  if (typeof subject !== 'string' || subject === '') throw new UnauthorizedError('The token has no subject, or one that is not a string.');
   return { subject, ...claimedIdentity(payload, { customerClaim: config.customerClaim ?? 'sub', adminScope: config.adminScope }) };
 }
 
@@ -75,13 +76,14 @@ export type TokenVerifier = (authorization: string | undefined) => Promise<Princ
 
 /**
  * A token may not be valid for longer than the maximum age from now (a 100-year admin token is refused
- * outright), nor — when it carries `iat` — be older than that or have been issued to live longer.
+ * outright), nor — when it carries `iat` — be older than that, issued in the future, or issued to live longer.
  */
 function checkAge(payload: JWTPayload, maxAgeSeconds: number, skewSeconds: number): void {
   const now = Math.floor(Date.now() / 1000);
   const tooLong = `The token lives longer than the maximum token age (${maxAgeSeconds} s).`;
   if (payload.exp! - now > maxAgeSeconds + skewSeconds) throw new UnauthorizedError(tooLong);
   if (typeof payload.iat === 'number') {
+    if (payload.iat - now > skewSeconds) throw new UnauthorizedError('The token is issued in the future.');
     if (payload.exp! - payload.iat > maxAgeSeconds) throw new UnauthorizedError(tooLong);
     if (now - payload.iat > maxAgeSeconds + skewSeconds)
       throw new UnauthorizedError(`The token is older than the maximum token age (${maxAgeSeconds} s).`);

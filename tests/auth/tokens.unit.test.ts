@@ -115,11 +115,28 @@ describe('bearer tokens', () => {
     // Without an issue time, the expiry alone bounds it.
     await expect(verify(`Bearer ${await signed({ exp: now + 60 })}`)).resolves.toMatchObject({ customerId: 42 });
     expect((await rejection(`Bearer ${await signed({ exp: now + 100 * 365 * day })}`)).message).toMatch(/maximum token age/);
+    // Issued in the future (beyond the clock skew): not yet a token, whatever its expiry.
+    expect((await rejection(`Bearer ${await signed({ iat: now + 365 * day, exp: now + 600 })}`)).message).toMatch(/issued in the future/);
+    await expect(verify(`Bearer ${await signed({ iat: now + 5, exp: now + 600 })}`)).resolves.toMatchObject({ customerId: 42 });
     // Configurable.
     const strict = createTokenVerifier({ ...config, maxTokenAgeSeconds: 600 });
     await expect(strict(`Bearer ${await signed({ iat: now, exp: now + 600 })}`)).resolves.toMatchObject({ customerId: 42 });
     await expect(strict(`Bearer ${await signed({ iat: now, exp: now + 3600 })}`)).rejects.toMatchObject({ status: 401 });
     // Local tokens longer than the maximum are not even signed.
     await expect(signLocalToken({ ...config, maxTokenAgeSeconds: 600 }, { sub: '42', ttlSeconds: 3600 })).rejects.toThrow(/maximum/);
+  });
+
+  it('refuses a subject that is not a string (RFC 7519): a number is not a customer id, an object not a name', async () => {
+    const secret = new TextEncoder().encode(config.secret);
+    for (const sub of [42, { id: 42 }, ['42']]) {
+      const token = await new SignJWT({ sub } as never)
+        .setProtectedHeader({ alg: 'HS256' })
+        .setIssuer(config.issuer)
+        .setAudience(config.audience)
+        .setIssuedAt()
+        .setExpirationTime('10m')
+        .sign(secret);
+      expect(await rejection(`Bearer ${token}`), JSON.stringify(sub)).toMatchObject({ status: 401 });
+    }
   });
 });
