@@ -40,9 +40,12 @@ export class ConflictError extends AppError {
   }
 }
 
+/** The Retry-After of a 503: a dependency's outage is usually over, or its pool replaced, within seconds. */
+export const RETRY_AFTER_SECONDS = 2;
+
 /** A dependency (database, cache, document store) is unreachable or timed out: the client may retry. */
 export class ServiceUnavailableError extends AppError {
-  constructor(code: string, message: string, retryAfterSeconds = 2, details?: unknown) {
+  constructor(code: string, message: string, retryAfterSeconds = RETRY_AFTER_SECONDS, details?: unknown) {
     super(503, code, message, details, { 'Retry-After': String(retryAfterSeconds) });
   }
 }

@@ -29,6 +29,10 @@ export const getHealthRoute = defineRoute({
   request: { access: 'public' },
   responses: {
     200: { description: 'ok or degraded.', schema: HealthSchema },
-    503: { description: 'down: a store the orders or carts need does not answer (the body is the same report).', schema: HealthSchema },
+    503: {
+      description: 'down: a store the orders or carts need does not answer (the body is the same report).',
+      schema: HealthSchema,
+      headers: { 'Retry-After': 'Seconds to wait before checking again.' },
+    },
   },
 });

@@ -309,6 +309,13 @@ describe('a hung dependency is bounded by its timeout', () => {
       status: 'down',
       checks: { postgres: { status: 'down', code: 'TIMEOUT' }, redis: { status: 'ok' }, mongo: { status: 'ok' } },
     });
+    // A 503 says when to ask again, as every other one does.
+    expect(result.headers?.['Retry-After']).toBeDefined();
+    // The probe left on the frozen connection must not make the next checks of this warm container wait
+    // behind it: a new connection works, so the next report says PostgreSQL is up.
+    const next = await getHealth(httpEvent({ method: 'GET', path: '/health', authorization: null }), contextWithRemaining(10_000));
+    expect(next.statusCode, String(next.body)).toBe(200);
+    expect(body(next)).toMatchObject({ checks: { postgres: { status: 'ok' } } });
   });
 
   it('a frozen connection does not poison the pool: the next two orders on the same warm handler are placed at normal latency', async () => {
