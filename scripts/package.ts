@@ -8,8 +8,8 @@
  * no account and no network (dummy credentials); with --aws, the real SSM of the account your AWS
  * credentials point at (what `npm run deploy` does).
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join, relative, resolve, sep } from 'node:path';
 import { openApiDocument } from '../shared/http/routes.js';
 import { exit, parseCommandLine, ROOT } from './lib/env.js';
 import { formatPackageReport, packageReport } from './lib/package-report.js';
@@ -27,6 +27,17 @@ const { values } = parseCommandLine(USAGE, {
   },
 });
 const outDir = resolve(ROOT, values.package);
+// The folder is emptied first: it may only be a new or empty one, or one an earlier package wrote.
+const checkout = resolve(ROOT);
+if (checkout === outDir || checkout.startsWith(`${outDir}${sep}`)) {
+  exit(1, `package: --package ${values.package} is the checkout or a folder holding it; give a folder of its own (default .serverless)`);
+}
+if (existsSync(outDir) && readdirSync(outDir).length > 0 && !existsSync(join(outDir, 'serverless-state.json'))) {
+  exit(
+    1,
+    `package: ${outDir} is not a package folder (no serverless-state.json) and not empty, and it would be emptied; give a new or empty folder`,
+  );
+}
 rmSync(outDir, { recursive: true, force: true });
 mkdirSync(outDir, { recursive: true });
 const started = performance.now();

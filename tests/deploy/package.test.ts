@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import JSZip from 'jszip';
@@ -346,5 +346,23 @@ describe('npm run deploy:localstack -- --dry-run (on the same package)', () => {
     expect(outputs).toEqual({ HttpApiUrl: 'http://api' });
     expect(seen).not.toContain('CreateStack');
     expect(seen.filter((op) => op === 'PutObject')).toHaveLength(report.functions.length + 1);
+  });
+});
+
+describe('npm run package -- --package <folder>', () => {
+  it('refuses a folder that holds anything but an earlier package (it would be emptied first), and the checkout itself', async () => {
+    const mine = mkdtempSync(join(tmpdir(), 'not-a-package-'));
+    try {
+      writeFileSync(join(mine, 'notes.txt'), 'keep me');
+      for (const target of [mine, '.', '..']) {
+        const run = await runScript('scripts/package.ts', ['--package', target]);
+        expect(run.code, `${target}: ${run.stdout}${run.stderr}`).toBe(1);
+        expect(run.stderr).toMatch(/not a package folder|the checkout/);
+      }
+      expect(readFileSync(join(mine, 'notes.txt'), 'utf8')).toBe('keep me');
+      expect(readdirSync(ROOT)).toContain('package.json');
+    } finally {
+      rmSync(mine, { recursive: true, force: true });
+    }
   });
 });
