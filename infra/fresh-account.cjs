@@ -260,8 +260,11 @@ function identity({ prefix, prod }) {
         ExplicitAuthFlows: ['ALLOW_USER_SRP_AUTH', 'ALLOW_USER_PASSWORD_AUTH', 'ALLOW_REFRESH_TOKEN_AUTH'],
         PreventUserExistenceErrors: 'ENABLED',
         ReadAttributes: ['email', 'email_verified', 'name', customerAttribute],
-        // The customer id is not here: a user who could write it could act as any customer.
-        WriteAttributes: ['email', 'name'],
+        // The customer id is not here: a user who could write it could act as any customer. Nor the email: a
+        // customer is found by it (confirmCustomer), so a user who changed theirs would free the old address,
+        // and whoever signed up with it next would be handed the old customer. An operator changes an email
+        // (admin API) together with the customers row.
+        WriteAttributes: ['name'],
         IdTokenValidity: 60,
         AccessTokenValidity: 60,
         RefreshTokenValidity: 30,

@@ -211,6 +211,9 @@ describe('infrastructure: create (a fresh account)', () => {
     expect(client.WriteAttributes).toBeDefined();
     expect(client.WriteAttributes).not.toContain('custom:customer_id');
     expect(client.WriteAttributes.filter((name: string) => name.startsWith('custom:'))).toEqual([]);
+    // Nor the email: a customer is found by it, so a user who changed theirs would free the old address, and
+    // whoever signed up with it next would be handed the old customer (orders, cart).
+    expect(client.WriteAttributes).not.toContain('email');
     for (const [id, fn] of functions(created.template)) {
       const env = fn.Properties.Environment.Variables;
       expect(env.AUTH_JWKS_URL, id).toEqual({
