@@ -37,12 +37,20 @@ export function pageTokenRules(): TokenRules {
   }
 }
 
+/**
+ * A compact JWT: three base64url parts and nothing else. atob would skip a line break pasted inside one, and
+ * the token would then be taken here, yet refused by fetch in the Authorization header on every call.
+ */
+const COMPACT_JWT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+
 /** What a JWT says about its holder, read as the API reads it (not verified here: the API verifies every request). */
 export function sessionFromToken(token: string, name: string | null = null, rules: TokenRules = DEFAULT_RULES): Session | null {
+  if (!COMPACT_JWT.test(token)) return null;
   try {
     const part = token.split('.')[1] ?? '';
     const payload = JSON.parse(atob(part.replace(/-/g, '+').replace(/_/g, '/'))) as Record<string, unknown>;
-    const subject = String(payload.sub ?? '');
+    // A string, as the API requires (shared/auth/tokens.ts).
+    const subject = typeof payload.sub === 'string' ? payload.sub : '';
     const { customerId, isAdmin: admin } = claimedIdentity(payload, rules);
     const expiresAt = typeof payload.exp === 'number' ? payload.exp : 0;
     return subject ? { token, subject, customerId, admin, name, expiresAt } : null;

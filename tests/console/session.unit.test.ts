@@ -29,4 +29,20 @@ describe('who the console acts as, read as the API reads it (AUTH_CUSTOMER_CLAIM
   it('without rules, the API’s defaults: sub and the admin scope', () => {
     expect(sessionFromToken(token({ sub: '7', scope: 'admin' }))).toMatchObject({ customerId: 7, admin: true });
   });
+
+  it('only a token the API could take: three base64url parts, nothing else (a line break would make every call fail as unreachable), a string subject', () => {
+    const good = token({ sub: '7' });
+    expect(sessionFromToken(good)).toMatchObject({ customerId: 7 });
+    const [header, payload, signature] = good.split('.') as [string, string, string];
+    for (const bad of [
+      `${header}.${payload.slice(0, 8)}\n${payload.slice(8)}.${signature}`,
+      `${header}.${payload.slice(0, 8)} ${payload.slice(8)}.${signature}`,
+      `${header}.${payload}`,
+      `${header}.${payload}.${signature}.extra`,
+      ` ${good}`,
+    ]) {
+      expect(sessionFromToken(bad), JSON.stringify(bad)).toBeNull();
+    }
+    expect(sessionFromToken(token({ sub: 7 }))).toBeNull();
+  });
 });
