@@ -151,7 +151,8 @@ function CartView({ session }: { session: Session }) {
     inFlight.current = false;
     setBusy(false);
     if (result.ok) {
-      attempt.current = null;
+      // The key stays with the cart version it ordered: pressed again before the emptied cart is shown, the
+      // button sends it again and the API replays the order (a new key would be refused by If-Match).
       setPlaced({ order: result.body, replayed: result.headers.get('idempotent-replayed') === 'true' });
       setFailure(null);
       reload();

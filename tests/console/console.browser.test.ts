@@ -60,7 +60,7 @@ describe.skipIf(!chromium?.available)('the web console in Chromium', () => {
     await resetShop(sql);
     await resetCarts(mongo.db);
     // 30 products: red and blue alternate, so "colour = red" is 15 of them, two pages of 12.
-    fx = await insertFixtures(sql, { customers: 9, products: 30, stock: 50 });
+    fx = await insertFixtures(sql, { customers: 10, products: 30, stock: 50 });
     await sql`truncate benchmark_runs restart identity`;
     const lambda = lambdaClient(inject('offlineLambdaEndpoint'));
     const run = await invokeLambda(lambda, RUN_BENCHMARKS, { sizes: TINY_SIZES, repetitions: 5 });
@@ -129,6 +129,38 @@ describe.skipIf(!chromium?.available)('the web console in Chromium', () => {
     await page.getByText(/Order #\d+ placed/).waitFor();
     await sleep(500);
     expect(await ordersOf(customerId)).toBe(2);
+    await context.close();
+  });
+
+  it('"Place the order" pressed again before the emptied cart is shown replays that order: same key, no conflict', async () => {
+    const customerId = fx.customerIds[9]!;
+    const before = await ordersOf(customerId);
+    await cartWith(customerId, fx.productIds[6]!, 1);
+    const { context, page } = await signedIn(customerId);
+    await page.goto(`${base}#/cart`);
+    await page.getByRole('button', { name: 'Place the order' }).waitFor();
+    const keys: string[] = [];
+    page.on('request', (request) => {
+      if (request.url().endsWith('/checkout')) keys.push(request.headers()['idempotency-key']!);
+    });
+    // The reload that would show the emptied cart is held back, so the ordered cart stays on screen.
+    let releaseReload = () => {};
+    const reloadHeld = new Promise<void>((resolve) => {
+      releaseReload = resolve;
+    });
+    await page.route(`**/carts/${customerId}`, async (route) => {
+      if (route.request().method() === 'GET') await reloadHeld;
+      await route.continue();
+    });
+    await page.getByRole('button', { name: 'Place the order' }).click();
+    await page.getByText(/Order #\d+ placed/).waitFor();
+    await page.getByRole('button', { name: 'Place the order' }).click();
+    await page.getByText(/This cart was already ordered/).waitFor();
+    releaseReload();
+    expect(keys).toHaveLength(2);
+    expect(keys[1]).toBe(keys[0]);
+    expect(await page.locator('[role="alert"][data-code="VERSION_CONFLICT"]').count()).toBe(0);
+    expect(await ordersOf(customerId)).toBe(before + 1);
     await context.close();
   });
 
