@@ -37,13 +37,18 @@ export function App() {
   }, [page]);
   // A token past its expiry signs this tab out (its pages then ask to sign in), rather than every call failing.
   const expiresAt = session?.expiresAt;
+  const [lookedAt, setLookedAt] = useState(0);
   useEffect(() => {
     if (expiresAt === undefined) return;
-    // setTimeout fires at once beyond 2^31 − 1 ms (~24.8 days): a longer-lived token is looked at again then.
+    // setTimeout fires at once beyond 2^31 − 1 ms (~24.8 days): a longer-lived token is looked at again then,
+    // and a new timer is set for what is left (the session, still the same, would not set one).
     const delay = Math.min(Math.max(0, expiresAt * 1000 - Date.now()) + 1000, 2 ** 31 - 1);
-    const timer = setTimeout(() => setSession(loadSession()), delay);
+    const timer = setTimeout(() => {
+      setSession(loadSession());
+      setLookedAt((times) => times + 1);
+    }, delay);
     return () => clearTimeout(timer);
-  }, [expiresAt]);
+  }, [expiresAt, lookedAt]);
   const signIn = (next: Session | null) => {
     saveSession(next);
     setSession(next);

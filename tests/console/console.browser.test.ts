@@ -307,6 +307,23 @@ describe.skipIf(!chromium?.available)('the web console in Chromium', () => {
     await context.close();
   });
 
+  it('a token that lives longer than a timer can wait (~24.8 days) still signs the tab out when it expires', async () => {
+    const { context, page } = await anonymous();
+    await page.clock.install();
+    await page.goto(`${base}#/sign-in`);
+    const day = 86_400;
+    const exp = Math.floor(Date.now() / 1000) + 30 * day;
+    const payload = Buffer.from(JSON.stringify({ sub: '1', exp })).toString('base64url');
+    await page.getByLabel(/^Bearer token/).fill(`e30.${payload}.sig`);
+    await page.getByRole('button', { name: 'Use this token' }).click();
+    await page.getByText(/Signed in as/).waitFor();
+    await page.clock.runFor(29 * day * 1000);
+    expect(await page.getByText(/Signed in as/).count()).toBe(1);
+    await page.clock.runFor(2 * day * 1000);
+    await expect.poll(() => page.getByText(/Signed in as/).count()).toBe(0);
+    await context.close();
+  });
+
   it('removing a line with the keyboard leaves the focus in the cart, not on the page', async () => {
     const customerId = fx.customerIds[8]!;
     await api('PUT', `/carts/${customerId}`, {
