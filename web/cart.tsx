@@ -29,13 +29,15 @@ const cartPath = (session: Session) => `/carts/${session.customerId}`;
 
 /**
  * Saves `items` over the cart last seen (If-Match: its ETag), so a change made elsewhere in between
- * (another tab) is refused with 412 VERSION_CONFLICT instead of being overwritten. No cart seen: a first write.
+ * (another tab) is refused with 412 VERSION_CONFLICT instead of being overwritten. No cart seen: the cart is
+ * created only if there still is none (If-None-Match: *), so a cart another tab created meanwhile is not
+ * overwritten either.
  */
 function saveCart(session: Session, items: CartItem[], seen: Served | undefined): Promise<ApiResult<Cart>> {
   return api<Cart>('PUT', cartPath(session), {
     token: session.token,
     body: { items, ...(seen?.note === undefined ? {} : { note: seen.note }) },
-    ...(seen === undefined ? {} : { headers: { 'If-Match': ifMatch(seen) } }),
+    headers: seen === undefined ? { 'If-None-Match': '*' } : { 'If-Match': ifMatch(seen) },
   });
 }
 

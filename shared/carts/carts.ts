@@ -31,6 +31,8 @@ export interface Cart {
 export interface CartWriteOptions {
   /** Optimistic concurrency: the version the client was served (its ETag), a bare version, or '*' (the cart must exist). */
   ifMatch?: IfMatch;
+  /** '*': create the cart only where there is none live (If-None-Match: *), so a first write cannot overwrite another. */
+  ifNoneMatch?: '*';
   /** Inactivity period; every write sets expiresAt = now + ttlSeconds. */
   ttlSeconds?: number;
   now?: () => Date;
@@ -56,15 +58,17 @@ export function matches(ifMatch: IfMatch, doc: CartVersion): boolean {
 }
 
 export class VersionConflictError extends AppError {
-  /** `current`: the cart's version now, or null when there is no live cart. */
-  constructor(ifMatch: IfMatch, current: number | null) {
-    const expected = namedVersion(ifMatch);
+  /** `current`: the cart's version now, or null when there is no live cart. 'none': If-None-Match: * (no cart expected). */
+  constructor(ifMatch: IfMatch | 'none', current: number | null) {
+    const expected = ifMatch === 'none' ? 'none' : namedVersion(ifMatch);
     super(
       412,
       'VERSION_CONFLICT',
-      current === null
-        ? 'The cart does not exist (or has expired); it cannot match If-Match.'
-        : `The cart is at version ${current}, not ${expected}; reload it and retry.`,
+      expected === 'none'
+        ? `A cart already exists (version ${current}); If-None-Match: * only creates one. Reload it and retry.`
+        : current === null
+          ? 'The cart does not exist (or has expired); it cannot match If-Match.'
+          : `The cart is at version ${current}, not ${expected}; reload it and retry.`,
       { expected, current },
     );
   }
@@ -127,6 +131,7 @@ async function writeNext(db: Db, customerId: number, options: CartWriteOptions, 
   const clock = options.now ?? (() => new Date());
   const { ifMatch } = options;
   if (typeof ifMatch === 'object') return writeAfterServed(db, customerId, ifMatch, clock, next);
+  if (options.ifNoneMatch === '*') return writeIfNone(db, customerId, clock, next);
   for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt++) {
     const now = clock();
     const newest = await readNewestVersion(db, customerId);
@@ -166,6 +171,21 @@ async function writeAfterServed(
   const written = content && (await insertNextVersion(db, customerId, served, content));
   if (written) return written;
   throw await conflict(db, customerId, served, clock);
+}
+
+/**
+ * If-None-Match: *: the first version of a cart, or the next one after an expired or deleted cart. Another
+ * writer that got there first (its insert took the version) makes this a 412 naming the version it wrote.
+ */
+async function writeIfNone(db: Db, customerId: number, clock: () => Date, next: NextContent): Promise<CartVersion | null> {
+  const now = clock();
+  const newest = await readNewestVersion(db, customerId);
+  if (isLive(newest, now)) throw new VersionConflictError('none', newest.version);
+  const content = next(false, now);
+  const written = content && (await insertNextVersion(db, customerId, newest ?? { version: 0 }, content));
+  if (written || !content) return written;
+  const winner = await readNewestVersion(db, customerId);
+  throw new VersionConflictError('none', isLive(winner, clock()) ? winner.version : null);
 }
 
 const expiry = (now: Date, options: CartWriteOptions) => new Date(now.getTime() + (options.ttlSeconds ?? DEFAULT_CART_TTL_SECONDS) * 1000);

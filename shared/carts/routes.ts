@@ -26,6 +26,10 @@ const IfMatchHeader = {
   description:
     'Optimistic concurrency: the ETag last served (`"3.mj0k8x2a.<signature>"`: the write then costs no read), a version (`3` or `"3"`), or `*` (the cart must exist). An ETag whose signature does not hold counts as its bare version.',
 };
+const IfNoneMatchHeader = {
+  name: 'If-None-Match',
+  description: '`*`: create the cart only if there is none (412 VERSION_CONFLICT if one exists); not with If-Match.',
+};
 const ETAG = { ETag: 'The cart version, when it expires and their signature ("3.mj0k8x2a.<signature>"): send it back as If-Match.' };
 const VERSION_CONFLICT = {
   description: 'VERSION_CONFLICT: If-Match does not match the cart’s version (details: expected, current).',
@@ -44,7 +48,7 @@ export const saveCartRoute = defineRoute({
     path: { customerId: '1' },
     body: { items: [{ productId: 7, quantity: 2, attributes: { size: 'M', giftWrap: true } }], note: 'birthday' },
   },
-  headers: [IfMatchHeader],
+  headers: [IfMatchHeader, IfNoneMatchHeader],
   responses: {
     200: { description: 'The saved cart.', schema: CartSchema, headers: ETAG },
     409: { description: 'CART_BUSY: too many concurrent writes; retry.', schema: ErrorEnvelopeSchema },

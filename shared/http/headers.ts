@@ -61,6 +61,26 @@ export function parseIfMatchHeader(
     : version;
 }
 
+/**
+ * `If-None-Match` on a cart write: only `*` (create the cart only where there is none), and not together
+ * with If-Match. A cart is never served conditionally (GET answers no-store), so no validator is taken.
+ */
+export function parseIfNoneMatchHeader(headers: Record<string, string | undefined>): '*' | undefined {
+  const raw = headers['if-none-match'];
+  if (raw === undefined) return undefined;
+  if (raw.trim() !== '*') {
+    throw new ValidationError('Invalid If-None-Match header.', [
+      { field: 'headers.if-none-match', message: 'must be * (create the cart only if there is none)' },
+    ]);
+  }
+  if (headers['if-match'] !== undefined) {
+    throw new ValidationError('If-Match and If-None-Match together.', [
+      { field: 'headers.if-none-match', message: 'send If-Match (change this version) or If-None-Match: * (create), not both' },
+    ]);
+  }
+  return '*';
+}
+
 export const IDEMPOTENCY_KEY_HEADER = 'idempotency-key';
 
 /** The Idempotency-Key header: optional; when present, 1–128 visible ASCII characters. */

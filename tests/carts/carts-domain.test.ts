@@ -147,6 +147,29 @@ describe('optimistic concurrency (If-Match)', () => {
     expect((await getCart(db, 215)).version).toBe(start.version + 8);
   });
 
+  it('If-None-Match: * creates the cart only where there is none: a live cart is 412, an expired or deleted one is not', async () => {
+    const created = await saveCart(db, 216, { items: [line(1)] }, { ifNoneMatch: '*' });
+    expect(created.version).toBe(1);
+    await expect(saveCart(db, 216, { items: [line(2)] }, { ifNoneMatch: '*' })).rejects.toMatchObject({
+      status: 412,
+      code: 'VERSION_CONFLICT',
+      details: { expected: 'none', current: 1 },
+    });
+    expect((await getCart(db, 216)).items).toEqual([line(1)]);
+    await deleteCart(db, 216);
+    expect((await saveCart(db, 216, { items: [line(3)] }, { ifNoneMatch: '*' })).version).toBe(3);
+  });
+
+  it('concurrent creators with If-None-Match: * — exactly one creates the cart, the others are told it exists', async () => {
+    const results = await Promise.allSettled(
+      Array.from({ length: 6 }, (_, i) => saveCart(db, 217, { items: [line(i + 1)] }, { ifNoneMatch: '*' })),
+    );
+    const won = results.filter((r) => r.status === 'fulfilled');
+    expect(won).toHaveLength(1);
+    expect(results.filter((r) => r.status === 'rejected' && r.reason.code === 'VERSION_CONFLICT')).toHaveLength(5);
+    expect(await getCart(db, 217)).toEqual((won[0] as PromiseFulfilledResult<unknown>).value);
+  });
+
   it('concurrent first writes of a new cart create one document, versions 1..n', async () => {
     const results = await Promise.all(Array.from({ length: 6 }, (_, i) => saveCart(db, 206, { items: [line(i + 1)] })));
     expect(results.map((cart) => cart.version).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6]);

@@ -123,6 +123,25 @@ describe('happy paths', () => {
     expect((await get('514')).body).toEqual(next.body);
   });
 
+  it('If-None-Match: * creates a cart only where there is none (412 otherwise); any other value, or with If-Match, is 400', async () => {
+    const created = await put('515', { items: [{ productId: 1, quantity: 1 }] }, { 'If-None-Match': '*' });
+    expect([created.status, created.body.version]).toEqual([200, 1]);
+    const before = await snapshotCarts(db);
+    const again = await put('515', { items: [] }, { 'If-None-Match': '*' });
+    expect(again.status).toBe(412);
+    expect(again.body.error).toMatchObject({ code: 'VERSION_CONFLICT', details: { expected: 'none', current: 1 } });
+    const refused: Array<Record<string, string>> = [
+      { 'If-None-Match': '"1"' },
+      { 'If-None-Match': 'W/"1"' },
+      { 'If-None-Match': '*', 'If-Match': '1' },
+    ];
+    for (const headers of refused) {
+      const response = await put('515', { items: [] }, headers);
+      expect(response.status, JSON.stringify(headers)).toBe(400);
+    }
+    expect(await snapshotCarts(db)).toEqual(before);
+  });
+
   it('accepts the contract limits exactly: 50 items (as an order), quantity 1 and 1000, nesting 5, 50 keys, 500-char strings', async () => {
     const items = Array.from({ length: 50 }, (_, i) => ({ productId: i + 1, quantity: i % 2 ? 1 : 1000 }));
     expect((await put('512', { items })).status).toBe(200);

@@ -60,7 +60,7 @@ describe.skipIf(!chromium?.available)('the web console in Chromium', () => {
     await resetShop(sql);
     await resetCarts(mongo.db);
     // 30 products: red and blue alternate, so "colour = red" is 15 of them, two pages of 12.
-    fx = await insertFixtures(sql, { customers: 10, products: 30, stock: 50 });
+    fx = await insertFixtures(sql, { customers: 11, products: 30, stock: 50 });
     await sql`truncate benchmark_runs restart identity`;
     const lambda = lambdaClient(inject('offlineLambdaEndpoint'));
     const run = await invokeLambda(lambda, RUN_BENCHMARKS, { sizes: TINY_SIZES, repetitions: 5 });
@@ -220,6 +220,27 @@ describe.skipIf(!chromium?.available)('the web console in Chromium', () => {
       buttons[1]!.click();
     });
     await expect.poll(async () => ((await api('GET', `/carts/${customerId}`)).body?.items ?? []).length).toBe(2);
+    await context.close();
+  });
+
+  it('the first add to a missing cart does not overwrite a cart created meanwhile elsewhere', async () => {
+    const customerId = fx.customerIds[10]!;
+    const { context, page } = await signedIn(customerId);
+    const adds = page.getByRole('button', { name: /^Add to cart/ });
+    await expect.poll(() => adds.count()).toBeGreaterThan(1);
+    // The add found no cart; before its write arrives, another tab creates one.
+    let held = true;
+    await page.route(`**/carts/${customerId}`, async (route) => {
+      if (route.request().method() === 'PUT' && held) {
+        held = false;
+        await cartWith(customerId, fx.productIds[20]!, 3);
+      }
+      await route.continue();
+    });
+    await adds.first().click();
+    await expect.poll(async () => ((await api('GET', `/carts/${customerId}`)).body?.items ?? []).length).toBe(2);
+    const { items } = (await api('GET', `/carts/${customerId}`)).body as { items: Array<{ productId: number; quantity: number }> };
+    expect(items).toContainEqual({ productId: fx.productIds[20]!, quantity: 3 });
     await context.close();
   });
 

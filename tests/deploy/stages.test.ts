@@ -117,7 +117,7 @@ describe('provider.httpApi.cors (scripts/serverless/http-api-cors.cjs)', () => {
   it("a comma-separated list: trimmed origins and the functions' CORS policy, never credentials", async () => {
     expect(await resolved(' https://a.example ,https://b.example,')).toEqual({
       allowedOrigins: ['https://a.example', 'https://b.example'],
-      allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'If-Match', 'X-Correlation-Id'],
+      allowedHeaders: ['Authorization', 'Content-Type', 'Idempotency-Key', 'If-Match', 'If-None-Match', 'X-Correlation-Id'],
       allowedMethods: ['GET', 'PUT', 'POST', 'DELETE', 'OPTIONS'],
       exposedResponseHeaders: [
         'X-Cache',
