@@ -82,6 +82,11 @@ describe('stages (serverless.yml params, resolved by osls)', () => {
     expect(config.provider.httpApi.cors.allowedOrigins).toEqual(['http://localhost:3000']);
     expect(secretSources('dev', secrets).every((s) => s.source === 'the environment of this deploy')).toBe(true);
     expect(secretSources('dev', {}).map((s) => s.source)).toContain('SSM /ecommerce-pipeline/dev/database-url');
+    // `npm run offline` listens where npm start and npm run invoke look: the ports .env sets, 3000/3002 without.
+    expect(config.custom['serverless-offline']).toMatchObject({ httpPort: 3000, lambdaPort: 3002 });
+    const moved = await print('dev', { ...secrets, ...LOCAL_VALUES, OFFLINE_HTTP_PORT: '3300', OFFLINE_LAMBDA_PORT: '3302' });
+    const { httpPort, lambdaPort } = moved.config.custom['serverless-offline'];
+    expect([Number(httpPort), Number(lambdaPort)]).toEqual([3300, 3302]);
   }, 60_000);
 
   it('every setting shared/config.ts reads reaches the functions: what the environment (or .env) says is what they get', async () => {
