@@ -24,14 +24,19 @@ import { preflight, secretSources } from './lib/stages.js';
 const USAGE = `usage: npm run deploy -- --stage <stage> [--region r] [--profile p] [--param key=value …]
        npm run remove -- --stage <stage> [--region r] [--profile p] [--protection-lifted]`;
 
-type Options = { stage: string; region?: string | undefined; params: string[]; protectionLifted?: boolean };
+type Options = { stage: string; region?: string | undefined; profile?: string | undefined; params: string[]; protectionLifted?: boolean };
 
 /** serverless.yml's default region. */
 const DEFAULT_REGION = 'eu-west-1';
 
 /** The stack's outputs, or undefined when there is no such stack. */
 async function stackOutputs(options: Options): Promise<StackOutputs | undefined> {
-  const client = new CloudFormationClient({ region: options.region ?? DEFAULT_REGION });
+  // The profile the deploy uses (osls gets it as AWS_PROFILE): read with other credentials, another
+  // account's stack would be looked for, and found missing.
+  const client = new CloudFormationClient({
+    region: options.region ?? DEFAULT_REGION,
+    ...(options.profile ? { profile: options.profile } : {}),
+  });
   try {
     const { Stacks } = await client.send(new DescribeStacksCommand({ StackName: `ecommerce-pipeline-${options.stage}` }));
     return Object.fromEntries((Stacks?.[0]?.Outputs ?? []).map((output) => [output.OutputKey ?? '', output.OutputValue ?? '']));
@@ -123,7 +128,13 @@ async function main(): Promise<number> {
     return 2;
   }
   const env = { ...process.env, ...(values.profile ? { AWS_PROFILE: values.profile } : {}) };
-  const options = { stage: values.stage, region: values.region, params: values.param, protectionLifted: values['protection-lifted'] };
+  const options = {
+    stage: values.stage,
+    region: values.region,
+    profile: values.profile,
+    params: values.param,
+    protectionLifted: values['protection-lifted'],
+  };
   return command === 'deploy' ? deploy(options, env) : remove(options, env);
 }
 

@@ -1,4 +1,9 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { placeholderFor, runSls } from '../../scripts/lib/sls.js';
 import { preflight, SECRETS, secretSources, ssmParameterName } from '../../scripts/lib/stages.js';
@@ -176,5 +181,44 @@ describe('npm run deploy: pre-flight checks', () => {
     const local = await runScript('scripts/deploy.ts', ['deploy', '--stage', 'local']);
     expect(local.code).toBe(2);
     expect(local.stderr).toMatch(/"local" is serverless-offline on this machine/);
+  });
+});
+
+describe('npm run remove -- --profile p', () => {
+  it('reads the stack with that profile’s credentials, as it removes it with them', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'aws-profiles-'));
+    const signedWith: string[] = [];
+    // A CloudFormation endpoint that knows no stack, and records whose key signed each request.
+    const server = createServer((request, response) => {
+      signedWith.push(/Credential=([A-Z0-9]+)\//.exec(request.headers.authorization ?? '')?.[1] ?? 'unsigned');
+      request.resume();
+      response.writeHead(400, { 'content-type': 'text/xml' });
+      response.end(
+        '<ErrorResponse><Error><Type>Sender</Type><Code>ValidationError</Code><Message>Stack with id ecommerce-pipeline-probe does not exist</Message></Error><RequestId>1</RequestId></ErrorResponse>',
+      );
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      writeFileSync(
+        join(dir, 'credentials'),
+        '[default]\naws_access_key_id = AKIADEFAULTKEY\naws_secret_access_key = s\n[shop-admin]\naws_access_key_id = AKIASHOPADMIN\naws_secret_access_key = s\n',
+      );
+      writeFileSync(join(dir, 'config'), '[default]\nregion = eu-west-1\n[profile shop-admin]\nregion = eu-west-1\n');
+      const run = await runScript('scripts/deploy.ts', ['remove', '--stage', 'probe', '--profile', 'shop-admin'], {
+        AWS_SHARED_CREDENTIALS_FILE: join(dir, 'credentials'),
+        AWS_CONFIG_FILE: join(dir, 'config'),
+        AWS_ENDPOINT_URL_CLOUDFORMATION: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+        AWS_PROFILE: undefined,
+        AWS_ACCESS_KEY_ID: undefined,
+        AWS_SECRET_ACCESS_KEY: undefined,
+        AWS_SESSION_TOKEN: undefined,
+      });
+      expect(run.code, run.stdout + run.stderr).toBe(0);
+      expect(run.stdout).toMatch(/nothing to remove/);
+      expect(signedWith).toEqual(['AKIASHOPADMIN']);
+    } finally {
+      server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
