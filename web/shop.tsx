@@ -44,7 +44,10 @@ export function ShopPage({ session }: { session: Session | null }) {
   const [cursors, setCursors] = useState<string[]>([]);
   const [catalog, reload] = useGet<ProductPage>(query(filters, cursors.at(-1)));
   const [top, reloadTop] = useGet<TopProducts>('/products/top?limit=5');
-  const [notice, setNotice] = useState<{ text: string } | { error: ApiError } | null>(null);
+  const [notice, setNotice] = useState<{ text: string } | null>(null);
+  // An add that failed stays said until that product is added after all: a later add's notice, which
+  // follows at once when adds are clicked quickly, must not hide it.
+  const [failedAdd, setFailedAdd] = useState<{ productId: number | null; name: string; error: ApiError } | null>(null);
   // Values seen so far, offered as suggestions (the catalog has no facet route).
   const seen = useMemo(() => {
     const values: Record<string, Set<string>> = Object.fromEntries(ATTRIBUTES.map((key) => [key, new Set<string>()]));
@@ -54,10 +57,16 @@ export function ShopPage({ session }: { session: Session | null }) {
     return values;
   }, [catalog]);
   const add = async (product: Product) => {
-    if (!session || session.customerId === null) return setNotice({ error: signInError });
+    if (!session || session.customerId === null) return setFailedAdd({ productId: null, name: product.name, error: signInError });
     setNotice({ text: `Adding ${product.name}…` });
     const result = await addToCart(session, product.productId);
-    setNotice(result.ok ? { text: `${product.name} is in your cart (${result.body.items.length} line(s)).` } : { error: result.error });
+    if (result.ok) {
+      setNotice({ text: `${product.name} is in your cart (${result.body.items.length} line(s)).` });
+      setFailedAdd((failed) => (failed?.productId === product.productId ? null : failed));
+    } else {
+      setNotice(null);
+      setFailedAdd({ productId: product.productId, name: product.name, error: result.error });
+    }
   };
   return (
     <div class="columns">
@@ -128,14 +137,16 @@ export function ShopPage({ session }: { session: Session | null }) {
             Clear
           </button>
         </form>
-        {notice &&
-          ('error' in notice ? (
-            <ErrorState error={notice.error} write />
-          ) : (
-            <p role="status" class="notice">
-              {notice.text}
-            </p>
-          ))}
+        {failedAdd && (
+          <ErrorState error={failedAdd.error} write>
+            <p>{failedAdd.name} was not added.</p>
+          </ErrorState>
+        )}
+        {notice && (
+          <p role="status" class="notice">
+            {notice.text}
+          </p>
+        )}
         <Loaded load={catalog} what="the catalog" retry={reload}>
           {({ products, nextCursor }) => (
             <>

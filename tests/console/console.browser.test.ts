@@ -60,7 +60,7 @@ describe.skipIf(!chromium?.available)('the web console in Chromium', () => {
     await resetShop(sql);
     await resetCarts(mongo.db);
     // 30 products: red and blue alternate, so "colour = red" is 15 of them, two pages of 12.
-    fx = await insertFixtures(sql, { customers: 11, products: 30, stock: 50 });
+    fx = await insertFixtures(sql, { customers: 12, products: 30, stock: 50 });
     await sql`truncate benchmark_runs restart identity`;
     const lambda = lambdaClient(inject('offlineLambdaEndpoint'));
     const run = await invokeLambda(lambda, RUN_BENCHMARKS, { sizes: TINY_SIZES, repetitions: 5 });
@@ -220,6 +220,39 @@ describe.skipIf(!chromium?.available)('the web console in Chromium', () => {
       buttons[1]!.click();
     });
     await expect.poll(async () => ((await api('GET', `/carts/${customerId}`)).body?.items ?? []).length).toBe(2);
+    await context.close();
+  });
+
+  it('an add that failed stays said when the next add, clicked right after it, succeeds', async () => {
+    const customerId = fx.customerIds[11]!;
+    const { context, page } = await signedIn(customerId);
+    const adds = page.getByRole('button', { name: /^Add to cart/ });
+    await expect.poll(() => adds.count()).toBeGreaterThan(1);
+    let refused = false;
+    await page.route(`**/carts/${customerId}`, async (route) => {
+      if (route.request().method() === 'PUT' && !refused) {
+        refused = true;
+        return route.fulfill({
+          status: 503,
+          contentType: 'application/json',
+          headers: { 'Retry-After': '1' },
+          body: JSON.stringify({ error: { code: 'CART_STORE_UNAVAILABLE', message: 'The cart store is unavailable.' } }),
+        });
+      }
+      return route.continue();
+    });
+    await adds.first().evaluate(() => {
+      const buttons = [...document.querySelectorAll<HTMLButtonElement>('li.product button')].filter((b) =>
+        b.textContent?.startsWith('Add to cart'),
+      );
+      buttons[0]!.click();
+      buttons[1]!.click();
+    });
+    await page.getByText(/is in your cart/).waitFor();
+    await sleep(300);
+    const alert = page.locator('[role="alert"][data-code="CART_STORE_UNAVAILABLE"]');
+    expect(await alert.count()).toBe(1);
+    expect(await alert.textContent()).toMatch(/was not added/);
     await context.close();
   });
 
