@@ -69,22 +69,29 @@ export function addToCart(session: Session, productId: number): Promise<ApiResul
   return next;
 }
 
-/** The products of the cart's lines, for their names and prices (GET /products/{id} each). */
-function useProducts(ids: number[]): Map<number, Product> {
+/**
+ * The products of the cart's lines, for their names and prices (GET /products/{id} each), and the first
+ * lookup that failed, with a way to ask again: a line must not show "…" for a price that is not coming.
+ */
+function useProducts(ids: number[]): { products: Map<number, Product>; failed: ApiError | null; retry: () => void } {
   const [products, setProducts] = useState(new Map<number, Product>());
+  const [failed, setFailed] = useState<ApiError | null>(null);
+  const [attempt, setAttempt] = useState(0);
   const key = [...new Set(ids)].sort().join(',');
+  // Run again for other lines (key), or for the same ones when Retry asks (attempt).
   useEffect(() => {
     let current = true;
     const missing = key ? key.split(',').map(Number) : [];
     void Promise.all(missing.map((id) => api<Product>('GET', `/products/${id}`))).then((results) => {
       if (!current) return;
       setProducts(new Map(results.flatMap((r) => (r.ok ? [[r.body.productId, r.body] as const] : []))));
+      setFailed(results.find((r): r is Extract<ApiResult<Product>, { ok: false }> => !r.ok)?.error ?? null);
     });
     return () => {
       current = false;
     };
-  }, [key]);
-  return products;
+  }, [key, attempt]);
+  return { products, failed, retry: () => setAttempt((n) => n + 1) };
 }
 
 export function CartPage({ session }: { session: Session | null }) {
@@ -119,7 +126,7 @@ function CartView({ session }: { session: Session }) {
       setFailure(load.error.code === 'CART_NOT_FOUND' ? null : { error: load.error, write: false });
     }
   }, [load]);
-  const products = useProducts(cart?.items.map((item) => item.productId) ?? []);
+  const { products, failed: productLookup, retry: retryProducts } = useProducts(cart?.items.map((item) => item.productId) ?? []);
 
   const write = async (items: CartItem[]): Promise<boolean> => {
     // Two edits in one frame would both be made over the same version: the second would fail as a conflict.
@@ -208,6 +215,11 @@ function CartView({ session }: { session: Session }) {
               </Empty>
             ) : (
               <>
+                {productLookup && (
+                  <ErrorState error={productLookup} retry={retryProducts}>
+                    <p>The names and prices of some lines could not be read.</p>
+                  </ErrorState>
+                )}
                 <table class="lines">
                   <caption class="visually-hidden">Cart lines</caption>
                   <thead>
@@ -229,7 +241,7 @@ function CartView({ session }: { session: Session }) {
                       return (
                         <tr key={`${item.productId}-${index}`} data-product-id={item.productId}>
                           <td>{name}</td>
-                          <td>{product?.price ?? '…'}</td>
+                          <td>{product?.price ?? (productLookup ? '—' : '…')}</td>
                           <td>
                             <button type="button" disabled={busy || item.quantity <= 1} onClick={() => setQuantity(item.quantity - 1)}>
                               −<span class="visually-hidden"> one {name}</span>

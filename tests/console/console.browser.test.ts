@@ -256,6 +256,33 @@ describe.skipIf(!chromium?.available)('the web console in Chromium', () => {
     await context.close();
   });
 
+  it('a line whose product cannot be read says so, with a Retry that fills it in', async () => {
+    const customerId = fx.customerIds[11]!;
+    const productId = fx.productIds[25]!;
+    await cartWith(customerId, productId, 1);
+    const { context, page } = await signedIn(customerId);
+    let down = true;
+    await page.route(`**/products/${productId}`, (route) =>
+      down
+        ? route.fulfill({
+            status: 503,
+            contentType: 'application/json',
+            headers: { 'Retry-After': '1' },
+            body: JSON.stringify({ error: { code: 'DATABASE_UNAVAILABLE', message: 'The database is unavailable.' } }),
+          })
+        : route.continue(),
+    );
+    await page.goto(`${base}#/cart`);
+    const alert = page.locator('[role="alert"][data-code="DATABASE_UNAVAILABLE"]');
+    await alert.waitFor();
+    expect(await alert.textContent()).toMatch(/could not be read/);
+    down = false;
+    await alert.getByRole('button', { name: 'Retry' }).click();
+    await expect.poll(() => alert.count()).toBe(0);
+    await expect.poll(() => page.locator(`tr[data-product-id="${productId}"] td`).nth(1).textContent()).toMatch(/^\d+\.\d{2}$/);
+    await context.close();
+  });
+
   it('the first add to a missing cart does not overwrite a cart created meanwhile elsewhere', async () => {
     const customerId = fx.customerIds[10]!;
     const { context, page } = await signedIn(customerId);
