@@ -148,7 +148,7 @@ export async function startOffline(
     cwd: options.cwd ?? ROOT,
     // A build folder of its own: serverless-esbuild deletes its folder when it stops, which must never be
     // the folder another serverless-offline (the tests', the benchmarks', npm start's) is serving from.
-    env: { ...env, ...QUIET, ESBUILD_WORK_FOLDER: `.cache/esbuild-offline-${httpPort}` },
+    env: { ...env, ...QUIET, BUNDLE_SOURCEMAPS: 'true', ESBUILD_WORK_FOLDER: `.cache/esbuild-offline-${httpPort}` },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

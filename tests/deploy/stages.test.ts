@@ -92,6 +92,10 @@ describe('stages (serverless.yml params, resolved by osls)', () => {
     const moved = await print('dev', { ...secrets, ...LOCAL_VALUES, OFFLINE_HTTP_PORT: '3300', OFFLINE_LAMBDA_PORT: '3302' });
     const { httpPort, lambdaPort } = moved.config.custom['serverless-offline'];
     expect([Number(httpPort), Number(lambdaPort)]).toEqual([3300, 3302]);
+    // A plain `sls package` / `sls deploy` (not through npm run package / deploy) ships no source maps, and
+    // builds in a folder no serverless-offline serves from.
+    expect(config.custom.esbuild.sourcemap).toBe(false);
+    expect(config.custom.esbuild.outputWorkFolder).not.toBe('.esbuild');
   }, 60_000);
 
   it('every setting shared/config.ts reads reaches the functions: what the environment (or .env) says is what they get', async () => {
