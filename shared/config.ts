@@ -72,6 +72,17 @@ export type Env = z.infer<typeof EnvSchema>;
 /** Every environment variable the configuration reads (serverless.yml must pass each one to the functions). */
 export const CONFIG_VARIABLES = Object.keys(EnvSchema.shape) as Array<keyof Env>;
 
+/**
+ * Why the functions would refuse one variable's value at a cold start (empty counts as unset, as in
+ * parseConfig), or null when they take it; null too for a variable the configuration does not read.
+ */
+export function configValueProblem(name: string, value: string): string | null {
+  const schema = (EnvSchema.shape as Record<string, z.ZodType>)[name];
+  if (!schema) return null;
+  const result = schema.safeParse(value === '' ? undefined : value);
+  return result.success ? null : `${value === '' ? 'empty' : 'invalid'}: ${result.error.issues[0]?.message ?? 'refused'}`;
+}
+
 export interface Config {
   stage: string;
   serviceName: string;

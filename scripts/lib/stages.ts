@@ -1,3 +1,4 @@
+import { configValueProblem } from '../../shared/config.js';
 import { readEnvFile } from './env.js';
 
 export const SERVICE = 'ecommerce-pipeline';
@@ -64,6 +65,12 @@ export function preflight(template: { Resources: Record<string, TemplateResource
       if (placeholder) {
         problems.add(`${name} still contains the placeholder ${placeholder[0]}: set it in serverless.yml (params) or pass --param`);
       }
+    }
+    // As the functions will read them: an empty variable (an unset CI secret) wins over SSM in osls.
+    for (const [name, value] of Object.entries(env)) {
+      if (typeof value !== 'string' || value.includes('placeholder-from-fake-ssm:')) continue;
+      const problem = configValueProblem(name, value);
+      if (problem) problems.add(`${name} is ${problem}: every cold start would refuse this configuration`);
     }
     for (const name of ['DATABASE_URL', 'UPSTASH_REDIS_REST_URL', 'MONGODB_URI']) {
       if (env[name] && isLocalHost(env[name]))

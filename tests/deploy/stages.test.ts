@@ -178,6 +178,15 @@ describe('npm run deploy: pre-flight checks', () => {
     expect(preflight(fn({ ...good, AUTH_JWKS_URL: '' })).problems.join('\n')).toMatch(/neither AUTH_JWKS_URL nor AUTH_JWT_SECRET/);
   });
 
+  it('refuses what every cold start would refuse: an empty secret (an unset CI variable wins over SSM), a short cursor secret', () => {
+    const { problems } = preflight(fn({ ...good, MONGODB_URI: '', CURSOR_SECRET: 'too-short', DATABASE_POOL_MAX: 'two' }));
+    expect(problems.join('\n')).toMatch(/MONGODB_URI is empty/);
+    expect(problems.join('\n')).toMatch(/CURSOR_SECRET is invalid: must be at least 32 characters/);
+    expect(problems.join('\n')).toMatch(/DATABASE_POOL_MAX is invalid/);
+    // An optional setting left empty takes the code's default.
+    expect(preflight(fn({ ...good, CACHE_TIMEOUT_MS: '' })).problems).toEqual([]);
+  });
+
   it('requires an explicit cloud stage', async () => {
     const noStage = await runScript('scripts/deploy.ts', ['deploy']);
     expect(noStage.code).toBe(2);
