@@ -2,6 +2,7 @@
 // puts the functions in the VPC, adds the two functions that exist only there, and the two things a resources file cannot say about the
 // resources osls generates. A plugin because a variable cannot resolve to "no function".
 const { FUNCTIONS_VPC, VPC_ACCESS } = require('./fresh-account.cjs');
+const { functionAlarms } = require('./observability.cjs');
 
 module.exports = class FreshAccount {
   constructor(serverless) {
@@ -39,6 +40,12 @@ module.exports = class FreshAccount {
       'before:aws:package:finalize:saveServiceState': () => {
         if (!created()) return;
         const resources = service.provider.compiledCloudFormationTemplate.Resources;
+        // infra/observability.cjs made every function's alarms from serverless.yml's functions, before these
+        // two were added: theirs are added here, so that a failing sign-up trigger does not fail silently.
+        const prefix = `${service.service}-${serverless.getProvider('aws').getStage()}`;
+        for (const name of ['migrate', 'confirmCustomer']) {
+          Object.assign(resources, functionAlarms(prefix, name, service.functions[name].timeout ?? service.provider.timeout));
+        }
         // Lambda checks at creation that a function's role may manage its network interfaces.
         resources.LambdaExecutionRole.Properties.Policies[0].PolicyDocument.Statement.push(VPC_ACCESS);
         // No route answers before the schema exists, and on an update no function gets its new code (nor a

@@ -21,6 +21,45 @@ const alarm = (description, properties) => ({
   },
 });
 
+/**
+ * A function's three alarms (errors, throttles, p99 duration near its timeout), keyed by logical id. Also
+ * used by infra/fresh-account-plugin.cjs for the functions it adds after the variables are resolved.
+ */
+function functionAlarms(prefix, name, timeoutSeconds) {
+  const fn = `${prefix}-${name}`;
+  const timeoutMs = Number(timeoutSeconds) * 1000;
+  const dimensions = [{ Name: 'FunctionName', Value: fn }];
+  const id = logicalId(name);
+  const resources = {};
+  for (const [metric, description] of [
+    ['Errors', `${fn} failed (errors or timeouts) in the last 5 minutes.`],
+    ['Throttles', `${fn} was throttled (the account's or the function's concurrency limit).`],
+  ]) {
+    resources[`${id}${metric}Alarm`] = alarm(description, {
+      Namespace: 'AWS/Lambda',
+      MetricName: metric,
+      Dimensions: dimensions,
+      Statistic: 'Sum',
+      Period: 300,
+      EvaluationPeriods: 1,
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
+  }
+  resources[`${id}DurationAlarm`] = alarm(`${fn}'s p99 duration is above 80 % of its ${timeoutMs / 1000} s timeout.`, {
+    Namespace: 'AWS/Lambda',
+    MetricName: 'Duration',
+    Dimensions: dimensions,
+    ExtendedStatistic: 'p99',
+    Period: 300,
+    EvaluationPeriods: 3,
+    DatapointsToAlarm: 2,
+    Threshold: Math.round(timeoutMs * 0.8),
+    ComparisonOperator: 'GreaterThanThreshold',
+  });
+  return resources;
+}
+
 module.exports = async ({ resolveVariable }) => {
   const service = await resolveVariable('self:service');
   const stage = await resolveVariable('sls:stage');
@@ -134,38 +173,7 @@ module.exports = async ({ resolveVariable }) => {
     };
   }
 
-  for (const name of names) {
-    const fn = `${prefix}-${name}`;
-    const timeoutMs = Number(functions[name].timeout ?? defaultTimeout) * 1000;
-    const dimensions = [{ Name: 'FunctionName', Value: fn }];
-    const id = logicalId(name);
-    for (const [metric, description] of [
-      ['Errors', `${fn} failed (errors or timeouts) in the last 5 minutes.`],
-      ['Throttles', `${fn} was throttled (the account's or the function's concurrency limit).`],
-    ]) {
-      resources[`${id}${metric}Alarm`] = alarm(description, {
-        Namespace: 'AWS/Lambda',
-        MetricName: metric,
-        Dimensions: dimensions,
-        Statistic: 'Sum',
-        Period: 300,
-        EvaluationPeriods: 1,
-        Threshold: 0,
-        ComparisonOperator: 'GreaterThanThreshold',
-      });
-    }
-    resources[`${id}DurationAlarm`] = alarm(`${fn}'s p99 duration is above 80 % of its ${timeoutMs / 1000} s timeout.`, {
-      Namespace: 'AWS/Lambda',
-      MetricName: 'Duration',
-      Dimensions: dimensions,
-      ExtendedStatistic: 'p99',
-      Period: 300,
-      EvaluationPeriods: 3,
-      DatapointsToAlarm: 2,
-      Threshold: Math.round(timeoutMs * 0.8),
-      ComparisonOperator: 'GreaterThanThreshold',
-    });
-  }
+  for (const name of names) Object.assign(resources, functionAlarms(prefix, name, functions[name].timeout ?? defaultTimeout));
 
   const shop = (metric, label) => [NAMESPACE, metric, 'service', service, 'stage', stage, { label, stat: 'Sum' }];
   const perFunction = (metric, stat) =>
@@ -213,3 +221,5 @@ module.exports = async ({ resolveVariable }) => {
   };
   return { Resources: resources };
 };
+
+module.exports.functionAlarms = functionAlarms;

@@ -243,6 +243,18 @@ describe('infrastructure: create (a fresh account)', () => {
     });
   });
 
+  it('alarms on every function it has, the two only this shape adds included (a failing sign-up trigger must not fail silently)', () => {
+    const alarmed = new Set(
+      ofType(created.template, 'AWS::CloudWatch::Alarm').flatMap(([, alarm]) =>
+        (alarm.Properties.Dimensions ?? []).filter((d: { Name: string }) => d.Name === 'FunctionName').map((d: { Value: string }) => d.Value),
+      ),
+    );
+    for (const [id, fn] of functions(created.template)) expect(alarmed, id).toContain(fn.Properties.FunctionName);
+    const trigger = resource('ConfirmCustomerErrorsAlarm').Properties;
+    expect(trigger).toMatchObject({ MetricName: 'Errors', AlarmActions: [ref('AlarmTopic')] });
+    expect(resource('MigrateDurationAlarm').Properties.Threshold).toBe(240_000);
+  });
+
   it('grants least privilege: the admin call on this pool to the trigger only, the secret to the proxy only, no wildcard action', () => {
     const roles = Object.fromEntries(ofType(created.template, 'AWS::IAM::Role'));
     expect(Object.keys(roles).sort()).toEqual(['ConfirmCustomerRole', 'DatabaseProxyRole', 'LambdaExecutionRole']);
