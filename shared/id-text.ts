@@ -5,11 +5,6 @@ export const MAX_ID = 2_147_483_647;
 
 export const ID_TEXT = /^[1-9][0-9]{0,9}$/;
 
-/** Order ids are Postgres `bigint` (the orders table outgrows 32 bits first), read as JS numbers: exact up to 2^53 − 1. */
-export const MAX_ORDER_ID = Number.MAX_SAFE_INTEGER;
-
-export const ORDER_ID_TEXT = /^[1-9][0-9]{0,15}$/;
-
 /** An id written as text: digits only, no sign, exponent or leading zero, at most MAX_ID; else null. */
 export function parseId(text: unknown): number | null {
   if (typeof text !== 'string' || !ID_TEXT.test(text)) return null;

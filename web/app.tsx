@@ -6,6 +6,9 @@ import { describeSession, loadSession, type Session, saveSession } from './sessi
 import { ShopPage } from './shop.js';
 import { SignInPage } from './sign-in.js';
 
+/** The longest wait setTimeout takes (2^31 − 1 ms); beyond it, it fires at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** The pages, by the hash of the URL (/console#/cart): one page load serves them all. */
 const PAGES = [
   ['shop', 'Shop'],
@@ -37,18 +40,18 @@ export function App() {
   }, [page]);
   // A token past its expiry signs this tab out (its pages then ask to sign in), rather than every call failing.
   const expiresAt = session?.expiresAt;
-  const [lookedAt, setLookedAt] = useState(0);
   useEffect(() => {
     if (expiresAt === undefined) return;
-    // setTimeout fires at once beyond 2^31 − 1 ms (~24.8 days): a longer-lived token is looked at again then,
-    // and a new timer is set for what is left (the session, still the same, would not set one).
-    const delay = Math.min(Math.max(0, expiresAt * 1000 - Date.now()) + 1000, 2 ** 31 - 1);
-    const timer = setTimeout(() => {
-      setSession(loadSession());
-      setLookedAt((times) => times + 1);
-    }, delay);
+    // setTimeout fires at once beyond 2^31 − 1 ms (~24.8 days): a longer-lived token gets a timer for the
+    // longest wait, then another for what is left.
+    let timer: ReturnType<typeof setTimeout>;
+    const arm = () => {
+      const left = Math.max(0, expiresAt * 1000 - Date.now()) + 1000;
+      timer = left > MAX_TIMER_MS ? setTimeout(arm, MAX_TIMER_MS) : setTimeout(() => setSession(loadSession()), left);
+    };
+    arm();
     return () => clearTimeout(timer);
-  }, [expiresAt, lookedAt]);
+  }, [expiresAt]);
   const signIn = (next: Session | null) => {
     saveSession(next);
     setSession(next);

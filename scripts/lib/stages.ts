@@ -1,5 +1,6 @@
 import { configValueProblem } from '../../shared/config.js';
 import { readEnvFile } from './env.js';
+import { placeholderFor } from './sls.js';
 
 export const SERVICE = 'ecommerce-pipeline';
 
@@ -58,17 +59,15 @@ export function preflight(template: { Resources: Record<string, TemplateResource
     const env = resource.Properties?.Environment?.Variables ?? {};
     for (const [name, value] of Object.entries(env)) {
       if (typeof value !== 'string') continue;
-      if (value.includes('placeholder-from-fake-ssm:')) {
+      if (value.startsWith(placeholderFor(''))) {
         problems.add(`${name} is a rehearsal placeholder (${value}): package with real SSM (npm run deploy does)`);
+        continue;
       }
       const placeholder = /<[a-z][a-z0-9-]*>/.exec(value);
       if (placeholder) {
         problems.add(`${name} still contains the placeholder ${placeholder[0]}: set it in serverless.yml (params) or pass --param`);
       }
-    }
-    // As the functions will read them: an empty variable (an unset CI secret) wins over SSM in osls.
-    for (const [name, value] of Object.entries(env)) {
-      if (typeof value !== 'string' || value.includes('placeholder-from-fake-ssm:')) continue;
+      // As the functions will read it: an empty variable (an unset CI secret) wins over SSM in osls.
       const problem = configValueProblem(name, value);
       if (problem) problems.add(`${name} is ${problem}: every cold start would refuse this configuration`);
     }

@@ -58,7 +58,7 @@ export function matches(ifMatch: IfMatch, doc: CartVersion): boolean {
 }
 
 export class VersionConflictError extends AppError {
-  /** `current`: the cart's version now, or null when there is no live cart. 'none': If-None-Match: * (no cart expected). */
+  /** `current`: the cart's version now, or null when there is no live cart. 'none': If-None-Match: * (no cart expected, one is live). */
   constructor(ifMatch: IfMatch | 'none', current: number | null) {
     const expected = ifMatch === 'none' ? 'none' : namedVersion(ifMatch);
     super(
@@ -131,7 +131,6 @@ async function writeNext(db: Db, customerId: number, options: CartWriteOptions, 
   const clock = options.now ?? (() => new Date());
   const { ifMatch } = options;
   if (typeof ifMatch === 'object') return writeAfterServed(db, customerId, ifMatch, clock, next);
-  if (options.ifNoneMatch === '*') return writeIfNone(db, customerId, clock, next);
   for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt++) {
     const now = clock();
     const newest = await readNewestVersion(db, customerId);
@@ -139,11 +138,14 @@ async function writeNext(db: Db, customerId: number, options: CartWriteOptions, 
     if (ifMatch !== undefined && !(live && matches(ifMatch, newest))) {
       throw new VersionConflictError(ifMatch, live ? newest.version : null);
     }
+    // If-None-Match: * — a creator that lost the insert finds, read again here, the cart that won.
+    if (options.ifNoneMatch === '*' && live) throw new VersionConflictError('none', newest.version);
     const content = next(live, now);
     if (!content) return null;
     const written = await insertNextVersion(db, customerId, newest ?? { version: 0 }, content);
     if (written) return written;
-    // A version names the cart as it was, which has now moved on; '*' asks only that it exists: read again.
+    // A version names the cart as it was, which has now moved on; '*' asks only that it exists, and
+    // If-None-Match only that none does: read again.
     if (ifMatch !== undefined && ifMatch !== '*') throw await conflict(db, customerId, ifMatch, clock);
     await retryPause(attempt);
   }
@@ -171,21 +173,6 @@ async function writeAfterServed(
   const written = content && (await insertNextVersion(db, customerId, served, content));
   if (written) return written;
   throw await conflict(db, customerId, served, clock);
-}
-
-/**
- * If-None-Match: *: the first version of a cart, or the next one after an expired or deleted cart. Another
- * writer that got there first (its insert took the version) makes this a 412 naming the version it wrote.
- */
-async function writeIfNone(db: Db, customerId: number, clock: () => Date, next: NextContent): Promise<CartVersion | null> {
-  const now = clock();
-  const newest = await readNewestVersion(db, customerId);
-  if (isLive(newest, now)) throw new VersionConflictError('none', newest.version);
-  const content = next(false, now);
-  const written = content && (await insertNextVersion(db, customerId, newest ?? { version: 0 }, content));
-  if (written || !content) return written;
-  const winner = await readNewestVersion(db, customerId);
-  throw new VersionConflictError('none', isLive(winner, clock()) ? winner.version : null);
 }
 
 const expiry = (now: Date, options: CartWriteOptions) => new Date(now.getTime() + (options.ttlSeconds ?? DEFAULT_CART_TTL_SECONDS) * 1000);

@@ -22,6 +22,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from '@upstash/redis';
 import type { Sql } from '../clients/postgres.js';
 import { redisCall, withCacheSignal } from '../clients/redis.js';
+import { describeError, logger } from '../logger.js';
 import { tryLockKey, unlockKey } from './cache.js';
 import { COMPLETE_MEMBER, decodeMember, encodeMember, type TopProductsKeys, topProductsKeys } from './keys.js';
 import { ALL_TIME_TTL_SECONDS, dayKeyExpiry, type LeaderboardMeta, META_TTL_SECONDS, parseMeta } from './leaderboard.js';
@@ -91,10 +92,12 @@ export async function reconcileTopProducts(deps: ReconcileDeps, options: Reconci
     return { mode: 'skipped', reason: 'another reconcile is running', days: 0, products: 0, unitsCorrected: 0, elapsedMs: elapsed() };
   }
   try {
-    const meta = parseMeta(await redisCall('reconcile meta', timeoutMs, () => deps.redis.get(keys.meta)));
+    const readMeta = async () => parseMeta(await redisCall('reconcile meta', timeoutMs, () => deps.redis.get(keys.meta)));
+    const meta = await readMeta();
     const requested = options.mode ?? 'auto';
     let mode: 'full' | 'recent';
     let reason: string;
+    let daily = false;
     if (requested === 'full' || (requested === 'recent' && meta)) {
       mode = requested;
       reason = 'requested';
@@ -112,6 +115,7 @@ export async function reconcileTopProducts(deps: ReconcileDeps, options: Reconci
       } else if (now() - Date.parse(meta.builtAt) >= (options.fullEveryMs ?? FULL_REBUILD_EVERY_MS)) {
         mode = 'full';
         reason = 'daily rebuild';
+        daily = true;
       } else {
         mode = 'recent';
         reason = 'today and yesterday';
@@ -130,10 +134,15 @@ export async function reconcileTopProducts(deps: ReconcileDeps, options: Reconci
       // A daily rebuild that failed before its switch (at scale: a timeout while streaming or staging) left
       // the leaderboard as it was, and readers keep trusting it; as long as it keeps failing, auto mode would
       // choose it again every run. So today and yesterday are corrected anyway, and the failure still stands.
-      if (reason === 'daily rebuild' && !options.signal?.aborted) {
-        const loaded = parseMeta(await redisCall('reconcile meta', timeoutMs, () => deps.redis.get(keys.meta)).catch(() => null));
-        if (loaded)
-          await guarded(() => reconcileRecent(deps.sql, deps.redis, keys, loaded, now(), timeoutMs, options.signal)).catch(() => {});
+      if (daily && !options.signal?.aborted) {
+        const loaded = await readMeta().catch(() => null);
+        if (loaded) {
+          await guarded(() => reconcileRecent(deps.sql, deps.redis, keys, loaded, now(), timeoutMs, options.signal)).catch((recent) =>
+            logger.warn('top-products reconcile: the recent pass after a failed daily rebuild failed too', {
+              error: describeError(recent),
+            }),
+          );
+        }
       }
       throw error;
     }

@@ -12,6 +12,46 @@ const url = scratchDatabaseUrl('migrations');
 const migrationFiles = readdirSync(MIGRATIONS_DIR).filter((name) => /^\d{5}_.+\.sql$/.test(name));
 let sql: postgres.Sql;
 
+/** A folder holding this checkout's migrations and one more, the next number, `name` holding `text`. */
+function migrationsAndOneMore(name: string, text: string): { dir: string; next: string; file: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'migrations-'));
+  for (const file of migrationFiles) copyFileSync(join(MIGRATIONS_DIR, file), join(dir, file));
+  const next = String(migrationFiles.length + 1).padStart(5, '0');
+  const file = join(dir, `${next}_${name}`);
+  writeFileSync(file, text);
+  return { dir, next, file };
+}
+
+/**
+ * ACCESS SHARE on orders, taken by a transaction of its own before the migration starts and kept until
+ * `release` (no fixed times: a slow machine must not let the migration through by outlasting the holder).
+ */
+async function holdingOrders(databaseUrl: string): Promise<{ held: Promise<unknown>; release: () => void; end: () => Promise<void> }> {
+  const holder = postgres(databaseUrl, { max: 1, onnotice: () => {} });
+  let release = () => {};
+  let locked = () => {};
+  const lockTaken = new Promise<void>((resolve) => {
+    locked = resolve;
+  });
+  const held = holder.begin(async (tx) => {
+    await tx`select count(*) from orders`;
+    locked();
+    await new Promise<void>((resolve) => {
+      release = resolve;
+    });
+  });
+  held.catch(() => {}); // awaited by the test; a failure here must not leave it unhandled
+  await Promise.race([lockTaken, held]); // a holder that failed says why
+  return {
+    held,
+    release: () => release(),
+    end: async () => {
+      release();
+      await holder.end({ timeout: 5 });
+    },
+  };
+}
+
 beforeAll(async () => {
   await dropDatabase(url);
 });
@@ -116,28 +156,9 @@ describe('migrations', () => {
 
   it('give up on a table another transaction holds, after a bounded wait, instead of queueing every query behind them', async () => {
     // This checkout's migrations plus one that needs orders to itself (ACCESS EXCLUSIVE).
-    const dir = mkdtempSync(join(tmpdir(), 'migrations-'));
-    for (const file of migrationFiles) copyFileSync(join(MIGRATIONS_DIR, file), join(dir, file));
-    const next = String(Number(migrationFiles.at(-1)!.slice(0, 5)) + 1).padStart(5, '0');
-    writeFileSync(join(dir, `${next}_needs_orders_alone.sql`), 'alter table orders add column lock_probe int;\n');
-    const holder = postgres(url, { max: 1, onnotice: () => {} });
-    let release = () => {};
-    let locked = () => {};
-    const lockTaken = new Promise<void>((resolve) => {
-      locked = resolve;
-    });
+    const { dir, next } = migrationsAndOneMore('needs_orders_alone.sql', 'alter table orders add column lock_probe int;\n');
+    const orders = await holdingOrders(url);
     try {
-      // ACCESS SHARE on orders, taken before the migration starts and kept until the test releases it (no
-      // fixed times: a slow machine must not let the migration through by outlasting the holder).
-      const held = holder.begin(async (tx) => {
-        await tx`select count(*) from orders`;
-        locked();
-        await new Promise<void>((resolve) => {
-          release = resolve;
-        });
-      });
-      held.catch(() => {}); // awaited below; a failure above must not leave it unhandled
-      await Promise.race([lockTaken, held]); // a holder that failed says why
       const started = Date.now();
       const failed = await migrate(url, () => {}, { dir, lockTimeoutMs: 300, attempts: 3 }).catch((error: unknown) => error);
       expect(failed).toMatchObject({ code: '55P03' });
@@ -146,13 +167,12 @@ describe('migrations', () => {
       // Nothing of it stayed: the migration's transaction rolled back whole.
       const [row] = await sql<Array<{ count: number }>>`select count(*)::int as count from migrations`;
       expect(row?.count).toBe(migrationFiles.length);
-      release();
-      await held;
+      orders.release();
+      await orders.held;
       // Once the table is free, the next run applies it.
       expect((await migrate(url, () => {}, { dir })).applied).toEqual([`${next} needs_orders_alone.sql`]);
     } finally {
-      release();
-      await holder.end({ timeout: 5 });
+      await orders.end();
       rmSync(dir, { recursive: true, force: true });
     }
   });
@@ -161,27 +181,10 @@ describe('migrations', () => {
     const own = scratchDatabaseUrl('migrations_session_lost');
     await dropDatabase(own);
     await migrate(own);
-    const dir = mkdtempSync(join(tmpdir(), 'migrations-'));
-    for (const file of migrationFiles) copyFileSync(join(MIGRATIONS_DIR, file), join(dir, file));
-    const next = String(migrationFiles.length + 1).padStart(5, '0');
-    writeFileSync(join(dir, `${next}_needs_orders_alone.sql`), 'alter table orders add column lost_probe int;\n');
+    const { dir, next } = migrationsAndOneMore('needs_orders_alone.sql', 'alter table orders add column lost_probe int;\n');
     const watcher = postgres(own, { max: 1, onnotice: () => {} });
-    const holder = postgres(own, { max: 1, onnotice: () => {} });
-    let release = () => {};
-    let locked = () => {};
-    const lockTaken = new Promise<void>((resolve) => {
-      locked = resolve;
-    });
+    const orders = await holdingOrders(own);
     try {
-      const held = holder.begin(async (tx) => {
-        await tx`select count(*) from orders`;
-        locked();
-        await new Promise<void>((resolve) => {
-          release = resolve;
-        });
-      });
-      held.catch(() => {});
-      await Promise.race([lockTaken, held]);
       // While the runner waits to try again, its session is ended, as a failover or a pooler restart would.
       let terminated: Promise<unknown> | undefined;
       const log = (line: string) => {
@@ -199,12 +202,11 @@ describe('migrations', () => {
       expect(String((outcome as Error).message ?? outcome)).toMatch(/session ended under the run/);
       const [row] = await watcher<Array<{ count: number }>>`select count(*)::int as count from migrations`;
       expect(row?.count).toBe(migrationFiles.length);
-      release();
-      await held;
+      orders.release();
+      await orders.held;
       expect((await migrate(own, () => {}, { dir })).applied).toEqual([`${next} needs_orders_alone.sql`]);
     } finally {
-      release();
-      await holder.end({ timeout: 5 });
+      await orders.end();
       await watcher.end({ timeout: 5 });
       rmSync(dir, { recursive: true, force: true });
       await dropDatabase(own);
@@ -215,11 +217,7 @@ describe('migrations', () => {
     const own = scratchDatabaseUrl('migrations_checksum_tx');
     await dropDatabase(own);
     await migrate(own);
-    const dir = mkdtempSync(join(tmpdir(), 'migrations-'));
-    for (const file of migrationFiles) copyFileSync(join(MIGRATIONS_DIR, file), join(dir, file));
-    const next = String(migrationFiles.length + 1).padStart(5, '0');
-    const file = join(dir, `${next}_slow_probe.sql`);
-    writeFileSync(file, 'create table checksum_probe (id int);\nselect pg_sleep(1);\n');
+    const { dir, next, file } = migrationsAndOneMore('slow_probe.sql', 'create table checksum_probe (id int);\nselect pg_sleep(1);\n');
     const holder = postgres(own, { max: 1, onnotice: () => {} });
     let release = () => {};
     let held: Promise<unknown> | undefined;

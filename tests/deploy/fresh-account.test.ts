@@ -246,7 +246,9 @@ describe('infrastructure: create (a fresh account)', () => {
   it('alarms on every function it has, the two only this shape adds included (a failing sign-up trigger must not fail silently)', () => {
     const alarmed = new Set(
       ofType(created.template, 'AWS::CloudWatch::Alarm').flatMap(([, alarm]) =>
-        (alarm.Properties.Dimensions ?? []).filter((d: { Name: string }) => d.Name === 'FunctionName').map((d: { Value: string }) => d.Value),
+        (alarm.Properties.Dimensions ?? [])
+          .filter((d: { Name: string }) => d.Name === 'FunctionName')
+          .map((d: { Value: string }) => d.Value),
       ),
     );
     for (const [id, fn] of functions(created.template)) expect(alarmed, id).toContain(fn.Properties.FunctionName);
