@@ -254,7 +254,9 @@ async function startFerretDbNow(port: number, log: (line: string) => void): Prom
   await startDaemon({
     name: ferretName(port),
     command: tool.detail,
-    args: ['-listen-addr', `127.0.0.1:${port}`, '-handler', 'postgresql', '-postgresql-url', storage.href],
+    args: ['-listen-addr', `127.0.0.1:${port}`, '-handler', 'postgresql'],
+    // In its environment, not its arguments: ps shows a process's arguments, password included, to every local user.
+    env: { ...process.env, FERRETDB_POSTGRESQL_URL: storage.href },
     ready: () => portAnswers(port),
   });
   return true;

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { MongoClient } from 'mongodb';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ensureGoTool } from '../../scripts/lib/go-tools.js';
 import { commandExists } from '../../scripts/lib/prerequisites.js';
@@ -70,6 +71,38 @@ describe.skipIf(!ferretDb)('two starts of one service at once (npm start and npm
       await sql.end();
     }
     expect(await waitFor(async () => !(await portAnswers(port)), 10_000)).toBe(true);
+  }, 120_000);
+});
+
+describe.skipIf(!ferretDb)('FerretDB and a DATABASE_URL with a password', () => {
+  it('keeps the password off its command line (ps shows it to every local user) and out of its pid file', async () => {
+    const port = await freePort();
+    const password = `pw-${process.pid}-${Date.now()}`;
+    const saved = process.env.DATABASE_URL;
+    const url = new URL(saved!);
+    url.password = password;
+    process.env.DATABASE_URL = url.href;
+    const mongo = new MongoClient(`mongodb://127.0.0.1:${port}/`, { serverSelectionTimeoutMS: 10_000 });
+    try {
+      await startFerretDb(port, () => {});
+      const pid = daemonPid(`ferretdb-${port}`)!;
+      expect(pid).toBeGreaterThan(0);
+      const commandLine = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      expect(commandLine).toContain(`127.0.0.1:${port}`);
+      expect(commandLine).not.toContain(password);
+      expect(readFileSync(`${CACHE}ferretdb-${port}.pid`, 'utf8')).not.toContain(password);
+      // And it still reaches its PostgreSQL storage.
+      const collection = mongo.db('probe').collection<{ _id: string }>('probe');
+      await collection.insertOne({ _id: 'stored' });
+      expect(await collection.findOne({ _id: 'stored' })).toEqual({ _id: 'stored' });
+    } finally {
+      process.env.DATABASE_URL = saved;
+      await mongo.close();
+      await stopFerretDb(port);
+      const sql = testSql();
+      await sql`drop database if exists ${sql(new URL(ferretDbStorageUrl(port)).pathname.slice(1))}`;
+      await sql.end();
+    }
   }, 120_000);
 });
 

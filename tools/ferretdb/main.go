@@ -2,7 +2,7 @@
 // package. Upstream's cmd/ferretdb panics at start-up when built from the module proxy (its generated
 // build/version/version.txt is not published); the embeddable package skips that check.
 //
-//	ferretdb -listen-addr 127.0.0.1:27017 -handler postgresql -postgresql-url 'postgres://postgres@127.0.0.1:5432/ferretdb?pool_max_conns=20'
+//	FERRETDB_POSTGRESQL_URL='postgres://postgres@127.0.0.1:5432/ferretdb?pool_max_conns=20' ferretdb -listen-addr 127.0.0.1:27017 -handler postgresql
 package main
 
 import (
@@ -22,7 +22,9 @@ func main() {
 	listen := flag.String("listen-addr", "127.0.0.1:27017", "TCP address to listen on")
 	handler := flag.String("handler", "sqlite", "backend: sqlite or postgresql")
 	sqliteURL := flag.String("sqlite-url", "file:data/", "SQLite directory (sqlite handler)")
-	postgresqlURL := flag.String("postgresql-url", "", "PostgreSQL URL (postgresql handler)")
+	// Read from the environment by default, as upstream's ferretdb does: a URL with a password on the command
+	// line is shown by ps to every local user.
+	postgresqlURL := flag.String("postgresql-url", os.Getenv("FERRETDB_POSTGRESQL_URL"), "PostgreSQL URL (postgresql handler; default $FERRETDB_POSTGRESQL_URL)")
 	flag.Parse()
 
 	// Embedded, FerretDB reports its version as "unknown"; buildInfo should name the pinned one.
