@@ -1,5 +1,5 @@
 import type { ComponentChildren } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { type ApiError, api } from './api.js';
 import { errorWords } from './errors.js';
 
@@ -91,7 +91,11 @@ export function ErrorState({
   );
 }
 
-/** Renders a GET's three states, the answer through `children`. */
+/**
+ * Renders a GET's three states, the answer through `children`, in a region that keeps the focus: a button
+ * inside it that starts a new read (a pager's, Retry) is replaced by the loading state, and the focus would
+ * fall back to the document, sending a keyboard user's next Tab to the top of the page.
+ */
 export function Loaded<T>({
   load,
   what,
@@ -103,9 +107,36 @@ export function Loaded<T>({
   retry?: () => void;
   children: (data: T, headers: Headers) => ComponentChildren;
 }) {
-  if (load.state === 'loading') return <Loading what={what} />;
-  if (load.state === 'error') return <ErrorState error={load.error} {...(retry ? { retry } : {})} />;
-  return <>{children(load.data, load.headers)}</>;
+  const region = useRef<HTMLDivElement>(null);
+  // Whether the focus was last inside: a removed element's focus goes nowhere (no relatedTarget), which
+  // leaves this set, while a move to anything else outside clears it.
+  const focusInside = useRef(false);
+  useLayoutEffect(() => {
+    const active = document.activeElement;
+    if (focusInside.current && (active === null || active === document.body)) region.current?.focus();
+  }, [load.state]);
+  return (
+    <div
+      ref={region}
+      class="loaded"
+      tabIndex={-1}
+      onFocusIn={() => {
+        focusInside.current = true;
+      }}
+      onFocusOut={(event) => {
+        const next = event.relatedTarget;
+        if (next instanceof Node && !region.current?.contains(next)) focusInside.current = false;
+      }}
+    >
+      {load.state === 'loading' ? (
+        <Loading what={what} />
+      ) : load.state === 'error' ? (
+        <ErrorState error={load.error} {...(retry ? { retry } : {})} />
+      ) : (
+        children(load.data, load.headers)
+      )}
+    </div>
+  );
 }
 
 export const formatDate = (iso: string) =>

@@ -426,6 +426,41 @@ describe.skipIf(!chromium?.available)('the web console in Chromium', () => {
     await context.close();
   });
 
+  it('a keyboard user paging or retrying the catalog keeps the focus in the catalog, not sent back to the top of the page', async () => {
+    const { context, page } = await anonymous();
+    context.setDefaultTimeout(10_000);
+    // The first read of the catalog finds no API: its Retry is then pressed with the keyboard.
+    let unreachable = true;
+    await page.route('**/products?*', async (route) => {
+      if (unreachable) {
+        unreachable = false;
+        return route.abort('connectionrefused');
+      }
+      return route.continue();
+    });
+    const inCatalog = () =>
+      page.evaluate(() => {
+        const active = document.activeElement;
+        return active !== null && active !== document.body && active.closest('section[aria-labelledby="catalog-title"]') !== null;
+      });
+    await page.goto(`${base}#/shop`);
+    await page.getByRole('button', { name: 'Retry' }).focus();
+    await page.keyboard.press('Enter');
+    await page.getByRole('list', { name: 'Products' }).waitFor();
+    expect(await inCatalog()).toBe(true);
+
+    await page.getByRole('button', { name: 'Next page' }).focus();
+    await page.keyboard.press('Enter');
+    await page.getByText('Page 2').waitFor();
+    expect(await inCatalog()).toBe(true);
+    // The next Tab goes on from the catalog: to the first product of the new page, not to the site's header.
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.closest('li.product')?.getAttribute('data-product-id') ?? null)).toBe(
+      String(fx.productIds[12]),
+    );
+    await context.close();
+  });
+
   it('amounts on the dashboard are shown to the cent, as the API gives them', async () => {
     const { context, page } = await signedIn('admin');
     await page.route('**/analytics/summary*', async (route) => {
