@@ -41,10 +41,18 @@ describe('the OpenAPI document, linted', () => {
   }, 60_000);
 
   it('spectral lint (spectral:oas): no error, no warning', async () => {
-    const { stdout } = await run(bin('spectral'), ['lint', file, '--ruleset', `${ROOT}.spectral.yaml`, '--format', 'json', '--quiet'], {
-      cwd: ROOT,
-    }).catch((error: { stdout: string }) => error);
-    const problems = JSON.parse(stdout || '[]') as Array<{ code: string; message: string; path: string[] }>;
+    // Exit 1 is "problems found" (listed below); any other failure (2: the ruleset or the file could not be
+    // read) prints nothing on stdout, and must not read as "no problem".
+    const { code, stdout, stderr } = await run(
+      bin('spectral'),
+      ['lint', file, '--ruleset', `${ROOT}.spectral.yaml`, '--format', 'json', '--quiet'],
+      { cwd: ROOT },
+    ).then(
+      (result) => ({ ...result, code: 0 }),
+      (error: { code: number; stdout: string; stderr: string }) => error,
+    );
+    expect([0, 1], stderr).toContain(code);
+    const problems = JSON.parse(stdout) as Array<{ code: string; message: string; path: string[] }>;
     expect(problems.map((problem) => `${problem.code} at ${problem.path.join('.')}: ${problem.message}`)).toEqual([]);
   }, 60_000);
 
