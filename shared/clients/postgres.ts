@@ -30,6 +30,9 @@ export function postgresOptions(
     backoff: (attempt: number) => Math.min(0.05 * 2 ** attempt, 0.5) * (0.5 + Math.random() / 2),
     connection: {
       application_name: applicationName,
+      // postgres.js reads dates and times as ISO text, and the queries compare dates as text: a DateStyle
+      // set on the role, the database or the server ('SQL, DMY' gives 07/12/2026) would change both.
+      DateStyle: 'ISO, MDY',
       statement_timeout: config.statementTimeoutMs,
       // A transaction left open by a crashed container must not hold row locks forever.
       idle_in_transaction_session_timeout: 10_000,
