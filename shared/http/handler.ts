@@ -107,6 +107,8 @@ function rejectRepeatedQueryParameters(rawQueryString: string | undefined): void
   }
 }
 
+const LONE_SURROGATE = /\p{Surrogate}/u;
+
 function parsePart(where: string, schema: z.ZodType | undefined, value: unknown): unknown {
   if (!schema) {
     // Strict there too: a route that takes no body / query parameters rejects them instead of ignoring them.
@@ -121,6 +123,19 @@ function parsePart(where: string, schema: z.ZodType | undefined, value: unknown)
   // prototype), and a route that refuses unknown parameters must refuse it too.
   if (typeof value === 'object' && value !== null && Object.hasOwn(value, '__proto__')) {
     throw new ValidationError(`Invalid request ${where}.`, [{ field: `${where}.__proto__`, message: 'Unknown parameter.' }]);
+  }
+  // As in a body (jsonReviver): a direct invocation's parameters were never through a URL decoder, which
+  // would have made such a character U+FFFD.
+  if (typeof value === 'object' && value !== null) {
+    const unpaired = Object.entries(value).filter(
+      ([key, text]) => LONE_SURROGATE.test(key) || (typeof text === 'string' && LONE_SURROGATE.test(text)),
+    );
+    if (unpaired.length > 0) {
+      throw new ValidationError(
+        `Invalid request ${where}.`,
+        unpaired.map(([key]) => ({ field: `${where}.${key}`, message: 'holds a lone UTF-16 surrogate, which no store keeps intact' })),
+      );
+    }
   }
   const result = schema.safeParse(value ?? {});
   if (!result.success) {
@@ -187,8 +202,6 @@ function jsonContentType(): middy.MiddlewareObj<HttpEvent> {
     },
   };
 }
-
-const LONE_SURROGATE = /\p{Surrogate}/u;
 
 /** JSON.parse reviver: no key or string may hold a lone surrogate (`"\ud800"`), which no store keeps intact. */
 function jsonReviver(key: string, value: unknown): unknown {

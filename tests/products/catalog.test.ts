@@ -5,6 +5,7 @@ import type { Sql } from '../../shared/clients/postgres.js';
 import { parseConfig } from '../../shared/config.js';
 import { type CatalogFilter, type CatalogProduct, catalogQuery, getProduct, listProducts } from '../../shared/products/catalog.js';
 import { resetShop, testSql } from '../helpers/db.js';
+import { httpEvent, lambdaContext } from '../helpers/lambda.js';
 
 /**
  * The catalog query against PostgreSQL: every filter checked against a ground truth written with other
@@ -256,5 +257,21 @@ describe('the catalog query plan', () => {
     const estimate = async (filter: CatalogFilter) => (await plan(filter, 0, 1_000_000)).head['Plan Rows'];
     expect(await estimate({ attributes: { tags: COMMON } })).toBeGreaterThan(250);
     expect(await estimate({ attributes: { material: RARE } })).toBeLessThan(250);
+  });
+});
+
+describe('GET /products invoked directly (an event no URL decoder has cleaned)', () => {
+  it('refuses a filter value holding a lone UTF-16 surrogate with a 400 naming it, as it refuses one in a body', async () => {
+    const { handler } = await import('../../functions/listProducts.js');
+    for (const value of ['\ud800', 'red\udfff']) {
+      const response = (await handler(
+        httpEvent({ method: 'GET', path: '/products', query: { 'attr.colour': value }, authorization: null }),
+        lambdaContext(),
+      )) as { statusCode: number; body: string };
+      expect(response.statusCode, response.body).toBe(400);
+      const { error } = JSON.parse(response.body);
+      expect(error.code).toBe('VALIDATION_ERROR');
+      expect(error.details.map((detail: { field: string }) => detail.field)).toEqual(['query.attr.colour']);
+    }
   });
 });
