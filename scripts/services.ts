@@ -33,6 +33,8 @@ export interface Started {
   name: ServiceName | 'pooler' | 'redis';
   port: number;
   by: StartedBy;
+  /** The compose project of a service started by Compose (composeProject). */
+  project?: string;
 }
 
 export class ServiceError extends Error {
@@ -274,7 +276,20 @@ export const stopFerretDb = (port: number): Promise<boolean> => stopDaemon(ferre
 /** Whether the server on this port is a FerretDB that startFerretDb started (and so may be stopped). */
 export const ferretDbIsOurs = (port: number): boolean => daemonPid(ferretName(port)) !== undefined;
 
-/** What docker-compose.yml reads: the ports of the environment's URLs and the gateway's token. */
+/**
+ * The compose project for the environment's ports: docker-compose.yml's own name for the default ports, and
+ * a project of their own for any others (npm start on a test's ports), whose containers and volumes then sit
+ * beside the default ones instead of replacing them with containers published elsewhere.
+ */
+export function composeProject(env: Record<string, string>): string {
+  const port = ports(env);
+  const defaults = ports({});
+  const same = (Object.keys(defaults) as Array<keyof typeof defaults>).every((name) => port[name] === defaults[name]);
+  return same ? COMPOSE_PROJECT : `${COMPOSE_PROJECT}-${port.postgres}-${port.upstash}-${port.mongo}-${port.redis}`;
+}
+const COMPOSE_PROJECT = 'ecommerce-pipeline';
+
+/** What docker-compose.yml reads: the ports of the environment's URLs, the gateway's token and the project. */
 export function composeEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   const port = ports(env);
   return {
@@ -282,7 +297,9 @@ export function composeEnv(env: Record<string, string>): NodeJS.ProcessEnv {
     POSTGRES_PORT: String(port.postgres),
     UPSTASH_PORT: String(port.upstash),
     MONGO_PORT: String(port.mongo),
+    REDIS_PORT: String(port.redis),
     UPSTASH_REDIS_REST_TOKEN: env.UPSTASH_REDIS_REST_TOKEN,
+    COMPOSE_PROJECT_NAME: composeProject(env),
   };
 }
 
@@ -366,34 +383,46 @@ export async function servicesUp(options: UpOptions = {}): Promise<Started[]> {
     options.onStarted?.(entry);
   };
   if (status.postgres) await assertPostgresLogin(env.DATABASE_URL!);
-  if (missing.length === 0) {
-    log('services: postgres, upstash REST and mongo wire all answer');
-  } else if (commandExists('docker') && spawnSync('docker', ['info'], { stdio: 'ignore', timeout: 5000 }).status === 0) {
-    const services = missing.flatMap((name) => COMPOSE_SERVICES[name]);
-    log(`services: starting with docker compose: ${services.join(', ')}`);
+  if (missing.length === 0) log('services: postgres, upstash REST and mongo wire all answer');
+  const docker =
+    missing.length > 0 && commandExists('docker') && spawnSync('docker', ['info'], { stdio: 'ignore', timeout: 5000 }).status === 0;
+  // A Redis already on REDIS_URL's port (the machine's own) stays the one used: Compose's could not publish
+  // that port, and the gateway runs natively in front of it.
+  const redisAnswers = missing.includes('upstash') && (await portAnswers(port.redis));
+  const composed = docker ? missing.filter((name) => name !== 'upstash' || !redisAnswers) : [];
+  if (composed.length > 0) {
+    const services = composed.flatMap((name) => COMPOSE_SERVICES[name]);
+    const project = composeProject(env);
+    log(`services: starting with docker compose (project ${project}): ${services.join(', ')}`);
     // Recorded first: a Ctrl-C while compose waits still stops them.
-    for (const name of missing) add({ name, port: port[name], by: 'compose' });
+    for (const name of composed) add({ name, port: port[name], by: 'compose', project });
     await exec('docker', ['compose', 'up', '--detach', '--wait', ...services], composeEnv(env));
-  } else {
-    for (const name of missing) {
-      log(`services: starting ${name} natively on 127.0.0.1:${port[name]}`);
-      let by: StartedBy;
-      if (name === 'postgres') {
-        by = await startNativePostgres(port.postgres);
-        await assertPostgresLogin(env.DATABASE_URL!);
-      } else {
-        by = name === 'upstash' ? 'gateway' : 'ferretdb';
-        const startedNow = name === 'upstash' ? await startGateway(env, add) : await startFerretDb(port.mongo, log);
-        if (!startedNow) {
-          log(`services: ${name} was started meanwhile by another process (npm start or npm test): used as it is`);
-          continue;
-        }
-      }
-      add({ name, port: port[name], by });
-    }
   }
-  const after = await health(env);
-  const stillMissing = missing.filter((name) => !after[name]);
+  for (const name of missing.filter((name) => !composed.includes(name))) {
+    log(`services: starting ${name} natively on 127.0.0.1:${port[name]}`);
+    let by: StartedBy;
+    if (name === 'postgres') {
+      by = await startNativePostgres(port.postgres);
+      await assertPostgresLogin(env.DATABASE_URL!);
+    } else {
+      by = name === 'upstash' ? 'gateway' : 'ferretdb';
+      const startedNow = name === 'upstash' ? await startGateway(env, add) : await startFerretDb(port.mongo, log);
+      if (!startedNow) {
+        log(`services: ${name} was started meanwhile by another process (npm start or npm test): used as it is`);
+        continue;
+      }
+    }
+    add({ name, port: port[name], by });
+  }
+  // Compose's --wait ends when a container without a healthcheck is running (srh), which may be before its
+  // server answers, and a published port takes connections before the container's server does: waited for.
+  const notAnswering = async () => {
+    const now = await health(env);
+    return missing.filter((name) => !now[name]);
+  };
+  let stillMissing = await notAnswering();
+  if (stillMissing.length > 0 && composed.length > 0)
+    await waitFor(async () => (stillMissing = await notAnswering()).length === 0, 60_000, 250);
   if (stillMissing.length > 0) throw new ServiceError(`services did not come up: ${stillMissing.join(', ')}`);
   if (options.pooler) {
     if (await portAnswers(POOLER_PORT)) {
@@ -420,9 +449,10 @@ export async function servicesDown(only?: Started[], log: (line: string) => void
   const targets = readState()
     .filter((entry) => !only || only.some(same(entry)))
     .sort((a, b) => order(a) - order(b));
-  for (const { name, port, by } of targets) {
+  for (const { name, port, by, project } of targets) {
     if (by === 'pgbouncer') await stopPooler();
-    if (by === 'compose') await exec('docker', ['compose', 'stop', ...COMPOSE_SERVICES[name as ServiceName]]);
+    if (by === 'compose')
+      await exec('docker', ['compose', '--project-name', project ?? COMPOSE_PROJECT, 'stop', ...COMPOSE_SERVICES[name as ServiceName]]);
     if (by === 'gateway') await stopDaemon(`upstash-gateway-${port}`);
     if (by === 'redis-server') await stopRedis(port, log);
     if (by === 'ferretdb') await stopFerretDb(port);

@@ -1,7 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { portAnswers } from '../../scripts/lib/process.js';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { portAnswers, waitFor } from '../../scripts/lib/process.js';
 import { ServiceError, servicesDown, servicesUp } from '../../scripts/services.js';
 
 /**
@@ -56,5 +58,64 @@ describe('services up and down', () => {
     expect(await portAnswers(REDIS_PORT)).toBe(true);
     await servicesDown(started, () => {});
     expect([await portAnswers(GATEWAY_PORT), await portAnswers(REDIS_PORT)]).toEqual([false, false]);
+  });
+});
+
+/**
+ * The Docker path, with a `docker` of the test's own on PATH: it answers `info`, logs each call, and runs
+ * `compose up` as Compose does for a container that is up before its server is (srh's runtime still booting):
+ * it returns at once and the Upstash endpoint answers 1.5 s later (here, the dev gateway in front of the
+ * machine's Redis).
+ */
+describe('the Docker path (a stand-in docker on PATH)', () => {
+  const stub = mkdtempSync(join(tmpdir(), 'docker-stub-'));
+  writeFileSync(
+    join(stub, 'docker'),
+    `#!/bin/sh
+echo "REDIS_PORT=$REDIS_PORT COMPOSE_PROJECT_NAME=$COMPOSE_PROJECT_NAME $*" >> "${stub}/calls"
+case "$*" in
+  info) exit 0 ;;
+  *" up "*)
+    (sleep 1.5; REDIS_URL=redis://127.0.0.1:6379 exec "${process.execPath}" --import tsx tools/upstash-gateway/gateway.ts --port "$UPSTASH_PORT") > /dev/null 2>&1 &
+    echo $! >> "${stub}/srh.pids" ;;
+  *" stop "*)
+    [ -f "${stub}/srh.pids" ] && kill $(cat "${stub}/srh.pids") && rm "${stub}/srh.pids" ;;
+esac
+exit 0
+`,
+  );
+  chmodSync(join(stub, 'docker'), 0o755);
+  const calls = () => (existsSync(join(stub, 'calls')) ? readFileSync(join(stub, 'calls'), 'utf8').trim().split('\n') : []);
+  afterAll(() => {
+    if (existsSync(join(stub, 'srh.pids'))) spawnSync('sh', ['-c', `kill $(cat '${stub}/srh.pids')`]);
+    rmSync(stub, { recursive: true, force: true });
+  });
+  afterEach(() => rmSync(join(stub, 'calls'), { force: true }));
+
+  it('waits for a service that Compose reports up before it answers, then down stops it in its own project', async () => {
+    vi.stubEnv('PATH', `${stub}:${process.env.PATH}`);
+    vi.stubEnv('REDIS_URL', `redis://127.0.0.1:${REDIS_PORT}`); // nothing answers there: Compose's Redis is needed
+    vi.stubEnv('UPSTASH_REDIS_REST_URL', `http://127.0.0.1:${GATEWAY_PORT}`);
+    const started = await servicesUp({ log: () => {} });
+    expect(started).toEqual([
+      { name: 'upstash', port: GATEWAY_PORT, by: 'compose', project: expect.stringMatching(/^ecommerce-pipeline-/) },
+    ]);
+    expect(await portAnswers(GATEWAY_PORT)).toBe(true);
+    const project = started[0]!.project!;
+    expect(calls()).toContainEqual(`REDIS_PORT=${REDIS_PORT} COMPOSE_PROJECT_NAME=${project} compose up --detach --wait redis srh`);
+    await servicesDown(started, () => {});
+    expect(calls().at(-1)).toMatch(new RegExp(`compose --project-name ${project} stop redis srh$`));
+    expect(await waitFor(async () => !(await portAnswers(GATEWAY_PORT)), 5_000)).toBe(true);
+  });
+
+  it('keeps a Redis already on REDIS_URL’s port (Compose’s could not publish it there): the gateway runs natively in front of it', async () => {
+    vi.stubEnv('PATH', `${stub}:${process.env.PATH}`);
+    vi.stubEnv('REDIS_URL', 'redis://127.0.0.1:6379');
+    vi.stubEnv('UPSTASH_REDIS_REST_URL', `http://127.0.0.1:${GATEWAY_PORT}`);
+    const started = await servicesUp({ log: () => {} });
+    expect(started).toEqual([{ name: 'upstash', port: GATEWAY_PORT, by: 'gateway' }]);
+    expect(calls().filter((call) => call.includes(' up '))).toEqual([]);
+    await servicesDown(started, () => {});
+    expect(await portAnswers(GATEWAY_PORT)).toBe(false);
   });
 });

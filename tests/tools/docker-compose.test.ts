@@ -14,7 +14,16 @@ import { composeEnv } from '../../scripts/services.js';
  */
 const run = promisify(execFile);
 interface ComposeConfig {
-  services: Record<string, { image: string; ports?: Array<{ published: string; host_ip: string }>; environment?: Record<string, string> }>;
+  name: string;
+  services: Record<
+    string,
+    {
+      image: string;
+      ports?: Array<{ published: string; host_ip: string }>;
+      environment?: Record<string, string>;
+      healthcheck?: { test: string[] };
+    }
+  >;
 }
 let config: ComposeConfig;
 
@@ -51,7 +60,15 @@ const publishedPorts = (loaded: ComposeConfig) =>
 
 beforeAll(async () => {
   if ('unavailable' in loader) return;
-  const { POSTGRES_PORT: _p, UPSTASH_PORT: _u, MONGO_PORT: _m, UPSTASH_REDIS_REST_TOKEN: _t, ...unset } = process.env;
+  const {
+    POSTGRES_PORT: _p,
+    UPSTASH_PORT: _u,
+    MONGO_PORT: _m,
+    REDIS_PORT: _r,
+    UPSTASH_REDIS_REST_TOKEN: _t,
+    COMPOSE_PROJECT_NAME: _n,
+    ...unset
+  } = process.env;
   config = await load(unset);
 }, 300_000);
 
@@ -67,8 +84,10 @@ describe.skipIf('unavailable' in loader)('docker-compose.yml', () => {
   });
 
   it('publishes the native path ports on 127.0.0.1 only, with the token of .env.example', () => {
+    // Redis too: the tests of the gateway and of a Redis outage talk to REDIS_URL directly, as on the native path.
     expect(publishedPorts(config)).toEqual({
       postgres: '127.0.0.1:5432',
+      redis: '127.0.0.1:6379',
       srh: '127.0.0.1:8079',
       mongo: '127.0.0.1:27017',
       localstack: '127.0.0.1:4566',
@@ -83,9 +102,28 @@ describe.skipIf('unavailable' in loader)('docker-compose.yml', () => {
       UPSTASH_REDIS_REST_URL: 'http://127.0.0.1:18079',
       UPSTASH_REDIS_REST_TOKEN: 'another-token',
       MONGODB_URI: 'mongodb://127.0.0.1:27117',
+      REDIS_URL: 'redis://127.0.0.1:16379',
     });
     const loaded = await load(env);
-    expect(publishedPorts(loaded)).toMatchObject({ postgres: '127.0.0.1:15432', srh: '127.0.0.1:18079', mongo: '127.0.0.1:27117' });
+    expect(publishedPorts(loaded)).toMatchObject({
+      postgres: '127.0.0.1:15432',
+      redis: '127.0.0.1:16379',
+      srh: '127.0.0.1:18079',
+      mongo: '127.0.0.1:27117',
+    });
     expect(loaded.services.srh!.environment?.SRH_TOKEN).toBe('another-token');
+  });
+
+  it('gives other ports a project of their own (npm start on a test’s ports does not recreate the default containers)', async () => {
+    expect(config.name).toBe('ecommerce-pipeline');
+    const defaults = await load(composeEnv({}));
+    expect(defaults.name).toBe('ecommerce-pipeline');
+    const other = await load(composeEnv({ UPSTASH_REDIS_REST_URL: 'http://127.0.0.1:8179', MONGODB_URI: 'mongodb://127.0.0.1:27117' }));
+    expect(other.name).not.toBe('ecommerce-pipeline');
+    expect(other.name).toMatch(/^ecommerce-pipeline-[a-z0-9-]+$/);
+  });
+
+  it('is healthy once PostgreSQL takes TCP connections (the image’s first start runs a socket-only server meanwhile)', () => {
+    expect(config.services.postgres!.healthcheck?.test.join(' ')).toMatch(/pg_isready .*-h 127\.0\.0\.1/);
   });
 });
