@@ -101,7 +101,12 @@ export async function setup(project: TestProject): Promise<() => Promise<void>> 
   return async () => {
     if (--state.users > 0) return;
     await (await state.offline)?.stop();
-    // Leave services running between local runs unless this run started them in CI.
-    if (process.env.CI && state.startedServices.length > 0) await servicesDown(state.startedServices, () => {});
+    // Leave services running between local runs (the next starts in seconds) unless this run started them in CI.
+    if (state.startedServices.length === 0) return;
+    if (process.env.CI) await servicesDown(state.startedServices, () => {});
+    else
+      console.info(
+        `[setup] left running for the next run: ${state.startedServices.map(({ name, port, by }) => `${name} on ${port} (${by})`).join(', ')}; npm run services:down stops them`,
+      );
   };
 }
