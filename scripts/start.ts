@@ -27,6 +27,8 @@ const step = (text: string) => console.log(`\n▸ ${text}`);
 const colour = process.stdout.isTTY === true;
 
 let offline: Offline | undefined;
+// Set once serverless-offline is spawned, before it is ready: a signal during its start-up stops it too.
+let stopOffline: (() => Promise<void>) | undefined;
 const started: Started[] = [];
 let touring = true;
 let stopping = false;
@@ -38,7 +40,7 @@ async function shutdown(code: number): Promise<void> {
   // Whatever happens below, this process is gone within 10 s.
   setTimeout(() => process.exit(code), 9_000).unref();
   try {
-    await offline?.stop();
+    await stopOffline?.();
     await stopStartingDaemons();
     if (started.length > 0) await servicesDown(started);
   } finally {
@@ -178,7 +180,13 @@ async function main(): Promise<void> {
 
   step('serverless-offline');
   const print = offlineLogPrinter((line) => console.log(line), colour);
-  offline = await startOffline(env, { ...ports, onOutput: (chunk) => (touring ? undefined : print(chunk)) });
+  offline = await startOffline(env, {
+    ...ports,
+    onOutput: (chunk) => (touring ? undefined : print(chunk)),
+    onSpawn: (stop) => {
+      stopOffline = stop;
+    },
+  });
   console.log(`  HTTP ${offline.httpUrl}   Lambda API ${offline.lambdaEndpoint}`);
 
   await tour();

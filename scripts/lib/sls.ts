@@ -139,7 +139,15 @@ export async function assertPortsFree(ports: number[], hint = 'is another server
  */
 export async function startOffline(
   env: Env,
-  options: { httpPort?: number; lambdaPort?: number; stage?: string; cwd?: string; onOutput?: (chunk: string) => void } = {},
+  options: {
+    httpPort?: number;
+    lambdaPort?: number;
+    stage?: string;
+    cwd?: string;
+    onOutput?: (chunk: string) => void;
+    /** Given the stop of the process as soon as it is spawned: a signal during the start-up stops it too. */
+    onSpawn?: (stop: () => Promise<void>) => void;
+  } = {},
 ): Promise<Offline> {
   const { httpPort = 3000, lambdaPort = 3002 } = options;
   await assertPortsFree([httpPort, lambdaPort]);
@@ -165,6 +173,7 @@ export async function startOffline(
     await new Promise((resolve) => child.once('exit', resolve));
     clearTimeout(timer);
   };
+  options.onSpawn?.(stop);
   const exited = () => child.exitCode !== null || child.signalCode !== null;
   const ready = await waitFor(async () => exited() || ((await portAnswers(httpPort)) && (await portAnswers(lambdaPort))), 90_000, 250);
   if (!ready || exited()) {

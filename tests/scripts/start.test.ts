@@ -1,11 +1,11 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import postgres from 'postgres';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ROOT, withDatabase } from '../../scripts/lib/env.js';
-import { portAnswers } from '../../scripts/lib/process.js';
+import { portAnswers, waitFor } from '../../scripts/lib/process.js';
 import { bearerFor } from '../helpers/auth.js';
 
 /**
@@ -122,6 +122,29 @@ describe('npm start', () => {
       await sql.end();
     }
   }, 420_000);
+
+  it('stopped with SIGTERM to npm alone (a process manager, an IDE’s stop button) while serverless-offline starts: nothing is left running', async () => {
+    const child = spawn('npm', ['start'], { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    running.push(child);
+    let output = '';
+    child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const deadline = Date.now() + 120_000;
+    while (!output.includes('▸ serverless-offline')) {
+      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`npm start did not get to serverless-offline:\n${output}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const exited = once(child, 'exit');
+    child.kill('SIGTERM');
+    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 15_000))]);
+    expect(child.exitCode !== null || child.signalCode !== null, output).toBe(true);
+    // serverless-offline, still building when the signal came, may have opened its ports since.
+    expect(await waitFor(async () => !(await portAnswers(PORTS.http)) && !(await portAnswers(PORTS.lambda)), 10_000), output).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    for (const port of [PORTS.http, PORTS.lambda, PORTS.upstash, PORTS.mongo])
+      expect(await portAnswers(port), `port ${port}\n${output}`).toBe(false);
+    expect(spawnSync('pgrep', ['-f', '--', `--httpPort ${PORTS.http}`]).status, 'a serverless-offline still running').toBe(1);
+  }, 180_000);
 
   it('with its HTTP port taken, it stops at once, names the setting, and starts no service', async () => {
     const squatter = net.createServer();
