@@ -178,9 +178,9 @@ describe('optimistic concurrency (If-Match)', () => {
     expect(stored.map((doc) => doc.version)).toEqual([1, 2, 3, 4, 5, 6]);
   });
 
-  it('a writer that died after reading the cart leaves nothing behind: the next If-Match write is the next version', async () => {
+  it('an If-Match write over the version just read is the next version', async () => {
     const current = await saveCart(db, 207, { items: [line(1)] });
-    // (A writer's death after each of its store calls is exercised in cart-writes.test.ts.)
+    // A writer that dies after reading (or after any of its store calls) is in cart-writes.test.ts.
     const next = await saveCart(db, 207, { items: [line(2)] }, { ifMatch: current.version });
     expect(next.version).toBe(current.version + 1);
   });
