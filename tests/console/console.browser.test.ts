@@ -1,4 +1,4 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page, Request } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ferretDbIsOurs, startFerretDb, stopFerretDb } from '../../scripts/services.js';
 import { invokeLambda, lambdaClient, RUN_BENCHMARKS, TINY_SIZES } from '../benchmarks/helpers.js';
@@ -119,6 +119,16 @@ describe.skipIf(!chromium?.available)('the web console in Chromium', () => {
     const customerId = fx.customerIds[1]!;
     await cartWith(customerId, fx.productIds[4]!, 2);
     const { context, page } = await signedIn(customerId);
+    // Every checkout the page sends, and those answered: the orders are counted once all are answered.
+    const checkouts = { sent: 0, answered: 0 };
+    page.on('request', (request) => {
+      if (request.url().endsWith('/checkout')) checkouts.sent++;
+    });
+    const answered = (request: Request) => {
+      if (request.url().endsWith('/checkout')) checkouts.answered++;
+    };
+    page.on('requestfinished', answered);
+    page.on('requestfailed', answered);
     await page.goto(`${base}#/cart`);
     await page.getByRole('button', { name: 'Place the order' }).dblclick();
     await page.getByText(/Order #\d+ placed/).waitFor();
@@ -127,7 +137,8 @@ describe.skipIf(!chromium?.available)('the web console in Chromium', () => {
     await page.reload();
     await page.getByRole('button', { name: 'Place the order' }).evaluate((button: HTMLButtonElement) => [button.click(), button.click()]);
     await page.getByText(/Order #\d+ placed/).waitFor();
-    await sleep(500);
+    await expect.poll(() => checkouts.answered).toBe(checkouts.sent);
+    expect(checkouts.sent).toBeGreaterThanOrEqual(2);
     expect(await ordersOf(customerId)).toBe(2);
     await context.close();
   });
