@@ -289,11 +289,18 @@ export function composeProject(env: Record<string, string>): string {
 }
 const COMPOSE_PROJECT = 'ecommerce-pipeline';
 
-/** What docker-compose.yml reads: the ports of the environment's URLs, the gateway's token and the project. */
+/**
+ * What docker-compose.yml reads: the ports of the environment's URLs, DATABASE_URL's role, password and
+ * database (created on a new volume), the gateway's token and the project.
+ */
 export function composeEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   const port = ports(env);
+  const database = new URL(env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/shop');
   return {
     ...process.env,
+    POSTGRES_USER: decodeURIComponent(database.username) || 'postgres',
+    POSTGRES_PASSWORD: decodeURIComponent(database.password),
+    POSTGRES_DB: decodeURIComponent(database.pathname.slice(1)) || 'shop',
     POSTGRES_PORT: String(port.postgres),
     UPSTASH_PORT: String(port.upstash),
     MONGO_PORT: String(port.mongo),
@@ -318,7 +325,7 @@ export interface UpOptions {
  * for a password, Homebrew's has no `postgres` role. Said here, with what to set, rather than as a bare
  * driver error from the first migration or FerretDB's storage.
  */
-async function assertPostgresLogin(databaseUrl: string): Promise<void> {
+async function assertPostgresLogin(databaseUrl: string, recreate?: string): Promise<void> {
   const url = new URL(databaseUrl);
   url.pathname = '/postgres';
   const sql = postgres(url.href, { max: 1, connect_timeout: 5, onnotice: () => {} });
@@ -329,9 +336,12 @@ async function assertPostgresLogin(databaseUrl: string): Promise<void> {
     // 28P01 wrong password, 28000 no such role or no pg_hba.conf entry for it.
     if (code !== '28P01' && code !== '28000') throw error;
     throw new ServiceError(
-      `PostgreSQL on ${url.host} does not let DATABASE_URL's role in (${String(message)}). Set DATABASE_URL in .env ` +
-        'to a role it accepts, allowed to create databases, e.g. `sudo -u postgres createuser --createdb --pwprompt shop` ' +
-        'and then DATABASE_URL=postgres://shop:<password>@127.0.0.1:5432/shop (see .env.example).',
+      recreate
+        ? `PostgreSQL in Docker Compose does not let DATABASE_URL's role in (${String(message)}): its volume was created for ` +
+            `another role. Set DATABASE_URL in .env to that role, or recreate the volume for this one: ${recreate}.`
+        : `PostgreSQL on ${url.host} does not let DATABASE_URL's role in (${String(message)}). Set DATABASE_URL in .env ` +
+            'to a role it accepts, allowed to create databases, e.g. `sudo -u postgres createuser --createdb --pwprompt shop` ' +
+            'and then DATABASE_URL=postgres://shop:<password>@127.0.0.1:5432/shop (see .env.example).',
     );
   } finally {
     await sql.end({ timeout: 1 });
@@ -397,6 +407,9 @@ export async function servicesUp(options: UpOptions = {}): Promise<Started[]> {
     // Recorded first: a Ctrl-C while compose waits still stops them.
     for (const name of composed) add({ name, port: port[name], by: 'compose', project });
     await exec('docker', ['compose', 'up', '--detach', '--wait', ...services], composeEnv(env));
+    // A volume keeps the role it was first created with: one made for another DATABASE_URL refuses this one.
+    if (composed.includes('postgres') && (await waitFor(() => portAnswers(port.postgres), 60_000)))
+      await assertPostgresLogin(env.DATABASE_URL!, `docker compose --project-name ${project} down --volumes (which drops its data)`);
   }
   for (const name of missing.filter((name) => !composed.includes(name))) {
     log(`services: starting ${name} natively on 127.0.0.1:${port[name]}`);

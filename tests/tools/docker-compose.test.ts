@@ -67,6 +67,9 @@ beforeAll(async () => {
     REDIS_PORT: _r,
     UPSTASH_REDIS_REST_TOKEN: _t,
     COMPOSE_PROJECT_NAME: _n,
+    POSTGRES_USER: _pu,
+    POSTGRES_PASSWORD: _pp,
+    POSTGRES_DB: _pd,
     ...unset
   } = process.env;
   config = await load(unset);
@@ -112,6 +115,16 @@ describe.skipIf('unavailable' in loader)('docker-compose.yml', () => {
       mongo: '127.0.0.1:27117',
     });
     expect(loaded.services.srh!.environment?.SRH_TOKEN).toBe('another-token');
+  });
+
+  it('creates DATABASE_URL’s role and database on a new volume, as the native path uses them', async () => {
+    expect(config.services.postgres!.environment).toMatchObject({ POSTGRES_USER: 'postgres', POSTGRES_DB: 'shop' });
+    const loaded = await load(composeEnv({ DATABASE_URL: 'postgres://shop%2Downer:s3cret%40x@127.0.0.1:5432/shopdb' }));
+    expect(loaded.services.postgres!.environment).toMatchObject({
+      POSTGRES_USER: 'shop-owner',
+      POSTGRES_PASSWORD: 's3cret@x',
+      POSTGRES_DB: 'shopdb',
+    });
   });
 
   it('gives other ports a project of their own (npm start on a test’s ports does not recreate the default containers)', async () => {
