@@ -118,12 +118,16 @@ describe('npm start', () => {
       expect(cart.status).toBe(404);
       expect(second.output()).not.toMatch(/seeded/);
       expect(await interrupt(second.child)).toBeLessThan(10_000);
+      for (const port of [PORTS.http, PORTS.lambda, PORTS.upstash, PORTS.mongo])
+        expect(await portAnswers(port), `port ${port} after the second Ctrl-C`).toBe(false);
     } finally {
       await sql.end();
     }
   }, 420_000);
 
   it('stopped with SIGTERM to npm alone (a process manager, an IDE’s stop button) while serverless-offline starts: nothing is left running', async () => {
+    // What it finds running is not its own to stop.
+    const before = { upstash: await portAnswers(PORTS.upstash), mongo: await portAnswers(PORTS.mongo) };
     const child = spawn('npm', ['start'], { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     running.push(child);
     let output = '';
@@ -141,8 +145,11 @@ describe('npm start', () => {
     // serverless-offline, still building when the signal came, may have opened its ports since.
     expect(await waitFor(async () => !(await portAnswers(PORTS.http)) && !(await portAnswers(PORTS.lambda)), 10_000), output).toBe(true);
     await new Promise((resolve) => setTimeout(resolve, 3_000));
-    for (const port of [PORTS.http, PORTS.lambda, PORTS.upstash, PORTS.mongo])
-      expect(await portAnswers(port), `port ${port}\n${output}`).toBe(false);
+    for (const [name, port] of [
+      ['upstash', PORTS.upstash],
+      ['mongo', PORTS.mongo],
+    ] as const)
+      expect(await portAnswers(port), `port ${port}\n${output}`).toBe(before[name]);
     expect(spawnSync('pgrep', ['-f', '--', `--httpPort ${PORTS.http}`]).status, 'a serverless-offline still running').toBe(1);
   }, 180_000);
 
