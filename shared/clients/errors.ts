@@ -63,7 +63,12 @@ const MONGO_UNAVAILABLE_NAMES = new Set([
   'MongoTimeoutError',
   'MongoNotConnectedError',
   'MongoTopologyClosedError',
+  'MongoServerClosedError',
   'MongoPoolClearedError',
+  // A subclass of MongoPoolClearedError under a name of its own: the pool cleared by a failed heartbeat, which
+  // interrupts the operations in flight (on a warm Lambda, the overdue heartbeat fails first at thaw).
+  'PoolClearedOnNetworkError',
+  'MongoPoolClosedError',
   'MongoWaitQueueTimeoutError',
 ]);
 

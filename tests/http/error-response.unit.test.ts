@@ -1,6 +1,14 @@
+import { createRequire } from 'node:module';
+import { MongoServerClosedError, MongoTopologyClosedError } from 'mongodb';
 import { describe, expect, it } from 'vitest';
 import { AppError, ConflictError, NotFoundError, ValidationError } from '../../shared/errors.js';
 import { renderError, toAppError } from '../../shared/http/error-response.js';
+
+// The pool's errors, which the driver raises but does not export.
+type PoolError = new (pool: { address: string; serverDescription: { address: string } }) => Error;
+const { PoolClearedError, PoolClearedOnNetworkError, PoolClosedError } = createRequire(import.meta.url)(
+  'mongodb/lib/cmap/errors.js',
+) as Record<'PoolClearedError' | 'PoolClearedOnNetworkError' | 'PoolClosedError', PoolError>;
 
 const errorResponse = (error: unknown) => renderError(toAppError(error));
 
@@ -47,6 +55,20 @@ describe('the error mapping (toAppError + renderError)', () => {
   it('turns MongoDB selection/network failures into 503', () => {
     const error = Object.assign(new Error('Server selection timed out'), { name: 'MongoServerSelectionError' });
     expect(parse(error)).toMatchObject({ status: 503, body: { error: { code: 'CART_STORE_UNAVAILABLE' } } });
+  });
+
+  it('turns the driver’s pool and connection closures into 503, as the driver raises them (its class names)', () => {
+    const pool = { address: '127.0.0.1:27017', serverDescription: { address: '127.0.0.1:27017' } };
+    for (const error of [
+      // A heartbeat that timed out clears the pool under an insert in flight (retryWrites is off).
+      new PoolClearedOnNetworkError(pool),
+      new PoolClearedError(pool),
+      new PoolClosedError(pool),
+      new MongoServerClosedError(),
+      new MongoTopologyClosedError(),
+    ]) {
+      expect([error.name, parse(error)]).toMatchObject([error.name, { status: 503, body: { error: { code: 'CART_STORE_UNAVAILABLE' } } }]);
+    }
   });
 
   it('turns a failed DNS lookup of a mongodb+srv URI into 503 for the cart store, not the database', () => {
