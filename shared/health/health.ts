@@ -76,10 +76,19 @@ async function check(deadline: number, probe: () => Promise<unknown>): Promise<C
   }
 }
 
+/**
+ * A writer turned read-only by a failover still answers `select 1`, while every order is refused (25006): the
+ * probe asks whether this session may write, in the same one round trip.
+ */
+async function postgresTakesWrites(sql: HealthDeps['sql']): Promise<void> {
+  const [row] = await sql<Array<{ readOnly: string }>>`select current_setting('transaction_read_only') as "readOnly"`.execute();
+  if (row?.readOnly !== 'off') throw Object.assign(new Error('PostgreSQL takes no writes (read-only)'), { code: 'READ_ONLY' });
+}
+
 export async function checkHealth(deps: HealthDeps): Promise<HealthReport> {
   const deadline = Date.now() + HEALTH_CHECK_TIMEOUT_MS;
   const [postgres, redis, mongo] = await Promise.all([
-    check(deadline, () => deps.sql`select 1`.execute()),
+    check(deadline, () => postgresTakesWrites(deps.sql)),
     check(deadline, () => redisCall('PING', deps.redisTimeoutMs, () => deps.redis.ping())),
     check(deadline, () => pingCartStore(deps.db)),
   ]);

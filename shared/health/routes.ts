@@ -24,13 +24,13 @@ export const getHealthRoute = defineRoute({
   path: '/health',
   summary: 'Live health of the stores',
   description:
-    'PostgreSQL, Redis (Upstash REST), the MongoDB server and the cart indexes, checked now. 200 when the shop can take orders (status ok, or degraded: the cache or the cart indexes need attention), 503 when PostgreSQL or MongoDB does not answer.',
+    'PostgreSQL, Redis (Upstash REST), the MongoDB server and the cart indexes, checked now. 200 when the shop can take orders (status ok, or degraded: the cache or the cart indexes need attention), 503 when PostgreSQL or MongoDB does not answer, or PostgreSQL answers read-only (a failover in progress).',
   tags: ['meta'],
   request: { access: 'public' },
   responses: {
     200: { description: 'ok or degraded.', schema: HealthSchema },
     503: {
-      description: 'down: a store the orders or carts need does not answer (the body is the same report).',
+      description: 'down: a store the orders or carts need does not answer, or PostgreSQL takes no writes (the body is the same report).',
       schema: HealthSchema,
       headers: { 'Retry-After': 'Seconds to wait before checking again.' },
     },

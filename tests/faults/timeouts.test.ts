@@ -393,3 +393,28 @@ describe('a hung dependency is bounded by its timeout', () => {
     expect(hole.open()).toBeLessThanOrEqual(10);
   }, 120_000);
 });
+
+describe('a PostgreSQL that refuses writes (a writer turned read-only by a failover)', () => {
+  it('GET /health reports PostgreSQL down, as every order is refused meanwhile', async () => {
+    const role = `health_read_only_${process.pid}`;
+    await sql`create role ${sql(role)} login`;
+    await sql`grant select, insert, update, delete on all tables in schema public to ${sql(role)}`;
+    await sql`grant usage on all sequences in schema public to ${sql(role)}`;
+    await sql`alter role ${sql(role)} set default_transaction_read_only = on`;
+    try {
+      const url = new URL(process.env.DATABASE_URL!);
+      url.username = role;
+      const { createOrder, getHealth } = await handlersWith({ DATABASE_URL: url.href });
+      const ordered = await createOrder(await orderEvent(), lambdaContext('createOrder'));
+      expect(ordered.statusCode, String(ordered.body)).toBe(503);
+      const health = await getHealth(httpEvent({ method: 'GET', path: '/health', authorization: null }), lambdaContext('getHealth'));
+      expect(health.statusCode, String(health.body)).toBe(503);
+      expect(body(health)).toMatchObject({ status: 'down', checks: { postgres: { status: 'down', code: 'READ_ONLY' } } });
+    } finally {
+      for (const cleanup of cleanups.splice(0)) await cleanup().catch(() => {});
+      await sql`revoke all on all tables in schema public from ${sql(role)}`;
+      await sql`revoke all on all sequences in schema public from ${sql(role)}`;
+      await sql`drop role ${sql(role)}`;
+    }
+  });
+});
