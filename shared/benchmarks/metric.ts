@@ -30,7 +30,7 @@ export interface Metric {
 export interface Goal {
   /** What the goal constrains: the ratio ours/reference, or ours itself. */
   on: 'ratio' | 'ours';
-  op: '<=' | '>=';
+  op: '<=' | '>=' | '==';
   value: number;
   /** Display text (default derived from the above). */
   text?: string;
@@ -68,7 +68,7 @@ export function formatRatio(ratio: number): string {
 
 function goalText(goal: Goal, unit: string): string {
   if (goal.text) return goal.text;
-  const op = goal.op === '<=' ? '≤' : '≥';
+  const op = { '<=': '≤', '>=': '≥', '==': '=' }[goal.op];
   return goal.on === 'ratio' ? `ratio ${op} ${formatRatio(goal.value).replace(/×$/, '')}` : `${op} ${num(goal.value)} ${unit}`;
 }
 
@@ -79,8 +79,15 @@ export function metric(bench: string, input: MetricInput): Metric {
   let pass: boolean | null = null;
   if (input.goal && input.judge !== false) {
     const value = input.goal.on === 'ratio' ? ratio : input.ours;
+    const { op, value: target } = input.goal;
     pass =
-      value === null || !Number.isFinite(value) ? false : input.goal.op === '<=' ? value <= input.goal.value : value >= input.goal.value;
+      value === null || !Number.isFinite(value)
+        ? false
+        : op === '<='
+          ? value <= target
+          : op === '>='
+            ? value >= target
+            : Math.abs(value - target) < 1e-9;
   }
   return {
     bench,

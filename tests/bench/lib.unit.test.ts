@@ -4,6 +4,8 @@ import { assertScratchName, scratchUrl } from '../../bench/lib/fixtures.js';
 import { interleave } from '../../bench/lib/measure.js';
 import { pgbenchSegment } from '../../bench/lib/pgbench.js';
 import { type SuiteResult, validateSuiteResult } from '../../bench/lib/result.js';
+import { errorRate, scalingRows } from '../../bench/load.js';
+import { AT_MINIMUM } from '../../bench/round-trips.js';
 import { BENCHES } from '../../bench/run.js';
 import { metricsTable, renderTable } from '../../scripts/report/table.js';
 import { formatRatio, metric } from '../../shared/benchmarks/metric.js';
@@ -35,6 +37,28 @@ describe('bench/lib: metrics', () => {
     expect(
       metric('b', { metric: 'w', ours: 1, reference: 2, unit: 'ms', goal: { on: 'ratio', op: '<=', value: 0.1 }, judge: false }).pass,
     ).toBeNull();
+  });
+
+  it('judges a round-trip count as its minimum exactly: fewer trips means a counter missed some, or a call is gone', () => {
+    const judged = (ours: number) => metric('round-trips', { metric: 'r', ours, reference: 2, unit: 'trips', goal: AT_MINIMUM }).pass;
+    expect([judged(0), judged(1), judged(2), judged(3)]).toEqual([false, false, true, false]);
+  });
+
+  it('load: a step whose requests all failed unanswered has an error rate that fails its goal, not 0 %', () => {
+    const step = { requests: 0, errors: 50, errorKinds: { 'timeout/connection error': 50 } };
+    expect(errorRate(step)).toBe(1);
+    expect(errorRate({ requests: 0, errors: 0, errorKinds: {} })).toBeNaN();
+    expect(errorRate({ requests: 99, errors: 2, errorKinds: { 'timeout/connection error': 1 } })).toBe(0.02);
+  });
+
+  it('load: a series that stopped before 16 connections fails the 16-vs-4 row instead of leaving it out', () => {
+    const step = (concurrency: number, throughput: number) => ({ concurrency, throughput, latency: { p95: 10 } });
+    const [missing] = scalingRows('shop', [step(4, 200)], 'p99 above 5000 ms at 4 connections', [4, 16]);
+    expect(missing).toMatchObject({ pass: false, note: 'no step at 16 connections: p99 above 5000 ms at 4 connections' });
+    const [met] = scalingRows('shop', [step(4, 200), step(16, 250)], 'done', [4, 16]);
+    expect(met).toMatchObject({ ratio: 1.25, pass: true });
+    // A profile without both levels (--tiny) has no such row.
+    expect(scalingRows('shop', [step(2, 100)], 'done', [2])).toEqual([]);
   });
 
   it('formats small ratios as fractions', () => {
