@@ -44,19 +44,31 @@ afterAll(async () => {
   }
 }, 40_000);
 
-/** Starts `npm start` in a process group of its own and waits for the end of its tour. */
-async function npmStart(): Promise<{ child: ChildProcess; output: () => string }> {
+/** Spawns `npm start` in a process group of its own, collecting what it prints. */
+function spawnNpmStart(): { child: ChildProcess; output: () => string } {
   const child = spawn('npm', ['start'], { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   running.push(child);
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const deadline = Date.now() + 150_000;
-  while (!output.includes('pipeline running')) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`npm start did not get ready:\n${output}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
   return { child, output: () => output };
+}
+
+/** Until `npm start` has printed `text` (it fails if npm start exits first or takes longer than `ms`). */
+async function printed(started: { child: ChildProcess; output: () => string }, text: string, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!started.output().includes(text)) {
+    if (started.child.exitCode !== null || Date.now() > deadline)
+      throw new Error(`npm start did not print "${text}":\n${started.output()}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** Starts `npm start` and waits for the end of its tour. */
+async function npmStart(): Promise<{ child: ChildProcess; output: () => string }> {
+  const started = spawnNpmStart();
+  await printed(started, 'pipeline running', 150_000);
+  return started;
 }
 
 /** Ctrl-C: SIGINT to the whole process group; the time until npm start has exited. */
@@ -128,28 +140,21 @@ describe('npm start', () => {
   it('stopped with SIGTERM to npm alone (a process manager, an IDE’s stop button) while serverless-offline starts: nothing is left running', async () => {
     // What it finds running is not its own to stop.
     const before = { upstash: await portAnswers(PORTS.upstash), mongo: await portAnswers(PORTS.mongo) };
-    const child = spawn('npm', ['start'], { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-    running.push(child);
-    let output = '';
-    child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const deadline = Date.now() + 120_000;
-    while (!output.includes('▸ serverless-offline')) {
-      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`npm start did not get to serverless-offline:\n${output}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    const started = spawnNpmStart();
+    const { child, output } = started;
+    await printed(started, '▸ serverless-offline', 120_000);
     const exited = once(child, 'exit');
     child.kill('SIGTERM');
     await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 15_000))]);
-    expect(child.exitCode !== null || child.signalCode !== null, output).toBe(true);
+    expect(child.exitCode !== null || child.signalCode !== null, output()).toBe(true);
     // serverless-offline, still building when the signal came, may have opened its ports since.
-    expect(await waitFor(async () => !(await portAnswers(PORTS.http)) && !(await portAnswers(PORTS.lambda)), 10_000), output).toBe(true);
+    expect(await waitFor(async () => !(await portAnswers(PORTS.http)) && !(await portAnswers(PORTS.lambda)), 10_000), output()).toBe(true);
     await new Promise((resolve) => setTimeout(resolve, 3_000));
     for (const [name, port] of [
       ['upstash', PORTS.upstash],
       ['mongo', PORTS.mongo],
     ] as const)
-      expect(await portAnswers(port), `port ${port}\n${output}`).toBe(before[name]);
+      expect(await portAnswers(port), `port ${port}\n${output()}`).toBe(before[name]);
     expect(spawnSync('pgrep', ['-f', '--', `--httpPort ${PORTS.http}`]).status, 'a serverless-offline still running').toBe(1);
   }, 180_000);
 
@@ -157,15 +162,12 @@ describe('npm start', () => {
     const squatter = net.createServer();
     await new Promise<void>((resolve) => squatter.listen(PORTS.http, '127.0.0.1', resolve));
     try {
-      const child = spawn('npm', ['start'], { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-      running.push(child);
-      let output = '';
-      child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-      child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      const started = spawnNpmStart();
       const [code] = (await Promise.race([
-        once(child, 'exit'),
+        once(started.child, 'exit'),
         new Promise((resolve) => setTimeout(() => resolve(['timeout']), 30_000)),
       ])) as [unknown];
+      const output = started.output();
       expect(code, output).not.toBe(0);
       expect(code, output).not.toBe('timeout');
       expect(output).toMatch(new RegExp(`port ${PORTS.http} is already in use.*OFFLINE_HTTP_PORT`, 's'));
