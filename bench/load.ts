@@ -269,8 +269,11 @@ export async function run(ctx: SuiteContext): Promise<BenchOutput> {
           (cores.length ? `; cores ${cores.map(([k, v]) => `${k} ${v}`).join(', ')}` : ''),
       );
       const previous = steps.at(-2);
-      if (!(errorRate(step) <= ERROR_RATE_LIMIT)) {
-        stopReason = `errors above ${ERROR_RATE_LIMIT * 100} % at ${concurrency} connections`;
+      const rate = errorRate(step);
+      if (!(rate <= ERROR_RATE_LIMIT)) {
+        stopReason = Number.isNaN(rate)
+          ? `no request sent at ${concurrency} connections`
+          : `errors above ${ERROR_RATE_LIMIT * 100} % at ${concurrency} connections`;
         break;
       }
       if (step.latency.p99 > P99_LIMIT_MS) {

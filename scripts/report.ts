@@ -16,7 +16,7 @@ import path from 'node:path';
 import postgres from 'postgres';
 import type { SuiteResult } from '../bench/lib/result.js';
 import { getLatestRun, getRun, listRuns } from '../shared/benchmarks/store.js';
-import type { Sql } from '../shared/clients/postgres.js';
+import { ISO_DATE_STYLE, type Sql } from '../shared/clients/postgres.js';
 import { localEnv, parseCommandLine, ROOT } from './lib/env.js';
 import { benchDoc, DOCS } from './report/bench.js';
 import { type Doc, terminal, usage, writeFiles, writeSection } from './report/document.js';
@@ -30,7 +30,7 @@ async function storedRun(values: { run?: string; list: boolean }): Promise<[Doc,
     throw new Error(`--run must be a positive integer (got "${values.run}")`);
   const url = localEnv().DATABASE_URL;
   if (!url) throw new Error('DATABASE_URL is not set (.env, .env.example or the environment)');
-  const sql = postgres(url, { max: 1, onnotice: () => {}, connect_timeout: 5 }) as unknown as Sql;
+  const sql = postgres(url, { max: 1, onnotice: () => {}, connect_timeout: 5, connection: ISO_DATE_STYLE }) as unknown as Sql;
   try {
     if (values.list) {
       const rows = (await listRuns(sql, 20)).map((r) => [

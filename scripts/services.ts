@@ -3,9 +3,10 @@
  *
  * The stores the app talks to, on the ports the environment's URLs name (defaults: PostgreSQL 5432, the
  * Upstash REST endpoint 8079, the MongoDB wire protocol 27017). A service that already answers is used as
- * it is. For a missing one: `docker compose` when a Docker engine answers, else the native path: the system
- * PostgreSQL (pg_ctlcluster), Redis with the Upstash dev gateway (tools/upstash-gateway), and FerretDB
- * (tools/ferretdb, built from the Go module proxy). `down` stops only what `up` started (recorded per
+ * it is. For a missing one: `docker compose` when a Docker engine answers (but the Upstash endpoint is our dev
+ * gateway, run natively, in front of a Redis that already answers on REDIS_URL's port), else the native path:
+ * the system PostgreSQL (pg_ctlcluster), Redis with the Upstash dev gateway (tools/upstash-gateway), and
+ * FerretDB (tools/ferretdb, built from the Go module proxy). `down` stops only what `up` started (recorded per
  * service and port in .cache/services.json), never a system service.
  * `--pooler` also starts PgBouncer (installed when missing) in transaction mode on 127.0.0.1:6432, the
  * local stand-in for RDS Proxy: run what should use it with DATABASE_URL on port 6432 and DATABASE_PREPARE=false
@@ -284,8 +285,8 @@ export const ferretDbIsOurs = (port: number): boolean => daemonPid(ferretName(po
 export function composeProject(env: Record<string, string>): string {
   const port = ports(env);
   const defaults = ports({});
-  const same = (Object.keys(defaults) as Array<keyof typeof defaults>).every((name) => port[name] === defaults[name]);
-  return same ? COMPOSE_PROJECT : `${COMPOSE_PROJECT}-${port.postgres}-${port.upstash}-${port.mongo}-${port.redis}`;
+  const atDefaults = (Object.keys(defaults) as Array<keyof typeof defaults>).every((name) => port[name] === defaults[name]);
+  return atDefaults ? COMPOSE_PROJECT : `${COMPOSE_PROJECT}-${port.postgres}-${port.upstash}-${port.mongo}-${port.redis}`;
 }
 const COMPOSE_PROJECT = 'ecommerce-pipeline';
 
@@ -409,7 +410,10 @@ export async function servicesUp(options: UpOptions = {}): Promise<Started[]> {
     await exec('docker', ['compose', 'up', '--detach', '--wait', ...services], composeEnv(env));
     // A volume keeps the role it was first created with: one made for another DATABASE_URL refuses this one.
     if (composed.includes('postgres') && (await waitFor(() => portAnswers(port.postgres), 60_000)))
-      await assertPostgresLogin(env.DATABASE_URL!, `docker compose --project-name ${project} down --volumes (which drops its data)`);
+      await assertPostgresLogin(
+        env.DATABASE_URL!,
+        `docker compose --project-name ${project} rm --stop --force postgres && docker volume rm ${project}_postgres-data (its data goes with it)`,
+      );
   }
   for (const name of missing.filter((name) => !composed.includes(name))) {
     log(`services: starting ${name} natively on 127.0.0.1:${port[name]}`);

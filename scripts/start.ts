@@ -185,6 +185,8 @@ async function main(): Promise<void> {
     onOutput: (chunk) => (touring ? undefined : print(chunk)),
     onSpawn: (stop) => {
       stopOffline = stop;
+      // A signal that came before the spawn found nothing to stop here.
+      if (stopping) void stop();
     },
   });
   console.log(`  HTTP ${offline.httpUrl}   Lambda API ${offline.lambdaEndpoint}`);

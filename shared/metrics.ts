@@ -38,7 +38,7 @@ export function milliseconds(name: MetricName, value: number): void {
   metrics.addMetric(name, MetricUnit.Milliseconds, value);
 }
 
-/** Error codes that are worth a metric of their own (every other 503 error answer counts as StoreUnavailable). */
+/** Error codes that are worth a metric of their own; a 503 not listed here counts as StoreUnavailable. */
 const ERROR_METRICS: Record<string, MetricName[]> = {
   INSUFFICIENT_STOCK: [METRIC.outOfStock],
   VERSION_CONFLICT: [METRIC.cartConflicts],

@@ -11,6 +11,13 @@ export type Sql = postgres.Sql;
  * is tiny: Lambda scales by adding containers, and containers x max must stay below max_connections
  * (or go through a pooler: set DATABASE_PREPARE=false for PgBouncer transaction mode / RDS Proxy).
  */
+/**
+ * postgres.js reads dates and times as ISO text, and queries compare dates as text: a DateStyle set on the role,
+ * the database or the server ('SQL, DMY' gives 07/12/2026) would change both. Every client that reads dates
+ * sends this at connection.
+ */
+export const ISO_DATE_STYLE = { DateStyle: 'ISO, MDY' } as const;
+
 export function postgresOptions(
   config: Config['database'],
   applicationName: string,
@@ -30,9 +37,7 @@ export function postgresOptions(
     backoff: (attempt: number) => Math.min(0.05 * 2 ** attempt, 0.5) * (0.5 + Math.random() / 2),
     connection: {
       application_name: applicationName,
-      // postgres.js reads dates and times as ISO text, and the queries compare dates as text: a DateStyle
-      // set on the role, the database or the server ('SQL, DMY' gives 07/12/2026) would change both.
-      DateStyle: 'ISO, MDY',
+      ...ISO_DATE_STYLE,
       statement_timeout: config.statementTimeoutMs,
       // A transaction left open by a crashed container must not hold row locks forever.
       idle_in_transaction_session_timeout: 10_000,

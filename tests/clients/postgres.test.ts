@@ -134,53 +134,66 @@ describe('a connection reset mid-statement (ECONNRESET: a load balancer or NAT d
   });
 });
 
-describe('a pooler that lets the client in, then refuses its first statement (PgBouncer’s query_wait_timeout, RDS Proxy with its database down)', () => {
-  it('fails the query with the refusal and leaves no unhandled rejection behind (the driver’s own type query would end the process)', async () => {
-    // AuthenticationOk and ReadyForQuery, then an ErrorResponse (and ReadyForQuery) to whatever is asked, then
-    // the connection closed: what PgBouncer does when no server connection frees up in time.
-    const message = (type: string, body: Buffer) => {
-      const head = Buffer.alloc(5);
-      head.write(type, 0, 'latin1');
-      head.writeInt32BE(body.length + 4, 1);
-      return Buffer.concat([head, body]);
-    };
-    const authenticationOk = message('R', Buffer.from([0, 0, 0, 0]));
-    const readyForQuery = message('Z', Buffer.from('I', 'latin1'));
-    const refusal = message('E', Buffer.from('SERROR\0VERROR\0C08P01\0Mquery_wait_timeout\0\0', 'latin1'));
-    const pooler = net.createServer((socket) => {
-      let started = false;
-      socket.on('data', () => {
-        if (!started) {
-          started = true;
-          socket.write(Buffer.concat([authenticationOk, readyForQuery]));
-        } else socket.end(Buffer.concat([refusal, readyForQuery]));
+describe('a pooler that lets the client in, then fails its first statement (PgBouncer’s query_wait_timeout, RDS Proxy with its database down)', () => {
+  // AuthenticationOk and ReadyForQuery, then, to whatever is asked: an ErrorResponse and the connection closed
+  // (what PgBouncer does when no server connection frees up in time), or the connection closed alone.
+  const message = (type: string, body: Buffer) => {
+    const head = Buffer.alloc(5);
+    head.write(type, 0, 'latin1');
+    head.writeInt32BE(body.length + 4, 1);
+    return Buffer.concat([head, body]);
+  };
+  const authenticationOk = message('R', Buffer.from([0, 0, 0, 0]));
+  const readyForQuery = message('Z', Buffer.from('I', 'latin1'));
+  const refusal = message('E', Buffer.from('SERROR\0VERROR\0C08P01\0Mquery_wait_timeout\0\0', 'latin1'));
+
+  it.each([
+    ['refuses it, then closes', 'query'],
+    ['closes without a word', 'query'],
+    ['closes without a word', 'reserve'],
+  ] as const)(
+    'it %s (%s): the caller gets the error, and no unhandled rejection is left (the driver’s own type query would end the process)',
+    async (how, use) => {
+      const pooler = net.createServer((socket) => {
+        let started = false;
+        socket.on('data', () => {
+          if (!started) {
+            started = true;
+            socket.write(Buffer.concat([authenticationOk, readyForQuery]));
+          } else if (how === 'refuses it, then closes') socket.end(Buffer.concat([refusal, readyForQuery]));
+          else socket.destroy();
+        });
+        socket.on('error', () => {});
       });
-      socket.on('error', () => {});
-    });
-    await new Promise<void>((resolve) => pooler.listen(0, '127.0.0.1', resolve));
-    const unhandled: unknown[] = [];
-    const onUnhandled = (reason: unknown) => unhandled.push(reason);
-    process.on('unhandledRejection', onUnhandled);
-    try {
-      const config = parseConfig({ ...process.env, DATABASE_CONNECT_TIMEOUT_SECONDS: '1' });
-      const url = new URL(config.database.url);
-      url.host = `127.0.0.1:${(pooler.address() as net.AddressInfo).port}`;
-      const pool = postgres(url.toString(), {
-        ...postgresOptions(config.database, 'ecommerce-pipeline-test-refused'),
-        max: 1,
-      }) as unknown as Sql;
-      pools.push(pool);
-      const outcome = await Promise.race([
-        pool`select 1`.catch((error: unknown) => error),
-        new Promise((resolve) => setTimeout(() => resolve('still waiting after 5 s'), 5_000)),
-      ]);
-      expect(outcome).toBeInstanceOf(Error);
-      // Rejections are reported after the microtasks of the turn that made them: let a few turns pass.
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      expect(unhandled).toEqual([]);
-    } finally {
-      process.off('unhandledRejection', onUnhandled);
-      pooler.close();
-    }
-  });
+      await new Promise<void>((resolve) => pooler.listen(0, '127.0.0.1', resolve));
+      const unhandled: unknown[] = [];
+      const onUnhandled = (reason: unknown) => unhandled.push(reason);
+      process.on('unhandledRejection', onUnhandled);
+      try {
+        const config = parseConfig({ ...process.env, DATABASE_CONNECT_TIMEOUT_SECONDS: '1' });
+        const url = new URL(config.database.url);
+        url.host = `127.0.0.1:${(pooler.address() as net.AddressInfo).port}`;
+        const pool = postgres(url.toString(), {
+          ...postgresOptions(config.database, 'ecommerce-pipeline-test-refused'),
+          max: 1,
+        }) as unknown as Sql;
+        pools.push(pool);
+        const attempt = use === 'query' ? pool`select 1` : pool.reserve();
+        const outcome = await Promise.race([
+          attempt.then(
+            () => 'succeeded',
+            (error: unknown) => error,
+          ),
+          new Promise((resolve) => setTimeout(() => resolve('still waiting after 5 s'), 5_000)),
+        ]);
+        expect(outcome).toBeInstanceOf(Error);
+        // Rejections are reported after the microtasks of the turn that made them: let a few turns pass.
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        expect(unhandled).toEqual([]);
+      } finally {
+        process.off('unhandledRejection', onUnhandled);
+        pooler.close();
+      }
+    },
+  );
 });

@@ -138,7 +138,6 @@ describe.skipIf(!chromium?.available)('the web console in Chromium', () => {
     await page.getByRole('button', { name: 'Place the order' }).evaluate((button: HTMLButtonElement) => [button.click(), button.click()]);
     await page.getByText(/Order #\d+ placed/).waitFor();
     await expect.poll(() => checkouts.answered).toBe(checkouts.sent);
-    expect(checkouts.sent).toBeGreaterThanOrEqual(2);
     expect(await ordersOf(customerId)).toBe(2);
     await context.close();
   });

@@ -149,6 +149,7 @@ describe('npm start', () => {
     expect(child.exitCode !== null || child.signalCode !== null, output()).toBe(true);
     // serverless-offline, still building when the signal came, may have opened its ports since.
     expect(await waitFor(async () => !(await portAnswers(PORTS.http)) && !(await portAnswers(PORTS.lambda)), 10_000), output()).toBe(true);
+    // A serverless-offline orphaned while still building would open its ports seconds later: look again then.
     await new Promise((resolve) => setTimeout(resolve, 3_000));
     for (const [name, port] of [
       ['upstash', PORTS.upstash],

@@ -22,10 +22,13 @@ func main() {
 	listen := flag.String("listen-addr", "127.0.0.1:27017", "TCP address to listen on")
 	handler := flag.String("handler", "sqlite", "backend: sqlite or postgresql")
 	sqliteURL := flag.String("sqlite-url", "file:data/", "SQLite directory (sqlite handler)")
-	// Read from the environment by default, as upstream's ferretdb does: a URL with a password on the command
-	// line is shown by ps to every local user.
-	postgresqlURL := flag.String("postgresql-url", os.Getenv("FERRETDB_POSTGRESQL_URL"), "PostgreSQL URL (postgresql handler; default $FERRETDB_POSTGRESQL_URL)")
+	postgresqlURL := flag.String("postgresql-url", "", "PostgreSQL URL (postgresql handler; default $FERRETDB_POSTGRESQL_URL)")
 	flag.Parse()
+	// From the environment when not given, as upstream's ferretdb reads it: a URL with a password on the command
+	// line is shown by ps to every local user (and as a flag default, in the usage text a bad flag prints).
+	if *postgresqlURL == "" {
+		*postgresqlURL = os.Getenv("FERRETDB_POSTGRESQL_URL")
+	}
 
 	// Embedded, FerretDB reports its version as "unknown"; buildInfo should name the pinned one.
 	if info, ok := debug.ReadBuildInfo(); ok {
