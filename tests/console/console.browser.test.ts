@@ -461,12 +461,14 @@ describe.skipIf(!chromium?.available)('the web console in Chromium', () => {
 
     await page.getByRole('button', { name: 'Next page' }).focus();
     await page.keyboard.press('Enter');
-    await page.getByText('Page 2').waitFor();
+    // The new page's first product: "Page 2" shows already in the render that sends its request.
+    const firstOfPage2 = String(fx.productIds[12]);
+    await page.locator(`li.product[data-product-id="${firstOfPage2}"]`).waitFor();
     expect(await inCatalog()).toBe(true);
     // The next Tab goes on from the catalog: to the first product of the new page, not to the site's header.
     await page.keyboard.press('Tab');
     expect(await page.evaluate(() => document.activeElement?.closest('li.product')?.getAttribute('data-product-id') ?? null)).toBe(
-      String(fx.productIds[12]),
+      firstOfPage2,
     );
     await context.close();
   });
