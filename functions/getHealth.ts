@@ -9,7 +9,7 @@ import { routeHandler } from '../shared/http/route-handler.js';
 /** GET /health — the stores, checked now: 200 ok/degraded, 503 down (with Retry-After). */
 export const handler = routeHandler(getHealthRoute, async () => {
   const { redis, timeoutMs } = getRequestCache();
-  const report = await checkHealth({ sql: getSql(), redis, redisTimeoutMs: timeoutMs, db: getMongoDb() });
+  const report = await checkHealth({ sql: getSql(), redis, redisTimeoutMs: timeoutMs, db: getMongoDb });
   // A probe that ran out of time still waits on its connection (one that went silent): the pool is dropped,
   // so that the next check or request of this container does not queue behind it.
   if (report.checks.postgres.code === 'TIMEOUT') discardSql();

@@ -36,7 +36,9 @@ export interface HealthDeps {
   sql: Sql;
   redis: Redis;
   redisTimeoutMs: number;
-  db: Db;
+  /** Asked for inside its check: a client that cannot be created (a MONGODB_URI the driver cannot parse) is
+   *  that check's failure, reported with the others'. */
+  db: () => Db;
 }
 
 function errorCode(error: unknown): string {
@@ -90,11 +92,11 @@ export async function checkHealth(deps: HealthDeps): Promise<HealthReport> {
   const [postgres, redis, mongo] = await Promise.all([
     check(deadline, () => postgresTakesWrites(deps.sql)),
     check(deadline, () => redisCall('PING', deps.redisTimeoutMs, () => deps.redis.ping())),
-    check(deadline, () => pingCartStore(deps.db)),
+    check(deadline, () => pingCartStore(deps.db())),
   ]);
   let cartIndexes: HealthReport['checks']['cartIndexes'] = { status: 'unknown' };
   if (mongo.status === 'ok') {
-    const indexes = await until(deadline, () => ensureCartIndexes(deps.db)).catch(() => undefined);
+    const indexes = await until(deadline, () => ensureCartIndexes(deps.db())).catch(() => undefined);
     if (indexes) cartIndexes = { status: indexes.status, ...(indexes.error ? { code: errorCode(indexes.error) } : {}) };
   }
   const down = postgres.status === 'down' || mongo.status === 'down';

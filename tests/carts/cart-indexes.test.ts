@@ -39,7 +39,7 @@ describe('a conflicting index on the cart collection', () => {
 
   it('makes the health check report the store as degraded, naming the conflict', async () => {
     const config = parseConfig(process.env);
-    const report = await checkHealth({ sql, redis: createRedis(config.redis), redisTimeoutMs: 1_000, db });
+    const report = await checkHealth({ sql, redis: createRedis(config.redis), redisTimeoutMs: 1_000, db: () => db });
     expect(report.checks.cartIndexes).toEqual({ status: 'failed', code: expect.stringMatching(/Conflict/) });
     expect([report.status, report.checks.postgres.status, report.checks.redis.status, report.checks.mongo.status]).toEqual([
       'degraded',

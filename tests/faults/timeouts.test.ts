@@ -394,6 +394,19 @@ describe('a hung dependency is bounded by its timeout', () => {
   }, 120_000);
 });
 
+describe('a MONGODB_URI the driver cannot parse (a password with an unescaped @)', () => {
+  it('GET /health reports MongoDB down with the parser’s error name, with the other stores’ checks', async () => {
+    const { getHealth } = await handlersWith({ MONGODB_URI: 'mongodb://shop:p@ss@127.0.0.1:27017/shop' });
+    const health = await getHealth(httpEvent({ method: 'GET', path: '/health', authorization: null }), lambdaContext('getHealth'));
+    expect(health.statusCode, String(health.body)).toBe(503);
+    expect(body(health)).toMatchObject({
+      status: 'down',
+      checks: { postgres: { status: 'ok' }, redis: { status: 'ok' }, mongo: { status: 'down', code: 'MongoParseError' } },
+    });
+    expect(String(health.body)).not.toContain('p@ss');
+  });
+});
+
 describe('a PostgreSQL that refuses writes (a writer turned read-only by a failover)', () => {
   it('GET /health reports PostgreSQL down, as every order is refused meanwhile', async (context) => {
     if (!(await canCreateRoles(sql))) return context.skip('the tests’ PostgreSQL role may not create roles');
