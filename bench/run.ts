@@ -141,10 +141,8 @@ export async function runSuite(options: SuiteOptions): Promise<{ result: SuiteRe
   if (!baseUrl) throw new Error('DATABASE_URL is not set (.env / .env.example)');
 
   log(`bench: profile ${options.profile}; ${selected.map((b) => b.name).join(', ')}`);
-  if (!Object.values(await servicesStatus()).every(Boolean)) {
-    log('bench: starting the missing services (npm run services:up) …');
-    await servicesUp({ log });
-  }
+  // Also when they all answer: the lease keeps a concurrent npm start's Ctrl-C from stopping them under the run.
+  await servicesUp({ log, user: 'npm run bench' });
   const setup: Record<string, unknown> = {};
   let pooled = false;
   if (selected.some((b) => b.pooler || b.offline)) {

@@ -7,13 +7,15 @@
  * gateway, run natively, in front of a Redis that already answers on REDIS_URL's port), else the native path:
  * the system PostgreSQL (pg_ctlcluster), Redis with the Upstash dev gateway (tools/upstash-gateway), and
  * FerretDB (tools/ferretdb, built from the Go module proxy). `down` stops only what `up` started (recorded per
- * service and port in .cache/services.json), never a system service.
+ * service and port in .cache/services.json), never a system service, and never one another live process still
+ * uses (each servicesUp leaves a lease in .cache/service-users/ for the ports it uses, removed when it exits).
  * `--pooler` also starts PgBouncer (installed when missing) in transaction mode on 127.0.0.1:6432, the
  * local stand-in for RDS Proxy: run what should use it with DATABASE_URL on port 6432 and DATABASE_PREPARE=false
  * in its environment (.env keeps PostgreSQL's own port, which services:up, the migrations and the seed need).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -66,8 +68,62 @@ function writeState(started: Started[]): void {
   writeFileSync(STATE_FILE, `${JSON.stringify({ started }, null, 2)}\n`);
 }
 
-const same = (a: Started) => (b: Started) => a.name === b.name && a.port === b.port;
+type Place = Pick<Started, 'name' | 'port'>;
+const same = (a: Place) => (b: Place) => a.name === b.name && a.port === b.port;
 const record = (entry: Started) => writeState([...readState().filter((s) => !same(entry)(s)), entry]);
+
+/**
+ * Who uses the services, besides who started them: `npm test` run while `npm start` runs uses the services
+ * npm start started, and npm start's Ctrl-C must not stop them under it. A lease names the process and the
+ * services it uses (every one its environment's URLs name); it is removed when that process exits, and one
+ * whose process is gone (killed) counts for nothing.
+ */
+const USERS_DIR = `${CACHE}service-users/`;
+
+interface Lease {
+  pid: number;
+  user: string;
+  services: Place[];
+}
+
+function holdLease(user: string, env: Record<string, string>, pooler: boolean): void {
+  const port = ports(env);
+  const services: Lease['services'] = [
+    ...(['postgres', 'upstash', 'mongo', 'redis'] as const).map((name) => ({ name, port: port[name] })),
+    ...(pooler ? [{ name: 'pooler' as const, port: POOLER_PORT }] : []),
+  ];
+  const file = `${USERS_DIR}${process.pid}-${randomUUID()}.json`;
+  mkdirSync(USERS_DIR, { recursive: true });
+  writeFileSync(file, JSON.stringify({ pid: process.pid, user, services } satisfies Lease));
+  process.once('exit', () => rmSync(file, { force: true }));
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists, as another user's.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The other live processes' leases (those of processes gone are removed on the way). */
+function otherUsers(): Lease[] {
+  const leases: Lease[] = [];
+  for (const name of existsSync(USERS_DIR) ? readdirSync(USERS_DIR) : []) {
+    let lease: Lease;
+    try {
+      lease = JSON.parse(readFileSync(`${USERS_DIR}${name}`, 'utf8')) as Lease;
+    } catch {
+      continue; // being written, or removed meanwhile
+    }
+    if (lease.pid === process.pid) continue;
+    if (alive(lease.pid)) leases.push(lease);
+    else rmSync(`${USERS_DIR}${name}`, { force: true });
+  }
+  return leases;
+}
 
 async function exec(command: string, args: string[], env?: NodeJS.ProcessEnv): Promise<void> {
   const { code } = await run(command, args, { echo: true, ...(env ? { env } : {}) });
@@ -319,6 +375,9 @@ export interface UpOptions {
   pooler?: boolean;
   /** Told of each service as soon as it is started, so that a Ctrl-C before `servicesUp` returns still stops it. */
   onStarted?: (entry: Started) => void;
+  /** Who uses the services until this process exits (npm start, npm test, the bench), as another process's
+   *  servicesDown says it; none for a command that only brings them up. */
+  user?: string;
 }
 
 /**
@@ -385,6 +444,8 @@ export async function servicesUp(options: UpOptions = {}): Promise<Started[]> {
         `DATABASE_URL=<the same URL on port ${POOLER_PORT}> DATABASE_PREPARE=false npm run offline.`,
     );
   }
+  // Held before anything is started: a process that stops what it started meanwhile leaves these running.
+  if (options.user) holdLease(options.user, env, options.pooler === true);
   const status = await health(env);
   const missing = (Object.keys(status) as ServiceName[]).filter((name) => !status[name]);
   const started: Started[] = [];
@@ -459,13 +520,29 @@ export async function servicesUp(options: UpOptions = {}): Promise<Started[]> {
   return started;
 }
 
-/** Stops what servicesUp started (all it recorded, or `only` those), never a system service. */
+/**
+ * Stops what servicesUp started (all it recorded, or `only` those: what this process started), never a system
+ * service. With `only`, a service another live process uses is left running, and said; `npm run services:down`
+ * (all) stops it anyway, and says who was using it.
+ */
 export async function servicesDown(only?: Started[], log: (line: string) => void = console.log): Promise<void> {
   // The pooler sits in front of PostgreSQL, the gateway in front of Redis: the one in front goes first.
   const order = (entry: Started) => (entry.name === 'pooler' ? 0 : entry.name === 'redis' ? 2 : 1);
-  const targets = readState()
-    .filter((entry) => !only || only.some(same(entry)))
-    .sort((a, b) => order(a) - order(b));
+  const users = otherUsers();
+  const usersOf = (entry: Started) => users.filter((lease) => lease.services.some(same(entry)));
+  const describe = (leases: Lease[]) => [...new Set(leases.map(({ user, pid }) => `${user} (pid ${pid})`))].join(', ');
+  const recorded = readState().filter((entry) => !only || only.some(same(entry)));
+  const inUse = only ? recorded.filter((entry) => usersOf(entry).length > 0) : [];
+  if (inUse.length > 0)
+    log(
+      `services: left ${inUse.map(({ name, port }) => `${name} on ${port}`).join(', ')} running: ` +
+        `${describe(inUse.flatMap(usersOf))} uses them; npm run services:down stops them`,
+    );
+  const targets = recorded.filter((entry) => !inUse.includes(entry)).sort((a, b) => order(a) - order(b));
+  if (!only) {
+    const used = targets.filter((entry) => usersOf(entry).length > 0);
+    if (used.length > 0) log(`services: stopping services ${describe(used.flatMap(usersOf))} still uses`);
+  }
   for (const { name, port, by, project } of targets) {
     if (by === 'pgbouncer') await stopPooler();
     if (by === 'compose')

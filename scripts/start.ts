@@ -163,7 +163,7 @@ async function main(): Promise<void> {
     'another serverless-offline, or another program: stop it, or set OFFLINE_HTTP_PORT / OFFLINE_LAMBDA_PORT in .env',
   );
   step('services');
-  await servicesUp({ log: (line) => console.log(`  ${line}`), onStarted: (entry) => started.push(entry) });
+  await servicesUp({ log: (line) => console.log(`  ${line}`), onStarted: (entry) => started.push(entry), user: 'npm start' });
 
   step('database');
   const { applied } = await migrate(env.DATABASE_URL!);

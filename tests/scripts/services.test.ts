@@ -1,8 +1,9 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { ROOT } from '../../scripts/lib/env.js';
 import { portAnswers, waitFor } from '../../scripts/lib/process.js';
 import { ServiceError, servicesDown, servicesUp } from '../../scripts/services.js';
 
@@ -59,6 +60,43 @@ describe('services up and down', () => {
     await servicesDown(started, () => {});
     expect([await portAnswers(GATEWAY_PORT), await portAnswers(REDIS_PORT)]).toEqual([false, false]);
   });
+
+  it.skipIf(dockerEngine)(
+    'services another live process uses (npm test under a running npm start) are left running by a down of what this process started, until that process is gone',
+    async () => {
+      vi.stubEnv('REDIS_URL', `redis://127.0.0.1:${REDIS_PORT}`);
+      vi.stubEnv('UPSTASH_REDIS_REST_URL', `http://127.0.0.1:${GATEWAY_PORT}`);
+      const started = await servicesUp({ log: () => {} });
+      // Another process that uses the same services: it finds them answering and starts nothing.
+      const user = spawn(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          '--eval',
+          "const { servicesUp } = await import('./scripts/services.ts'); await servicesUp({ log: () => {}, user: 'npm test' }); console.log('using'); setInterval(() => {}, 1000);",
+        ],
+        { cwd: ROOT, env: process.env, stdio: ['ignore', 'pipe', 'inherit'] },
+      );
+      try {
+        await new Promise<void>((resolve, reject) => {
+          user.stdout.on('data', (chunk: Buffer) => chunk.toString().includes('using') && resolve());
+          user.once('exit', (code) => reject(new Error(`the other user exited (${code}) before using the services`)));
+        });
+        const lines: string[] = [];
+        await servicesDown(started, (line) => lines.push(line));
+        expect([await portAnswers(GATEWAY_PORT), await portAnswers(REDIS_PORT)]).toEqual([true, true]);
+        expect(lines.join('\n')).toMatch(new RegExp(`left .*upstash on ${GATEWAY_PORT}.* running.*npm test \\(pid ${user.pid}\\)`, 's'));
+      } finally {
+        const gone = new Promise((resolve) => user.once('exit', resolve));
+        user.kill();
+        await gone;
+      }
+      // Once it is gone, they are this process's to stop again.
+      await servicesDown(started, () => {});
+      expect([await portAnswers(GATEWAY_PORT), await portAnswers(REDIS_PORT)]).toEqual([false, false]);
+    },
+  );
 });
 
 /**

@@ -41,7 +41,7 @@ const log = (line: string) => console.log(`[setup] ${line}`);
 
 async function bringUpStores(): Promise<void> {
   const env = testEnv();
-  state.startedServices = await servicesUp({ log });
+  state.startedServices = await servicesUp({ log, user: 'npm test' });
   // Another test run holds these ports: stop here, before dropping the database it is using.
   await assertPortsFree([Number(env.OFFLINE_HTTP_PORT), Number(env.OFFLINE_LAMBDA_PORT)]);
   await dropTestDatabases(env.DATABASE_URL!);
