@@ -29,6 +29,7 @@ const IfMatchHeader = {
 const IfNoneMatchHeader = {
   name: 'If-None-Match',
   description: '`*`: create the cart only if there is none (412 VERSION_CONFLICT if one exists); not with If-Match.',
+  schema: z.enum(['*']),
 };
 const ETAG = { ETag: 'The cart version, when it expires and their signature ("3.mj0k8x2a.<signature>"): send it back as If-Match.' };
 const VERSION_CONFLICT = {

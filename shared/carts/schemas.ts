@@ -129,10 +129,29 @@ function checkAttributes(value: unknown, ctx: z.RefinementCtx): void {
   }
 }
 
+/** What a key may be, as a pattern: keyProblem's rules but the length and the prototype names. */
+const ATTRIBUTE_KEY_PATTERN = '^[^$.\\u0000][^.\\u0000]*$';
+
 export const AttributesSchema = z
   .unknown()
   .superRefine(checkAttributes)
-  .transform((value) => value as Attributes);
+  .transform((value) => value as Attributes)
+  // The walk above does not reach JSON Schema: the OpenAPI document publishes the same bounds.
+  .meta({
+    type: 'object',
+    maxProperties: ATTRIBUTE_LIMITS.maxKeys,
+    propertyNames: {
+      minLength: 1,
+      maxLength: ATTRIBUTE_LIMITS.maxKeyLength,
+      pattern: ATTRIBUTE_KEY_PATTERN,
+      not: { enum: [...FORBIDDEN_KEYS] },
+    },
+    description:
+      `Free-form JSON object (gift wrap, engraving…): values are strings (at most ${ATTRIBUTE_LIMITS.maxStringLength} characters, no U+0000), ` +
+      `finite numbers, booleans, null, arrays (at most ${ATTRIBUTE_LIMITS.maxArrayLength} elements, no array directly in an array) and objects ` +
+      `(at most ${ATTRIBUTE_LIMITS.maxKeys} keys, none starting with "$" or containing "."), nested at most ${ATTRIBUTE_LIMITS.maxDepth} levels, ` +
+      `${ATTRIBUTE_LIMITS.maxNodes} values in all.`,
+  });
 
 export const CartItemSchema = z.strictObject({
   productId: id,

@@ -74,17 +74,24 @@ function parameters(schema: z.ZodType | undefined, location: 'query' | 'path'): 
   });
 }
 
+/** Sent with every answer of the functions (a client's own X-Correlation-Id, or the request id). */
+const CORRELATION_HEADER = { 'X-Correlation-Id': { $ref: '#/components/headers/X-Correlation-Id' } };
+
 const errorResponse = (description: string, headers?: Record<string, string>): Json => ({
   description,
   content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
-  ...(headers
-    ? {
-        headers: Object.fromEntries(
-          Object.entries(headers).map(([name, text]) => [name, { description: text, schema: { type: 'string' } }]),
-        ),
-      }
-    : {}),
+  headers: {
+    ...CORRELATION_HEADER,
+    ...Object.fromEntries(Object.entries(headers ?? {}).map(([name, text]) => [name, { description: text, schema: { type: 'string' } }])),
+  },
 });
+
+/** The body of an answer API Gateway gives itself, without running the function (a throttle's 429). */
+const GATEWAY_ERROR: Json = {
+  type: 'object',
+  properties: { message: { type: 'string', examples: ['Too Many Requests'] } },
+  required: ['message'],
+};
 
 /** The answers every route can give, whatever it does (the HTTP stack in shared/http/handler.ts). */
 function commonResponses(route: RouteDefinition): Record<string, Json> {
@@ -107,10 +114,14 @@ function commonResponses(route: RouteDefinition): Record<string, Json> {
       );
     }
   }
-  if (route.request.body) {
-    responses[413] = errorResponse('PAYLOAD_TOO_LARGE: the body is over 64 KB.');
-    responses[415] = errorResponse('UNSUPPORTED_MEDIA_TYPE: the body must be application/json.');
-  }
+  // The body limit holds on every route, one that takes no body included.
+  responses[413] = errorResponse('PAYLOAD_TOO_LARGE: the body is over 64 KB.');
+  if (route.request.body) responses[415] = errorResponse('UNSUPPORTED_MEDIA_TYPE: the body must be application/json.');
+  responses[429] = {
+    description:
+      'Too many requests: API Gateway’s throttle, before the function runs, so in its own body (`{"message": "Too Many Requests"}`); retry with backoff.',
+    content: { 'application/json': { schema: { $ref: '#/components/schemas/GatewayError' } } },
+  };
   return responses;
 }
 
@@ -170,22 +181,29 @@ export function buildOpenApi(routes: readonly RouteDefinition[], info: OpenApiIn
     }
     const answers: Record<string, Json> = commonResponses(route);
     for (const [status, spec] of Object.entries(route.responses)) {
-      const headers = spec.headers
-        ? {
-            headers: Object.fromEntries(
-              Object.entries(spec.headers).map(([name, text]) => [name, { description: text, schema: { type: 'string' } }]),
-            ),
-          }
-        : {};
+      const headers = {
+        headers: {
+          ...CORRELATION_HEADER,
+          ...Object.fromEntries(
+            Object.entries(spec.headers ?? {}).map(([name, text]) => [name, { description: text, schema: { type: 'string' } }]),
+          ),
+        },
+      };
       if (!spec.schema) {
         answers[status] = { description: spec.description, ...headers };
         continue;
       }
       const name = spec.schema === ErrorEnvelopeSchema ? 'Error' : responseName(spec.schema, `${pascal(operationId)}${status}Response`);
+      const schema = { $ref: `#/components/schemas/${name}` };
       answers[status] = {
         description: spec.description,
         ...headers,
-        content: { 'application/json': { schema: { $ref: `#/components/schemas/${name}` } } },
+        // A route's own 503 body (the health report) is not the only one: the stack's backstop answers 503 TIMEOUT.
+        content: {
+          'application/json': {
+            schema: status === '503' && name !== 'Error' ? { oneOf: [schema, { $ref: '#/components/schemas/Error' }] } : schema,
+          },
+        },
       };
     }
     operation.responses = Object.fromEntries(Object.entries(answers).sort(([a], [b]) => Number(a) - Number(b)));
@@ -209,7 +227,15 @@ export function buildOpenApi(routes: readonly RouteDefinition[], info: OpenApiIn
       .map(([name, description]) => ({ name, description })),
     paths: Object.fromEntries(Object.entries(paths).sort(([a], [b]) => a.localeCompare(b))),
     components: {
-      schemas: Object.fromEntries(Object.entries({ ...requestSchemas, ...responseSchemas }).sort(([a], [b]) => a.localeCompare(b))),
+      schemas: Object.fromEntries(
+        Object.entries({ ...requestSchemas, ...responseSchemas, GatewayError: GATEWAY_ERROR }).sort(([a], [b]) => a.localeCompare(b)),
+      ),
+      headers: {
+        'X-Correlation-Id': {
+          description: 'The id every log line of this request carries: the X-Correlation-Id sent, or the request id.',
+          schema: { type: 'string' },
+        },
+      },
       securitySchemes: {
         bearerAuth: {
           type: 'http',

@@ -100,7 +100,8 @@ export function openApiDocument(servers: OpenApiInfo['servers'] = []): Record<st
     title: 'ecommerce-pipeline',
     version: packageJson.version,
     description:
-      'Orders on PostgreSQL, best sellers from Redis, carts on MongoDB. Errors always come back as `{"error": {"code", "message", "details"}}`. ' +
+      'Orders on PostgreSQL, best sellers from Redis, carts on MongoDB. Errors always come back as `{"error": {"code", "message", "details"}}`, ' +
+      'but for the answers API Gateway gives without running a function (a 429 throttle), which carry `{"message"}`. ' +
       'Authenticated routes take a bearer JWT: a customer may act for themselves, an admin (scope `admin`) for anyone. ' +
       'Locally, `npm run --silent token -- --sub 1` prints a token for customer 1 (`--admin` for an admin).',
     license: { name: 'MIT', identifier: 'MIT' },

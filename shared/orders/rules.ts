@@ -18,5 +18,12 @@ export const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7E]{1,128}$/;
  */
 export const CART_ORDER_KEY_PREFIX = 'cart:';
 
+/**
+ * A client's Idempotency-Key as one regular expression, for the OpenAPI document (IdempotencyKeySchema's
+ * refinements, which say which rule a key breaks, do not reach JSON Schema): a key as above but without the
+ * comma, and not beginning with CART_ORDER_KEY_PREFIX (no character of which is special in a pattern).
+ */
+export const CLIENT_IDEMPOTENCY_KEY_PATTERN = new RegExp(`^(?!${CART_ORDER_KEY_PREFIX})[\\x21-\\x2B\\x2D-\\x7E]{1,128}$`);
+
 /** A key is honoured for this long after the order it created (POST /orders and checkout keys alike). */
 export const IDEMPOTENCY_KEY_TTL_SECONDS = 24 * 60 * 60;

@@ -1,6 +1,12 @@
 import * as z from 'zod';
 import { id } from '../ids.js';
-import { CART_ORDER_KEY_PREFIX, IDEMPOTENCY_KEY_PATTERN, MAX_LINE_QUANTITY, MAX_ORDER_LINES } from './rules.js';
+import {
+  CART_ORDER_KEY_PREFIX,
+  CLIENT_IDEMPOTENCY_KEY_PATTERN,
+  IDEMPOTENCY_KEY_PATTERN,
+  MAX_LINE_QUANTITY,
+  MAX_ORDER_LINES,
+} from './rules.js';
 
 /**
  * Strict objects whose unknown fields are reported one issue per field (`body.price`,
@@ -47,4 +53,5 @@ export const IdempotencyKeySchema = z
   .string()
   .regex(IDEMPOTENCY_KEY_PATTERN, 'must be 1–128 visible ASCII characters (no spaces or control characters)')
   .refine((key) => !key.includes(','), 'must not contain a comma (was the header sent twice?)')
-  .refine((key) => !key.startsWith(CART_ORDER_KEY_PREFIX), `must not begin with "${CART_ORDER_KEY_PREFIX}" (the keys of cart checkouts)`);
+  .refine((key) => !key.startsWith(CART_ORDER_KEY_PREFIX), `must not begin with "${CART_ORDER_KEY_PREFIX}" (the keys of cart checkouts)`)
+  .meta({ pattern: CLIENT_IDEMPOTENCY_KEY_PATTERN.source });
