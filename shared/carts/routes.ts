@@ -113,7 +113,7 @@ export const checkoutCartRoute = defineRoute({
       headers: {
         'Idempotent-Replayed': '"true" on a replay.',
         'Cart-Emptied':
-          '"true" when the ordered cart is emptied; "false" when the cart changed during the checkout (the change stands) or could not be written (a retry empties it).',
+          '"true" when the ordered version is no longer the cart (emptied now, or before a replay: the cart may hold newer items since); "false" when the cart changed during the checkout (the change stands) or could not be written (a retry empties it).',
       },
     },
     404: { description: 'CART_NOT_FOUND, CUSTOMER_NOT_FOUND or PRODUCT_NOT_FOUND.', schema: ErrorEnvelopeSchema },
@@ -123,7 +123,7 @@ export const checkoutCartRoute = defineRoute({
     },
     412: VERSION_CONFLICT,
     422: {
-      description: 'IDEMPOTENCY_KEY_REUSED (the key belongs to another checkout or order), CART_NOT_ORDERABLE or ORDER_TOTAL_TOO_LARGE.',
+      description: 'IDEMPOTENCY_KEY_REUSED (the key belongs to another customer’s checkout), CART_NOT_ORDERABLE or ORDER_TOTAL_TOO_LARGE.',
       schema: ErrorEnvelopeSchema,
     },
   },
