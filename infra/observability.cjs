@@ -150,20 +150,24 @@ module.exports = async ({ resolveVariable }) => {
       ComparisonOperator: 'GreaterThanThreshold',
     }),
     // The functions' own count of answers given because PostgreSQL (through RDS Proxy or a pooler) could
-    // not be reached: connection refused, reset or timed out (shared/clients/errors.ts).
-    DatabaseUnavailableAlarm: alarm('Requests answered 503 because PostgreSQL could not be reached (DatabaseUnavailable).', {
-      Namespace: NAMESPACE,
-      MetricName: 'DatabaseUnavailable',
-      Dimensions: [
-        { Name: 'service', Value: service },
-        { Name: 'stage', Value: stage },
-      ],
-      Statistic: 'Sum',
-      Period: 300,
-      EvaluationPeriods: 1,
-      Threshold: 5,
-      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-    }),
+    // not be reached: connection refused, reset or timed out, or a writer read-only in a failover (shared/clients/errors.ts);
+    // not a statement past its timeout or a lock waited on (DATABASE_BUSY: the database answered).
+    DatabaseUnavailableAlarm: alarm(
+      'Requests answered 503 because PostgreSQL could not be reached or took no writes (DatabaseUnavailable).',
+      {
+        Namespace: NAMESPACE,
+        MetricName: 'DatabaseUnavailable',
+        Dimensions: [
+          { Name: 'service', Value: service },
+          { Name: 'stage', Value: stage },
+        ],
+        Statistic: 'Sum',
+        Period: 300,
+        EvaluationPeriods: 1,
+        Threshold: 5,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      },
+    ),
   };
 
   if (alarmEmail) {

@@ -30,6 +30,7 @@ export const ERROR_WORDS: Record<string, string> = {
   BENCHMARK_FAILED: 'The benchmark run failed',
   BENCHMARK_NEEDS_SESSION: 'Benchmarks need a direct database connection',
   DATABASE_UNAVAILABLE: 'The database is unavailable',
+  DATABASE_BUSY: 'The database is busy',
   READ_ONLY: 'The database takes no writes (read-only, as during a failover)',
   CART_STORE_UNAVAILABLE: 'The cart store (MongoDB) is unavailable',
   AUTH_UNAVAILABLE: 'The identity provider is unavailable',

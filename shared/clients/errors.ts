@@ -82,6 +82,18 @@ function shape(error: unknown): ErrorShape {
   return typeof error === 'object' && error !== null ? (error as ErrorShape) : {};
 }
 
+/**
+ * "Not now" from a database that answered: a statement past statement_timeout, a lock not had in time, and
+ * contention our retries did not outlast. Told apart from one that could not be reached (an outage, a
+ * failover), which is what DATABASE_UNAVAILABLE and its alarm mean.
+ */
+const POSTGRES_BUSY_STATES = /^(57014|55P03|40001|40P01)$/;
+
+function isPostgresBusy(error: unknown): boolean {
+  const { code } = shape(error);
+  return typeof code === 'string' && POSTGRES_BUSY_STATES.test(code);
+}
+
 export function isPostgresUnavailable(error: unknown): boolean {
   const { code, errors } = shape(error);
   if (typeof code === 'string' && (POSTGRES_NETWORK_CODES.has(code) || POSTGRES_UNAVAILABLE_STATES.test(code))) {
@@ -154,6 +166,12 @@ export function asServiceUnavailable(error: unknown): ServiceUnavailableError | 
   // The cart store first: a mongodb+srv lookup fails with the same network codes as a database connection.
   if (isMongoUnavailable(error) || isMongoServerTimeout(error)) {
     return new ServiceUnavailableError('CART_STORE_UNAVAILABLE', 'The cart store is unavailable; retry shortly.');
+  }
+  if (isPostgresBusy(error)) {
+    return new ServiceUnavailableError(
+      'DATABASE_BUSY',
+      'The database is busy (a statement ran out of time or waited on a lock); retry shortly.',
+    );
   }
   if (isPostgresUnavailable(error)) {
     return new ServiceUnavailableError('DATABASE_UNAVAILABLE', 'The database is unavailable; retry shortly.');

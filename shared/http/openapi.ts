@@ -98,7 +98,7 @@ function commonResponses(route: RouteDefinition): Record<string, Json> {
   const responses: Record<string, Json> = {
     400: errorResponse('VALIDATION_ERROR: the request does not match this description; `details` names each bad field.'),
     500: errorResponse('INTERNAL_ERROR: an unexpected error (logged; no internals in the answer).'),
-    503: errorResponse('A store is unavailable or the request took too long (DATABASE_UNAVAILABLE, TIMEOUT, …); retry.', {
+    503: errorResponse('A store is unavailable or the request took too long (DATABASE_UNAVAILABLE, DATABASE_BUSY, TIMEOUT, …); retry.', {
       'Retry-After': 'Seconds to wait before retrying.',
     }),
   };

@@ -394,6 +394,32 @@ describe('a hung dependency is bounded by its timeout', () => {
   }, 120_000);
 });
 
+describe('a database that answers, but not in time (a statement past statement_timeout)', () => {
+  it('an order behind a lock held past the statement timeout is 503 DATABASE_BUSY, not DATABASE_UNAVAILABLE (whose alarm says unreachable)', async () => {
+    const { createOrder } = await handlersWith({ DATABASE_STATEMENT_TIMEOUT_MS: '300' });
+    const event = await orderEvent();
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let locked!: () => void;
+    const isLocked = new Promise<void>((resolve) => (locked = resolve));
+    const holder = sql.begin(async (tx) => {
+      await tx`lock table products in access exclusive mode`;
+      locked();
+      await released;
+    });
+    try {
+      await isLocked;
+      const result = await createOrder(event, lambdaContext('createOrder'));
+      expect(result.statusCode, String(result.body)).toBe(503);
+      expect(body(result).error.code).toBe('DATABASE_BUSY');
+      expect(result.headers?.['Retry-After']).toBe('2');
+    } finally {
+      release();
+      await holder;
+    }
+  });
+});
+
 describe('a MONGODB_URI the driver cannot parse (a password with an unescaped @)', () => {
   it('GET /health reports MongoDB down with the parser’s error name, with the other stores’ checks', async () => {
     const { getHealth } = await handlersWith({ MONGODB_URI: 'mongodb://shop:p@ss@127.0.0.1:27017/shop' });

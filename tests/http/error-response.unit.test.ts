@@ -44,6 +44,15 @@ describe('the error mapping (toAppError + renderError)', () => {
     }
   });
 
+  it('tells a database that answered but ran out of time or waited on a lock (DATABASE_BUSY) from one that could not be reached', () => {
+    for (const code of ['57014', '55P03', '40001', '40P01']) {
+      const result = parse(Object.assign(new Error(code), { code }));
+      expect([code, result.status, result.body.error.code, result.headers['Retry-After']]).toEqual([code, 503, 'DATABASE_BUSY', '2']);
+    }
+    for (const code of ['ECONNREFUSED', '08006', '57P01', '25006', '53300'])
+      expect([code, parse(Object.assign(new Error(code), { code })).body.error.code]).toEqual([code, 'DATABASE_UNAVAILABLE']);
+  });
+
   it('turns a failover (the old writer answers read-only, 25006) and a server short of resources (class 53) into 503', () => {
     for (const code of ['25006', '53000', '53100', '53200']) {
       expect([code, parse(Object.assign(new Error(code), { code })).status]).toEqual([code, 503]);
