@@ -1,5 +1,6 @@
 import type { Redis } from '@upstash/redis';
 import postgres from 'postgres';
+import { discardAfterTimeout } from '../clients/abandon.js';
 import { postgresOptions, type Sql } from '../clients/postgres.js';
 import type { Config } from '../config.js';
 import { AppError, ConflictError } from '../errors.js';
@@ -137,9 +138,19 @@ export async function runBenchmarks(deps: RunBenchmarksDeps, request: BenchmarkR
   // and rebuild `bench` under this one. So a lost session stops the run, leaving `bench` alone.
   let sessionLost = false;
   let ending = false;
-  const session = benchConnection(database, deps, 'bench', 1, Math.max(1_000, availableMs), {}, () => {
-    if (!ending) sessionLost = true;
-  });
+  // The run's own connections end with the invocation's timeout backstop, as the container's pools do: Lambda
+  // freezes the container after that answer, and a session left open there would keep the lock (and refuse
+  // every later run) until TCP keepalive noticed; its abandoned statements fail instead of going on at thaw.
+  const forget: Array<() => void> = [];
+  const endedAtTimeout = (sql: Sql): Sql => {
+    forget.push(discardAfterTimeout(() => void sql.end({ timeout: 0 }).catch(() => {})));
+    return sql;
+  };
+  const session = endedAtTimeout(
+    benchConnection(database, deps, 'bench', 1, Math.max(1_000, availableMs), {}, () => {
+      if (!ending) sessionLost = true;
+    }),
+  );
   const assertSession = () => {
     if (sessionLost) throw new Error('the benchmark session ended under the run (and its lock with it): stopped');
   };
@@ -200,7 +211,9 @@ export async function runBenchmarks(deps: RunBenchmarksDeps, request: BenchmarkR
         redis: deps.redis,
         cacheKey: deps.cacheKey,
         connectBench: (max) =>
-          benchConnection(database, deps, 'bench-orders', max, Math.max(1_000, deadline.remainingMs()), { search_path: BENCH_SCHEMA }),
+          endedAtTimeout(
+            benchConnection(database, deps, 'bench-orders', max, Math.max(1_000, deadline.remainingMs()), { search_path: BENCH_SCHEMA }),
+          ),
       };
       try {
         await resetBenchSchema(session);
@@ -250,6 +263,7 @@ export async function runBenchmarks(deps: RunBenchmarksDeps, request: BenchmarkR
     }
   } finally {
     ending = true;
+    for (const drop of forget) drop();
     await session.end({ timeout: 5 });
   }
 }

@@ -6,8 +6,10 @@
  */
 const discards = new Set<() => void>();
 
-export function discardAfterTimeout(discard: () => void): void {
+/** Registers `discard`; returns how to take it back (a connection that lives for one invocation only). */
+export function discardAfterTimeout(discard: () => void): () => void {
   discards.add(discard);
+  return () => discards.delete(discard);
 }
 
 export function discardClientsAfterTimeout(): void {

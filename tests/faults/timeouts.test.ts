@@ -2,6 +2,8 @@ import type { AddressInfo } from 'node:net';
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { BENCHMARK_LOCK_ID } from '../../shared/benchmarks/run-benchmarks.js';
+import { TINY_SIZES } from '../benchmarks/helpers.js';
 import { bearerFor } from '../helpers/auth.js';
 import { canCreateRoles, type Fixtures, insertFixtures, resetShop, temporaryRole, testSql } from '../helpers/db.js';
 import { httpEvent, lambdaContext } from '../helpers/lambda.js';
@@ -76,10 +78,13 @@ async function freezingPostgres(): Promise<{ url: string; freeze: () => void }> 
   url.port = String((server.address() as AddressInfo).port);
   return {
     url: url.toString(),
+    // Nothing passes any more, but a side that closes is still seen (and the other end closed with it), as a
+    // frozen route drops what it gets.
     freeze: () => {
       for (const socket of sockets) {
         socket.unpipe();
-        socket.pause();
+        socket.on('data', () => {});
+        socket.resume();
       }
     },
   };
@@ -418,6 +423,42 @@ describe('a database that answers, but not in time (a statement past statement_t
       await holder;
     }
   });
+});
+
+describe('runBenchmarks past its early timeout (its own session stopped answering)', () => {
+  const lockHeld = async () => {
+    const [row] = await sql<Array<{ held: boolean }>>`
+      select exists (select 1 from pg_locks where locktype = 'advisory' and granted
+        and classid = 0 and objid = ${BENCHMARK_LOCK_ID}::bigint::oid and objsubid = 1) as held`;
+    return row?.held === true;
+  };
+
+  it('ends that session, so that a frozen container does not keep the benchmark lock from every later run', async () => {
+    const proxy = await freezingPostgres();
+    await handlersWith({ BENCHMARK_DATABASE_URL: proxy.url });
+    const { handler } = await import('../../functions/runBenchmarks.js');
+    // The run asks first, and sees time enough for itself; then middy, whose backstop fires 1 s before 4 s.
+    let asked = 0;
+    const context = { ...lambdaContext('runBenchmarks'), getRemainingTimeInMillis: () => (asked++ === 0 ? 900_000 : 4_000) };
+    const run = handler({ sizes: TINY_SIZES }, context).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    try {
+      const deadline = Date.now() + 10_000;
+      while (!(await lockHeld()) && Date.now() < deadline) await sleep(5);
+      proxy.freeze();
+      expect(String(await run)).toMatch(/did not finish before its Lambda timeout/);
+      // Lambda freezes the container now: only what the backstop closed is closed.
+      const released = Date.now() + 5_000;
+      while ((await lockHeld()) && Date.now() < released) await sleep(50);
+      expect(await lockHeld()).toBe(false);
+    } finally {
+      for (const cleanup of cleanups.splice(0)) await cleanup().catch(() => {});
+      await sql`drop schema if exists bench cascade`;
+      await sql`update benchmark_runs set status = 'abandoned' where status = 'running'`;
+    }
+  }, 30_000);
 });
 
 describe('a MONGODB_URI the driver cannot parse (a password with an unescaped @)', () => {
