@@ -419,10 +419,12 @@ module.exports = {
   },
 
   // The functions' environment. Created: wired to what this template creates. Bring your own: the stage params.
+  // verify-full: the proxy's certificate (from ACM, under a root Node already trusts) and its name are checked;
+  // postgres.js reads `require` as "encrypt, but accept any certificate", which a man in the middle can present.
   databaseUrl: async ({ resolveVariable }) =>
     (await settings(resolveVariable)).create
       ? {
-          'Fn::Sub': `postgres://${secretField('username')}:${secretField('password')}@\${DatabaseProxy.Endpoint}:${DB_PORT}/${DB_NAME}?sslmode=require`,
+          'Fn::Sub': `postgres://${secretField('username')}:${secretField('password')}@\${DatabaseProxy.Endpoint}:${DB_PORT}/${DB_NAME}?sslmode=verify-full`,
         }
       : resolveVariable('param:databaseUrl'),
   // RDS Proxy is a transaction-level pooler for our purposes: no named prepared statements.

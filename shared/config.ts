@@ -40,7 +40,15 @@ const EnvSchema = z.object({
   CART_TTL_SECONDS: z.coerce.number().int().min(1).max(MAX_CART_TTL_SECONDS).default(DEFAULT_CART_TTL_SECONDS),
 
   AUTH_JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
-  AUTH_JWKS_URL: z.url({ protocol: /^https?$/ }).optional(),
+  /** HTTPS: whoever could answer a plain-HTTP fetch of the keys on the way would sign any token. Plain HTTP on
+   *  this machine only (a test's own key server). */
+  AUTH_JWKS_URL: z
+    .url({ protocol: /^https?$/ })
+    .refine((url) => {
+      const { protocol, hostname } = new URL(url);
+      return protocol === 'https:' || ['127.0.0.1', 'localhost', '[::1]'].includes(hostname);
+    }, 'must be https:// (plain http:// only for this machine)')
+    .optional(),
   AUTH_ISSUER: z.string().min(1).default('ecommerce-pipeline-local'),
   AUTH_AUDIENCE: z.string().min(1).default('ecommerce-pipeline'),
   AUTH_CLOCK_SKEW_SECONDS: z.coerce.number().int().min(0).max(300).default(30),

@@ -36,6 +36,13 @@ describe('parseConfig', () => {
     expect(() => parseConfig({ ...valid, CURSOR_SECRET: 'short' })).toThrow('CURSOR_SECRET');
   });
 
+  it('takes the identity provider’s keys over HTTPS only (whoever answers a plain-HTTP JWKS URL on the path signs admin tokens), plain HTTP on this machine', () => {
+    const { AUTH_JWT_SECRET: _secret, ...withoutSecret } = valid;
+    expect(() => parseConfig({ ...withoutSecret, AUTH_JWKS_URL: 'http://idp.example/.well-known/jwks.json' })).toThrow('AUTH_JWKS_URL');
+    for (const url of ['https://idp.example/.well-known/jwks.json', 'http://127.0.0.1:9999/jwks.json', 'http://localhost:9999/jwks.json'])
+      expect(parseConfig({ ...withoutSecret, AUTH_JWKS_URL: url }).auth.jwksUrl, url).toBe(url);
+  });
+
   it('switches prepared statements off for poolers', () => {
     expect(parseConfig({ ...valid, DATABASE_PREPARE: 'false' }).database.prepare).toBe(false);
   });

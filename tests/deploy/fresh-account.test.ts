@@ -188,7 +188,7 @@ describe('infrastructure: create (a fresh account)', () => {
     for (const [id, fn] of functions(created.template)) {
       const env = fn.Properties.Environment.Variables;
       expect(env.DATABASE_URL['Fn::Sub'], id).toMatch(
-        /^postgres:\/\/\{\{resolve:secretsmanager:.*@\$\{DatabaseProxy\.Endpoint\}:5432\/shop\?sslmode=require$/,
+        /^postgres:\/\/\{\{resolve:secretsmanager:.*@\$\{DatabaseProxy\.Endpoint\}:5432\/shop\?sslmode=verify-full$/,
       );
       expect(env.DATABASE_PREPARE, id).toBe('false');
       expect(fn.Properties.VpcConfig, id).toEqual({
