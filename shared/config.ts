@@ -45,6 +45,8 @@ const EnvSchema = z.object({
   AUTH_JWKS_URL: z
     .url({ protocol: /^https?$/ })
     .refine((url) => {
+      // Not a URL: the check above says so (zod runs this one too).
+      if (!URL.canParse(url)) return true;
       const { protocol, hostname } = new URL(url);
       return protocol === 'https:' || ['127.0.0.1', 'localhost', '[::1]'].includes(hostname);
     }, 'must be https:// (plain http:// only for this machine)')

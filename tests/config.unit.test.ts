@@ -39,6 +39,7 @@ describe('parseConfig', () => {
   it('takes the identity provider’s keys over HTTPS only (whoever answers a plain-HTTP JWKS URL on the path signs admin tokens), plain HTTP on this machine', () => {
     const { AUTH_JWT_SECRET: _secret, ...withoutSecret } = valid;
     expect(() => parseConfig({ ...withoutSecret, AUTH_JWKS_URL: 'http://idp.example/.well-known/jwks.json' })).toThrow('AUTH_JWKS_URL');
+    expect(() => parseConfig({ ...withoutSecret, AUTH_JWKS_URL: 'not a url' })).toThrow(ConfigError);
     for (const url of ['https://idp.example/.well-known/jwks.json', 'http://127.0.0.1:9999/jwks.json', 'http://localhost:9999/jwks.json'])
       expect(parseConfig({ ...withoutSecret, AUTH_JWKS_URL: url }).auth.jwksUrl, url).toBe(url);
   });

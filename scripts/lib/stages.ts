@@ -34,7 +34,26 @@ export function secretSources(stage: string, env: Record<string, string | undefi
 
 interface TemplateResource {
   Type: string;
-  Properties?: { FunctionName?: string; Environment?: { Variables?: Record<string, string> } };
+  Properties?: {
+    FunctionName?: string;
+    Environment?: { Variables?: Record<string, string> };
+    /** An EventBridge rule's. */
+    State?: string;
+    Targets?: Array<{ Arn?: unknown }>;
+  };
+}
+
+/** The functions an enabled schedule (EventBridge rule) invokes, by logical id. */
+function scheduledFunctions(resources: Record<string, TemplateResource>): Set<string> {
+  const ids = new Set<string>();
+  for (const rule of Object.values(resources)) {
+    if (rule.Type !== 'AWS::Events::Rule' || rule.Properties?.State !== 'ENABLED') continue;
+    for (const { Arn } of rule.Properties.Targets ?? []) {
+      const [id] = ((Arn as { 'Fn::GetAtt'?: unknown[] } | undefined)?.['Fn::GetAtt'] ?? []) as string[];
+      if (id) ids.add(id);
+    }
+  }
+  return ids;
 }
 
 function isLocalHost(value: string): boolean {
@@ -54,9 +73,25 @@ export function preflight(template: { Resources: Record<string, TemplateResource
   const warnings = new Set<string>();
   // The public development values: they must never sign anything in a cloud stage.
   const development = readEnvFile('.env.example');
-  for (const resource of Object.values(template.Resources)) {
+  const scheduled = scheduledFunctions(template.Resources);
+  for (const [id, resource] of Object.entries(template.Resources)) {
     if (resource.Type !== 'AWS::Lambda::Function') continue;
     const env = resource.Properties?.Environment?.Variables ?? {};
+    // runBenchmarks (the function given BENCHMARK_DATABASE_URL) needs a session, which a pooler does not give.
+    if (scheduled.has(id) && 'BENCHMARK_DATABASE_URL' in env && env.DATABASE_PREPARE === 'false' && !env.BENCHMARK_DATABASE_URL)
+      problems.add(
+        'runBenchmarks is scheduled, but DATABASE_URL goes through a pooler (DATABASE_PREPARE=false) and BENCHMARK_DATABASE_URL is empty: ' +
+          'every run would fail (BENCHMARK_NEEDS_SESSION) and raise its alarm. Set benchmarkDatabaseUrl (a direct connection) or benchmarkScheduleEnabled: false',
+      );
+    if (typeof env.DATABASE_URL === 'string' && env.DATABASE_URL && !isLocalHost(env.DATABASE_URL)) {
+      const query = env.DATABASE_URL.includes('?')
+        ? new URLSearchParams(env.DATABASE_URL.slice(env.DATABASE_URL.indexOf('?') + 1))
+        : undefined;
+      if (query?.get('sslmode') !== 'verify-full' && query?.get('sslrootcert') !== 'system')
+        warnings.add(
+          'DATABASE_URL does not verify the server’s certificate: add sslmode=verify-full (postgres.js reads sslmode=require as "accept any certificate")',
+        );
+    }
     for (const [name, value] of Object.entries(env)) {
       if (typeof value !== 'string') continue;
       if (value.startsWith(placeholderFor(''))) {

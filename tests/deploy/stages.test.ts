@@ -153,7 +153,7 @@ describe('npm run deploy: pre-flight checks', () => {
     Resources: { Fn: { Type: 'AWS::Lambda::Function', Properties: { Environment: { Variables: variables } } } },
   });
   const good = {
-    DATABASE_URL: 'postgres://app@proxy.proxy-abc.eu-west-1.rds.amazonaws.com/shop',
+    DATABASE_URL: 'postgres://app@proxy.proxy-abc.eu-west-1.rds.amazonaws.com/shop?sslmode=verify-full',
     UPSTASH_REDIS_REST_URL: 'https://eu1-example.upstash.io',
     MONGODB_URI: 'mongodb+srv://cluster0.abcde.mongodb.net',
     AUTH_JWKS_URL: 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc/.well-known/jwks.json',
@@ -185,6 +185,33 @@ describe('npm run deploy: pre-flight checks', () => {
     expect(problems.join('\n')).toMatch(/DATABASE_POOL_MAX is invalid/);
     // An optional setting left empty takes the code's default.
     expect(preflight(fn({ ...good, CACHE_TIMEOUT_MS: '' })).problems).toEqual([]);
+  });
+
+  it('refuses a benchmark schedule every run of which would fail: a pooled DATABASE_URL and no BENCHMARK_DATABASE_URL', () => {
+    const scheduled = (variables: Record<string, string>, state = 'ENABLED') => ({
+      Resources: {
+        RunBenchmarksLambdaFunction: { Type: 'AWS::Lambda::Function', Properties: { Environment: { Variables: variables } } },
+        RunBenchmarksEventsRuleSchedule1: {
+          Type: 'AWS::Events::Rule',
+          Properties: { State: state, Targets: [{ Arn: { 'Fn::GetAtt': ['RunBenchmarksLambdaFunction', 'Arn'] } }] },
+        },
+      },
+    });
+    const pooled = { ...good, DATABASE_PREPARE: 'false', BENCHMARK_DATABASE_URL: '' };
+    expect(preflight(scheduled(pooled)).problems.join('\n')).toMatch(
+      /runBenchmarks is scheduled.*DATABASE_PREPARE=false.*BENCHMARK_DATABASE_URL.*benchmarkScheduleEnabled/s,
+    );
+    expect(preflight(scheduled(pooled, 'DISABLED')).problems).toEqual([]);
+    expect(
+      preflight(scheduled({ ...pooled, BENCHMARK_DATABASE_URL: 'postgres://bench@db.example/shop?sslmode=verify-full' })).problems,
+    ).toEqual([]);
+    expect(preflight(scheduled({ ...good, DATABASE_PREPARE: 'true', BENCHMARK_DATABASE_URL: '' })).problems).toEqual([]);
+  });
+
+  it('warns of a database connection that does not verify the server’s certificate', () => {
+    const { problems, warnings } = preflight(fn({ ...good, DATABASE_URL: 'postgres://app@db.example/shop?sslmode=require' }));
+    expect(problems).toEqual([]);
+    expect(warnings.join('\n')).toMatch(/DATABASE_URL does not verify the server’s certificate.*sslmode=verify-full/);
   });
 
   it('requires an explicit cloud stage', async () => {
