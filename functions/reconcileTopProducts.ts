@@ -1,3 +1,4 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { discardClientsAfterTimeout } from '../shared/clients/abandon.js';
@@ -46,4 +47,6 @@ export const handler = middy(reconcile, {
     discardClientsAfterTimeout();
     throw new Error('top-products reconcile did not finish before its Lambda timeout');
   },
-});
+})
+  // The run's lines carry its Lambda request id and cold start (to find its REPORT line); never its event.
+  .use(injectLambdaContext(logger, { logEvent: false, resetKeys: true }));

@@ -1,3 +1,4 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { parseBenchmarkEvent } from '../shared/benchmarks/request.js';
@@ -13,7 +14,8 @@ import { METRIC, milliseconds, publishMetrics } from '../shared/metrics.js';
  * Invoked by the schedule (its `input`, or a bare EventBridge event) or through the Lambda API
  * (`npm run invoke -- runBenchmarks '{"scale":"small"}'`); both are trusted (IAM). Not an HTTP route.
  * A refused run (invalid payload, would not fit in the time left, another run in progress) and a
- * failed run are function errors with a clear message; a failed run is still stored.
+ * failed run are function errors with a clear message; a failed run is still stored. Its log lines carry
+ * its Lambda request id and cold start (to find its REPORT line), never its event.
  */
 export const handler = middy(
   async (event: unknown, context: Context) => {
@@ -47,4 +49,4 @@ export const handler = middy(
       throw new Error('runBenchmarks did not finish before its Lambda timeout');
     },
   },
-);
+).use(injectLambdaContext(logger, { logEvent: false, resetKeys: true }));

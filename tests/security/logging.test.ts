@@ -113,6 +113,18 @@ const cartEvent = (customerId: number, extra: object = {}) => ({
   ...extra,
 });
 
+describe('the scheduled functions', () => {
+  it('a run’s lines carry its Lambda request id and cold start, as a request’s do, and never its event', async () => {
+    const { handler: reconcile } = await import('../../functions/reconcileTopProducts.js');
+    const context = lambdaContext('ecommerce-pipeline-test-reconcileTopProducts');
+    const event = { 'detail-type': 'Scheduled Event', source: 'aws.events', detail: { marker: MARKER } };
+    const { lines, raw } = await captureLogs(() => reconcile(event, context));
+    const line = lines.find((candidate) => candidate.message === 'top-products reconcile');
+    expect(line, raw).toMatchObject({ function_request_id: context.awsRequestId, cold_start: expect.any(Boolean) });
+    expect(raw).not.toContain(MARKER);
+  });
+});
+
 describe('correlation', () => {
   it('every line of a request carries its correlation id — the caller’s X-Correlation-Id, else the API request id — and the answer returns it', async () => {
     const orderBody = { customerId: C, items: [{ productId: P, quantity: 1 }] };
