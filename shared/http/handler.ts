@@ -326,6 +326,33 @@ function accessLog(name: string): middy.MiddlewareObj<HttpEvent, HttpResponse> {
 }
 
 /**
+ * A request answered 503 TIMEOUT may still be running: its work is not cancelled, only its connections are
+ * dropped (so it usually fails), and in Lambda it resumes, if ever, during a later invocation of the container.
+ * Its end is logged with its own correlation id (a line's correlationId is then the current request's), and
+ * whether it ended in an answer or an error: a write sent before the drop may still have been applied.
+ */
+function logWhenAbandonedEnds(
+  name: string,
+  abandoned: { work: Promise<HttpResponse>; correlationId: string | undefined; startedAt: number },
+) {
+  const fields = () => ({
+    function: name,
+    ...(abandoned.correlationId ? { abandonedCorrelationId: abandoned.correlationId } : {}),
+    ms: Math.round(performance.now() - abandoned.startedAt),
+  });
+  abandoned.work.then(
+    (response) =>
+      logger.warn('abandoned request ended after its 503 TIMEOUT', { ...fields(), outcome: 'answered', status: response.statusCode }),
+    (error: unknown) =>
+      logger.warn('abandoned request ended after its 503 TIMEOUT (a write sent before its connection was dropped may stand)', {
+        ...fields(),
+        outcome: 'failed',
+        error: describeError(error),
+      }),
+  );
+}
+
+/**
  * Builds a thin HTTP Lambda handler: header normalisation, CORS, security headers, body size limit,
  * JSON parsing, schema validation (strict), one error mapping. The function receives typed, validated
  * input and returns `{ statusCode, body, headers }`; bodies are serialised to JSON here.
@@ -373,10 +400,26 @@ export function httpHandler<S extends RouteSchemas>(
     };
   };
 
+  // The request running now (a container runs one at a time): what the timeout backstop leaves behind.
+  let running: { work: Promise<HttpResponse>; correlationId: string | undefined; startedAt: number } | undefined;
+  const tracked = (event: HttpEvent, context: Context): Promise<HttpResponse> => {
+    const work = core(event, context);
+    const current = { work, correlationId: invocations.get(event)?.correlationId, startedAt: performance.now() };
+    running = current;
+    const done = () => {
+      if (running === current) running = undefined;
+    };
+    work.then(done, done);
+    return work;
+  };
+
   const handler = middy<HttpEvent, HttpResponse>({
     timeoutEarlyInMillis: TIMEOUT_MARGIN_MS,
     timeoutEarlyResponse: () => {
+      const abandoned = running;
+      running = undefined;
       discardClientsAfterTimeout();
+      if (abandoned) logWhenAbandonedEnds(name, abandoned);
       throw new ServiceUnavailableError('TIMEOUT', 'The request took too long; retry shortly.');
     },
   })
@@ -417,5 +460,5 @@ export function httpHandler<S extends RouteSchemas>(
       .use(utf8Body())
       .use(httpJsonBodyParser({ reviver: jsonReviver, disableContentTypeCheck: true }));
   }
-  return handler.handler(core);
+  return handler.handler(tracked);
 }

@@ -285,6 +285,29 @@ describe('a hung dependency is bounded by its timeout', () => {
     expect(getMongoClient()).not.toBe(before);
   });
 
+  it('what a request answered 503 TIMEOUT left running is logged when it ends, under that request’s correlation id', async () => {
+    const proxy = await freezingPostgres();
+    const { createOrder } = await handlersWith({ DATABASE_URL: proxy.url, DATABASE_POOL_MAX: '1' });
+    const { logger } = await import('../../shared/logger.js');
+    const warn = vi.spyOn(logger, 'warn');
+    const warm = await createOrder(await orderEvent(), lambdaContext('createOrder'));
+    expect(warm.statusCode, String(warm.body)).toBe(201);
+    proxy.freeze();
+    const event = await orderEvent();
+    event.headers = { ...event.headers, 'x-correlation-id': 'abandoned-order-1' };
+    const result = await createOrder(event, contextWithRemaining(2_500));
+    expect(body(result).error.code).toBe('TIMEOUT');
+    // The backstop dropped the pool: the statement left on it fails, and may or may not have committed.
+    const ended = () => warn.mock.calls.find(([message]) => String(message).startsWith('abandoned request ended'));
+    const deadline = Date.now() + 5_000;
+    while (!ended() && Date.now() < deadline) await sleep(50);
+    expect(ended()?.[1]).toMatchObject({
+      abandonedCorrelationId: 'abandoned-order-1',
+      outcome: 'failed',
+      error: { code: expect.any(String) },
+    });
+  });
+
   it('the backstop covers a connection that freezes mid-conversation (no client-side query timeout can)', async () => {
     const proxy = await freezingPostgres();
     const { createOrder } = await handlersWith({ DATABASE_URL: proxy.url, DATABASE_POOL_MAX: '1' });
