@@ -7,15 +7,16 @@
  * gateway, run natively, in front of a Redis that already answers on REDIS_URL's port), else the native path:
  * the system PostgreSQL (pg_ctlcluster), Redis with the Upstash dev gateway (tools/upstash-gateway), and
  * FerretDB (tools/ferretdb, built from the Go module proxy). `down` stops only what `up` started (recorded per
- * service and port in .cache/services.json), never a system service, and never one another live process still
- * uses (each servicesUp leaves a lease in .cache/service-users/ for the ports it uses, removed when it exits).
+ * service and port in .cache/services.json), never a system service; npm start's and npm test's own down never
+ * stops one another live process still uses (each of them leaves a lease in .cache/service-users/ for the ports
+ * it uses, removed when it exits), while `npm run services:down` stops them anyway and says who was using them.
  * `--pooler` also starts PgBouncer (installed when missing) in transaction mode on 127.0.0.1:6432, the
  * local stand-in for RDS Proxy: run what should use it with DATABASE_URL on port 6432 and DATABASE_PREPARE=false
  * in its environment (.env keeps PostgreSQL's own port, which services:up, the migrations and the seed need).
  */
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -76,14 +77,51 @@ const record = (entry: Started) => writeState([...readState().filter((s) => !sam
  * Who uses the services, besides who started them: `npm test` run while `npm start` runs uses the services
  * npm start started, and npm start's Ctrl-C must not stop them under it. A lease names the process and the
  * services it uses (every one its environment's URLs name); it is removed when that process exits, and one
- * whose process is gone (killed) counts for nothing.
+ * whose process is gone (killed) counts for nothing. A process stopping what it started says so with a
+ * `stopping-` marker for as long as it stops them: a servicesUp meanwhile waits for it, instead of finding
+ * them up and seeing them stopped under it.
  */
 const USERS_DIR = `${CACHE}service-users/`;
 
 interface Lease {
   pid: number;
+  /** The process's start time (Linux): a pid reused by another process does not keep the lease alive. */
+  started?: string;
   user: string;
   services: Place[];
+}
+
+/** A process's start time, in clock ticks since boot (/proc/<pid>/stat, field 22); undefined off Linux. */
+function processStart(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (in parentheses, which may itself hold spaces and parentheses): state is field 3.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+function alive({ pid, started }: Pick<Lease, 'pid' | 'started'>): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    // EPERM: it exists, as another user's.
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  const now = started === undefined ? undefined : processStart(pid);
+  return now === undefined || now === started;
+}
+
+/** Writes a file of USERS_DIR whole (a reader never sees half of it) and removes it when this process exits. */
+function writeUntilExit(name: string, content: object): () => void {
+  const file = `${USERS_DIR}${name}`;
+  mkdirSync(USERS_DIR, { recursive: true });
+  writeFileSync(`${file}.tmp`, JSON.stringify(content));
+  renameSync(`${file}.tmp`, file);
+  const remove = () => rmSync(file, { force: true });
+  process.once('exit', remove);
+  return remove;
 }
 
 function holdLease(user: string, env: Record<string, string>, pooler: boolean): void {
@@ -92,34 +130,28 @@ function holdLease(user: string, env: Record<string, string>, pooler: boolean): 
     ...(['postgres', 'upstash', 'mongo', 'redis'] as const).map((name) => ({ name, port: port[name] })),
     ...(pooler ? [{ name: 'pooler' as const, port: POOLER_PORT }] : []),
   ];
-  const file = `${USERS_DIR}${process.pid}-${randomUUID()}.json`;
-  mkdirSync(USERS_DIR, { recursive: true });
-  writeFileSync(file, JSON.stringify({ pid: process.pid, user, services } satisfies Lease));
-  process.once('exit', () => rmSync(file, { force: true }));
+  const started = processStart(process.pid);
+  writeUntilExit(`${process.pid}-${randomUUID()}.json`, {
+    pid: process.pid,
+    ...(started ? { started } : {}),
+    user,
+    services,
+  } satisfies Lease);
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it exists, as another user's.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** The other live processes' leases (those of processes gone are removed on the way). */
-function otherUsers(): Lease[] {
+/** The other live processes' leases (`stopping-` markers with `stopping`); those of processes gone are removed. */
+function otherUsers(kind: 'leases' | 'stopping' = 'leases'): Lease[] {
   const leases: Lease[] = [];
   for (const name of existsSync(USERS_DIR) ? readdirSync(USERS_DIR) : []) {
+    if (name.endsWith('.tmp') || name.startsWith('stopping-') !== (kind === 'stopping')) continue;
     let lease: Lease;
     try {
       lease = JSON.parse(readFileSync(`${USERS_DIR}${name}`, 'utf8')) as Lease;
     } catch {
-      continue; // being written, or removed meanwhile
+      continue; // removed meanwhile
     }
     if (lease.pid === process.pid) continue;
-    if (alive(lease.pid)) leases.push(lease);
+    if (alive(lease)) leases.push(lease);
     else rmSync(`${USERS_DIR}${name}`, { force: true });
   }
   return leases;
@@ -444,8 +476,15 @@ export async function servicesUp(options: UpOptions = {}): Promise<Started[]> {
         `DATABASE_URL=<the same URL on port ${POOLER_PORT}> DATABASE_PREPARE=false npm run offline.`,
     );
   }
-  // Held before anything is started: a process that stops what it started meanwhile leaves these running.
-  if (options.user) holdLease(options.user, env, options.pooler === true);
+  // Held before anything is looked at: a process that stops what it started from now on leaves these running,
+  // and one stopping them already is waited for (they would answer now, and be gone in a moment).
+  if (options.user) {
+    holdLease(options.user, env, options.pooler === true);
+    if (otherUsers('stopping').length > 0) {
+      log('services: waiting for another process to finish stopping its services');
+      await waitFor(async () => otherUsers('stopping').length === 0, 60_000, 200);
+    }
+  }
   const status = await health(env);
   const missing = (Object.keys(status) as ServiceName[]).filter((name) => !status[name]);
   const started: Started[] = [];
@@ -526,34 +565,42 @@ export async function servicesUp(options: UpOptions = {}): Promise<Started[]> {
  * (all) stops it anyway, and says who was using it.
  */
 export async function servicesDown(only?: Started[], log: (line: string) => void = console.log): Promise<void> {
-  // The pooler sits in front of PostgreSQL, the gateway in front of Redis: the one in front goes first.
-  const order = (entry: Started) => (entry.name === 'pooler' ? 0 : entry.name === 'redis' ? 2 : 1);
-  const users = otherUsers();
-  const usersOf = (entry: Started) => users.filter((lease) => lease.services.some(same(entry)));
-  const describe = (leases: Lease[]) => [...new Set(leases.map(({ user, pid }) => `${user} (pid ${pid})`))].join(', ');
-  const recorded = readState().filter((entry) => !only || only.some(same(entry)));
-  const inUse = only ? recorded.filter((entry) => usersOf(entry).length > 0) : [];
-  if (inUse.length > 0)
-    log(
-      `services: left ${inUse.map(({ name, port }) => `${name} on ${port}`).join(', ')} running: ` +
-        `${describe(inUse.flatMap(usersOf))} uses them; npm run services:down stops them`,
-    );
-  const targets = recorded.filter((entry) => !inUse.includes(entry)).sort((a, b) => order(a) - order(b));
-  if (!only) {
-    const used = targets.filter((entry) => usersOf(entry).length > 0);
-    if (used.length > 0) log(`services: stopping services ${describe(used.flatMap(usersOf))} still uses`);
+  // Said before the leases are read: a servicesUp from now on waits until this is done.
+  const stopping = only
+    ? writeUntilExit(`stopping-${process.pid}.json`, { pid: process.pid, started: processStart(process.pid) })
+    : () => {};
+  try {
+    // The pooler sits in front of PostgreSQL, the gateway in front of Redis: the one in front goes first.
+    const order = (entry: Started) => (entry.name === 'pooler' ? 0 : entry.name === 'redis' ? 2 : 1);
+    const users = otherUsers();
+    const usersOf = (entry: Started) => users.filter((lease) => lease.services.some(same(entry)));
+    const describe = (leases: Lease[]) => [...new Set(leases.map(({ user, pid }) => `${user} (pid ${pid})`))].join(', ');
+    const recorded = readState().filter((entry) => !only || only.some(same(entry)));
+    const inUse = only ? recorded.filter((entry) => usersOf(entry).length > 0) : [];
+    if (inUse.length > 0)
+      log(
+        `services: left ${inUse.map(({ name, port }) => `${name} on ${port}`).join(', ')} running: ` +
+          `${describe(inUse.flatMap(usersOf))} uses them; npm run services:down stops them`,
+      );
+    const targets = recorded.filter((entry) => !inUse.includes(entry)).sort((a, b) => order(a) - order(b));
+    if (!only) {
+      const used = targets.filter((entry) => usersOf(entry).length > 0);
+      if (used.length > 0) log(`services: stopping services ${describe(used.flatMap(usersOf))} still uses`);
+    }
+    for (const { name, port, by, project } of targets) {
+      if (by === 'pgbouncer') await stopPooler();
+      if (by === 'compose')
+        await exec('docker', ['compose', '--project-name', project ?? COMPOSE_PROJECT, 'stop', ...COMPOSE_SERVICES[name as ServiceName]]);
+      if (by === 'gateway') await stopDaemon(`upstash-gateway-${port}`);
+      if (by === 'redis-server') await stopRedis(port, log);
+      if (by === 'ferretdb') await stopFerretDb(port);
+      // 'system' (a system PostgreSQL we merely started) is left running: it is the machine's, not ours.
+      if (by !== 'system') log(`services: stopped ${name} on ${port} (${by})`);
+    }
+    writeState(readState().filter((entry) => !targets.some(same(entry))));
+  } finally {
+    stopping();
   }
-  for (const { name, port, by, project } of targets) {
-    if (by === 'pgbouncer') await stopPooler();
-    if (by === 'compose')
-      await exec('docker', ['compose', '--project-name', project ?? COMPOSE_PROJECT, 'stop', ...COMPOSE_SERVICES[name as ServiceName]]);
-    if (by === 'gateway') await stopDaemon(`upstash-gateway-${port}`);
-    if (by === 'redis-server') await stopRedis(port, log);
-    if (by === 'ferretdb') await stopFerretDb(port);
-    // 'system' (a system PostgreSQL we merely started) is left running: it is the machine's, not ours.
-    if (by !== 'system') log(`services: stopped ${name} on ${port} (${by})`);
-  }
-  writeState(readState().filter((entry) => !targets.some(same(entry))));
 }
 
 export async function servicesStatus(): Promise<Record<ServiceName, boolean>> {

@@ -1,8 +1,8 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { ROOT } from '../../scripts/lib/env.js';
 import { portAnswers, waitFor } from '../../scripts/lib/process.js';
 import { ServiceError, servicesDown, servicesUp } from '../../scripts/services.js';
@@ -67,6 +67,7 @@ describe('services up and down', () => {
       vi.stubEnv('REDIS_URL', `redis://127.0.0.1:${REDIS_PORT}`);
       vi.stubEnv('UPSTASH_REDIS_REST_URL', `http://127.0.0.1:${GATEWAY_PORT}`);
       const started = await servicesUp({ log: () => {} });
+      onTestFinished(() => servicesDown(started, () => {}));
       // Another process that uses the same services: it finds them answering and starts nothing.
       const user = spawn(
         process.execPath,
@@ -97,6 +98,21 @@ describe('services up and down', () => {
       expect([await portAnswers(GATEWAY_PORT), await portAnswers(REDIS_PORT)]).toEqual([false, false]);
     },
   );
+
+  it('a servicesUp while another process is stopping what it started waits for it, instead of finding the services up and losing them', async () => {
+    // Another process stopping its services (a marker of a live process of ours that ends in 1.5 s).
+    const stopper = spawn('sleep', ['1.5'], { stdio: 'ignore' });
+    const marker = `${ROOT}.cache/service-users/stopping-${stopper.pid}.json`;
+    mkdirSync(`${ROOT}.cache/service-users`, { recursive: true });
+    writeFileSync(marker, JSON.stringify({ pid: stopper.pid }));
+    onTestFinished(() => rmSync(marker, { force: true }));
+    const lines: string[] = [];
+    const started = performance.now();
+    await servicesUp({ log: (line) => lines.push(line), user: 'npm test' });
+    expect(lines[0]).toMatch(/waiting for another process to finish stopping its services/);
+    expect(performance.now() - started).toBeGreaterThan(1_000);
+    expect(stopper.exitCode).toBe(0);
+  });
 });
 
 /**
