@@ -51,6 +51,18 @@ async function warmTurns(call: () => Promise<unknown>): Promise<number> {
   return proxy.turns();
 }
 
+/**
+ * The most frequent of `samples` warm counts: a keyed createOrder also purges expired keys in 1 % of calls
+ * (PURGE_PROBABILITY), a statement more, as `npm run bench`'s round-trip rows count it too.
+ */
+async function usualWarmTurns(call: () => Promise<unknown>, samples = 5): Promise<number> {
+  const counts: number[] = [];
+  for (let n = 0; n < samples; n++) counts.push(await warmTurns(call));
+  const tally = new Map<number, number>();
+  for (const count of counts) tally.set(count, (tally.get(count) ?? 0) + 1);
+  return [...tally.entries()].sort((a, b) => b[1] - a[1])[0]![0];
+}
+
 describe.each(['prepared', 'unprepared'] as const)('PostgreSQL round trips per request, %s statements', (mode) => {
   const db = () => pools[mode];
   const order = (key?: string) => () =>
@@ -62,7 +74,7 @@ describe.each(['prepared', 'unprepared'] as const)('PostgreSQL round trips per r
 
   it('createOrder: 1, with or without an Idempotency-Key', async () => {
     expect(await warmTurns(order())).toBe(1);
-    expect(await warmTurns(order('key'))).toBe(1);
+    expect(await usualWarmTurns(order('key'))).toBe(1);
   });
 
   it('the top-products refresh from the leaderboard (names and sales source): 1', async () => {
