@@ -12,7 +12,7 @@ import { recordSale } from '../shared/products/leaderboard.js';
 /**
  * POST /carts/{customerId}/checkout — places the cart's order through the POST /orders code, empties the
  * cart, 201 with the order (`Idempotent-Replayed: true` on a replay, `Cart-Emptied` saying whether the
- * ordered cart was emptied). Contract: docs/carts.md.
+ * ordered version is no longer the cart). Contract: docs/carts.md.
  */
 export const handler = routeHandler(checkoutCartRoute, async ({ path, headers }) => {
   const idempotencyKey = parseIdempotencyKeyHeader(headers);

@@ -78,7 +78,12 @@ export function preflight(template: { Resources: Record<string, TemplateResource
     if (resource.Type !== 'AWS::Lambda::Function') continue;
     const env = resource.Properties?.Environment?.Variables ?? {};
     // runBenchmarks (the function given BENCHMARK_DATABASE_URL) needs a session, which a pooler does not give.
-    if (scheduled.has(id) && 'BENCHMARK_DATABASE_URL' in env && env.DATABASE_PREPARE === 'false' && !env.BENCHMARK_DATABASE_URL)
+    if (
+      scheduled.has(id) &&
+      'BENCHMARK_DATABASE_URL' in env &&
+      ['false', '0'].includes(env.DATABASE_PREPARE ?? '') &&
+      !env.BENCHMARK_DATABASE_URL
+    )
       problems.add(
         'runBenchmarks is scheduled, but DATABASE_URL goes through a pooler (DATABASE_PREPARE=false) and BENCHMARK_DATABASE_URL is empty: ' +
           'every run would fail (BENCHMARK_NEEDS_SESSION) and raise its alarm. Set benchmarkDatabaseUrl (a direct connection) or benchmarkScheduleEnabled: false',
@@ -87,9 +92,11 @@ export function preflight(template: { Resources: Record<string, TemplateResource
       const query = env.DATABASE_URL.includes('?')
         ? new URLSearchParams(env.DATABASE_URL.slice(env.DATABASE_URL.indexOf('?') + 1))
         : undefined;
-      if (query?.get('sslmode') !== 'verify-full' && query?.get('sslrootcert') !== 'system')
+      if (query?.get('sslmode') !== 'verify-full')
         warnings.add(
-          'DATABASE_URL does not verify the server’s certificate: add sslmode=verify-full (postgres.js reads sslmode=require as "accept any certificate")',
+          'DATABASE_URL does not verify the server’s certificate: postgres.js reads sslmode=require as "accept any certificate". ' +
+            'sslmode=verify-full checks it against the roots Node trusts: enough for RDS Proxy (ACM) and most hosted PostgreSQL; ' +
+            'RDS or Aurora reached directly also needs NODE_EXTRA_CA_CERTS=/var/runtime/ca-cert.pem (the RDS roots Lambda ships) in the functions’ environment',
         );
     }
     for (const [name, value] of Object.entries(env)) {

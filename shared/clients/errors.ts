@@ -28,6 +28,7 @@ const POSTGRES_NETWORK_CODES = new Set([
 // memory, 53300 too many connections; not 53400, a configured limit the same request would hit again), a
 // writer turned read-only by a failover (25006, until the endpoint points at the new one), statement
 // timeout, and contention that outlasted our retries (serialization failure, deadlock, lock not available).
+// The last four answer DATABASE_BUSY rather than DATABASE_UNAVAILABLE (POSTGRES_BUSY_STATES below).
 const POSTGRES_UNAVAILABLE_STATES = /^(08...|57P0[1-3]|53[0-3]00|25006|57014|40001|40P01|55P03)$/;
 
 /**

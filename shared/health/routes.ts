@@ -30,7 +30,8 @@ export const getHealthRoute = defineRoute({
   responses: {
     200: { description: 'ok or degraded.', schema: HealthSchema },
     503: {
-      description: 'down: a store the orders or carts need does not answer, or PostgreSQL takes no writes (the body is the same report).',
+      description:
+        'down: a store the orders or carts need does not answer, or PostgreSQL takes no writes (the body is the same report); or, should the checks outlast the function, the stack’s own 503 TIMEOUT error.',
       schema: HealthSchema,
       headers: { 'Retry-After': 'Seconds to wait before checking again.' },
     },

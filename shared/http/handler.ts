@@ -340,15 +340,24 @@ function logWhenAbandonedEnds(
     ...(abandoned.correlationId ? { abandonedCorrelationId: abandoned.correlationId } : {}),
     ms: Math.round(performance.now() - abandoned.startedAt),
   });
+  // Logging must never end the process: a throw here would be an unhandled rejection.
+  const warn = (message: string, extra: Record<string, unknown>) => {
+    try {
+      logger.warn(message, { ...fields(), ...extra });
+    } catch {}
+  };
   abandoned.work.then(
-    (response) =>
-      logger.warn('abandoned request ended after its 503 TIMEOUT', { ...fields(), outcome: 'answered', status: response.statusCode }),
-    (error: unknown) =>
-      logger.warn('abandoned request ended after its 503 TIMEOUT (a write sent before its connection was dropped may stand)', {
-        ...fields(),
-        outcome: 'failed',
-        error: describeError(error),
-      }),
+    (response) => warn('abandoned request ended after its 503 TIMEOUT', { outcome: 'answered', status: response.statusCode }),
+    (error: unknown) => {
+      // A refusal (409 INSUFFICIENT_STOCK…) is an answer, which changed nothing.
+      const status = toAppError(error).status;
+      if (status < 500) warn('abandoned request ended after its 503 TIMEOUT', { outcome: 'answered', status });
+      else
+        warn('abandoned request ended after its 503 TIMEOUT (a write sent before its connection was dropped may stand)', {
+          outcome: 'failed',
+          error: describeError(error),
+        });
+    },
   );
 }
 
@@ -400,26 +409,18 @@ export function httpHandler<S extends RouteSchemas>(
     };
   };
 
-  // The request running now (a container runs one at a time): what the timeout backstop leaves behind.
-  let running: { work: Promise<HttpResponse>; correlationId: string | undefined; startedAt: number } | undefined;
-  const tracked = (event: HttpEvent, context: Context): Promise<HttpResponse> => {
+  // middy aborts `signal` when its backstop answers 503 TIMEOUT: the work of this invocation is abandoned then.
+  const tracked = (event: HttpEvent, context: Context, { signal }: { signal: AbortSignal }): Promise<HttpResponse> => {
     const work = core(event, context);
-    const current = { work, correlationId: invocations.get(event)?.correlationId, startedAt: performance.now() };
-    running = current;
-    const done = () => {
-      if (running === current) running = undefined;
-    };
-    work.then(done, done);
+    const abandoned = { work, correlationId: invocations.get(event)?.correlationId, startedAt: performance.now() };
+    signal.addEventListener('abort', () => logWhenAbandonedEnds(name, abandoned), { once: true });
     return work;
   };
 
   const handler = middy<HttpEvent, HttpResponse>({
     timeoutEarlyInMillis: TIMEOUT_MARGIN_MS,
     timeoutEarlyResponse: () => {
-      const abandoned = running;
-      running = undefined;
       discardClientsAfterTimeout();
-      if (abandoned) logWhenAbandonedEnds(name, abandoned);
       throw new ServiceUnavailableError('TIMEOUT', 'The request took too long; retry shortly.');
     },
   })

@@ -460,9 +460,9 @@ describe('runBenchmarks past its early timeout (its own session stopped answerin
     const proxy = await freezingPostgres();
     await handlersWith({ BENCHMARK_DATABASE_URL: proxy.url });
     const { handler } = await import('../../functions/runBenchmarks.js');
-    // The run asks first, and sees time enough for itself; then middy, whose backstop fires 1 s before 4 s.
+    // The run asks first, and sees time enough for itself; then middy, whose backstop fires 1 s before 8 s.
     let asked = 0;
-    const context = { ...lambdaContext('runBenchmarks'), getRemainingTimeInMillis: () => (asked++ === 0 ? 900_000 : 4_000) };
+    const context = { ...lambdaContext('runBenchmarks'), getRemainingTimeInMillis: () => (asked++ === 0 ? 900_000 : 8_000) };
     const run = handler({ sizes: TINY_SIZES }, context).then(
       () => undefined,
       (error: unknown) => error,
@@ -470,6 +470,7 @@ describe('runBenchmarks past its early timeout (its own session stopped answerin
     try {
       const deadline = Date.now() + 10_000;
       while (!(await lockHeld()) && Date.now() < deadline) await sleep(5);
+      expect(await lockHeld(), 'the run took its lock before the backstop').toBe(true);
       proxy.freeze();
       expect(String(await run)).toMatch(/did not finish before its Lambda timeout/);
       // Lambda freezes the container now: only what the backstop closed is closed.
