@@ -191,7 +191,7 @@ if (import.meta.main) {
     log(
       'calls' in clients
         ? `[dry-run] ${clients.calls()} calls, none made`
-        : `deployed. Try: npm run invoke -- getLatestBenchmark --stage ${stage} --endpoint ${endpoint}`,
+        : `deployed. Try: npm run invoke -- getHealth --stage ${stage} --endpoint ${endpoint}`,
     );
   } catch (error) {
     const hint = dryRun

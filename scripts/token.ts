@@ -25,7 +25,7 @@ const { values } = parseCommandLine('usage: npm run --silent token -- --sub <cus
 try {
   if (!values.sub) throw new Error('--sub <customerId or name> is required');
   const ttl = /^([1-9][0-9]*)([smhd]?)$/.exec(values.ttl);
-  if (!ttl) throw new Error(`--ttl must look like 900, 30m, 1h or 7d (got "${values.ttl}")`);
+  if (!ttl) throw new Error(`--ttl must look like 900, 30m, 1h or 1d (got "${values.ttl}")`);
   // The JWKS URL serverless.yml gives the stage (its own param, else the default's), unresolved.
   const { params } = parseYaml(readFileSync(`${ROOT}serverless.yml`, 'utf8')) as { params?: Record<string, Record<string, unknown>> };
   const jwks = String(params?.[values.stage]?.authJwksUrl ?? params?.default?.authJwksUrl ?? '');
