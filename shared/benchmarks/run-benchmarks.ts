@@ -146,9 +146,12 @@ export async function runBenchmarks(deps: RunBenchmarksDeps, request: BenchmarkR
     forget.push(discardAfterTimeout(() => void sql.end({ timeout: 0 }).catch(() => {})));
     return sql;
   };
-  const session = endedAtTimeout(
+  const session: Sql = endedAtTimeout(
     benchConnection(database, deps, 'bench', 1, Math.max(1_000, availableMs), {}, () => {
-      if (!ending) sessionLost = true;
+      if (ending) return;
+      sessionLost = true;
+      // Ended, so that the suite's next statement fails instead of reconnecting without the lock.
+      void session.end({ timeout: 0 }).catch(() => {});
     }),
   );
   const assertSession = () => {

@@ -91,18 +91,31 @@ describe('runBenchmarks (in-process, shop_test)', () => {
       () => (settled = true),
     );
     let killed = 0;
+    let killedPid = 0;
     for (let tries = 0; killed === 0 && !settled && tries < 400; tries++) {
-      const rows = await sql`
-        select pg_terminate_backend(pid) from pg_stat_activity
+      const rows = await sql<Array<{ pid: number }>>`
+        select pid, pg_terminate_backend(pid) from pg_stat_activity
         where application_name = 'ecommerce-pipeline-tests-bench' and query not like '%pg_try_advisory_lock%'
           and exists (select 1 from benchmark_runs where status = 'running')`;
       killed = rows.length;
+      killedPid = rows[0]?.pid ?? 0;
       if (killed === 0) await new Promise((resolve) => setTimeout(resolve, 25));
     }
     expect(killed).toBe(1);
+    // Nothing of the run goes on in a new session (postgres.js would reconnect at its next statement): without
+    // the lock, that would be work another run's `bench` may be under.
+    let reconnected = 0;
+    while (!settled) {
+      const [row] = await sql<Array<{ sessions: number }>>`
+        select count(*)::int as sessions from pg_stat_activity
+        where application_name = 'ecommerce-pipeline-tests-bench' and pid <> ${killedPid}`;
+      reconnected = Math.max(reconnected, row!.sessions);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
     const summary = await run;
     expect(summary.status).toBe('failed');
     expect(summary.error).toMatch(/session ended under the run/);
+    expect(reconnected, 'bench sessions seen after the kill').toBe(0);
     await sql`drop schema if exists bench cascade`;
   });
 
