@@ -95,7 +95,7 @@ describe('a writer that dies mid-save', () => {
       const unconditional = await saveCart(db, customerId, { items: [line(3)] });
       const ms = performance.now() - started;
       expect([survivedCalls, conditional.version, unconditional.version]).toEqual([survivedCalls, seen.version + 1, seen.version + 2]);
-      expect(ms, `two writes after a writer died after ${survivedCalls} store calls`).toBeLessThan(1_000);
+      expect(ms, `two writes after a writer died after ${survivedCalls} store calls`).toBeLessThan(5_000);
       expect((await getCart(db, customerId)).items).toEqual([line(3)]);
     }
   });

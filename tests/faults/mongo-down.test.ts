@@ -169,7 +169,8 @@ describe('MongoDB stopped under a mixed stream', () => {
     expect(orderAnswers.length).toBeGreaterThan(3);
     for (const answer of orderAnswers) {
       expect(answer.status, JSON.stringify(answer.body)).toBe(201);
-      expect(answer.ms).toBeLessThan(1_000);
+      // Under MongoDB's 2 s server selection: an order that waited on the cart store would fail this.
+      expect(answer.ms).toBeLessThan(1_800);
     }
     expect(await orderCount(O)).toBe(ordersBefore.O + orderAnswers.length);
     expect(await orderCount(X)).toBe(ordersBefore.X); // the failed checkouts ordered nothing

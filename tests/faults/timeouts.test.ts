@@ -203,7 +203,9 @@ describe('a hung dependency is bounded by its timeout', () => {
     expect(hole.connections()).toBeGreaterThan(0);
     console.info(`[postgres black hole] 503 after ${Math.round(ms)} ms (connect timeout 1 s)`);
     expect(ms).toBeGreaterThanOrEqual(900);
-    expect(ms).toBeLessThan(2_500);
+    // The connect timeout, twice (a failure before sending is retried once), with room for a loaded box: still
+    // far from the default 2 × 3 s and the Lambda timeout.
+    expect(ms).toBeLessThan(3_500);
   });
 
   it('MongoDB: 503 CART_STORE_UNAVAILABLE within the driver timeouts (MONGODB_TIMEOUT_MS=1000)', async () => {

@@ -10,14 +10,19 @@ import { testSql } from '../helpers/db.js';
 import {
   countingAggregate,
   deleteTopProductsKeys,
-  deps,
   groundTruth,
   listKeys,
   newRedis,
   type SalesFixture,
   seedSales,
-  testConfig,
+  deps as storeDeps,
 } from './helpers.js';
+
+/**
+ * The cache calls here must succeed for the outcomes asserted (HIT, MISS, a recorded sale): bounded at 2 s, not
+ * the 150 ms of production, which a loaded CI box can exceed (BYPASS, correctly). degradation.test.ts tests the bound.
+ */
+const deps: typeof storeDeps = (sql, namespace, overrides = {}) => storeDeps(sql, namespace, { timeoutMs: 2_000, ...overrides });
 
 // Own namespaces: nothing else (not even serverless-offline's scheduled reconcile) touches them.
 const NS = 'ecommerce-pipeline:test-products-domain';
@@ -142,7 +147,6 @@ describe('cache behaviour', () => {
 describe('freshness: a committed order shows within the bound', () => {
   it('orders placed through createOrder + recordSale appear within freshMs + one refresh, in every window', async () => {
     const d: TopProductsDeps = deps(sql, NS);
-    const config = testConfig();
     // Warm snapshots, so the new sale has to get past cached answers.
     for (const days of [undefined, 1, 7, 30]) await getTopProducts(d, { limit: 3, ...(days === undefined ? {} : { days }) });
     const before = await groundTruth(sql, 100);
@@ -151,7 +155,7 @@ describe('freshness: a committed order shows within the bound', () => {
 
     const { order } = await createOrder(sql, { customerId: fixture.customerIds[0]!, items: [{ productId: underdog, quantity }] });
     const committedAt = performance.now();
-    await recordSale({ redis, namespace: NS, timeoutMs: config.redis.timeoutMs }, order);
+    await recordSale({ redis, namespace: NS, timeoutMs: 5_000 }, order);
 
     let seenAfterMs = -1;
     while (performance.now() - committedAt < 10_000) {
@@ -176,15 +180,14 @@ describe('freshness: a committed order shows within the bound', () => {
 
 describe('reconcile: drift cannot last', () => {
   it('restores a sale recordSale never delivered, and removes one delivered twice', async () => {
-    const config = testConfig();
     const customerId = fixture.customerIds[1]!;
     const [lost, twice] = [fixture.productIds[4]!, fixture.productIds[5]!];
     // Lost: committed, but the cache never heard of it (Redis down, Lambda killed after commit...).
     await createOrder(sql, { customerId, items: [{ productId: lost, quantity: 7 }] });
     // Twice: recordSale delivered two times.
     const { order } = await createOrder(sql, { customerId, items: [{ productId: twice, quantity: 3 }] });
-    await recordSale({ redis, namespace: NS, timeoutMs: config.redis.timeoutMs }, order);
-    await recordSale({ redis, namespace: NS, timeoutMs: config.redis.timeoutMs }, order);
+    await recordSale({ redis, namespace: NS, timeoutMs: 5_000 }, order);
+    await recordSale({ redis, namespace: NS, timeoutMs: 5_000 }, order);
 
     await outliveSnapshots();
     const drifted = await getTopProducts(deps(sql, NS), { limit: 100, days: 1 });

@@ -12,6 +12,8 @@ import { ServiceError, servicesDown, servicesUp } from '../../scripts/services.j
  * natively when there is no Docker engine.
  */
 const dockerEngine = spawnSync('docker', ['info'], { stdio: 'ignore', timeout: 5000 }).status === 0;
+// The native path starts a Redis of its own for the gateway only with redis-server installed.
+const redisServer = spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
 const REDIS_PORT = 6479;
 const GATEWAY_PORT = 8279;
 
@@ -47,21 +49,24 @@ describe('services up and down', () => {
     },
   );
 
-  it.skipIf(dockerEngine)('a Redis it had to start for the gateway is its own: down stops it after the gateway', async () => {
-    vi.stubEnv('REDIS_URL', `redis://127.0.0.1:${REDIS_PORT}`);
-    vi.stubEnv('UPSTASH_REDIS_REST_URL', `http://127.0.0.1:${GATEWAY_PORT}`);
-    expect(await portAnswers(REDIS_PORT)).toBe(false);
-    const started = await servicesUp({ log: () => {} });
-    expect(started).toEqual([
-      { name: 'redis', port: REDIS_PORT, by: 'redis-server' },
-      { name: 'upstash', port: GATEWAY_PORT, by: 'gateway' },
-    ]);
-    expect(await portAnswers(REDIS_PORT)).toBe(true);
-    await servicesDown(started, () => {});
-    expect([await portAnswers(GATEWAY_PORT), await portAnswers(REDIS_PORT)]).toEqual([false, false]);
-  });
+  it.skipIf(dockerEngine || !redisServer)(
+    'a Redis it had to start for the gateway is its own: down stops it after the gateway',
+    async () => {
+      vi.stubEnv('REDIS_URL', `redis://127.0.0.1:${REDIS_PORT}`);
+      vi.stubEnv('UPSTASH_REDIS_REST_URL', `http://127.0.0.1:${GATEWAY_PORT}`);
+      expect(await portAnswers(REDIS_PORT)).toBe(false);
+      const started = await servicesUp({ log: () => {} });
+      expect(started).toEqual([
+        { name: 'redis', port: REDIS_PORT, by: 'redis-server' },
+        { name: 'upstash', port: GATEWAY_PORT, by: 'gateway' },
+      ]);
+      expect(await portAnswers(REDIS_PORT)).toBe(true);
+      await servicesDown(started, () => {});
+      expect([await portAnswers(GATEWAY_PORT), await portAnswers(REDIS_PORT)]).toEqual([false, false]);
+    },
+  );
 
-  it.skipIf(dockerEngine)(
+  it.skipIf(dockerEngine || !redisServer)(
     'services another live process uses (npm test under a running npm start) are left running by a down of what this process started, until that process is gone',
     async () => {
       vi.stubEnv('REDIS_URL', `redis://127.0.0.1:${REDIS_PORT}`);

@@ -105,7 +105,7 @@ describe('npm start', () => {
     expect(recorded.started.filter((entry) => [PORTS.upstash, PORTS.mongo].includes(entry.port))).toEqual([]);
     // The machine's own services were there before and stay.
     expect(await portAnswers(Number(new URL(process.env.DATABASE_URL!).port || 5432))).toBe(true);
-    expect(await portAnswers(6379)).toBe(true);
+    expect(await portAnswers(Number(new URL(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379').port || 6379))).toBe(true);
 
     const sql = postgres(env.DATABASE_URL, { max: 1, onnotice: () => {} });
     const stock = async () =>
