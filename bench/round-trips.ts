@@ -15,6 +15,7 @@ import { randomUUID } from 'node:crypto';
 import { type Handler, type HttpEventOptions, httpEvent, lambdaContext } from '../scripts/lib/lambda-events.js';
 import { pooledUrl } from '../scripts/lib/pgbouncer.js';
 import { type Goal, type Metric, metric } from '../shared/benchmarks/metric.js';
+import { mostFrequent } from '../shared/benchmarks/stats.js';
 import type { SuiteContext } from './lib/context.js';
 import { ensureLeaderboard, withSql } from './lib/fixtures.js';
 import { tokenSigner } from './lib/http.js';
@@ -156,13 +157,8 @@ export async function probe(ctx: SuiteContext, variant: Variant): Promise<Reques
     }
     if (samples.length === 0) throw new Error(`round-trips: no valid sample for ${request}`);
     // The most frequent combination (createOrder with a key purges expired keys in 1 % of calls).
-    const tally = new Map<string, { counted: Counted; n: number }>();
-    for (const s of samples) {
-      const key = JSON.stringify(s);
-      tally.set(key, { counted: s, n: (tally.get(key)?.n ?? 0) + 1 });
-    }
-    const mode = [...tally.values()].sort((a, b) => b.n - a.n)[0]!;
-    results.push({ request, samples: samples.length, stable: tally.size === 1, ...mode.counted });
+    const stable = new Set(samples.map((s) => JSON.stringify(s))).size === 1;
+    results.push({ request, samples: samples.length, stable, ...mostFrequent(samples) });
   }
   await proxy.close();
   return results;

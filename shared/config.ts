@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { DEFAULT_MAX_TOKEN_AGE_SECONDS } from './auth/rules.js';
+import { DEFAULT_MAX_TOKEN_AGE_SECONDS, LOOPBACK_HOST } from './auth/rules.js';
 import type { AuthConfig } from './auth/tokens.js';
 import { DEFAULT_CART_TTL_SECONDS, MAX_CART_TTL_SECONDS } from './carts/rules.js';
 
@@ -47,8 +47,8 @@ const EnvSchema = z.object({
     .refine((url) => {
       // Not a URL: the check above says so (zod runs this one too).
       if (!URL.canParse(url)) return true;
-      const { protocol, hostname } = new URL(url);
-      return protocol === 'https:' || ['127.0.0.1', 'localhost', '[::1]'].includes(hostname);
+      const { protocol, host } = new URL(url);
+      return protocol === 'https:' || LOOPBACK_HOST.test(host);
     }, 'must be https:// (plain http:// only for this machine)')
     .optional(),
   AUTH_ISSUER: z.string().min(1).default('ecommerce-pipeline-local'),

@@ -1,5 +1,6 @@
 import type { Sql } from '../clients/postgres.js';
 import type { Config } from '../config.js';
+import { LOOPBACK_HOST } from './rules.js';
 
 /**
  * The web console's sign-in on this machine (`npm start`): a customer picker, and tokens for the chosen
@@ -14,9 +15,6 @@ export const DEV_CUSTOMERS = 20;
 export function devSignInAvailable(config: Config, env: NodeJS.ProcessEnv = process.env): boolean {
   return env.IS_OFFLINE === 'true' && Boolean(config.auth.secret) && !config.auth.jwksUrl;
 }
-
-/** This machine's names, with any port: what a page of this machine sends as Host. */
-export const LOOPBACK_HOST = /^(?:localhost|127\.0\.0\.1|\[::1\])(?::\d{1,5})?$/i;
 
 /**
  * Whether a request comes from this machine's own pages (or a program without a browser): a loopback Host,

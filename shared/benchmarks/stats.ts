@@ -50,3 +50,16 @@ export function summarize(samples: Iterable<number>, decimals = 3): Summary {
     max: r(x.at(-1) ?? Number.NaN),
   };
 }
+
+/** The value seen most often (the first of equals), told apart by `key`: the usual cost of a call that is sometimes dearer. */
+export function mostFrequent<T>(values: readonly T[], key: (value: T) => string = (value) => JSON.stringify(value)): T {
+  const tally = new Map<string, { value: T; n: number }>();
+  for (const value of values) {
+    const entry = tally.get(key(value));
+    if (entry) entry.n += 1;
+    else tally.set(key(value), { value, n: 1 });
+  }
+  const [usual] = [...tally.values()].sort((a, b) => b.n - a.n);
+  if (!usual) throw new Error('mostFrequent: no values');
+  return usual.value;
+}

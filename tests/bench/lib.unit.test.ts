@@ -9,7 +9,7 @@ import { AT_MINIMUM } from '../../bench/round-trips.js';
 import { BENCHES } from '../../bench/run.js';
 import { metricsTable, renderTable } from '../../scripts/report/table.js';
 import { formatRatio, metric } from '../../shared/benchmarks/metric.js';
-import { percentile, summarize } from '../../shared/benchmarks/stats.js';
+import { mostFrequent, percentile, summarize } from '../../shared/benchmarks/stats.js';
 
 describe('shared/benchmarks/stats: the one percentile (linear interpolation between closest ranks)', () => {
   it('interpolates between ranks', () => {
@@ -25,6 +25,15 @@ describe('shared/benchmarks/stats: the one percentile (linear interpolation betw
     const s = summarize([3.0004, 1, 2, 100]);
     expect(s).toMatchObject({ n: 4, p50: 2.5, p95: 85.45, p99: 97.09, min: 1, max: 100 });
     expect(s.mean).toBeCloseTo(26.5, 3);
+  });
+});
+
+describe('shared/benchmarks/stats: the usual value of samples that are sometimes dearer', () => {
+  it('is the value seen most often, compared by content, the first of equals on a tie', () => {
+    expect(mostFrequent([1, 3, 1, 1, 3])).toBe(1);
+    expect(mostFrequent([{ pg: 1 }, { pg: 3 }, { pg: 1 }])).toEqual({ pg: 1 });
+    expect(mostFrequent([2, 5])).toBe(2);
+    expect(() => mostFrequent([])).toThrow(/no values/);
   });
 });
 

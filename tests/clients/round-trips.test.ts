@@ -1,6 +1,7 @@
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CountingProxy, countingProxy } from '../../bench/lib/proxy.js';
+import { mostFrequent } from '../../shared/benchmarks/stats.js';
 import { postgresOptions, type Sql } from '../../shared/clients/postgres.js';
 import { parseConfig } from '../../shared/config.js';
 import { createOrder } from '../../shared/orders/create-order.js';
@@ -58,9 +59,7 @@ async function warmTurns(call: () => Promise<unknown>): Promise<number> {
 async function usualWarmTurns(call: () => Promise<unknown>, samples = 5): Promise<number> {
   const counts: number[] = [];
   for (let n = 0; n < samples; n++) counts.push(await warmTurns(call));
-  const tally = new Map<number, number>();
-  for (const count of counts) tally.set(count, (tally.get(count) ?? 0) + 1);
-  return [...tally.entries()].sort((a, b) => b[1] - a[1])[0]![0];
+  return mostFrequent(counts);
 }
 
 describe.each(['prepared', 'unprepared'] as const)('PostgreSQL round trips per request, %s statements', (mode) => {

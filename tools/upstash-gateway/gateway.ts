@@ -20,7 +20,7 @@ import { createClient, ErrorReply, RESP_TYPES, type RedisArgument } from 'redis'
 import { exit, redactUrl } from '../../scripts/lib/env.js';
 // The Host names answered: a web page can reach 127.0.0.1 under a name it controls (DNS rebinding); the
 // browser then sends that name as Host, which is refused.
-import { LOOPBACK_HOST } from '../../shared/auth/dev-sign-in.js';
+import { LOOPBACK_HOST } from '../../shared/auth/rules.js';
 
 export interface GatewayOptions {
   port: number;
