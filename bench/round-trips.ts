@@ -156,7 +156,7 @@ export async function probe(ctx: SuiteContext, variant: Variant): Promise<Reques
       if (!warm) samples.push(counted);
     }
     if (samples.length === 0) throw new Error(`round-trips: no valid sample for ${request}`);
-    // The most frequent combination (createOrder with a key purges expired keys in 1 % of calls).
+    // The most frequent combination: a rare sample with more (a retried transaction) does not make the row.
     const stable = new Set(samples.map((s) => JSON.stringify(s))).size === 1;
     results.push({ request, samples: samples.length, stable, ...mostFrequent(samples) });
   }

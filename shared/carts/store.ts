@@ -13,7 +13,7 @@
  * Versions are never reused while any version of the customer's cart is stored: a cart that expired (no
  * write for CART_TTL_SECONDS) or was deleted continues from its last version, so a client or a stalled
  * request holding an old version can never match a newer cart. Documents are removed only
- * CART_RETENTION_MS after they expired (the `purgeAt` TTL index on MongoDB, purgeExpiredCarts elsewhere),
+ * CART_RETENTION_MS after they expired (the `purgeAt` TTL index on MongoDB, the hourly purgeExpired function everywhere),
  * long after any request that read them has ended.
  */
 import type { Collection, Db } from 'mongodb';
@@ -161,7 +161,7 @@ async function createIndexes(db: Db): Promise<IndexStatus> {
     // FerretDB v1.x: "Index option "expireAfterSeconds" is not implemented yet". Reads filter on
     // expiresAt anyway; the same index without TTL serves purgeExpiredCarts (docs/carts.md).
     await versions(db).createIndex({ purgeAt: 1 }, { name: TTL_INDEX_NAME });
-    logger.info('cart TTL index not supported by this server; due cart versions are removed by purgeExpiredCarts');
+    logger.info('cart TTL index not supported by this server; due cart versions are removed by the hourly purgeExpired function');
     return { status: 'plain' };
   } catch (error) {
     if (isMongoUnavailable(error)) throw error;

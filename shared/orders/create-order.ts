@@ -1,7 +1,7 @@
 import { intArray, OID, type Sql } from '../clients/postgres.js';
 import { AppError, ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import { logger } from '../logger.js';
-import { isValidIdempotencyKey, PURGE_BATCH_SIZE, PURGE_PROBABILITY, purgeExpiredIdempotencyKeys, requestHash } from './idempotency.js';
+import { isValidIdempotencyKey, requestHash } from './idempotency.js';
 import { DEFAULT_RETRY_POLICY, withRetry } from './retry.js';
 import { IDEMPOTENCY_KEY_TTL_SECONDS } from './rules.js';
 import type { OrderItemInput } from './schemas.js';
@@ -133,17 +133,6 @@ function mapRaceError(error: unknown, customerId: number): unknown {
   return error;
 }
 
-async function maybePurge(sql: Sql): Promise<void> {
-  if (Math.random() >= PURGE_PROBABILITY) return;
-  try {
-    const purged = await purgeExpiredIdempotencyKeys(sql, PURGE_BATCH_SIZE);
-    if (purged > 0) logger.info('purged expired idempotency keys', { purged });
-  } catch (error) {
-    // The order has committed; housekeeping must never fail it.
-    logger.warn('idempotency key purge failed', { error: error instanceof Error ? error.message : String(error) });
-  }
-}
-
 /**
  * Places an order: one transaction (a single statement, one round trip) that merges duplicate lines,
  * locks the product rows in ascending id order, checks customer, products and stock, reads prices from
@@ -199,7 +188,6 @@ export async function createOrder(sql: Sql, input: CreateOrderInput, options: Cr
       return { ...replayOrReject({ request_hash: row.replay_hash, response: row.replay }, hash, key), ...recorded };
     }
     if (row.created) {
-      if (key !== undefined) await maybePurge(sql);
       return { order: row.created, replayed: false, ...recorded };
     }
     // Nothing was written. With a key, a concurrent request with the same key may have committed while

@@ -9,7 +9,7 @@ import type { OrderItemInput } from './schemas.js';
  * - reuse: the same key with a different normalised payload is rejected (422 IDEMPOTENCY_KEY_REUSED);
  * - expiry: IDEMPOTENCY_KEY_TTL_SECONDS (24 h) after the order, longer for a cart checkout's keys (as
  *   long as the cart version could be checked out, docs/carts.md); an expired key is ignored (a new order may take it over) and
- *   expired rows are purged in bounded batches (opportunistically after keyed orders, or by a job).
+ *   expired rows are deleted in bounded batches by the scheduled purgeExpired function, never on a request's path.
  */
 export function isValidIdempotencyKey(key: string): boolean {
   return IDEMPOTENCY_KEY_PATTERN.test(key);
@@ -25,15 +25,14 @@ export function requestHash(customerId: number, mergedItems: readonly OrderItemI
   return createHash('sha256').update(normalised).digest();
 }
 
-/** Share of keyed orders that also purge a batch of expired keys afterwards. */
-export const PURGE_PROBABILITY = 0.01;
+/** Expired keys of each kind deleted per statement by the scheduled purge (functions/purgeExpired.ts). */
 export const PURGE_BATCH_SIZE = 500;
 
 /**
  * Deletes up to `batchSize` expired keys of each kind — POST /orders keys and checkout keys — (oldest
  * first, skipping rows another transaction holds) in one statement, and returns how many it deleted.
- * Cheap (indexes on expires_at) and safe to run concurrently; a scheduled job can call it in a loop until
- * it returns less than `batchSize`.
+ * Cheap (indexes on expires_at) and safe to run concurrently; shared/housekeeping/purge-expired.ts calls it
+ * until it deletes nothing.
  */
 export async function purgeExpiredIdempotencyKeys(sql: Sql, batchSize = PURGE_BATCH_SIZE): Promise<number> {
   const [row] = await sql<[{ purged: number }]>`

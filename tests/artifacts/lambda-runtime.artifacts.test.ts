@@ -110,6 +110,11 @@ const CASES: Record<string, Case> = {
       }),
     check: status(201, (b) => expect(b.orderId).toEqual(expect.any(Number))),
   },
+  purgeExpired: {
+    event: scheduled,
+    check: ({ result }) =>
+      expect(result).toMatchObject({ idempotencyKeys: expect.any(Number), cartVersions: expect.any(Number), complete: true }),
+  },
   deleteCart: {
     event: () => http('DELETE', `/carts/${customer()}`, '/carts/{customerId}', { pathParameters: { customerId: customer() } }),
     check: (answer) => expect(answer.statusCode).toBe(204),

@@ -136,12 +136,12 @@ describe('sls package --stage dev (offline, CloudFormation template)', () => {
     expect(lambdaOf('createOrder').Properties.Environment.Variables.CORS_ALLOWED_ORIGINS).toBe(SHOP_ORIGINS);
   });
 
-  it('schedules reconcileTopProducts and runBenchmarks with EventBridge rules (runBenchmarks with its input)', () => {
+  it('schedules reconcileTopProducts, purgeExpired and runBenchmarks with EventBridge rules (runBenchmarks with its input)', () => {
     const rules = resources('AWS::Events::Rule').map(([, r]) => r.Properties);
     const scheduled = Object.entries(functions).flatMap(([name, fn]) =>
       fn.events.filter((e) => e.schedule).map((e) => ({ name, schedule: e.schedule })),
     );
-    expect(scheduled.map((s) => s.name).sort()).toEqual(['reconcileTopProducts', 'runBenchmarks']);
+    expect(scheduled.map((s) => s.name).sort()).toEqual(['purgeExpired', 'reconcileTopProducts', 'runBenchmarks']);
     expect(rules).toHaveLength(scheduled.length);
     for (const { name, schedule } of scheduled) {
       const rule = rules.find((r) => r.Targets[0].Arn['Fn::GetAtt'][0] === logicalIdOf(name))!;
@@ -155,6 +155,7 @@ describe('sls package --stage dev (offline, CloudFormation template)', () => {
     expect(rules.find((r) => r.Targets[0].Arn['Fn::GetAtt'][0] === logicalIdOf('reconcileTopProducts'))!.ScheduleExpression).toBe(
       'rate(1 minute)',
     );
+    expect(rules.find((r) => r.Targets[0].Arn['Fn::GetAtt'][0] === logicalIdOf('purgeExpired'))!.ScheduleExpression).toBe('rate(1 hour)');
     // EventBridge may invoke exactly the scheduled functions.
     const eventPermissions = resources('AWS::Lambda::Permission').filter(([, p]) => p.Properties.Principal === 'events.amazonaws.com');
     expect(eventPermissions).toHaveLength(scheduled.length);
@@ -253,13 +254,14 @@ describe('sls package --stage dev (zips)', () => {
       expect(fn.zippedBytes, `${fn.name}: ${fn.zippedBytes} bytes`).toBeLessThanOrEqual(exception?.ceilingBytes ?? BUDGET_BYTES);
       expect(table).toContain(fn.name);
     }
-    // The exceptions are the functions that talk to MongoDB (the health check included) and the API reference's files.
+    // The exceptions are the functions that talk to MongoDB (the health check and the purge included) and the API reference's files.
     expect(Object.keys(BUDGET_EXCEPTIONS).sort()).toEqual([
       'checkoutCart',
       'deleteCart',
       'getApiDocsAsset',
       'getCart',
       'getHealth',
+      'purgeExpired',
       'saveCart',
     ]);
     expect(report.ok).toBe(true);

@@ -67,9 +67,10 @@ describe('stages (serverless.yml params, resolved by osls)', () => {
     }).problems;
     expect(problems.join('\n')).toMatch(/AUTH_JWKS_URL still contains the placeholder <region>/);
     expect(problems.join('\n')).toMatch(/CORS_ALLOWED_ORIGINS still contains the placeholder <your-shop-domain>/);
-    // Nor can a deploy shell turn prod's leaderboard repair off (the test suite's switch for its own emulator).
-    const withSwitch = await print('prod', { ...LOCAL_VALUES, RECONCILE_SCHEDULE_ENABLED: 'false' });
+    // Nor can a deploy shell turn prod's leaderboard repair or purge off (the test suite's switches for its own emulator).
+    const withSwitch = await print('prod', { ...LOCAL_VALUES, RECONCILE_SCHEDULE_ENABLED: 'false', PURGE_SCHEDULE_ENABLED: 'false' });
     expect(withSwitch.config.functions.reconcileTopProducts.events[0].schedule).toMatchObject({ enabled: true });
+    expect(withSwitch.config.functions.purgeExpired.events[0].schedule).toMatchObject({ enabled: true });
   }, 60_000);
 
   it('dev (and serverless-offline): the environment first — no AWS call when it holds the secrets', async () => {

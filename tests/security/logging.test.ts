@@ -122,6 +122,13 @@ describe('the scheduled functions', () => {
     const line = lines.find((candidate) => candidate.message === 'top-products reconcile');
     expect(line, raw).toMatchObject({ function_request_id: context.awsRequestId, cold_start: expect.any(Boolean) });
     expect(raw).not.toContain(MARKER);
+
+    const { handler: purge } = await import('../../functions/purgeExpired.js');
+    const purgeContext = { ...lambdaContext('ecommerce-pipeline-test-purgeExpired'), getRemainingTimeInMillis: () => 300_000 };
+    const purged = await captureLogs(() => purge(event, purgeContext));
+    const purgeLine = purged.lines.find((candidate) => candidate.message === 'expired rows purged');
+    expect(purgeLine, purged.raw).toMatchObject({ function_request_id: purgeContext.awsRequestId, complete: true });
+    expect(purged.raw).not.toContain(MARKER);
   });
 });
 

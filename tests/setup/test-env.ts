@@ -24,6 +24,7 @@ export function testEnv(): Record<string, string> {
     POWERTOOLS_METRICS_DISABLED: 'true',
     // Tests run reconcile themselves; a scheduled one would race their resets of the database and cache.
     RECONCILE_SCHEDULE_ENABLED: 'false',
+    PURGE_SCHEDULE_ENABLED: 'false',
     // serverless-offline in tests listens next to (not on) the ports `npm start` uses.
     OFFLINE_HTTP_PORT: '3100',
     OFFLINE_LAMBDA_PORT: '3102',

@@ -1,0 +1,38 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+import { discardClientsAfterTimeout } from '../shared/clients/abandon.js';
+import { getMongoDb } from '../shared/clients/mongo.js';
+import { getSql } from '../shared/clients/postgres.js';
+import { type PurgeExpiredResult, purgeExpired } from '../shared/housekeeping/purge-expired.js';
+import { describeError, logger } from '../shared/logger.js';
+
+/** Time kept back from the Lambda timeout: the batch in flight at the deadline finishes well before it. */
+const FINISH_MARGIN_MS = 10_000;
+
+/**
+ * Scheduled every hour: deletes expired idempotency keys and the cart versions past their retention
+ * (shared/housekeeping/purge-expired.ts). A run that reaches its deadline stops between batches and the next
+ * one goes on; a failure is logged and thrown (Lambda tries twice more, then the dead-letter queue).
+ */
+async function purge(_event: unknown, context: Context, { signal }: { signal: AbortSignal }): Promise<PurgeExpiredResult> {
+  try {
+    const deadline = Date.now() + context.getRemainingTimeInMillis() - FINISH_MARGIN_MS;
+    const result = await purgeExpired({ sql: getSql(), db: getMongoDb }, { deadline, signal });
+    if (result.complete) logger.info('expired rows purged', { ...result });
+    else logger.warn('expired rows purged until the deadline; the next run goes on', { ...result });
+    return result;
+  } catch (error) {
+    logger.error('purge of expired rows failed', { error: describeError(error) });
+    throw error;
+  }
+}
+
+/** A run still busy a second before its Lambda timeout ends there and drops its connections. */
+export const handler = middy(purge, {
+  timeoutEarlyInMillis: 1_000,
+  timeoutEarlyResponse: () => {
+    discardClientsAfterTimeout();
+    throw new Error('purge of expired rows did not finish before its Lambda timeout');
+  },
+}).use(injectLambdaContext(logger, { logEvent: false, resetKeys: true }));
