@@ -2,7 +2,7 @@ import type { Db } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Cart, deleteCart, getCart, purgeExpiredCarts, saveCart } from '../../shared/carts/carts.js';
 import { CARTS_COLLECTION, CUSTOMER_INDEX_NAME } from '../../shared/carts/store.js';
-import { resetCarts, sleep, testMongo } from './helpers.js';
+import { resetCarts, testMongo } from './helpers.js';
 
 /** Where the server's TTL monitor looks (MongoDB). */
 const TTL_INDEX = { collection: CARTS_COLLECTION, field: 'purgeAt' };
@@ -131,18 +131,22 @@ describe('every 409/412 tells the truth', () => {
 describe('a write bound to the cart it read', () => {
   it.each([
     [
-      'an If-Match write stalled across the cart expiring, being purged and created again is refused, not applied to the new cart',
+      'an If-Match write stalled across the cart expiring, the purge running and the cart created again is refused, not applied to the new cart',
       750,
-      () => purgeExpiredCarts(db),
+      (now: Date) => purgeExpiredCarts(db, { now: () => now }),
     ],
     [
       'the same when the server’s TTL monitor removed the expired cart (MongoDB) instead of the purge job',
       751,
       // What MongoDB's TTL monitor removes once the TTL field has passed (FerretDB has no TTL monitor).
-      () => db.collection(TTL_INDEX.collection).deleteMany({ [TTL_INDEX.field]: { $lte: new Date() } }),
+      (now: Date) => db.collection(TTL_INDEX.collection).deleteMany({ [TTL_INDEX.field]: { $lte: now } }),
     ],
   ])('%s', async (_name, customerId, removeExpired) => {
-    const old = await saveCart(db, customerId, { items: [line(1)] }, { ttlSeconds: 1 });
+    // The clock is the writers' own (`now`): the stall spans the cart's expiry without waiting for it, and a
+    // slow machine cannot expire the cart before the stalled writer has read it.
+    const start = Date.now();
+    const later = new Date(start + 1_100);
+    const old = await saveCart(db, customerId, { items: [line(1)] }, { ttlSeconds: 1, now: () => new Date(start) });
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
     let stalled!: () => void;
@@ -154,17 +158,20 @@ describe('a write bound to the cart it read', () => {
         await gate;
       }
     });
-    const stale = saveCart(slow, customerId, { items: [line(66)] }, { ifMatch: old.version }).then(
+    const stale = saveCart(slow, customerId, { items: [line(66)] }, { ifMatch: old.version, now: () => new Date(start + 500) }).then(
       (cart) => ({ ok: true as const, cart }),
       (error: { status?: number }) => ({ ok: false as const, status: error.status }),
     );
     await reachedStall;
-    await sleep(1_100); // expired
-    await removeExpired();
-    const fresh = await saveCart(db, customerId, { items: [line(2)] });
+    await removeExpired(later);
+    // The expired version outlives its expiry by CART_RETENTION_MS, far longer than any writer can stall
+    // (a Lambda runs 15 minutes at most): it is not removed, and the new cart takes the next number, the one
+    // the stalled writer would insert.
+    const fresh = await saveCart(db, customerId, { items: [line(2)] }, { now: () => later });
+    expect(fresh.version).toBe(old.version + 1);
     release();
     expect(await stale).toEqual({ ok: false, status: 412 });
-    expect(await getCart(db, customerId)).toEqual(fresh);
+    expect(await getCart(db, customerId, { now: () => later })).toEqual(fresh);
   });
 });
 
@@ -231,8 +238,8 @@ describe('the ETag as the precondition', () => {
 
   it('of a cart that has expired since: 412, and nothing is written', async () => {
     const seen = await saveCart(db, 795, { items: [line(1)] }, { ttlSeconds: 1 });
-    await sleep(1_100);
-    await expect(saveCart(db, 795, { items: [line(2)] }, { ifMatch: served(seen) })).rejects.toMatchObject({
+    const expired = () => new Date(Date.parse(seen.expiresAt) + 100);
+    await expect(saveCart(db, 795, { items: [line(2)] }, { ifMatch: served(seen), now: expired })).rejects.toMatchObject({
       status: 412,
       details: { current: null },
     });

@@ -212,15 +212,16 @@ describe('expiry', () => {
   it('an expired cart is never returned, cannot be matched, and a new save starts it afresh', async () => {
     const saved = await saveCart(db, 401, { items: [line(1)], note: 'old' }, { ttlSeconds: 1 });
     expect(Date.parse(saved.expiresAt) - Date.parse(saved.updatedAt)).toBe(1000);
-    expect((await getCart(db, 401)).version).toBe(saved.version);
-    await sleep(1_100);
-    await expect(getCart(db, 401)).rejects.toMatchObject({ status: 404, code: 'CART_NOT_FOUND' });
-    await expect(saveCart(db, 401, { items: [] }, { ifMatch: saved.version })).rejects.toMatchObject({ status: 412 });
-    expect(await deleteCart(db, 401)).toEqual({ deleted: false });
-    const fresh = await saveCart(db, 401, { items: [line(2)] });
+    // The functions' clock (`now`), so that a stall of this machine cannot expire the cart early.
+    const at = (ms: number) => () => new Date(Date.parse(saved.updatedAt) + ms);
+    expect((await getCart(db, 401, { now: at(999) })).version).toBe(saved.version);
+    await expect(getCart(db, 401, { now: at(1_000) })).rejects.toMatchObject({ status: 404, code: 'CART_NOT_FOUND' });
+    await expect(saveCart(db, 401, { items: [] }, { ifMatch: saved.version, now: at(1_100) })).rejects.toMatchObject({ status: 412 });
+    expect(await deleteCart(db, 401, { now: at(1_100) })).toEqual({ deleted: false });
+    const fresh = await saveCart(db, 401, { items: [line(2)] }, { now: at(1_100) });
     expect(fresh.items).toEqual([line(2)]);
     expect(fresh).not.toHaveProperty('note');
-    expect(await getCart(db, 401)).toEqual(fresh);
+    expect(await getCart(db, 401, { now: at(1_100) })).toEqual(fresh);
   });
 
   it('a shorter CART_TTL_SECONDS never brings a deleted cart back: no version is purged before the one it replaced', async () => {
