@@ -4,16 +4,20 @@ import type { Context } from 'aws-lambda';
 import { discardClientsAfterTimeout } from '../shared/clients/abandon.js';
 import { getMongoDb } from '../shared/clients/mongo.js';
 import { getSql } from '../shared/clients/postgres.js';
-import { type PurgeExpiredResult, purgeExpired } from '../shared/housekeeping/purge-expired.js';
+import { type PurgeExpiredResult, PurgeFailedError, purgeExpired } from '../shared/housekeeping/purge-expired.js';
 import { describeError, logger } from '../shared/logger.js';
 
-/** Time kept back from the Lambda timeout: the batch in flight at the deadline finishes well before it. */
-const FINISH_MARGIN_MS = 10_000;
+/**
+ * Time kept back from the Lambda timeout: the batch in flight at the deadline finishes before it. A cart batch
+ * is two MongoDB commands, each bounded by server selection and the socket timeout (2 s + 4 s by default).
+ */
+const FINISH_MARGIN_MS = 20_000;
 
 /**
  * Scheduled every hour: deletes expired idempotency keys and the cart versions past their retention
  * (shared/housekeeping/purge-expired.ts). A run that reaches its deadline stops between batches and the next
- * one goes on; a failure is logged and thrown (Lambda tries twice more, then the dead-letter queue).
+ * one goes on; a failure is logged with what was deleted before it, and thrown (Lambda tries twice more, then
+ * the dead-letter queue and its alarm).
  */
 async function purge(_event: unknown, context: Context, { signal }: { signal: AbortSignal }): Promise<PurgeExpiredResult> {
   try {
@@ -23,7 +27,8 @@ async function purge(_event: unknown, context: Context, { signal }: { signal: Ab
     else logger.warn('expired rows purged until the deadline; the next run goes on', { ...result });
     return result;
   } catch (error) {
-    logger.error('purge of expired rows failed', { error: describeError(error) });
+    const done = error instanceof PurgeFailedError ? { ...error.result, errors: error.errors.map((cause) => describeError(cause)) } : {};
+    logger.error('purge of expired rows failed', { error: describeError(error), ...done });
     throw error;
   }
 }

@@ -206,8 +206,9 @@ export async function deleteCart(db: Db, customerId: number, options: CartWriteO
 }
 
 /**
- * Removes cart versions that expired more than the retention period ago, for servers without TTL deletion
- * (FerretDB v1). Returns how many documents it removed (at most `limit`). Not scheduled: docs/carts.md.
+ * Removes cart versions that expired more than the retention period ago (at most `limit`) and returns how
+ * many it removed. Run hourly by the purgeExpired function on every server: on FerretDB v1, which has no TTL
+ * index, nothing else removes them (docs/carts.md).
  */
 export function purgeExpiredCarts(db: Db, options: { limit?: number; now?: () => Date } = {}): Promise<number> {
   return purgeVersions(db, options.now?.() ?? new Date(), options.limit);

@@ -119,8 +119,8 @@ export async function insertNextVersion(
 }
 
 /**
- * Removes versions whose purgeAt has passed (at most `limit`), for servers without TTL deletion (FerretDB
- * v1); MongoDB's TTL monitor does the same by itself. Returns how many it removed.
+ * Removes versions whose purgeAt has passed (at most `limit`): MongoDB's TTL monitor does the same by itself,
+ * FerretDB v1 has none. Returns how many it removed.
  */
 export async function purgeVersions(db: Db, now: Date, limit = 500): Promise<number> {
   const due = await versions(db)
@@ -138,7 +138,7 @@ export const CUSTOMER_INDEX_NAME = 'customer_newest';
 
 export interface IndexStatus {
   /** 'ttl': MongoDB deletes due versions itself; 'plain': this server has no TTL indexes (FerretDB v1), so
-   *  the index only serves purgeExpiredCarts; 'failed': the index could not be created (see error). */
+   *  the index only serves the hourly purge; 'failed': the index could not be created (see error). */
   status: 'ttl' | 'plain' | 'failed';
   error?: { code?: unknown; codeName?: unknown; message: string };
 }

@@ -5,17 +5,18 @@ import { PURGE_BATCH_SIZE, purgeExpiredIdempotencyKeys } from '../orders/idempot
 
 export interface PurgeExpiredDeps {
   sql: Sql;
-  /** Called only once the keys are done: a MongoDB that is down does not keep PostgreSQL's keys. */
+  /** Called only once the keys have had their turn: a MongoDB that is down does not keep PostgreSQL's keys. */
   db: () => Db;
 }
 
 export interface PurgeExpiredOptions {
-  /** Epoch ms after which no further batch starts (a batch already sent finishes). */
+  /** Epoch ms (on `clock`) after which no further batch starts (a batch already sent finishes). */
   deadline?: number;
   /** Aborted: no further batch starts. */
   signal?: AbortSignal;
   batchSize?: number;
-  now?: () => number;
+  /** The clock the deadline is read on (not the expiry cutoff: that is the stores' own present). */
+  clock?: () => number;
 }
 
 export interface PurgeExpiredResult {
@@ -23,36 +24,73 @@ export interface PurgeExpiredResult {
   idempotencyKeys: number;
   /** Cart versions deleted (past `purgeAt`). */
   cartVersions: number;
-  /** false: stopped at the deadline or the signal with rows still due; the next run goes on from there. */
+  /** true: both stores ran until a batch found nothing; false: stopped at the deadline or the signal, and the
+   *  next run goes on from there. */
   complete: boolean;
 }
 
+/** A run that failed in one store or both, with what it deleted before that (the other store still had its turn). */
+export class PurgeFailedError extends AggregateError {
+  constructor(
+    errors: unknown[],
+    readonly result: PurgeExpiredResult,
+  ) {
+    super(
+      errors,
+      `purge of expired rows failed: ${errors.map((error) => (error instanceof Error ? error.message : String(error))).join('; ')}`,
+    );
+    this.name = 'PurgeFailedError';
+  }
+}
+
 /**
- * Deletes what has expired, one bounded batch per statement until a batch finds nothing: idempotency keys
- * past `expires_at` (both kinds), then cart versions past `purgeAt`. Every read already ignores an expired
- * row, so this only bounds what is stored; the requests never wait for it. Cart versions: MongoDB's TTL
- * index deletes them too, within a minute (this finds what is left, and everything where the index could
- * not be created); FerretDB has no TTL index, and this is all that deletes them there (docs/carts.md).
- * Batches skip rows another transaction holds, so concurrent runs are safe.
+ * Deletes what has expired, one bounded batch per call until a batch finds nothing: idempotency keys past
+ * `expires_at` (both kinds), then cart versions past `purgeAt`. Every read already ignores an expired row,
+ * so this only bounds what is stored; no request waits for it.
+ *
+ * Each store gets its turn: the keys may take half the time to the deadline, so a backlog of keys does not
+ * starve the carts, and a PostgreSQL that fails does not stop the cart purge (nor the reverse); the run then
+ * fails with both stores' outcome. Cart versions: MongoDB's TTL index deletes them too, within a minute (this
+ * finds what it has not reached, and everything where the index could not be created); FerretDB has no TTL
+ * index, and this is all that deletes them there (docs/carts.md). Key batches skip rows another transaction
+ * holds, so concurrent runs never wait on each other; two runs may pick the same cart versions, and the one
+ * that deletes nothing stops early (the next run finds what is left).
  */
 export async function purgeExpired(deps: PurgeExpiredDeps, options: PurgeExpiredOptions = {}): Promise<PurgeExpiredResult> {
-  const { deadline = Number.POSITIVE_INFINITY, signal, batchSize = PURGE_BATCH_SIZE, now = Date.now } = options;
+  const { deadline = Number.POSITIVE_INFINITY, signal, batchSize = PURGE_BATCH_SIZE, clock = Date.now } = options;
   const result: PurgeExpiredResult = { idempotencyKeys: 0, cartVersions: 0, complete: false };
-  const mayStartBatch = () => !signal?.aborted && now() < deadline;
-
-  let deleted = -1;
-  while (deleted !== 0) {
-    if (!mayStartBatch()) return result;
-    deleted = await purgeExpiredIdempotencyKeys(deps.sql, batchSize);
-    result.idempotencyKeys += deleted;
-  }
-  const db = deps.db();
-  deleted = -1;
-  while (deleted !== 0) {
-    if (!mayStartBatch()) return result;
-    deleted = await purgeExpiredCarts(db, { limit: batchSize, now: () => new Date(now()) });
-    result.cartVersions += deleted;
-  }
-  result.complete = true;
+  /** Runs `batch` until it deletes nothing (true) or `until` passes (false). */
+  const drain = async (batch: () => Promise<number>, until: number, add: (deleted: number) => void): Promise<boolean> => {
+    for (;;) {
+      if (signal?.aborted || clock() >= until) return false;
+      const deleted = await batch();
+      add(deleted);
+      if (deleted === 0) return true;
+    }
+  };
+  const start = clock();
+  const keysUntil = Number.isFinite(deadline) ? start + (deadline - start) / 2 : deadline;
+  const errors: unknown[] = [];
+  const keysDone = await drain(
+    () => purgeExpiredIdempotencyKeys(deps.sql, batchSize),
+    keysUntil,
+    (n) => {
+      result.idempotencyKeys += n;
+    },
+  ).catch((error: unknown) => void errors.push(error));
+  const cartsDone = await Promise.resolve()
+    .then(() => {
+      const db = deps.db();
+      return drain(
+        () => purgeExpiredCarts(db, { limit: batchSize }),
+        deadline,
+        (n) => {
+          result.cartVersions += n;
+        },
+      );
+    })
+    .catch((error: unknown) => void errors.push(error));
+  if (errors.length > 0) throw new PurgeFailedError(errors, result);
+  result.complete = keysDone === true && cartsDone === true;
   return result;
 }

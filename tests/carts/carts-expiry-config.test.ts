@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { invoke, resetCarts, testMongo } from './helpers.js';
 
 /**
@@ -24,8 +24,11 @@ beforeAll(async () => {
   };
 });
 
-afterAll(async () => {
+afterEach(() => {
   vi.useRealTimers();
+});
+
+afterAll(async () => {
   await (await import('../../shared/clients/mongo.js')).closeMongo();
   await client.close();
 });

@@ -1,15 +1,17 @@
 /**
  * The hourly purge (functions/purgeExpired.ts → shared/housekeeping/purge-expired.ts) against the real
  * PostgreSQL and Mongo-protocol server: what is due goes, a batch at a time; nothing live goes; a run stops
- * between batches at its deadline and the next goes on; a MongoDB that is down fails the run only after
- * PostgreSQL's keys are done.
+ * between batches at its deadline and the next goes on; either store failing fails the run after the other had
+ * its turn.
  */
 import { MongoClient } from 'mongodb';
+import postgres from 'postgres';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { handler } from '../../functions/purgeExpired.js';
 import { saveCart } from '../../shared/carts/carts.js';
 import { CARTS_COLLECTION } from '../../shared/carts/store.js';
-import { purgeExpired } from '../../shared/housekeeping/purge-expired.js';
+import type { Sql } from '../../shared/clients/postgres.js';
+import { PurgeFailedError, purgeExpired } from '../../shared/housekeeping/purge-expired.js';
 import { createOrder } from '../../shared/orders/create-order.js';
 import { cartsAndShop, resetCarts } from '../carts/helpers.js';
 import { lambdaContext } from '../helpers/lambda.js';
@@ -39,6 +41,17 @@ async function cartVersions(due: number, live: number): Promise<void> {
   await carts.updateMany({ customerId: { $lt: 9_000 + due } }, { $set: { purgeAt: new Date(Date.now() - 60_000) } });
 }
 
+/** `sql` that runs `after` once each statement has been sent: a clock can move between batches. */
+function afterEachBatch(after: () => void): Sql {
+  return new Proxy(sql, {
+    apply(target, self, args) {
+      const query = Reflect.apply(target, self, args);
+      after();
+      return query;
+    },
+  });
+}
+
 const counts = async () => {
   const [row] = await sql<[{ keys: number; checkoutKeys: number; orders: number }]>`
     select (select count(*) from idempotency_keys)::int as keys, (select count(*) from checkout_keys)::int as "checkoutKeys",
@@ -55,12 +68,13 @@ describe('purgeExpired', () => {
   it('deletes every expired key of both kinds and every cart version past purgeAt, a batch at a time, and nothing live', async () => {
     await keyedOrders(5, 3, 2);
     await cartVersions(5, 2);
-    expect(await counts()).toMatchObject({ keys: 7, checkoutKeys: 3, orders: 7, cartVersions: 7 });
+    const before = await counts();
+    expect(before).toMatchObject({ keys: 7, checkoutKeys: 3, cartVersions: 7 });
 
     const result = await purgeExpired({ sql, db: () => db }, { batchSize: 2 });
     expect(result).toEqual({ idempotencyKeys: 8, cartVersions: 5, complete: true });
     // The orders stay, and so do the live keys and carts.
-    expect(await counts()).toEqual({ keys: 2, checkoutKeys: 0, orders: 7, cartVersions: 2 });
+    expect(await counts()).toEqual({ keys: 2, checkoutKeys: 0, orders: before.orders, cartVersions: 2 });
     const liveKeys = await sql`select idempotency_key from idempotency_keys order by 1`;
     expect(liveKeys.map((row) => row.idempotency_key)).toEqual(['order-5', 'order-6']);
     expect(await purgeExpired({ sql, db: () => db })).toEqual({ idempotencyKeys: 0, cartVersions: 0, complete: true });
@@ -69,11 +83,10 @@ describe('purgeExpired', () => {
   it('starts no batch after its deadline or its signal; the next run goes on where it stopped', async () => {
     await keyedOrders(5, 0, 0);
     await cartVersions(2, 0);
-    // A clock that moves an hour per reading: the first batch starts before the deadline, the second after.
-    let clock = Date.now();
-    const hourly = () => (clock += 3_600_000);
-    const deadline = Date.now() + 1.5 * 3_600_000;
-    expect(await purgeExpired({ sql, db: () => db }, { batchSize: 2, deadline, now: hourly })).toEqual({
+    // The deadline's clock passes it once the first batch has been sent.
+    let time = 0;
+    const firstBatchThenLate = afterEachBatch(() => (time = 100));
+    expect(await purgeExpired({ sql: firstBatchThenLate, db: () => db }, { batchSize: 2, deadline: 10, clock: () => time })).toEqual({
       idempotencyKeys: 2,
       cartVersions: 0,
       complete: false,
@@ -90,11 +103,68 @@ describe('purgeExpired', () => {
     expect(await purgeExpired({ sql, db: () => db }, { batchSize: 2 })).toEqual({ idempotencyKeys: 3, cartVersions: 2, complete: true });
   });
 
+  it('a backlog of keys leaves the carts their turn: the keys may take half the time to the deadline', async () => {
+    await keyedOrders(5, 0, 0);
+    await cartVersions(3, 0);
+    // After the first key batch the clock is past half the time, not past the deadline.
+    let time = 0;
+    const halfway = afterEachBatch(() => (time = 60));
+    expect(await purgeExpired({ sql: halfway, db: () => db }, { batchSize: 2, deadline: 100, clock: () => time })).toEqual({
+      idempotencyKeys: 2,
+      cartVersions: 3,
+      complete: false,
+    });
+  });
+
+  it('never waits for a key another transaction holds: it skips it, and the key outlives the run', async () => {
+    await keyedOrders(3, 0, 0);
+    let release!: () => void;
+    let locked!: () => void;
+    const held = new Promise<void>((resolve) => (locked = resolve));
+    const holder = sql.begin(async (tx) => {
+      await tx`select 1 from idempotency_keys where idempotency_key = 'order-0' for update`;
+      locked();
+      await new Promise<void>((resolve) => (release = resolve));
+    });
+    await held;
+    try {
+      expect(await purgeExpired({ sql, db: () => db })).toEqual({ idempotencyKeys: 2, cartVersions: 0, complete: true });
+      expect((await sql`select idempotency_key from idempotency_keys`).map((row) => row.idempotency_key)).toEqual(['order-0']);
+    } finally {
+      release();
+      await holder;
+    }
+    expect(await purgeExpired({ sql, db: () => db })).toMatchObject({ idempotencyKeys: 1 });
+  });
+
+  it('a PostgreSQL that cannot be reached fails the run, after the carts had their turn', async () => {
+    await cartVersions(2, 1);
+    const unreachable = postgres('postgres://postgres@127.0.0.1:1/shop_test', { connect_timeout: 1, max: 1 }) as unknown as Sql;
+    try {
+      const failure = await purgeExpired({ sql: unreachable, db: () => db }).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(failure).toBeInstanceOf(PurgeFailedError);
+      expect((failure as PurgeFailedError).result).toEqual({ idempotencyKeys: 0, cartVersions: 2, complete: false });
+      expect((failure as PurgeFailedError).message).toMatch(/ECONNREFUSED/);
+      expect(await carts.countDocuments({})).toBe(1);
+    } finally {
+      await unreachable.end();
+    }
+  });
+
   it('a MongoDB that cannot be reached fails the run, after the keys are purged', async () => {
     await keyedOrders(3, 0, 0);
     const unreachable = new MongoClient('mongodb://127.0.0.1:1', { serverSelectionTimeoutMS: 300 });
     try {
-      await expect(purgeExpired({ sql, db: () => unreachable.db('shop_test') })).rejects.toThrow(/ECONNREFUSED|Server selection/);
+      const failure = await purgeExpired({ sql, db: () => unreachable.db('shop_test') }).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(failure).toBeInstanceOf(PurgeFailedError);
+      expect((failure as PurgeFailedError).message).toMatch(/ECONNREFUSED|Server selection/);
+      expect((failure as PurgeFailedError).result).toEqual({ idempotencyKeys: 3, cartVersions: 0, complete: false });
       expect(await counts()).toMatchObject({ keys: 0 });
     } finally {
       await unreachable.close();
