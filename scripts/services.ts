@@ -183,17 +183,19 @@ export interface SystemCluster {
   version: string;
   name: string;
   port: string;
+  /** 'online', 'down', … */
+  status: string;
   owner: string;
 }
 
-/** Debian/Ubuntu's PostgreSQL clusters (pg_lsclusters): version, name, port, owner. */
+/** Debian/Ubuntu's PostgreSQL clusters (pg_lsclusters): version, name, port, status, owner. */
 export function systemClusters(): SystemCluster[] {
   const { stdout = '' } = spawnSync('pg_lsclusters', ['-h'], { encoding: 'utf8' });
   return stdout
     .split('\n')
     .map((line) => line.trim().split(/\s+/))
     .filter((fields) => fields.length >= 5)
-    .map(([version = '', name = '', port = '', , owner = '']) => ({ version, name, port, owner }));
+    .map(([version = '', name = '', port = '', status = '', owner = '']) => ({ version, name, port, status, owner }));
 }
 
 /** pg_ctlcluster starts and stops a cluster for root and its owner only. */
@@ -305,6 +307,15 @@ function startGateway(env: Record<string, string>, add: (entry: Started) => void
   const port = ports(env);
   return withStartLock(`upstash-gateway-${port.upstash}`, async () => {
     if (await upstashAnswers(env)) return false;
+    // Something holds the port but does not answer PING with this token: a gateway or an srh container started
+    // with another token (a changed .env), or a stuck one. Starting ours would only die on EADDRINUSE.
+    if (await portAnswers(port.upstash)) {
+      throw new ServiceError(
+        `something on 127.0.0.1:${port.upstash} accepts connections but does not answer PING with UPSTASH_REDIS_REST_TOKEN ` +
+          '(an Upstash gateway or srh container started with another token, or one that hangs): stop it ' +
+          '(npm run services:down, or docker compose stop srh), or set UPSTASH_REDIS_REST_TOKEN to its token.',
+      );
+    }
     if (await startRedis(port.redis)) add({ name: 'redis', port: port.redis, by: 'redis-server' });
     await startDaemon({
       name: `upstash-gateway-${port.upstash}`,
@@ -495,8 +506,11 @@ export async function servicesUp(options: UpOptions = {}): Promise<Started[]> {
   };
   if (status.postgres) await assertPostgresLogin(env.DATABASE_URL!);
   if (missing.length === 0) log('services: postgres, upstash REST and mongo wire all answer');
-  const docker =
+  const engine =
     missing.length > 0 && commandExists('docker') && spawnSync('docker', ['info'], { stdio: 'ignore', timeout: 5000 }).status === 0;
+  // An engine without the Compose v2 plugin (Debian/Ubuntu's docker.io alone) cannot run docker-compose.yml.
+  const docker = engine && spawnSync('docker', ['compose', 'version'], { stdio: 'ignore', timeout: 5000 }).status === 0;
+  if (engine && !docker) log('services: Docker answers but has no Compose v2 plugin (`docker compose version` failed): starting natively');
   // A Redis already on REDIS_URL's port (the machine's own) stays the one used: Compose's could not publish
   // that port, and the gateway runs natively in front of it.
   const redisAnswers = missing.includes('upstash') && (await portAnswers(port.redis));

@@ -29,6 +29,9 @@ const missingBuildTools = () => BUILD_TOOLS.filter((pkg) => !commandExists(pkg =
 
 /** Builds and installs both on first use; the runtime, or what to install when this machine cannot. */
 export async function ensureLambdaRuntime(log: (line: string) => void): Promise<LambdaRuntime | string> {
+  // aws-lambda-ric builds and runs on Linux only, as Lambda does.
+  if (process.platform !== 'linux')
+    return `the Lambda runtime interface client (aws-lambda-ric) runs on Linux only, not ${process.platform}`;
   const rie = await ensureGoTool('lambda-rie', log);
   if (!rie.available) return rie.detail;
   const ric = `${RIC_DIR}node_modules/aws-lambda-ric/index.mjs`;

@@ -1,7 +1,8 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
-import { mayControlCluster, systemClusters } from '../../scripts/services.js';
+import postgres from 'postgres';
+import { composeProject, mayControlCluster, systemClusters } from '../../scripts/services.js';
 import type { Sql } from '../../shared/clients/postgres.js';
 
 const run = promisify(execFile);
@@ -24,12 +25,22 @@ export interface PostgresControl {
   isOnline(): Promise<boolean>;
 }
 
+/**
+ * The server on `port` accepts a session and runs a query (a server still starting or shutting down refuses
+ * it). Through postgres.js, so that no PostgreSQL client tools are needed (a laptop with compose has none).
+ */
 async function portAnswersPostgres(port: number): Promise<boolean> {
+  const url = new URL(process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1/postgres');
+  url.hostname = '127.0.0.1';
+  url.port = String(port);
+  const probe = postgres(url.toString(), { max: 1, connect_timeout: 1, idle_timeout: 1, onnotice: () => {} });
   try {
-    await run('pg_isready', ['-h', '127.0.0.1', '-p', String(port), '-t', '1']);
+    await probe`select 1`;
     return true;
   } catch {
     return false;
+  } finally {
+    await probe.end({ timeout: 0 });
   }
 }
 
@@ -44,12 +55,14 @@ export async function waitForPostgres(port: number, timeoutMs: number): Promise<
 }
 
 /**
- * Finds how to stop/start the server on `port`: a Debian/Ubuntu cluster (`ls /etc/postgresql` gives the
- * version, pg_lsclusters the cluster on that port) through pg_ctlcluster, else the compose service.
+ * Finds how to stop/start the server on `port`: a running Debian/Ubuntu cluster on that port (pg_lsclusters)
+ * through pg_ctlcluster, else the running compose service of the environment's project. Neither: the restart
+ * tests are skipped (CannotRestartPostgres), told why.
  */
 export async function postgresControl(port: number): Promise<PostgresControl> {
   if (existsSync('/etc/postgresql')) {
-    const cluster = systemClusters().find((candidate) => candidate.port === String(port));
+    // A cluster that is down is not what serves the port (compose may, on a runner that has both).
+    const cluster = systemClusters().find((candidate) => candidate.port === String(port) && candidate.status === 'online');
     if (cluster) {
       const { version, name, owner } = cluster;
       // pg_ctlcluster refuses anyone else: say why instead of failing the test on its refusal.
@@ -69,24 +82,29 @@ export async function postgresControl(port: number): Promise<PostgresControl> {
       };
     }
   }
-  try {
-    await run('docker', ['compose', 'ps', '--status', 'running', 'postgres'], { timeout: 10_000 });
-    return {
-      describe: 'docker compose service postgres',
-      stop: async (mode = 'fast') => {
-        if (mode === 'immediate') await run('docker', ['compose', 'kill', '-s', 'SIGQUIT', 'postgres'], { timeout: 60_000 });
-        else await run('docker', ['compose', 'stop', 'postgres'], { timeout: 60_000 });
-      },
-      start: async () => {
-        await run('docker', ['compose', 'start', 'postgres'], { timeout: 60_000 });
-      },
-      isOnline: () => portAnswersPostgres(port),
-    };
-  } catch {
-    throw new Error(
-      `cannot find how to restart the PostgreSQL server on port ${port} (no native cluster on that port, no compose service)`,
+  const project = composeProject(process.env as Record<string, string>);
+  const compose = (...args: string[]) => run('docker', ['compose', '--project-name', project, ...args], { timeout: 60_000 });
+  // `ps` exits 0 for a service that exists but is not running: only a listed container id counts.
+  const running = await compose('ps', '--quiet', '--status', 'running', 'postgres').then(
+    ({ stdout }) => stdout.trim() !== '',
+    () => false,
+  );
+  if (!running) {
+    throw new CannotRestartPostgres(
+      `no running system cluster (pg_lsclusters) nor compose service (project ${project}) serves PostgreSQL on port ${port}`,
     );
   }
+  return {
+    describe: `docker compose service postgres (project ${project})`,
+    stop: async (mode = 'fast') => {
+      if (mode === 'immediate') await compose('kill', '-s', 'SIGQUIT', 'postgres');
+      else await compose('stop', 'postgres');
+    },
+    start: async () => {
+      await compose('start', 'postgres');
+    },
+    isOnline: () => portAnswersPostgres(port),
+  };
 }
 
 /**

@@ -1,5 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, onTestFinished, vi } from 'vitest';
@@ -46,6 +47,25 @@ describe('services up and down', () => {
       expect(error).toBeInstanceOf(ServiceError);
       expect((error as Error).message).toMatch(/No system cluster listens on 5499.*\b\d+\/\w+ on \d+/s);
       expect(performance.now() - started).toBeLessThan(5_000);
+    },
+  );
+
+  it.skipIf(dockerEngine)(
+    'something on the gateway’s port that refuses the token: a ServiceError saying so and what to do, not a gateway dying on EADDRINUSE',
+    async () => {
+      // An Upstash endpoint started with another token: 401 to ours.
+      const other = createServer((_request, response) => response.writeHead(401).end('{"error":"Unauthorized"}'));
+      await new Promise<void>((resolve) => other.listen(GATEWAY_PORT, '127.0.0.1', resolve));
+      onTestFinished(() => new Promise<void>((resolve) => other.close(() => resolve())));
+      vi.stubEnv('UPSTASH_REDIS_REST_URL', `http://127.0.0.1:${GATEWAY_PORT}`);
+      const error = await servicesUp({ log: () => {} }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ServiceError);
+      expect((error as Error).message).toMatch(
+        new RegExp(
+          `127\\.0\\.0\\.1:${GATEWAY_PORT} accepts connections but does not answer PING.*services:down.*UPSTASH_REDIS_REST_TOKEN`,
+          's',
+        ),
+      );
     },
   );
 
@@ -135,6 +155,9 @@ describe.skipIf(!machineRedis)('the Docker path (a stand-in docker on PATH)', ()
     join(stub, 'docker'),
     `#!/bin/sh
 echo "REDIS_PORT=$REDIS_PORT COMPOSE_PROJECT_NAME=$COMPOSE_PROJECT_NAME $*" >> "${stub}/calls"
+if [ -n "$DOCKER_STUB_NO_COMPOSE" ] && [ "$1" = compose ]; then
+  echo "docker: 'compose' is not a docker command." >&2; exit 1
+fi
 case "$*" in
   info) exit 0 ;;
   *" up "*)
@@ -171,6 +194,25 @@ exit 0
     }
     expect(calls().at(-1)).toMatch(new RegExp(`compose --project-name ${project} stop redis srh$`));
     expect(await waitFor(async () => !(await portAnswers(GATEWAY_PORT)), 5_000)).toBe(true);
+  });
+
+  it.skipIf(!redisServer)('an engine without the Compose v2 plugin (docker.io alone): starts natively, and says why', async () => {
+    vi.stubEnv('PATH', `${stub}:${process.env.PATH}`);
+    vi.stubEnv('DOCKER_STUB_NO_COMPOSE', '1');
+    vi.stubEnv('REDIS_URL', `redis://127.0.0.1:${REDIS_PORT}`);
+    vi.stubEnv('UPSTASH_REDIS_REST_URL', `http://127.0.0.1:${GATEWAY_PORT}`);
+    const lines: string[] = [];
+    const started = await servicesUp({ log: (line) => lines.push(line) });
+    try {
+      expect(started.map(({ name, by }) => [name, by])).toEqual([
+        ['redis', 'redis-server'],
+        ['upstash', 'gateway'],
+      ]);
+      expect(lines.join('\n')).toMatch(/no Compose v2 plugin.*starting natively/);
+      expect(calls().filter((call) => call.includes(' up '))).toEqual([]);
+    } finally {
+      await servicesDown(started, () => {});
+    }
   });
 
   it('keeps a Redis already on REDIS_URL’s port (Compose’s could not publish it there): the gateway runs natively in front of it', async () => {
