@@ -6,6 +6,7 @@ import { getMongoDb } from '../shared/clients/mongo.js';
 import { getSql } from '../shared/clients/postgres.js';
 import { type PurgeExpiredResult, PurgeFailedError, purgeExpired } from '../shared/housekeeping/purge-expired.js';
 import { describeError, logger } from '../shared/logger.js';
+import { count, METRIC, publishMetrics } from '../shared/metrics.js';
 
 /**
  * Time kept back from the Lambda timeout: the batch in flight at the deadline finishes before it. A cart batch
@@ -25,6 +26,10 @@ async function purge(_event: unknown, context: Context, { signal }: { signal: Ab
     const result = await purgeExpired({ sql: getSql(), db: getMongoDb }, { deadline, signal });
     if (result.complete) logger.info('expired rows purged', { ...result });
     else logger.warn('expired rows purged until the deadline; the next run goes on', { ...result });
+    count(METRIC.expiredRowsPurged, result.idempotencyKeys + result.cartVersions);
+    // Every run says 0 or 1, so that the alarm can tell three backlogged runs in a row from no data.
+    count(METRIC.purgeBacklog, result.complete ? 0 : 1);
+    publishMetrics('purgeExpired');
     return result;
   } catch (error) {
     const done = error instanceof PurgeFailedError ? { ...error.result, errors: error.errors.map((cause) => describeError(cause)) } : {};

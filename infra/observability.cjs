@@ -122,6 +122,22 @@ module.exports = async ({ resolveVariable }) => {
       Threshold: 0,
       ComparisonOperator: 'GreaterThanThreshold',
     }),
+    // The hourly purge stops at its deadline with rows still due when expired rows come faster than it deletes
+    // them; once, it catches up next hour; three runs in a row, the tables and the carts keep growing.
+    PurgeBacklogAlarm: alarm('Three hourly runs of purgeExpired in a row stopped at their deadline with expired rows still due.', {
+      Namespace: NAMESPACE,
+      MetricName: 'PurgeBacklog',
+      Dimensions: [
+        { Name: 'service', Value: service },
+        { Name: 'stage', Value: stage },
+      ],
+      Statistic: 'Minimum',
+      Period: 3600,
+      EvaluationPeriods: 3,
+      DatapointsToAlarm: 3,
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+    }),
     // 5xx answers as a share of all answers over 5 minutes, once there is enough traffic to speak of a rate.
     HttpApi5xxRateAlarm: alarm('More than 5 % of the HTTP API answers were 5xx over 5 minutes (at least 20 requests).', {
       Metrics: [
@@ -213,8 +229,10 @@ module.exports = async ({ resolveVariable }) => {
         ...perFunction('Throttles', 'Sum'),
         ['AWS/Lambda', 'ConcurrentExecutions', { stat: 'Maximum' }],
       ]),
-      widget('Benchmark runs and failed scheduled runs', [
+      widget('Scheduled runs: benchmark duration, rows purged, failed runs', [
         [NAMESPACE, 'BenchmarkRunDuration', 'service', service, 'stage', stage, { stat: 'Maximum', label: 'runBenchmarks duration (ms)' }],
+        [NAMESPACE, 'ExpiredRowsPurged', 'service', service, 'stage', stage, { stat: 'Sum', label: 'expired rows purged' }],
+        [NAMESPACE, 'PurgeBacklog', 'service', service, 'stage', stage, { stat: 'Maximum', label: 'purge left rows due', yAxis: 'right' }],
         ['AWS/SQS', 'ApproximateNumberOfMessagesVisible', 'QueueName', `${prefix}-scheduled-failures`, { stat: 'Maximum', yAxis: 'right' }],
       ]),
     ],

@@ -19,6 +19,10 @@ export const METRIC = {
   storeUnavailable: 'StoreUnavailable',
   databaseUnavailable: 'DatabaseUnavailable',
   benchmarkRunDuration: 'BenchmarkRunDuration',
+  /** Rows the hourly purge deleted (keys and cart versions). */
+  expiredRowsPurged: 'ExpiredRowsPurged',
+  /** 1 for a purge run that stopped at its deadline with rows still due, 0 for one that finished. */
+  purgeBacklog: 'PurgeBacklog',
 } as const;
 
 export type MetricName = (typeof METRIC)[keyof typeof METRIC];

@@ -62,6 +62,20 @@ describe('the packaged stage, for its operator', () => {
       Namespace: 'ecommerce-pipeline',
       MetricName: METRIC.databaseUnavailable,
     });
+    // Three hourly purges in a row that stopped with rows still due (each run reports 0 or 1).
+    expect(alarms.PurgeBacklogAlarm!.Properties).toMatchObject({
+      Namespace: 'ecommerce-pipeline',
+      MetricName: METRIC.purgeBacklog,
+      Dimensions: [
+        { Name: 'service', Value: 'ecommerce-pipeline' },
+        { Name: 'stage', Value: 'dev' },
+      ],
+      Period: 3600,
+      EvaluationPeriods: 3,
+      DatapointsToAlarm: 3,
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
   });
 
   it('sends a scheduled function’s failed run to an encrypted dead-letter queue with its own alarm', () => {

@@ -8,12 +8,14 @@ vi.hoisted(() => {
 const { handler: createOrder } = await import('../../functions/createOrder.js');
 const { handler: saveCart } = await import('../../functions/saveCart.js');
 const { handler: getTopProducts } = await import('../../functions/getTopProducts.js');
+const { handler: purgeExpired } = await import('../../functions/purgeExpired.js');
 const { closeMongo } = await import('../../shared/clients/mongo.js');
 const { closeSql } = await import('../../shared/clients/postgres.js');
 const { countError, METRIC, metrics, publishMetrics } = await import('../../shared/metrics.js');
 const { bearerFor } = await import('../helpers/auth.js');
 const { insertFixtures, resetShop, testSql } = await import('../helpers/db.js');
 const { callHandler } = await import('../security/helpers.js');
+const { lambdaContext } = await import('../helpers/lambda.js');
 
 /**
  * The CloudWatch embedded-metric (EMF) lines the handlers write: one per request that has something to
@@ -115,6 +117,24 @@ describe('EMF metrics', () => {
     const outcomes = lines.map((line) => Object.keys(counts(line, 'getTopProducts'))[0]);
     expect(outcomes).toHaveLength(2);
     for (const outcome of outcomes) expect([METRIC.cacheHit, METRIC.cacheMiss, METRIC.cacheBypass]).toContain(outcome);
+  });
+
+  it('the hourly purge: the rows it deleted, and 0 or 1 for a backlog, on every run', async () => {
+    await sql`insert into idempotency_keys (customer_id, idempotency_key, request_hash, order_id, response, created_at, expires_at)
+              select customer_id, 'metrics-expired-' || order_id, sha256(convert_to(order_id::text, 'UTF8')), order_id, '{}',
+                     now() - interval '2 days', now() - interval '1 day'
+              from orders`;
+    const [{ expired }] = await sql<[{ expired: number }]>`select count(*)::int as expired from idempotency_keys where expires_at <= now()`;
+    expect(expired).toBeGreaterThan(0);
+    const run = (remainingMs: number) => () =>
+      purgeExpired({}, { ...lambdaContext('ecommerce-pipeline-test-purgeExpired'), getRemainingTimeInMillis: () => remainingMs });
+    // Its deadline already past (20 s kept back of 10 s left): it stops before a batch, with rows still due.
+    let lines = await emf(run(10_000));
+    expect(counts(lines[0]!, 'purgeExpired')).toEqual({ [METRIC.expiredRowsPurged]: 0, [METRIC.purgeBacklog]: 1 });
+    lines = await emf(run(300_000));
+    expect(lines).toHaveLength(1);
+    expect(counts(lines[0]!, 'purgeExpired')).toMatchObject({ [METRIC.expiredRowsPurged]: expect.any(Number), [METRIC.purgeBacklog]: 0 });
+    expect(counts(lines[0]!, 'purgeExpired')[METRIC.expiredRowsPurged]).toBeGreaterThanOrEqual(expired);
   });
 
   it('a request with nothing to count writes no line; a database outage counts twice', async () => {
