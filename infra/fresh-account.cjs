@@ -28,7 +28,15 @@ async function settings(resolveVariable) {
 }
 
 /** CloudFormation's own `{{resolve:…}}` of the generated secret: the password never passes through osls or git. */
-const secretField = (field) => `{{resolve:secretsmanager:\${DatabaseSecret}:SecretString:${field}}}`;
+const secretField = (field, secret = 'DatabaseSecret') => `{{resolve:secretsmanager:\${${secret}}:SecretString:${field}}}`;
+
+/** The login the functions connect as: the shop's rows, no DDL (shared/db/app-role.ts); the migrate function creates it. */
+const APP_ROLE = 'shop_app';
+
+/** A database URL through the proxy, as the user of `secret`. */
+const proxyUrl = (secret) => ({
+  'Fn::Sub': `postgres://${secretField('username', secret)}:${secretField('password', secret)}@\${DatabaseProxy.Endpoint}:${DB_PORT}/${DB_NAME}?sslmode=verify-full`,
+});
 
 /** An SG with no default allow-all egress (a rule no packet matches replaces it), the usual CloudFormation idiom. */
 const NO_EGRESS = [{ CidrIp: '255.255.255.255/32', IpProtocol: 'icmp', FromPort: 252, ToPort: 86, Description: 'no egress' }];
@@ -121,9 +129,24 @@ function database({ prefix, prod }) {
       Type: 'AWS::SecretsManager::Secret',
       Properties: {
         Name: `${prefix}/database`,
-        Description: 'Aurora master user of the shop database (used by RDS Proxy and, through it, the functions)',
+        Description: 'Aurora master user of the shop database (RDS Proxy, and through it the migrate function only)',
         GenerateSecretString: {
           SecretStringTemplate: JSON.stringify({ username: 'shop_admin' }),
+          GenerateStringKey: 'password',
+          PasswordLength: 32,
+          ExcludePunctuation: true,
+        },
+      },
+    },
+    // The functions' own login: the shop's rows and nothing else (no DDL, no TRUNCATE, not the migrations'
+    // record). The migrate function creates the role with this password after the migrations.
+    AppDatabaseSecret: {
+      Type: 'AWS::SecretsManager::Secret',
+      Properties: {
+        Name: `${prefix}/database-app`,
+        Description: 'The functions’ login to the shop database (rows only), through RDS Proxy',
+        GenerateSecretString: {
+          SecretStringTemplate: JSON.stringify({ username: APP_ROLE }),
           GenerateStringKey: 'password',
           PasswordLength: 32,
           ExcludePunctuation: true,
@@ -170,7 +193,7 @@ function database({ prefix, prod }) {
         PubliclyAccessible: false,
       },
     },
-    // RDS Proxy may read that one secret, nothing else.
+    // RDS Proxy may read those two secrets, nothing else.
     DatabaseProxyRole: {
       Type: 'AWS::IAM::Role',
       Properties: {
@@ -183,7 +206,13 @@ function database({ prefix, prod }) {
             PolicyName: `${prefix}-proxy-reads-database-secret`,
             PolicyDocument: {
               Version: '2012-10-17',
-              Statement: [{ Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: [{ Ref: 'DatabaseSecret' }] }],
+              Statement: [
+                {
+                  Effect: 'Allow',
+                  Action: ['secretsmanager:GetSecretValue'],
+                  Resource: [{ Ref: 'DatabaseSecret' }, { Ref: 'AppDatabaseSecret' }],
+                },
+              ],
             },
           },
         ],
@@ -195,7 +224,11 @@ function database({ prefix, prod }) {
         DBProxyName: prefix,
         EngineFamily: 'POSTGRESQL',
         RequireTLS: true,
-        Auth: [{ AuthScheme: 'SECRETS', SecretArn: { Ref: 'DatabaseSecret' }, IAMAuth: 'DISABLED' }],
+        // The proxy logs in as whichever of the two users a client names.
+        Auth: [
+          { AuthScheme: 'SECRETS', SecretArn: { Ref: 'DatabaseSecret' }, IAMAuth: 'DISABLED' },
+          { AuthScheme: 'SECRETS', SecretArn: { Ref: 'AppDatabaseSecret' }, IAMAuth: 'DISABLED' },
+        ],
         RoleArn: { 'Fn::GetAtt': ['DatabaseProxyRole', 'Arn'] },
         VpcSubnetIds: [{ Ref: 'PrivateSubnetA' }, { Ref: 'PrivateSubnetB' }],
         VpcSecurityGroupIds: [{ Ref: 'ProxySecurityGroup' }],
@@ -395,8 +428,19 @@ const FUNCTIONS_VPC = {
   subnetIds: [{ Ref: 'PrivateSubnetA' }, { Ref: 'PrivateSubnetB' }],
 };
 
+/**
+ * The migrate function's own environment in the created shape (infra/fresh-account-plugin.cjs): the master
+ * user, who owns the schema and runs the migrations, and the app role it then creates for the other functions.
+ */
+const MIGRATE_ENVIRONMENT = {
+  DATABASE_URL: proxyUrl('DatabaseSecret'),
+  APP_DATABASE_ROLE: APP_ROLE,
+  APP_DATABASE_PASSWORD: { 'Fn::Sub': secretField('password', 'AppDatabaseSecret') },
+};
+
 module.exports = {
   migrationsHash,
+  MIGRATE_ENVIRONMENT,
   VPC_ACCESS,
   FUNCTIONS_VPC,
   CUSTOMER_ATTRIBUTE,
@@ -421,12 +465,9 @@ module.exports = {
   // The functions' environment. Created: wired to what this template creates. Bring your own: the stage params.
   // verify-full: the proxy's certificate (from ACM, under a root Node already trusts) and its name are checked;
   // postgres.js reads `require` as "encrypt, but accept any certificate", which a man in the middle can present.
+  // Created: the functions log in as the app role; only the migrate function as the master user (MIGRATE_ENVIRONMENT).
   databaseUrl: async ({ resolveVariable }) =>
-    (await settings(resolveVariable)).create
-      ? {
-          'Fn::Sub': `postgres://${secretField('username')}:${secretField('password')}@\${DatabaseProxy.Endpoint}:${DB_PORT}/${DB_NAME}?sslmode=verify-full`,
-        }
-      : resolveVariable('param:databaseUrl'),
+    (await settings(resolveVariable)).create ? proxyUrl('AppDatabaseSecret') : resolveVariable('param:databaseUrl'),
   // RDS Proxy is a transaction-level pooler for our purposes: no named prepared statements.
   databasePrepare: async ({ resolveVariable }) =>
     (await settings(resolveVariable)).create ? 'false' : resolveVariable('param:databasePrepare'),

@@ -2,12 +2,15 @@ import * as z from 'zod';
 import { DEFAULT_MAX_TOKEN_AGE_SECONDS, LOOPBACK_HOST } from './auth/rules.js';
 import type { AuthConfig } from './auth/tokens.js';
 import { DEFAULT_CART_TTL_SECONDS, MAX_CART_TTL_SECONDS } from './carts/rules.js';
+import { APP_ROLE_NAME_PATTERN } from './db/rules.js';
 
 /**
  * Typed configuration, read from the environment once per container and validated at cold start.
  * A missing or malformed variable fails the container's init with the variable's name, instead of
  * surfacing later as a confusing driver error on the first request.
  */
+export const DEFAULT_STATEMENT_TIMEOUT_MS = 5_000;
+
 const booleanString = z.enum(['true', 'false', '1', '0']).transform((value) => value === 'true' || value === '1');
 
 const EnvSchema = z.object({
@@ -19,13 +22,19 @@ const EnvSchema = z.object({
   DATABASE_PREPARE: booleanString.default(true),
   DATABASE_CONNECT_TIMEOUT_SECONDS: z.coerce.number().positive().max(30).default(3),
   DATABASE_IDLE_TIMEOUT_SECONDS: z.coerce.number().positive().max(3600).default(20),
-  DATABASE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(900_000).default(5_000),
+  DATABASE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(900_000).default(DEFAULT_STATEMENT_TIMEOUT_MS),
   /**
    * runBenchmarks' own session connection (direct, never through a transaction pooler): its fixtures,
    * session settings and advisory lock need a session. Unset: DATABASE_URL, unless that goes through a
    * pooler (DATABASE_PREPARE=false), in which case runBenchmarks refuses to run.
    */
   BENCHMARK_DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  /**
+   * The migrate function only: the login the other functions connect as, which it creates or updates after
+   * the migrations (shared/db/app-role.ts). Both or neither.
+   */
+  APP_DATABASE_ROLE: z.string().regex(APP_ROLE_NAME_PATTERN, 'a lowercase identifier (letters, digits, _)').optional(),
+  APP_DATABASE_PASSWORD: z.string().min(16).optional(),
 
   UPSTASH_REDIS_REST_URL: z.url({ protocol: /^https?$/ }),
   UPSTASH_REDIS_REST_TOKEN: z.string().min(1),
@@ -103,6 +112,8 @@ export interface Config {
     connectTimeoutSeconds: number;
     idleTimeoutSeconds: number;
     statementTimeoutMs: number;
+    /** Set for the migrate function of a stage whose functions connect as a role of their own. */
+    appRole?: { name: string; password: string };
   };
   benchmarks: { databaseUrl?: string };
   redis: { url: string; token: string; namespace: string; timeoutMs: number };
@@ -127,6 +138,9 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
   }
   const e = result.data;
+  if ((e.APP_DATABASE_ROLE === undefined) !== (e.APP_DATABASE_PASSWORD === undefined)) {
+    throw new ConfigError('Invalid configuration: APP_DATABASE_ROLE and APP_DATABASE_PASSWORD go together');
+  }
   if (!e.AUTH_JWT_SECRET && !e.AUTH_JWKS_URL) {
     throw new ConfigError('Invalid configuration: AUTH_JWKS_URL (cloud) or AUTH_JWT_SECRET (local) must be set');
   }
@@ -140,6 +154,9 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
       connectTimeoutSeconds: e.DATABASE_CONNECT_TIMEOUT_SECONDS,
       idleTimeoutSeconds: e.DATABASE_IDLE_TIMEOUT_SECONDS,
       statementTimeoutMs: e.DATABASE_STATEMENT_TIMEOUT_MS,
+      ...(e.APP_DATABASE_ROLE && e.APP_DATABASE_PASSWORD
+        ? { appRole: { name: e.APP_DATABASE_ROLE, password: e.APP_DATABASE_PASSWORD } }
+        : {}),
     },
     benchmarks: e.BENCHMARK_DATABASE_URL === undefined ? {} : { databaseUrl: e.BENCHMARK_DATABASE_URL },
     redis: {

@@ -18,6 +18,9 @@ export type Sql = postgres.Sql;
  */
 export const ISO_DATE_STYLE = { DateStyle: 'ISO, MDY' } as const;
 
+/** A transaction left open by a crashed container must not hold row locks forever. */
+export const IDLE_IN_TRANSACTION_SESSION_TIMEOUT_MS = 10_000;
+
 export function postgresOptions(
   config: Config['database'],
   applicationName: string,
@@ -39,8 +42,7 @@ export function postgresOptions(
       application_name: applicationName,
       ...ISO_DATE_STYLE,
       statement_timeout: config.statementTimeoutMs,
-      // A transaction left open by a crashed container must not hold row locks forever.
-      idle_in_transaction_session_timeout: 10_000,
+      idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_SESSION_TIMEOUT_MS,
     },
     types: {
       // int8 (bigint ids, counts) as JS numbers: our ids stay far below 2^53, and JSON has no bigint.

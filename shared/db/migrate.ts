@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import shift from 'postgres-shift';
+import { type AppRole, ensureAppRole } from './app-role.js';
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../sql/', import.meta.url));
 
@@ -95,6 +96,11 @@ export interface MigrateOptions {
    * migration back and frees its locks now, not when a frozen Lambda's connection is finally reaped.
    */
   signal?: AbortSignal;
+  /**
+   * After the migrations, under the same lock: the login the functions connect as, created or updated with
+   * the privileges they need and no more (shared/db/app-role.ts). The migrations' own user stays the owner.
+   */
+  appRole?: AppRole;
 }
 
 /** lock_not_available: a statement waited lock_timeout for a lock and gave up. */
@@ -135,7 +141,7 @@ export async function ensureDatabase(databaseUrl: string, connectTimeoutSeconds 
 export async function migrate(
   databaseUrl: string,
   log: (line: string) => void = () => {},
-  { dir = MIGRATIONS_DIR, connectTimeoutSeconds = 5, lockTimeoutMs = 3_000, attempts = 5, signal }: MigrateOptions = {},
+  { dir = MIGRATIONS_DIR, connectTimeoutSeconds = 5, lockTimeoutMs = 3_000, attempts = 5, signal, appRole }: MigrateOptions = {},
 ): Promise<MigrateResult> {
   signal?.throwIfAborted();
   await ensureDatabase(databaseUrl, connectTimeoutSeconds);
@@ -235,6 +241,11 @@ export async function migrate(
           await new Promise((resolve) => setTimeout(resolve, attempt * 1_000));
           if (sessionLost) throw sessionLostError();
         }
+      }
+      if (appRole) {
+        signal?.throwIfAborted();
+        await sql.begin((tx) => ensureAppRole(tx, appRole));
+        log(`role ${appRole.name}: rows of the shop's tables, no DDL`);
       }
     } finally {
       if (!signal?.aborted && !sessionLost) await sql`select pg_advisory_unlock(${MIGRATION_LOCK_ID})`;
