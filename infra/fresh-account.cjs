@@ -364,12 +364,22 @@ function migrationsHash() {
 }
 
 /**
+ * Changes when what the app role is given changes (shared/db/app-role.ts and its rules): like a changed sql/,
+ * it makes CloudFormation send the migrate function an Update, which applies it to the database.
+ */
+function appRoleHash() {
+  const hash = createHash('sha256');
+  for (const file of ['app-role.ts', 'rules.ts']) hash.update(file).update(readFileSync(join(__dirname, '..', 'shared', 'db', file)));
+  return hash.digest('hex');
+}
+
+/**
  * The migrations, applied during the deploy from inside the VPC: CloudFormation invokes the migrate function
  * (functions/migrate.ts) once the proxy has its target and the private subnets their way out (the answer goes
  * to an S3 URL), and a FAILED answer fails and rolls back the deploy. The HTTP API's stage waits for it
  * (infra/fresh-account-plugin.cjs). ServiceTimeout: CloudFormation gives up after 10 minutes, not 1 hour.
  */
-const migrations = () => ({
+const migrations = (statementTimeoutMs) => ({
   Migrations: {
     Type: 'Custom::Migrations',
     // The path it connects over: the proxy's target, the NAT route for its answer to CloudFormation, and the
@@ -388,6 +398,12 @@ const migrations = () => ({
       ServiceToken: { 'Fn::GetAtt': ['MigrateLambdaFunction', 'Arn'] },
       ServiceTimeout: 600,
       MigrationsHash: migrationsHash(),
+      // The app role too: a stage deployed before it existed, a changed grant or timeout, reach the database on
+      // the next deploy even when sql/ is unchanged (the function compares only MigrationsHash for a rollback).
+      AppRole: APP_ROLE,
+      AppRoleDefinition: appRoleHash(),
+      AppRoleStatementTimeoutMs: statementTimeoutMs,
+      AppDatabaseSecret: { Ref: 'AppDatabaseSecret' },
     },
   },
 });
@@ -450,7 +466,11 @@ module.exports = {
   resources: async ({ resolveVariable }) => {
     const s = await settings(resolveVariable);
     if (!s.create) return { Resources: {} };
-    return { Resources: { ...network(s.prefix), ...database(s), ...migrations(), ...identity(s) }, Outputs: outputs(s.prefix) };
+    const statementTimeoutMs = String((await resolveVariable('param:databaseStatementTimeoutMs')) ?? '');
+    return {
+      Resources: { ...network(s.prefix), ...database(s), ...migrations(statementTimeoutMs), ...identity(s) },
+      Outputs: outputs(s.prefix),
+    };
   },
 
   /**

@@ -2,15 +2,17 @@ import * as z from 'zod';
 import { DEFAULT_MAX_TOKEN_AGE_SECONDS, LOOPBACK_HOST } from './auth/rules.js';
 import type { AuthConfig } from './auth/tokens.js';
 import { DEFAULT_CART_TTL_SECONDS, MAX_CART_TTL_SECONDS } from './carts/rules.js';
-import { APP_ROLE_NAME_PATTERN } from './db/rules.js';
+import { APP_ROLE_NAME_PATTERN, APP_ROLE_PASSWORD_PATTERN } from './db/rules.js';
+
+export const DEFAULT_STATEMENT_TIMEOUT_MS = 5_000;
+/** The bounds of DATABASE_STATEMENT_TIMEOUT_MS (also set on the functions' own role). */
+export const STATEMENT_TIMEOUT_MS_RANGE = { min: 100, max: 900_000 } as const;
 
 /**
  * Typed configuration, read from the environment once per container and validated at cold start.
  * A missing or malformed variable fails the container's init with the variable's name, instead of
  * surfacing later as a confusing driver error on the first request.
  */
-export const DEFAULT_STATEMENT_TIMEOUT_MS = 5_000;
-
 const booleanString = z.enum(['true', 'false', '1', '0']).transform((value) => value === 'true' || value === '1');
 
 const EnvSchema = z.object({
@@ -22,7 +24,12 @@ const EnvSchema = z.object({
   DATABASE_PREPARE: booleanString.default(true),
   DATABASE_CONNECT_TIMEOUT_SECONDS: z.coerce.number().positive().max(30).default(3),
   DATABASE_IDLE_TIMEOUT_SECONDS: z.coerce.number().positive().max(3600).default(20),
-  DATABASE_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(100).max(900_000).default(DEFAULT_STATEMENT_TIMEOUT_MS),
+  DATABASE_STATEMENT_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(STATEMENT_TIMEOUT_MS_RANGE.min)
+    .max(STATEMENT_TIMEOUT_MS_RANGE.max)
+    .default(DEFAULT_STATEMENT_TIMEOUT_MS),
   /**
    * runBenchmarks' own session connection (direct, never through a transaction pooler): its fixtures,
    * session settings and advisory lock need a session. Unset: DATABASE_URL, unless that goes through a
@@ -34,7 +41,7 @@ const EnvSchema = z.object({
    * the migrations (shared/db/app-role.ts). Both or neither.
    */
   APP_DATABASE_ROLE: z.string().regex(APP_ROLE_NAME_PATTERN, 'a lowercase identifier (letters, digits, _)').optional(),
-  APP_DATABASE_PASSWORD: z.string().min(16).optional(),
+  APP_DATABASE_PASSWORD: z.string().regex(APP_ROLE_PASSWORD_PATTERN, '16 or more printable ASCII characters').optional(),
 
   UPSTASH_REDIS_REST_URL: z.url({ protocol: /^https?$/ }),
   UPSTASH_REDIS_REST_TOKEN: z.string().min(1),

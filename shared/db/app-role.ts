@@ -31,27 +31,52 @@ export function scramVerifier(password: string, salt: Buffer = randomBytes(16), 
 }
 
 /**
+ * Why `name` cannot be made the functions' role, or null: it is the user running this, it has an attribute
+ * beyond LOGIN (a role with those would keep them: only a superuser may take SUPERUSER away), or it owns
+ * something here (an owner may always alter and drop what it owns, whatever is granted or revoked).
+ */
+async function unsuitable(sql: postgres.Sql | postgres.TransactionSql, name: string): Promise<string | null> {
+  const [row] = await sql<Array<{ self: boolean; elevated: boolean; owns: boolean }>>`
+    select r.rolname = current_user as self,
+           r.rolsuper or r.rolcreatedb or r.rolcreaterole or r.rolbypassrls or r.rolreplication as elevated,
+           exists (select from pg_class where relowner = r.oid) or exists (select from pg_namespace where nspowner = r.oid)
+             or exists (select from pg_proc where proowner = r.oid) or exists (select from pg_database where datdba = r.oid) as owns
+    from pg_roles r where r.rolname = ${name}`;
+  if (!row) return null;
+  if (row.self) return 'it is the user running the migrations';
+  if (row.elevated) return 'it has SUPERUSER, CREATEDB, CREATEROLE, BYPASSRLS or REPLICATION';
+  if (row.owns) return 'it owns a database, schema, table or function here';
+  return null;
+}
+
+/**
  * Creates `role` (or sets its password) and gives it what the functions do and nothing more: rows of the
- * shop's tables (select, insert, update, delete), its sequences and functions; no DDL, no TRUNCATE, no
- * ownership, so a request that went wrong cannot drop or alter a table, and cannot rewrite the migrations'
- * record. Tables later migrations create get the same through default privileges of the role that runs
- * the migrations (`sql`'s user, the owner of the schema's objects). Idempotent; run under the migration lock.
+ * shop's tables (SELECT, INSERT, UPDATE, DELETE), USAGE on its sequences, EXECUTE on its functions; no DDL,
+ * no TRUNCATE, no ownership, so a request that went wrong cannot drop or alter a table, and cannot rewrite the
+ * migrations' record. Tables later migrations create get the same through default privileges of the role
+ * that runs the migrations (`sql`'s user, the owner of the schema's objects). Its settings are for this
+ * database only. Idempotent; run under the migration lock. Refuses an existing role that could do more
+ * (`unsuitable`): a role name is the whole server's, so it must be one made for this.
  */
 export async function ensureAppRole(sql: postgres.Sql | postgres.TransactionSql, role: AppRole): Promise<void> {
   if (!APP_ROLE_NAME_PATTERN.test(role.name)) throw new Error(`app role name ${JSON.stringify(role.name)} is not a plain identifier`);
   const [{ exists }] = await sql<[{ exists: boolean }]>`select exists (select from pg_roles where rolname = ${role.name}) as exists`;
-  // format(%I, %L) quotes on the server; what it quotes is the verifier, not the password.
-  const verb = exists ? 'alter' : 'create';
+  const reason = exists ? await unsuitable(sql, role.name) : null;
+  if (reason) throw new Error(`role ${role.name} cannot be the functions' login: ${reason}; name a role of its own`);
+  // format(%I, %L) quotes on the server; what it quotes is the verifier, not the password. Attributes only at
+  // creation: only a superuser may even restate NOSUPERUSER (Aurora's and RDS's master user is not one).
   const [{ statement }] = await sql<[{ statement: string }]>`
-    select format(${`${verb} role %I with login nosuperuser nocreatedb nocreaterole password %L`}, ${role.name}::text, ${scramVerifier(role.password)}::text) as statement`;
+    select format(${exists ? 'alter role %I with login password %L' : 'create role %I with login nosuperuser nocreatedb nocreaterole password %L'},
+                  ${role.name}::text, ${scramVerifier(role.password)}::text) as statement`;
   await sql.unsafe(statement);
   const name = sql(role.name);
-  if (role.statementTimeoutMs !== undefined) {
-    await sql`alter role ${name} set statement_timeout = ${sql.unsafe(String(Math.trunc(role.statementTimeoutMs)))}`;
-  }
-  await sql`alter role ${name} set idle_in_transaction_session_timeout = ${sql.unsafe(String(IDLE_IN_TRANSACTION_SESSION_TIMEOUT_MS))}`;
   const [{ database }] = await sql<[{ database: string }]>`select current_database() as database`;
-  await sql`grant connect on database ${sql(database)} to ${name}`;
+  const here = sql(database);
+  if (role.statementTimeoutMs !== undefined) {
+    await sql`alter role ${name} in database ${here} set statement_timeout = ${sql.unsafe(String(Math.trunc(role.statementTimeoutMs)))}`;
+  }
+  await sql`alter role ${name} in database ${here} set idle_in_transaction_session_timeout = ${sql.unsafe(String(IDLE_IN_TRANSACTION_SESSION_TIMEOUT_MS))}`;
+  await sql`grant connect on database ${here} to ${name}`;
   await sql`grant usage on schema public to ${name}`;
   await sql`grant select, insert, update, delete on all tables in schema public to ${name}`;
   await sql`grant usage, select on all sequences in schema public to ${name}`;

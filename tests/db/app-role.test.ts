@@ -76,10 +76,10 @@ describe.skipIf(!allowed)('the functions’ own login', () => {
     });
   });
 
-  it('has the functions’ timeouts as its own settings: a pooler drops those they send at connect', async () => {
+  it('has the functions’ timeouts as its own settings in this database: a pooler drops those they send at connect', async () => {
     const [{ settings }] = await sql<[{ settings: string[] }]>`
       select s.setconfig as settings from pg_db_role_setting s join pg_roles r on r.oid = s.setrole
-      where r.rolname = ${ROLE} and s.setdatabase = 0`;
+      where r.rolname = ${ROLE} and s.setdatabase = (select oid from pg_database where datname = current_database())`;
     expect(settings.sort()).toEqual(['idle_in_transaction_session_timeout=10000', 'statement_timeout=4000']);
     // A session opened without startup parameters (as through the pooler) gets them.
     const url = new URL(config.url);
@@ -169,5 +169,59 @@ describe.skipIf(!allowed)('the functions’ own login', () => {
     const own = await storedVerifier();
     const [, ownIterations, ownSalt] = /^SCRAM-SHA-256\$(\d+):([^$]+)\$/.exec(own)!;
     expect(scramVerifier('checked-by-postgresql-itself', Buffer.from(ownSalt!, 'base64'), Number(ownIterations))).toBe(own);
+  });
+
+  it('refuses to make an existing role that could do more the functions’ login: the migrating user, an elevated role, an owner', async () => {
+    const [{ me }] = await sql<[{ me: string }]>`select current_user as me`;
+    const attempt = (name: string) =>
+      migrate(config.url, () => {}, { appRole: { name, password: 'a-password-of-the-app-role' } }).then(
+        () => 'made',
+        (error: Error) => error.message,
+      );
+    expect(await attempt(me)).toMatch(/cannot be the functions' login: it is the user running the migrations/);
+    await sql`create role app_role_elevated_test login createdb`;
+    await sql`create role app_role_owner_test login`;
+    await sql`create table app_role_owned (id int)`;
+    await sql`alter table app_role_owned owner to app_role_owner_test`;
+    try {
+      expect(await attempt('app_role_elevated_test')).toMatch(/it has SUPERUSER, CREATEDB/);
+      expect(await attempt('app_role_owner_test')).toMatch(/it owns a database, schema, table or function here/);
+    } finally {
+      await sql`drop table app_role_owned`;
+      await sql`drop role app_role_elevated_test`;
+      await sql`drop role app_role_owner_test`;
+    }
+  });
+});
+
+/**
+ * Aurora's and RDS's master user is no superuser, only CREATEROLE and the owner of what it made: the role is
+ * created, then updated on every later deploy, by such a user.
+ */
+describe.skipIf(!allowed)('made and updated by a migrating user who is no superuser', () => {
+  const MIGRATOR = 'shop_migrator_test';
+  const DATABASE = 'shop_app_role_test';
+  const APP = 'shop_app_by_migrator_test';
+
+  const cleanUp = async () => {
+    await sql.unsafe(`drop database if exists ${DATABASE} with (force)`);
+    for (const role of [APP, MIGRATOR]) await sql.unsafe(`drop role if exists ${role}`);
+  };
+
+  afterAll(cleanUp);
+
+  it('creates the role, then updates its password and settings run after run', async () => {
+    await cleanUp();
+    await sql.unsafe(`create role ${MIGRATOR} login createrole`);
+    await sql.unsafe(`create database ${DATABASE} owner ${MIGRATOR}`);
+    const url = new URL(config.url);
+    url.username = MIGRATOR;
+    url.pathname = `/${DATABASE}`;
+    for (const [run, password] of ['first-password-of-the-app-role', 'second-password-of-the-app-role'].entries()) {
+      const { applied } = await migrate(url.href, () => {}, { appRole: { name: APP, password, statementTimeoutMs: 3_000 } });
+      expect(applied.length > 0, `run ${run + 1}`).toBe(run === 0);
+    }
+    const [role] = await sql`select rolsuper, rolcreatedb, rolcreaterole, rolcanlogin from pg_roles where rolname = ${APP}`;
+    expect(role).toEqual({ rolsuper: false, rolcreatedb: false, rolcreaterole: false, rolcanlogin: true });
   });
 });

@@ -325,6 +325,14 @@ describe('infrastructure: create (a fresh account)', () => {
     expect(migrations.Type).toBe('Custom::Migrations');
     expect(migrations.Properties.ServiceToken).toEqual({ 'Fn::GetAtt': ['MigrateLambdaFunction', 'Arn'] });
     expect(migrations.Properties.MigrationsHash).toMatch(/^[0-9a-f]{64}$/);
+    // What the app role is given is part of what it runs for: an unchanged sql/ still brings a new grant, a
+    // new timeout, or the role itself to a stage deployed before it.
+    expect(migrations.Properties).toMatchObject({
+      AppRole: 'shop_app',
+      AppRoleDefinition: expect.stringMatching(/^[0-9a-f]{64}$/),
+      AppRoleStatementTimeoutMs: expect.any(String),
+      AppDatabaseSecret: ref('AppDatabaseSecret'),
+    });
     expect(dependsOn(migrations)).toEqual(
       expect.arrayContaining(['DatabaseProxyTarget', 'PrivateDefaultRoute', 'PrivateSubnetARoutes', 'PrivateSubnetBRoutes']),
     );
