@@ -9,8 +9,10 @@ import { describeError, logger } from '../shared/logger.js';
 import { count, METRIC, publishMetrics } from '../shared/metrics.js';
 
 /**
- * Time kept back from the Lambda timeout: the batch in flight at the deadline finishes before it. A cart batch
- * is two MongoDB commands, each bounded by server selection and the socket timeout (2 s + 4 s by default).
+ * Time kept back from the Lambda timeout: the batch in flight at the deadline finishes before it. A key batch
+ * is one statement, bounded by DATABASE_STATEMENT_TIMEOUT_MS (5 s by default); a cart batch two MongoDB
+ * commands, each bounded by server selection and the socket timeout (2 s + 4 s by default). A statement
+ * timeout raised past this margin can outlast it: the middy backstop then ends the run a second before Lambda.
  */
 const FINISH_MARGIN_MS = 20_000;
 
@@ -27,7 +29,7 @@ async function purge(_event: unknown, context: Context, { signal }: { signal: Ab
     if (result.complete) logger.info('expired rows purged', { ...result });
     else logger.warn('expired rows purged until the deadline; the next run goes on', { ...result });
     count(METRIC.expiredRowsPurged, result.idempotencyKeys + result.cartVersions);
-    // Every run says 0 or 1, so that the alarm can tell three backlogged runs in a row from no data.
+    // Every run that returns says 0 or 1, so that the alarm can tell three backlogged runs in a row from no data.
     count(METRIC.purgeBacklog, result.complete ? 0 : 1);
     publishMetrics('purgeExpired');
     return result;

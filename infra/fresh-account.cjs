@@ -28,7 +28,7 @@ async function settings(resolveVariable) {
 }
 
 /** CloudFormation's own `{{resolve:…}}` of the generated secret: the password never passes through osls or git. */
-const secretField = (field, secret = 'DatabaseSecret') => `{{resolve:secretsmanager:\${${secret}}:SecretString:${field}}}`;
+const secretField = (field, secret) => `{{resolve:secretsmanager:\${${secret}}:SecretString:${field}}}`;
 
 /** The login the functions connect as: the shop's rows, no DDL (shared/db/app-role.ts); the migrate function creates it. */
 const APP_ROLE = 'shop_app';
@@ -169,8 +169,8 @@ function database({ prefix, prod }) {
         EngineVersion: ENGINE_VERSION,
         DatabaseName: DB_NAME,
         Port: DB_PORT,
-        MasterUsername: { 'Fn::Sub': secretField('username') },
-        MasterUserPassword: { 'Fn::Sub': secretField('password') },
+        MasterUsername: { 'Fn::Sub': secretField('username', 'DatabaseSecret') },
+        MasterUserPassword: { 'Fn::Sub': secretField('password', 'DatabaseSecret') },
         StorageEncrypted: true,
         BackupRetentionPeriod: prod ? 14 : 1,
         CopyTagsToSnapshot: true,
@@ -398,8 +398,8 @@ const migrations = (statementTimeoutMs) => ({
       ServiceToken: { 'Fn::GetAtt': ['MigrateLambdaFunction', 'Arn'] },
       ServiceTimeout: 600,
       MigrationsHash: migrationsHash(),
-      // The app role too: a stage deployed before it existed, a changed grant or timeout, reach the database on
-      // the next deploy even when sql/ is unchanged (the function compares only MigrationsHash for a rollback).
+      // The app role too: a database without it yet, a changed grant or timeout, get it on the next deploy even
+      // when sql/ is unchanged (the function compares only MigrationsHash for a rollback).
       AppRole: APP_ROLE,
       AppRoleDefinition: appRoleHash(),
       AppRoleStatementTimeoutMs: statementTimeoutMs,

@@ -307,16 +307,18 @@ function startGateway(env: Record<string, string>, add: (entry: Started) => void
   const port = ports(env);
   return withStartLock(`upstash-gateway-${port.upstash}`, async () => {
     if (await upstashAnswers(env)) return false;
+    if (await startRedis(port.redis)) add({ name: 'redis', port: port.redis, by: 'redis-server' });
+    // A gateway already there whose Redis was down answers now.
+    if (await upstashAnswers(env)) return false;
     // Something holds the port but does not answer PING with this token: a gateway or an srh container started
     // with another token (a changed .env), or a stuck one. Starting ours would only die on EADDRINUSE.
     if (await portAnswers(port.upstash)) {
       throw new ServiceError(
         `something on 127.0.0.1:${port.upstash} accepts connections but does not answer PING with UPSTASH_REDIS_REST_TOKEN ` +
           '(an Upstash gateway or srh container started with another token, or one that hangs): stop it ' +
-          '(npm run services:down, or docker compose stop srh), or set UPSTASH_REDIS_REST_TOKEN to its token.',
+          `(npm run services:down, or docker compose --project-name ${composeProject(env)} stop srh), or set UPSTASH_REDIS_REST_TOKEN to its token.`,
       );
     }
-    if (await startRedis(port.redis)) add({ name: 'redis', port: port.redis, by: 'redis-server' });
     await startDaemon({
       name: `upstash-gateway-${port.upstash}`,
       command: process.execPath,

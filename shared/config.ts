@@ -2,11 +2,10 @@ import * as z from 'zod';
 import { DEFAULT_MAX_TOKEN_AGE_SECONDS, LOOPBACK_HOST } from './auth/rules.js';
 import type { AuthConfig } from './auth/tokens.js';
 import { DEFAULT_CART_TTL_SECONDS, MAX_CART_TTL_SECONDS } from './carts/rules.js';
-import { APP_ROLE_NAME_PATTERN, APP_ROLE_PASSWORD_PATTERN } from './db/rules.js';
+import { APP_ROLE_NAME_PATTERN, APP_ROLE_NAME_RULE, APP_ROLE_PASSWORD_PATTERN, APP_ROLE_PASSWORD_RULE } from './db/rules.js';
 
-export const DEFAULT_STATEMENT_TIMEOUT_MS = 5_000;
-/** The bounds of DATABASE_STATEMENT_TIMEOUT_MS (also set on the functions' own role). */
-export const STATEMENT_TIMEOUT_MS_RANGE = { min: 100, max: 900_000 } as const;
+/** DATABASE_STATEMENT_TIMEOUT_MS: the functions' statement timeout, also set on their own role (shared/db/app-role.ts). */
+export const statementTimeoutMsSchema = z.coerce.number().int().min(100).max(900_000).default(5_000);
 
 /**
  * Typed configuration, read from the environment once per container and validated at cold start.
@@ -24,12 +23,7 @@ const EnvSchema = z.object({
   DATABASE_PREPARE: booleanString.default(true),
   DATABASE_CONNECT_TIMEOUT_SECONDS: z.coerce.number().positive().max(30).default(3),
   DATABASE_IDLE_TIMEOUT_SECONDS: z.coerce.number().positive().max(3600).default(20),
-  DATABASE_STATEMENT_TIMEOUT_MS: z.coerce
-    .number()
-    .int()
-    .min(STATEMENT_TIMEOUT_MS_RANGE.min)
-    .max(STATEMENT_TIMEOUT_MS_RANGE.max)
-    .default(DEFAULT_STATEMENT_TIMEOUT_MS),
+  DATABASE_STATEMENT_TIMEOUT_MS: statementTimeoutMsSchema,
   /**
    * runBenchmarks' own session connection (direct, never through a transaction pooler): its fixtures,
    * session settings and advisory lock need a session. Unset: DATABASE_URL, unless that goes through a
@@ -40,8 +34,8 @@ const EnvSchema = z.object({
    * The migrate function only: the login the other functions connect as, which it creates or updates after
    * the migrations (shared/db/app-role.ts). Both or neither.
    */
-  APP_DATABASE_ROLE: z.string().regex(APP_ROLE_NAME_PATTERN, 'a lowercase identifier (letters, digits, _)').optional(),
-  APP_DATABASE_PASSWORD: z.string().regex(APP_ROLE_PASSWORD_PATTERN, '16 or more printable ASCII characters').optional(),
+  APP_DATABASE_ROLE: z.string().regex(APP_ROLE_NAME_PATTERN, APP_ROLE_NAME_RULE).optional(),
+  APP_DATABASE_PASSWORD: z.string().regex(APP_ROLE_PASSWORD_PATTERN, APP_ROLE_PASSWORD_RULE).optional(),
 
   UPSTASH_REDIS_REST_URL: z.url({ protocol: /^https?$/ }),
   UPSTASH_REDIS_REST_TOKEN: z.string().min(1),

@@ -2,35 +2,36 @@
  * npm run db:migrate — creates the database if missing and applies pending migrations from sql/. With
  * `--app-role NAME` it then creates or updates the login the functions should connect as (rows of the shop's
  * tables, no DDL: shared/db/app-role.ts), with the functions' statement timeout as a role setting. Its
- * password comes from APP_DATABASE_PASSWORD in this shell's environment only: not the command line (shell
- * history, `ps`), and not .env, whose variables every local function and test would get.
+ * password comes from APP_DATABASE_PASSWORD in this shell's environment only (`read -rs APP_DATABASE_PASSWORD;
+ * export APP_DATABASE_PASSWORD`): not the command line (shell history, `ps`), and not .env, whose variables
+ * every local function and test would get. The timeout is DATABASE_STATEMENT_TIMEOUT_MS of this environment or
+ * .env (the stage's own value, if it sets one).
  */
-import { DEFAULT_STATEMENT_TIMEOUT_MS, STATEMENT_TIMEOUT_MS_RANGE } from '../../shared/config.js';
+import { statementTimeoutMsSchema } from '../../shared/config.js';
 import { migrate } from '../../shared/db/migrate.js';
-import { APP_ROLE_NAME_PATTERN, APP_ROLE_PASSWORD_PATTERN } from '../../shared/db/rules.js';
+import { APP_ROLE_NAME_PATTERN, APP_ROLE_NAME_RULE, APP_ROLE_PASSWORD_PATTERN, APP_ROLE_PASSWORD_RULE } from '../../shared/db/rules.js';
 import { exit, localEnv, parseCommandLine } from '../lib/env.js';
 
 const USAGE =
-  'usage: [APP_DATABASE_PASSWORD=…] npm run db:migrate [-- --app-role NAME]   (DATABASE_URL and DATABASE_STATEMENT_TIMEOUT_MS from the environment or .env)';
+  'usage: npm run db:migrate [-- --app-role NAME]   (DATABASE_URL from the environment or .env; with --app-role, APP_DATABASE_PASSWORD exported in this shell)';
 const { values } = parseCommandLine(USAGE, {
   options: { 'app-role': { type: 'string' }, help: { type: 'boolean', short: 'h', default: false } },
 });
 const env = localEnv();
 const name = values['app-role'];
 const password = process.env.APP_DATABASE_PASSWORD ?? '';
-const statementTimeoutMs = Number(env.DATABASE_STATEMENT_TIMEOUT_MS || DEFAULT_STATEMENT_TIMEOUT_MS);
+const statementTimeout = statementTimeoutMsSchema.safeParse(env.DATABASE_STATEMENT_TIMEOUT_MS || undefined);
 if (name !== undefined) {
-  if (!APP_ROLE_NAME_PATTERN.test(name)) exit(2, `error: --app-role must be a lowercase identifier (letters, digits, _)\n${USAGE}`);
+  if (!APP_ROLE_NAME_PATTERN.test(name)) exit(2, `error: --app-role must be ${APP_ROLE_NAME_RULE}\n${USAGE}`);
   if (!APP_ROLE_PASSWORD_PATTERN.test(password))
-    exit(2, `error: --app-role needs APP_DATABASE_PASSWORD in the environment: 16 or more printable ASCII characters\n${USAGE}`);
-  const { min, max } = STATEMENT_TIMEOUT_MS_RANGE;
-  if (!Number.isInteger(statementTimeoutMs) || statementTimeoutMs < min || statementTimeoutMs > max)
-    exit(2, `error: DATABASE_STATEMENT_TIMEOUT_MS must be an integer from ${min} to ${max}\n${USAGE}`);
+    exit(2, `error: --app-role needs APP_DATABASE_PASSWORD in the environment: ${APP_ROLE_PASSWORD_RULE}\n${USAGE}`);
+  if (!statementTimeout.success)
+    exit(2, `error: DATABASE_STATEMENT_TIMEOUT_MS: ${statementTimeout.error.issues.map((issue) => issue.message).join('; ')}\n${USAGE}`);
 }
 try {
   const databaseUrl = env.DATABASE_URL;
   if (!databaseUrl) throw new Error('DATABASE_URL is not set (see .env.example)');
-  const appRole = name === undefined ? undefined : { name, password, statementTimeoutMs };
+  const appRole = name === undefined ? undefined : { name, password, statementTimeoutMs: statementTimeout.data! };
   const { applied } = await migrate(databaseUrl, (line) => console.log(line), appRole ? { appRole } : {});
   console.log(applied.length ? `applied ${applied.length} migration(s)` : 'database is up to date');
 } catch (error) {

@@ -18,6 +18,7 @@
  */
 import type { Collection, Db } from 'mongodb';
 import { isDuplicateKey, isMongoUnavailable, isNotImplemented } from '../clients/errors.js';
+import { PURGE_BATCH_SIZE } from '../housekeeping/rules.js';
 import { describeError, logger } from '../logger.js';
 import { MAX_CART_TTL_SECONDS } from './rules.js';
 import type { CartItem } from './schemas.js';
@@ -122,12 +123,15 @@ export async function insertNextVersion(
  * Removes versions whose purgeAt has passed (at most `limit`): MongoDB's TTL monitor does the same by itself,
  * FerretDB v1 has none. Returns how many it removed.
  */
-export async function purgeVersions(db: Db, now: Date, limit = 500): Promise<number> {
+export async function purgeVersions(db: Db, now: Date, limit = PURGE_BATCH_SIZE): Promise<number> {
   const due = await versions(db)
     .find({ purgeAt: { $lte: now } }, { projection: { _id: 1 }, limit, maxTimeMS: CART_OP_MAX_TIME_MS })
     .toArray();
   if (due.length === 0) return 0;
-  const { deletedCount } = await versions(db).deleteMany({ _id: { $in: due.map((doc) => doc._id) }, purgeAt: { $lte: now } });
+  const { deletedCount } = await versions(db).deleteMany(
+    { _id: { $in: due.map((doc) => doc._id) }, purgeAt: { $lte: now } },
+    { maxTimeMS: CART_OP_MAX_TIME_MS },
+  );
   return deletedCount;
 }
 

@@ -1,5 +1,6 @@
 import postgres from 'postgres';
 import { type Config, getConfig } from '../config.js';
+import { IDLE_IN_TRANSACTION_SESSION_TIMEOUT_MS } from '../db/rules.js';
 import { discardAfterTimeout } from './abandon.js';
 import { countingRoundTrips, roundTrips } from './round-trips.js';
 
@@ -17,9 +18,6 @@ export type Sql = postgres.Sql;
  * sends this at connection.
  */
 export const ISO_DATE_STYLE = { DateStyle: 'ISO, MDY' } as const;
-
-/** A transaction left open by a crashed container must not hold row locks forever. */
-export const IDLE_IN_TRANSACTION_SESSION_TIMEOUT_MS = 10_000;
 
 export function postgresOptions(
   config: Config['database'],

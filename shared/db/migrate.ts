@@ -244,7 +244,15 @@ export async function migrate(
       }
       if (appRole) {
         signal?.throwIfAborted();
-        await sql.begin((tx) => ensureAppRole(tx, appRole));
+        // The migrations are committed by now: say so, or the next step would be to look for what they broke.
+        await sql
+          .begin((tx) => ensureAppRole(tx, appRole))
+          .catch((error: Error) => {
+            if (sessionLost) throw error;
+            throw Object.assign(new Error(`the migrations are applied; the app role ${appRole.name} is not: ${error.message}`), {
+              cause: error,
+            });
+          });
         log(`role ${appRole.name}: rows of the shop's tables, no DDL`);
       }
     } finally {

@@ -1,7 +1,8 @@
 import type { Db } from 'mongodb';
 import { purgeExpiredCarts } from '../carts/carts.js';
 import type { Sql } from '../clients/postgres.js';
-import { PURGE_BATCH_SIZE, purgeExpiredIdempotencyKeys } from '../orders/idempotency.js';
+import { purgeExpiredIdempotencyKeys } from '../orders/idempotency.js';
+import { PURGE_BATCH_SIZE } from './rules.js';
 
 export interface PurgeExpiredDeps {
   sql: Sql;
@@ -15,7 +16,7 @@ export interface PurgeExpiredOptions {
   /** Aborted: no further batch starts. */
   signal?: AbortSignal;
   batchSize?: number;
-  /** The clock the deadline is read on (not the expiry cutoff: that is the stores' own present). */
+  /** The clock the deadline is read on (not the expiry cutoffs: PostgreSQL's now() for keys, this process's Date for carts). */
   clock?: () => number;
 }
 
@@ -48,8 +49,8 @@ export class PurgeFailedError extends AggregateError {
  * `expires_at` (both kinds), then cart versions past `purgeAt`. Every read already ignores an expired row,
  * so this only bounds what is stored; no request waits for it.
  *
- * Each store gets its turn: the keys may take half the time to the deadline, so a backlog of keys does not
- * starve the carts, and a PostgreSQL that fails does not stop the cart purge (nor the reverse); the run then
+ * Each store gets its turn: the keys take at most half the time to the deadline, then the carts, then the keys
+ * whatever time is left; so a backlog of keys does not starve the carts, and a PostgreSQL that fails does not stop the cart purge (nor the reverse); the run then
  * fails with both stores' outcome. Cart versions: MongoDB's TTL index deletes them too, within a minute (this
  * finds what it has not reached, and everything where the index could not be created); FerretDB has no TTL
  * index, and this is all that deletes them there (docs/carts.md). Key batches skip rows another transaction
@@ -71,13 +72,18 @@ export async function purgeExpired(deps: PurgeExpiredDeps, options: PurgeExpired
   const start = clock();
   const keysUntil = Number.isFinite(deadline) ? start + (deadline - start) / 2 : deadline;
   const errors: unknown[] = [];
-  const keysDone = await drain(
-    () => purgeExpiredIdempotencyKeys(deps.sql, batchSize),
-    keysUntil,
-    (n) => {
-      result.idempotencyKeys += n;
-    },
-  ).catch((error: unknown) => void errors.push(error));
+  const keys = (until: number) =>
+    drain(
+      () => purgeExpiredIdempotencyKeys(deps.sql, batchSize),
+      until,
+      (n) => {
+        result.idempotencyKeys += n;
+      },
+    ).catch((error: unknown) => {
+      errors.push(error);
+      return undefined;
+    });
+  let keysDone = await keys(keysUntil);
   const cartsDone = await Promise.resolve()
     .then(() => {
       const db = deps.db();
@@ -89,7 +95,12 @@ export async function purgeExpired(deps: PurgeExpiredDeps, options: PurgeExpired
         },
       );
     })
-    .catch((error: unknown) => void errors.push(error));
+    .catch((error: unknown) => {
+      errors.push(error);
+      return undefined;
+    });
+  // The carts are done with time to spare: the rest of it is the keys' again.
+  if (keysDone === false) keysDone = await keys(deadline);
   if (errors.length > 0) throw new PurgeFailedError(errors, result);
   result.complete = keysDone === true && cartsDone === true;
   return result;

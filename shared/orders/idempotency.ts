@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { OID, type Sql } from '../clients/postgres.js';
+import { PURGE_BATCH_SIZE } from '../housekeeping/rules.js';
 import { IDEMPOTENCY_KEY_PATTERN } from './rules.js';
 import type { OrderItemInput } from './schemas.js';
 
@@ -24,9 +25,6 @@ export function requestHash(customerId: number, mergedItems: readonly OrderItemI
   const normalised = JSON.stringify([customerId, mergedItems.map(({ productId, quantity }) => [productId, quantity])]);
   return createHash('sha256').update(normalised).digest();
 }
-
-/** Expired keys of each kind deleted per statement by the scheduled purge (functions/purgeExpired.ts). */
-export const PURGE_BATCH_SIZE = 500;
 
 /**
  * Deletes up to `batchSize` expired keys of each kind — POST /orders keys and checkout keys — (oldest

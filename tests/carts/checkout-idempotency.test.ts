@@ -70,9 +70,13 @@ describe('a checkout Idempotency-Key', () => {
     await put(expired, { items: [{ productId: product(1), quantity: 1 }] });
     const placed = await checkout(expired, 'replay-after-expiry');
     expect(placed.status).toBe(201);
-    // The customer fills the cart again, then leaves it until it expires.
-    await saveCart(db, expired, { items: [{ productId: product(2), quantity: 1 }] }, { ttlSeconds: 1 });
-    await sleep(1_100);
+    // The customer fills the cart again, then leaves it until it expires: written 2 s ago with a 1 s TTL.
+    await saveCart(
+      db,
+      expired,
+      { items: [{ productId: product(2), quantity: 1 }] },
+      { ttlSeconds: 1, now: () => new Date(Date.now() - 2_000) },
+    );
     expect((await get(expired)).status).toBe(404);
     const replayed = await checkout(expired, 'replay-after-expiry');
     expect([replayed.status, replayed.headers['idempotent-replayed'], replayed.body.orderId]).toEqual([201, 'true', placed.body.orderId]);

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type CountingProxy, countingProxy } from '../../bench/lib/proxy.js';
@@ -58,7 +59,7 @@ describe.each(['prepared', 'unprepared'] as const)('PostgreSQL round trips per r
     createOrder(
       db(),
       { customerId: fixtures.customerIds[0]!, items: [{ productId: fixtures.productIds[0]!, quantity: 1 }] },
-      key === undefined ? {} : { idempotencyKey: `${key}-${mode}-${Math.random()}` },
+      key === undefined ? {} : { idempotencyKey: `${key}-${mode}-${randomUUID()}` },
     );
 
   it('createOrder: 1, with or without an Idempotency-Key', async () => {

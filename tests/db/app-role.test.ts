@@ -71,7 +71,7 @@ describe.skipIf(!allowed)('the functions’ own login', () => {
       rolcreaterole: false,
       rolbypassrls: false,
       createInDatabase: false,
-      // PostgreSQL 15 no longer lets PUBLIC create in the public schema.
+      // PUBLIC has no CREATE on schema public (PostgreSQL 15+, the project's minimum).
       createInSchema: false,
     });
   });
@@ -84,6 +84,7 @@ describe.skipIf(!allowed)('the functions’ own login', () => {
     // A session opened without startup parameters (as through the pooler) gets them.
     const url = new URL(config.url);
     url.username = ROLE;
+    url.password = 'first-password-of-the-app-role';
     const bare = postgres(url.href, { max: 1, onnotice: () => {} });
     try {
       expect(
@@ -164,8 +165,10 @@ describe.skipIf(!allowed)('the functions’ own login', () => {
     // The verifier PostgreSQL itself computes for that password, with the same salt and iterations.
     const [, iterations, salt] = /^SCRAM-SHA-256\$(\d+):([^$]+)\$/.exec(second)!;
     expect(scramVerifier('second-password-of-the-app-role', Buffer.from(salt!, 'base64'), Number(iterations))).toBe(second);
-    await sql`set password_encryption = 'scram-sha-256'`;
-    await sql.unsafe(`alter role ${ROLE} password 'checked-by-postgresql-itself'`);
+    await sql.begin(async (tx) => {
+      await tx`set local password_encryption = 'scram-sha-256'`;
+      await tx.unsafe(`alter role ${ROLE} password 'checked-by-postgresql-itself'`);
+    });
     const own = await storedVerifier();
     const [, ownIterations, ownSalt] = /^SCRAM-SHA-256\$(\d+):([^$]+)\$/.exec(own)!;
     expect(scramVerifier('checked-by-postgresql-itself', Buffer.from(ownSalt!, 'base64'), Number(ownIterations))).toBe(own);
@@ -179,16 +182,22 @@ describe.skipIf(!allowed)('the functions’ own login', () => {
         (error: Error) => error.message,
       );
     expect(await attempt(me)).toMatch(/cannot be the functions' login: it is the user running the migrations/);
+    for (const role of ['app_role_elevated_test', 'app_role_member_test', 'app_role_owner_test'])
+      await sql.unsafe(`drop role if exists ${role}`);
+    await sql`drop table if exists app_role_owned`;
     await sql`create role app_role_elevated_test login createdb`;
+    await sql`create role app_role_member_test login in role pg_write_all_data`;
     await sql`create role app_role_owner_test login`;
     await sql`create table app_role_owned (id int)`;
     await sql`alter table app_role_owned owner to app_role_owner_test`;
     try {
       expect(await attempt('app_role_elevated_test')).toMatch(/it has SUPERUSER, CREATEDB/);
+      expect(await attempt('app_role_member_test')).toMatch(/it is a member of another role/);
       expect(await attempt('app_role_owner_test')).toMatch(/it owns a database, schema, table or function here/);
     } finally {
       await sql`drop table app_role_owned`;
       await sql`drop role app_role_elevated_test`;
+      await sql`drop role app_role_member_test`;
       await sql`drop role app_role_owner_test`;
     }
   });
@@ -212,15 +221,29 @@ describe.skipIf(!allowed)('made and updated by a migrating user who is no superu
 
   it('creates the role, then updates its password and settings run after run', async () => {
     await cleanUp();
-    await sql.unsafe(`create role ${MIGRATOR} login createrole`);
+    const migratorPassword = 'a-password-of-the-migrating-user';
+    await sql.unsafe(`create role ${MIGRATOR} login createrole password '${migratorPassword}'`);
     await sql.unsafe(`create database ${DATABASE} owner ${MIGRATOR}`);
     const url = new URL(config.url);
     url.username = MIGRATOR;
+    url.password = migratorPassword;
     url.pathname = `/${DATABASE}`;
-    for (const [run, password] of ['first-password-of-the-app-role', 'second-password-of-the-app-role'].entries()) {
-      const { applied } = await migrate(url.href, () => {}, { appRole: { name: APP, password, statementTimeoutMs: 3_000 } });
+    const verifiers: string[] = [];
+    for (const [run, [password, statementTimeoutMs]] of (
+      [
+        ['first-password-of-the-app-role', 3_000],
+        ['second-password-of-the-app-role', 4_000],
+      ] as const
+    ).entries()) {
+      const { applied } = await migrate(url.href, () => {}, { appRole: { name: APP, password, statementTimeoutMs } });
       expect(applied.length > 0, `run ${run + 1}`).toBe(run === 0);
+      verifiers.push((await sql<[{ v: string }]>`select rolpassword as v from pg_authid where rolname = ${APP}`)[0].v);
     }
+    expect(verifiers[1]).not.toBe(verifiers[0]);
+    const [{ settings }] = await sql<[{ settings: string[] }]>`
+      select s.setconfig as settings from pg_db_role_setting s join pg_roles r on r.oid = s.setrole
+      where r.rolname = ${APP} and s.setdatabase = (select oid from pg_database where datname = ${DATABASE})`;
+    expect(settings.sort()).toEqual(['idle_in_transaction_session_timeout=10000', 'statement_timeout=4000']);
     const [role] = await sql`select rolsuper, rolcreatedb, rolcreaterole, rolcanlogin from pg_roles where rolname = ${APP}`;
     expect(role).toEqual({ rolsuper: false, rolcreatedb: false, rolcreaterole: false, rolcanlogin: true });
   });

@@ -66,6 +66,10 @@ describe('the packaged stage, for its operator', () => {
     expect(alarms.PurgeBacklogAlarm!.Properties).toMatchObject({
       Namespace: 'ecommerce-pipeline',
       MetricName: METRIC.purgeBacklog,
+      // One run an hour, 0 or 1: the lowest of an hour is 1 only when no run of it finished its work.
+      Statistic: 'Minimum',
+      // A purge that did not run (a failure: its own alarm) does not count as a backlog.
+      TreatMissingData: 'notBreaching',
       Dimensions: [
         { Name: 'service', Value: 'ecommerce-pipeline' },
         { Name: 'stage', Value: 'dev' },

@@ -62,7 +62,7 @@ export async function waitForPostgres(port: number, timeoutMs: number): Promise<
 export async function postgresControl(port: number): Promise<PostgresControl> {
   if (existsSync('/etc/postgresql')) {
     // A cluster that is down is not what serves the port (compose may, on a runner that has both).
-    const cluster = systemClusters().find((candidate) => candidate.port === String(port) && candidate.status === 'online');
+    const cluster = systemClusters().find((candidate) => candidate.port === String(port) && candidate.status.startsWith('online'));
     if (cluster) {
       const { version, name, owner } = cluster;
       // pg_ctlcluster refuses anyone else: say why instead of failing the test on its refusal.

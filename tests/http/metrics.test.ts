@@ -120,6 +120,7 @@ describe('EMF metrics', () => {
   });
 
   it('the hourly purge: the rows it deleted, and 0 or 1 for a backlog, on every run', async () => {
+    expect((await order(`metrics-purge-${Date.now()}`)).status).toBe(201);
     await sql`insert into idempotency_keys (customer_id, idempotency_key, request_hash, order_id, response, created_at, expires_at)
               select customer_id, 'metrics-expired-' || order_id, sha256(convert_to(order_id::text, 'UTF8')), order_id, '{}',
                      now() - interval '2 days', now() - interval '1 day'
