@@ -69,6 +69,17 @@ module.exports = async ({ resolveVariable }) => {
   const prefix = `${service}-${stage}`;
   const names = Object.keys(functions);
   const scheduled = names.filter((name) => (functions[name].events ?? []).some((event) => event.schedule));
+  /** An alarm on one of the shop's own metrics (shared/metrics.ts), as recorded per stage. */
+  const shopAlarm = (description, metricName, properties) =>
+    alarm(description, {
+      Namespace: NAMESPACE,
+      MetricName: metricName,
+      Dimensions: [
+        { Name: 'service', Value: service },
+        { Name: 'stage', Value: stage },
+      ],
+      ...properties,
+    });
 
   const resources = {
     // The topic's key is the stage's own (a customer-managed key: docs/deploy.md's costs): CloudWatch publishes to an encrypted topic only
@@ -124,20 +135,18 @@ module.exports = async ({ resolveVariable }) => {
     }),
     // The hourly purge stops at its deadline with rows still due when expired rows come faster than it deletes
     // them; once, it catches up next hour; three runs in a row, the tables and the carts keep growing.
-    PurgeBacklogAlarm: alarm('Three hourly runs of purgeExpired in a row stopped at their deadline with expired rows still due.', {
-      Namespace: NAMESPACE,
-      MetricName: 'PurgeBacklog',
-      Dimensions: [
-        { Name: 'service', Value: service },
-        { Name: 'stage', Value: stage },
-      ],
-      Statistic: 'Minimum',
-      Period: 3600,
-      EvaluationPeriods: 3,
-      DatapointsToAlarm: 3,
-      Threshold: 0,
-      ComparisonOperator: 'GreaterThanThreshold',
-    }),
+    PurgeBacklogAlarm: shopAlarm(
+      'Three hourly runs of purgeExpired in a row stopped at their deadline with expired rows still due.',
+      'PurgeBacklog',
+      {
+        Statistic: 'Minimum',
+        Period: 3600,
+        EvaluationPeriods: 3,
+        DatapointsToAlarm: 3,
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+      },
+    ),
     // 5xx answers as a share of all answers over 5 minutes, once there is enough traffic to speak of a rate.
     HttpApi5xxRateAlarm: alarm('More than 5 % of the HTTP API answers were 5xx over 5 minutes (at least 20 requests).', {
       Metrics: [
@@ -168,15 +177,10 @@ module.exports = async ({ resolveVariable }) => {
     // The functions' own count of answers given because PostgreSQL (through RDS Proxy or a pooler) could
     // not be reached: connection refused, reset or timed out, or a writer read-only in a failover (shared/clients/errors.ts);
     // not a statement past its timeout or a lock waited on (DATABASE_BUSY: the database answered).
-    DatabaseUnavailableAlarm: alarm(
+    DatabaseUnavailableAlarm: shopAlarm(
       'Requests answered 503 because PostgreSQL could not be reached or took no writes (DatabaseUnavailable).',
+      'DatabaseUnavailable',
       {
-        Namespace: NAMESPACE,
-        MetricName: 'DatabaseUnavailable',
-        Dimensions: [
-          { Name: 'service', Value: service },
-          { Name: 'stage', Value: stage },
-        ],
         Statistic: 'Sum',
         Period: 300,
         EvaluationPeriods: 1,
