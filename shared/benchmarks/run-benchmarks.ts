@@ -95,6 +95,18 @@ export class BenchmarkNeedsSessionError extends AppError {
   }
 }
 
+export class BenchmarkNeedsCreateError extends AppError {
+  constructor(user: string) {
+    super(
+      409,
+      'BENCHMARK_NEEDS_CREATE',
+      `runBenchmarks builds its fixtures in a bench schema of its own, which its user (${user}) may not create: it needs CREATE on the database ` +
+        '(the functions’ own role has only the shop’s rows). Set BENCHMARK_DATABASE_URL to a user that has it, such as the one that runs ' +
+        'the migrations (docs/deploy.md). Nothing was run.',
+    );
+  }
+}
+
 /**
  * Where the run's own connections go: BENCHMARK_DATABASE_URL when set, else DATABASE_URL — unless that is
  * behind a transaction pooler, where session state (the advisory lock, `set enable_seqscan`, search_path)
@@ -171,6 +183,12 @@ export async function runBenchmarks(deps: RunBenchmarksDeps, request: BenchmarkR
     return row?.held === true;
   };
   try {
+    // Before anything is recorded: a user that could not build `bench` would fail every run half-way.
+    const [rights] = await session<Array<{ user: string; canBuild: boolean }>>`
+      select current_user as user,
+        has_database_privilege(current_database(), 'CREATE')
+          or exists (select from pg_namespace where nspname = 'bench' and pg_has_role(nspowner, 'MEMBER')) as "canBuild"`;
+    if (!rights?.canBuild) throw new BenchmarkNeedsCreateError(rights?.user ?? 'unknown');
     const calibrationFactor = await calibrate(session);
     const estimate: Estimate = estimateRun(request, calibrationFactor);
     if (estimate.totalMs > availableMs) throw new BenchmarkTooLargeError(estimate, Math.max(0, availableMs), remainingMs);

@@ -5,7 +5,7 @@ import { finishRun, getRun, insertRun, markAbandonedRuns } from '../../shared/be
 import { cacheKey, createRedis } from '../../shared/clients/redis.js';
 import { parseConfig } from '../../shared/config.js';
 import type { AppError } from '../../shared/errors.js';
-import { insertFixtures, resetShop, testSql } from '../helpers/db.js';
+import { canCreateRoles, insertFixtures, resetShop, temporaryRole, testSql } from '../helpers/db.js';
 import { TINY_SIZES } from './helpers.js';
 
 /**
@@ -16,6 +16,7 @@ import { TINY_SIZES } from './helpers.js';
 const sql = testSql();
 const config = parseConfig(process.env);
 const redis = createRedis(config.redis);
+const mayCreateRoles = await canCreateRoles(sql);
 
 function deps(remainingMs = 900_000): RunBenchmarksDeps {
   return {
@@ -73,6 +74,26 @@ describe('runBenchmarks (in-process, shop_test)', () => {
     expect(await runCount()).toBe(before);
     expect(await benchSchemaExists()).toBe(false);
   });
+
+  it.skipIf(!mayCreateRoles)(
+    'refuses up front a user that may not create its bench schema (the functions’ own role), storing nothing',
+    async () => {
+      await sql`drop role if exists bench_without_create_test`;
+      const role = await temporaryRole(sql, 'bench_without_create_test', 'select, insert, update, delete');
+      try {
+        const before = await runCount();
+        const error = (await runBenchmarks({ ...deps(), sessionUrl: role.url }, parseBenchmarkEvent({ sizes: TINY_SIZES })).catch(
+          (e) => e,
+        )) as AppError;
+        expect(error.code).toBe('BENCHMARK_NEEDS_CREATE');
+        expect(error.message).toMatch(/CREATE on the database.*BENCHMARK_DATABASE_URL/);
+        expect(await runCount()).toBe(before);
+        expect(await benchSchemaExists()).toBe(false);
+      } finally {
+        await role.drop();
+      }
+    },
+  );
 
   it('a run marked abandoned by a later one (it had lost its session and lock) stays abandoned when it finishes after all', async () => {
     const request = parseBenchmarkEvent({ sizes: TINY_SIZES });
