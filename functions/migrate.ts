@@ -14,10 +14,8 @@ const MIGRATIONS = fileURLToPath(new URL('../sql/', import.meta.url));
 async function applyMigrations(signal?: AbortSignal): Promise<{ applied: string[] }> {
   try {
     // 60 s to connect: RDS Proxy queues a new connection while its target is still becoming available.
-    const { url, appRole, statementTimeoutMs } = getConfig().database;
-    const { applied } = await migrate(url, (line) => logger.info(line), {
+    const { applied } = await migrate(getConfig().database.url, (line) => logger.info(line), {
       dir: MIGRATIONS,
-      ...(appRole ? { appRole: { ...appRole, statementTimeoutMs } } : {}),
       connectTimeoutSeconds: 60,
       ...(signal ? { signal } : {}),
     });

@@ -1,7 +1,7 @@
 // A local osls plugin (serverless.yml `plugins`) for the `infrastructure: create` shape (infra/fresh-account.cjs):
 // puts the functions in the VPC, adds the two functions that exist only there, and the two things a resources file cannot say about the
 // resources osls generates. A plugin because a variable cannot resolve to "no function".
-const { FUNCTIONS_VPC, MIGRATE_ENVIRONMENT, VPC_ACCESS } = require('./fresh-account.cjs');
+const { FUNCTIONS_VPC, VPC_ACCESS } = require('./fresh-account.cjs');
 const { functionAlarms } = require('./observability.cjs');
 
 module.exports = class FreshAccount {
@@ -24,8 +24,6 @@ module.exports = class FreshAccount {
           timeout: 300,
           // The migration files, next to the bundle (postgres-shift reads a folder).
           package: { patterns: ['sql/*.sql'] },
-          // The master user (the schema's owner) and the app role it creates; every other function is that role.
-          environment: MIGRATE_ENVIRONMENT,
           events: [],
         };
         service.functions.confirmCustomer = {

@@ -28,15 +28,7 @@ async function settings(resolveVariable) {
 }
 
 /** CloudFormation's own `{{resolve:…}}` of the generated secret: the password never passes through osls or git. */
-const secretField = (field, secret) => `{{resolve:secretsmanager:\${${secret}}:SecretString:${field}}}`;
-
-/** The login the functions connect as: the shop's rows, no DDL (shared/db/app-role.ts); the migrate function creates it. */
-const APP_ROLE = 'shop_app';
-
-/** A database URL through the proxy, as the user of `secret`. */
-const proxyUrl = (secret) => ({
-  'Fn::Sub': `postgres://${secretField('username', secret)}:${secretField('password', secret)}@\${DatabaseProxy.Endpoint}:${DB_PORT}/${DB_NAME}?sslmode=verify-full`,
-});
+const secretField = (field) => `{{resolve:secretsmanager:\${DatabaseSecret}:SecretString:${field}}}`;
 
 /** An SG with no default allow-all egress (a rule no packet matches replaces it), the usual CloudFormation idiom. */
 const NO_EGRESS = [{ CidrIp: '255.255.255.255/32', IpProtocol: 'icmp', FromPort: 252, ToPort: 86, Description: 'no egress' }];
@@ -129,24 +121,9 @@ function database({ prefix, prod }) {
       Type: 'AWS::SecretsManager::Secret',
       Properties: {
         Name: `${prefix}/database`,
-        Description: 'Aurora master user of the shop database (RDS Proxy, and through it the migrate function only)',
+        Description: 'Aurora master user of the shop database (used by RDS Proxy and, through it, the functions)',
         GenerateSecretString: {
           SecretStringTemplate: JSON.stringify({ username: 'shop_admin' }),
-          GenerateStringKey: 'password',
-          PasswordLength: 32,
-          ExcludePunctuation: true,
-        },
-      },
-    },
-    // The functions' own login: the shop's rows and nothing else (no DDL, no TRUNCATE, not the migrations'
-    // record). The migrate function creates the role with this password after the migrations.
-    AppDatabaseSecret: {
-      Type: 'AWS::SecretsManager::Secret',
-      Properties: {
-        Name: `${prefix}/database-app`,
-        Description: 'The functions’ login to the shop database (rows only), through RDS Proxy',
-        GenerateSecretString: {
-          SecretStringTemplate: JSON.stringify({ username: APP_ROLE }),
           GenerateStringKey: 'password',
           PasswordLength: 32,
           ExcludePunctuation: true,
@@ -169,8 +146,8 @@ function database({ prefix, prod }) {
         EngineVersion: ENGINE_VERSION,
         DatabaseName: DB_NAME,
         Port: DB_PORT,
-        MasterUsername: { 'Fn::Sub': secretField('username', 'DatabaseSecret') },
-        MasterUserPassword: { 'Fn::Sub': secretField('password', 'DatabaseSecret') },
+        MasterUsername: { 'Fn::Sub': secretField('username') },
+        MasterUserPassword: { 'Fn::Sub': secretField('password') },
         StorageEncrypted: true,
         BackupRetentionPeriod: prod ? 14 : 1,
         CopyTagsToSnapshot: true,
@@ -193,7 +170,7 @@ function database({ prefix, prod }) {
         PubliclyAccessible: false,
       },
     },
-    // RDS Proxy may read those two secrets, nothing else.
+    // RDS Proxy may read that one secret, nothing else.
     DatabaseProxyRole: {
       Type: 'AWS::IAM::Role',
       Properties: {
@@ -206,13 +183,7 @@ function database({ prefix, prod }) {
             PolicyName: `${prefix}-proxy-reads-database-secret`,
             PolicyDocument: {
               Version: '2012-10-17',
-              Statement: [
-                {
-                  Effect: 'Allow',
-                  Action: ['secretsmanager:GetSecretValue'],
-                  Resource: [{ Ref: 'DatabaseSecret' }, { Ref: 'AppDatabaseSecret' }],
-                },
-              ],
+              Statement: [{ Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: [{ Ref: 'DatabaseSecret' }] }],
             },
           },
         ],
@@ -224,11 +195,7 @@ function database({ prefix, prod }) {
         DBProxyName: prefix,
         EngineFamily: 'POSTGRESQL',
         RequireTLS: true,
-        // The proxy logs in as whichever of the two users a client names.
-        Auth: [
-          { AuthScheme: 'SECRETS', SecretArn: { Ref: 'DatabaseSecret' }, IAMAuth: 'DISABLED' },
-          { AuthScheme: 'SECRETS', SecretArn: { Ref: 'AppDatabaseSecret' }, IAMAuth: 'DISABLED' },
-        ],
+        Auth: [{ AuthScheme: 'SECRETS', SecretArn: { Ref: 'DatabaseSecret' }, IAMAuth: 'DISABLED' }],
         RoleArn: { 'Fn::GetAtt': ['DatabaseProxyRole', 'Arn'] },
         VpcSubnetIds: [{ Ref: 'PrivateSubnetA' }, { Ref: 'PrivateSubnetB' }],
         VpcSecurityGroupIds: [{ Ref: 'ProxySecurityGroup' }],
@@ -364,22 +331,12 @@ function migrationsHash() {
 }
 
 /**
- * Changes when what the app role is given changes (shared/db/app-role.ts and its rules): like a changed sql/,
- * it makes CloudFormation send the migrate function an Update, which applies it to the database.
- */
-function appRoleHash() {
-  const hash = createHash('sha256');
-  for (const file of ['app-role.ts', 'rules.ts']) hash.update(file).update(readFileSync(join(__dirname, '..', 'shared', 'db', file)));
-  return hash.digest('hex');
-}
-
-/**
  * The migrations, applied during the deploy from inside the VPC: CloudFormation invokes the migrate function
  * (functions/migrate.ts) once the proxy has its target and the private subnets their way out (the answer goes
  * to an S3 URL), and a FAILED answer fails and rolls back the deploy. The HTTP API's stage waits for it
  * (infra/fresh-account-plugin.cjs). ServiceTimeout: CloudFormation gives up after 10 minutes, not 1 hour.
  */
-const migrations = (statementTimeoutMs) => ({
+const migrations = () => ({
   Migrations: {
     Type: 'Custom::Migrations',
     // The path it connects over: the proxy's target, the NAT route for its answer to CloudFormation, and the
@@ -398,12 +355,6 @@ const migrations = (statementTimeoutMs) => ({
       ServiceToken: { 'Fn::GetAtt': ['MigrateLambdaFunction', 'Arn'] },
       ServiceTimeout: 600,
       MigrationsHash: migrationsHash(),
-      // The app role too: a database without it yet, a changed grant or timeout, get it on the next deploy even
-      // when sql/ is unchanged (the function compares only MigrationsHash for a rollback).
-      AppRole: APP_ROLE,
-      AppRoleDefinition: appRoleHash(),
-      AppRoleStatementTimeoutMs: statementTimeoutMs,
-      AppDatabaseSecret: { Ref: 'AppDatabaseSecret' },
     },
   },
 });
@@ -444,19 +395,8 @@ const FUNCTIONS_VPC = {
   subnetIds: [{ Ref: 'PrivateSubnetA' }, { Ref: 'PrivateSubnetB' }],
 };
 
-/**
- * The migrate function's own environment in the created shape (infra/fresh-account-plugin.cjs): the master
- * user, who owns the schema and runs the migrations, and the app role it then creates for the other functions.
- */
-const MIGRATE_ENVIRONMENT = {
-  DATABASE_URL: proxyUrl('DatabaseSecret'),
-  APP_DATABASE_ROLE: APP_ROLE,
-  APP_DATABASE_PASSWORD: { 'Fn::Sub': secretField('password', 'AppDatabaseSecret') },
-};
-
 module.exports = {
   migrationsHash,
-  MIGRATE_ENVIRONMENT,
   VPC_ACCESS,
   FUNCTIONS_VPC,
   CUSTOMER_ATTRIBUTE,
@@ -466,11 +406,7 @@ module.exports = {
   resources: async ({ resolveVariable }) => {
     const s = await settings(resolveVariable);
     if (!s.create) return { Resources: {} };
-    const statementTimeoutMs = String((await resolveVariable('param:databaseStatementTimeoutMs')) ?? '');
-    return {
-      Resources: { ...network(s.prefix), ...database(s), ...migrations(statementTimeoutMs), ...identity(s) },
-      Outputs: outputs(s.prefix),
-    };
+    return { Resources: { ...network(s.prefix), ...database(s), ...migrations(), ...identity(s) }, Outputs: outputs(s.prefix) };
   },
 
   /**
@@ -485,9 +421,12 @@ module.exports = {
   // The functions' environment. Created: wired to what this template creates. Bring your own: the stage params.
   // verify-full: the proxy's certificate (from ACM, under a root Node already trusts) and its name are checked;
   // postgres.js reads `require` as "encrypt, but accept any certificate", which a man in the middle can present.
-  // Created: the functions log in as the app role; only the migrate function as the master user (MIGRATE_ENVIRONMENT).
   databaseUrl: async ({ resolveVariable }) =>
-    (await settings(resolveVariable)).create ? proxyUrl('AppDatabaseSecret') : resolveVariable('param:databaseUrl'),
+    (await settings(resolveVariable)).create
+      ? {
+          'Fn::Sub': `postgres://${secretField('username')}:${secretField('password')}@\${DatabaseProxy.Endpoint}:${DB_PORT}/${DB_NAME}?sslmode=verify-full`,
+        }
+      : resolveVariable('param:databaseUrl'),
   // RDS Proxy is a transaction-level pooler for our purposes: no named prepared statements.
   databasePrepare: async ({ resolveVariable }) =>
     (await settings(resolveVariable)).create ? 'false' : resolveVariable('param:databasePrepare'),

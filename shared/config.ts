@@ -2,9 +2,8 @@ import * as z from 'zod';
 import { DEFAULT_MAX_TOKEN_AGE_SECONDS, LOOPBACK_HOST } from './auth/rules.js';
 import type { AuthConfig } from './auth/tokens.js';
 import { DEFAULT_CART_TTL_SECONDS, MAX_CART_TTL_SECONDS } from './carts/rules.js';
-import { APP_ROLE_NAME_PATTERN, APP_ROLE_NAME_RULE, APP_ROLE_PASSWORD_PATTERN, APP_ROLE_PASSWORD_RULE } from './db/rules.js';
 
-/** DATABASE_STATEMENT_TIMEOUT_MS: the functions' statement timeout, also set on their own role (shared/db/app-role.ts). */
+/** DATABASE_STATEMENT_TIMEOUT_MS: the functions' statement timeout (also what `db:migrate --app-role` sets on their role). */
 export const statementTimeoutMsSchema = z.coerce.number().int().min(100).max(900_000).default(5_000);
 
 /**
@@ -30,12 +29,6 @@ const EnvSchema = z.object({
    * pooler (DATABASE_PREPARE=false), in which case runBenchmarks refuses to run.
    */
   BENCHMARK_DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
-  /**
-   * The migrate function only: the login the other functions connect as, which it creates or updates after
-   * the migrations (shared/db/app-role.ts). Both or neither.
-   */
-  APP_DATABASE_ROLE: z.string().regex(APP_ROLE_NAME_PATTERN, APP_ROLE_NAME_RULE).optional(),
-  APP_DATABASE_PASSWORD: z.string().regex(APP_ROLE_PASSWORD_PATTERN, APP_ROLE_PASSWORD_RULE).optional(),
 
   UPSTASH_REDIS_REST_URL: z.url({ protocol: /^https?$/ }),
   UPSTASH_REDIS_REST_TOKEN: z.string().min(1),
@@ -113,8 +106,6 @@ export interface Config {
     connectTimeoutSeconds: number;
     idleTimeoutSeconds: number;
     statementTimeoutMs: number;
-    /** Set for the migrate function of a stage whose functions connect as a role of their own. */
-    appRole?: { name: string; password: string };
   };
   benchmarks: { databaseUrl?: string };
   redis: { url: string; token: string; namespace: string; timeoutMs: number };
@@ -139,9 +130,6 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
   }
   const e = result.data;
-  if ((e.APP_DATABASE_ROLE === undefined) !== (e.APP_DATABASE_PASSWORD === undefined)) {
-    throw new ConfigError('Invalid configuration: APP_DATABASE_ROLE and APP_DATABASE_PASSWORD go together');
-  }
   if (!e.AUTH_JWT_SECRET && !e.AUTH_JWKS_URL) {
     throw new ConfigError('Invalid configuration: AUTH_JWKS_URL (cloud) or AUTH_JWT_SECRET (local) must be set');
   }
@@ -155,9 +143,6 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
       connectTimeoutSeconds: e.DATABASE_CONNECT_TIMEOUT_SECONDS,
       idleTimeoutSeconds: e.DATABASE_IDLE_TIMEOUT_SECONDS,
       statementTimeoutMs: e.DATABASE_STATEMENT_TIMEOUT_MS,
-      ...(e.APP_DATABASE_ROLE && e.APP_DATABASE_PASSWORD
-        ? { appRole: { name: e.APP_DATABASE_ROLE, password: e.APP_DATABASE_PASSWORD } }
-        : {}),
     },
     benchmarks: e.BENCHMARK_DATABASE_URL === undefined ? {} : { databaseUrl: e.BENCHMARK_DATABASE_URL },
     redis: {

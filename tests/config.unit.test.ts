@@ -28,21 +28,6 @@ describe('parseConfig', () => {
     },
   );
 
-  it('the migrate function’s app role: a plain name and a password together, or neither', () => {
-    expect(parseConfig(valid).database).not.toHaveProperty('appRole');
-    const password = 'a-password-of-the-app-role';
-    expect(parseConfig({ ...valid, APP_DATABASE_ROLE: 'shop_app', APP_DATABASE_PASSWORD: password }).database.appRole).toEqual({
-      name: 'shop_app',
-      password,
-    });
-    expect(() => parseConfig({ ...valid, APP_DATABASE_ROLE: 'shop_app' })).toThrow(
-      'APP_DATABASE_ROLE and APP_DATABASE_PASSWORD go together',
-    );
-    expect(() => parseConfig({ ...valid, APP_DATABASE_PASSWORD: password })).toThrow('go together');
-    expect(() => parseConfig({ ...valid, APP_DATABASE_ROLE: 'Shop-App"', APP_DATABASE_PASSWORD: password })).toThrow('APP_DATABASE_ROLE');
-    expect(() => parseConfig({ ...valid, APP_DATABASE_ROLE: 'shop_app', APP_DATABASE_PASSWORD: 'short' })).toThrow('APP_DATABASE_PASSWORD');
-  });
-
   it('rejects malformed values with the variable name', () => {
     expect(() => parseConfig({ ...valid, DATABASE_URL: 'mysql://x/y' })).toThrow('DATABASE_URL');
     expect(() => parseConfig({ ...valid, DATABASE_POOL_MAX: '0' })).toThrow('DATABASE_POOL_MAX');

@@ -1,6 +1,6 @@
 /**
- * The login the functions connect as (shared/db/app-role.ts, created by the migrate function of the `create`
- * shape or `npm run db:migrate -- --app-role`), on the real PostgreSQL: everything the functions do works as
+ * The login the functions can connect as (shared/db/app-role.ts, made by `npm run db:migrate -- --app-role`),
+ * on the real PostgreSQL: everything the functions do works as
  * it, and no DDL, TRUNCATE or change to the migrations' record does. The password reaches the server only as a
  * SCRAM verifier, the one PostgreSQL would compute itself.
  */
@@ -205,7 +205,7 @@ describe.skipIf(!allowed)('the functions’ own login', () => {
 
 /**
  * Aurora's and RDS's master user is no superuser, only CREATEROLE and the owner of what it made: the role is
- * created, then updated on every later deploy, by such a user.
+ * created, then updated at every later run, by such a user.
  */
 describe.skipIf(!allowed)('made and updated by a migrating user who is no superuser', () => {
   const MIGRATOR = 'shop_migrator_test';

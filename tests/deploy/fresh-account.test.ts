@@ -180,10 +180,7 @@ describe('infrastructure: create (a fresh account)', () => {
     expect(resource('DatabaseProxy').Properties).toMatchObject({
       EngineFamily: 'POSTGRESQL',
       RequireTLS: true,
-      Auth: [
-        { AuthScheme: 'SECRETS', SecretArn: ref('DatabaseSecret'), IAMAuth: 'DISABLED' },
-        { AuthScheme: 'SECRETS', SecretArn: ref('AppDatabaseSecret'), IAMAuth: 'DISABLED' },
-      ],
+      Auth: [{ AuthScheme: 'SECRETS', SecretArn: ref('DatabaseSecret'), IAMAuth: 'DISABLED' }],
       VpcSubnetIds: [ref('PrivateSubnetA'), ref('PrivateSubnetB')],
       VpcSecurityGroupIds: [ref('ProxySecurityGroup')],
     });
@@ -199,29 +196,6 @@ describe('infrastructure: create (a fresh account)', () => {
         SubnetIds: [ref('PrivateSubnetA'), ref('PrivateSubnetB')],
       });
     }
-    // CloudFormation's `${Secret}:SecretString:field` inside a dynamic reference.
-    const secretPart = (secret: string, field: string) => `\${${secret}}:SecretString:${field}`;
-    // Every function but migrate logs in as the app role: rows only (shared/db/app-role.ts, tests/db/app-role.test.ts).
-    // The master user's secret is the proxy's and migrate's alone, and migrate creates the role with the app secret.
-    for (const [id, fn] of functions(created.template)) {
-      const env = JSON.stringify(fn.Properties.Environment.Variables);
-      if (id === 'MigrateLambdaFunction') {
-        expect(fn.Properties.Environment.Variables.DATABASE_URL['Fn::Sub'], id).toContain(secretPart('DatabaseSecret', 'password'));
-        expect(fn.Properties.Environment.Variables.APP_DATABASE_ROLE, id).toBe('shop_app');
-        expect(fn.Properties.Environment.Variables.APP_DATABASE_PASSWORD, id).toEqual({
-          'Fn::Sub': `{{resolve:secretsmanager:${secretPart('AppDatabaseSecret', 'password')}}}`,
-        });
-      } else {
-        expect(fn.Properties.Environment.Variables.DATABASE_URL['Fn::Sub'], id).toContain(secretPart('AppDatabaseSecret', 'password'));
-        expect(env, id).not.toContain(secretPart('DatabaseSecret', ''));
-        expect(env, id).not.toContain('APP_DATABASE_PASSWORD');
-      }
-    }
-    expect(resource('AppDatabaseSecret').Properties.GenerateSecretString).toMatchObject({
-      SecretStringTemplate: JSON.stringify({ username: 'shop_app' }),
-      GenerateStringKey: 'password',
-      ExcludePunctuation: true,
-    });
     // No SSM parameter for the database: a fresh account has none.
     expect(created.run.ssmRequested).not.toContain('/ecommerce-pipeline/dev/database-url');
   });
@@ -303,7 +277,7 @@ describe('infrastructure: create (a fresh account)', () => {
     }
     const actionsOf = (id: string) => statements(id).flatMap((s: any) => s.Action);
     expect(actionsOf('DatabaseProxyRole')).toEqual(['secretsmanager:GetSecretValue']);
-    expect(statements('DatabaseProxyRole')[0].Resource).toEqual([ref('DatabaseSecret'), ref('AppDatabaseSecret')]);
+    expect(statements('DatabaseProxyRole')[0].Resource).toEqual([ref('DatabaseSecret')]);
     expect(roles.DatabaseProxyRole!.Properties.AssumeRolePolicyDocument.Statement[0].Principal).toEqual({ Service: ['rds.amazonaws.com'] });
     const cognito = statements('ConfirmCustomerRole').filter((s: any) =>
       [s.Action].flat().some((a: string) => a.startsWith('cognito-idp:')),
@@ -325,14 +299,6 @@ describe('infrastructure: create (a fresh account)', () => {
     expect(migrations.Type).toBe('Custom::Migrations');
     expect(migrations.Properties.ServiceToken).toEqual({ 'Fn::GetAtt': ['MigrateLambdaFunction', 'Arn'] });
     expect(migrations.Properties.MigrationsHash).toMatch(/^[0-9a-f]{64}$/);
-    // What the app role is given is part of what it runs for: an unchanged sql/ still brings a new grant, a
-    // new timeout, or the role itself to a stage deployed before it.
-    expect(migrations.Properties).toMatchObject({
-      AppRole: 'shop_app',
-      AppRoleDefinition: expect.stringMatching(/^[0-9a-f]{64}$/),
-      AppRoleStatementTimeoutMs: expect.any(String),
-      AppDatabaseSecret: ref('AppDatabaseSecret'),
-    });
     expect(dependsOn(migrations)).toEqual(
       expect.arrayContaining(['DatabaseProxyTarget', 'PrivateDefaultRoute', 'PrivateSubnetARoutes', 'PrivateSubnetBRoutes']),
     );

@@ -109,12 +109,7 @@ describe('stages (serverless.yml params, resolved by osls)', () => {
       Object.values<any>(config.functions).some((fn) => (fn.environment?.[name] ?? config.provider.environment[name]) === values[name]);
     // STAGE and SERVICE_NAME are the deploy's own (the stage and service being deployed), not the environment's.
     const fromTheDeploy = ['STAGE', 'SERVICE_NAME'];
-    // The migrate function's app role exists in the `create` shape only, wired to its own secret there
-    // (tests/deploy/fresh-account.test.ts), never from the environment.
-    const createdShapeOnly = ['APP_DATABASE_ROLE', 'APP_DATABASE_PASSWORD'];
-    expect(
-      CONFIG_VARIABLES.filter((name) => !fromTheDeploy.includes(name) && !createdShapeOnly.includes(name) && !delivered(name)),
-    ).toEqual([]);
+    expect(CONFIG_VARIABLES.filter((name) => !fromTheDeploy.includes(name) && !delivered(name))).toEqual([]);
     expect(CONFIG_VARIABLES.filter((name) => fromTheDeploy.includes(name) && !perFunction(name))).toEqual([]);
   }, 60_000);
 });
