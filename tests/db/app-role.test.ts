@@ -18,6 +18,7 @@ import { purgeExpiredIdempotencyKeys } from '../../shared/orders/idempotency.js'
 import { getProduct, listProducts } from '../../shared/products/catalog.js';
 import { productNamesAndSource } from '../../shared/products/queries.js';
 import { reconcileTopProducts } from '../../shared/products/reconcile.js';
+import { runScript } from '../benchmarks/helpers.js';
 import { canCreateRoles, type Fixtures, insertFixtures, resetShop, testSql } from '../helpers/db.js';
 import { newRedis } from '../products/helpers.js';
 
@@ -247,4 +248,34 @@ describe.skipIf(!allowed)('made and updated by a migrating user who is no superu
     const [role] = await sql`select rolsuper, rolcreatedb, rolcreaterole, rolcanlogin from pg_roles where rolname = ${APP}`;
     expect(role).toEqual({ rolsuper: false, rolcreatedb: false, rolcreaterole: false, rolcanlogin: true });
   });
+});
+
+describe.skipIf(!allowed)('npm run db:migrate -- --app-role', () => {
+  const SCRIPT_ROLE = 'shop_app_script_test';
+  afterAll(async () => {
+    const [{ exists }] = await sql<[{ exists: boolean }]>`select exists (select from pg_roles where rolname = ${SCRIPT_ROLE}) as exists`;
+    if (exists) {
+      await sql`drop owned by ${sql(SCRIPT_ROLE)}`;
+      await sql`drop role ${sql(SCRIPT_ROLE)}`;
+    }
+  });
+
+  it('refuses a weak password or a bad name before touching the database, then makes the role and prints no password', async () => {
+    const migrateScript = (args: string[], env: Record<string, string | undefined>) => runScript('scripts/db/migrate.ts', args, env);
+    const weak = await migrateScript(['--app-role', SCRIPT_ROLE], { APP_DATABASE_PASSWORD: 'short' });
+    expect([weak.code, weak.stderr]).toEqual([
+      2,
+      expect.stringMatching(/APP_DATABASE_PASSWORD in the environment: 16 or more printable ASCII/),
+    ]);
+    const badName = await migrateScript(['--app-role', 'Shop-App'], { APP_DATABASE_PASSWORD: 'a-password-of-the-app-role' });
+    expect([badName.code, badName.stderr]).toEqual([2, expect.stringMatching(/--app-role must be a lowercase identifier/)]);
+    expect(await sql`select 1 from pg_roles where rolname = ${SCRIPT_ROLE}`).toHaveLength(0);
+
+    const made = await migrateScript(['--app-role', SCRIPT_ROLE], { APP_DATABASE_PASSWORD: 'a-password-of-the-app-role' });
+    expect(made.code, made.stderr).toBe(0);
+    expect(made.stdout).toContain(`role ${SCRIPT_ROLE}: rows of the shop's tables, no DDL`);
+    expect(`${made.stdout}${made.stderr}`).not.toContain('a-password-of-the-app-role');
+    const [role] = await sql`select rolcanlogin, rolsuper from pg_roles where rolname = ${SCRIPT_ROLE}`;
+    expect(role).toEqual({ rolcanlogin: true, rolsuper: false });
+  }, 60_000);
 });
