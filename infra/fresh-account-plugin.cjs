@@ -24,6 +24,7 @@ module.exports = class FreshAccount {
           timeout: 300,
           // The migration files, next to the bundle (postgres-shift reads a folder).
           package: { patterns: ['sql/*.sql'] },
+          environment: { ...service.custom.secrets.postgres },
           events: [],
         };
         service.functions.confirmCustomer = {
@@ -33,6 +34,7 @@ module.exports = class FreshAccount {
           // Cognito waits 5 s for a trigger.
           timeout: 5,
           role: 'ConfirmCustomerRole',
+          environment: { ...service.custom.secrets.postgres },
           events: [],
         };
       },

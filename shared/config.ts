@@ -9,7 +9,8 @@ export const statementTimeoutMsSchema = z.coerce.number().int().min(100).max(900
 /**
  * Typed configuration, read from the environment once per container and validated at cold start.
  * A missing or malformed variable fails the container's init with the variable's name, instead of
- * surfacing later as a confusing driver error on the first request.
+ * surfacing later as a confusing driver error on the first request. The exception: a per-function secret
+ * (PER_FUNCTION_SECRETS) that a function was not given fails, with its name, where the code reads it.
  */
 const booleanString = z.enum(['true', 'false', '1', '0']).transform((value) => value === 'true' || value === '1');
 
@@ -82,6 +83,20 @@ const EnvSchema = z.object({
 
 export type Env = z.infer<typeof EnvSchema>;
 
+/**
+ * The secrets serverless.yml gives only to the functions that read them (custom.secrets): a store's
+ * connection to the functions that talk to it, the cursor key to those that sign. Whoever can read a
+ * function's configuration, or run code inside it, gets its secrets and no others.
+ */
+export const PER_FUNCTION_SECRETS = [
+  'DATABASE_URL',
+  'UPSTASH_REDIS_REST_URL',
+  'UPSTASH_REDIS_REST_TOKEN',
+  'MONGODB_URI',
+  'CURSOR_SECRET',
+] as const;
+type PerFunctionSecret = (typeof PER_FUNCTION_SECRETS)[number];
+
 /** Every environment variable the configuration reads (serverless.yml must pass each one to the functions). */
 export const CONFIG_VARIABLES = Object.keys(EnvSchema.shape) as Array<keyof Env>;
 
@@ -120,11 +135,38 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-/** Parses an environment (process.env by default). Throws ConfigError naming every bad variable. */
-export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
+export interface ParseOptions {
+  /**
+   * A function's view: a secret of PER_FUNCTION_SECRETS that is not set fails when the code first reads it
+   * (the function does not use that store), not here. Set, it is checked here like every other variable.
+   */
+  secretsWhenRead?: boolean;
+}
+
+const OPTIONAL_SECRETS = EnvSchema.partial(
+  Object.fromEntries(PER_FUNCTION_SECRETS.map((name) => [name, true])) as Record<PerFunctionSecret, true>,
+);
+
+/** Makes `section[field]` throw a ConfigError naming `variable` when read, because that variable is not set. */
+function failWhenRead(section: object, field: string, variable: PerFunctionSecret): void {
+  Object.defineProperty(section, field, {
+    enumerable: true,
+    get() {
+      throw new ConfigError(
+        `Invalid configuration: ${variable} is not set for this function, yet its code reads it (serverless.yml gives each function the secrets of custom.secrets it uses)`,
+      );
+    },
+  });
+}
+
+/**
+ * Parses an environment (process.env by default). Throws ConfigError naming every bad variable; with
+ * `secretsWhenRead`, a missing per-function secret only when it is read.
+ */
+export function parseConfig(env: NodeJS.ProcessEnv = process.env, { secretsWhenRead = false }: ParseOptions = {}): Config {
   // An empty variable means "not set" (serverless.yml's `${env:X, ''}` fallbacks produce empty strings).
   const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
-  const result = EnvSchema.safeParse(present);
+  const result = (secretsWhenRead ? OPTIONAL_SECRETS : EnvSchema).safeParse(present);
   if (!result.success) {
     const problems = result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
     throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
@@ -133,11 +175,11 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!e.AUTH_JWT_SECRET && !e.AUTH_JWKS_URL) {
     throw new ConfigError('Invalid configuration: AUTH_JWKS_URL (cloud) or AUTH_JWT_SECRET (local) must be set');
   }
-  return {
+  const config: Config = {
     stage: e.STAGE,
     serviceName: e.SERVICE_NAME,
     database: {
-      url: e.DATABASE_URL,
+      url: e.DATABASE_URL as string,
       poolMax: e.DATABASE_POOL_MAX,
       prepare: e.DATABASE_PREPARE,
       connectTimeoutSeconds: e.DATABASE_CONNECT_TIMEOUT_SECONDS,
@@ -146,13 +188,13 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     benchmarks: e.BENCHMARK_DATABASE_URL === undefined ? {} : { databaseUrl: e.BENCHMARK_DATABASE_URL },
     redis: {
-      url: e.UPSTASH_REDIS_REST_URL,
-      token: e.UPSTASH_REDIS_REST_TOKEN,
+      url: e.UPSTASH_REDIS_REST_URL as string,
+      token: e.UPSTASH_REDIS_REST_TOKEN as string,
       namespace: e.CACHE_NAMESPACE ?? `${e.SERVICE_NAME}:${e.STAGE}`,
       timeoutMs: e.CACHE_TIMEOUT_MS,
     },
     mongo: {
-      uri: e.MONGODB_URI,
+      uri: e.MONGODB_URI as string,
       database: e.MONGODB_DATABASE,
       poolMax: e.MONGODB_POOL_MAX,
       timeoutMs: e.MONGODB_TIMEOUT_MS,
@@ -169,14 +211,23 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxTokenAgeSeconds: e.AUTH_MAX_TOKEN_AGE_SECONDS,
     },
     cors: { allowedOrigins: e.CORS_ALLOWED_ORIGINS },
-    pagination: { cursorSecret: e.CURSOR_SECRET },
+    pagination: { cursorSecret: e.CURSOR_SECRET as string },
   };
+  if (e.DATABASE_URL === undefined) failWhenRead(config.database, 'url', 'DATABASE_URL');
+  if (e.UPSTASH_REDIS_REST_URL === undefined) failWhenRead(config.redis, 'url', 'UPSTASH_REDIS_REST_URL');
+  if (e.UPSTASH_REDIS_REST_TOKEN === undefined) failWhenRead(config.redis, 'token', 'UPSTASH_REDIS_REST_TOKEN');
+  if (e.MONGODB_URI === undefined) failWhenRead(config.mongo, 'uri', 'MONGODB_URI');
+  if (e.CURSOR_SECRET === undefined) failWhenRead(config.pagination, 'cursorSecret', 'CURSOR_SECRET');
+  return config;
 }
 
 let cached: Config | undefined;
 
-/** The container's configuration, parsed on first use and reused while the container is warm. */
+/**
+ * The container's configuration, parsed on first use and reused while the container is warm. A function
+ * has only the secrets it uses: one it lacks fails where it is read.
+ */
 export function getConfig(): Config {
-  cached ??= parseConfig();
+  cached ??= parseConfig(process.env, { secretsWhenRead: true });
   return cached;
 }

@@ -28,6 +28,25 @@ describe('parseConfig', () => {
     },
   );
 
+  it('gives a function without a store its other settings, and names the missing secret where its code reads it', () => {
+    const { DATABASE_URL: _db, MONGODB_URI: _mongo, CURSOR_SECRET: _cursor, ...redisOnly } = valid;
+    const config = parseConfig(redisOnly, { secretsWhenRead: true });
+    expect(config.redis).toMatchObject({ url: valid.UPSTASH_REDIS_REST_URL, token: 'token' });
+    expect(config.database).toMatchObject({ poolMax: 2, statementTimeoutMs: 5_000 });
+    expect(config.mongo.database).toBe('shop');
+    expect(() => config.database.url).toThrow(ConfigError);
+    expect(() => config.database.url).toThrow(/DATABASE_URL is not set for this function/);
+    expect(() => config.mongo.uri).toThrow(/MONGODB_URI/);
+    expect(() => config.pagination.cursorSecret).toThrow(/CURSOR_SECRET/);
+    expect(() => ({ ...config.database })).toThrow(/DATABASE_URL/);
+    // A secret that is set is checked at the cold start all the same, and the rest stays strict.
+    expect(() => parseConfig({ ...redisOnly, MONGODB_URI: 'http://x' }, { secretsWhenRead: true })).toThrow('MONGODB_URI');
+    expect(() => parseConfig({ ...redisOnly, DATABASE_POOL_MAX: '0' }, { secretsWhenRead: true })).toThrow('DATABASE_POOL_MAX');
+    const { AUTH_JWT_SECRET: _auth, ...withoutAuth } = redisOnly;
+    expect(() => parseConfig(withoutAuth, { secretsWhenRead: true })).toThrow(/AUTH_JWKS_URL/);
+    expect(parseConfig(valid, { secretsWhenRead: true }).database.url).toBe(valid.DATABASE_URL);
+  });
+
   it('rejects malformed values with the variable name', () => {
     expect(() => parseConfig({ ...valid, DATABASE_URL: 'mysql://x/y' })).toThrow('DATABASE_URL');
     expect(() => parseConfig({ ...valid, DATABASE_POOL_MAX: '0' })).toThrow('DATABASE_POOL_MAX');

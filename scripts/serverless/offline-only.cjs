@@ -6,10 +6,17 @@
 module.exports = class OfflineOnly {
   constructor(serverless) {
     if (serverless.processedInput?.commands?.[0] !== 'offline') return;
-    serverless.service.functions.devSignIn = {
+    const service = serverless.service;
+    service.functions.devSignIn = {
       handler: 'functions/devSignIn.handler',
       description: 'Local only: the web console’s customer picker and its tokens (the development secret).',
       events: [{ httpApi: { method: 'GET', path: '/dev/customers' } }, { httpApi: { method: 'POST', path: '/dev/tokens' } }],
+    };
+    this.hooks = {
+      // It reads the customers table; the secrets are resolved by now (custom.secrets in serverless.yml).
+      initialize: () => {
+        service.functions.devSignIn.environment = { ...service.custom.secrets.postgres };
+      },
     };
   }
 };

@@ -15,9 +15,10 @@ import {
 } from '../../scripts/lib/package-report.js';
 import { placeholderFor, type SlsRun, slsPackage } from '../../scripts/lib/sls.js';
 import { preflight, SECRETS, ssmParameterName } from '../../scripts/lib/stages.js';
+import { PER_FUNCTION_SECRETS } from '../../shared/config.js';
 import corsPolicy from '../../shared/http/cors-policy.json' with { type: 'json' };
 import { runScript } from '../benchmarks/helpers.js';
-import { cleanEnv, type Resource, type Template } from './helpers.js';
+import { cleanEnv, type Resource, secretsReadBy, type Template } from './helpers.js';
 
 /**
  * `sls package --stage dev` once, offline, into a temporary directory, with a bare environment (no
@@ -171,17 +172,36 @@ describe('sls package --stage dev (offline, CloudFormation template)', () => {
     expect(groups).toHaveLength(Object.keys(functions).length);
   });
 
+  it('gives each function only the secrets it reads: the connections of the stores it talks to, the cursor key if it signs', () => {
+    const secretNames = SECRETS.map((s) => s.variable as string);
+    for (const name of Object.keys(functions)) {
+      const env = lambdaOf(name).Properties.Environment.Variables as Record<string, string>;
+      const given = Object.keys(env).filter((variable) => secretNames.includes(variable));
+      expect(given.sort(), name).toEqual(secretsReadBy(functions[name]!.handler));
+    }
+    // serverless.yml's secrets are the configuration's per-function ones, and the deploy's SSM parameters.
+    expect([...secretNames].sort()).toEqual([...PER_FUNCTION_SECRETS].sort());
+    // The static pages read none, the health check every store's.
+    expect(secretsReadBy(functions.getConsole!.handler)).toEqual([]);
+    expect(secretsReadBy(functions.getHealth!.handler)).toEqual([
+      'DATABASE_URL',
+      'MONGODB_URI',
+      'UPSTASH_REDIS_REST_TOKEN',
+      'UPSTASH_REDIS_REST_URL',
+    ]);
+  });
+
   it('takes the environment from the stage config: secrets from SSM /ecommerce-pipeline/dev/*, no local .env value', () => {
     expect([...run.ssmRequested].sort()).toEqual(SECRETS.map((s) => ssmParameterName('dev', s.parameter)).sort());
     for (const name of Object.keys(functions)) {
       const env = lambdaOf(name).Properties.Environment.Variables as Record<string, string>;
+      // Each secret the function is given (only those it reads: the test above).
+      for (const { variable, parameter } of SECRETS) {
+        if (variable in env) expect(env[variable], `${name} ${variable}`).toBe(placeholderFor(ssmParameterName('dev', parameter)));
+      }
       expect(env, name).toMatchObject({
         STAGE: 'dev',
         SERVICE_NAME: 'ecommerce-pipeline',
-        DATABASE_URL: placeholderFor('/ecommerce-pipeline/dev/database-url'),
-        UPSTASH_REDIS_REST_URL: placeholderFor('/ecommerce-pipeline/dev/upstash-redis-rest-url'),
-        UPSTASH_REDIS_REST_TOKEN: placeholderFor('/ecommerce-pipeline/dev/upstash-redis-rest-token'),
-        MONGODB_URI: placeholderFor('/ecommerce-pipeline/dev/mongodb-uri'),
         DATABASE_POOL_MAX: '2',
         DATABASE_PREPARE: 'true',
         CACHE_NAMESPACE: 'ecommerce-pipeline:dev',

@@ -46,7 +46,9 @@ describe('stages (serverless.yml params, resolved by osls)', () => {
       memorySize: 1024,
       logRetentionInDays: 90,
     });
-    expect(config.provider.environment).toMatchObject({
+    // What a function that talks to every store gets: the provider's settings and its own secrets.
+    const everyStore = { ...config.provider.environment, ...config.functions.getHealth.environment };
+    expect(everyStore).toMatchObject({
       STAGE: 'prod',
       DATABASE_URL: placeholderFor('/ecommerce-pipeline/prod/database-url'),
       MONGODB_URI: placeholderFor('/ecommerce-pipeline/prod/mongodb-uri'),
@@ -63,7 +65,7 @@ describe('stages (serverless.yml params, resolved by osls)', () => {
     expect(config.provider.httpApi.cors.allowedOrigins).toEqual(['https://<your-shop-domain>']);
     // Shipped as it is, prod would be refused: its identity provider and origins are still placeholders.
     const problems = preflight({
-      Resources: { Fn: { Type: 'AWS::Lambda::Function', Properties: { Environment: { Variables: config.provider.environment } } } },
+      Resources: { Fn: { Type: 'AWS::Lambda::Function', Properties: { Environment: { Variables: everyStore } } } },
     }).problems;
     expect(problems.join('\n')).toMatch(/AUTH_JWKS_URL still contains the placeholder <region>/);
     expect(problems.join('\n')).toMatch(/CORS_ALLOWED_ORIGINS still contains the placeholder <your-shop-domain>/);
@@ -84,7 +86,13 @@ describe('stages (serverless.yml params, resolved by osls)', () => {
     const { config, ssmRequested } = await print('dev', { ...secrets, ...LOCAL_VALUES });
     expect(ssmRequested).toEqual([]);
     expect(config.provider).toMatchObject({ memorySize: 512, logRetentionInDays: 14 });
-    expect(config.provider.environment).toMatchObject({ ...secrets, ...LOCAL_VALUES, STAGE: 'dev' });
+    const { CURSOR_SECRET, ...storeSecrets } = secrets;
+    expect({ ...config.provider.environment, ...config.functions.getHealth.environment }).toMatchObject({
+      ...storeSecrets,
+      ...LOCAL_VALUES,
+      STAGE: 'dev',
+    });
+    expect(config.functions.listProducts.environment).toMatchObject({ CURSOR_SECRET, DATABASE_URL: secrets.DATABASE_URL });
     expect(config.provider.httpApi.cors.allowedOrigins).toEqual(['http://localhost:3000']);
     expect(secretSources('dev', secrets).every((s) => s.source === 'the environment of this deploy')).toBe(true);
     expect(secretSources('dev', {}).map((s) => s.source)).toContain('SSM /ecommerce-pipeline/dev/database-url');
