@@ -23,7 +23,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MongoClient } from 'mongodb';
-import { exit, localEnv, parseCommandLine, ROOT } from '../scripts/lib/env.js';
+import { exit, localEnv, parseCommandLine, pathFromCommandLine, ROOT } from '../scripts/lib/env.js';
 import { pooledUrl, startPooler, stopPooler } from '../scripts/lib/pgbouncer.js';
 import { ensurePgbouncer } from '../scripts/lib/prerequisites.js';
 import { CACHE, waitFor } from '../scripts/lib/process.js';
@@ -334,7 +334,7 @@ async function main(): Promise<number> {
     only: parseList(values.only),
     skip: parseList(values.skip),
     keep: values.keep,
-    resultsDir: values['results-dir'],
+    resultsDir: pathFromCommandLine(values['results-dir']),
   });
   const relative = (f: string) => path.relative(ROOT, f);
   if (values.docs)

@@ -8,7 +8,7 @@
  * (`docker compose up -d postgres redis srh mongo`). `--dry-run` prints every call with its input and makes none.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { basename, join, relative, resolve } from 'node:path';
+import { basename, join, relative } from 'node:path';
 import {
   type Capability,
   CloudFormationClient,
@@ -20,7 +20,7 @@ import {
   waitUntilStackUpdateComplete,
 } from '@aws-sdk/client-cloudformation';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { exit, parseCommandLine, ROOT } from './lib/env.js';
+import { exit, parseCommandLine, pathFromCommandLine, ROOT } from './lib/env.js';
 import { kb } from './lib/package-report.js';
 import { slsPackage } from './lib/sls.js';
 
@@ -159,7 +159,7 @@ if (import.meta.main) {
   const dryRun = values['dry-run'];
   const log = (line: string) => console.log(line);
   if (architecture !== 'arm64' && architecture !== 'x86_64') exit(2, 'deploy:localstack: --architecture must be arm64 or x86_64');
-  const packageDir = values.package ? resolve(process.env.INIT_CWD ?? process.cwd(), values.package) : join(ROOT, '.serverless-localstack');
+  const packageDir = values.package ? pathFromCommandLine(values.package) : join(ROOT, '.serverless-localstack');
   if (values.package && !existsSync(join(packageDir, 'cloudformation-template-update-stack.json')))
     exit(2, `deploy:localstack: ${packageDir} is not a packaged directory (npm run package -- --package <dir>)`);
   if (!values.package) {

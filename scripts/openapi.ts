@@ -4,16 +4,15 @@
  * serverless-offline and the deployed API serve the same document at GET /openapi.json.
  */
 import { writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { openApiDocument } from '../shared/http/routes.js';
-import { exit, parseCommandLine } from './lib/env.js';
+import { exit, parseCommandLine, pathFromCommandLine } from './lib/env.js';
 
 const USAGE = 'usage: npm run openapi -- [file]   (without a file: on stdout)';
 const { positionals } = parseCommandLine(USAGE, { options: { help: { type: 'boolean', short: 'h' } }, allowPositionals: true });
 if (positionals.length > 1) exit(2, USAGE);
 const text = `${JSON.stringify(openApiDocument(), null, 2)}\n`;
 if (positionals[0]) {
-  const path = resolve(process.env.INIT_CWD ?? process.cwd(), positionals[0]);
+  const path = pathFromCommandLine(positionals[0]);
   writeFileSync(path, text);
   console.error(`openapi: wrote ${path}`);
 } else {

@@ -11,7 +11,7 @@
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import { openApiDocument } from '../shared/http/routes.js';
-import { exit, parseCommandLine, ROOT } from './lib/env.js';
+import { exit, parseCommandLine, pathFromCommandLine, ROOT } from './lib/env.js';
 import { formatPackageReport, packageReport } from './lib/package-report.js';
 import { slsPackage } from './lib/sls.js';
 
@@ -26,7 +26,7 @@ const { values } = parseCommandLine(USAGE, {
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
-const outDir = resolve(ROOT, values.package);
+const outDir = pathFromCommandLine(values.package);
 // The folder is emptied first: it may only be a new or empty one, or one an earlier package wrote.
 const checkout = resolve(ROOT);
 if (checkout === outDir || checkout.startsWith(`${outDir}${sep}`)) {

@@ -17,7 +17,7 @@ import postgres from 'postgres';
 import type { SuiteResult } from '../bench/lib/result.js';
 import { getLatestRun, getRun, listRuns } from '../shared/benchmarks/store.js';
 import { ISO_DATE_STYLE, type Sql } from '../shared/clients/postgres.js';
-import { localEnv, parseCommandLine, ROOT } from './lib/env.js';
+import { localEnv, parseCommandLine, pathFromCommandLine, ROOT } from './lib/env.js';
 import { benchDoc, DOCS } from './report/bench.js';
 import { type Doc, terminal, usage, writeFiles, writeSection } from './report/document.js';
 import { runDoc } from './report/run.js';
@@ -78,11 +78,12 @@ async function main(): Promise<number> {
     console.log(stored);
     return 0;
   }
+  const file = values.file === undefined ? undefined : pathFromCommandLine(values.file);
   const [doc, base] = stored ?? [
-    benchDoc(JSON.parse(readFileSync(values.file!, 'utf8')) as SuiteResult, path.relative(ROOT, path.resolve(values.file!))),
-    path.basename(values.file!, '.json'),
+    benchDoc(JSON.parse(readFileSync(file!, 'utf8')) as SuiteResult, path.relative(ROOT, file!)),
+    path.basename(file!, '.json'),
   ];
-  const files = await writeFiles(doc, path.resolve(values.out), base);
+  const files = await writeFiles(doc, pathFromCommandLine(values.out), base);
   if (values.docs) files.push(...(await writeSection(doc, DOCS.file, DOCS.charts)));
   console.log(`${terminal(doc)}\n\n${files.map(where).join('\n')}`);
   return 0;

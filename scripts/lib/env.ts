@@ -1,8 +1,17 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type ParseArgsConfig, parseArgs, parseEnv } from 'node:util';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/**
+ * A path typed on a script's command line, as the user meant it: from the folder `npm run` was typed in.
+ * npm runs every script from the project root and says where it was called from in INIT_CWD.
+ */
+export function pathFromCommandLine(value: string): string {
+  return resolve(process.env.INIT_CWD ?? process.cwd(), value);
+}
 
 /** The variables of an env file in the project root; none when it does not exist. */
 export function readEnvFile(name: string): Record<string, string> {

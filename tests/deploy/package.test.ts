@@ -387,4 +387,18 @@ describe('npm run package -- --package <folder>', () => {
       rmSync(mine, { recursive: true, force: true });
     }
   });
+
+  it('reads a relative folder from where `npm run` was typed (INIT_CWD), as the other scripts do', async () => {
+    // `.` typed in a folder of notes is that folder, refused for its notes; taken from the project root it
+    // would be the checkout.
+    const mine = mkdtempSync(join(tmpdir(), 'typed-here-'));
+    try {
+      writeFileSync(join(mine, 'notes.txt'), 'keep me');
+      const run = await runScript('scripts/package.ts', ['--package', '.'], { INIT_CWD: mine });
+      expect(run.code, `${run.stdout}${run.stderr}`).toBe(1);
+      expect(run.stderr).toContain(`${mine} is not a package folder`);
+    } finally {
+      rmSync(mine, { recursive: true, force: true });
+    }
+  });
 });
