@@ -31,8 +31,15 @@ const EnvSchema = z.object({
    */
   BENCHMARK_DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
 
-  UPSTASH_REDIS_REST_URL: z.url({ protocol: /^https?$/ }),
-  UPSTASH_REDIS_REST_TOKEN: z.string().min(1),
+  // Both are refused here rather than by fetch, whose error message would quote the URL or the header, secret
+  // included, into the cache's warnings.
+  UPSTASH_REDIS_REST_URL: z
+    .url({ protocol: /^https?$/ })
+    .refine(
+      (url) => !URL.canParse(url) || (!new URL(url).username && !new URL(url).password),
+      'must not hold credentials (the token is UPSTASH_REDIS_REST_TOKEN)',
+    ),
+  UPSTASH_REDIS_REST_TOKEN: z.string().regex(/^[\x21-\x7e]+$/, 'must be visible ASCII characters (it is sent in an HTTP header)'),
   CACHE_NAMESPACE: z.string().min(1).optional(),
   CACHE_TIMEOUT_MS: z.coerce.number().int().min(10).max(10_000).default(150),
 

@@ -55,6 +55,18 @@ describe('parseConfig', () => {
     expect(() => parseConfig({ ...valid, CURSOR_SECRET: 'short' })).toThrow('CURSOR_SECRET');
   });
 
+  it('refuses a cache setting that fetch would reject with the secret in its message: a token unfit for a header, a URL with credentials', () => {
+    for (const token of ['AXyzSECRET\nAbc', 'AXyzSECRET\u0000', 'AXyz SECRET']) {
+      expect(() => parseConfig({ ...valid, UPSTASH_REDIS_REST_TOKEN: token })).toThrow('UPSTASH_REDIS_REST_TOKEN');
+      expect(() => parseConfig({ ...valid, UPSTASH_REDIS_REST_TOKEN: token })).not.toThrow(/SECRET/);
+    }
+    expect(() => parseConfig({ ...valid, UPSTASH_REDIS_REST_URL: 'https://user:URLSECRET@eu1.upstash.io' })).toThrow(
+      /UPSTASH_REDIS_REST_URL: must not hold credentials/,
+    );
+    expect(() => parseConfig({ ...valid, UPSTASH_REDIS_REST_URL: 'https://user:URLSECRET@eu1.upstash.io' })).not.toThrow(/URLSECRET/);
+    expect(parseConfig({ ...valid, UPSTASH_REDIS_REST_TOKEN: 'AXyz_-+/=0123' }).redis.token).toBe('AXyz_-+/=0123');
+  });
+
   it('takes the identity provider’s keys over HTTPS only (whoever answers a plain-HTTP JWKS URL on the path signs admin tokens), plain HTTP on this machine', () => {
     const { AUTH_JWT_SECRET: _secret, ...withoutSecret } = valid;
     expect(() => parseConfig({ ...withoutSecret, AUTH_JWKS_URL: 'http://idp.example/.well-known/jwks.json' })).toThrow('AUTH_JWKS_URL');
