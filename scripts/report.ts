@@ -64,7 +64,7 @@ async function main(): Promise<number> {
     options: {
       run: { type: 'string' },
       file: { type: 'string' },
-      out: { type: 'string', default: 'reports' },
+      out: { type: 'string', default: path.join(ROOT, 'reports') },
       list: { type: 'boolean', default: false },
       docs: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
