@@ -1,5 +1,5 @@
 import { intArray, OID, type Sql } from '../clients/postgres.js';
-import { AppError, ConflictError, NotFoundError, ValidationError } from '../errors.js';
+import { AppError, ConflictError, NotFoundError, ServiceUnavailableError, ValidationError } from '../errors.js';
 import { logger } from '../logger.js';
 import { isValidIdempotencyKey, requestHash } from './idempotency.js';
 import { DEFAULT_RETRY_POLICY, withRetry } from './retry.js';
@@ -213,5 +213,9 @@ export async function createOrder(sql: Sql, input: CreateOrderInput, options: Cr
     // Every check passed yet the key insert found a conflicting row that is gone by now (it expired and
     // was purged in between): run the statement again.
   }
-  throw new Error('createOrder: idempotency key race did not settle');
+  // Contention, not a fault: the client's retry with the same key is safe and will most likely settle.
+  throw new ServiceUnavailableError(
+    'DATABASE_BUSY',
+    'Concurrent requests with the same Idempotency-Key kept changing its outcome; retry shortly.',
+  );
 }

@@ -55,3 +55,28 @@ describe('createOrder when the database is unreachable', () => {
     });
   });
 });
+
+describe('createOrder when requests with the same key keep changing the outcome', () => {
+  it('answers 503 DATABASE_BUSY after its attempts (a retry is safe), not a 500', async () => {
+    // Every run: all checks passed, nothing written, and no key row to replay: the row the insert collided
+    // with was gone by the time it was looked up (expired and purged by a concurrent request, again and again).
+    let statements = 0;
+    const settledNever = Object.assign(async () => [], {
+      typed: (value: unknown) => value,
+      unsafe: async () => {
+        statements += 1;
+        return [
+          { created: null, replay: null, replay_hash: null, customer_found: true, missing: [], short: [], checkout_key_recorded: null },
+        ];
+      },
+    }) as unknown as Sql;
+    const error = await createOrder(settledNever, { customerId: 1, items: [{ productId: 1, quantity: 1 }] }, { idempotencyKey: 'k' }).catch(
+      (e: unknown) => e,
+    );
+    expect(statements).toBe(3);
+    const response = errorResponse(error);
+    expect(response.statusCode).toBe(503);
+    expect(response.headers['Retry-After']).toBe('2');
+    expect(JSON.parse(response.body)).toMatchObject({ error: { code: 'DATABASE_BUSY' } });
+  });
+});
