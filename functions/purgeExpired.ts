@@ -1,7 +1,5 @@
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { discardClientsAfterTimeout } from '../shared/clients/abandon.js';
+import { backgroundHandler } from '../shared/background.js';
 import { getMongoDb } from '../shared/clients/mongo.js';
 import { getSql } from '../shared/clients/postgres.js';
 import { type PurgeExpiredResult, PurgeFailedError, purgeExpired } from '../shared/housekeeping/purge-expired.js';
@@ -40,11 +38,4 @@ async function purge(_event: unknown, context: Context, { signal }: { signal: Ab
   }
 }
 
-/** A run still busy a second before its Lambda timeout ends there and drops its connections. */
-export const handler = middy(purge, {
-  timeoutEarlyInMillis: 1_000,
-  timeoutEarlyResponse: () => {
-    discardClientsAfterTimeout();
-    throw new Error('purge of expired rows did not finish before its Lambda timeout');
-  },
-}).use(injectLambdaContext(logger, { logEvent: false, resetKeys: true }));
+export const handler = backgroundHandler('purge of expired rows', purge);

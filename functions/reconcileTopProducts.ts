@@ -1,7 +1,5 @@
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { discardClientsAfterTimeout } from '../shared/clients/abandon.js';
+import { backgroundHandler } from '../shared/background.js';
 import { getSql } from '../shared/clients/postgres.js';
 import { getRedis } from '../shared/clients/redis.js';
 import { getConfig } from '../shared/config.js';
@@ -37,16 +35,4 @@ async function reconcile(event: unknown, context: Context, { signal }: { signal:
   }
 }
 
-/**
- * A run still busy a second before its Lambda timeout (a connection that stopped answering) ends there and
- * drops its connections, so the next minute's run in this container starts clean.
- */
-export const handler = middy(reconcile, {
-  timeoutEarlyInMillis: 1_000,
-  timeoutEarlyResponse: () => {
-    discardClientsAfterTimeout();
-    throw new Error('top-products reconcile did not finish before its Lambda timeout');
-  },
-})
-  // The run's lines carry its Lambda request id and cold start (to find its REPORT line); never its event.
-  .use(injectLambdaContext(logger, { logEvent: false, resetKeys: true }));
+export const handler = backgroundHandler('top-products reconcile', reconcile);
