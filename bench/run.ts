@@ -310,8 +310,9 @@ export async function runSuite(options: SuiteOptions): Promise<{ result: SuiteRe
   );
   if (options.profile === 'quick' && !options.only && seconds > QUICK_BUDGET_S)
     log(`bench: --quick took ${seconds.toFixed(0)} s, over its ${QUICK_BUDGET_S} s budget`);
+  // Absolute in the hint: report reads a typed --file from where npm run is typed, which may be elsewhere.
   const relative = path.relative(ROOT, base);
-  log(`bench: results ${relative}.json (log ${relative}.log; npm run report -- --file ${relative}.json)`);
+  log(`bench: results ${relative}.json (log ${relative}.log; npm run report -- --file ${base}.json)`);
   return { result, file };
 }
 

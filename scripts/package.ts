@@ -20,13 +20,14 @@ const { values } = parseCommandLine(USAGE, {
   options: {
     stage: { type: 'string', default: 'dev' },
     region: { type: 'string' },
-    package: { type: 'string', default: '.serverless' },
+    package: { type: 'string' },
     aws: { type: 'boolean', default: false },
     param: { type: 'string', multiple: true, default: [] },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
-const outDir = pathFromCommandLine(values.package);
+// The project's .serverless from any folder; a folder typed on the command line from where it was typed.
+const outDir = values.package === undefined ? join(ROOT, '.serverless') : pathFromCommandLine(values.package);
 // The folder is emptied first: it may only be a new or empty one, or one an earlier package wrote.
 const checkout = resolve(ROOT);
 if (checkout === outDir || checkout.startsWith(`${outDir}${sep}`)) {

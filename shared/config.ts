@@ -39,7 +39,11 @@ const EnvSchema = z.object({
       (url) => !URL.canParse(url) || (!new URL(url).username && !new URL(url).password),
       'must not hold credentials (the token is UPSTASH_REDIS_REST_TOKEN)',
     ),
-  UPSTASH_REDIS_REST_TOKEN: z.string().regex(/^[\x21-\x7e]+$/, 'must be visible ASCII characters (it is sent in an HTTP header)'),
+  // Trimmed as fetch trims a header value (a token saved from a file with its newline works).
+  UPSTASH_REDIS_REST_TOKEN: z
+    .string()
+    .trim()
+    .regex(/^[\x21-\x7e]+$/, 'must be visible ASCII characters (it is sent in an HTTP header)'),
   CACHE_NAMESPACE: z.string().min(1).optional(),
   CACHE_TIMEOUT_MS: z.coerce.number().int().min(10).max(10_000).default(150),
 
@@ -104,7 +108,7 @@ export const PER_FUNCTION_SECRETS = [
 ] as const;
 type PerFunctionSecret = (typeof PER_FUNCTION_SECRETS)[number];
 
-/** Every environment variable the configuration reads (serverless.yml must pass each one to the functions). */
+/** Every environment variable the configuration reads (serverless.yml passes each one to the functions that read it). */
 export const CONFIG_VARIABLES = Object.keys(EnvSchema.shape) as Array<keyof Env>;
 
 /**
@@ -144,15 +148,12 @@ export class ConfigError extends Error {
 
 export interface ParseOptions {
   /**
-   * A function's view: a secret of PER_FUNCTION_SECRETS that is not set fails when the code first reads it
-   * (the function does not use that store), not here. Set, it is checked here like every other variable.
+   * A function's view: a secret of PER_FUNCTION_SECRETS that the function was not given fails when the code
+   * first reads it (the function does not use that store), not here. One it was given is checked here like
+   * every other variable, empty included (an unset deploy variable).
    */
   secretsWhenRead?: boolean;
 }
-
-const OPTIONAL_SECRETS = EnvSchema.partial(
-  Object.fromEntries(PER_FUNCTION_SECRETS.map((name) => [name, true])) as Record<PerFunctionSecret, true>,
-);
 
 /** Makes `section[field]` throw a ConfigError naming `variable` when read, because that variable is not set. */
 function failWhenRead(section: object, field: string, variable: PerFunctionSecret): void {
@@ -173,7 +174,9 @@ function failWhenRead(section: object, field: string, variable: PerFunctionSecre
 export function parseConfig(env: NodeJS.ProcessEnv = process.env, { secretsWhenRead = false }: ParseOptions = {}): Config {
   // An empty variable means "not set" (serverless.yml's `${env:X, ''}` fallbacks produce empty strings).
   const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
-  const result = (secretsWhenRead ? OPTIONAL_SECRETS : EnvSchema).safeParse(present);
+  const notGiven = secretsWhenRead ? PER_FUNCTION_SECRETS.filter((name) => env[name] === undefined) : [];
+  const schema = EnvSchema.partial(Object.fromEntries(notGiven.map((name) => [name, true])) as Partial<Record<PerFunctionSecret, true>>);
+  const result = schema.safeParse(present);
   if (!result.success) {
     const problems = result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
     throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);

@@ -45,6 +45,8 @@ describe('parseConfig', () => {
     const { AUTH_JWT_SECRET: _auth, ...withoutAuth } = redisOnly;
     expect(() => parseConfig(withoutAuth, { secretsWhenRead: true })).toThrow(/AUTH_JWKS_URL/);
     expect(parseConfig(valid, { secretsWhenRead: true }).database.url).toBe(valid.DATABASE_URL);
+    // Given but empty (an unset deploy variable): the cold start fails, as for any other variable.
+    expect(() => parseConfig({ ...redisOnly, MONGODB_URI: '' }, { secretsWhenRead: true })).toThrow(/MONGODB_URI/);
   });
 
   it('rejects malformed values with the variable name', () => {
@@ -65,6 +67,7 @@ describe('parseConfig', () => {
     );
     expect(() => parseConfig({ ...valid, UPSTASH_REDIS_REST_URL: 'https://user:URLSECRET@eu1.upstash.io' })).not.toThrow(/URLSECRET/);
     expect(parseConfig({ ...valid, UPSTASH_REDIS_REST_TOKEN: 'AXyz_-+/=0123' }).redis.token).toBe('AXyz_-+/=0123');
+    expect(parseConfig({ ...valid, UPSTASH_REDIS_REST_TOKEN: 'AXyz0123\n' }).redis.token).toBe('AXyz0123');
   });
 
   it('takes the identity provider’s keys over HTTPS only (whoever answers a plain-HTTP JWKS URL on the path signs admin tokens), plain HTTP on this machine', () => {
