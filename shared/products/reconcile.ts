@@ -308,15 +308,19 @@ async function rebuild(
       else tx.expire(to, expire.in);
     }
   }
-  // Days without a single sale: no set at all (a stale one from before would count old sales).
+  // Days without a single sale: no set at all (a stale one from before would count old sales). And the day
+  // after the last one, unless the snapshot had sales of it: a run that began before midnight switches after
+  // it, and a sale of the new day recorded meanwhile is in that day's set but not in the all-time sets put in
+  // place here. Dropped from both, it is restored to both by the next recent pass, as any sale of the switch.
   const empty: string[] = [];
-  for (let ms = dayStartMs(firstDay); ms <= todayStart; ms += DAY_MS) {
+  for (let ms = dayStartMs(firstDay); ms <= todayStart + DAY_MS; ms += DAY_MS) {
     const day = utcDay(ms);
     if (!written.has(day)) empty.push(keys.dayUnits(day), keys.dayRevenue(day));
   }
-  if (empty.length > 0) tx.del(...empty);
+  tx.del(...empty);
   tx.set(keys.meta, meta, { ex: META_TTL_SECONDS });
   dropPastUnions(tx, keys, nowMs);
+  dropPastUnions(tx, keys, todayStart + DAY_MS);
   signal?.throwIfAborted();
   // A MULTI does not roll back: a RENAME that failed (a scratch set evicted) leaves its live set as it was,
   // while the marker it sets vouches for it. So when a command failed, or the answer was lost and nobody

@@ -4,10 +4,10 @@ import { handler as reconcileHandler } from '../../functions/reconcileTopProduct
 import { seed } from '../../scripts/db/seed.js';
 import { createRedis } from '../../shared/clients/redis.js';
 import { createOrder } from '../../shared/orders/create-order.js';
-import { topProductsKeys } from '../../shared/products/keys.js';
+import { encodeMember, topProductsKeys } from '../../shared/products/keys.js';
 import { readLeaderboard, recordSale } from '../../shared/products/leaderboard.js';
 import { reconcileTopProducts } from '../../shared/products/reconcile.js';
-import { resolveWindow, utcDay } from '../../shared/products/window.js';
+import { DAY_MS, resolveWindow, startOfUtcDay, utcDay } from '../../shared/products/window.js';
 import { testSql } from '../helpers/db.js';
 import { lambdaContext } from '../helpers/lambda.js';
 import { deleteTopProductsKeys, groundTruth, newRedis, type SalesFixture, seedSales, testConfig } from './helpers.js';
@@ -160,6 +160,41 @@ describe('sales that land in the middle of a reconcile run', () => {
     expect(sold).toBe(true);
     await reconcile();
     await expectEveryWindowTrue('sale during the rebuild');
+  });
+
+  it('a sale in the first seconds of a day, while a rebuild begun the day before streams, is in the all-time sets after the next run', async () => {
+    const midnight = startOfUtcDay(Date.now()) + DAY_MS;
+    const productId = fixture.productIds[0]!;
+    const truth = async () => {
+      const [row] = await sql<[{ units: number; cents: number }]>`
+        select sum(quantity)::int as units, (sum(quantity * unit_price) * 100)::int as cents from order_items where product_id = ${productId}`;
+      return row;
+    };
+    let sold = false;
+    const racing = hookBeforeSending(
+      (commands) => !sold && commands.some(([name, , target]) => name === 'rename' && target === keys.allUnits),
+      async () => {
+        sold = true;
+        // Committed after the rebuild's snapshot, five seconds into the new day, then delivered to the leaderboard.
+        const orderDate = new Date(midnight + 5_000);
+        const [order] = await sql<[{ id: number }]>`
+          insert into orders (customer_id, order_date, total_amount) values (${fixture.customerIds[0]!}, ${orderDate}, 30.00)
+          returning order_id as id`;
+        await sql`insert into order_items (order_id, product_id, quantity, unit_price) values (${order.id}, ${productId}, 3, 10.00)`;
+        await recordSale(
+          { redis, namespace: NS, timeoutMs: 5_000 },
+          { orderDate: orderDate.toISOString(), items: [{ productId, quantity: 3, unitPrice: '10.00' }] },
+        );
+      },
+    );
+    await reconcileTopProducts({ sql, redis: racing, namespace: NS }, { mode: 'full', waitForLockMs: 15_000, now: () => midnight - 10_000 });
+    expect(sold).toBe(true);
+    const next = await reconcileTopProducts({ sql, redis, namespace: NS }, { waitForLockMs: 15_000, now: () => midnight + 60_000 });
+    expect(next.mode).toBe('recent');
+    const { units, cents } = await truth();
+    expect(-(await redis.zscore(keys.allUnits, encodeMember(productId)))!).toBe(units);
+    expect(await redis.zscore(keys.allRevenue, encodeMember(productId))).toBe(cents);
+    expect(-(await redis.zscore(keys.dayUnits(utcDay(midnight)), encodeMember(productId)))!).toBe(3);
   });
 
   it('a rebuild whose switch fails (a scratch set evicted) leaves no marker: readers use Postgres and the next run rebuilds', async () => {
