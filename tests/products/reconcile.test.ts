@@ -187,7 +187,10 @@ describe('sales that land in the middle of a reconcile run', () => {
         );
       },
     );
-    await reconcileTopProducts({ sql, redis: racing, namespace: NS }, { mode: 'full', waitForLockMs: 15_000, now: () => midnight - 10_000 });
+    await reconcileTopProducts(
+      { sql, redis: racing, namespace: NS },
+      { mode: 'full', waitForLockMs: 15_000, now: () => midnight - 10_000 },
+    );
     expect(sold).toBe(true);
     const next = await reconcileTopProducts({ sql, redis, namespace: NS }, { waitForLockMs: 15_000, now: () => midnight + 60_000 });
     expect(next.mode).toBe('recent');
