@@ -215,12 +215,15 @@ export async function signLocalToken(
   if ((claims.ttlSeconds ?? 3600) > maximum) {
     throw new Error(`a token may live at most the maximum token age, ${maximum} s (AUTH_MAX_TOKEN_AGE_SECONDS)`);
   }
+  // One reading of the clock for both: two could fall on either side of a second, and a token living its
+  // ttl plus one second would be refused for outliving the maximum token age.
+  const issuedAt = Math.floor(Date.now() / 1000);
   return new SignJWT(claims.admin ? { scope: config.adminScope } : {})
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setSubject(claims.sub)
     .setIssuer(config.issuer)
     .setAudience(config.audience)
-    .setIssuedAt()
-    .setExpirationTime(Math.floor(Date.now() / 1000) + (claims.ttlSeconds ?? 3600))
+    .setIssuedAt(issuedAt)
+    .setExpirationTime(issuedAt + (claims.ttlSeconds ?? 3600))
     .sign(new TextEncoder().encode(config.secret));
 }

@@ -28,6 +28,30 @@ describe('bearer tokens', () => {
     expect(admin).toEqual({ subject: 'ops', customerId: null, isAdmin: true });
   });
 
+  it('signs a token that lives exactly its ttl, even when the clock passes a second while it is signed', async () => {
+    // Each read of the clock is a millisecond later, the first one a millisecond before a second begins.
+    let clock = 1_800_000_000_999;
+    const RealDate = Date;
+    class SteppingDate extends RealDate {
+      constructor(...args: unknown[]) {
+        if (args.length === 0) super(clock++);
+        else super(...(args as [number]));
+      }
+      static override now() {
+        return clock++;
+      }
+    }
+    vi.stubGlobal('Date', SteppingDate);
+    let token: string;
+    try {
+      token = await signLocalToken({ ...config, maxTokenAgeSeconds: 3600 }, { sub: '42', ttlSeconds: 3600 });
+    } finally {
+      vi.unstubAllGlobals();
+    }
+    const { iat, exp } = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { iat: number; exp: number };
+    expect(exp - iat).toBe(3600);
+  });
+
   it('reads the scheme name case-insensitively, as HTTP defines it (RFC 9110 §11.1)', async () => {
     const token = await signLocalToken(config, { sub: '42' });
     for (const scheme of ['bearer', 'BEARER', 'bEaReR']) {
