@@ -104,7 +104,10 @@ function generatorOptions(options: SeedOptions) {
   const seed = count('seed', options.seed ?? DEFAULT_SEED);
   if (orders! > 0 && products === 0) problems.push('orders need products: products must be at least 1 when orders > 0');
   if (orders! > 0 && customers === 0) problems.push('orders need customers: customers must be at least 1 when orders > 0');
-  const asOf = new Date(options.asOf ?? new Date().toISOString().slice(0, 10)); // today 00:00 UTC by default
+  // Today 00:00 UTC by default. A date-time without an offset is UTC too (JavaScript reads it as local time),
+  // so that the same seed and as-of give the same rows on a machine in any time zone.
+  const given = typeof options.asOf === 'string' && /T[\d:.]+$/.test(options.asOf) ? `${options.asOf}Z` : options.asOf;
+  const asOf = new Date(given ?? new Date().toISOString().slice(0, 10));
   if (Number.isNaN(asOf.getTime())) problems.push(`asOf must be a date or ISO timestamp (got ${String(options.asOf)})`);
   if (problems.length > 0) throw new SeedError('INVALID_OPTIONS', problems.join('; '));
   return { customers: customers!, products: products!, orders: orders!, seed, asOf: new Date(Math.floor(asOf.getTime() / 1000) * 1000) };
@@ -247,7 +250,7 @@ const USAGE = `usage: npm run db:seed -- [options]
   --products N    products to create       (default ${DEFAULT_COUNTS.products})
   --orders N      orders to create, each with 1-5 lines (default ${DEFAULT_COUNTS.orders})
   --seed S        random seed: same seed, counts and --as-of => same data (default ${DEFAULT_SEED})
-  --as-of DATE    end of the 12-month order window, ISO date/time (default: today 00:00 UTC)
+  --as-of DATE    end of the 12-month order window, ISO date/time, UTC unless it has an offset (default: today 00:00 UTC)
   --reset         replace existing data (without it, a database with data is left alone)
   -h, --help      show this help
 

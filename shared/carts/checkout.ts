@@ -19,7 +19,8 @@ import { type CartVersion, ensureCartIndexes, insertNextVersion, isLive, readNew
  *   become one order, whatever the client sends, so a retry after a crash between the order and emptying
  *   the cart replays that order, with or without an Idempotency-Key;
  * - the client's Idempotency-Key, recorded in Postgres (checkout_keys) in the order's own transaction: it
- *   maps to that order for its whole lifetime (24 h), whatever happens to the cart afterwards. A key
+ *   maps to that order for its whole lifetime (the order key's: at least 24 h, as long as the cart version
+ *   could be checked out), whatever happens to the cart afterwards. A key
  *   already known is answered from Postgres before the cart is even read.
  *
  * Order of effects: (1) a known key → replay; (2) read the cart (MongoDB down ⇒ 503 before any order);

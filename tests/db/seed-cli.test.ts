@@ -106,4 +106,12 @@ describe('npm run db:seed: success', () => {
     expect(run.stdout).toMatch(/rows\/s/);
     expect(await rowCounts(sql)).toMatchObject({ customers: 120, products: 30, orders: 1_000 });
   });
+
+  it('reads an --as-of without an offset as UTC, on a machine in any time zone (same seed and as-of, same rows)', async () => {
+    const run = await cli(['--customers', '10', '--products', '5', '--orders', '10', '--as-of', '2026-03-29T00:00', '--reset'], {
+      TZ: 'Europe/Berlin',
+    });
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain('orders in the 12 months before 2026-03-29T00:00:00.000Z');
+  });
 });
