@@ -73,6 +73,33 @@ describe('a server that accepts connections and hangs up at once (a proxy whose 
       hangsUp.close();
     }
   });
+
+  it('a pool ended while it waits to try again (a discarded client) connects no more', async () => {
+    let accepted = 0;
+    const hangsUp = net.createServer((socket) => {
+      accepted += 1;
+      socket.end();
+    });
+    await new Promise<void>((resolve) => hangsUp.listen(0, '127.0.0.1', resolve));
+    try {
+      const config = parseConfig({ ...process.env, DATABASE_CONNECT_TIMEOUT_SECONDS: '3' });
+      const url = new URL(config.database.url);
+      url.host = `127.0.0.1:${(hangsUp.address() as net.AddressInfo).port}`;
+      const pool = postgres(url.toString(), {
+        ...postgresOptions(config.database, 'ecommerce-pipeline-test-ended'),
+        max: 1,
+      }) as unknown as Sql;
+      const query = pool`select 1`.catch((error: unknown) => error);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await pool.end({ timeout: 0 });
+      expect(await query).toMatchObject({ code: 'CONNECTION_DESTROYED' });
+      const atEnd = accepted;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(accepted).toBe(atEnd);
+    } finally {
+      hangsUp.close();
+    }
+  });
 });
 
 describe('a connection reset mid-statement (ECONNRESET: a load balancer or NAT dropping it)', () => {
