@@ -44,8 +44,10 @@ export function getMongoClient(): MongoClient {
 
 /**
  * Abandons the container's client after an invocation gave up waiting on it (the HTTP stack's timeout
- * backstop): a forced close aborts what it still runs, so no write of a request already answered 503 can
- * land later, and the next request connects afresh instead of queueing behind a server that stopped answering.
+ * backstop): closing it aborts the operations it still runs (the driver closes its checked-out connections
+ * first), so no write of a request already answered 503 can land later, and the next request connects afresh
+ * instead of queueing behind a server that stopped answering. The old client's monitors and idle sockets go
+ * only when its close has ended its sessions, which waits for server selection (a few seconds at most).
  */
 function discardMongo(): void {
   const current = client;
