@@ -45,7 +45,11 @@ describe('a connection ended by the server mid-statement', () => {
 });
 
 describe('a server that accepts connections and hangs up at once (a proxy whose database is not up yet)', () => {
-  it('fails the query with CONNECTION_CLOSED within the connect timeout, after a bounded number of attempts', async () => {
+  /** Runs `use` with a pool (one connection) pointed at a server that hangs up on every connection it accepts. */
+  async function againstHangingUpServer(
+    connectTimeoutSeconds: number,
+    use: (pool: Sql, accepted: () => number) => Promise<void>,
+  ): Promise<void> {
     let accepted = 0;
     const hangsUp = net.createServer((socket) => {
       accepted += 1;
@@ -53,7 +57,7 @@ describe('a server that accepts connections and hangs up at once (a proxy whose 
     });
     await new Promise<void>((resolve) => hangsUp.listen(0, '127.0.0.1', resolve));
     try {
-      const config = parseConfig({ ...process.env, DATABASE_CONNECT_TIMEOUT_SECONDS: '1' });
+      const config = parseConfig({ ...process.env, DATABASE_CONNECT_TIMEOUT_SECONDS: String(connectTimeoutSeconds) });
       const url = new URL(config.database.url);
       url.host = `127.0.0.1:${(hangsUp.address() as net.AddressInfo).port}`;
       const pool = postgres(url.toString(), {
@@ -61,6 +65,14 @@ describe('a server that accepts connections and hangs up at once (a proxy whose 
         max: 1,
       }) as unknown as Sql;
       pools.push(pool);
+      await use(pool, () => accepted);
+    } finally {
+      hangsUp.close();
+    }
+  }
+
+  it('fails the query with CONNECTION_CLOSED within the connect timeout, after a bounded number of attempts', async () => {
+    await againstHangingUpServer(1, async (pool, accepted) => {
       const started = performance.now();
       const outcome = await Promise.race([
         pool`select 1`.catch((error: unknown) => error),
@@ -68,37 +80,20 @@ describe('a server that accepts connections and hangs up at once (a proxy whose 
       ]);
       expect(outcome).toMatchObject({ code: 'CONNECTION_CLOSED' });
       expect(performance.now() - started).toBeLessThan(2_500);
-      expect(accepted).toBeLessThan(100);
-    } finally {
-      hangsUp.close();
-    }
+      expect(accepted()).toBeLessThan(100);
+    });
   });
 
   it('a pool ended while it waits to try again (a discarded client) connects no more', async () => {
-    let accepted = 0;
-    const hangsUp = net.createServer((socket) => {
-      accepted += 1;
-      socket.end();
-    });
-    await new Promise<void>((resolve) => hangsUp.listen(0, '127.0.0.1', resolve));
-    try {
-      const config = parseConfig({ ...process.env, DATABASE_CONNECT_TIMEOUT_SECONDS: '3' });
-      const url = new URL(config.database.url);
-      url.host = `127.0.0.1:${(hangsUp.address() as net.AddressInfo).port}`;
-      const pool = postgres(url.toString(), {
-        ...postgresOptions(config.database, 'ecommerce-pipeline-test-ended'),
-        max: 1,
-      }) as unknown as Sql;
+    await againstHangingUpServer(3, async (pool, accepted) => {
       const query = pool`select 1`.catch((error: unknown) => error);
       await new Promise((resolve) => setTimeout(resolve, 300));
       await pool.end({ timeout: 0 });
       expect(await query).toMatchObject({ code: 'CONNECTION_DESTROYED' });
-      const atEnd = accepted;
+      const atEnd = accepted();
       await new Promise((resolve) => setTimeout(resolve, 500));
-      expect(accepted).toBe(atEnd);
-    } finally {
-      hangsUp.close();
-    }
+      expect(accepted()).toBe(atEnd);
+    });
   });
 });
 
