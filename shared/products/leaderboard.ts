@@ -86,9 +86,9 @@ export function toCents(amount: string): number {
 
 /** 1250 → "12.50" (the API's money format). */
 export function formatCents(cents: number): string {
-  const whole = Math.trunc(cents / 100);
-  const fraction = String(Math.abs(cents % 100)).padStart(2, '0');
-  return `${whole}.${fraction}`;
+  const magnitude = Math.abs(cents);
+  const fraction = String(magnitude % 100).padStart(2, '0');
+  return `${cents < 0 ? '-' : ''}${Math.trunc(magnitude / 100)}.${fraction}`;
 }
 
 /** Unix seconds at which a day's sets expire. */

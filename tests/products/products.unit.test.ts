@@ -46,6 +46,9 @@ describe('money and members', () => {
     expect(formatCents(7)).toBe('0.07');
     expect(formatCents(0)).toBe('0.00');
     expect(formatCents(9_999_999_999_999)).toBe('99999999999.99');
+    // A negative amount keeps its sign below one unit too (-0 prints as "0").
+    expect(formatCents(-5)).toBe('-0.05');
+    expect(formatCents(-150)).toBe('-1.50');
   });
 
   it('encodes product ids so lexicographic order is numeric order (ties sort by id)', () => {
