@@ -1,4 +1,5 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
+import { MAX_LINE_QUANTITY } from '../shared/orders/rules.js';
 import { type ApiError, type ApiResult, api, newIdempotencyKey, type Product } from './api.js';
 import type { Session } from './session.js';
 import { Empty, ErrorState, type Load, Loaded, SignInFirst, useGet } from './ui.js';
@@ -247,7 +248,11 @@ function CartView({ session }: { session: Session }) {
                               −<span class="visually-hidden"> one {name}</span>
                             </button>
                             <output aria-label={`Quantity of ${name}`}> {item.quantity} </output>
-                            <button type="button" disabled={busy} onClick={() => setQuantity(item.quantity + 1)}>
+                            <button
+                              type="button"
+                              disabled={busy || item.quantity >= MAX_LINE_QUANTITY}
+                              onClick={() => setQuantity(item.quantity + 1)}
+                            >
                               +<span class="visually-hidden"> one {name}</span>
                             </button>
                           </td>

@@ -1,6 +1,7 @@
 import type { Browser, BrowserContext, Page, Request } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ferretDbIsOurs, startFerretDb, stopFerretDb } from '../../scripts/services.js';
+import { MAX_LINE_QUANTITY } from '../../shared/orders/rules.js';
 import { invokeLambda, lambdaClient, RUN_BENCHMARKS, TINY_SIZES } from '../benchmarks/helpers.js';
 import { resetCarts, sleep, testMongo } from '../carts/helpers.js';
 import { chromiumAvailability, launchChromium, screenshot, seriousViolations, watchErrors } from '../helpers/browser.js';
@@ -417,6 +418,32 @@ describe.skipIf(!chromium?.available)('the web console in Chromium', () => {
     expect(await page.getByText(/Signed in as/).count()).toBe(1);
     await page.clock.runFor(2 * day * 1000);
     await expect.poll(() => page.getByText(/Signed in as/).count()).toBe(0);
+    await context.close();
+  });
+
+  it('a line at the most one order line can hold offers no "+" (the save would be refused), and "−" still works', async () => {
+    const customerId = fx.customerIds[8]!;
+    await api('PUT', `/carts/${customerId}`, {
+      body: {
+        items: [
+          { productId: fx.productIds[14], quantity: MAX_LINE_QUANTITY },
+          { productId: fx.productIds[15], quantity: 1 },
+        ],
+      },
+    });
+    const { context, page, errors } = await signedIn(customerId);
+    await page.goto(`${base}#/cart`);
+    const pluses = page.getByRole('button', { name: /^\+ one/ });
+    await expect.poll(() => pluses.count()).toBe(2);
+    expect(await pluses.first().isDisabled()).toBe(true);
+    expect(await pluses.last().isDisabled()).toBe(false);
+    await page
+      .getByRole('button', { name: /^− one/ })
+      .first()
+      .click();
+    await expect.poll(async () => (await api('GET', `/carts/${customerId}`)).body.items[0].quantity).toBe(MAX_LINE_QUANTITY - 1);
+    await expect.poll(() => pluses.first().isDisabled()).toBe(false);
+    expect(errors).toEqual([]);
     await context.close();
   });
 
