@@ -1,7 +1,7 @@
 /**
  * npm run deploy packages the stage with its real secrets (your environment, else SSM of the account your AWS
  * credentials point at), checks what was packaged (no placeholder, no localhost URL, no development
- * secret, every function within its size limit), then deploys exactly that package
+ * secret, every function within its size limit, no migration the stage's own database lacks), then deploys exactly that package
  * (`sls deploy --package`). The guide is docs/deploy.md.
  *
  * npm run remove: `sls remove` for the stage. Its SSM lookups go to a local stand-in: removing a stack needs no
@@ -19,7 +19,7 @@ import { formatDeployOutputs, formatKept, protectionCommands, type StackOutputs 
 import { parseCommandLine, ROOT } from './lib/env.js';
 import { formatPackageReport, packageReport } from './lib/package-report.js';
 import { runSls, slsArgs, slsPackage } from './lib/sls.js';
-import { preflight, secretSources } from './lib/stages.js';
+import { migrationCheck, preflight, secretSources } from './lib/stages.js';
 
 const USAGE = `usage: npm run deploy -- --stage <stage> [--region r] [--profile p] [--param key=value …]
        npm run remove -- --stage <stage> [--region r] [--profile p] [--protection-lifted]`;
@@ -65,7 +65,14 @@ async function deploy(options: Options, env: NodeJS.ProcessEnv): Promise<number>
   }
   const report = await packageReport(outDir);
   console.log(`\n${formatPackageReport(report)}`);
-  const { problems, warnings } = preflight(JSON.parse(readFileSync(join(outDir, 'cloudformation-template-update-stack.json'), 'utf8')));
+  const template = JSON.parse(readFileSync(join(outDir, 'cloudformation-template-update-stack.json'), 'utf8'));
+  const { problems, warnings } = preflight(template);
+  if (!created) {
+    console.log("\ndeploy: looking for migrations the stage's database lacks");
+    const migrations = await migrationCheck(template);
+    problems.push(...migrations.problems);
+    warnings.push(...migrations.warnings);
+  }
   for (const warning of warnings) console.warn(`deploy: warning: ${warning}`);
   if (!report.ok) problems.push('a function is over its size limit (see the table above)');
   if (problems.length > 0) {

@@ -1,4 +1,6 @@
+import postgres from 'postgres';
 import { configValueProblem } from '../../shared/config.js';
+import { pendingMigrations } from '../../shared/db/migrate.js';
 import { readEnvFile } from './env.js';
 import { placeholderFor } from './sls.js';
 
@@ -61,6 +63,50 @@ function isLocalHost(value: string): boolean {
     return ['localhost', '127.0.0.1', '[::1]', '0.0.0.0'].includes(new URL(value).hostname);
   } catch {
     return false;
+  }
+}
+
+/**
+ * The migrations a bring-your-own stage's database lacks, looked up before its deploy: that database gets
+ * them from `npm run db:migrate`, not from the deploy, and code that needs a missing one fails its requests.
+ * A problem when some are missing, a warning when the database cannot be reached from here (a private
+ * network); nothing for a stage whose stack creates its database (DATABASE_URL is the stack's, which
+ * applies the migrations itself before any function is updated). Never prints the URL.
+ */
+export async function migrationCheck(
+  template: { Resources: Record<string, TemplateResource> },
+  { connectTimeoutSeconds = 5 } = {},
+): Promise<{ problems: string[]; warnings: string[] }> {
+  const urls = Object.values(template.Resources).flatMap((resource) => {
+    const url = resource.Type === 'AWS::Lambda::Function' ? resource.Properties?.Environment?.Variables?.DATABASE_URL : undefined;
+    return typeof url === 'string' && /^postgres(ql)?:\/\//.test(url) ? [url] : [];
+  });
+  // None: the stack creates the database, or the URL is a placeholder (which preflight refuses).
+  if (urls.length === 0) return { problems: [], warnings: [] };
+  let sql: postgres.Sql | undefined;
+  try {
+    sql = postgres(urls[0]!, { max: 1, connect_timeout: connectTimeoutSeconds, idle_timeout: 1, onnotice: () => {} });
+    const pending = await pendingMigrations(sql);
+    if (pending.length === 0) return { problems: [], warnings: [] };
+    return {
+      problems: [
+        `the stage's database lacks migrations this version needs (${pending.join(', ')}): apply them first, through its direct ` +
+          'endpoint rather than a pooler — DATABASE_URL=postgres://…direct-endpoint…/shop npm run db:migrate — then deploy again ' +
+          '(the version running now works on the migrated schema: migrations only add)',
+      ],
+      warnings: [],
+    };
+  } catch (error) {
+    const { code, message } = error as { code?: unknown; message?: unknown };
+    return {
+      problems: [],
+      warnings: [
+        `could not check the stage's database for pending migrations (${String(code ?? message)}): if sql/ has migrations it lacks, ` +
+          'run npm run db:migrate against it before this version serves requests',
+      ],
+    };
+  } finally {
+    await sql?.end({ timeout: 1 });
   }
 }
 

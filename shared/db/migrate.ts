@@ -75,6 +75,19 @@ async function recordChecksums(
   if (rows.length > 0) await sql`insert into migration_checksums ${sql(rows)} on conflict (migration_id) do nothing`;
 }
 
+/**
+ * The files of `dir` not yet applied to the database `sql` is connected to, in order (all of them before the
+ * first run). Reads only: any user that may read the migrations' record can ask, through a pooler too.
+ */
+export async function pendingMigrations(sql: postgres.Sql, dir = MIGRATIONS_DIR): Promise<string[]> {
+  const files = readdirSync(dir)
+    .filter((name) => /^\d{5}_/.test(name))
+    .sort();
+  const [{ exists } = { exists: false }] = await sql<Array<{ exists: boolean }>>`select to_regclass('migrations') is not null as exists`;
+  const applied = new Set(exists ? (await sql<Array<{ id: number }>>`select migration_id as id from migrations`).map((row) => row.id) : []);
+  return files.filter((file) => !applied.has(Number.parseInt(file.slice(0, 5), 10)));
+}
+
 // Any constant works; it only has to be the same for every process that migrates this database.
 export const MIGRATION_LOCK_ID = 727_274_001;
 
