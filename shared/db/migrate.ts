@@ -42,7 +42,18 @@ async function checkAppliedMigrations(sql: postgres.Sql, dir: string): Promise<M
   >`select to_regclass('migration_checksums')::text as table`;
   if (table === null) await sql`create table if not exists migration_checksums (migration_id int primary key, sha256 text not null)`;
   const [{ exists } = { exists: false }] = await sql<Array<{ exists: boolean }>>`select to_regclass('migrations') is not null as exists`;
-  const applied = exists ? await sql<Array<{ id: number }>>`select migration_id as id from migrations` : [];
+  const applied = exists ? await sql<Array<{ id: number; name: string | null }>>`select migration_id as id, name from migrations` : [];
+  // postgres-shift runs the files numbered after the last one applied: a number applied under another name (a
+  // migration taken out of sql/ after it ran here, its number reused) would never run on this database.
+  for (const { id, name } of applied) {
+    const now = files.get(id);
+    if (now && name !== null && name !== shiftName(now.file)) {
+      throw new Error(
+        `migration ${now.file}: this database applied migration ${id} as "${name}", so it would never run here: ` +
+          `undo what that migration did and delete its record (delete from migrations where migration_id = ${id}), then migrate again`,
+      );
+    }
+  }
   const recorded = new Map(
     (await sql<Array<{ id: number; sha256: string }>>`select migration_id as id, sha256 from migration_checksums`).map((row) => [
       row.id,
@@ -64,6 +75,11 @@ async function checkAppliedMigrations(sql: postgres.Sql, dir: string): Promise<M
     applied.map((row) => row.id).filter((id) => !recorded.has(id)),
   );
   return files;
+}
+
+/** The name postgres-shift records for a migration file (its `migrations.name`). */
+function shiftName(file: string): string {
+  return file.slice(6).replace(/-/g, ' ');
 }
 
 async function recordChecksums(

@@ -249,6 +249,30 @@ describe('migrations', () => {
     }
   });
 
+  it('refuse a migration whose number this database applied under another name (a migration removed after it ran): it would never run here', async () => {
+    const own = scratchDatabaseUrl('migrations_renumbered');
+    await dropDatabase(own);
+    await migrate(own);
+    const next = String(migrationFiles.length + 1).padStart(5, '0');
+    const applied = postgres(own, { max: 1, onnotice: () => {} });
+    const { dir } = migrationsAndOneMore('new_feature.sql', 'create table renumbered_probe (id int);\n');
+    try {
+      // As a version whose migration of that number was later taken out of sql/ left it.
+      await applied`insert into migrations (migration_id, name) values (${Number(next)}, 'products metadata statistics.sql')`;
+      await expect(migrate(own, () => {}, { dir })).rejects.toThrow(
+        new RegExp(
+          `migration ${next}_new_feature\\.sql: this database applied migration ${Number(next)} as "products metadata statistics\\.sql"`,
+        ),
+      );
+      const [{ table }] = await applied<[{ table: string | null }]>`select to_regclass('renumbered_probe')::text as table`;
+      expect(table).toBeNull();
+    } finally {
+      await applied.end({ timeout: 5 });
+      rmSync(dir, { recursive: true, force: true });
+      await dropDatabase(own);
+    }
+  });
+
   it('stopped by its caller (a deploy’s deadline), end their session: the migration rolls back and its locks are freed at once', async () => {
     const own = scratchDatabaseUrl('migrations_stopped');
     await dropDatabase(own);
