@@ -90,10 +90,65 @@ describe('a server that accepts connections and hangs up at once (a proxy whose 
       await new Promise((resolve) => setTimeout(resolve, 300));
       await pool.end({ timeout: 0 });
       expect(await query).toMatchObject({ code: 'CONNECTION_DESTROYED' });
+      // A connection the pool began in the same turn as end() may still be accepted: count from after it.
+      await new Promise((resolve) => setTimeout(resolve, 100));
       const atEnd = accepted();
       await new Promise((resolve) => setTimeout(resolve, 500));
       expect(accepted()).toBe(atEnd);
     });
+  });
+});
+
+describe('several hosts, the first a standby refused by target_session_attrs=primary', () => {
+  it('moves on to the next host (here one that hangs up: the query fails in time), rather than wait forever', async () => {
+    const message = (type: string, body: Buffer) => {
+      const buffer = Buffer.alloc(5 + body.length);
+      buffer.write(type, 0);
+      buffer.writeInt32BE(4 + body.length, 1);
+      body.copy(buffer, 5);
+      return buffer;
+    };
+    const parameter = (name: string, value: string) => message('S', Buffer.from(`${name}\0${value}\0`));
+    // Authentication ok, a standby's parameters, ready: the client sees a read-only server and tries the next.
+    const standby = net.createServer((socket) => {
+      socket.on('error', () => {});
+      socket.once('data', () =>
+        socket.write(
+          Buffer.concat([
+            message('R', Buffer.alloc(4)),
+            parameter('in_hot_standby', 'on'),
+            parameter('default_transaction_read_only', 'on'),
+            message('Z', Buffer.from('I')),
+          ]),
+        ),
+      );
+    });
+    let nextHostAccepted = 0;
+    const hangsUp = net.createServer((socket) => {
+      nextHostAccepted += 1;
+      socket.destroy();
+    });
+    await new Promise<void>((resolve) => standby.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => hangsUp.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (server: net.Server) => (server.address() as net.AddressInfo).port;
+      const pool = postgres(`postgres://u@127.0.0.1:${port(standby)},127.0.0.1:${port(hangsUp)}/db?target_session_attrs=primary`, {
+        max: 1,
+        connect_timeout: 2,
+        fetch_types: false,
+        onnotice: () => {},
+      }) as unknown as Sql;
+      pools.push(pool);
+      const outcome = await Promise.race([
+        pool`select 1`.catch((error: unknown) => error),
+        new Promise((resolve) => setTimeout(() => resolve('still waiting after 6 s'), 6_000)),
+      ]);
+      expect(outcome).toMatchObject({ code: 'CONNECTION_CLOSED' });
+      expect(nextHostAccepted).toBeGreaterThan(0);
+    } finally {
+      standby.close();
+      hangsUp.close();
+    }
   });
 });
 
