@@ -317,7 +317,8 @@ async function rebuild(
     const day = utcDay(ms);
     if (!written.has(day)) empty.push(keys.dayUnits(day), keys.dayRevenue(day));
   }
-  tx.del(...empty);
+  // None when the snapshot had sales on every day up to the next (a bare DEL would fail the whole switch).
+  if (empty.length > 0) tx.del(...empty);
   tx.set(keys.meta, meta, { ex: META_TTL_SECONDS });
   dropPastUnions(tx, keys, nowMs);
   dropPastUnions(tx, keys, todayStart + DAY_MS);
