@@ -99,14 +99,15 @@ export type Env = z.infer<typeof EnvSchema>;
  * connection to the functions that talk to it, the cursor key to those that sign. Whoever can read a
  * function's configuration, or run code inside it, gets its secrets and no others.
  */
-export const PER_FUNCTION_SECRETS = [
-  'DATABASE_URL',
-  'UPSTASH_REDIS_REST_URL',
-  'UPSTASH_REDIS_REST_TOKEN',
-  'MONGODB_URI',
-  'CURSOR_SECRET',
-] as const;
-type PerFunctionSecret = (typeof PER_FUNCTION_SECRETS)[number];
+const SECRET_FIELDS = {
+  DATABASE_URL: ['database', 'url'],
+  UPSTASH_REDIS_REST_URL: ['redis', 'url'],
+  UPSTASH_REDIS_REST_TOKEN: ['redis', 'token'],
+  MONGODB_URI: ['mongo', 'uri'],
+  CURSOR_SECRET: ['pagination', 'cursorSecret'],
+} as const satisfies Record<string, readonly [keyof Config, string]>;
+type PerFunctionSecret = keyof typeof SECRET_FIELDS;
+export const PER_FUNCTION_SECRETS = Object.keys(SECRET_FIELDS) as PerFunctionSecret[];
 
 /** Every environment variable the configuration reads (serverless.yml passes each one to the functions that read it). */
 export const CONFIG_VARIABLES = Object.keys(EnvSchema.shape) as Array<keyof Env>;
@@ -223,11 +224,10 @@ export function parseConfig(env: NodeJS.ProcessEnv = process.env, { secretsWhenR
     cors: { allowedOrigins: e.CORS_ALLOWED_ORIGINS },
     pagination: { cursorSecret: e.CURSOR_SECRET as string },
   };
-  if (e.DATABASE_URL === undefined) failWhenRead(config.database, 'url', 'DATABASE_URL');
-  if (e.UPSTASH_REDIS_REST_URL === undefined) failWhenRead(config.redis, 'url', 'UPSTASH_REDIS_REST_URL');
-  if (e.UPSTASH_REDIS_REST_TOKEN === undefined) failWhenRead(config.redis, 'token', 'UPSTASH_REDIS_REST_TOKEN');
-  if (e.MONGODB_URI === undefined) failWhenRead(config.mongo, 'uri', 'MONGODB_URI');
-  if (e.CURSOR_SECRET === undefined) failWhenRead(config.pagination, 'cursorSecret', 'CURSOR_SECRET');
+  for (const name of notGiven) {
+    const [section, field] = SECRET_FIELDS[name];
+    failWhenRead(config[section], field, name);
+  }
   return config;
 }
 

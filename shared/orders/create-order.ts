@@ -87,7 +87,7 @@ interface StoredKey {
  * How often the statement runs at most when a concurrent request with the same key decides its outcome:
  * a vanished key row let nothing be written, or a checkout key has to be recorded for the order that won.
  */
-const MAX_KEY_RACE_ATTEMPTS = 3;
+export const MAX_KEY_RACE_ATTEMPTS = 3;
 
 function replayOrReject(stored: StoredKey, hash: Buffer, key: string): CreateOrderResult {
   if (!stored.request_hash.equals(hash)) {
