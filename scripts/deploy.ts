@@ -67,12 +67,10 @@ async function deploy(options: Options, env: NodeJS.ProcessEnv): Promise<number>
   console.log(`\n${formatPackageReport(report)}`);
   const template = JSON.parse(readFileSync(join(outDir, 'cloudformation-template-update-stack.json'), 'utf8'));
   const { problems, warnings } = preflight(template);
-  if (!created) {
-    console.log("\ndeploy: looking for migrations the stage's database lacks");
-    const migrations = await migrationCheck(template);
-    problems.push(...migrations.problems);
-    warnings.push(...migrations.warnings);
-  }
+  // Its own database only (a stack that creates one migrates it itself: migrationCheck leaves it alone).
+  const migrations = await migrationCheck(template);
+  problems.push(...migrations.problems);
+  warnings.push(...migrations.warnings);
   for (const warning of warnings) console.warn(`deploy: warning: ${warning}`);
   if (!report.ok) problems.push('a function is over its size limit (see the table above)');
   if (problems.length > 0) {

@@ -85,7 +85,8 @@ export async function migrationCheck(
   if (urls.length === 0) return { problems: [], warnings: [] };
   let sql: postgres.Sql | undefined;
   try {
-    sql = postgres(urls[0]!, { max: 1, connect_timeout: connectTimeoutSeconds, idle_timeout: 1, onnotice: () => {} });
+    // No named prepared statements: the stage's URL may go through a transaction pooler.
+    sql = postgres(urls[0]!, { max: 1, prepare: false, connect_timeout: connectTimeoutSeconds, idle_timeout: 1, onnotice: () => {} });
     const pending = await pendingMigrations(sql);
     if (pending.length === 0) return { problems: [], warnings: [] };
     return {

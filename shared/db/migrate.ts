@@ -32,9 +32,7 @@ const fileChecksum = (path: string) => createHash('sha256').update(readFileSync(
  */
 async function checkAppliedMigrations(sql: postgres.Sql, dir: string): Promise<Map<number, { file: string; sha256: string }>> {
   const files = new Map(
-    readdirSync(dir)
-      .filter((name) => /^\d{5}_/.test(name))
-      .map((file) => [Number.parseInt(file.slice(0, 5), 10), { file, sha256: fileChecksum(join(dir, file)) }] as const),
+    migrationFiles(dir).map((file) => [Number.parseInt(file.slice(0, 5), 10), { file, sha256: fileChecksum(join(dir, file)) }] as const),
   );
   // Created once (a run that only checks issues no DDL, which a role without CREATE could not).
   const [{ table } = { table: null }] = await sql<
@@ -43,23 +41,25 @@ async function checkAppliedMigrations(sql: postgres.Sql, dir: string): Promise<M
   if (table === null) await sql`create table if not exists migration_checksums (migration_id int primary key, sha256 text not null)`;
   const [{ exists } = { exists: false }] = await sql<Array<{ exists: boolean }>>`select to_regclass('migrations') is not null as exists`;
   const applied = exists ? await sql<Array<{ id: number; name: string | null }>>`select migration_id as id, name from migrations` : [];
-  // postgres-shift runs the files numbered after the last one applied: a number applied under another name (a
-  // migration taken out of sql/ after it ran here, its number reused) would never run on this database.
-  for (const { id, name } of applied) {
-    const now = files.get(id);
-    if (now && name !== null && name !== shiftName(now.file)) {
-      throw new Error(
-        `migration ${now.file}: this database applied migration ${id} as "${name}", so it would never run here: ` +
-          `undo what that migration did and delete its record (delete from migrations where migration_id = ${id}), then migrate again`,
-      );
-    }
-  }
   const recorded = new Map(
     (await sql<Array<{ id: number; sha256: string }>>`select migration_id as id, sha256 from migration_checksums`).map((row) => [
       row.id,
       row.sha256,
     ]),
   );
+  // postgres-shift runs the files numbered after the last one applied: a number applied under another name (a
+  // migration taken out of sql/ after it ran here, its number reused) would never run on this database.
+  for (const { id, name } of applied) {
+    const now = files.get(id);
+    if (!now || name === null || name === shiftName(now.file)) continue;
+    if (recorded.get(id) === now.sha256) {
+      throw new Error(`migration ${now.file} was renamed after it was applied to this database (as "${name}"): give it back its name`);
+    }
+    throw new Error(
+      `migration ${now.file}: this database applied migration ${id} as "${name}", so it would never run here: ` +
+        `undo what that migration did and delete its record (delete from migrations where migration_id = ${id}), then migrate again`,
+    );
+  }
   for (const [id, sha256] of recorded) {
     const now = files.get(id);
     if (now && now.sha256 !== sha256) {
@@ -75,6 +75,13 @@ async function checkAppliedMigrations(sql: postgres.Sql, dir: string): Promise<M
     applied.map((row) => row.id).filter((id) => !recorded.has(id)),
   );
   return files;
+}
+
+/** The migration files of `dir` (numbered as postgres-shift reads them), in order. */
+function migrationFiles(dir: string): string[] {
+  return readdirSync(dir)
+    .filter((name) => /^\d{5}_/.test(name))
+    .sort();
 }
 
 /** The name postgres-shift records for a migration file (its `migrations.name`). */
@@ -96,9 +103,7 @@ async function recordChecksums(
  * first run). Reads only: any user that may read the migrations' record can ask, through a pooler too.
  */
 export async function pendingMigrations(sql: postgres.Sql, dir = MIGRATIONS_DIR): Promise<string[]> {
-  const files = readdirSync(dir)
-    .filter((name) => /^\d{5}_/.test(name))
-    .sort();
+  const files = migrationFiles(dir);
   const [{ exists } = { exists: false }] = await sql<Array<{ exists: boolean }>>`select to_regclass('migrations') is not null as exists`;
   const applied = new Set(exists ? (await sql<Array<{ id: number }>>`select migration_id as id from migrations`).map((row) => row.id) : []);
   return files.filter((file) => !applied.has(Number.parseInt(file.slice(0, 5), 10)));

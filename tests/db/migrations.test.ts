@@ -264,6 +264,15 @@ describe('migrations', () => {
           `migration ${next}_new_feature\\.sql: this database applied migration ${Number(next)} as "products metadata statistics\\.sql"`,
         ),
       );
+      // An applied file that was only renamed (same contents) is told to take its name back, not to be undone.
+      const last = migrationFiles.at(-1)!;
+      rmSync(join(dir, `${next}_new_feature.sql`));
+      rmSync(join(dir, last));
+      copyFileSync(join(MIGRATIONS_DIR, last), join(dir, last.replace('.sql', '_renamed.sql')));
+      await applied`delete from migrations where migration_id = ${Number(next)}`;
+      await expect(migrate(own, () => {}, { dir })).rejects.toThrow(
+        /was renamed after it was applied to this database .*give it back its name/,
+      );
       const [{ table }] = await applied<[{ table: string | null }]>`select to_regclass('renumbered_probe')::text as table`;
       expect(table).toBeNull();
     } finally {
