@@ -48,6 +48,11 @@ async function addOnce(session: Session, productId: number): Promise<ApiResult<C
   if (!current.ok && current.error.code !== 'CART_NOT_FOUND') return current;
   const items = current.ok ? current.body.items.map((item) => ({ ...item })) : [];
   const line = items.find((item) => item.productId === productId && !item.attributes);
+  // Said here rather than sent: the save would be refused (400) for the line's quantity.
+  if (line && line.quantity >= MAX_LINE_QUANTITY) {
+    const message = `The cart already holds ${MAX_LINE_QUANTITY} of this product, the most one line can.`;
+    return { ok: false, error: { status: 400, code: 'LINE_QUANTITY_LIMIT', message } };
+  }
   if (line) line.quantity++;
   else items.push({ productId, quantity: 1 });
   return saveCart(session, items, current.ok ? served(current.body, current.headers) : undefined);

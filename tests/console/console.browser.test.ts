@@ -447,6 +447,26 @@ describe.skipIf(!chromium?.available)('the web console in Chromium', () => {
     await context.close();
   });
 
+  it('"Add to cart" on a product the cart already holds the most of says so, and sends nothing', async () => {
+    const customerId = fx.customerIds[9]!;
+    const { context, page } = await signedIn(customerId);
+    const first = page.locator('li.product').first();
+    await first.waitFor();
+    const productId = Number(await first.getAttribute('data-product-id'));
+    await api('PUT', `/carts/${customerId}`, { body: { items: [{ productId, quantity: MAX_LINE_QUANTITY }] } });
+    const puts: string[] = [];
+    page.on('request', (request) => {
+      if (request.method() === 'PUT') puts.push(request.url());
+    });
+    await first.getByRole('button', { name: /^Add to cart/ }).click();
+    const alert = page.locator('[role="alert"][data-code="LINE_QUANTITY_LIMIT"]');
+    await expect.poll(() => alert.count()).toBe(1);
+    expect(await alert.textContent()).toMatch(new RegExp(`already holds ${MAX_LINE_QUANTITY}`));
+    expect(puts).toEqual([]);
+    expect((await api('GET', `/carts/${customerId}`)).body.items).toEqual([{ productId, quantity: MAX_LINE_QUANTITY }]);
+    await context.close();
+  });
+
   it('removing a line with the keyboard leaves the focus in the cart, not on the page', async () => {
     const customerId = fx.customerIds[8]!;
     await api('PUT', `/carts/${customerId}`, {
