@@ -106,7 +106,7 @@ function generatorOptions(options: SeedOptions) {
   if (orders! > 0 && customers === 0) problems.push('orders need customers: customers must be at least 1 when orders > 0');
   // Today 00:00 UTC by default. A date-time without an offset is UTC too (JavaScript reads it as local time),
   // so that the same seed and as-of give the same rows on a machine in any time zone.
-  const given = typeof options.asOf === 'string' && /T[\d:.]+$/.test(options.asOf) ? `${options.asOf}Z` : options.asOf;
+  const given = typeof options.asOf === 'string' && /[T ][\d:.]+$/.test(options.asOf) ? `${options.asOf}Z` : options.asOf;
   const asOf = new Date(given ?? new Date().toISOString().slice(0, 10));
   if (Number.isNaN(asOf.getTime())) problems.push(`asOf must be a date or ISO timestamp (got ${String(options.asOf)})`);
   if (problems.length > 0) throw new SeedError('INVALID_OPTIONS', problems.join('; '));

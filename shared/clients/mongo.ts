@@ -47,7 +47,8 @@ export function getMongoClient(): MongoClient {
  * backstop): closing it aborts the operations it still runs (the driver closes its checked-out connections
  * first), so no write of a request already answered 503 can land later, and the next request connects afresh
  * instead of queueing behind a server that stopped answering. The old client's monitors and idle sockets go
- * only when its close has ended its sessions, which waits for server selection (a few seconds at most).
+ * only when its close has ended its sessions, which waits for server selection and the socket timeout (about
+ * 6 s with the default MONGODB_TIMEOUT_MS).
  */
 function discardMongo(): void {
   const current = client;

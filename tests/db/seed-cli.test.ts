@@ -113,5 +113,9 @@ describe('npm run db:seed: success', () => {
     });
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toContain('orders in the 12 months before 2026-03-29T00:00:00.000Z');
+    const spaced = await cli(['--customers', '10', '--products', '5', '--orders', '10', '--as-of', '2026-03-29 00:00', '--reset'], {
+      TZ: 'Europe/Berlin',
+    });
+    expect(spaced.stdout).toContain('orders in the 12 months before 2026-03-29T00:00:00.000Z');
   });
 });
