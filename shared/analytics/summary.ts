@@ -115,7 +115,8 @@ export function analyticsQueries(sql: Sql | TransactionSql, query: AnalyticsQuer
     // most), then joined to products once per product and grouped both ways in one pass. The window's
     // order ids are collected first (orders_order_date_idx) and their lines fetched by id (order_items'
     // unique (order_id, product_id) index): a plain join makes the planner hash-join against a
-    // sequential scan of every order line ever written, which grows with the history, not the window.
+    // sequential scan of every order line ever written, which grows with the history, not the window. Units
+    // are summed as bigint: a category can pass 2^31 units in a year.
     dimensions: sql<DimensionRow[]>`
       with sold as (
         select oi.product_id, sum(oi.quantity) as units, sum(oi.quantity * oi.unit_price) as revenue
@@ -125,7 +126,7 @@ export function analyticsQueries(sql: Sql | TransactionSql, query: AnalyticsQuer
       ), grouped as (
         select case when grouping(p.category) = 0 then 'category' else 'brand' end as dimension,
                case when grouping(p.category) = 0 then p.category else p.brand end as name,
-               sum(s.units)::int as units, sum(s.revenue) as revenue, count(*)::int as products
+               sum(s.units)::bigint as units, sum(s.revenue) as revenue, count(*)::int as products
         from sold s
         join (select product_id, metadata ->> 'category' as category, metadata ->> 'brand' as brand from products) p
           on p.product_id = s.product_id

@@ -218,6 +218,21 @@ describe('GET /analytics/summary (serverless-offline)', () => {
 });
 
 describe('analytics summary while orders are placed', () => {
+  it('counts a category past 2^31 units in its window (a busy year) instead of failing', async () => {
+    const [row] = await sql<[{ id: number }]>`
+      insert into orders (customer_id, order_date, total_amount) values (${ids.dee}, ${at(1)}, 0.00) returning order_id as id`;
+    try {
+      await sql`
+        insert into order_items (order_id, product_id, quantity, unit_price)
+        values (${row.id}, ${products.shirt}, 2000000000, 0.00), (${row.id}, ${products.jeans}, 2000000000, 0.00)`;
+      const summary = await getAnalyticsSummary(sql, { days: 7, top: 10 }, NOW);
+      // 4,000,000,000 more than the 5 units of apparel (2 shirts, 3 jeans) the window already holds.
+      expect(summary.topCategories.find((category) => category.name === 'apparel')?.units).toBe(4_000_000_005);
+    } finally {
+      await sql`delete from orders where order_id = ${row.id}`;
+    }
+  });
+
   it('its figures come from one snapshot: an order committed while it runs is in all of them or in none', async () => {
     const blocker = await sql.reserve();
     let inserted: number | undefined;
