@@ -39,8 +39,7 @@ async function checkAppliedMigrations(sql: postgres.Sql, dir: string): Promise<M
     Array<{ table: string | null }>
   >`select to_regclass('migration_checksums')::text as table`;
   if (table === null) await sql`create table if not exists migration_checksums (migration_id int primary key, sha256 text not null)`;
-  const [{ exists } = { exists: false }] = await sql<Array<{ exists: boolean }>>`select to_regclass('migrations') is not null as exists`;
-  const applied = exists ? await sql<Array<{ id: number; name: string | null }>>`select migration_id as id, name from migrations` : [];
+  const applied = await appliedMigrations(sql);
   const recorded = new Map(
     (await sql<Array<{ id: number; sha256: string }>>`select migration_id as id, sha256 from migration_checksums`).map((row) => [
       row.id,
@@ -103,10 +102,14 @@ async function recordChecksums(
  * first run). Reads only: any user that may read the migrations' record can ask, through a pooler too.
  */
 export async function pendingMigrations(sql: postgres.Sql, dir = MIGRATIONS_DIR): Promise<string[]> {
-  const files = migrationFiles(dir);
+  const applied = new Set((await appliedMigrations(sql)).map((row) => row.id));
+  return migrationFiles(dir).filter((file) => !applied.has(Number.parseInt(file.slice(0, 5), 10)));
+}
+
+/** postgres-shift's record of the migrations applied here (none before its first run made the table). */
+async function appliedMigrations(sql: postgres.Sql): Promise<Array<{ id: number; name: string | null }>> {
   const [{ exists } = { exists: false }] = await sql<Array<{ exists: boolean }>>`select to_regclass('migrations') is not null as exists`;
-  const applied = new Set(exists ? (await sql<Array<{ id: number }>>`select migration_id as id from migrations`).map((row) => row.id) : []);
-  return files.filter((file) => !applied.has(Number.parseInt(file.slice(0, 5), 10)));
+  return exists ? await sql<Array<{ id: number; name: string | null }>>`select migration_id as id, name from migrations` : [];
 }
 
 // Any constant works; it only has to be the same for every process that migrates this database.
