@@ -216,16 +216,19 @@ function mutate(payload: unknown, mutations: Mutation[]): string {
     const all = containers(value);
     const target = all[m.at % all.length]!;
     const keys = Object.keys(target);
+    // A copy: the hostile constants are shared by every run, and a later mutation landing inside one would
+    // change it for good (a key added to it can even point back at it: a cycle JSON cannot write).
+    const inserted = 'value' in m ? structuredClone(m.value) : undefined;
     if (m.kind === 'add') {
-      if (Array.isArray(target)) target.push(m.value);
-      else Object.defineProperty(target, m.key, { value: m.value, enumerable: true, writable: true, configurable: true });
+      if (Array.isArray(target)) target.push(inserted);
+      else Object.defineProperty(target, m.key, { value: inserted, enumerable: true, writable: true, configurable: true });
     } else if (keys.length > 0) {
       const k = keys[m.at % keys.length]!;
       if (m.kind === 'delete') {
         if (Array.isArray(target)) target.splice(Number(k), 1);
         else delete (target as Record<string, unknown>)[k];
       } else {
-        (target as Record<string, unknown>)[k] = m.value;
+        (target as Record<string, unknown>)[k] = inserted;
       }
     }
   }
