@@ -69,17 +69,28 @@ module.exports = async ({ resolveVariable }) => {
   const prefix = `${service}-${stage}`;
   const names = Object.keys(functions);
   const scheduled = names.filter((name) => (functions[name].events ?? []).some((event) => event.schedule));
+  // The dimensions shared/metrics.ts records every value under: the functions' SERVICE_NAME and STAGE
+  // (serverless.yml's provider environment), read back by tests/deploy/observability.test.ts.
+  const perStage = [
+    { Name: 'service', Value: service },
+    { Name: 'stage', Value: stage },
+  ];
   /** An alarm on one of the shop's own metrics (shared/metrics.ts), as recorded per stage. */
   const shopAlarm = (description, metricName, properties) =>
-    alarm(description, {
-      Namespace: NAMESPACE,
-      MetricName: metricName,
-      Dimensions: [
-        { Name: 'service', Value: service },
-        { Name: 'stage', Value: stage },
-      ],
-      ...properties,
-    });
+    alarm(description, { Namespace: NAMESPACE, MetricName: metricName, Dimensions: perStage, ...properties });
+  /** At least 5 in 5 minutes: an outage, not one request that met a blip. */
+  const fivePerFiveMinutes = {
+    Statistic: 'Sum',
+    Period: 300,
+    EvaluationPeriods: 1,
+    Threshold: 5,
+    ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+  };
+  const shopSum = (id, metricName) => ({
+    Id: id,
+    ReturnData: false,
+    MetricStat: { Metric: { Namespace: NAMESPACE, MetricName: metricName, Dimensions: perStage }, Period: 300, Stat: 'Sum' },
+  });
 
   const resources = {
     // The topic's key is the stage's own (a customer-managed key: docs/deploy.md's costs): CloudWatch publishes to an encrypted topic only
@@ -180,13 +191,38 @@ module.exports = async ({ resolveVariable }) => {
     DatabaseUnavailableAlarm: shopAlarm(
       'Requests answered 503 because PostgreSQL could not be reached or took no writes (DatabaseUnavailable).',
       'DatabaseUnavailable',
+      fivePerFiveMinutes,
+    ),
+    // The HTTP functions answer their own errors, so Lambda's Errors metric (the per-function alarms) never
+    // counts a 500 or a 503: these read the functions' own counts, whatever the traffic. A 500 is a defect
+    // to look at, even once.
+    InternalErrorsAlarm: shopAlarm('A request was answered 500 INTERNAL_ERROR (a defect: see the "5xx answers" query).', 'InternalErrors', {
+      Statistic: 'Sum',
+      Period: 300,
+      EvaluationPeriods: 1,
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+    }),
+    // Every 503 counts StoreUnavailable and PostgreSQL's also DatabaseUnavailable (its own alarm above): the
+    // difference is the other stores (MongoDB, the identity provider) and requests that ran out of time.
+    OtherStoresUnavailableAlarm: alarm(
+      'Requests answered 503 because MongoDB or the identity provider could not answer, or they ran out of time (StoreUnavailable less DatabaseUnavailable).',
       {
-        Statistic: 'Sum',
-        Period: 300,
+        Metrics: [
+          shopSum('stores', 'StoreUnavailable'),
+          shopSum('database', 'DatabaseUnavailable'),
+          { Id: 'others', Label: '503s of other stores', Expression: 'FILL(stores, 0) - FILL(database, 0)', ReturnData: true },
+        ],
         EvaluationPeriods: 1,
         Threshold: 5,
         ComparisonOperator: 'GreaterThanOrEqualToThreshold',
       },
+    ),
+    // Redis unusable does not fail a request (PostgreSQL answers the top products) but moves every read onto it.
+    TopProductsCacheBypassAlarm: shopAlarm(
+      'The top products were served from PostgreSQL because Redis (Upstash) was unusable (TopProductsCacheBypass).',
+      'TopProductsCacheBypass',
+      fivePerFiveMinutes,
     ),
   };
 
@@ -221,7 +257,11 @@ module.exports = async ({ resolveVariable }) => {
         shop('TopProductsCacheMiss', 'cache miss'),
         shop('TopProductsCacheBypass', 'cache bypassed (Redis unusable)'),
       ]),
-      widget('Stores unavailable (503)', [shop('StoreUnavailable', 'any store'), shop('DatabaseUnavailable', 'PostgreSQL')]),
+      widget('Failed answers: 503 (a store) and 500 (a defect)', [
+        shop('StoreUnavailable', 'any store'),
+        shop('DatabaseUnavailable', 'PostgreSQL'),
+        shop('InternalErrors', '500 internal error'),
+      ]),
       widget('HTTP API', [
         ['AWS/ApiGateway', 'Count', 'ApiId', '${HttpApi}', { stat: 'Sum', label: 'requests' }],
         ['AWS/ApiGateway', '4xx', 'ApiId', '${HttpApi}', { stat: 'Sum', label: '4xx' }],

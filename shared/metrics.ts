@@ -16,6 +16,9 @@ export const METRIC = {
   cacheHit: 'TopProductsCacheHit',
   cacheMiss: 'TopProductsCacheMiss',
   cacheBypass: 'TopProductsCacheBypass',
+  /** Answers 500 INTERNAL_ERROR: a defect (whatever threw), never a client's input or a store's outage. */
+  internalErrors: 'InternalErrors',
+  /** Answers 503: a store could not answer, or the request ran out of time. */
   storeUnavailable: 'StoreUnavailable',
   databaseUnavailable: 'DatabaseUnavailable',
   benchmarkRunDuration: 'BenchmarkRunDuration',
@@ -42,7 +45,11 @@ export function milliseconds(name: MetricName, value: number): void {
   metrics.addMetric(name, MetricUnit.Milliseconds, value);
 }
 
-/** Error codes that are worth a metric of their own; a 503 not listed here counts as StoreUnavailable. */
+/**
+ * Error codes that are worth a metric of their own; a 503 not listed here counts as StoreUnavailable,
+ * any other 5xx as InternalErrors. An HTTP function answers its own errors, so Lambda's Errors metric
+ * never counts them: these are what the alarms read (infra/observability.cjs).
+ */
 const ERROR_METRICS: Record<string, MetricName[]> = {
   INSUFFICIENT_STOCK: [METRIC.outOfStock],
   VERSION_CONFLICT: [METRIC.cartConflicts],
@@ -52,7 +59,7 @@ const ERROR_METRICS: Record<string, MetricName[]> = {
 
 /** Counts what an error answer says about the shop (out of stock, a conflict, a store down). */
 export function countError(status: number, code: string): void {
-  const names = ERROR_METRICS[code] ?? (status === 503 ? [METRIC.storeUnavailable] : []);
+  const names = ERROR_METRICS[code] ?? (status === 503 ? [METRIC.storeUnavailable] : status >= 500 ? [METRIC.internalErrors] : []);
   for (const name of names) count(name);
 }
 

@@ -82,6 +82,50 @@ describe('the packaged stage, for its operator', () => {
     });
   });
 
+  it('alarms on any 500 answer and on 503s of each store, with the dimensions the functions publish them under', () => {
+    // An HTTP function answers its own errors (a 500, a 503): Lambda's Errors metric never sees them, so
+    // these alarms are what tell the operator that a route fails for every caller, however quiet the stage.
+    const alarms = Object.fromEntries(ofType('AWS::CloudWatch::Alarm'));
+    const environment = (template.Resources.CreateOrderLambdaFunction as Resource).Properties.Environment.Variables;
+    const published = [
+      { Name: 'service', Value: environment.SERVICE_NAME },
+      { Name: 'stage', Value: environment.STAGE },
+    ];
+    expect(published.map(({ Value }) => Value)).toEqual(['ecommerce-pipeline', 'dev']);
+    const perStage = { Namespace: 'ecommerce-pipeline', Dimensions: published, Statistic: 'Sum', Period: 300, EvaluationPeriods: 1 };
+    expect(alarms.InternalErrorsAlarm!.Properties).toMatchObject({
+      ...perStage,
+      MetricName: METRIC.internalErrors,
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
+    expect(alarms.DatabaseUnavailableAlarm!.Properties).toMatchObject({
+      ...perStage,
+      MetricName: METRIC.databaseUnavailable,
+      Threshold: 5,
+    });
+    expect(alarms.TopProductsCacheBypassAlarm!.Properties).toMatchObject({ ...perStage, MetricName: METRIC.cacheBypass, Threshold: 5 });
+    expect(alarms.PurgeBacklogAlarm!.Properties.Dimensions).toEqual(published);
+    // The stores other than PostgreSQL: every 503 counts StoreUnavailable, PostgreSQL's also DatabaseUnavailable
+    // (its own alarm above), so the difference is the rest (MongoDB, the identity provider, time run out).
+    const others = alarms.OtherStoresUnavailableAlarm!.Properties;
+    expect(others).toMatchObject({ EvaluationPeriods: 1, Threshold: 5, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
+    const stat = (id: string) => others.Metrics.find((metric: { Id: string }) => metric.Id === id).MetricStat;
+    expect(stat('stores')).toEqual({
+      Metric: { Namespace: 'ecommerce-pipeline', MetricName: METRIC.storeUnavailable, Dimensions: published },
+      Period: 300,
+      Stat: 'Sum',
+    });
+    expect(stat('database')).toEqual({
+      Metric: { Namespace: 'ecommerce-pipeline', MetricName: METRIC.databaseUnavailable, Dimensions: published },
+      Period: 300,
+      Stat: 'Sum',
+    });
+    expect(others.Metrics.find((metric: { ReturnData: boolean }) => metric.ReturnData).Expression).toBe(
+      'FILL(stores, 0) - FILL(database, 0)',
+    );
+  });
+
   it('sends a scheduled function’s failed run to an encrypted dead-letter queue with its own alarm', () => {
     const scheduled = Object.values(functions)
       .filter((fn) => fn.events.some((event) => 'schedule' in event))

@@ -149,4 +149,14 @@ describe('EMF metrics', () => {
     expect(counts(lines[0]!, 'createOrder')).toEqual({ [METRIC.storeUnavailable]: 2, [METRIC.databaseUnavailable]: 1 });
     expect(metrics.hasStoredMetrics()).toBe(false);
   });
+
+  it('a 500 answer (a defect, whatever threw) counts as an internal error; a 4xx counts nothing', async () => {
+    const lines = await emf(async () => {
+      countError(500, 'INTERNAL_ERROR');
+      countError(404, 'ORDER_NOT_FOUND');
+      countError(503, 'TIMEOUT');
+      publishMetrics('getOrder');
+    });
+    expect(counts(lines[0]!, 'getOrder')).toEqual({ [METRIC.internalErrors]: 1, [METRIC.storeUnavailable]: 1 });
+  });
 });
