@@ -2,7 +2,7 @@ import { AdminUpdateUserAttributesCommand, CognitoIdentityProviderClient } from 
 import type { PostConfirmationTriggerEvent } from 'aws-lambda';
 import { confirmCustomer } from '../shared/auth/sign-up.js';
 import { getSql } from '../shared/clients/postgres.js';
-import { describeError, logger } from '../shared/logger.js';
+import { describeError, logger, withoutDetails } from '../shared/logger.js';
 
 // Cognito gives a trigger 5 s in all: every call here is bounded well inside that.
 const cognito = new CognitoIdentityProviderClient({ maxAttempts: 2, requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000 } });
@@ -38,7 +38,7 @@ export async function handler(event: PostConfirmationTriggerEvent): Promise<Post
     logger.info('customer confirmed', { customerId, userName: event.userName });
   } catch (error) {
     logger.error('confirming the customer failed', { userName: event.userName, error: describeError(error) });
-    throw error;
+    throw withoutDetails(error);
   }
   return event;
 }

@@ -5,7 +5,7 @@ import { getConfig } from '../shared/config.js';
 import { migrate, migrationsHash } from '../shared/db/migrate.js';
 import { addSampleCatalog } from '../shared/db/sample-catalog.js';
 import { answerCustomResource, isCustomResourceEvent } from '../shared/deploy/custom-resource.js';
-import { describeError, logger } from '../shared/logger.js';
+import { describeError, logger, withoutDetails } from '../shared/logger.js';
 
 /** sql/, packaged next to this bundle (serverless.yml: the function's package patterns). */
 const MIGRATIONS = fileURLToPath(new URL('../sql/', import.meta.url));
@@ -23,7 +23,7 @@ async function applyMigrations(signal?: AbortSignal): Promise<{ applied: string[
     return { applied };
   } catch (error) {
     logger.error('migrations failed', { error: describeError(error) });
-    throw error;
+    throw withoutDetails(error);
   }
 }
 

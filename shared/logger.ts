@@ -26,3 +26,18 @@ export function describeError(error: unknown, options: { stack?: boolean } = {})
     ...(options.stack && error.stack !== undefined ? { stack: error.stack } : {}),
   };
 }
+
+/**
+ * The error to throw to the Lambda runtime from a function no HTTP request reaches: `error` reduced to what
+ * describeError logs (name, message, code) and its stack. The runtime writes a thrown error with every
+ * enumerable property into the function's log (its "Invoke Error" line, and the dead-letter message), past
+ * our logger: a driver error's properties can hold the failing row or the query's parameters.
+ */
+export function withoutDetails(error: unknown): Error {
+  const { name, message, code } = describeError(error);
+  const reduced = new Error(String(message));
+  if (typeof name === 'string') reduced.name = name;
+  if (code !== undefined) Object.assign(reduced, { code });
+  if (error instanceof Error && error.stack !== undefined) reduced.stack = error.stack;
+  return reduced;
+}

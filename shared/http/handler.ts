@@ -263,7 +263,7 @@ function outcome(status: number): 'success' | 'rejected' | 'denied' | 'failed' {
 /**
  * Exactly one log line per request (the Powertools logger adds the Lambda request id, function name and
  * cold start): route and path, status, outcome, latency, who called (token subject, never the token) and, for an
- * error, its code — plus, for a 5xx, the underlying error's name, message and stack. Never the body, the
+ * error, its code — plus, for a 5xx an error caused, that error's name, message and stack. Never the body, the
  * headers or the query string.
  */
 function accessLog(name: string): middy.MiddlewareObj<HttpEvent, HttpResponse> {
@@ -288,8 +288,11 @@ function accessLog(name: string): middy.MiddlewareObj<HttpEvent, HttpResponse> {
       };
       if (invocation?.appError) countError(status, invocation.appError.code);
       publishMetrics(name);
-      if (status >= 500) {
-        logger.error('request failed', { ...fields, error: describeError(invocation?.cause, { stack: true }) });
+      if (status >= 500 && invocation?.appError) {
+        logger.error('request failed', { ...fields, error: describeError(invocation.cause, { stack: true }) });
+      } else if (status >= 500) {
+        // A 5xx the function chose (GET /health reporting a store down): nothing threw, its body says why.
+        logger.warn('request answered unavailable', fields);
       } else if (status === 401 || status === 403) {
         logger.warn('request denied', fields);
       } else if (status >= 400) {

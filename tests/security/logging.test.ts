@@ -285,6 +285,29 @@ describe('one structured line per request', () => {
   });
 });
 
+describe('a 5xx nothing threw', () => {
+  it('/health reporting a store down: one WARN line with its status, and no error it did not have', async () => {
+    vi.stubEnv('DATABASE_URL', 'postgres://postgres@127.0.0.1:1/shop_test');
+    vi.stubEnv('DATABASE_CONNECT_TIMEOUT_SECONDS', '1');
+    vi.resetModules();
+    try {
+      const { handler } = await import('../../functions/getHealth.js');
+      const { result, lines, context } = await logged('getHealth', handler, { method: 'GET', path: '/health', authorization: null });
+      expect(result.status).toBe(503);
+      const line = theLine(lines, context, 'getHealth');
+      expect(line).toMatchObject({ level: 'WARN', message: 'request answered unavailable', status: 503, outcome: 'failed' });
+      expect(line).not.toHaveProperty('error');
+      expect(line).not.toHaveProperty('code');
+    } finally {
+      const { closeSql } = await import('../../shared/clients/postgres.js');
+      const { closeMongo } = await import('../../shared/clients/mongo.js');
+      await closeSql();
+      await closeMongo();
+      vi.unstubAllEnvs();
+    }
+  });
+});
+
 describe('never in the logs', () => {
   it('tokens, the Authorization header, secrets, connection strings or payload content', () => {
     const all = everything.join('');
@@ -308,6 +331,27 @@ describe('never in the logs', () => {
 });
 
 describe('a scheduled function that fails', () => {
+  it('throws to the Lambda runtime an error with nothing but its name, message, code and stack', async () => {
+    // The runtime logs what a function throws with every enumerable property (its "Invoke Error" line,
+    // outside our logger): a driver error's properties hold the failing row or the query's parameters.
+    const { backgroundHandler } = await import('../../shared/background.js');
+    const failing = backgroundHandler('a test run', async () => {
+      throw Object.assign(new Error('new row violates check constraint'), {
+        code: '23514',
+        detail: `Failing row contains (${MARKER}@example.com)`,
+        parameters: [MARKER],
+      });
+    });
+    const thrown = await failing({}, lambdaContext('ecommerce-pipeline-test-background')).catch((error: unknown) => error);
+    expect(thrown).toBeInstanceOf(Error);
+    expect(thrown).toMatchObject({ message: 'new row violates check constraint', code: '23514' });
+    // As the runtime writes it: name, message and code, then the error's own enumerable properties.
+    const error = thrown as Error & { code?: unknown };
+    const asTheRuntimeLogsIt = JSON.stringify({ errorType: error.name, errorMessage: error.message, code: error.code, ...error });
+    expect(asTheRuntimeLogsIt).not.toContain(MARKER);
+    expect(String(error.stack)).toContain('new row violates check constraint');
+  });
+
   it('logs the error as a request does (name, message, code), not its other properties', async () => {
     vi.stubEnv('DATABASE_URL', 'postgres://postgres@127.0.0.1:1/shop_test');
     vi.stubEnv('UPSTASH_REDIS_REST_URL', 'http://127.0.0.1:1');
