@@ -186,10 +186,11 @@ module.exports = async ({ resolveVariable }) => {
       ComparisonOperator: 'GreaterThanThreshold',
     }),
     // The functions' own count of answers given because PostgreSQL (through RDS Proxy or a pooler) could
-    // not be reached: connection refused, reset or timed out, or a writer read-only in a failover (shared/clients/errors.ts);
+    // not be reached: connection refused, reset or timed out, our credentials refused, or a writer read-only in a
+    // failover (shared/clients/errors.ts);
     // not a statement past its timeout or a lock waited on (DATABASE_BUSY: the database answered).
     DatabaseUnavailableAlarm: shopAlarm(
-      'Requests answered 503 because PostgreSQL could not be reached or took no writes (DatabaseUnavailable).',
+      'Requests answered 503 because PostgreSQL could not be reached, refused our credentials or took no writes (DatabaseUnavailable).',
       'DatabaseUnavailable',
       fivePerFiveMinutes,
     ),

@@ -28,8 +28,10 @@ const POSTGRES_NETWORK_CODES = new Set([
 // memory, 53300 too many connections; not 53400, a configured limit the same request would hit again), a
 // writer turned read-only by a failover (25006, until the endpoint points at the new one), statement
 // timeout, and contention that outlasted our retries (serialization failure, deadlock, lock not available).
-// The last four answer DATABASE_BUSY rather than DATABASE_UNAVAILABLE (POSTGRES_BUSY_STATES below).
-const POSTGRES_UNAVAILABLE_STATES = /^(08...|57P0[1-3]|53[0-3]00|25006|57014|40001|40P01|55P03)$/;
+// The last four answer DATABASE_BUSY rather than DATABASE_UNAVAILABLE (POSTGRES_BUSY_STATES below). Also
+// the server refusing us at start-up — credentials (class 28: a secret rotated or mistyped) or a database
+// that is not there (3D000): nothing the client can change, the store is unavailable to this function.
+const POSTGRES_UNAVAILABLE_STATES = /^(08...|57P0[1-3]|53[0-3]00|25006|57014|40001|40P01|55P03|28...|3D000)$/;
 
 /**
  * Failures that happen before a statement is sent — the connection could not be opened, or the server
@@ -111,6 +113,9 @@ export function isPostgresUnavailable(error: unknown): boolean {
  */
 const MONGO_NOT_NOW_CODES = new Set([6, 7, 89, 91, 134, 189, 262, 9001, 10107, 11600, 11602, 13435, 13436]);
 
+/** 18 AuthenticationFailed: the server refused our login (a secret rotated or mistyped), as PostgreSQL's class 28. */
+const MONGO_LOGIN_REFUSED = 18;
+
 /**
  * A write the replica set did not confirm as asked (64 WriteConcernFailed: the wait timed out; 100
  * UnsatisfiableWriteConcern: too few members up): the store cannot vouch for writes right now. The write may
@@ -135,7 +140,7 @@ export function isMongoUnavailable(error: unknown): boolean {
   // A mongodb+srv URI's DNS lookup (SRV and TXT records), whose resolver error the driver passes on as is.
   const { syscall } = (error ?? {}) as { syscall?: unknown };
   if (syscall === 'querySrv' || syscall === 'queryTxt') return true;
-  if (typeof code === 'number' && MONGO_NOT_NOW_CODES.has(code)) return true;
+  if (typeof code === 'number' && (MONGO_NOT_NOW_CODES.has(code) || code === MONGO_LOGIN_REFUSED)) return true;
   if (name === 'MongoWriteConcernError' && typeof code === 'number' && MONGO_WRITE_CONCERN_CODES.has(code)) return true;
   return isFerretStorageUnavailable(code, (error as { message?: unknown } | undefined)?.message);
 }

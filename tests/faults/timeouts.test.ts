@@ -487,6 +487,34 @@ describe('runBenchmarks past its early timeout (its own session stopped answerin
   }, 30_000);
 });
 
+describe('credentials a store refuses (a secret rotated or mistyped, a database not there)', () => {
+  // The store answered, but not to us: for the client that is an outage to retry later (503), as during a
+  // secret rotation; the alarms read the 503s, and the log line keeps the store's code for the operator.
+  it.each([
+    ['an unknown role (28000)', 'postgres://nobody_here@127.0.0.1:5432/shop_test'],
+    ['an unknown database (3D000)', 'postgres://postgres@127.0.0.1:5432/no_such_database'],
+  ])('PostgreSQL, %s: 503 DATABASE_UNAVAILABLE with Retry-After, not a 500', async (_what, url) => {
+    const { createOrder } = await handlersWith({ DATABASE_URL: url });
+    const ordered = await createOrder(await orderEvent(), lambdaContext('createOrder'));
+    expect(ordered.statusCode, String(ordered.body)).toBe(503);
+    expect(body(ordered).error.code).toBe('DATABASE_UNAVAILABLE');
+    expect(ordered.headers?.['Retry-After']).toBeDefined();
+  });
+
+  it.each([
+    // FerretDB v1 takes no SCRAM: the driver's default mechanism is refused with 18 AuthenticationFailed.
+    ['a login refused (18 AuthenticationFailed)', 'mongodb://nobody_here:wrong@127.0.0.1:27017/'],
+    // PLAIN passes the credentials on to FerretDB's PostgreSQL, which refuses the role (an InternalError there).
+    ['credentials its storage refuses', 'mongodb://nobody_here:wrong@127.0.0.1:27017/?authMechanism=PLAIN'],
+  ])('MongoDB, %s: 503 CART_STORE_UNAVAILABLE with Retry-After, not a 500', async (_what, uri) => {
+    const { getCart } = await handlersWith({ MONGODB_URI: uri });
+    const cart = await getCart(await cartEvent(), lambdaContext('getCart'));
+    expect(cart.statusCode, String(cart.body)).toBe(503);
+    expect(body(cart).error.code).toBe('CART_STORE_UNAVAILABLE');
+    expect(cart.headers?.['Retry-After']).toBeDefined();
+  });
+});
+
 describe('a MONGODB_URI the driver cannot parse (a password with an unescaped @)', () => {
   it('GET /health reports MongoDB down with the parser’s error name, with the other stores’ checks', async () => {
     const { getHealth } = await handlersWith({ MONGODB_URI: 'mongodb://shop:p@ss@127.0.0.1:27017/shop' });
