@@ -4,6 +4,7 @@ import { getMongoDb } from '../shared/clients/mongo.js';
 import { getSql } from '../shared/clients/postgres.js';
 import { getRequestCache } from '../shared/clients/redis.js';
 import { getConfig } from '../shared/config.js';
+import { timeLeftBeforeAnswer } from '../shared/http/handler.js';
 import { parseIdempotencyKeyHeader, parseIfMatchHeader } from '../shared/http/headers.js';
 import { routeHandler } from '../shared/http/route-handler.js';
 import { count, METRIC } from '../shared/metrics.js';
@@ -14,7 +15,7 @@ import { recordSale } from '../shared/products/leaderboard.js';
  * cart, 201 with the order (`Idempotent-Replayed: true` on a replay, `Cart-Emptied` saying whether the
  * ordered version is no longer the cart). Contract: docs/carts.md.
  */
-export const handler = routeHandler(checkoutCartRoute, async ({ path, headers }) => {
+export const handler = routeHandler(checkoutCartRoute, async ({ path, headers }, context) => {
   const idempotencyKey = parseIdempotencyKeyHeader(headers);
   const config = getConfig();
   const ifMatch = parseIfMatchHeader(headers, { customerId: path.customerId, secret: config.pagination.cursorSecret });
@@ -24,6 +25,7 @@ export const handler = routeHandler(checkoutCartRoute, async ({ path, headers })
       sql: getSql(),
       // As POST /orders does after a new order: bounded by the cache timeout, never throws.
       onNewOrder: (placed) => recordSale(getRequestCache(), placed),
+      timeLeftMs: timeLeftBeforeAnswer(context),
     },
     path.customerId,
     {

@@ -1,5 +1,6 @@
 import { getSql } from '../shared/clients/postgres.js';
 import { getRequestCache } from '../shared/clients/redis.js';
+import { timeLeftBeforeAnswer } from '../shared/http/handler.js';
 import { parseIdempotencyKeyHeader } from '../shared/http/headers.js';
 import { routeHandler } from '../shared/http/route-handler.js';
 import { count, METRIC } from '../shared/metrics.js';
@@ -8,9 +9,9 @@ import { createOrderRoute } from '../shared/orders/routes.js';
 import { recordSale } from '../shared/products/leaderboard.js';
 
 /** POST /orders — contract and semantics in docs/orders.md; request and responses declared in shared/orders/routes.ts. */
-export const handler = routeHandler(createOrderRoute, async ({ body, headers }) => {
+export const handler = routeHandler(createOrderRoute, async ({ body, headers }, context) => {
   const idempotencyKey = parseIdempotencyKeyHeader(headers);
-  const { order, replayed } = await createOrder(getSql(), body, { idempotencyKey });
+  const { order, replayed } = await createOrder(getSql(), body, { idempotencyKey, timeLeftMs: timeLeftBeforeAnswer(context) });
   count(replayed ? METRIC.idempotentReplays : METRIC.ordersPlaced);
   if (replayed) {
     return { statusCode: 201, body: order, headers: { 'Idempotent-Replayed': 'true' } };

@@ -33,6 +33,8 @@ export interface CheckoutDeps {
   sql: Sql;
   /** Called once for a newly placed order (not for replays). Must not throw; errors are logged. */
   onNewOrder?: (order: Order) => Promise<void>;
+  /** Milliseconds left before the caller stops waiting: createOrder starts no retry that could outlast it. */
+  timeLeftMs?: () => number;
 }
 
 export interface CheckoutOptions {
@@ -133,7 +135,12 @@ export async function checkoutCart(deps: CheckoutDeps, customerId: number, optio
     placed = await createOrder(
       deps.sql,
       { customerId, items },
-      { idempotencyKey: orderKey, keyTtlSeconds: orderKeyTtlSeconds(doc, clock()), ...(key === undefined ? {} : { checkoutKey: key }) },
+      {
+        idempotencyKey: orderKey,
+        keyTtlSeconds: orderKeyTtlSeconds(doc, clock()),
+        ...(key === undefined ? {} : { checkoutKey: key }),
+        ...(deps.timeLeftMs ? { timeLeftMs: deps.timeLeftMs } : {}),
+      },
     );
   } catch (error) {
     // Another request with the same key committed its checkout while this one was on its way.

@@ -25,6 +25,11 @@ export const MAX_BODY_BYTES = 64 * 1024;
  */
 export const TIMEOUT_MARGIN_MS = 1_000;
 
+/** Milliseconds left before the stack answers 503 TIMEOUT for this invocation (its backstop). */
+export function timeLeftBeforeAnswer(context: Pick<Context, 'getRemainingTimeInMillis'>): () => number {
+  return () => context.getRemainingTimeInMillis() - TIMEOUT_MARGIN_MS;
+}
+
 /**
  * Who may call a route:
  * - `public`: anyone (no token needed);

@@ -33,6 +33,11 @@ export interface CreateOrderOptions {
   checkoutKey?: string;
   /** How long the keys are honoured: IDEMPOTENCY_KEY_TTL_SECONDS, or longer (a cart version's order key). */
   keyTtlSeconds?: number;
+  /**
+   * Milliseconds left before the caller stops waiting (the HTTP stack's 503 TIMEOUT). No retry starts that
+   * could outlast it: cut off, a statement may still commit after an answer that says to retry.
+   */
+  timeLeftMs?: () => number;
 }
 
 export interface CreateOrderResult {
@@ -41,6 +46,20 @@ export interface CreateOrderResult {
   replayed: boolean;
   /** With a checkoutKey: it now maps to `order` (a taken key throws CheckoutKeyTakenError instead). */
   checkoutKeyRecorded?: boolean;
+}
+
+/**
+ * Whether an attempt can end before `timeLeftMs` runs out, at the worst its pool's timeouts allow: the
+ * connect timeout (for a new connection) plus the statement timeout, after which the server gives up on the
+ * statement itself (nothing commits). Unknown timeouts (none set) never fit.
+ */
+function attemptFits(sql: Sql, timeLeftMs: () => number) {
+  const connectMs = Number(sql.options.connect_timeout) * 1000;
+  const statementMs = Number((sql.options.connection as { statement_timeout?: unknown }).statement_timeout);
+  return (needs: 'connect' | 'statement') => {
+    const worstMs = (needs === 'connect' ? connectMs : 0) + statementMs;
+    return Number.isFinite(worstMs) && worstMs > 0 && worstMs <= timeLeftMs();
+  };
 }
 
 /** Merges duplicate product lines and sorts by product id (the lock order that prevents deadlocks). */
@@ -175,6 +194,7 @@ export async function createOrder(sql: Sql, input: CreateOrderInput, options: Cr
     try {
       [row] = (await withRetry(() => sql.unsafe(PLACE_ORDER_STATEMENT, params as never[], { prepare: true }), DEFAULT_RETRY_POLICY, {
         onRetry: (info) => logger.info('order transaction retried', info),
+        ...(options.timeLeftMs ? { mayRetry: attemptFits(sql, options.timeLeftMs) } : {}),
       })) as unknown as [PlaceOrderRow];
     } catch (error) {
       if (isCheckoutKeyRace(error)) continue;

@@ -40,6 +40,11 @@ export function backoffDelay(retry: number, policy: RetryPolicy, random: () => n
 
 export interface RetryHooks {
   onRetry?: (info: { attempt: number; delayMs: number; code: string }) => void;
+  /**
+   * Whether another attempt may start now: `connect` when it needs a new connection (the last one failed
+   * before sending), else it only runs the statement again. False gives up with the last error.
+   */
+  mayRetry?: (needs: 'connect' | 'statement') => boolean;
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
 }
@@ -58,12 +63,17 @@ export async function withRetry<T>(
     try {
       return await fn(attempt);
     } catch (error) {
-      if (failedBeforeSending(error) && notSentRetries < MAX_NOT_SENT_RETRIES && attempt < policy.maxAttempts) {
+      if (
+        failedBeforeSending(error) &&
+        notSentRetries < MAX_NOT_SENT_RETRIES &&
+        attempt < policy.maxAttempts &&
+        (hooks.mayRetry?.('connect') ?? true)
+      ) {
         notSentRetries++;
         hooks.onRetry?.({ attempt, delayMs: 0, code: String((error as { code?: unknown }).code) });
         continue;
       }
-      if (!isRetryable(error) || attempt >= policy.maxAttempts) throw error;
+      if (!isRetryable(error) || attempt >= policy.maxAttempts || !(hooks.mayRetry?.('statement') ?? true)) throw error;
       const delayMs = backoffDelay(attempt, policy, hooks.random);
       hooks.onRetry?.({ attempt, delayMs, code: (error as { code: string }).code });
       await sleep(delayMs);

@@ -208,6 +208,23 @@ describe('a hung dependency is bounded by its timeout', () => {
     expect(ms).toBeLessThan(3_500);
   });
 
+  it('PostgreSQL: no second attempt that could not end before the backstop, so the 503 says the order was not placed', async () => {
+    // 2 s to connect, 5 s per statement, 4.5 s left (the backstop answers at 3.5 s). A second attempt after
+    // the first connect timeout could still be running its statement when the backstop answers 503 TIMEOUT,
+    // and commit after: a client retrying without an Idempotency-Key would order twice.
+    const hole = await newHole();
+    const { createOrder } = await handlersWith({
+      DATABASE_URL: hole.url('postgres', '/shop_test').replace('://', '://postgres@'),
+      DATABASE_CONNECT_TIMEOUT_SECONDS: '2',
+      DATABASE_STATEMENT_TIMEOUT_MS: '5000',
+    });
+    const { result, ms } = await timed(async () => createOrder(await orderEvent(), contextWithRemaining(4_500)));
+    expect(result.statusCode, String(result.body)).toBe(503);
+    expect(body(result).error.code).toBe('DATABASE_UNAVAILABLE');
+    expect(hole.connections()).toBe(1);
+    expect(ms).toBeLessThan(3_400);
+  });
+
   it('MongoDB: 503 CART_STORE_UNAVAILABLE within the driver timeouts (MONGODB_TIMEOUT_MS=1000)', async () => {
     const hole = await newHole();
     const { getCart } = await handlersWith({ MONGODB_URI: hole.url('mongodb'), MONGODB_TIMEOUT_MS: '1000' });

@@ -261,6 +261,27 @@ describe('retry policy', () => {
     expect(calls).toBe(1);
   });
 
+  it('starts no retry its caller says would not fit in the time left, and says which kind it would be', async () => {
+    const asked: string[] = [];
+    for (const [code, needs] of [
+      ['CONNECT_TIMEOUT', 'connect'],
+      ['40P01', 'statement'],
+    ] as const) {
+      let calls = 0;
+      const failure = Object.assign(new Error(code), { code });
+      const attempt = async () => {
+        calls++;
+        throw failure;
+      };
+      const mayRetry = (kind: 'connect' | 'statement') => {
+        asked.push(kind);
+        return false;
+      };
+      await expect(withRetry(attempt, DEFAULT_RETRY_POLICY, { sleep: async () => {}, mayRetry })).rejects.toBe(failure);
+      expect([code, calls, asked.pop()]).toEqual([code, 1, needs]);
+    }
+  });
+
   it('retries a connection that failed before the statement was sent once, and never one that failed after', async () => {
     for (const code of ['ECONNREFUSED', 'CONNECT_TIMEOUT', '57P03', '53300']) {
       let calls = 0;
