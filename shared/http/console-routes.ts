@@ -43,7 +43,7 @@ export const getConsoleRoute = defineRoute({
   description:
     'The shop (catalog, cart, checkout, order history) and the admin dashboard (sales, cache, benchmarks) over this API’s public routes, every file from this origin.',
   tags: ['meta'],
-  request: { access: 'public', contentSecurityPolicy: CONSOLE_PAGE_POLICY },
+  request: { access: 'public', contentSecurityPolicy: CONSOLE_PAGE_POLICY, ignored: ['query'] },
   responses: { 200: { description: 'The page (text/html).' } },
 });
 
@@ -54,7 +54,12 @@ export const getConsoleAssetRoute = defineRoute({
   summary: 'A file of the web console',
   description: 'The console’s script and style sheet (named by their content hash: cached for good) and its icon.',
   tags: ['meta'],
-  request: { path: z.strictObject({ asset: ConsoleAssetName }), access: 'public', contentSecurityPolicy: CONSOLE_PAGE_POLICY },
+  request: {
+    path: z.strictObject({ asset: ConsoleAssetName }),
+    access: 'public',
+    contentSecurityPolicy: CONSOLE_PAGE_POLICY,
+    ignored: ['query'],
+  },
   example: { path: { asset: 'icon.svg' } },
   responses: {
     200: { description: 'The file (JavaScript, CSS or SVG).' },

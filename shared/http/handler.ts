@@ -52,6 +52,12 @@ export interface RouteSchemas {
    * policy is `default-src 'none'`: what the page may load, and from where (always our own origin).
    */
   contentSecurityPolicy?: Record<string, string | false>;
+  /**
+   * Parts of the request the route takes whatever they hold, unread: a page's or a file's query string (a
+   * campaign tag, a cache buster — as a static web server would), anything sent to the catch-all route.
+   * Every other route refuses a part it does not declare.
+   */
+  ignored?: ReadonlyArray<'query' | 'body'>;
 }
 
 type Parsed<S, K extends 'body' | 'path' | 'query'> = S extends Record<K, infer T extends z.ZodType> ? z.output<T> : undefined;
@@ -390,11 +396,12 @@ export function httpHandler<S extends RouteSchemas>(
     const invocation = invocations.get(event);
     if (invocation && principal) invocation.principal = principal;
     if (schemas.access === 'admin' && !principal?.isAdmin) throw new ForbiddenError('This route is for administrators.');
-    rejectRepeatedQueryParameters(event.rawQueryString);
+    const ignored = new Set(schemas.ignored);
+    if (!ignored.has('query')) rejectRepeatedQueryParameters(event.rawQueryString);
     const request = {
-      body: parsePart('body', schemas.body, event.body),
+      body: ignored.has('body') ? undefined : parsePart('body', schemas.body, event.body),
       path: parsePart('path', schemas.path, event.pathParameters),
-      query: parsePart('query', schemas.query, event.queryStringParameters),
+      query: ignored.has('query') ? undefined : parsePart('query', schemas.query, event.queryStringParameters),
       headers,
       requestId: context.awsRequestId,
       principal,

@@ -26,7 +26,8 @@ export const getOpenApiRoute = defineRoute({
   summary: 'This API description (OpenAPI 3.1)',
   description: 'Generated from the schemas the handlers validate with, so it cannot drift from what the API accepts.',
   tags: ['meta'],
-  request: { access: 'public' },
+  // A query string is ignored, as for the pages: a cache buster, a tool's own parameters.
+  request: { access: 'public', ignored: ['query'] },
   responses: { 200: { description: 'The OpenAPI 3.1 document.', schema: OpenApiDocumentSchema } },
 });
 
@@ -52,7 +53,7 @@ export const getApiDocsRoute = defineRoute({
   summary: 'The API reference, in a browser',
   description: 'Swagger UI over GET /openapi.json, served from this origin (no CDN): every route, with an example request to try.',
   tags: ['meta'],
-  request: { access: 'public', contentSecurityPolicy: DOCS_PAGE_POLICY },
+  request: { access: 'public', contentSecurityPolicy: DOCS_PAGE_POLICY, ignored: ['query'] },
   responses: { 200: { description: 'The page (text/html).' } },
 });
 
@@ -63,7 +64,12 @@ export const getApiDocsAssetRoute = defineRoute({
   summary: 'A file of the API reference page',
   description: 'The Swagger UI script and style sheet, and the script that starts it, as the page asks for them.',
   tags: ['meta'],
-  request: { path: z.strictObject({ asset: z.enum(DOCS_ASSETS) }), access: 'public', contentSecurityPolicy: DOCS_PAGE_POLICY },
+  request: {
+    path: z.strictObject({ asset: z.enum(DOCS_ASSETS) }),
+    access: 'public',
+    contentSecurityPolicy: DOCS_PAGE_POLICY,
+    ignored: ['query'],
+  },
   example: { path: { asset: 'init.js' } },
   responses: { 200: { description: 'The file (JavaScript or CSS).' } },
 });

@@ -37,6 +37,14 @@ describe('the API reference (GET /docs)', () => {
     expect(unknown.status).toBe(400);
   });
 
+  it('a page or file opened with a query string (a campaign tag, a cache buster) is served as without one', async () => {
+    for (const path of ['/docs?utm_source=mail', '/docs/init.js?v=2', '/openapi.json?v=2', '/console?utm_source=mail&utm_medium=x']) {
+      const response = await get(path);
+      expect(response.status, `${path}: ${(await response.clone().text()).slice(0, 200)}`).toBe(200);
+      expect(await response.text(), path).toBe(await (await get(path.slice(0, path.indexOf('?')))).text());
+    }
+  });
+
   it('GET /health answers the stores’ state', async () => {
     const response = await get('/health');
     expect(response.status).toBe(200);
