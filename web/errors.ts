@@ -10,6 +10,7 @@ export const ERROR_WORDS: Record<string, string> = {
   UNAUTHORIZED: 'You are not signed in, or your sign-in has expired',
   FORBIDDEN: 'You may not see or change this',
   NOT_FOUND: 'There is no such page or route',
+  METHOD_NOT_ALLOWED: 'This route does not take that method',
   ASSET_NOT_FOUND: 'A file of the console is missing (reload the page)',
   CUSTOMER_NOT_FOUND: 'There is no such customer',
   PRODUCT_NOT_FOUND: 'A product asked for does not exist',

@@ -108,6 +108,7 @@ export function openApiDocument(servers: OpenApiInfo['servers'] = []): Record<st
     description:
       'Orders on PostgreSQL, best sellers from Redis, carts on MongoDB. Errors always come back as `{"error": {"code", "message", "details"}}`, ' +
       'but for the answers API Gateway gives without running a function (a 429 throttle), which carry `{"message"}`. ' +
+      'A request no route matches is answered 404 `NOT_FOUND`, or 405 `METHOD_NOT_ALLOWED` with `Allow` when its path takes other methods. ' +
       'Authenticated routes take a bearer JWT: a customer may act for themselves, an admin (scope `admin`) for anyone. ' +
       'Locally, `npm run --silent token -- --sub 1` prints a token for customer 1 (`--admin` for an admin).',
     license: { name: 'MIT', identifier: 'MIT' },

@@ -146,6 +146,11 @@ const CASES: Record<string, Case> = {
     event: () => http('GET', '/console/icon.svg', '/console/{asset}', { pathParameters: { asset: 'icon.svg' } }),
     check: status(200, (b) => expect(b).toContain('<svg')),
   },
+  // The catch-all: API Gateway's $default route key.
+  notFound: {
+    event: () => httpEvent({ method: 'PATCH', path: '/orders', routeKey: '$default' }),
+    check: status(405, (b) => expect(b.error).toMatchObject({ code: 'METHOD_NOT_ALLOWED', details: { allow: ['POST'] } })),
+  },
 };
 
 const lambdaOf = (name: string) =>

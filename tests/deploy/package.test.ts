@@ -96,8 +96,13 @@ describe('sls package --stage dev (offline, CloudFormation template)', () => {
     const expected = Object.entries(functions).flatMap(([name, fn]) =>
       fn.events
         .filter((event) => event.httpApi)
-        .map((event) => ({ name, routeKey: `${event.httpApi.method.toUpperCase()} ${event.httpApi.path}` })),
+        // The catch-all ('*') is API Gateway's $default route: whatever no other route matches.
+        .map((event) => ({
+          name,
+          routeKey: event.httpApi === '*' ? '$default' : `${event.httpApi.method.toUpperCase()} ${event.httpApi.path}`,
+        })),
     );
+    expect(expected.filter((route) => route.routeKey === '$default')).toEqual([{ name: 'notFound', routeKey: '$default' }]);
     expect(expected.length).toBeGreaterThanOrEqual(8);
     const routes = resources('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties);
     expect(routes.map((route) => route.RouteKey).sort()).toEqual(expected.map((route) => route.routeKey).sort());
@@ -131,7 +136,7 @@ describe('sls package --stage dev (offline, CloudFormation template)', () => {
       // AllowCredentials absent = false: bearer tokens need no cookies.
     });
     // Every method a route uses is allowed (a new PATCH route would fail its preflight otherwise).
-    const methods = new Set(routes.map((key) => key.split(' ')[0]));
+    const methods = new Set(routes.filter((key) => key !== '$default').map((key) => key.split(' ')[0]));
     for (const method of methods) expect(corsPolicy.allowedMethods, method).toContain(method);
     // The functions get the same list (they answer the actual requests' CORS headers locally).
     expect(lambdaOf('createOrder').Properties.Environment.Variables.CORS_ALLOWED_ORIGINS).toBe(SHOP_ORIGINS);

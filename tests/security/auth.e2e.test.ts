@@ -306,7 +306,10 @@ describe('public routes', () => {
       ['POST', '/benchmarks/run'],
       ['GET', '/benchmarks/run'],
     ] as const) {
-      expect((await api(method, path, { authorization: await adminBearer() })).status, `${method} ${path}`).toBe(404);
+      // 404 for a path the API does not have, 405 for a method its path does not take (GET /benchmarks lists runs).
+      const answer = await api(method, path, { authorization: await adminBearer() });
+      expect(answer.status, `${method} ${path}`).toBe(path === '/benchmarks' ? 405 : 404);
+      expect(answer.body.error.code).toBe(path === '/benchmarks' ? 'METHOD_NOT_ALLOWED' : 'NOT_FOUND');
     }
   });
 });

@@ -91,6 +91,16 @@ describe('security headers on every answer', () => {
  * (scripts/serverless/http-api-cors.cjs; the template is checked in tests/deploy/package.test.ts).
  * serverless-offline answers them from the same configuration.
  */
+describe('cookies the API never reads, through serverless-offline', () => {
+  it('a cookie another app on localhost set (a space, a quote, a comma in its value) does not fail a request', async () => {
+    // API Gateway passes cookies on untouched; the functions never read them.
+    for (const cookie of ['theme=dark mode', 'prefs="a,b"', 'a=1; b=two words']) {
+      const response = await api('GET', '/products/top?limit=1', { authorization: null, headers: { Cookie: cookie } });
+      expect(response.status, `${cookie}: ${JSON.stringify(response.body)}`).toBe(200);
+    }
+  });
+});
+
 describe('CORS preflight (OPTIONS), through serverless-offline', () => {
   const preflight = (origin: string, method: string) =>
     fetch(`${inject('offlineHttpUrl')}/carts/${C}`, {
@@ -118,6 +128,25 @@ describe('CORS preflight (OPTIONS), through serverless-offline', () => {
   it('gives any other origin nothing to go on', async () => {
     const response = await preflight('https://evil.example', 'PUT');
     expect(response.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
+  it('a preflight that reaches the catch-all function (API Gateway’s $default route takes OPTIONS) is answered as one', async () => {
+    const { handler: notFound } = await import('../../functions/notFound.js');
+    for (const origin of allowed) {
+      const response = await callHandler(notFound, {
+        method: 'OPTIONS',
+        path: `/carts/${C}`,
+        headers: {
+          origin,
+          'access-control-request-method': 'PUT',
+          'access-control-request-headers': 'authorization,content-type,if-match',
+        },
+        authorization: null,
+      });
+      expect(response.status, origin).toBe(204);
+      expect(response.headers['access-control-allow-origin'], origin).toBe(origin);
+      expect(response.headers['access-control-allow-methods']).toMatch(/\bPUT\b/);
+    }
   });
 });
 

@@ -227,6 +227,34 @@ describe('strict schemas: unknown fields are rejected (400), each one named', ()
   });
 });
 
+describe('requests no route matches', () => {
+  it('an unknown path is a 404 in the API’s error shape, whatever its method, query or body; it changes nothing', async () => {
+    await expectAllRefused(404, 'NOT_FOUND', [
+      ['GET /nope', () => api('GET', '/nope', { authorization: null })],
+      ['GET /orders/1/items', () => api('GET', '/orders/1/items', { authorization: token })],
+      ['POST /nope with JSON', () => api('POST', '/nope?x=1', { body: { customerId: C }, authorization: token })],
+      ['POST /nope with text', () => api('POST', '/nope', { rawBody: 'hello', headers: { 'Content-Type': 'text/plain' } })],
+    ]);
+    const response = await api('GET', '/nope?x=1', { authorization: null });
+    expect(response.body.error).toMatchObject({ message: expect.stringContaining('GET /nope'), details: { method: 'GET', path: '/nope' } });
+    expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(response.headers.get('x-correlation-id')).toBeTruthy();
+    expect(response.headers.get('cache-control')).toBe('no-store');
+  });
+
+  it('a known path with a method it does not take is a 405 naming the methods it does (Allow)', async () => {
+    await expectAllRefused(405, 'METHOD_NOT_ALLOWED', [
+      ['PATCH /carts/C', () => api('PATCH', `/carts/${C}`, { body: { items: [] }, authorization: token })],
+      ['DELETE /orders', () => api('DELETE', '/orders', { authorization: token })],
+      ['PUT /products/top', () => api('PUT', '/products/top', { authorization: null })],
+    ]);
+    const cart = await api('PATCH', `/carts/${C}`, { authorization: token });
+    expect(cart.headers.get('allow')).toBe('DELETE, GET, PUT');
+    expect(cart.body.error.details).toEqual({ method: 'PATCH', path: `/carts/${C}`, allow: ['DELETE', 'GET', 'PUT'] });
+    expect((await api('DELETE', '/orders', { authorization: token })).headers.get('allow')).toBe('POST');
+  });
+});
+
 describe('expensive shapes within 64 KB', () => {
   it('deep nesting (32,000 levels) is a 400, not a stack overflow 500', async () => {
     const depth = 30_000;
