@@ -2,7 +2,7 @@ import type { Db } from 'mongodb';
 import { purgeExpiredCarts } from '../carts/carts.js';
 import type { Sql } from '../clients/postgres.js';
 import { purgeExpiredIdempotencyKeys } from '../orders/idempotency.js';
-import { PURGE_BATCH_SIZE } from './rules.js';
+import { PURGE_BATCH_SIZE, PURGE_BATCH_STALL_MS } from './rules.js';
 
 export interface PurgeExpiredDeps {
   sql: Sql;
@@ -16,6 +16,8 @@ export interface PurgeExpiredOptions {
   /** Aborted: no further batch starts. */
   signal?: AbortSignal;
   batchSize?: number;
+  /** A batch not answered in this many (real) milliseconds fails its store's turn: PURGE_BATCH_STALL_MS. */
+  stallMs?: number;
   /** The clock the deadline is read on (not the expiry cutoffs: PostgreSQL's now() for keys, this process's Date for carts). */
   clock?: () => number;
 }
@@ -45,26 +47,47 @@ export class PurgeFailedError extends AggregateError {
 }
 
 /**
+ * `work`, or a failure once it has gone `ms` without settling: a connection that went silent (no RST, no FIN)
+ * is bounded by nothing else. The work is left to end on its own (its connection is dropped with the
+ * container's, or ends it), and its outcome is no longer awaited.
+ */
+function answeredWithin<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const stalled = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`a purge batch got no answer in ${ms} ms (its connection stopped answering)`)), ms);
+  });
+  work.catch(() => {});
+  return Promise.race([work, stalled]).finally(() => clearTimeout(timer));
+}
+
+/**
  * Deletes what has expired, one bounded batch per call until a batch finds nothing: idempotency keys past
  * `expires_at` (both kinds), then cart versions past `purgeAt`. Every read already ignores an expired row,
  * so this only bounds what is stored; no request waits for it.
  *
  * Each store gets its turn: the keys take at most half the time to the deadline, then the carts, then the keys
  * whatever time is left; so a backlog of keys does not starve the carts, and a PostgreSQL that fails does not stop the cart purge (nor the reverse); the run then
- * fails with both stores' outcome. Cart versions: MongoDB's TTL index deletes them too, within a minute (this
+ * fails with both stores' outcome. A batch that gets no answer in `stallMs` (a connection gone silent) fails its
+ * store's turn the same way. Cart versions: MongoDB's TTL index deletes them too, within a minute (this
  * finds what it has not reached, and everything where the index could not be created); FerretDB has no TTL
  * index, and this is all that deletes them there (docs/carts.md). Key batches skip rows another transaction
  * holds, so concurrent runs never wait on each other; two runs may pick the same cart versions, and the one
  * that deletes nothing stops early (the next run finds what is left).
  */
 export async function purgeExpired(deps: PurgeExpiredDeps, options: PurgeExpiredOptions = {}): Promise<PurgeExpiredResult> {
-  const { deadline = Number.POSITIVE_INFINITY, signal, batchSize = PURGE_BATCH_SIZE, clock = Date.now } = options;
+  const {
+    deadline = Number.POSITIVE_INFINITY,
+    signal,
+    batchSize = PURGE_BATCH_SIZE,
+    stallMs = PURGE_BATCH_STALL_MS,
+    clock = Date.now,
+  } = options;
   const result: PurgeExpiredResult = { idempotencyKeys: 0, cartVersions: 0, complete: false };
   /** Runs `batch` until it deletes nothing (true) or `until` passes (false). */
   const drain = async (batch: () => Promise<number>, until: number, add: (deleted: number) => void): Promise<boolean> => {
     for (;;) {
       if (signal?.aborted || clock() >= until) return false;
-      const deleted = await batch();
+      const deleted = await answeredWithin(batch(), stallMs);
       add(deleted);
       if (deleted === 0) return true;
     }

@@ -1,5 +1,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import net from 'node:net';
 import { promisify } from 'node:util';
 import postgres from 'postgres';
 import { composeProject, mayControlCluster, systemClusters } from '../../scripts/services.js';
@@ -121,4 +123,51 @@ export async function waitForQuietServer(sql: Sql, ownDatabase: string, maxWaitM
     if (row!.n === 0 || Date.now() >= deadline) return row!.n;
     await sleep(500);
   }
+}
+
+export interface FrozenPostgres {
+  url: string;
+  freeze: () => void;
+  close: () => Promise<void>;
+}
+
+/**
+ * A TCP proxy to the test PostgreSQL server that can freeze: the connections established so far stop carrying
+ * data, both ways (no RST, no FIN), as behind a dead NAT entry; connections opened afterwards work. `url` is
+ * DATABASE_URL through the proxy; `close` ends it.
+ */
+export async function openFreezingPostgres(): Promise<FrozenPostgres> {
+  const target = new URL(process.env.DATABASE_URL!);
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    sockets.add(client);
+    client.on('error', () => {});
+    const upstream = net.connect(Number(target.port || 5432), '127.0.0.1');
+    sockets.add(upstream);
+    upstream.on('error', () => client.destroy());
+    client.on('close', () => upstream.destroy());
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const close = async () => {
+    for (const socket of sockets) socket.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  };
+  const url = new URL(target);
+  url.hostname = '127.0.0.1';
+  url.port = String((server.address() as AddressInfo).port);
+  return {
+    url: url.toString(),
+    close,
+    // Nothing passes any more, but a side that closes is still seen (and the other end closed with it), as a
+    // frozen route drops what it gets.
+    freeze: () => {
+      for (const socket of sockets) {
+        socket.unpipe();
+        socket.on('data', () => {});
+        socket.resume();
+      }
+    },
+  };
 }

@@ -7,6 +7,7 @@ import { TINY_SIZES } from '../benchmarks/helpers.js';
 import { bearerFor } from '../helpers/auth.js';
 import { canCreateRoles, type Fixtures, insertFixtures, resetShop, temporaryRole, testSql } from '../helpers/db.js';
 import { httpEvent, lambdaContext } from '../helpers/lambda.js';
+import { type FrozenPostgres, openFreezingPostgres } from './helpers.js';
 
 /**
  * Every external call has a timeout: each store is replaced by a "black hole" — a TCP server that accepts
@@ -50,44 +51,11 @@ async function blackHole(): Promise<BlackHole> {
   };
 }
 
-/**
- * A TCP proxy to the test PostgreSQL server that can freeze: the connections established so far stop carrying
- * data, both ways (no RST, no FIN), as behind a dead NAT entry; connections opened afterwards work. `url` is
- * DATABASE_URL through the proxy, which is closed after the test.
- */
-async function freezingPostgres(): Promise<{ url: string; freeze: () => void }> {
-  const target = new URL(process.env.DATABASE_URL!);
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((client) => {
-    sockets.add(client);
-    client.on('error', () => {});
-    const upstream = net.connect(Number(target.port || 5432), '127.0.0.1');
-    sockets.add(upstream);
-    upstream.on('error', () => client.destroy());
-    client.on('close', () => upstream.destroy());
-    client.pipe(upstream);
-    upstream.pipe(client);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  cleanups.push(async () => {
-    for (const socket of sockets) socket.destroy();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  });
-  const url = new URL(target);
-  url.hostname = '127.0.0.1';
-  url.port = String((server.address() as AddressInfo).port);
-  return {
-    url: url.toString(),
-    // Nothing passes any more, but a side that closes is still seen (and the other end closed with it), as a
-    // frozen route drops what it gets.
-    freeze: () => {
-      for (const socket of sockets) {
-        socket.unpipe();
-        socket.on('data', () => {});
-        socket.resume();
-      }
-    },
-  };
+/** freezingPostgres, closed after the test. */
+async function freezingPostgres(): Promise<FrozenPostgres> {
+  const proxy = await openFreezingPostgres();
+  cleanups.push(proxy.close);
+  return proxy;
 }
 
 /**

@@ -14,6 +14,7 @@ import type { Sql } from '../../shared/clients/postgres.js';
 import { PurgeFailedError, purgeExpired } from '../../shared/housekeeping/purge-expired.js';
 import { createOrder } from '../../shared/orders/create-order.js';
 import { cartsAndShop, resetCarts } from '../carts/helpers.js';
+import { openFreezingPostgres } from '../faults/helpers.js';
 import { lambdaContext } from '../helpers/lambda.js';
 
 const { sql, db, fx } = cartsAndShop({ customers: 3, products: 2, stock: 1_000 });
@@ -155,6 +156,32 @@ describe('purgeExpired', () => {
       expect(await carts.countDocuments({})).toBe(1);
     } finally {
       await unreachable.end();
+    }
+  });
+
+  it('a PostgreSQL connection that stops answering mid-batch does not keep the carts from their turn', async () => {
+    // No statement timeout bounds a connection that went silent (a dead NAT entry): the batch is given up on
+    // after `stallMs`, the carts are purged, and the run fails saying so.
+    await keyedOrders(2, 0, 0);
+    await cartVersions(2, 1);
+    const proxy = await openFreezingPostgres();
+    const frozen = postgres(proxy.url, { max: 1 }) as unknown as Sql;
+    try {
+      await frozen`select 1`;
+      proxy.freeze();
+      const started = performance.now();
+      const failure = await purgeExpired({ sql: frozen, db: () => db }, { stallMs: 500, deadline: Date.now() + 60_000 }).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(performance.now() - started).toBeLessThan(10_000);
+      expect(failure).toBeInstanceOf(PurgeFailedError);
+      expect((failure as PurgeFailedError).message).toMatch(/no answer in 500 ms/);
+      expect((failure as PurgeFailedError).result).toEqual({ idempotencyKeys: 0, cartVersions: 2, complete: false });
+      expect(await counts()).toMatchObject({ keys: 2, cartVersions: 1 });
+    } finally {
+      await frozen.end({ timeout: 0 });
+      await proxy.close();
     }
   });
 
