@@ -1,4 +1,5 @@
 import { MongoClient } from 'mongodb';
+import postgres from 'postgres';
 import { describe, expect, it } from 'vitest';
 import { handler as checkoutHandler } from '../../functions/checkoutCart.js';
 import { handler as getCartHandler } from '../../functions/getCart.js';
@@ -287,6 +288,25 @@ describe('checkout', () => {
     } finally {
       await unreachable.close();
     }
+    expect(await orderCount()).toBe(ordersBefore);
+  });
+
+  it('PostgreSQL unreachable once the cart is read: 503 DATABASE_UNAVAILABLE, the cart as it was, nothing ordered', async () => {
+    const c = customer(1);
+    await saveCart(db, c, { items: [{ productId: product(1), quantity: 2 }] });
+    const cartBefore = await snapshotCarts(db);
+    const ordersBefore = await orderCount();
+    const unreachable = postgres('postgres://postgres@127.0.0.1:1/shop_test', { connect_timeout: 1, max: 1 }) as unknown as typeof sql;
+    try {
+      const error = await checkoutCart({ db, sql: unreachable }, c).catch((e: unknown) => e);
+      const mapped = toAppError(error);
+      expect([mapped.status, mapped.code]).toEqual([503, 'DATABASE_UNAVAILABLE']);
+      expect(mapped.headers?.['Retry-After']).toBeDefined();
+    } finally {
+      await unreachable.end();
+    }
+    // Nothing written to MongoDB before the order exists: the cart is the same version, not emptied.
+    expect(await snapshotCarts(db)).toEqual(cartBefore);
     expect(await orderCount()).toBe(ordersBefore);
   });
 });
