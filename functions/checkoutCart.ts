@@ -8,6 +8,7 @@ import { timeLeftBeforeAnswer } from '../shared/http/handler.js';
 import { parseIdempotencyKeyHeader, parseIfMatchHeader } from '../shared/http/headers.js';
 import { routeHandler } from '../shared/http/route-handler.js';
 import { count, METRIC } from '../shared/metrics.js';
+import { orderLocation } from '../shared/orders/routes.js';
 import { recordSale } from '../shared/products/leaderboard.js';
 
 /**
@@ -38,6 +39,10 @@ export const handler = routeHandler(checkoutCartRoute, async ({ path, headers },
   return {
     statusCode: 201,
     body: order,
-    headers: { 'Cart-Emptied': String(cartEmptied), ...(replayed ? { 'Idempotent-Replayed': 'true' } : {}) },
+    headers: {
+      Location: orderLocation(order.orderId),
+      'Cart-Emptied': String(cartEmptied),
+      ...(replayed ? { 'Idempotent-Replayed': 'true' } : {}),
+    },
   };
 });

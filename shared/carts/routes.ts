@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { assertType, defineRoute, ErrorEnvelopeSchema, type SameKeys, Timestamp } from '../http/route.js';
 import { id } from '../ids.js';
-import { IdempotencyKeyHeader, OrderSchema } from '../orders/routes.js';
+import { IdempotencyKeyHeader, ORDER_LOCATION_HEADER, OrderSchema } from '../orders/routes.js';
 import type { Cart } from './carts.js';
 import { MAX_NOTE_LENGTH } from './rules.js';
 import { CartItemSchema, CartPathSchema, SaveCartBodySchema } from './schemas.js';
@@ -111,6 +111,7 @@ export const checkoutCartRoute = defineRoute({
       description: 'The order.',
       schema: OrderSchema,
       headers: {
+        ...ORDER_LOCATION_HEADER,
         'Idempotent-Replayed': '"true" on a replay.',
         'Cart-Emptied':
           '"true" when the ordered version is no longer the cart (emptied now, or before a replay: the cart may hold newer items since); "false" when the cart changed during the checkout (the change stands) or could not be written (a retry empties it).',

@@ -28,6 +28,14 @@ export const IdempotencyKeyHeader = {
   schema: IdempotencyKeySchema,
 };
 
+/** Where an order is read (GET /orders/{orderId}): the Location of a 201 that placed or replays it. */
+export function orderLocation(orderId: number): string {
+  return getOrderRoute.path.replace('{orderId}', String(orderId));
+}
+
+/** The Location header of those 201s, as the OpenAPI document describes it. */
+export const ORDER_LOCATION_HEADER = { Location: 'Where the order is read: `/orders/{orderId}` (GET), relative to this API.' };
+
 export const createOrderRoute = defineRoute({
   function: 'createOrder',
   method: 'POST',
@@ -42,7 +50,10 @@ export const createOrderRoute = defineRoute({
     201: {
       description: 'The order (a replay of an idempotent request too).',
       schema: OrderSchema,
-      headers: { 'Idempotent-Replayed': '"true" when this is the stored answer to an earlier request with the same key.' },
+      headers: {
+        ...ORDER_LOCATION_HEADER,
+        'Idempotent-Replayed': '"true" when this is the stored answer to an earlier request with the same key.',
+      },
     },
     404: { description: 'CUSTOMER_NOT_FOUND or PRODUCT_NOT_FOUND.', schema: ErrorEnvelopeSchema },
     409: { description: 'INSUFFICIENT_STOCK: `details.products` lists requested and available quantities.', schema: ErrorEnvelopeSchema },

@@ -69,6 +69,7 @@ describe('checkout', () => {
     expect(response.status).toBe(201);
     expect(response.headers['idempotent-replayed']).toBeUndefined();
     const order = response.body as Order;
+    expect(response.headers.location).toBe(`/orders/${order.orderId}`);
     expect(order).toMatchObject({
       customerId: c,
       items: [

@@ -146,6 +146,7 @@ describe('provider.httpApi.cors (scripts/serverless/http-api-cors.cjs)', () => {
         'X-Cache',
         'Idempotent-Replayed',
         'Cart-Emptied',
+        'Location',
         'ETag',
         'Retry-After',
         'WWW-Authenticate',

@@ -66,6 +66,19 @@ describe('POST /orders (serverless-offline)', () => {
     expect(stock.map((s) => s.stock_quantity)).toEqual([18, 17]);
   });
 
+  it('201 says where the order is (Location), for a new order and a replay alike: GET there answers it', async () => {
+    const body = { customerId, items: [{ productId: fx.productIds[2]!, quantity: 1 }] };
+    const headers = { 'Idempotency-Key': 'http-location-0001' };
+    const placed = await post(body, headers);
+    expect(placed.status).toBe(201);
+    expect(placed.headers.get('location')).toBe(`/orders/${placed.body.orderId}`);
+    const replay = await post(body, headers);
+    expect(replay.headers.get('location')).toBe(placed.headers.get('location'));
+    const there = await api('GET', placed.headers.get('location')!);
+    expect(there.status).toBe(200);
+    expect(there.body).toMatchObject({ orderId: placed.body.orderId, totalAmount: placed.body.totalAmount });
+  });
+
   it('a replayed Idempotency-Key answers the original 201 body with Idempotent-Replayed: true', async () => {
     const body = { customerId, items: [{ productId: fx.productIds[2]!, quantity: 2 }] };
     const headers = { 'Idempotency-Key': 'http-replay-0001' };
