@@ -391,7 +391,8 @@ export function httpHandler<S extends RouteSchemas>(
   const verifyToken = (schemas.access ?? 'public') === 'public' ? undefined : createTokenVerifier(config.auth);
   const core = async (event: HttpEvent, context: Context): Promise<HttpResponse> => {
     const headers = (event.headers ?? {}) as Record<string, string | undefined>;
-    // Authentication first (401), then the admin check (403), then validation (400), then ownership (403).
+    // After the middlewares' checks of the body's bytes (413 size, 415 type, 400 malformed JSON or UTF-8), which
+    // read no credentials: authentication (401), then the admin check (403), then validation (400), then ownership (403).
     const principal = verifyToken ? await verifyToken(headers.authorization) : undefined;
     const invocation = invocations.get(event);
     if (invocation && principal) invocation.principal = principal;
