@@ -113,8 +113,14 @@ export function isPostgresUnavailable(error: unknown): boolean {
  */
 const MONGO_NOT_NOW_CODES = new Set([6, 7, 89, 91, 134, 189, 262, 9001, 10107, 11600, 11602, 13435, 13436]);
 
-/** 18 AuthenticationFailed: the server refused our login (a secret rotated or mistyped), as PostgreSQL's class 28. */
-const MONGO_LOGIN_REFUSED = 18;
+/**
+ * The server refused our login (a secret rotated or mistyped), as PostgreSQL's class 28: 18 AuthenticationFailed
+ * from MongoDB and FerretDB; Atlas answers 8000 AtlasError "bad auth : authentication failed" (8000 is also its
+ * code for other refusals, a permission the user lacks, which are not an outage).
+ */
+function isMongoLoginRefused(code: unknown, message: unknown): boolean {
+  return code === 18 || (code === 8000 && typeof message === 'string' && /\bauthentication failed\b/i.test(message));
+}
 
 /**
  * A write the replica set did not confirm as asked (64 WriteConcernFailed: the wait timed out; 100
@@ -140,9 +146,11 @@ export function isMongoUnavailable(error: unknown): boolean {
   // A mongodb+srv URI's DNS lookup (SRV and TXT records), whose resolver error the driver passes on as is.
   const { syscall } = (error ?? {}) as { syscall?: unknown };
   if (syscall === 'querySrv' || syscall === 'queryTxt') return true;
-  if (typeof code === 'number' && (MONGO_NOT_NOW_CODES.has(code) || code === MONGO_LOGIN_REFUSED)) return true;
+  const { message } = (error ?? {}) as { message?: unknown };
+  if (typeof code === 'number' && MONGO_NOT_NOW_CODES.has(code)) return true;
+  if (isMongoLoginRefused(code, message)) return true;
   if (name === 'MongoWriteConcernError' && typeof code === 'number' && MONGO_WRITE_CONCERN_CODES.has(code)) return true;
-  return isFerretStorageUnavailable(code, (error as { message?: unknown } | undefined)?.message);
+  return isFerretStorageUnavailable(code, message);
 }
 
 /**

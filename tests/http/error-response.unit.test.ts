@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { MongoServerClosedError, MongoTopologyClosedError } from 'mongodb';
+import { MongoServerClosedError, MongoServerError, MongoTopologyClosedError } from 'mongodb';
 import { describe, expect, it } from 'vitest';
 import { AppError, ConflictError, NotFoundError, ValidationError } from '../../shared/errors.js';
 import { renderError, toAppError } from '../../shared/http/error-response.js';
@@ -59,6 +59,24 @@ describe('the error mapping (toAppError + renderError)', () => {
     }
     // A configured limit (temp_file_limit) is hit again by the same request: not a "retry shortly".
     expect(parse(Object.assign(new Error('53400'), { code: '53400' })).status).toBe(500);
+  });
+
+  it('turns a login MongoDB refuses into 503, as self-hosted servers and FerretDB (18) and Atlas (8000 "bad auth") say it', () => {
+    const refused = [
+      new MongoServerError({ ok: 0, code: 18, codeName: 'AuthenticationFailed', errmsg: 'Authentication failed.' }),
+      new MongoServerError({ ok: 0, code: 8000, codeName: 'AtlasError', errmsg: 'bad auth : authentication failed' }),
+    ];
+    for (const error of refused) {
+      expect([error.code, parse(error)]).toMatchObject([error.code, { status: 503, body: { error: { code: 'CART_STORE_UNAVAILABLE' } } }]);
+    }
+    // Another Atlas refusal (a permission the user lacks) is not an outage.
+    const forbidden = new MongoServerError({
+      ok: 0,
+      code: 8000,
+      codeName: 'AtlasError',
+      errmsg: 'user is not allowed to do action [insert]',
+    });
+    expect(parse(forbidden).status).toBe(500);
   });
 
   it('turns MongoDB selection/network failures into 503', () => {
