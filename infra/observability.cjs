@@ -204,15 +204,29 @@ module.exports = async ({ resolveVariable }) => {
       Threshold: 0,
       ComparisonOperator: 'GreaterThanThreshold',
     }),
-    // Every 503 counts StoreUnavailable and PostgreSQL's also DatabaseUnavailable (its own alarm above): the
-    // difference is the other stores (MongoDB, the identity provider) and requests that ran out of time.
+    // PostgreSQL answered, but statements or lock waits ran past their timeouts: a slow query, a long lock (a
+    // migration, VACUUM FULL), contention. Not an outage, and not what DatabaseUnavailableAlarm says.
+    DatabaseBusyAlarm: shopAlarm(
+      'Requests answered 503 DATABASE_BUSY: PostgreSQL answered, but statements or lock waits ran past their timeouts (DatabaseBusy).',
+      'DatabaseBusy',
+      fivePerFiveMinutes,
+    ),
+    // Every 503 counts StoreUnavailable and PostgreSQL's also DatabaseUnavailable or DatabaseBusy (their own
+    // alarms above): the difference is the other stores (MongoDB, the identity provider) and requests that ran
+    // out of time.
     OtherStoresUnavailableAlarm: alarm(
-      'Requests answered 503 because MongoDB or the identity provider could not answer, or they ran out of time (StoreUnavailable less DatabaseUnavailable).',
+      'Requests answered 503 because MongoDB or the identity provider could not answer, or they ran out of time (StoreUnavailable less DatabaseUnavailable and DatabaseBusy).',
       {
         Metrics: [
           shopSum('stores', 'StoreUnavailable'),
           shopSum('database', 'DatabaseUnavailable'),
-          { Id: 'others', Label: '503s of other stores', Expression: 'FILL(stores, 0) - FILL(database, 0)', ReturnData: true },
+          shopSum('busy', 'DatabaseBusy'),
+          {
+            Id: 'others',
+            Label: '503s of other stores',
+            Expression: 'FILL(stores, 0) - FILL(database, 0) - FILL(busy, 0)',
+            ReturnData: true,
+          },
         ],
         EvaluationPeriods: 1,
         Threshold: 5,
@@ -260,7 +274,8 @@ module.exports = async ({ resolveVariable }) => {
       ]),
       widget('Failed answers: 503 (a store) and 500 (a defect)', [
         shop('StoreUnavailable', 'any store'),
-        shop('DatabaseUnavailable', 'PostgreSQL'),
+        shop('DatabaseUnavailable', 'PostgreSQL unreachable'),
+        shop('DatabaseBusy', 'PostgreSQL busy'),
         shop('InternalErrors', '500 internal error'),
       ]),
       widget('HTTP API', [

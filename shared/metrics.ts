@@ -21,6 +21,8 @@ export const METRIC = {
   /** Answers 503: a store could not answer, or the request ran out of time. */
   storeUnavailable: 'StoreUnavailable',
   databaseUnavailable: 'DatabaseUnavailable',
+  /** A 503 DATABASE_BUSY: PostgreSQL answered, but a statement or a lock wait ran past its timeout. */
+  databaseBusy: 'DatabaseBusy',
   benchmarkRunDuration: 'BenchmarkRunDuration',
   /** Rows the hourly purge deleted (keys and cart versions). */
   expiredRowsPurged: 'ExpiredRowsPurged',
@@ -55,6 +57,7 @@ const ERROR_METRICS: Record<string, MetricName[]> = {
   VERSION_CONFLICT: [METRIC.cartConflicts],
   CART_BUSY: [METRIC.cartConflicts],
   DATABASE_UNAVAILABLE: [METRIC.storeUnavailable, METRIC.databaseUnavailable],
+  DATABASE_BUSY: [METRIC.storeUnavailable, METRIC.databaseBusy],
 };
 
 /** Counts what an error answer says about the shop (out of stock, a conflict, a store down). */

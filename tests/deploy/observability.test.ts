@@ -105,9 +105,11 @@ describe('the packaged stage, for its operator', () => {
       Threshold: 5,
     });
     expect(alarms.TopProductsCacheBypassAlarm!.Properties).toMatchObject({ ...perStage, MetricName: METRIC.cacheBypass, Threshold: 5 });
+    expect(alarms.DatabaseBusyAlarm!.Properties).toMatchObject({ ...perStage, MetricName: METRIC.databaseBusy, Threshold: 5 });
     expect(alarms.PurgeBacklogAlarm!.Properties.Dimensions).toEqual(published);
     // The stores other than PostgreSQL: every 503 counts StoreUnavailable, PostgreSQL's also DatabaseUnavailable
-    // (its own alarm above), so the difference is the rest (MongoDB, the identity provider, time run out).
+    // or DatabaseBusy (their own alarms above), so the difference is the rest (MongoDB, the identity provider,
+    // time run out).
     const others = alarms.OtherStoresUnavailableAlarm!.Properties;
     expect(others).toMatchObject({ EvaluationPeriods: 1, Threshold: 5, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
     const stat = (id: string) => others.Metrics.find((metric: { Id: string }) => metric.Id === id).MetricStat;
@@ -121,8 +123,13 @@ describe('the packaged stage, for its operator', () => {
       Period: 300,
       Stat: 'Sum',
     });
+    expect(stat('busy')).toEqual({
+      Metric: { Namespace: 'ecommerce-pipeline', MetricName: METRIC.databaseBusy, Dimensions: published },
+      Period: 300,
+      Stat: 'Sum',
+    });
     expect(others.Metrics.find((metric: { ReturnData: boolean }) => metric.ReturnData).Expression).toBe(
-      'FILL(stores, 0) - FILL(database, 0)',
+      'FILL(stores, 0) - FILL(database, 0) - FILL(busy, 0)',
     );
   });
 

@@ -159,4 +159,12 @@ describe('EMF metrics', () => {
     });
     expect(counts(lines[0]!, 'getOrder')).toEqual({ [METRIC.internalErrors]: 1, [METRIC.storeUnavailable]: 1 });
   });
+
+  it('a busy PostgreSQL (it answered: a statement or a lock wait past its timeout) counts apart from an unreachable one', async () => {
+    const lines = await emf(async () => {
+      countError(503, 'DATABASE_BUSY');
+      publishMetrics('createOrder');
+    });
+    expect(counts(lines[0]!, 'createOrder')).toEqual({ [METRIC.storeUnavailable]: 1, [METRIC.databaseBusy]: 1 });
+  });
 });
