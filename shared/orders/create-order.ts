@@ -49,16 +49,18 @@ export interface CreateOrderResult {
 }
 
 /**
- * Whether an attempt can end before `timeLeftMs` runs out, at the worst its pool's timeouts allow: the
- * connect timeout (for a new connection) plus the statement timeout, after which the server gives up on the
- * statement itself (nothing commits). Unknown timeouts (none set) never fit.
+ * Whether an attempt can end before `timeLeftMs` runs out, at the worst its pool's timeouts allow: the wait
+ * before it, the connect timeout (for a new connection), then the statement timeout, after which the server
+ * gives up on the statement itself (nothing commits). No statement timeout set (or 0: none) never fits. Behind
+ * a pooler the server applies its role's statement_timeout, not the connection's: keep them equal
+ * (docs/deploy.md).
  */
 function attemptFits(sql: Sql, timeLeftMs: () => number) {
   const connectMs = Number(sql.options.connect_timeout) * 1000;
   const statementMs = Number((sql.options.connection as { statement_timeout?: unknown }).statement_timeout);
-  return (needs: 'connect' | 'statement') => {
+  return (needs: 'connect' | 'statement', delayMs: number) => {
     const worstMs = (needs === 'connect' ? connectMs : 0) + statementMs;
-    return Number.isFinite(worstMs) && worstMs > 0 && worstMs <= timeLeftMs();
+    return Number.isFinite(worstMs) && statementMs > 0 && delayMs + worstMs <= timeLeftMs();
   };
 }
 

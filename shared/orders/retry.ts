@@ -6,6 +6,7 @@ import { failedBeforeSending } from '../clients/errors.js';
  *   would succeed now": 40P01 deadlock_detected, 40001 serialization_failure;
  * - once, a connection that failed before the statement was sent (refused, timed out while connecting,
  *   refused at start-up: the first request after a database restart or failover), on a fresh connection.
+ * A caller with a deadline (mayRetry) starts no retry that could outlast it.
  * Never a failure after the statement was sent (reset, closed): it may have committed.
  * The order statement is a single autocommit statement, so a retry re-runs the whole transaction and
  * can never apply half an order. Backoff: exponential with full jitter, bounded in attempts and delay.
@@ -41,10 +42,10 @@ export function backoffDelay(retry: number, policy: RetryPolicy, random: () => n
 export interface RetryHooks {
   onRetry?: (info: { attempt: number; delayMs: number; code: string }) => void;
   /**
-   * Whether another attempt may start now: `connect` when it needs a new connection (the last one failed
-   * before sending), else it only runs the statement again. False gives up with the last error.
+   * Whether another attempt may start after `delayMs`: `connect` when it needs a new connection (the last one
+   * failed before sending), else it only runs the statement again. False gives up with the last error.
    */
-  mayRetry?: (needs: 'connect' | 'statement') => boolean;
+  mayRetry?: (needs: 'connect' | 'statement', delayMs: number) => boolean;
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
 }
@@ -67,14 +68,15 @@ export async function withRetry<T>(
         failedBeforeSending(error) &&
         notSentRetries < MAX_NOT_SENT_RETRIES &&
         attempt < policy.maxAttempts &&
-        (hooks.mayRetry?.('connect') ?? true)
+        (hooks.mayRetry?.('connect', 0) ?? true)
       ) {
         notSentRetries++;
         hooks.onRetry?.({ attempt, delayMs: 0, code: String((error as { code?: unknown }).code) });
         continue;
       }
-      if (!isRetryable(error) || attempt >= policy.maxAttempts || !(hooks.mayRetry?.('statement') ?? true)) throw error;
+      if (!isRetryable(error) || attempt >= policy.maxAttempts) throw error;
       const delayMs = backoffDelay(attempt, policy, hooks.random);
+      if (!(hooks.mayRetry?.('statement', delayMs) ?? true)) throw error;
       hooks.onRetry?.({ attempt, delayMs, code: (error as { code: string }).code });
       await sleep(delayMs);
     }

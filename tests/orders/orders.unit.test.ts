@@ -273,8 +273,9 @@ describe('retry policy', () => {
         calls++;
         throw failure;
       };
-      const mayRetry = (kind: 'connect' | 'statement') => {
+      const mayRetry = (kind: 'connect' | 'statement', delayMs: number) => {
         asked.push(kind);
+        expect(delayMs).toBeGreaterThanOrEqual(0);
         return false;
       };
       await expect(withRetry(attempt, DEFAULT_RETRY_POLICY, { sleep: async () => {}, mayRetry })).rejects.toBe(failure);
