@@ -1,8 +1,10 @@
 import type { Context } from 'aws-lambda';
 import { backgroundHandler } from '../shared/background.js';
 import { getMongoDb } from '../shared/clients/mongo.js';
-import { getSql } from '../shared/clients/postgres.js';
-import { type PurgeExpiredResult, PurgeFailedError, purgeExpired } from '../shared/housekeeping/purge-expired.js';
+import { discardSql, getSql } from '../shared/clients/postgres.js';
+import { getConfig } from '../shared/config.js';
+import { PURGE_BATCH_STALLED, type PurgeExpiredResult, PurgeFailedError, purgeExpired } from '../shared/housekeeping/purge-expired.js';
+import { purgeBatchStallMs } from '../shared/housekeeping/rules.js';
 import { describeError, logger } from '../shared/logger.js';
 import { count, METRIC, publishMetrics } from '../shared/metrics.js';
 
@@ -23,7 +25,8 @@ const FINISH_MARGIN_MS = 20_000;
 async function purge(_event: unknown, context: Context, { signal }: { signal: AbortSignal }): Promise<PurgeExpiredResult> {
   try {
     const deadline = Date.now() + context.getRemainingTimeInMillis() - FINISH_MARGIN_MS;
-    const result = await purgeExpired({ sql: getSql(), db: getMongoDb }, { deadline, signal });
+    const stallMs = purgeBatchStallMs(getConfig().database.statementTimeoutMs);
+    const result = await purgeExpired({ sql: getSql(), db: getMongoDb }, { deadline, signal, stallMs });
     if (result.complete) logger.info('expired rows purged', { ...result });
     else logger.warn('expired rows purged until the deadline; the next run goes on', { ...result });
     count(METRIC.expiredRowsPurged, result.idempotencyKeys + result.cartVersions);
@@ -32,6 +35,11 @@ async function purge(_event: unknown, context: Context, { signal }: { signal: Ab
     publishMetrics('purgeExpired');
     return result;
   } catch (error) {
+    // A batch given up on left its connection in the pool, silent: the next run (Lambda's retry, in this
+    // container) starts on a fresh one.
+    if (error instanceof PurgeFailedError && error.errors.some((cause) => (cause as { code?: unknown })?.code === PURGE_BATCH_STALLED)) {
+      discardSql();
+    }
     const done = error instanceof PurgeFailedError ? { ...error.result, errors: error.errors.map((cause) => describeError(cause)) } : {};
     logger.error('purge of expired rows failed', { error: describeError(error), ...done });
     throw error;

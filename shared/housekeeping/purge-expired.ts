@@ -2,7 +2,7 @@ import type { Db } from 'mongodb';
 import { purgeExpiredCarts } from '../carts/carts.js';
 import type { Sql } from '../clients/postgres.js';
 import { purgeExpiredIdempotencyKeys } from '../orders/idempotency.js';
-import { PURGE_BATCH_SIZE, PURGE_BATCH_STALL_MS } from './rules.js';
+import { PURGE_BATCH_SIZE, PURGE_BATCH_STALL_MIN_MS } from './rules.js';
 
 export interface PurgeExpiredDeps {
   sql: Sql;
@@ -16,7 +16,7 @@ export interface PurgeExpiredOptions {
   /** Aborted: no further batch starts. */
   signal?: AbortSignal;
   batchSize?: number;
-  /** A batch not answered in this many (real) milliseconds fails its store's turn: PURGE_BATCH_STALL_MS. */
+  /** A batch not answered in this many (real) milliseconds fails its store's turn (rules.ts: purgeBatchStallMs). */
   stallMs?: number;
   /** The clock the deadline is read on (not the expiry cutoffs: PostgreSQL's now() for keys, this process's Date for carts). */
   clock?: () => number;
@@ -46,6 +46,9 @@ export class PurgeFailedError extends AggregateError {
   }
 }
 
+/** The code of a batch given up on (answeredWithin): its connection is silent, and worth dropping. */
+export const PURGE_BATCH_STALLED = 'PURGE_BATCH_STALLED';
+
 /**
  * `work`, or a failure once it has gone `ms` without settling: a connection that went silent (no RST, no FIN)
  * is bounded by nothing else. The work is left to end on its own (its connection is dropped with the
@@ -54,7 +57,15 @@ export class PurgeFailedError extends AggregateError {
 function answeredWithin<T>(work: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const stalled = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`a purge batch got no answer in ${ms} ms (its connection stopped answering)`)), ms);
+    timer = setTimeout(
+      () =>
+        reject(
+          Object.assign(new Error(`a purge batch got no answer in ${ms} ms (its connection stopped answering)`), {
+            code: PURGE_BATCH_STALLED,
+          }),
+        ),
+      ms,
+    );
   });
   work.catch(() => {});
   return Promise.race([work, stalled]).finally(() => clearTimeout(timer));
@@ -79,7 +90,7 @@ export async function purgeExpired(deps: PurgeExpiredDeps, options: PurgeExpired
     deadline = Number.POSITIVE_INFINITY,
     signal,
     batchSize = PURGE_BATCH_SIZE,
-    stallMs = PURGE_BATCH_STALL_MS,
+    stallMs = PURGE_BATCH_STALL_MIN_MS,
     clock = Date.now,
   } = options;
   const result: PurgeExpiredResult = { idempotencyKeys: 0, cartVersions: 0, complete: false };

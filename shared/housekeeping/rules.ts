@@ -3,7 +3,13 @@ export const PURGE_BATCH_SIZE = 500;
 
 /**
  * A purge batch not answered in this long is given up on: its connection stopped answering (no statement
- * timeout bounds that), and the other store still gets its turn. Well past a batch's own bounds (the
- * statement timeout, 5 s by default; a cart batch's server selection and socket timeouts, 2 s + 4 s).
+ * timeout bounds that), and the other store still gets its turn. Past a batch's own bounds (a cart batch's
+ * server selection and socket timeouts, 2 s + 4 s by default; a key batch's statement timeout, 5 s by default,
+ * with 5 s to spare), and within the purge's finishing margin (20 s: functions/purgeExpired.ts).
  */
-export const PURGE_BATCH_STALL_MS = 30_000;
+export function purgeBatchStallMs(statementTimeoutMs: number): number {
+  return Math.max(PURGE_BATCH_STALL_MIN_MS, statementTimeoutMs + 5_000);
+}
+
+/** purgeBatchStallMs at the default statement timeout and below. */
+export const PURGE_BATCH_STALL_MIN_MS = 15_000;
