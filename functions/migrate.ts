@@ -37,7 +37,12 @@ export async function handler(event: unknown, context: Context) {
   if (!isCustomResourceEvent(event)) {
     const result = await applyMigrations();
     if ((event as { sampleCatalog?: unknown } | null)?.sampleCatalog !== true) return result;
-    return { ...result, sampleProducts: await addSampleCatalog(getSql()) };
+    try {
+      return { ...result, sampleProducts: await addSampleCatalog(getSql()) };
+    } catch (error) {
+      logger.error('adding the sample catalog failed', { error: describeError(error) });
+      throw withoutDetails(error);
+    }
   }
   // A rollback sends an Update naming the previous deploy's migrations to this (new) code, before the function
   // itself is rolled back. Migrations only go forward: there is nothing to undo, and running them again could

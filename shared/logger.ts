@@ -34,10 +34,10 @@ export function describeError(error: unknown, options: { stack?: boolean } = {})
  * our logger: a driver error's properties can hold the failing row or the query's parameters.
  */
 export function withoutDetails(error: unknown): Error {
-  const { name, message, code } = describeError(error);
+  const { name, message, code, stack } = describeError(error, { stack: true });
   const reduced = new Error(String(message));
   if (typeof name === 'string') reduced.name = name;
   if (code !== undefined) Object.assign(reduced, { code });
-  if (error instanceof Error && error.stack !== undefined) reduced.stack = error.stack;
+  if (typeof stack === 'string') reduced.stack = stack;
   return reduced;
 }

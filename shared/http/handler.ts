@@ -264,6 +264,13 @@ function noStore(isPublic: boolean): middy.MiddlewareObj<HttpEvent, HttpResponse
   return { after: apply, onError: apply };
 }
 
+/** At most this much of a request's path is logged or echoed (a scanner's path can be kilobytes). */
+export const MAX_LOGGED_PATH_LENGTH = 200;
+
+export function truncated(text: string | undefined, length: number): string | undefined {
+  return text !== undefined && text.length > length ? `${text.slice(0, length)}…` : text;
+}
+
 function outcome(status: number): 'success' | 'rejected' | 'denied' | 'failed' {
   if (status >= 500) return 'failed';
   if (status === 401 || status === 403) return 'denied';
@@ -287,8 +294,9 @@ function accessLog(name: string): middy.MiddlewareObj<HttpEvent, HttpResponse> {
         function: name,
         method: request.event.requestContext?.http?.method,
         route: request.event.routeKey,
-        // The path names only ids (never the query string, which may carry anything).
-        path: request.event.rawPath,
+        // The path names only ids (never the query string, which may carry anything); the catch-all's is
+        // whatever a client sent, so at most MAX_LOGGED_PATH_LENGTH characters of it.
+        path: truncated(request.event.rawPath, MAX_LOGGED_PATH_LENGTH),
         status,
         outcome: outcome(status),
         latencyMs: invocation ? Math.round((performance.now() - invocation.startedAt) * 100) / 100 : undefined,

@@ -85,12 +85,6 @@ describe('security headers on every answer', () => {
   });
 });
 
-/**
- * Preflights never reach a function (no route answers OPTIONS): API Gateway answers them from
- * provider.httpApi.cors, which serverless.yml builds from the same allow-list
- * (scripts/serverless/http-api-cors.cjs; the template is checked in tests/deploy/package.test.ts).
- * serverless-offline answers them from the same configuration.
- */
 describe('cookies the API never reads, through serverless-offline', () => {
   it('a cookie another app on localhost set (a space, a quote, a comma in its value) does not fail a request', async () => {
     // API Gateway passes cookies on untouched; the functions never read them.
@@ -101,6 +95,12 @@ describe('cookies the API never reads, through serverless-offline', () => {
   });
 });
 
+/**
+ * Preflights never reach a function (no route answers OPTIONS): API Gateway answers them from
+ * provider.httpApi.cors, which serverless.yml builds from the same allow-list
+ * (scripts/serverless/http-api-cors.cjs; the template is checked in tests/deploy/package.test.ts).
+ * serverless-offline answers them from the same configuration.
+ */
 describe('CORS preflight (OPTIONS), through serverless-offline', () => {
   const preflight = (origin: string, method: string) =>
     fetch(`${inject('offlineHttpUrl')}/carts/${C}`, {
@@ -129,6 +129,22 @@ describe('CORS preflight (OPTIONS), through serverless-offline', () => {
     const response = await preflight('https://evil.example', 'PUT');
     expect(response.headers.get('access-control-allow-origin')).toBeNull();
   });
+});
+
+/**
+ * The functions' own CORS headers, in process: what serverless-offline and API Gateway without a CORS
+ * configuration pass through (with one, API Gateway replaces them by its own, from the same list).
+ * Through serverless-offline, its onPreResponse hook echoes any request Origin on actual (non-OPTIONS)
+ * requests — an offline-only artifact — so these checks call the handlers directly.
+ */
+describe('CORS allow-list (CORS_ALLOWED_ORIGINS), in process', () => {
+  const call = async (
+    handler: Parameters<typeof callHandler>[0],
+    origin: string,
+    authorization: string | null,
+    path: string,
+    pathParameters?: Record<string, string>,
+  ) => callHandler(handler, { method: 'GET', path, ...(pathParameters ? { pathParameters } : {}), headers: { origin }, authorization });
 
   it('a preflight that reaches the catch-all function (API Gateway’s $default route takes OPTIONS) is answered as one', async () => {
     const { handler: notFound } = await import('../../functions/notFound.js');
@@ -148,22 +164,6 @@ describe('CORS preflight (OPTIONS), through serverless-offline', () => {
       expect(response.headers['access-control-allow-methods']).toMatch(/\bPUT\b/);
     }
   });
-});
-
-/**
- * The functions' own CORS headers, in process: what serverless-offline and API Gateway without a CORS
- * configuration pass through (with one, API Gateway replaces them by its own, from the same list).
- * Through serverless-offline, its onPreResponse hook echoes any request Origin on actual (non-OPTIONS)
- * requests — an offline-only artifact — so these checks call the handlers directly.
- */
-describe('CORS allow-list (CORS_ALLOWED_ORIGINS), in process', () => {
-  const call = async (
-    handler: Parameters<typeof callHandler>[0],
-    origin: string,
-    authorization: string | null,
-    path: string,
-    pathParameters?: Record<string, string>,
-  ) => callHandler(handler, { method: 'GET', path, ...(pathParameters ? { pathParameters } : {}), headers: { origin }, authorization });
 
   it('the test environment has an allow-list to check', () => {
     expect(allowed.length).toBeGreaterThan(0);

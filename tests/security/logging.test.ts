@@ -350,6 +350,18 @@ describe('a scheduled function that fails', () => {
     const asTheRuntimeLogsIt = JSON.stringify({ errorType: error.name, errorMessage: error.message, code: error.code, ...error });
     expect(asTheRuntimeLogsIt).not.toContain(MARKER);
     expect(String(error.stack)).toContain('new row violates check constraint');
+
+    // Node's multi-address connect failure: an AggregateError with no message of its own, told by its first cause.
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED', address: MARKER });
+    const both = backgroundHandler('a test run', async () => {
+      throw new AggregateError([refused, new Error('connect ECONNREFUSED ::1:5432')]);
+    });
+    const aggregate = (await both({}, lambdaContext('ecommerce-pipeline-test-background')).catch((e: unknown) => e)) as Error & {
+      code?: unknown;
+    };
+    expect(aggregate).toMatchObject({ message: 'connect ECONNREFUSED 127.0.0.1:5432', code: 'ECONNREFUSED' });
+    expect(String(aggregate.stack)).toMatch(/^Error: connect ECONNREFUSED 127\.0\.0\.1:5432/);
+    expect(JSON.stringify({ ...aggregate })).not.toContain(MARKER);
   });
 
   it('logs the error as a request does (name, message, code), not its other properties', async () => {
