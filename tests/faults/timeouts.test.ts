@@ -476,27 +476,21 @@ describe('credentials a store refuses (a secret rotated or mistyped, a database 
   // The store answered, but not to us: for the client that is an outage to retry later (503), as during a
   // secret rotation; the alarms read the 503s, and the log line keeps the store's code for the operator.
   it.each([
-    ['an unknown role (28000)', 'postgres://nobody_here@127.0.0.1:5432/shop_test'],
-    ['an unknown database (3D000)', 'postgres://postgres@127.0.0.1:5432/no_such_database'],
-  ])('PostgreSQL, %s: 503 DATABASE_UNAVAILABLE with Retry-After, not a 500', async (_what, url) => {
-    const { createOrder } = await handlersWith({ DATABASE_URL: url });
-    const ordered = await createOrder(await orderEvent(), lambdaContext('createOrder'));
-    expect(ordered.statusCode, String(ordered.body)).toBe(503);
-    expect(body(ordered).error.code).toBe('DATABASE_UNAVAILABLE');
-    expect(ordered.headers?.['Retry-After']).toBeDefined();
-  });
-
-  it.each([
+    ['PostgreSQL', 'an unknown role (28000)', { DATABASE_URL: 'postgres://nobody_here@127.0.0.1:5432/shop_test' }],
+    ['PostgreSQL', 'an unknown database (3D000)', { DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/no_such_database' }],
     // FerretDB v1 takes no SCRAM: the driver's default mechanism is refused with 18 AuthenticationFailed.
-    ['a login refused (18 AuthenticationFailed)', 'mongodb://nobody_here:wrong@127.0.0.1:27017/'],
+    ['MongoDB', 'a login refused (18 AuthenticationFailed)', { MONGODB_URI: 'mongodb://nobody_here:wrong@127.0.0.1:27017/' }],
     // PLAIN passes the credentials on to FerretDB's PostgreSQL, which refuses the role (an InternalError there).
-    ['credentials its storage refuses', 'mongodb://nobody_here:wrong@127.0.0.1:27017/?authMechanism=PLAIN'],
-  ])('MongoDB, %s: 503 CART_STORE_UNAVAILABLE with Retry-After, not a 500', async (_what, uri) => {
-    const { getCart } = await handlersWith({ MONGODB_URI: uri });
-    const cart = await getCart(await cartEvent(), lambdaContext('getCart'));
-    expect(cart.statusCode, String(cart.body)).toBe(503);
-    expect(body(cart).error.code).toBe('CART_STORE_UNAVAILABLE');
-    expect(cart.headers?.['Retry-After']).toBeDefined();
+    ['MongoDB', 'credentials its storage refuses', { MONGODB_URI: 'mongodb://nobody_here:wrong@127.0.0.1:27017/?authMechanism=PLAIN' }],
+  ] as const)('%s, %s: a 503 naming the store, with Retry-After, not a 500', async (store, _what, env) => {
+    const handlers = await handlersWith(env);
+    const answer =
+      store === 'PostgreSQL'
+        ? await handlers.createOrder(await orderEvent(), lambdaContext('createOrder'))
+        : await handlers.getCart(await cartEvent(), lambdaContext('getCart'));
+    expect(answer.statusCode, String(answer.body)).toBe(503);
+    expect(body(answer).error.code).toBe(store === 'PostgreSQL' ? 'DATABASE_UNAVAILABLE' : 'CART_STORE_UNAVAILABLE');
+    expect(answer.headers?.['Retry-After']).toBeDefined();
   });
 });
 
