@@ -9,6 +9,14 @@ export const logger = new Logger({
   logLevel: (process.env.LOG_LEVEL as 'INFO' | undefined) ?? 'INFO',
 });
 
+/** At most this much of a request's path is logged or echoed (a scanner's path can be kilobytes). */
+export const MAX_LOGGED_PATH_LENGTH = 200;
+
+/** `text` cut at `length` characters, marked with an ellipsis when it was. */
+export function truncated<T extends string | undefined>(text: T, length: number): T {
+  return (text !== undefined && text.length > length ? `${text.slice(0, length)}…` : text) as T;
+}
+
 /**
  * What may be logged about an error: its name, code, message and (for a 5xx) stack — never its other
  * enumerable properties (a driver error can carry the query parameters or the server's reply, i.e.
@@ -21,7 +29,7 @@ export function describeError(error: unknown, options: { stack?: boolean } = {})
   if (first instanceof Error) return describeError(first, options);
   return {
     name: error.name,
-    message: error.message.length > 300 ? `${error.message.slice(0, 300)}…` : error.message,
+    message: truncated(error.message, 300),
     ...(typeof code === 'string' || typeof code === 'number' ? { code } : {}),
     ...(options.stack && error.stack !== undefined ? { stack: error.stack } : {}),
   };

@@ -3,6 +3,7 @@ import type { Db } from 'mongodb';
 import { ensureCartIndexes, type IndexStatus, pingCartStore } from '../carts/store.js';
 import type { Sql } from '../clients/postgres.js';
 import { redisCall } from '../clients/redis.js';
+import { within } from '../within.js';
 
 /**
  * What the shop depends on, checked live: PostgreSQL (orders, the source of truth), Redis through Upstash
@@ -56,16 +57,7 @@ export const HEALTH_CHECK_TIMEOUT_MS = 5_000;
 
 /** `probe`, or a TIMEOUT error at `deadline` (the probe, left behind, must not reject unobserved). */
 function until<T>(deadline: number, probe: () => Promise<T>): Promise<T> {
-  const running = probe();
-  running.catch(() => {});
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(Object.assign(new Error('no answer in time'), { code: 'TIMEOUT' })),
-      Math.max(0, deadline - Date.now()),
-    );
-  });
-  return Promise.race([running, late]).finally(() => clearTimeout(timer));
+  return within(probe(), deadline - Date.now(), () => Object.assign(new Error('no answer in time'), { code: 'TIMEOUT' }));
 }
 
 async function check(deadline: number, probe: () => Promise<unknown>): Promise<Check> {

@@ -2,6 +2,7 @@ import type { Db } from 'mongodb';
 import { purgeExpiredCarts } from '../carts/carts.js';
 import type { Sql } from '../clients/postgres.js';
 import { purgeExpiredIdempotencyKeys } from '../orders/idempotency.js';
+import { within } from '../within.js';
 import { PURGE_BATCH_SIZE, PURGE_BATCH_STALL_MIN_MS } from './rules.js';
 
 export interface PurgeExpiredDeps {
@@ -46,30 +47,8 @@ export class PurgeFailedError extends AggregateError {
   }
 }
 
-/** The code of a batch given up on (answeredWithin): its connection is silent, and worth dropping. */
+/** The code of a batch given up on (no answer in `stallMs`): its connection is silent, and worth dropping. */
 export const PURGE_BATCH_STALLED = 'PURGE_BATCH_STALLED';
-
-/**
- * `work`, or a failure once it has gone `ms` without settling: a connection that went silent (no RST, no FIN)
- * is bounded by nothing else. The work is left to end on its own (its connection is dropped with the
- * container's, or ends it), and its outcome is no longer awaited.
- */
-function answeredWithin<T>(work: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const stalled = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(
-          Object.assign(new Error(`a purge batch got no answer in ${ms} ms (its connection stopped answering)`), {
-            code: PURGE_BATCH_STALLED,
-          }),
-        ),
-      ms,
-    );
-  });
-  work.catch(() => {});
-  return Promise.race([work, stalled]).finally(() => clearTimeout(timer));
-}
 
 /**
  * Deletes what has expired, one bounded batch per call until a batch finds nothing: idempotency keys past
@@ -98,7 +77,11 @@ export async function purgeExpired(deps: PurgeExpiredDeps, options: PurgeExpired
   const drain = async (batch: () => Promise<number>, until: number, add: (deleted: number) => void): Promise<boolean> => {
     for (;;) {
       if (signal?.aborted || clock() >= until) return false;
-      const deleted = await answeredWithin(batch(), stallMs);
+      const deleted = await within(batch(), stallMs, () =>
+        Object.assign(new Error(`a purge batch got no answer in ${stallMs} ms (its connection stopped answering)`), {
+          code: PURGE_BATCH_STALLED,
+        }),
+      );
       add(deleted);
       if (deleted === 0) return true;
     }

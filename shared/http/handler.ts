@@ -10,7 +10,7 @@ import { createTokenVerifier, ForbiddenError, type Principal } from '../auth/tok
 import { discardClientsAfterTimeout } from '../clients/abandon.js';
 import { getConfig } from '../config.js';
 import { AppError, type ErrorDetail, ServiceUnavailableError, ValidationError } from '../errors.js';
-import { describeError, logger } from '../logger.js';
+import { describeError, logger, MAX_LOGGED_PATH_LENGTH, truncated } from '../logger.js';
 import { countError, publishMetrics } from '../metrics.js';
 import corsPolicy from './cors-policy.json' with { type: 'json' };
 import { renderError, toAppError, unsupportedMediaType } from './error-response.js';
@@ -262,13 +262,6 @@ function noStore(isPublic: boolean): middy.MiddlewareObj<HttpEvent, HttpResponse
     if (!Object.keys(headers).some((name) => name.toLowerCase() === 'cache-control')) headers['Cache-Control'] = 'no-store';
   };
   return { after: apply, onError: apply };
-}
-
-/** At most this much of a request's path is logged or echoed (a scanner's path can be kilobytes). */
-export const MAX_LOGGED_PATH_LENGTH = 200;
-
-export function truncated(text: string | undefined, length: number): string | undefined {
-  return text !== undefined && text.length > length ? `${text.slice(0, length)}…` : text;
 }
 
 function outcome(status: number): 'success' | 'rejected' | 'denied' | 'failed' {

@@ -1,5 +1,5 @@
 import { AppError } from '../errors.js';
-import { MAX_LOGGED_PATH_LENGTH, truncated } from './handler.js';
+import { MAX_LOGGED_PATH_LENGTH, truncated } from '../logger.js';
 import type { RouteDefinition } from './route.js';
 
 /** A route path as API Gateway matches it: `{name}` stands for one whole segment. */
@@ -21,7 +21,7 @@ export function allowedMethods(path: string, routes: ReadonlyArray<Pick<RouteDef
  * error shape, as every other error, instead of the gateway's own `{"message":"Not Found"}`.
  */
 export function unroutedError(method: string, path: string, allow: readonly string[]): AppError {
-  const shown = truncated(path, MAX_LOGGED_PATH_LENGTH) ?? '';
+  const shown = truncated(path, MAX_LOGGED_PATH_LENGTH);
   if (allow.length === 0) return new AppError(404, 'NOT_FOUND', `No route answers ${method} ${shown}.`, { method, path: shown });
   return new AppError(
     405,
